@@ -1,0 +1,108 @@
+//! `oxgrad generate` and `oxgrad convert`.
+
+use clap::{Args, ValueEnum};
+use oxgrad::io::{TrajectoryReader, TrajectoryWriter};
+use oxgrad::system::generate::{helix, parse_sequence, Shape};
+use oxgrad::system::{Topology, TopologyFormat};
+use oxgrad::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// What to generate.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum What {
+    /// A Watson–Crick duplex: the sequence and its complement.
+    Duplex,
+    /// One strand in the stacked helical conformation.
+    Strand,
+}
+
+/// Arguments of `oxgrad generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Duplex or single strand.
+    pub what: What,
+    /// The sequence, 5'→3' (A, C, G, T; U for RNA).
+    #[arg(long, short)]
+    pub sequence: String,
+    /// Side of the cubic periodic box, oxDNA length units (default: fits the helix, at least 20).
+    #[arg(long = "box")]
+    pub box_side: Option<f64>,
+    /// Topology file format.
+    #[arg(long, value_enum, default_value_t = TopologyFormat::Classic)]
+    pub topology_format: TopologyFormat,
+    /// Output directory (created if needed): init.top and init.dat are written there.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+pub fn generate(a: &GenerateArgs) -> Result<()> {
+    let seq = parse_sequence(&a.sequence)?;
+    let shape = match a.what {
+        What::Duplex => Shape::Duplex,
+        What::Strand => Shape::Strand,
+    };
+    let (top, conf) = helix(&seq, shape, a.box_side, a.topology_format)?;
+    std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
+    let (tp, cp) = (a.output.join("init.top"), a.output.join("init.dat"));
+    top.write(&tp, a.topology_format)?;
+    conf.write(&cp)?;
+    tracing::info!(
+        nucleotides = top.len(),
+        strands = top.strands.len(),
+        "generated"
+    );
+    println!(
+        "wrote {} and {} ({} nucleotides, box {})",
+        tp.display(),
+        cp.display(),
+        top.len(),
+        conf.box_sides[0]
+    );
+    Ok(())
+}
+
+/// Arguments of `oxgrad convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The topology to convert (either format).
+    #[arg(long, short)]
+    pub topology: PathBuf,
+    /// Configurations or trajectories that go with it; their rows are reordered to match.
+    #[arg(long = "conf", short)]
+    pub confs: Vec<PathBuf>,
+    /// The format to convert to.
+    #[arg(long, value_enum)]
+    pub to: TopologyFormat,
+    /// Output directory; files keep their names.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+pub fn convert(a: &ConvertArgs) -> Result<()> {
+    let (top, _) = Topology::read(&a.topology)?;
+    let (out, perm) = top.converted(a.to);
+    std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
+    let name = |p: &Path| a.output.join(p.file_name().unwrap_or(p.as_os_str()));
+    if name(&a.topology) == a.topology {
+        return Err(Error::invalid(
+            "output directory",
+            a.output.display(),
+            "choose a directory other than the input's",
+        ));
+    }
+    out.write(name(&a.topology), a.to)?;
+    for c in &a.confs {
+        let mut w = TrajectoryWriter::create(name(c))?;
+        for frame in TrajectoryReader::open(c, top.len())? {
+            w.write(&frame?.permuted(&perm))?;
+        }
+        w.finish()?;
+    }
+    println!(
+        "converted {} and {} configuration file(s) into {}",
+        a.topology.display(),
+        a.confs.len(),
+        a.output.display()
+    );
+    Ok(())
+}

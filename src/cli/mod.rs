@@ -1,0 +1,34 @@
+//! The `oxgrad` command line: argument parsing and one function per subcommand.
+
+mod generate;
+
+use clap::{Parser, Subcommand};
+
+/// Differentiable oxDNA models and parameter training.
+#[derive(Debug, Parser)]
+#[command(name = "oxgrad", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build an ideal helix (oxDNA topology + configuration).
+    Generate(generate::GenerateArgs),
+    /// Convert a topology (and its configurations) between the classic and new formats.
+    Convert(generate::ConvertArgs),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> oxgrad::Result<()> {
+    match cli.command {
+        Command::Generate(a) => generate::generate(&a),
+        Command::Convert(a) => generate::convert(&a),
+    }
+}

@@ -1,0 +1,3 @@
+//! Energy models of the oxDNA family.
+
+pub mod smoothing;

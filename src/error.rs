@@ -1,0 +1,185 @@
+//! The one error type of oxgrad.
+//!
+//! Every variant carries what a user needs to act on it: the file and line of a parse error
+//! together with what was expected and what was found, the parameter name and its closest valid
+//! spellings, the setting and a hint on how to fix it. No input makes oxgrad panic; every
+//! failure surfaces as one of these values.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Result alias used throughout oxgrad.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where a parse error happened: a file (or an in-memory source such as `<stdin>`), and a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file (or a label such as `<string>` for in-memory input).
+    pub source: PathBuf,
+    /// One-based line number; 0 when the error concerns the whole file (e.g. it is empty).
+    pub line: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.source.display())
+        } else {
+            write!(f, "{}:{}", self.source.display(), self.line)
+        }
+    }
+}
+
+/// All errors oxgrad reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Malformed input: the file, the line, what was expected and what was found.
+    #[error("{at}: expected {expected}, found {found}")]
+    Parse {
+        /// File and line.
+        at: Location,
+        /// What the parser needed at this point.
+        expected: String,
+        /// What it found instead (quoted where it is text from the file).
+        found: String,
+    },
+
+    /// A file could not be opened, read or written.
+    #[error("cannot {action} '{}': {source}", path.display())]
+    Io {
+        /// What was attempted ("read", "create", ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A setting outside its domain, with a hint on valid values.
+    #[error("invalid {what} = {value}: {hint}")]
+    InvalidSetting {
+        /// The setting's name.
+        what: String,
+        /// The offending value, as given.
+        value: String,
+        /// How to fix it.
+        hint: String,
+    },
+
+    /// A required key is missing from an input file or configuration.
+    #[error("{source_name}: missing required key '{key}': {hint}")]
+    MissingKey {
+        /// The input file (or configuration) that lacks the key.
+        source_name: String,
+        /// The key.
+        key: String,
+        /// What it is for and what to put there.
+        hint: String,
+    },
+
+    /// A parameter name that no parameter set knows.
+    #[error("unknown parameter '{name}'{}", suggest(suggestions))]
+    UnknownParameter {
+        /// The name as given.
+        name: String,
+        /// The closest valid names, best first.
+        suggestions: Vec<String>,
+    },
+
+    /// A parameter expression (e.g. `"pi - 2.35"`) that cannot be evaluated.
+    #[error("cannot evaluate parameter '{name}' = \"{expr}\": {msg}")]
+    Expression {
+        /// The parameter.
+        name: String,
+        /// The expression text.
+        expr: String,
+        /// What is wrong with it.
+        msg: String,
+    },
+
+    /// Two inputs that must agree do not (e.g. topology and configuration sizes).
+    #[error("{what}: {detail}")]
+    Mismatch {
+        /// What is being compared.
+        what: String,
+        /// The two sides and how to reconcile them.
+        detail: String,
+    },
+}
+
+fn suggest(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; did you mean {}?",
+            suggestions
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+impl Error {
+    /// A parse error at `source:line`.
+    pub fn parse(
+        source: &Path,
+        line: usize,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Error::Parse {
+            at: Location {
+                source: source.to_path_buf(),
+                line,
+            },
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// An invalid setting with a hint.
+    pub fn invalid(
+        what: impl Into<String>,
+        value: impl fmt::Display,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::InvalidSetting {
+            what: what.into(),
+            value: value.to_string(),
+            hint: hint.into(),
+        }
+    }
+
+    /// Two inputs that disagree.
+    pub fn mismatch(what: impl Into<String>, detail: impl Into<String>) -> Self {
+        Error::Mismatch {
+            what: what.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Quote a piece of input text for an error message, shortened to a readable length.
+pub(crate) fn quoted(text: &str) -> String {
+    const MAX: usize = 60;
+    let t = text.trim_end_matches(['\r', '\n']);
+    if t.chars().count() > MAX {
+        format!("'{}…'", t.chars().take(MAX).collect::<String>())
+    } else {
+        format!("'{t}'")
+    }
+}

@@ -1,0 +1,480 @@
+//! oxDNA configurations and trajectories (`.dat`).
+//!
+//! A frame is three header lines and one row per nucleotide, in topology order:
+//!
+//! ```text
+//! t = 10000
+//! b = 20.0 20.0 20.0
+//! E = -1.23 -1.55 0.32
+//! rx ry rz  a1x a1y a1z  a3x a3y a3z  vx vy vz  Lx Ly Lz
+//! ```
+//!
+//! `t` is the step, `b` the box sides, `E` the total, potential and kinetic energy per nucleotide;
+//! each row holds the centre `r`, the backbone→base versor `a1`, the base normal `a3`, the
+//! velocity `v` and the angular momentum `L` (9-column rows without `v`, `L` are accepted, with zero
+//! velocities). A trajectory is frames one after another; [`TrajectoryReader`] streams it one frame
+//! at a time, so a trajectory of any size is read in constant memory.
+
+use crate::error::{quoted, Error, Result};
+use crate::geometry::Vec3;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// One frame of an oxDNA configuration or trajectory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configuration {
+    /// The `t =` value: the simulation step.
+    pub step: u64,
+    /// Box side lengths (`b =`).
+    pub box_sides: Vec3,
+    /// The `E =` values: total, potential and kinetic energy per nucleotide.
+    pub energy: [f64; 3],
+    /// Centres of mass, `[nucleotides]`.
+    pub r: Vec<Vec3>,
+    /// Backbone→base versors, `[nucleotides]`.
+    pub a1: Vec<Vec3>,
+    /// Base normals, `[nucleotides]`.
+    pub a3: Vec<Vec3>,
+    /// Velocities, `[nucleotides]`.
+    pub v: Vec<Vec3>,
+    /// Angular momenta, `[nucleotides]`.
+    pub l: Vec<Vec3>,
+}
+
+impl Configuration {
+    /// Number of nucleotides.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.r.len()
+    }
+
+    /// Whether the frame holds no nucleotides.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.r.is_empty()
+    }
+
+    /// The frame with rows reordered: row `k` of the result is row `perm[k]` of `self` (see
+    /// [`Topology::converted`](crate::system::Topology::converted)).
+    #[must_use]
+    pub fn permuted(&self, perm: &[usize]) -> Configuration {
+        let pick = |v: &Vec<Vec3>| perm.iter().map(|&i| v[i]).collect();
+        Configuration {
+            step: self.step,
+            box_sides: self.box_sides,
+            energy: self.energy,
+            r: pick(&self.r),
+            a1: pick(&self.a1),
+            a3: pick(&self.a3),
+            v: pick(&self.v),
+            l: pick(&self.l),
+        }
+    }
+
+    /// Reads the first frame of a configuration file with `n` nucleotides.
+    pub fn read(path: impl AsRef<Path>, n: usize) -> Result<Configuration> {
+        let path = path.as_ref();
+        TrajectoryReader::open(path, n)?.next().unwrap_or_else(|| {
+            Err(Error::parse(
+                path,
+                0,
+                "a configuration ('t = ...' line)",
+                "an empty file",
+            ))
+        })
+    }
+
+    /// Writes this frame as a configuration file.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut w = TrajectoryWriter::create(path)?;
+        w.write(self)?;
+        w.finish()
+    }
+}
+
+/// Streams the frames of an oxDNA trajectory, one at a time.
+///
+/// ```no_run
+/// # use oxgrad::io::TrajectoryReader;
+/// for frame in TrajectoryReader::open("trajectory.dat", 40)? {
+///     let frame = frame?;
+///     println!("step {}: {} nucleotides", frame.step, frame.len());
+/// }
+/// # Ok::<(), oxgrad::Error>(())
+/// ```
+pub struct TrajectoryReader<R> {
+    input: R,
+    source: PathBuf,
+    n: usize,
+    line: usize,
+    buf: String,
+    done: bool,
+}
+
+impl TrajectoryReader<BufReader<File>> {
+    /// Opens a trajectory whose frames have `n` nucleotides (the topology's count).
+    pub fn open(path: impl AsRef<Path>, n: usize) -> Result<Self> {
+        let path = path.as_ref();
+        let f = File::open(path).map_err(|e| Error::io("open trajectory", path, e))?;
+        Ok(TrajectoryReader::new(
+            BufReader::with_capacity(1 << 20, f),
+            path,
+            n,
+        ))
+    }
+}
+
+impl<R: BufRead> TrajectoryReader<R> {
+    /// Reads from any buffered source; `source` names it in error messages.
+    pub fn new(input: R, source: impl Into<PathBuf>, n: usize) -> Self {
+        TrajectoryReader {
+            input,
+            source: source.into(),
+            n,
+            line: 0,
+            buf: String::new(),
+            done: false,
+        }
+    }
+
+    /// The next non-blank line, or `None` at the end of the input.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        loop {
+            self.buf.clear();
+            let read = self
+                .input
+                .read_line(&mut self.buf)
+                .map_err(|e| Error::io("read trajectory", &self.source, e))?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            if !self.buf.trim().is_empty() {
+                return Ok(Some(self.buf.clone()));
+            }
+        }
+    }
+
+    fn header(&mut self, key: &str, start: usize) -> Result<String> {
+        let Some(l) = self.next_line()? else {
+            return Err(self.truncated(start, &format!("a '{key} =' line"), "the end of the file"));
+        };
+        match l.split_once('=') {
+            Some((k, v)) if k.trim() == key => Ok(v.trim().to_string()),
+            _ => Err(Error::parse(
+                &self.source,
+                self.line,
+                format!("a '{key} = ...' line"),
+                quoted(&l),
+            )),
+        }
+    }
+
+    fn truncated(&self, start: usize, expected: &str, found: &str) -> Error {
+        Error::parse(
+            &self.source,
+            self.line,
+            format!("{expected} (frame starting at line {start} is truncated)"),
+            found,
+        )
+    }
+
+    fn numbers<const K: usize>(&self, text: &str, what: &str) -> Result<[f64; K]> {
+        let f: Vec<&str> = text.split_whitespace().collect();
+        if f.len() != K {
+            return Err(Error::parse(
+                &self.source,
+                self.line,
+                format!("{K} numbers ({what})"),
+                quoted(text),
+            ));
+        }
+        let mut out = [0.0; K];
+        for (o, t) in out.iter_mut().zip(&f) {
+            *o = finite(t).ok_or_else(|| {
+                Error::parse(
+                    &self.source,
+                    self.line,
+                    format!("a finite number ({what})"),
+                    quoted(t),
+                )
+            })?;
+        }
+        Ok(out)
+    }
+
+    fn read_frame(&mut self) -> Result<Option<Configuration>> {
+        let Some(first) = self.next_line()? else {
+            return Ok(None);
+        };
+        let start = self.line;
+        let step = match first.split_once('=') {
+            Some((k, v)) if k.trim() == "t" => {
+                let v = v.trim();
+                v.parse::<u64>()
+                    .ok()
+                    .or_else(|| {
+                        finite(v)
+                            .filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 1.8e19)
+                            .map(|x| x as u64)
+                    })
+                    .ok_or_else(|| {
+                        Error::parse(
+                            &self.source,
+                            self.line,
+                            "a whole, non-negative step after 't ='",
+                            quoted(v),
+                        )
+                    })?
+            }
+            _ => {
+                return Err(Error::parse(
+                    &self.source,
+                    self.line,
+                    "a frame header 't = STEP'",
+                    quoted(&first),
+                ))
+            }
+        };
+        let b = self.header("b", start)?;
+        let box_sides = Vec3(self.numbers::<3>(&b, "box sides after 'b ='")?);
+        if box_sides.0.iter().any(|&s| s <= 0.0) {
+            return Err(Error::parse(
+                &self.source,
+                self.line,
+                "positive box sides",
+                quoted(&b),
+            ));
+        }
+        let e = self.header("E", start)?;
+        let energy = self.numbers::<3>(&e, "total, potential and kinetic energy after 'E ='")?;
+        let n = self.n;
+        let (mut r, mut a1, mut a3, mut v, mut l) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for k in 0..n {
+            let Some(row) = self.next_line()? else {
+                return Err(self.truncated(
+                    start,
+                    &format!("{n} nucleotide rows"),
+                    &format!("{k} before the end of the file"),
+                ));
+            };
+            if row.trim_start().starts_with("t ") || row.trim_start().starts_with("t=") {
+                return Err(Error::parse(
+                    &self.source,
+                    self.line,
+                    format!("{n} nucleotide rows (frame starting at line {start} is truncated)"),
+                    format!("{k} rows, then a new frame"),
+                ));
+            }
+            let f: Vec<&str> = row.split_whitespace().collect();
+            if f.len() != 15 && f.len() != 9 {
+                return Err(Error::parse(
+                    &self.source,
+                    self.line,
+                    "15 columns 'r(3) a1(3) a3(3) v(3) L(3)' (or 9 without v and L)",
+                    format!("{} columns in {}", f.len(), quoted(&row)),
+                ));
+            }
+            let mut x = [0.0f64; 15];
+            for (c, t) in f.iter().enumerate() {
+                x[c] = finite(t).ok_or_else(|| {
+                    Error::parse(
+                        &self.source,
+                        self.line,
+                        format!("a finite number in column {}", c + 1),
+                        quoted(t),
+                    )
+                })?;
+            }
+            let vec = |i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
+            if vec(3).norm2() == 0.0 || vec(6).norm2() == 0.0 {
+                return Err(Error::parse(
+                    &self.source,
+                    self.line,
+                    "non-zero orientation vectors a1 and a3",
+                    quoted(&row),
+                ));
+            }
+            r.push(vec(0));
+            a1.push(vec(3));
+            a3.push(vec(6));
+            v.push(vec(9));
+            l.push(vec(12));
+        }
+        Ok(Some(Configuration {
+            step,
+            box_sides,
+            energy,
+            r,
+            a1,
+            a3,
+            v,
+            l,
+        }))
+    }
+}
+
+impl<R: BufRead> Iterator for TrajectoryReader<R> {
+    type Item = Result<Configuration>;
+
+    /// The next frame; after an error the iterator ends.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.read_frame() {
+            Ok(Some(c)) => Some(Ok(c)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn finite(t: &str) -> Option<f64> {
+    t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Writes frames in oxDNA format. Numbers are printed in the shortest form that reads back to
+/// the identical `f64`, so a write–read round trip is exact.
+pub struct TrajectoryWriter<W: Write> {
+    out: W,
+    path: PathBuf,
+}
+
+impl TrajectoryWriter<BufWriter<File>> {
+    /// Creates (truncates) a trajectory file.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let f = File::create(path).map_err(|e| Error::io("create trajectory", path, e))?;
+        Ok(TrajectoryWriter {
+            out: BufWriter::new(f),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens a trajectory file for appending frames.
+    pub fn append(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let f = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io("append to trajectory", path, e))?;
+        Ok(TrajectoryWriter {
+            out: BufWriter::new(f),
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl<W: Write> TrajectoryWriter<W> {
+    /// Writes to any sink; `path` names it in error messages.
+    pub fn new(out: W, path: impl Into<PathBuf>) -> Self {
+        TrajectoryWriter {
+            out,
+            path: path.into(),
+        }
+    }
+
+    /// Appends one frame.
+    pub fn write(&mut self, c: &Configuration) -> Result<()> {
+        self.write_inner(c)
+            .map_err(|e| Error::io("write trajectory", &self.path, e))
+    }
+
+    fn write_inner(&mut self, c: &Configuration) -> std::io::Result<()> {
+        let o = &mut self.out;
+        writeln!(o, "t = {}", c.step)?;
+        writeln!(
+            o,
+            "b = {} {} {}",
+            c.box_sides[0], c.box_sides[1], c.box_sides[2]
+        )?;
+        writeln!(o, "E = {} {} {}", c.energy[0], c.energy[1], c.energy[2])?;
+        for i in 0..c.len() {
+            for (k, v) in [c.r[i], c.a1[i], c.a3[i], c.v[i], c.l[i]]
+                .iter()
+                .enumerate()
+            {
+                if k > 0 {
+                    o.write_all(b" ")?;
+                }
+                write!(o, "{} {} {}", v[0], v[1], v[2])?;
+            }
+            o.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Flushes buffered output.
+    pub fn flush(&mut self) -> Result<()> {
+        self.out
+            .flush()
+            .map_err(|e| Error::io("write trajectory", &self.path, e))
+    }
+
+    /// Flushes and closes the writer.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()
+    }
+
+    /// The underlying sink.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAME: &str = "t = 5\nb = 10 10 10\nE = 0 0 0\n\
+        1 2 3 1 0 0 0 0 1 0 0 0 0 0 0\n\
+        4 5 6 0 1 0 0 0 1 0.5 0 0 0 0 0.25\n";
+
+    fn read_all(text: &str, n: usize) -> Vec<Result<Configuration>> {
+        TrajectoryReader::new(text.as_bytes(), "x.dat", n).collect()
+    }
+
+    #[test]
+    fn reads_two_frames_and_round_trips() {
+        let two = format!("{FRAME}{}", FRAME.replace("t = 5", "t = 10"));
+        let frames: Vec<_> = read_all(&two, 2).into_iter().map(Result::unwrap).collect();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].step, 10);
+        assert_eq!(frames[0].l[1], Vec3::new(0.0, 0.0, 0.25));
+        let mut w = TrajectoryWriter::new(Vec::new(), "mem");
+        w.write(&frames[0]).unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        let again = read_all(&text, 2).remove(0).unwrap();
+        assert_eq!(again, frames[0]);
+    }
+
+    #[test]
+    fn truncated_frame_names_its_start() {
+        let text = format!(
+            "{FRAME}t = 6\nb = 10 10 10\nE = 0 0 0\n1 2 3 1 0 0 0 0 1 0 0 0 0 0 0\n{FRAME}"
+        );
+        let out = read_all(&text, 2);
+        assert!(out[0].is_ok());
+        let e = out[1].as_ref().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "x.dat:10: expected 2 nucleotide rows (frame starting at line 6 is truncated), found 1 rows, then a new frame"
+        );
+        assert_eq!(out.len(), 2, "reading stops after an error");
+    }
+}

@@ -1,0 +1,12 @@
+//! oxDNA file formats: topologies (classic and new), configurations and streaming trajectories,
+//! input files and sequence-dependent parameter files. Every reader reports the file, the line
+//! and what it expected; none panics on any input (see the `parsers_never_panic` property tests).
+
+mod configuration;
+pub mod input;
+pub mod seqdep;
+mod topology;
+
+pub use configuration::{Configuration, TrajectoryReader, TrajectoryWriter};
+pub use input::InputFile;
+pub use seqdep::SeqDepFile;

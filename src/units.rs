@@ -1,0 +1,188 @@
+//! oxDNA simulation units and conversions at the edges.
+//!
+//! Inside oxgrad every quantity is in oxDNA simulation units:
+//!
+//! | quantity | 1 simulation unit |
+//! |---|---|
+//! | length | 0.8518 nm |
+//! | energy | k_B · 3000 K = 4.142 × 10⁻²⁰ J (so a torque of 1 is 41.42 pN·nm) |
+//! | temperature | k_B T in energy units: T_sim = T\[K\] / 3000 (300 K = 0.1) |
+//! | force | 48.63 pN |
+//! | time | ≈ 3.03 ps |
+//!
+//! Temperatures are accepted as oxDNA accepts them: `300K`, `300 k`, `27C`, `27 c`, or a bare number
+//! in simulation units (`0.1`).
+//!
+//! ```
+//! use oxgrad::units;
+//! assert!((units::kt_from_str("300K").unwrap() - 0.1).abs() < 1e-15);
+//! assert!((units::kt_from_str("27C").unwrap() - 0.1000500).abs() < 1e-7);
+//! assert!((units::to_nm(1.0) - 0.8518).abs() < 1e-15);
+//! ```
+
+use crate::error::{Error, Result};
+
+/// One oxDNA length unit in nanometres.
+pub const LENGTH_NM: f64 = 0.8518;
+/// One oxDNA energy unit in joules (k_B · 3000 K).
+pub const ENERGY_J: f64 = 4.142e-20;
+/// One oxDNA force unit in piconewtons (energy / length).
+pub const FORCE_PN: f64 = 48.63;
+/// One oxDNA time unit in picoseconds.
+pub const TIME_PS: f64 = 3.03;
+/// Kelvin per unit of simulation temperature.
+pub const KELVIN_PER_SIM: f64 = 3000.0;
+/// 0 °C in kelvin.
+pub const ZERO_CELSIUS_K: f64 = 273.15;
+
+/// Simulation temperature (k_B T in energy units) from kelvin.
+#[must_use]
+pub fn kt_from_kelvin(kelvin: f64) -> f64 {
+    kelvin / KELVIN_PER_SIM
+}
+
+/// Simulation temperature from degrees Celsius.
+#[must_use]
+pub fn kt_from_celsius(celsius: f64) -> f64 {
+    kt_from_kelvin(celsius + ZERO_CELSIUS_K)
+}
+
+/// Kelvin from a simulation temperature.
+#[must_use]
+pub fn kelvin_from_kt(kt: f64) -> f64 {
+    kt * KELVIN_PER_SIM
+}
+
+/// Degrees Celsius from a simulation temperature.
+#[must_use]
+pub fn celsius_from_kt(kt: f64) -> f64 {
+    kelvin_from_kt(kt) - ZERO_CELSIUS_K
+}
+
+/// Parses a temperature as oxDNA does and returns k_B T in simulation units.
+///
+/// Accepts `300K`, `300 K`, `300k`, `27C`, `27 c` and bare numbers (already simulation units).
+/// The message of the error says what is accepted; callers that know a file and line wrap it.
+pub fn parse_temperature(text: &str) -> std::result::Result<f64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            (t[..i].trim_end(), Some(c.to_ascii_uppercase()))
+        }
+        _ => (t, None),
+    };
+    let value: f64 = number
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| {
+            format!(
+                "a temperature such as '300K', '27C' or a number in simulation units, found '{t}'"
+            )
+        })?;
+    let kt = match unit {
+        None => value,
+        Some('K') => kt_from_kelvin(value),
+        Some('C') => kt_from_celsius(value),
+        Some(u) => {
+            return Err(format!(
+                "a temperature unit K (kelvin), C (Celsius) or none (simulation units), found unit '{u}' in '{t}'"
+            ))
+        }
+    };
+    if kt > 0.0 {
+        Ok(kt)
+    } else {
+        Err(format!("a temperature above absolute zero, found '{t}'"))
+    }
+}
+
+/// [`parse_temperature`] as an oxgrad [`Error`].
+pub fn kt_from_str(text: &str) -> Result<f64> {
+    parse_temperature(text)
+        .map_err(|msg| Error::invalid("temperature", text, format!("expected {msg}")))
+}
+
+/// oxDNA length units to nanometres.
+#[must_use]
+pub fn to_nm(length: f64) -> f64 {
+    length * LENGTH_NM
+}
+
+/// Nanometres to oxDNA length units.
+#[must_use]
+pub fn from_nm(nm: f64) -> f64 {
+    nm / LENGTH_NM
+}
+
+/// oxDNA energy units to joules.
+#[must_use]
+pub fn energy_to_joule(energy: f64) -> f64 {
+    energy * ENERGY_J
+}
+
+/// oxDNA energy units to kcal/mol.
+#[must_use]
+pub fn energy_to_kcal_per_mol(energy: f64) -> f64 {
+    const AVOGADRO: f64 = 6.022_140_76e23;
+    energy * ENERGY_J * AVOGADRO / 4184.0
+}
+
+/// oxDNA force units to piconewtons.
+#[must_use]
+pub fn force_to_pn(force: f64) -> f64 {
+    force * FORCE_PN
+}
+
+/// Piconewtons to oxDNA force units.
+#[must_use]
+pub fn force_from_pn(pn: f64) -> f64 {
+    pn / FORCE_PN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn temperatures_as_oxdna_accepts_them() {
+        assert_relative_eq!(kt_from_str("300K").unwrap(), 0.1);
+        assert_relative_eq!(kt_from_str("300 k").unwrap(), 0.1);
+        assert_relative_eq!(kt_from_str("296.15K").unwrap(), 296.15 / 3000.0);
+        assert_relative_eq!(kt_from_str("26.85C").unwrap(), 0.1, epsilon = 1e-15);
+        assert_relative_eq!(kt_from_str(" 0.1 ").unwrap(), 0.1);
+        assert_relative_eq!(
+            celsius_from_kt(kt_from_celsius(37.0)),
+            37.0,
+            epsilon = 1e-12
+        );
+    }
+
+    #[test]
+    fn bad_temperatures_say_what_is_accepted() {
+        let e = kt_from_str("300F").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid temperature = 300F: expected a temperature unit K (kelvin), C (Celsius) or none \
+             (simulation units), found unit 'F' in '300F'"
+        );
+        assert!(kt_from_str("hot")
+            .unwrap_err()
+            .to_string()
+            .contains("found 'hot'"));
+        assert!(kt_from_str("-5K")
+            .unwrap_err()
+            .to_string()
+            .contains("above absolute zero"));
+        assert!(kt_from_str("nanK").is_err());
+    }
+
+    #[test]
+    fn conversions_round_trip() {
+        assert_relative_eq!(from_nm(to_nm(3.7)), 3.7);
+        assert_relative_eq!(force_from_pn(force_to_pn(0.2)), 0.2);
+        // 1 energy unit is about 5.96 kcal/mol
+        assert!((energy_to_kcal_per_mol(1.0) - 5.96).abs() < 0.01);
+    }
+}
