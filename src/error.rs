@@ -113,30 +113,15 @@ fn suggest(suggestions: &[String]) -> String {
     if suggestions.is_empty() {
         String::new()
     } else {
-        format!(
-            "; did you mean {}?",
-            suggestions
-                .iter()
-                .map(|s| format!("'{s}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("; did you mean {}?", suggestions.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "))
     }
 }
 
 impl Error {
     /// A parse error at `source:line`.
-    pub fn parse(
-        source: &Path,
-        line: usize,
-        expected: impl Into<String>,
-        found: impl Into<String>,
-    ) -> Self {
+    pub fn parse(source: &Path, line: usize, expected: impl Into<String>, found: impl Into<String>) -> Self {
         Error::Parse {
-            at: Location {
-                source: source.to_path_buf(),
-                line,
-            },
+            at: Location { source: source.to_path_buf(), line },
             expected: expected.into(),
             found: found.into(),
         }
@@ -144,32 +129,17 @@ impl Error {
 
     /// An I/O error on `path`.
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
+        Error::Io { action, path: path.to_path_buf(), source }
     }
 
     /// An invalid setting with a hint.
-    pub fn invalid(
-        what: impl Into<String>,
-        value: impl fmt::Display,
-        hint: impl Into<String>,
-    ) -> Self {
-        Error::InvalidSetting {
-            what: what.into(),
-            value: value.to_string(),
-            hint: hint.into(),
-        }
+    pub fn invalid(what: impl Into<String>, value: impl fmt::Display, hint: impl Into<String>) -> Self {
+        Error::InvalidSetting { what: what.into(), value: value.to_string(), hint: hint.into() }
     }
 
     /// Two inputs that disagree.
     pub fn mismatch(what: impl Into<String>, detail: impl Into<String>) -> Self {
-        Error::Mismatch {
-            what: what.into(),
-            detail: detail.into(),
-        }
+        Error::Mismatch { what: what.into(), detail: detail.into() }
     }
 }
 

@@ -209,11 +209,7 @@ mod tests {
 
     #[test]
     fn rotation_preserves_length_and_turns_right_handed() {
-        let v = rotate(
-            Vec3::new(1.0, 0.0, 0.0),
-            Vec3::new(0.0, 0.0, 1.0),
-            std::f64::consts::FRAC_PI_2,
-        );
+        let v = rotate(Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 0.0, 1.0), std::f64::consts::FRAC_PI_2);
         assert_relative_eq!(v.0[1], 1.0, epsilon = 1e-15);
         assert!(v.0[0].abs() < 1e-15);
     }

@@ -66,19 +66,12 @@ pub fn celsius_from_kt(kt: f64) -> f64 {
 pub fn parse_temperature(text: &str) -> std::result::Result<f64, String> {
     let t = text.trim();
     let (number, unit) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            (t[..i].trim_end(), Some(c.to_ascii_uppercase()))
-        }
+        Some((i, c)) if c.is_ascii_alphabetic() => (t[..i].trim_end(), Some(c.to_ascii_uppercase())),
         _ => (t, None),
     };
-    let value: f64 = number
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| {
-            format!(
-                "a temperature such as '300K', '27C' or a number in simulation units, found '{t}'"
-            )
+    let value: f64 =
+        number.parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
+            format!("a temperature such as '300K', '27C' or a number in simulation units, found '{t}'")
         })?;
     let kt = match unit {
         None => value,
@@ -99,8 +92,7 @@ pub fn parse_temperature(text: &str) -> std::result::Result<f64, String> {
 
 /// [`parse_temperature`] as an oxgrad [`Error`].
 pub fn kt_from_str(text: &str) -> Result<f64> {
-    parse_temperature(text)
-        .map_err(|msg| Error::invalid("temperature", text, format!("expected {msg}")))
+    parse_temperature(text).map_err(|msg| Error::invalid("temperature", text, format!("expected {msg}")))
 }
 
 /// oxDNA length units to nanometres.
@@ -152,11 +144,7 @@ mod tests {
         assert_relative_eq!(kt_from_str("296.15K").unwrap(), 296.15 / 3000.0);
         assert_relative_eq!(kt_from_str("26.85C").unwrap(), 0.1, epsilon = 1e-15);
         assert_relative_eq!(kt_from_str(" 0.1 ").unwrap(), 0.1);
-        assert_relative_eq!(
-            celsius_from_kt(kt_from_celsius(37.0)),
-            37.0,
-            epsilon = 1e-12
-        );
+        assert_relative_eq!(celsius_from_kt(kt_from_celsius(37.0)), 37.0, epsilon = 1e-12);
     }
 
     #[test]
@@ -167,14 +155,8 @@ mod tests {
             "invalid temperature = 300F: expected a temperature unit K (kelvin), C (Celsius) or none \
              (simulation units), found unit 'F' in '300F'"
         );
-        assert!(kt_from_str("hot")
-            .unwrap_err()
-            .to_string()
-            .contains("found 'hot'"));
-        assert!(kt_from_str("-5K")
-            .unwrap_err()
-            .to_string()
-            .contains("above absolute zero"));
+        assert!(kt_from_str("hot").unwrap_err().to_string().contains("found 'hot'"));
+        assert!(kt_from_str("-5K").unwrap_err().to_string().contains("above absolute zero"));
         assert!(kt_from_str("nanK").is_err());
     }
 

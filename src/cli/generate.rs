@@ -46,18 +46,8 @@ pub fn generate(a: &GenerateArgs) -> Result<()> {
     let (tp, cp) = (a.output.join("init.top"), a.output.join("init.dat"));
     top.write(&tp, a.topology_format)?;
     conf.write(&cp)?;
-    tracing::info!(
-        nucleotides = top.len(),
-        strands = top.strands.len(),
-        "generated"
-    );
-    println!(
-        "wrote {} and {} ({} nucleotides, box {})",
-        tp.display(),
-        cp.display(),
-        top.len(),
-        conf.box_sides[0]
-    );
+    tracing::info!(nucleotides = top.len(), strands = top.strands.len(), "generated");
+    println!("wrote {} and {} ({} nucleotides, box {})", tp.display(), cp.display(), top.len(), conf.box_sides[0]);
     Ok(())
 }
 

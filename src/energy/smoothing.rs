@@ -102,13 +102,7 @@ mod tests {
         let (b, xc) = f4_tail(2.0, -0.65);
         assert_abs_diff_eq!(b, 10.903226, epsilon = 1e-6);
         assert_abs_diff_eq!(xc, -0.769231, epsilon = 1e-6);
-        let [lambda, _, r_high, _, b, rc] = debye(
-            0.3616455075438555,
-            0.0543 / (0.815 * 0.815),
-            0.815,
-            0.1,
-            0.5,
-        );
+        let [lambda, _, r_high, _, b, rc] = debye(0.3616455075438555, 0.0543 / (0.815 * 0.815), 0.815, 0.1, 0.5);
         assert_abs_diff_eq!(lambda, 0.511444, epsilon = 1e-6);
         assert_abs_diff_eq!(r_high, 1.534332, epsilon = 1e-6);
         assert_abs_diff_eq!(rc, 2.301498, epsilon = 1e-6);

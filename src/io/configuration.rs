@@ -75,14 +75,9 @@ impl Configuration {
     /// Reads the first frame of a configuration file with `n` nucleotides.
     pub fn read(path: impl AsRef<Path>, n: usize) -> Result<Configuration> {
         let path = path.as_ref();
-        TrajectoryReader::open(path, n)?.next().unwrap_or_else(|| {
-            Err(Error::parse(
-                path,
-                0,
-                "a configuration ('t = ...' line)",
-                "an empty file",
-            ))
-        })
+        TrajectoryReader::open(path, n)?
+            .next()
+            .unwrap_or_else(|| Err(Error::parse(path, 0, "a configuration ('t = ...' line)", "an empty file")))
     }
 
     /// Writes this frame as a configuration file.
@@ -117,35 +112,22 @@ impl TrajectoryReader<BufReader<File>> {
     pub fn open(path: impl AsRef<Path>, n: usize) -> Result<Self> {
         let path = path.as_ref();
         let f = File::open(path).map_err(|e| Error::io("open trajectory", path, e))?;
-        Ok(TrajectoryReader::new(
-            BufReader::with_capacity(1 << 20, f),
-            path,
-            n,
-        ))
+        Ok(TrajectoryReader::new(BufReader::with_capacity(1 << 20, f), path, n))
     }
 }
 
 impl<R: BufRead> TrajectoryReader<R> {
     /// Reads from any buffered source; `source` names it in error messages.
     pub fn new(input: R, source: impl Into<PathBuf>, n: usize) -> Self {
-        TrajectoryReader {
-            input,
-            source: source.into(),
-            n,
-            line: 0,
-            buf: String::new(),
-            done: false,
-        }
+        TrajectoryReader { input, source: source.into(), n, line: 0, buf: String::new(), done: false }
     }
 
     /// The next non-blank line, or `None` at the end of the input.
     fn next_line(&mut self) -> Result<Option<String>> {
         loop {
             self.buf.clear();
-            let read = self
-                .input
-                .read_line(&mut self.buf)
-                .map_err(|e| Error::io("read trajectory", &self.source, e))?;
+            let read =
+                self.input.read_line(&mut self.buf).map_err(|e| Error::io("read trajectory", &self.source, e))?;
             if read == 0 {
                 return Ok(None);
             }
@@ -162,12 +144,7 @@ impl<R: BufRead> TrajectoryReader<R> {
         };
         match l.split_once('=') {
             Some((k, v)) if k.trim() == key => Ok(v.trim().to_string()),
-            _ => Err(Error::parse(
-                &self.source,
-                self.line,
-                format!("a '{key} = ...' line"),
-                quoted(&l),
-            )),
+            _ => Err(Error::parse(&self.source, self.line, format!("a '{key} = ...' line"), quoted(&l))),
         }
     }
 
@@ -183,23 +160,12 @@ impl<R: BufRead> TrajectoryReader<R> {
     fn numbers<const K: usize>(&self, text: &str, what: &str) -> Result<[f64; K]> {
         let f: Vec<&str> = text.split_whitespace().collect();
         if f.len() != K {
-            return Err(Error::parse(
-                &self.source,
-                self.line,
-                format!("{K} numbers ({what})"),
-                quoted(text),
-            ));
+            return Err(Error::parse(&self.source, self.line, format!("{K} numbers ({what})"), quoted(text)));
         }
         let mut out = [0.0; K];
         for (o, t) in out.iter_mut().zip(&f) {
-            *o = finite(t).ok_or_else(|| {
-                Error::parse(
-                    &self.source,
-                    self.line,
-                    format!("a finite number ({what})"),
-                    quoted(t),
-                )
-            })?;
+            *o = finite(t)
+                .ok_or_else(|| Error::parse(&self.source, self.line, format!("a finite number ({what})"), quoted(t)))?;
         }
         Ok(out)
     }
@@ -214,38 +180,17 @@ impl<R: BufRead> TrajectoryReader<R> {
                 let v = v.trim();
                 v.parse::<u64>()
                     .ok()
-                    .or_else(|| {
-                        finite(v)
-                            .filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 1.8e19)
-                            .map(|x| x as u64)
-                    })
+                    .or_else(|| finite(v).filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 1.8e19).map(|x| x as u64))
                     .ok_or_else(|| {
-                        Error::parse(
-                            &self.source,
-                            self.line,
-                            "a whole, non-negative step after 't ='",
-                            quoted(v),
-                        )
+                        Error::parse(&self.source, self.line, "a whole, non-negative step after 't ='", quoted(v))
                     })?
             }
-            _ => {
-                return Err(Error::parse(
-                    &self.source,
-                    self.line,
-                    "a frame header 't = STEP'",
-                    quoted(&first),
-                ))
-            }
+            _ => return Err(Error::parse(&self.source, self.line, "a frame header 't = STEP'", quoted(&first))),
         };
         let b = self.header("b", start)?;
         let box_sides = Vec3(self.numbers::<3>(&b, "box sides after 'b ='")?);
         if box_sides.0.iter().any(|&s| s <= 0.0) {
-            return Err(Error::parse(
-                &self.source,
-                self.line,
-                "positive box sides",
-                quoted(&b),
-            ));
+            return Err(Error::parse(&self.source, self.line, "positive box sides", quoted(&b)));
         }
         let e = self.header("E", start)?;
         let energy = self.numbers::<3>(&e, "total, potential and kinetic energy after 'E ='")?;
@@ -285,12 +230,7 @@ impl<R: BufRead> TrajectoryReader<R> {
             let mut x = [0.0f64; 15];
             for (c, t) in f.iter().enumerate() {
                 x[c] = finite(t).ok_or_else(|| {
-                    Error::parse(
-                        &self.source,
-                        self.line,
-                        format!("a finite number in column {}", c + 1),
-                        quoted(t),
-                    )
+                    Error::parse(&self.source, self.line, format!("a finite number in column {}", c + 1), quoted(t))
                 })?;
             }
             let vec = |i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
@@ -308,16 +248,7 @@ impl<R: BufRead> TrajectoryReader<R> {
             v.push(vec(9));
             l.push(vec(12));
         }
-        Ok(Some(Configuration {
-            step,
-            box_sides,
-            energy,
-            r,
-            a1,
-            a3,
-            v,
-            l,
-        }))
+        Ok(Some(Configuration { step, box_sides, energy, r, a1, a3, v, l }))
     }
 }
 
@@ -359,10 +290,7 @@ impl TrajectoryWriter<BufWriter<File>> {
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let f = File::create(path).map_err(|e| Error::io("create trajectory", path, e))?;
-        Ok(TrajectoryWriter {
-            out: BufWriter::new(f),
-            path: path.to_path_buf(),
-        })
+        Ok(TrajectoryWriter { out: BufWriter::new(f), path: path.to_path_buf() })
     }
 
     /// Opens a trajectory file for appending frames.
@@ -373,42 +301,28 @@ impl TrajectoryWriter<BufWriter<File>> {
             .append(true)
             .open(path)
             .map_err(|e| Error::io("append to trajectory", path, e))?;
-        Ok(TrajectoryWriter {
-            out: BufWriter::new(f),
-            path: path.to_path_buf(),
-        })
+        Ok(TrajectoryWriter { out: BufWriter::new(f), path: path.to_path_buf() })
     }
 }
 
 impl<W: Write> TrajectoryWriter<W> {
     /// Writes to any sink; `path` names it in error messages.
     pub fn new(out: W, path: impl Into<PathBuf>) -> Self {
-        TrajectoryWriter {
-            out,
-            path: path.into(),
-        }
+        TrajectoryWriter { out, path: path.into() }
     }
 
     /// Appends one frame.
     pub fn write(&mut self, c: &Configuration) -> Result<()> {
-        self.write_inner(c)
-            .map_err(|e| Error::io("write trajectory", &self.path, e))
+        self.write_inner(c).map_err(|e| Error::io("write trajectory", &self.path, e))
     }
 
     fn write_inner(&mut self, c: &Configuration) -> std::io::Result<()> {
         let o = &mut self.out;
         writeln!(o, "t = {}", c.step)?;
-        writeln!(
-            o,
-            "b = {} {} {}",
-            c.box_sides[0], c.box_sides[1], c.box_sides[2]
-        )?;
+        writeln!(o, "b = {} {} {}", c.box_sides[0], c.box_sides[1], c.box_sides[2])?;
         writeln!(o, "E = {} {} {}", c.energy[0], c.energy[1], c.energy[2])?;
         for i in 0..c.len() {
-            for (k, v) in [c.r[i], c.a1[i], c.a3[i], c.v[i], c.l[i]]
-                .iter()
-                .enumerate()
-            {
+            for (k, v) in [c.r[i], c.a1[i], c.a3[i], c.v[i], c.l[i]].iter().enumerate() {
                 if k > 0 {
                     o.write_all(b" ")?;
                 }
@@ -421,9 +335,7 @@ impl<W: Write> TrajectoryWriter<W> {
 
     /// Flushes buffered output.
     pub fn flush(&mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| Error::io("write trajectory", &self.path, e))
+        self.out.flush().map_err(|e| Error::io("write trajectory", &self.path, e))
     }
 
     /// Flushes and closes the writer.
@@ -465,9 +377,7 @@ mod tests {
 
     #[test]
     fn truncated_frame_names_its_start() {
-        let text = format!(
-            "{FRAME}t = 6\nb = 10 10 10\nE = 0 0 0\n1 2 3 1 0 0 0 0 1 0 0 0 0 0 0\n{FRAME}"
-        );
+        let text = format!("{FRAME}t = 6\nb = 10 10 10\nE = 0 0 0\n1 2 3 1 0 0 0 0 1 0 0 0 0 0 0\n{FRAME}");
         let out = read_all(&text, 2);
         assert!(out[0].is_ok());
         let e = out[1].as_ref().unwrap_err().to_string();

@@ -66,8 +66,7 @@ impl InputFile {
     /// Reads and parses an input file.
     pub fn read(path: impl AsRef<Path>) -> Result<InputFile> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io("read input file", path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read input file", path, e))?;
         InputFile::parse(&text, path)
     }
 
@@ -76,19 +75,13 @@ impl InputFile {
         let lines: Vec<&str> = text.lines().collect();
         let mut pos = 0;
         let root = parse_block(&lines, &mut pos, source, None)?;
-        Ok(InputFile {
-            source: source.to_path_buf(),
-            root,
-        })
+        Ok(InputFile { source: source.to_path_buf(), root })
     }
 
     /// An empty input labelled `source`.
     #[must_use]
     pub fn new(source: impl Into<PathBuf>) -> InputFile {
-        InputFile {
-            source: source.into(),
-            root: Block::default(),
-        }
+        InputFile { source: source.into(), root: Block::default() }
     }
 
     /// The file as text, entries in order, comments kept.
@@ -108,20 +101,13 @@ impl InputFile {
     /// The directory of the file, against which relative paths in it are resolved.
     #[must_use]
     pub fn dir(&self) -> PathBuf {
-        self.source
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
+        self.source.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 
     /// Resolves a path value relative to the file's directory.
     pub fn path(&self, key: &str) -> Result<PathBuf> {
         let p = PathBuf::from(self.str(key)?);
-        Ok(if p.is_absolute() {
-            p
-        } else {
-            self.dir().join(p)
-        })
+        Ok(if p.is_absolute() { p } else { self.dir().join(p) })
     }
 
     /// The text value of `key`, if present.
@@ -152,19 +138,12 @@ impl InputFile {
     }
 
     fn line_of(&self, key: &str) -> usize {
-        self.root
-            .entries()
-            .filter(|(k, _, _)| *k == key)
-            .last()
-            .map_or(0, |(_, _, l)| l)
+        self.root.entries().filter(|(k, _, _)| *k == key).last().map_or(0, |(_, _, l)| l)
     }
 
     fn bad(&self, key: &str, expected: impl Into<String>, found: &str) -> Error {
         Error::Parse {
-            at: Location {
-                source: self.source.clone(),
-                line: self.line_of(key),
-            },
+            at: Location { source: self.source.clone(), line: self.line_of(key) },
             expected: expected.into(),
             found: format!("{} = {}", key, quoted(found).trim_matches('\'')),
         }
@@ -195,11 +174,7 @@ impl InputFile {
         let v = self.str(key)?;
         v.parse::<u64>()
             .ok()
-            .or_else(|| {
-                parse_f64(v)
-                    .filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 1.8e19)
-                    .map(|x| x as u64)
-            })
+            .or_else(|| parse_f64(v).filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 1.8e19).map(|x| x as u64))
             .ok_or_else(|| self.bad(key, format!("a non-negative whole number for '{key}'"), v))
     }
 
@@ -223,13 +198,8 @@ impl InputFile {
     /// The required temperature `key` as k_B T in simulation units (`300K`, `27C`, `0.1`).
     pub fn temperature(&self, key: &str) -> Result<f64> {
         let v = self.str(key)?;
-        units::parse_temperature(v).map_err(|msg| {
-            self.bad(
-                key,
-                msg.split(", found").next().unwrap_or(&msg).to_string(),
-                v,
-            )
-        })
+        units::parse_temperature(v)
+            .map_err(|msg| self.bad(key, msg.split(", found").next().unwrap_or(&msg).to_string(), v))
     }
 }
 
@@ -245,50 +215,37 @@ impl Block {
     /// The text value of `key` (the last one if the key repeats, as oxDNA does).
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries()
-            .filter(|(k, _, _)| *k == key)
-            .last()
-            .and_then(|(_, v, _)| match v {
-                Value::Text(t) => Some(t.as_str()),
-                Value::Block(_) => None,
-            })
+        self.entries().filter(|(k, _, _)| *k == key).last().and_then(|(_, v, _)| match v {
+            Value::Text(t) => Some(t.as_str()),
+            Value::Block(_) => None,
+        })
     }
 
     /// The block value of `key`.
     #[must_use]
     pub fn block(&self, key: &str) -> Option<&Block> {
-        self.entries()
-            .filter(|(k, _, _)| *k == key)
-            .last()
-            .and_then(|(_, v, _)| match v {
-                Value::Block(b) => Some(b),
-                Value::Text(_) => None,
-            })
+        self.entries().filter(|(k, _, _)| *k == key).last().and_then(|(_, v, _)| match v {
+            Value::Block(b) => Some(b),
+            Value::Text(_) => None,
+        })
     }
 
     /// Sets `key`, replacing the last entry of that key in place or appending.
     pub fn set(&mut self, key: &str, value: Value) {
         let existing = self.items.iter_mut().rev().find_map(|i| match i {
-            Item::Entry {
-                key: k, value: v, ..
-            } if k == key => Some(v),
+            Item::Entry { key: k, value: v, .. } if k == key => Some(v),
             _ => None,
         });
         match existing {
             Some(v) => *v = value,
-            None => self.items.push(Item::Entry {
-                key: key.to_string(),
-                value,
-                line: 0,
-            }),
+            None => self.items.push(Item::Entry { key: key.to_string(), value, line: 0 }),
         }
     }
 
     /// Removes every entry of `key`; returns whether any was present.
     pub fn remove(&mut self, key: &str) -> bool {
         let before = self.items.len();
-        self.items
-            .retain(|i| !matches!(i, Item::Entry { key: k, .. } if k == key));
+        self.items.retain(|i| !matches!(i, Item::Entry { key: k, .. } if k == key));
         self.items.len() != before
     }
 }
@@ -302,12 +259,7 @@ fn strip_comment(line: &str) -> (&str, Option<&str>) {
 
 /// Parses lines from `*pos` until the end (top level) or a closing `}` (inside a block opened
 /// at `open` = (key, line)).
-fn parse_block(
-    lines: &[&str],
-    pos: &mut usize,
-    source: &Path,
-    open: Option<(&str, usize)>,
-) -> Result<Block> {
+fn parse_block(lines: &[&str], pos: &mut usize, source: &Path, open: Option<(&str, usize)>) -> Result<Block> {
     let mut block = Block::default();
     while *pos < lines.len() {
         let lineno = *pos + 1;
@@ -325,30 +277,15 @@ fn parse_block(
         if content == "}" {
             return match open {
                 Some(_) => Ok(block),
-                None => Err(Error::parse(
-                    source,
-                    lineno,
-                    "'key = value' (no block is open)",
-                    "'}'",
-                )),
+                None => Err(Error::parse(source, lineno, "'key = value' (no block is open)", "'}'")),
             };
         }
         let Some((key, value)) = content.split_once('=') else {
-            return Err(Error::parse(
-                source,
-                lineno,
-                "'key = value'",
-                quoted(content),
-            ));
+            return Err(Error::parse(source, lineno, "'key = value'", quoted(content)));
         };
         let key = key.trim();
         if key.is_empty() || key.contains(char::is_whitespace) || key.contains(['{', '}']) {
-            return Err(Error::parse(
-                source,
-                lineno,
-                "a key without spaces before '='",
-                quoted(content),
-            ));
+            return Err(Error::parse(source, lineno, "a key without spaces before '='", quoted(content)));
         }
         let value = value.trim();
         let value = if let Some(rest) = value.strip_prefix('{') {
@@ -357,14 +294,8 @@ fn parse_block(
                 // a one-line block: `key = { a = 1 }`
                 let inner_lines: Vec<&str> = inner.split(';').collect();
                 let mut p = 0;
-                let mut b = parse_block(&inner_lines, &mut p, source, None).map_err(|_| {
-                    Error::parse(
-                        source,
-                        lineno,
-                        "'key = value' pairs inside '{ }'",
-                        quoted(content),
-                    )
-                })?;
+                let mut b = parse_block(&inner_lines, &mut p, source, None)
+                    .map_err(|_| Error::parse(source, lineno, "'key = value' pairs inside '{ }'", quoted(content)))?;
                 for item in &mut b.items {
                     if let Item::Entry { line, .. } = item {
                         *line = lineno;
@@ -375,29 +306,15 @@ fn parse_block(
                 let inner = parse_block(lines, pos, source, Some((key, lineno)))?;
                 Value::Block(inner)
             } else {
-                return Err(Error::parse(
-                    source,
-                    lineno,
-                    "a line break after '{'",
-                    quoted(content),
-                ));
+                return Err(Error::parse(source, lineno, "a line break after '{'", quoted(content)));
             }
         } else {
             if value.is_empty() {
-                return Err(Error::parse(
-                    source,
-                    lineno,
-                    format!("a value after '{key} ='"),
-                    "nothing",
-                ));
+                return Err(Error::parse(source, lineno, format!("a value after '{key} ='"), "nothing"));
             }
             Value::Text(value.to_string())
         };
-        block.items.push(Item::Entry {
-            key: key.to_string(),
-            value,
-            line: lineno,
-        });
+        block.items.push(Item::Entry { key: key.to_string(), value, line: lineno });
     }
     match open {
         None => Ok(block),
@@ -418,18 +335,10 @@ fn write_block(block: &Block, depth: usize, out: &mut String) {
             Item::Comment(c) => {
                 let _ = writeln!(out, "{indent}#{c}");
             }
-            Item::Entry {
-                key,
-                value: Value::Text(t),
-                ..
-            } => {
+            Item::Entry { key, value: Value::Text(t), .. } => {
                 let _ = writeln!(out, "{indent}{key} = {t}");
             }
-            Item::Entry {
-                key,
-                value: Value::Block(b),
-                ..
-            } => {
+            Item::Entry { key, value: Value::Block(b), .. } => {
                 let _ = writeln!(out, "{indent}{key} = {{");
                 write_block(b, depth + 1, out);
                 let _ = writeln!(out, "{indent}}}");
@@ -439,11 +348,7 @@ fn write_block(block: &Block, depth: usize, out: &mut String) {
 }
 
 fn parse_f64(text: &str) -> Option<f64> {
-    text.trim()
-        .trim_end_matches(['f', 'F'])
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
+    text.trim().trim_end_matches(['f', 'F']).parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 #[cfg(test)]
@@ -486,13 +391,7 @@ mod tests {
             "in:2: expected a temperature unit K (kelvin), C (Celsius) or none (simulation units), found T = 300F"
         );
         let e = InputFile::parse("just words\n", Path::new("in")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "in:1: expected 'key = value', found 'just words'"
-        );
-        assert_eq!(
-            f.str("dt").unwrap_err().to_string(),
-            "in: missing required key 'dt': add a line 'dt = ...'"
-        );
+        assert_eq!(e.to_string(), "in:1: expected 'key = value', found 'just words'");
+        assert_eq!(f.str("dt").unwrap_err().to_string(), "in: missing required key 'dt': add a line 'dt = ...'");
     }
 }

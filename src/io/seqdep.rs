@@ -28,8 +28,8 @@ impl SeqDepFile {
     /// Reads a file.
     pub fn read(path: impl AsRef<Path>) -> Result<SeqDepFile> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("read sequence-dependent parameter file", path, e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("read sequence-dependent parameter file", path, e))?;
         SeqDepFile::parse(&text, path)
     }
 
@@ -46,27 +46,17 @@ impl SeqDepFile {
             };
             let (k, v) = (k.trim(), v.trim());
             if k.is_empty() || k.contains(char::is_whitespace) {
-                return Err(Error::parse(
-                    source,
-                    i + 1,
-                    "a key such as STCK_A_T before '='",
-                    quoted(line),
-                ));
+                return Err(Error::parse(source, i + 1, "a key such as STCK_A_T before '='", quoted(line)));
             }
             let value = v
                 .trim_end_matches(['f', 'F'])
                 .parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| {
-                    Error::parse(source, i + 1, format!("a finite number for {k}"), quoted(v))
-                })?;
+                .ok_or_else(|| Error::parse(source, i + 1, format!("a finite number for {k}"), quoted(v)))?;
             entries.insert(k.to_string(), (value, i + 1));
         }
-        Ok(SeqDepFile {
-            source: source.to_path_buf(),
-            entries,
-        })
+        Ok(SeqDepFile { source: source.to_path_buf(), entries })
     }
 
     /// The value of `key`, if present.
@@ -119,10 +109,7 @@ impl SeqDepFile {
 
     /// `STCK_FACT_EPS`, the temperature coefficient of the DNA stacking strengths.
     pub fn stck_fact_eps(&self) -> Result<f64> {
-        self.require(
-            "STCK_FACT_EPS",
-            "oxDNA's DNA files set STCK_FACT_EPS = 0.18",
-        )
+        self.require("STCK_FACT_EPS", "oxDNA's DNA files set STCK_FACT_EPS = 0.18")
     }
 
     /// The file as text, one `KEY = value` per line, keys sorted.
@@ -138,8 +125,7 @@ impl SeqDepFile {
     /// Writes the file.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_text())
-            .map_err(|e| Error::io("write sequence-dependent parameter file", path, e))
+        std::fs::write(path, self.to_text()).map_err(|e| Error::io("write sequence-dependent parameter file", path, e))
     }
 }
 
@@ -153,19 +139,12 @@ mod tests {
         assert!((f.symmetric("HYDR", 'A', 'T').unwrap() - 0.893).abs() < 1e-15);
         assert!((f.symmetric("HYDR", 'G', 'C').unwrap() - 1.243).abs() < 1e-15);
         let e = f.table("STCK").unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "s: missing required key 'STCK_A_A': the file must give all 16 STCK_X_Y entries"
-        );
+        assert_eq!(e, "s: missing required key 'STCK_A_A': the file must give all 16 STCK_X_Y entries");
     }
 
     #[test]
     fn bad_number_has_line() {
-        let e =
-            SeqDepFile::parse("STCK_FACT_EPS = 0.18\nSTCK_A_A = x1\n", Path::new("s")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "s:2: expected a finite number for STCK_A_A, found 'x1'"
-        );
+        let e = SeqDepFile::parse("STCK_FACT_EPS = 0.18\nSTCK_A_A = x1\n", Path::new("s")).unwrap_err();
+        assert_eq!(e.to_string(), "s:2: expected a finite number for STCK_A_A, found 'x1'");
     }
 }

@@ -19,36 +19,21 @@ impl Topology {
     /// Reads a topology file in either format (detected from the header).
     pub fn read(path: impl AsRef<Path>) -> Result<(Topology, TopologyFormat)> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io("read topology", path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read topology", path, e))?;
         Topology::parse(&text, path)
     }
 
     /// Parses topology text; `source` names it in error messages.
     pub fn parse(text: &str, source: &Path) -> Result<(Topology, TopologyFormat)> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l))
-            .filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
         let Some((hline, header)) = lines.next() else {
-            return Err(Error::parse(
-                source,
-                1,
-                "a topology header 'N_nucleotides N_strands'",
-                "an empty file",
-            ));
+            return Err(Error::parse(source, 1, "a topology header 'N_nucleotides N_strands'", "an empty file"));
         };
         let fields: Vec<&str> = header.split_whitespace().collect();
         let count = |k: usize, what: &str| -> Result<usize> {
-            fields[k].parse().map_err(|_| {
-                Error::parse(
-                    source,
-                    hline,
-                    format!("the {what} as a whole number"),
-                    quoted(fields[k]),
-                )
-            })
+            fields[k]
+                .parse()
+                .map_err(|_| Error::parse(source, hline, format!("the {what} as a whole number"), quoted(fields[k])))
         };
         let format = match fields.len() {
             2 => TopologyFormat::Classic,
@@ -84,14 +69,7 @@ impl Topology {
                 let _ = writeln!(out, "{} {}", self.len(), self.strands.len());
                 let idx = |v: Option<usize>| v.map_or(-1, |i| i as i64);
                 for nt in &self.nucleotides {
-                    let _ = writeln!(
-                        out,
-                        "{} {} {} {}",
-                        nt.strand + 1,
-                        nt.base,
-                        idx(nt.n3),
-                        idx(nt.n5)
-                    );
+                    let _ = writeln!(out, "{} {} {} {}", nt.strand + 1, nt.base, idx(nt.n3), idx(nt.n5));
                 }
             }
             TopologyFormat::New => {
@@ -124,22 +102,13 @@ impl Topology {
     /// Writes the topology to `path` in `format` (see [`Topology::to_text`]).
     pub fn write(&self, path: impl AsRef<Path>, format: TopologyFormat) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_text(format)?)
-            .map_err(|e| Error::io("write topology", path, e))
+        std::fs::write(path, self.to_text(format)?).map_err(|e| Error::io("write topology", path, e))
     }
 }
 
-fn parse_classic(
-    body: &[(usize, &str)],
-    n: usize,
-    n_strands: usize,
-    hline: usize,
-    source: &Path,
-) -> Result<Topology> {
+fn parse_classic(body: &[(usize, &str)], n: usize, n_strands: usize, hline: usize, source: &Path) -> Result<Topology> {
     if body.len() != n {
-        let line = body
-            .get(n)
-            .map_or(body.last().map_or(hline, |l| l.0), |l| l.0);
+        let line = body.get(n).map_or(body.last().map_or(hline, |l| l.0), |l| l.0);
         return Err(Error::parse(
             source,
             line,
@@ -161,17 +130,10 @@ fn parse_classic(
         }
         let strand: usize = match f[0].parse::<usize>() {
             Ok(s) if s >= 1 => s,
-            _ => {
-                return Err(Error::parse(
-                    source,
-                    line,
-                    "a strand number of 1 or more",
-                    quoted(f[0]),
-                ))
-            }
+            _ => return Err(Error::parse(source, line, "a strand number of 1 or more", quoted(f[0]))),
         };
-        let base = single_base(f[1])
-            .ok_or_else(|| Error::parse(source, line, "a base A, C, G, T or U", quoted(f[1])))?;
+        let base =
+            single_base(f[1]).ok_or_else(|| Error::parse(source, line, "a base A, C, G, T or U", quoted(f[1])))?;
         let neighbour = |k: usize, which: &str| -> Result<Option<usize>> {
             match f[k].parse::<i64>() {
                 Ok(-1) => Ok(None),
@@ -188,12 +150,7 @@ fn parse_classic(
         if !strand_ids.contains(&strand) {
             strand_ids.push(strand);
         }
-        nucleotides.push(Nucleotide {
-            strand: strand - 1,
-            base,
-            n3,
-            n5,
-        });
+        nucleotides.push(Nucleotide { strand: strand - 1, base, n3, n5 });
     }
     strand_ids.sort_unstable();
     if strand_ids.len() != n_strands || strand_ids.iter().enumerate().any(|(k, &s)| s != k + 1) {
@@ -223,10 +180,7 @@ fn parse_classic(
         }
     }
     let strands = chain_strands(&nucleotides, n_strands, |s| line_of(s), source)?;
-    Ok(Topology {
-        nucleotides,
-        strands,
-    })
+    Ok(Topology { nucleotides, strands })
 }
 
 /// Follows each strand from its 5' end (or, if circular, from its first listed nucleotide).
@@ -242,11 +196,7 @@ fn chain_strands(
     }
     let mut strands = Vec::with_capacity(n_strands);
     for (s, m) in members.iter().enumerate() {
-        let ends5: Vec<usize> = m
-            .iter()
-            .copied()
-            .filter(|&i| nucleotides[i].n5.is_none())
-            .collect();
+        let ends5: Vec<usize> = m.iter().copied().filter(|&i| nucleotides[i].n5.is_none()).collect();
         let (start, circular) = match ends5.as_slice() {
             [e] => (*e, false),
             [] => (m[0], true),
@@ -255,11 +205,7 @@ fn chain_strands(
                     source,
                     line_of(ends5[1]),
                     format!("strand {} to have one 5' end", s + 1),
-                    format!(
-                        "{} 5' ends (nucleotides {})",
-                        ends5.len(),
-                        compact_list(&ends5)
-                    ),
+                    format!("{} 5' ends (nucleotides {})", ends5.len(), compact_list(&ends5)),
                 ))
             }
         };
@@ -276,43 +222,19 @@ fn chain_strands(
             return Err(Error::parse(
                 source,
                 line_of(start),
-                format!(
-                    "strand {} to be one chain of {} nucleotides",
-                    s + 1,
-                    m.len()
-                ),
-                format!(
-                    "a chain of {} from its 5' end {start}",
-                    order.len().min(m.len())
-                ),
+                format!("strand {} to be one chain of {} nucleotides", s + 1, m.len()),
+                format!("a chain of {} from its 5' end {start}", order.len().min(m.len())),
             ));
         }
-        let kind = if m.iter().any(|&i| nucleotides[i].base == Base::U) {
-            StrandKind::Rna
-        } else {
-            StrandKind::Dna
-        };
-        strands.push(Strand {
-            nucleotides: order,
-            circular,
-            kind,
-            attributes: BTreeMap::new(),
-        });
+        let kind = if m.iter().any(|&i| nucleotides[i].base == Base::U) { StrandKind::Rna } else { StrandKind::Dna };
+        strands.push(Strand { nucleotides: order, circular, kind, attributes: BTreeMap::new() });
     }
     Ok(strands)
 }
 
-fn parse_new(
-    body: &[(usize, &str)],
-    n: usize,
-    n_strands: usize,
-    hline: usize,
-    source: &Path,
-) -> Result<Topology> {
+fn parse_new(body: &[(usize, &str)], n: usize, n_strands: usize, hline: usize, source: &Path) -> Result<Topology> {
     if body.len() != n_strands {
-        let line = body
-            .get(n_strands)
-            .map_or(body.last().map_or(hline, |l| l.0), |l| l.0);
+        let line = body.get(n_strands).map_or(body.last().map_or(hline, |l| l.0), |l| l.0);
         return Err(Error::parse(
             source,
             line,
@@ -339,40 +261,21 @@ fn parse_new(
         let (mut kind, mut circular, mut attrs) = (StrandKind::Dna, false, BTreeMap::new());
         for kv in f {
             let Some((k, v)) = kv.split_once('=') else {
-                return Err(Error::parse(
-                    source,
-                    line,
-                    "attributes as key=value",
-                    quoted(kv),
-                ));
+                return Err(Error::parse(source, line, "attributes as key=value", quoted(kv)));
             };
             match k {
                 "type" => {
                     kind = match v.to_ascii_uppercase().as_str() {
                         "DNA" => StrandKind::Dna,
                         "RNA" => StrandKind::Rna,
-                        _ => {
-                            return Err(Error::parse(
-                                source,
-                                line,
-                                "type=DNA or type=RNA",
-                                quoted(kv),
-                            ))
-                        }
+                        _ => return Err(Error::parse(source, line, "type=DNA or type=RNA", quoted(kv))),
                     }
                 }
                 "circular" => {
                     circular = match v.to_ascii_lowercase().as_str() {
                         "true" | "1" => true,
                         "false" | "0" => false,
-                        _ => {
-                            return Err(Error::parse(
-                                source,
-                                line,
-                                "circular=true or circular=false",
-                                quoted(kv),
-                            ))
-                        }
+                        _ => return Err(Error::parse(source, line, "circular=true or circular=false", quoted(kv))),
                     }
                 }
                 _ => {
@@ -392,18 +295,8 @@ fn parse_new(
             format!("{total} in the strand sequences"),
         ));
     }
-    if let Some(&(line, _)) = specs
-        .iter()
-        .zip(body)
-        .find(|(s, _)| s.0.is_empty())
-        .map(|(_, b)| b)
-    {
-        return Err(Error::parse(
-            source,
-            line,
-            "a strand sequence",
-            "an empty line",
-        ));
+    if let Some(&(line, _)) = specs.iter().zip(body).find(|(s, _)| s.0.is_empty()).map(|(_, b)| b) {
+        return Err(Error::parse(source, line, "a strand sequence", "an empty line"));
     }
     let mut top = Topology::from_sequences(&specs, TopologyFormat::New);
     for (strand, attrs) in top.strands.iter_mut().zip(attributes) {

@@ -5,18 +5,11 @@
 
 /// Evaluates `text`; the error says what was expected where.
 pub fn eval(text: &str) -> Result<f64, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser { s: text.as_bytes(), i: 0 };
     let v = p.sum()?;
     p.ws();
     if p.i != p.s.len() {
-        return Err(format!(
-            "unexpected '{}' at position {}",
-            &text[p.i..],
-            p.i + 1
-        ));
+        return Err(format!("unexpected '{}' at position {}", &text[p.i..], p.i + 1));
     }
     if v.is_finite() {
         Ok(v)
@@ -98,14 +91,9 @@ impl Parser<'_> {
                 Err(format!("a ')' to close the '(' at position {}", start + 1))
             };
         }
-        let c = *self
-            .s
-            .get(self.i)
-            .ok_or("a number, 'pi' or '(' but the expression ends")?;
+        let c = *self.s.get(self.i).ok_or("a number, 'pi' or '(' but the expression ends")?;
         if c.is_ascii_digit() || c == b'.' {
-            while self.i < self.s.len()
-                && (self.s[self.i].is_ascii_digit() || self.s[self.i] == b'.')
-            {
+            while self.i < self.s.len() && (self.s[self.i].is_ascii_digit() || self.s[self.i] == b'.') {
                 self.i += 1;
             }
             // exponent: 1e-3
@@ -127,9 +115,7 @@ impl Parser<'_> {
             return t.parse().map_err(|_| format!("a number, found '{t}'"));
         }
         if c.is_ascii_alphabetic() {
-            while self.i < self.s.len()
-                && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
-            {
+            while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_') {
                 self.i += 1;
             }
             let name = std::str::from_utf8(&self.s[start..self.i]).unwrap_or_default();
@@ -142,11 +128,7 @@ impl Parser<'_> {
                 "cos" => f64::cos,
                 "sin" => f64::sin,
                 "acos" => f64::acos,
-                _ => {
-                    return Err(format!(
-                        "unknown name '{name}' (known: pi, e, sqrt, exp, ln, cos, sin, acos)"
-                    ))
-                }
+                _ => return Err(format!("unknown name '{name}' (known: pi, e, sqrt, exp, ln, cos, sin, acos)")),
             };
             if !self.eat(b'(') {
                 return Err(format!("'(' after '{name}'"));
@@ -157,11 +139,7 @@ impl Parser<'_> {
             }
             return Ok(f(v));
         }
-        Err(format!(
-            "a number, 'pi' or '(' at position {}, found '{}'",
-            start + 1,
-            c as char
-        ))
+        Err(format!("a number, 'pi' or '(' at position {}, found '{}'", start + 1, c as char))
     }
 }
 

@@ -119,9 +119,7 @@ impl Term {
     /// From a section or term name (`stacking` or `Stacking`).
     #[must_use]
     pub fn from_name(s: &str) -> Option<Term> {
-        Term::ALL
-            .into_iter()
-            .find(|t| t.section() == s || t.name() == s)
+        Term::ALL.into_iter().find(|t| t.section() == s || t.name() == s)
     }
 }
 
@@ -164,9 +162,7 @@ const DNA2_TOML: &str = include_str!("../../data/params/dna2/default_energy.toml
 /// The names of the sequence-dependent stacking table, `ss_stack_weights_X_Y` (X: 3'-side base).
 fn seq_stack_names() -> Vec<String> {
     let b = crate::io::seqdep::BASES;
-    b.iter()
-        .flat_map(|x| b.iter().map(move |y| format!("ss_stack_weights_{x}_{y}")))
-        .collect()
+    b.iter().flat_map(|x| b.iter().map(move |y| format!("ss_stack_weights_{x}_{y}"))).collect()
 }
 
 /// The sequence-dependent hydrogen-bonding strengths (symmetric: A–T and C–G).
@@ -208,8 +204,7 @@ impl ParamSet {
     /// Reads a complete parameter file (see [`ParamSet::from_toml_str`]).
     pub fn read(path: impl AsRef<Path>) -> Result<ParamSet> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io("read parameter file", path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read parameter file", path, e))?;
         ParamSet::from_toml_str(&text, path)
     }
 
@@ -220,26 +215,17 @@ impl ParamSet {
     pub fn from_toml_str(text: &str, source: &Path) -> Result<ParamSet> {
         let set = ParamSet::parse_raw(text, source)?;
         let reference = ParamSet::defaults(set.model);
-        let missing: Vec<&str> = reference
-            .params
-            .iter()
-            .map(|p| p.name.as_str())
-            .filter(|n| !set.index.contains_key(*n))
-            .collect();
+        let missing: Vec<&str> =
+            reference.params.iter().map(|p| p.name.as_str()).filter(|n| !set.index.contains_key(*n)).collect();
         if !missing.is_empty() {
             return Err(Error::invalid(
                 "parameter file",
                 source.display(),
-                format!(
-                    "Required properties {} are not initialized.",
-                    missing.join(", ")
-                ),
+                format!("Required properties {} are not initialized.", missing.join(", ")),
             ));
         }
-        if let Some(p) = set
-            .params
-            .iter()
-            .find(|p| !reference.index.contains_key(&p.name) && !p.name.starts_with("ss_"))
+        if let Some(p) =
+            set.params.iter().find(|p| !reference.index.contains_key(&p.name) && !p.name.starts_with("ss_"))
         {
             return Err(Error::UnknownParameter {
                 name: p.name.clone(),
@@ -259,18 +245,11 @@ impl ParamSet {
                 return Err(Error::invalid(
                     "model",
                     other.map_or("(missing)".to_string(), |m| format!("\"{m}\"")),
-                    format!(
-                        "{}: set model = \"dna1\" or \"dna2\" at the top of the file",
-                        source.display()
-                    ),
+                    format!("{}: set model = \"dna1\" or \"dna2\" at the top of the file", source.display()),
                 ))
             }
         };
-        let mut set = ParamSet {
-            model,
-            params: Vec::new(),
-            index: BTreeMap::new(),
-        };
+        let mut set = ParamSet { model, params: Vec::new(), index: BTreeMap::new() };
         for (section, body) in &raw {
             if section == "model" {
                 continue;
@@ -280,11 +259,7 @@ impl ParamSet {
                 suggestions: closest(section, Term::ALL.iter().map(|t| t.section())),
             })?;
             let table = body.as_table().ok_or_else(|| {
-                Error::invalid(
-                    format!("[{section}]"),
-                    body,
-                    format!("{}: a table of name = value", source.display()),
-                )
+                Error::invalid(format!("[{section}]"), body, format!("{}: a table of name = value", source.display()))
             })?;
             for (name, v) in table {
                 let value = value_of(name, v)?;
@@ -328,21 +303,19 @@ impl ParamSet {
     }
 
     fn check_sequence_tables(&self) -> Result<()> {
-        let names: Vec<String> = seq_stack_names()
-            .into_iter()
-            .chain(SEQ_HB_NAMES.iter().map(ToString::to_string))
-            .collect();
+        let names: Vec<String> =
+            seq_stack_names().into_iter().chain(SEQ_HB_NAMES.iter().map(ToString::to_string)).collect();
         let present = names.iter().filter(|n| self.index.contains_key(*n)).count();
         if present != 0 && present != names.len() {
-            let missing: Vec<&str> = names
-                .iter()
-                .filter(|n| !self.index.contains_key(*n))
-                .map(String::as_str)
-                .collect();
+            let missing: Vec<&str> =
+                names.iter().filter(|n| !self.index.contains_key(*n)).map(String::as_str).collect();
             return Err(Error::invalid(
                 "sequence-dependent parameters",
                 format!("{present} of {}", names.len()),
-                format!("give all of ss_stack_weights_X_Y and ss_hb_weights_A_T/C_G, or none; missing {}", missing.join(", ")),
+                format!(
+                    "give all of ss_stack_weights_X_Y and ss_hb_weights_A_T/C_G, or none; missing {}",
+                    missing.join(", ")
+                ),
             ));
         }
         Ok(())
@@ -386,10 +359,7 @@ impl ParamSet {
         self.index
             .get(name)
             .copied()
-            .ok_or_else(|| Error::UnknownParameter {
-                name: name.to_string(),
-                suggestions: closest(name, self.names()),
-            })
+            .ok_or_else(|| Error::UnknownParameter { name: name.to_string(), suggestions: closest(name, self.names()) })
     }
 
     /// The value of `name`.
@@ -406,10 +376,7 @@ impl ParamSet {
     pub fn value(&self, name: &str) -> f64 {
         match self.index.get(name) {
             Some(&i) => self.params[i].value,
-            None => panic!(
-                "invariant: parameter '{name}' is defined by every {} parameter set",
-                self.model
-            ),
+            None => panic!("invariant: parameter '{name}' is defined by every {} parameter set", self.model),
         }
     }
 
@@ -427,21 +394,14 @@ impl ParamSet {
     pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
         let i = self.position(name)?;
         if !value.is_finite() {
-            return Err(Error::invalid(
-                name,
-                value,
-                "parameters must be finite numbers",
-            ));
+            return Err(Error::invalid(name, value, "parameters must be finite numbers"));
         }
         self.params[i].value = value;
         Ok(())
     }
 
     /// A copy with the given values applied in order (mythos' `with_params`).
-    pub fn with_params<'a>(
-        &self,
-        values: impl IntoIterator<Item = (&'a str, f64)>,
-    ) -> Result<ParamSet> {
+    pub fn with_params<'a>(&self, values: impl IntoIterator<Item = (&'a str, f64)>) -> Result<ParamSet> {
         let mut out = self.clone();
         for (k, v) in values {
             out.set(k, v)?;
@@ -465,10 +425,7 @@ impl ParamSet {
                         return Err(Error::invalid(
                             "model",
                             v,
-                            format!(
-                                "these overrides are applied to a {} parameter set",
-                                self.model
-                            ),
+                            format!("these overrides are applied to a {} parameter set", self.model),
                         ));
                     }
                 }
@@ -488,16 +445,8 @@ impl ParamSet {
         for (name, v) in seq_stack_names().iter().zip(stack.iter().flatten()) {
             out.insert_or_set(Term::Stacking, name, *v);
         }
-        out.insert_or_set(
-            Term::HydrogenBonding,
-            SEQ_HB_NAMES[0],
-            file.symmetric("HYDR", 'A', 'T')?,
-        );
-        out.insert_or_set(
-            Term::HydrogenBonding,
-            SEQ_HB_NAMES[1],
-            file.symmetric("HYDR", 'C', 'G')?,
-        );
+        out.insert_or_set(Term::HydrogenBonding, SEQ_HB_NAMES[0], file.symmetric("HYDR", 'A', 'T')?);
+        out.insert_or_set(Term::HydrogenBonding, SEQ_HB_NAMES[1], file.symmetric("HYDR", 'C', 'G')?);
         out.set("eps_stack_kt_coeff", file.stck_fact_eps()?)?;
         Ok(out)
     }
@@ -561,19 +510,13 @@ impl ParamSet {
         ];
         for (x, ks) in angles {
             for k in ks {
-                let (b, tc) = f4_tail(
-                    v(&format!("a_{x}_{k}")),
-                    v(&format!("delta_theta_star_{x}_{k}")),
-                );
+                let (b, tc) = f4_tail(v(&format!("a_{x}_{k}")), v(&format!("delta_theta_star_{x}_{k}")));
                 put(format!("b_{x}_{k}"), b);
                 put(format!("delta_theta_{x}_{k}_c"), tc);
             }
         }
         for k in [1, 2] {
-            let (b, xc) = f4_tail(
-                v(&format!("a_stack_{k}")),
-                v(&format!("neg_cos_phi{k}_star_stack")),
-            );
+            let (b, xc) = f4_tail(v(&format!("a_stack_{k}")), v(&format!("neg_cos_phi{k}_star_stack")));
             put(format!("b_neg_cos_phi{k}_stack"), b);
             put(format!("neg_cos_phi{k}_c_stack"), xc);
         }
@@ -588,33 +531,14 @@ impl ParamSet {
             let f = v("eps_stack_kt_coeff");
             for name in seq_stack_names() {
                 let pair = &name["ss_stack_weights_".len()..];
-                put(
-                    format!("eps_stack_{pair}"),
-                    v(&name) * (1.0 - f + 9.0 * f * v("kt")),
-                );
+                put(format!("eps_stack_{pair}"), v(&name) * (1.0 - f + 9.0 * f * v("kt")));
             }
         } else {
-            put(
-                "eps_stack".into(),
-                v("eps_stack_base") + v("eps_stack_kt_coeff") * v("kt"),
-            );
+            put("eps_stack".into(), v("eps_stack_base") + v("eps_stack_kt_coeff") * v("kt"));
         }
         if self.model == ModelKind::Dna2 {
-            let names = [
-                "lambda_",
-                "kappa",
-                "r_high",
-                "prefactor",
-                "smoothing_coeff",
-                "r_cut",
-            ];
-            let vals = debye(
-                v("lambda_factor"),
-                v("prefactor_coeff"),
-                v("q_eff"),
-                v("kt"),
-                v("salt_conc"),
-            );
+            let names = ["lambda_", "kappa", "r_high", "prefactor", "smoothing_coeff", "r_cut"];
+            let vals = debye(v("lambda_factor"), v("prefactor_coeff"), v("q_eff"), v("kt"), v("salt_conc"));
             for (n, x) in names.iter().zip(vals) {
                 put((*n).to_string(), x);
             }
@@ -642,15 +566,13 @@ impl ParamSet {
     /// Writes the set as a TOML file.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_toml_string())
-            .map_err(|e| Error::io("write parameter file", path, e))
+        std::fs::write(path, self.to_toml_string()).map_err(|e| Error::io("write parameter file", path, e))
     }
 }
 
 impl Serialize for ParamSet {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let table: toml::Table =
-            toml::from_str(&self.to_toml_string()).map_err(serde::ser::Error::custom)?;
+        let table: toml::Table = toml::from_str(&self.to_toml_string()).map_err(serde::ser::Error::custom)?;
         table.serialize(s)
     }
 }
@@ -667,17 +589,11 @@ fn value_of(name: &str, v: &toml::Value) -> Result<f64> {
     let x = match v {
         toml::Value::Float(f) => *f,
         toml::Value::Integer(i) => *i as f64,
-        toml::Value::String(s) => expr::eval(s).map_err(|msg| Error::Expression {
-            name: name.to_string(),
-            expr: s.clone(),
-            msg,
-        })?,
+        toml::Value::String(s) => {
+            expr::eval(s).map_err(|msg| Error::Expression { name: name.to_string(), expr: s.clone(), msg })?
+        }
         other => {
-            return Err(Error::invalid(
-                name,
-                other,
-                "a number or an expression string such as \"pi - 2.35\"",
-            ));
+            return Err(Error::invalid(name, other, "a number or an expression string such as \"pi - 2.35\""));
         }
     };
     if x.is_finite() {
@@ -688,30 +604,18 @@ fn value_of(name: &str, v: &toml::Value) -> Result<f64> {
 }
 
 fn toml_error(source: &Path, text: &str, e: &toml::de::Error) -> Error {
-    let line = e.span().map_or(0, |s| {
-        text[..s.start.min(text.len())].matches('\n').count() + 1
-    });
-    Error::parse(
-        source,
-        line,
-        "a TOML parameter file",
-        e.message().to_string(),
-    )
+    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    Error::parse(source, line, "a TOML parameter file", e.message().to_string())
 }
 
 /// The valid names closest to `name` (edit distance), best first, at most three.
 pub(crate) fn closest<'a>(name: &str, valid: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut scored: Vec<(usize, &str)> = valid
-        .map(|v| (strsim::damerau_levenshtein(name, v), v))
-        .collect();
+    let mut scored: Vec<(usize, &str)> = valid.map(|v| (strsim::damerau_levenshtein(name, v), v)).collect();
     scored.sort();
-    let limit = (name.len() / 2).max(2);
-    scored
-        .into_iter()
-        .filter(|(d, _)| *d <= limit)
-        .take(3)
-        .map(|(_, v)| v.to_string())
-        .collect()
+    // only the nearest names, and only if they are plausibly typos
+    let best = scored.first().map_or(0, |s| s.0);
+    let limit = (name.len() / 3).max(2).min(best);
+    scored.into_iter().filter(|(d, _)| *d <= limit).take(3).map(|(_, v)| v.to_string()).collect()
 }
 
 /// Which parameters an optimisation changes.
@@ -729,28 +633,19 @@ impl ParamSelection {
     /// The selected names, in the parameter set's order, validated.
     pub fn resolve(&self, set: &ParamSet) -> Result<Vec<String>> {
         match self {
-            ParamSelection::All => Ok(set
-                .params
-                .iter()
-                .filter(|p| p.class == ParamClass::Default)
-                .map(|p| p.name.clone())
-                .collect()),
+            ParamSelection::All => {
+                Ok(set.params.iter().filter(|p| p.class == ParamClass::Default).map(|p| p.name.clone()).collect())
+            }
             ParamSelection::Terms(terms) => {
                 for t in terms {
                     if !set.params.iter().any(|p| p.terms.contains(t)) {
-                        return Err(Error::invalid(
-                            "term",
-                            t,
-                            format!("the {} model has no {t} term", set.model),
-                        ));
+                        return Err(Error::invalid("term", t, format!("the {} model has no {t} term", set.model)));
                     }
                 }
                 Ok(set
                     .params
                     .iter()
-                    .filter(|p| {
-                        p.class == ParamClass::Default && p.terms.iter().any(|t| terms.contains(t))
-                    })
+                    .filter(|p| p.class == ParamClass::Default && p.terms.iter().any(|t| terms.contains(t)))
                     .map(|p| p.name.clone())
                     .collect())
             }
@@ -783,10 +678,7 @@ mod tests {
     #[test]
     fn defaults_load_with_shared_names() {
         let p = ParamSet::dna1_defaults();
-        assert_eq!(
-            p.terms_of("eps_exc").unwrap(),
-            &[Term::BondedExcludedVolume, Term::UnbondedExcludedVolume]
-        );
+        assert_eq!(p.terms_of("eps_exc").unwrap(), &[Term::BondedExcludedVolume, Term::UnbondedExcludedVolume]);
         assert!((p.get("theta0_cross_1").unwrap() - (std::f64::consts::PI - 2.35)).abs() < 1e-15);
         let p2 = ParamSet::dna2_defaults();
         assert_eq!(p2.terms_of("kt").unwrap(), &[Term::Stacking, Term::Debye]);
@@ -815,24 +707,13 @@ mod tests {
     fn selection_rules() {
         let p = ParamSet::dna2_defaults();
         let all = ParamSelection::All.resolve(&p).unwrap();
-        assert!(!all
-            .iter()
-            .any(|n| n == "kt" || n == "com_to_hb" || n == "salt_conc"));
+        assert!(!all.iter().any(|n| n == "kt" || n == "com_to_hb" || n == "salt_conc"));
         assert!(all.iter().any(|n| n == "q_eff"));
-        let e = ParamSelection::Names(vec!["kt".into()])
-            .resolve(&p)
-            .unwrap_err();
+        let e = ParamSelection::Names(vec!["kt".into()]).resolve(&p).unwrap_err();
         assert!(e.to_string().contains("property of the simulated state"));
-        let e = ParamSelection::Terms(vec![Term::Debye])
-            .resolve(&ParamSet::dna1_defaults())
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "invalid term = Debye: the dna1 model has no Debye term"
-        );
-        let geo = ParamSelection::Names(vec!["com_to_hb".into(), "eps_backbone".into()])
-            .resolve(&p)
-            .unwrap();
+        let e = ParamSelection::Terms(vec![Term::Debye]).resolve(&ParamSet::dna1_defaults()).unwrap_err();
+        assert_eq!(e.to_string(), "invalid term = Debye: the dna1 model has no Debye term");
+        let geo = ParamSelection::Names(vec!["com_to_hb".into(), "eps_backbone".into()]).resolve(&p).unwrap();
         assert_eq!(geo, ["com_to_hb", "eps_backbone"]);
     }
 }

@@ -24,11 +24,7 @@ pub const CM_AXIS_DISTANCE: f64 = 0.6;
 pub fn parse_sequence(text: &str) -> Result<Vec<Base>> {
     let seq: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
     if seq.is_empty() {
-        return Err(Error::invalid(
-            "sequence",
-            "\"\"",
-            "give at least one base, e.g. --sequence ACGTACGT",
-        ));
+        return Err(Error::invalid("sequence", "\"\"", "give at least one base, e.g. --sequence ACGTACGT"));
     }
     seq.iter()
         .enumerate()
@@ -37,10 +33,7 @@ pub fn parse_sequence(text: &str) -> Result<Vec<Base>> {
                 Error::invalid(
                     "sequence",
                     text,
-                    format!(
-                        "character {} is '{c}'; use only the bases A, C, G, T and U",
-                        i + 1
-                    ),
+                    format!("character {} is '{c}'; use only the bases A, C, G, T and U", i + 1),
                 )
             })
         })
@@ -69,11 +62,7 @@ pub fn helix(
     if n == 0 {
         return Err(Error::invalid("sequence", "\"\"", "give at least one base"));
     }
-    let kind = if sequence.contains(&Base::U) {
-        StrandKind::Rna
-    } else {
-        StrandKind::Dna
-    };
+    let kind = if sequence.contains(&Base::U) { StrandKind::Rna } else { StrandKind::Dna };
     let length = n as f64 * RISE;
     let side = box_side.unwrap_or_else(|| (1.5 * length + 10.0).ceil().max(20.0));
     if !(side.is_finite() && side > 2.0 * CM_AXIS_DISTANCE + 1.0) {
@@ -137,13 +126,7 @@ mod tests {
 
     #[test]
     fn rna_duplex_pairs_with_uracil() {
-        let (top, _) = helix(
-            &parse_sequence("AUGC").unwrap(),
-            Shape::Duplex,
-            None,
-            TopologyFormat::New,
-        )
-        .unwrap();
+        let (top, _) = helix(&parse_sequence("AUGC").unwrap(), Shape::Duplex, None, TopologyFormat::New).unwrap();
         assert_eq!(top.sequence(1), "GCAU");
         assert_eq!(top.strands[1].kind, StrandKind::Rna);
     }
@@ -151,9 +134,6 @@ mod tests {
     #[test]
     fn bad_sequence_names_the_character() {
         let e = parse_sequence("ACGX").unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "invalid sequence = ACGX: character 4 is 'X'; use only the bases A, C, G, T and U"
-        );
+        assert_eq!(e, "invalid sequence = ACGX: character 4 is 'X'; use only the bases A, C, G, T and U");
     }
 }

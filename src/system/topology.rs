@@ -146,10 +146,7 @@ impl Topology {
     ///
     /// # Panics
     /// Never: every strand is built with consistent neighbours by construction.
-    pub fn from_sequences<S: AsRef<[Base]>>(
-        strands: &[(S, StrandKind, bool)],
-        format: TopologyFormat,
-    ) -> Topology {
+    pub fn from_sequences<S: AsRef<[Base]>>(strands: &[(S, StrandKind, bool)], format: TopologyFormat) -> Topology {
         let mut nucleotides = Vec::new();
         let mut out = Vec::new();
         for (s, (seq, kind, circular)) in strands.iter().enumerate() {
@@ -177,18 +174,9 @@ impl Topology {
                 } else {
                     None
                 };
-                listed[at(k) - start] = Some(Nucleotide {
-                    strand: s,
-                    base,
-                    n3,
-                    n5,
-                });
+                listed[at(k) - start] = Some(Nucleotide { strand: s, base, n3, n5 });
             }
-            nucleotides.extend(
-                listed
-                    .into_iter()
-                    .map(|n| n.expect("every position is filled once")),
-            );
+            nucleotides.extend(listed.into_iter().map(|n| n.expect("every position is filled once")));
             out.push(Strand {
                 nucleotides: (0..len).map(at).collect(),
                 circular: *circular && len > 1,
@@ -196,10 +184,7 @@ impl Topology {
                 attributes: BTreeMap::new(),
             });
         }
-        Topology {
-            nucleotides,
-            strands: out,
-        }
+        Topology { nucleotides, strands: out }
     }
 
     /// Number of nucleotides.
@@ -218,11 +203,7 @@ impl Topology {
     /// in the order of `p`.
     #[must_use]
     pub fn bonded_pairs(&self) -> Vec<(usize, usize)> {
-        self.nucleotides
-            .iter()
-            .enumerate()
-            .filter_map(|(p, n)| n.n3.map(|q| (p, q)))
-            .collect()
+        self.nucleotides.iter().enumerate().filter_map(|(p, n)| n.n3.map(|q| (p, q))).collect()
     }
 
     /// Whether `i` and `j` are bonded neighbours.
@@ -248,11 +229,7 @@ impl Topology {
     /// The sequence of strand `s`, 5'→3'.
     #[must_use]
     pub fn sequence(&self, s: usize) -> String {
-        self.strands[s]
-            .nucleotides
-            .iter()
-            .map(|&i| self.nucleotides[i].base.letter())
-            .collect()
+        self.strands[s].nucleotides.iter().map(|&i| self.nucleotides[i].base.letter()).collect()
     }
 
     /// Whether the nucleotides are laid out in the canonical order of `format`: strands one after
@@ -284,16 +261,7 @@ impl Topology {
         let strands: Vec<_> = self
             .strands
             .iter()
-            .map(|s| {
-                (
-                    s.nucleotides
-                        .iter()
-                        .map(|&i| self.nucleotides[i].base)
-                        .collect::<Vec<_>>(),
-                    s.kind,
-                    s.circular,
-                )
-            })
+            .map(|s| (s.nucleotides.iter().map(|&i| self.nucleotides[i].base).collect::<Vec<_>>(), s.kind, s.circular))
             .collect();
         let mut out = Topology::from_sequences(&strands, format);
         let mut perm = vec![0; self.len()];
