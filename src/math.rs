@@ -1,12 +1,14 @@
 //! The scalar interface shared by plain `f64` code and tensor code.
 //!
-//! Formulas that must agree bit for bit between the native engine (`f64`) and the Burn energy
-//! model (tensors, for gradients) are written once, generically over [`Real`]: the smoothing
-//! constants of `energy::smoothing` are the prime example (see `spec/oxdna-model.md` §3).
+//! The physics of oxgrad is written once, generically over [`Real`]: the same function computes
+//! one pair's energy with `T = f64` (the native engine, with early exits) and every pair of a batch
+//! of frames at once with `T = Tensor<1>` (the Burn model, for gradients). Piecewise functions use
+//! [`Real::choose`], which evaluates only the needed branch for scalars and both branches, masked,
+//! for tensors — so tensor branches must be safe on every input (see `spec/oxdna-model.md` P5).
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-/// Arithmetic that both `f64` and element-wise tensors provide.
+/// Arithmetic, comparisons and selection that both `f64` and element-wise tensors provide.
 pub trait Real:
     Clone
     + Add<Output = Self>
@@ -19,20 +21,48 @@ pub trait Real:
     + Mul<f64, Output = Self>
     + Div<f64, Output = Self>
 {
+    /// The result of an element-wise comparison.
+    type Mask: Clone;
+
     /// e^self.
     fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
     /// √self.
     fn sqrt(self) -> Self;
     /// self^n.
     fn powi(self, n: i32) -> Self;
     /// 1 / self.
     fn recip(self) -> Self;
+    /// |self|.
+    fn abs(self) -> Self;
+    /// arccos of self clamped to [−1, 1]. Tensors clamp to ±(1 − 10⁻¹²) with a straight-through
+    /// gradient, so d f(θ)/dc stays finite where f′(θ) vanishes at θ = 0 or π (P4).
+    fn acos_clamped(self) -> Self;
+    /// A constant with the shape of `self`.
+    fn cst(&self, c: f64) -> Self;
+    /// Element-wise `self < rhs`.
+    fn lt(&self, rhs: &Self) -> Self::Mask;
+    /// Element-wise `self <= rhs`.
+    fn le(&self, rhs: &Self) -> Self::Mask;
+    /// Element-wise conjunction.
+    fn and(a: &Self::Mask, b: &Self::Mask) -> Self::Mask;
+    /// Whether any element is set (tensors answer `true`: they never exit early).
+    fn any(m: &Self::Mask) -> bool;
+    /// `yes()` where `mask` is set, `no()` elsewhere.
+    fn choose(mask: &Self::Mask, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self;
 }
 
 impl Real for f64 {
+    type Mask = bool;
+
     #[inline]
     fn exp(self) -> Self {
         f64::exp(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        f64::ln(self)
     }
     #[inline]
     fn sqrt(self) -> Self {
@@ -45,5 +75,104 @@ impl Real for f64 {
     #[inline]
     fn recip(self) -> Self {
         1.0 / self
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f64::abs(self)
+    }
+    #[inline]
+    fn acos_clamped(self) -> Self {
+        self.clamp(-1.0, 1.0).acos()
+    }
+    #[inline]
+    fn cst(&self, c: f64) -> Self {
+        c
+    }
+    #[inline]
+    fn lt(&self, rhs: &Self) -> bool {
+        *self < *rhs
+    }
+    #[inline]
+    fn le(&self, rhs: &Self) -> bool {
+        *self <= *rhs
+    }
+    #[inline]
+    fn and(a: &bool, b: &bool) -> bool {
+        *a && *b
+    }
+    #[inline]
+    fn any(m: &bool) -> bool {
+        *m
+    }
+    #[inline]
+    fn choose(mask: &bool, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self {
+        if *mask {
+            yes()
+        } else {
+            no()
+        }
+    }
+}
+
+/// A 3-vector over any [`Real`] (one pair, or every pair of a batch, per component).
+#[derive(Debug, Clone)]
+pub struct V3<T> {
+    /// x component.
+    pub x: T,
+    /// y component.
+    pub y: T,
+    /// z component.
+    pub z: T,
+}
+
+impl<T: Real> V3<T> {
+    /// From components.
+    pub fn new(x: T, y: T, z: T) -> Self {
+        V3 { x, y, z }
+    }
+
+    /// Dot product.
+    pub fn dot(&self, o: &V3<T>) -> T {
+        self.x.clone() * o.x.clone() + self.y.clone() * o.y.clone() + self.z.clone() * o.z.clone()
+    }
+
+    /// Cross product.
+    pub fn cross(&self, o: &V3<T>) -> V3<T> {
+        V3 {
+            x: self.y.clone() * o.z.clone() - self.z.clone() * o.y.clone(),
+            y: self.z.clone() * o.x.clone() - self.x.clone() * o.z.clone(),
+            z: self.x.clone() * o.y.clone() - self.y.clone() * o.x.clone(),
+        }
+    }
+
+    /// Euclidean norm.
+    pub fn norm(&self) -> T {
+        self.dot(self).sqrt()
+    }
+
+    /// Every component times a scalar of the same kind.
+    pub fn scale(&self, s: &T) -> V3<T> {
+        V3 { x: self.x.clone() * s.clone(), y: self.y.clone() * s.clone(), z: self.z.clone() * s.clone() }
+    }
+
+    /// Every component divided by `s`.
+    pub fn div(&self, s: &T) -> V3<T> {
+        V3 { x: self.x.clone() / s.clone(), y: self.y.clone() / s.clone(), z: self.z.clone() / s.clone() }
+    }
+
+    /// Sum.
+    pub fn add(&self, o: &V3<T>) -> V3<T> {
+        V3 { x: self.x.clone() + o.x.clone(), y: self.y.clone() + o.y.clone(), z: self.z.clone() + o.z.clone() }
+    }
+
+    /// Difference.
+    pub fn sub(&self, o: &V3<T>) -> V3<T> {
+        V3 { x: self.x.clone() - o.x.clone(), y: self.y.clone() - o.y.clone(), z: self.z.clone() - o.z.clone() }
+    }
+}
+
+impl From<crate::geometry::Vec3> for V3<f64> {
+    fn from(v: crate::geometry::Vec3) -> Self {
+        V3 { x: v.0[0], y: v.0[1], z: v.0[2] }
     }
 }

@@ -1,3 +1,17 @@
-//! Energy models of the oxDNA family.
+//! Energy models of the oxDNA family: oxDNA1 (Ouldridge et al. 2011) and oxDNA2 (Snodin et al.
+//! 2015), sequence-averaged or sequence-dependent (Šulc et al. 2012).
+//!
+//! The physics is written once, generically over [`crate::math::Real`] ([`functions`], [`terms`]):
+//! [`EnergyModel`] evaluates it natively in `f64` (energies, neighbour search) and
+//! [`tensor`] evaluates the same code on Burn tensors over batches of frames for gradients.
+//! Energies are system totals in oxDNA energy units; oxDNA prints them per nucleotide.
 
+pub mod functions;
+mod model;
+pub mod neighbors;
+pub mod setup;
 pub mod smoothing;
+pub mod terms;
+
+pub use model::{validate, ActivePair, Breakdown, EnergyModel, Frame, TermId, Terms};
+pub use setup::ModelSetup;

@@ -1,0 +1,525 @@
+//! The energy model: a topology and a parameter set, evaluated natively (`f64`, fast, for
+//! energies and neighbour search) and as a Burn autodiff graph (for gradients, [`super::tensor`]).
+
+use super::functions::ParamSource;
+use super::neighbors::pairs_within;
+use super::terms::coaxial_stacking::CoaxialStacking;
+use super::terms::cross_stacking::CrossStacking;
+use super::terms::debye::Debye;
+use super::terms::excluded_volume::ExcludedVolume;
+use super::terms::fene::Fene;
+use super::terms::hydrogen_bonding::HydrogenBonding;
+use super::terms::stacking::Stacking;
+use super::terms::{Geometry, Pair};
+use crate::error::{Error, Result};
+use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
+use crate::io::Configuration;
+use crate::math::{Real, V3};
+use crate::params::{ModelKind, ParamSet};
+use crate::system::Topology;
+use serde::{Deserialize, Serialize};
+
+/// The terms in oxDNA's order (the column order of its split energy output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TermId {
+    /// FENE backbone.
+    Fene = 0,
+    /// Bonded excluded volume.
+    BondedExclVol = 1,
+    /// Stacking.
+    Stacking = 2,
+    /// Non-bonded excluded volume.
+    NonbondedExclVol = 3,
+    /// Hydrogen bonding.
+    HydrogenBonding = 4,
+    /// Cross-stacking.
+    CrossStacking = 5,
+    /// Coaxial stacking.
+    CoaxialStacking = 6,
+    /// Debye–Hückel (oxDNA2).
+    DebyeHuckel = 7,
+}
+
+impl TermId {
+    /// All terms in oxDNA's order.
+    pub const ALL: [TermId; 8] = [
+        TermId::Fene,
+        TermId::BondedExclVol,
+        TermId::Stacking,
+        TermId::NonbondedExclVol,
+        TermId::HydrogenBonding,
+        TermId::CrossStacking,
+        TermId::CoaxialStacking,
+        TermId::DebyeHuckel,
+    ];
+
+    /// oxDNA's column header for the term.
+    #[must_use]
+    pub fn header(self) -> &'static str {
+        [
+            "FENE",
+            "BONDED_EXCL_VOL",
+            "STACKING",
+            "NONBONDED_EXCL_VOL",
+            "HYDROGEN_BONDING",
+            "CROSS_STACKING",
+            "COAXIAL_STACKING",
+            "DEBYE_HUCKEL",
+        ][self as usize]
+    }
+
+    /// Whether the term is evaluated on bonded pairs.
+    #[must_use]
+    pub fn is_bonded(self) -> bool {
+        matches!(self, TermId::Fene | TermId::BondedExclVol | TermId::Stacking)
+    }
+}
+
+/// Every term of a model, built from one parameter source (`f64` values or tensors).
+#[derive(Debug, Clone)]
+pub struct Terms<T> {
+    pub(crate) geo: Geometry<T>,
+    pub(crate) fene: Fene<T>,
+    pub(crate) excl: ExcludedVolume<T>,
+    pub(crate) stack: Stacking<T>,
+    pub(crate) hb: HydrogenBonding<T>,
+    pub(crate) cross: CrossStacking<T>,
+    pub(crate) coax: CoaxialStacking<T>,
+    pub(crate) debye: Option<Debye<T>>,
+}
+
+impl<T: Real> Terms<T> {
+    /// Builds every term of `model` from `src`.
+    pub fn new(src: &impl ParamSource<T>, model: ModelKind) -> Self {
+        Terms {
+            geo: Geometry::new(src, model),
+            fene: Fene::new(src),
+            excl: ExcludedVolume::new(src),
+            stack: Stacking::new(src),
+            hb: HydrogenBonding::new(src),
+            cross: CrossStacking::new(src),
+            coax: CoaxialStacking::new(src, model),
+            debye: (model == ModelKind::Dna2).then(|| Debye::new(src)),
+        }
+    }
+
+    /// The energy of `term` for one pair; `eps` is the pair's strength (stacking, H-bonding) or
+    /// charge product (Debye–Hückel), ignored by the other terms.
+    pub fn pair_energy(&self, term: TermId, pair: &Pair<T>, eps: &T) -> T {
+        match term {
+            TermId::Fene => self.fene.energy(pair, &self.geo),
+            TermId::BondedExclVol => self.excl.bonded(pair, &self.geo),
+            TermId::Stacking => self.stack.energy(pair, &self.geo, eps),
+            TermId::NonbondedExclVol => self.excl.nonbonded(pair, &self.geo),
+            TermId::HydrogenBonding => self.hb.energy(pair, &self.geo, eps),
+            TermId::CrossStacking => self.cross.energy(pair, &self.geo),
+            TermId::CoaxialStacking => self.coax.energy(pair, &self.geo),
+            TermId::DebyeHuckel => match &self.debye {
+                Some(d) => d.energy(pair, &self.geo, eps),
+                None => eps.cst(0.0),
+            },
+        }
+    }
+}
+
+/// Energies of one frame, per term (system totals, energy units).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Breakdown(pub [f64; 8]);
+
+impl Breakdown {
+    /// The energy of one term.
+    #[must_use]
+    pub fn term(&self, t: TermId) -> f64 {
+        self.0[t as usize]
+    }
+
+    /// The sum of all terms.
+    #[must_use]
+    pub fn total(&self) -> f64 {
+        self.0.iter().sum()
+    }
+}
+
+/// A frame prepared for evaluation: orthonormal frames and the periodic box.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Centres.
+    pub r: Vec<Vec3>,
+    /// (a1, a2, a3) per nucleotide.
+    pub axes: Vec<[Vec3; 3]>,
+    /// The box.
+    pub bx: PeriodicBox,
+}
+
+impl Frame {
+    /// From a configuration, repairing the stored orientations as oxDNA does.
+    #[must_use]
+    pub fn new(c: &Configuration) -> Frame {
+        let axes =
+            c.a1.iter()
+                .zip(&c.a3)
+                .map(|(&a1, &a3)| {
+                    let (a1, a2, a3) = orthonormalize(a1, a3);
+                    [a1, a2, a3]
+                })
+                .collect();
+        Frame { r: c.r.clone(), axes, bx: PeriodicBox(c.box_sides) }
+    }
+
+    /// The pair (p, q) with minimum-image separation.
+    #[must_use]
+    pub fn pair(&self, p: usize, q: usize) -> Pair<f64> {
+        let v = |x: &[Vec3; 3]| x.map(V3::from);
+        Pair { d: self.bx.min_image(self.r[q] - self.r[p]).into(), a: v(&self.axes[p]), b: v(&self.axes[q]) }
+    }
+}
+
+/// One pair that contributes to a term: the nucleotides and the pair's strength / charge product.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActivePair {
+    /// The term.
+    pub term: TermId,
+    /// First nucleotide (5'-side for bonded pairs).
+    pub p: usize,
+    /// Second nucleotide.
+    pub q: usize,
+    /// Index into the model's strength table for the term (see [`EnergyModel::strength_index`]).
+    pub strength: usize,
+    /// The pair's energy.
+    pub energy: f64,
+}
+
+/// An oxDNA1 or oxDNA2 energy model for one topology.
+///
+/// ```
+/// # use oxgrad::prelude::*;
+/// # use oxgrad::energy::EnergyModel;
+/// # use oxgrad::system::generate::{helix, parse_sequence, Shape};
+/// let (top, conf) = helix(&parse_sequence("ACGTACGT")?, Shape::Duplex, None, TopologyFormat::Classic)?;
+/// let model = EnergyModel::new(&top, ParamSet::dna1_defaults())?;
+/// let e = model.breakdown(&conf)?;
+/// assert!(e.total() / 16.0 < -1.0); // a stable duplex: about −1.5 per nucleotide
+/// # Ok::<(), oxgrad::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct EnergyModel {
+    params: ParamSet,
+    terms: Terms<f64>,
+    n: usize,
+    bonded: Vec<(usize, usize)>,
+    neighbours: Vec<[Option<usize>; 2]>,
+    bases: Vec<usize>,
+    chi: Vec<f64>,
+    weights: [f64; 8],
+    cutoff: f64,
+    /// Frames per batched tensor evaluation (mythos' `map_batch_size`, default 100).
+    pub map_batch_size: usize,
+    /// Rebuild each batch's graph in the backward pass so memory grows with the batch, not the
+    /// trajectory (mythos' `map_checkpoint`, default true).
+    pub map_checkpoint: bool,
+}
+
+impl EnergyModel {
+    /// A model for `top` with `params` (whose `model` says oxDNA1 or oxDNA2). Fails with a clear
+    /// message if a parameter is outside its domain.
+    pub fn new(top: &Topology, params: ParamSet) -> Result<EnergyModel> {
+        validate(&params)?;
+        let terms = Terms::new(&params, params.model());
+        let half = params.model() == ModelKind::Dna2 && params.value("half_charged_ends") != 0.0;
+        let chi = (0..top.len()).map(|i| if half && top.is_strand_end(i) { 0.5 } else { 1.0 }).collect();
+        let mut m = EnergyModel {
+            n: top.len(),
+            bonded: top.bonded_pairs(),
+            neighbours: top.nucleotides.iter().map(|n| [n.n3, n.n5]).collect(),
+            bases: top.nucleotides.iter().map(|n| n.base.index()).collect(),
+            chi,
+            cutoff: 0.0,
+            terms,
+            params,
+            weights: [1.0; 8],
+            map_batch_size: 100,
+            map_checkpoint: true,
+        };
+        m.cutoff = m.compute_cutoff();
+        Ok(m)
+    }
+
+    /// The same model with other parameter values (dependents are re-derived).
+    pub fn with_params(&self, params: ParamSet) -> Result<EnergyModel> {
+        if params.model() != self.params.model() {
+            return Err(Error::invalid(
+                "parameter set",
+                params.model(),
+                format!("this model is {}; build a new EnergyModel for another model", self.params.model()),
+            ));
+        }
+        validate(&params)?;
+        let mut m = self.clone();
+        m.terms = Terms::new(&params, params.model());
+        m.params = params;
+        m.cutoff = m.compute_cutoff();
+        Ok(m)
+    }
+
+    /// Weighs the terms (composition): the energy is Σ w_t E_t. A weight of 0 drops a term.
+    #[must_use]
+    pub fn with_term_weights(mut self, weights: [f64; 8]) -> EnergyModel {
+        self.weights = weights;
+        self
+    }
+
+    /// The model without the given terms.
+    #[must_use]
+    pub fn without_terms(mut self, terms: &[TermId]) -> EnergyModel {
+        for t in terms {
+            self.weights[*t as usize] = 0.0;
+        }
+        self
+    }
+
+    /// The term weights.
+    #[must_use]
+    pub fn term_weights(&self) -> [f64; 8] {
+        self.weights
+    }
+
+    /// The parameters.
+    #[must_use]
+    pub fn params(&self) -> &ParamSet {
+        &self.params
+    }
+
+    /// Number of nucleotides.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the model has no nucleotides.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Bonded pairs (p, q = n3(p)).
+    #[must_use]
+    pub fn bonded_pairs(&self) -> &[(usize, usize)] {
+        &self.bonded
+    }
+
+    /// Centre-distance cut-off beyond which no non-bonded term acts (current parameters).
+    #[must_use]
+    pub fn cutoff(&self) -> f64 {
+        self.cutoff
+    }
+
+    fn compute_cutoff(&self) -> f64 {
+        let t = &self.terms;
+        let mut range = t.excl.cutoffs().into_iter().fold(0.0, f64::max);
+        range = range.max(t.hb.support().1).max(t.cross.support().1).max(t.coax.support().1);
+        if let Some(d) = &t.debye {
+            range = range.max(d.cutoff());
+        }
+        range + 2.0 * t.geo.max_offset()
+    }
+
+    /// The strength table index of a pair for `term`: stacking 4·base(q) + base(p); H-bonding
+    /// 0 for A–T, 1 for C–G (non-complementary pairs do not bond: `None`); Debye–Hückel 0, 1, 2
+    /// for χ_pχ_q = 1, ½, ¼; 0 otherwise.
+    #[must_use]
+    pub fn strength_index(&self, term: TermId, p: usize, q: usize) -> Option<usize> {
+        let (bp, bq) = (self.bases[p], self.bases[q]);
+        match term {
+            TermId::Stacking => Some(4 * bq + bp),
+            TermId::HydrogenBonding => (bp + bq == 3).then(|| usize::from(bp == 1 || bp == 2)),
+            TermId::DebyeHuckel => Some(usize::from(self.chi[p] < 1.0) + usize::from(self.chi[q] < 1.0)),
+            _ => Some(0),
+        }
+    }
+
+    /// The `f64` strength tables: `[stacking 16, H-bond 2, Debye 3]` for [`Self::strength_index`].
+    pub(crate) fn strength_tables(&self) -> (Vec<f64>, Vec<f64>) {
+        let p = &self.params;
+        let kt = p.value("kt");
+        let stack: Vec<f64> = if p.is_sequence_dependent() {
+            let f = p.value("eps_stack_kt_coeff");
+            let bases = crate::io::seqdep::BASES;
+            bases
+                .iter()
+                .flat_map(|x| bases.iter().map(move |y| (x, y)))
+                .map(|(x, y)| p.value(&format!("ss_stack_weights_{x}_{y}")) * (1.0 - f + 9.0 * f * kt))
+                .collect()
+        } else {
+            vec![p.value("eps_stack_base") + p.value("eps_stack_kt_coeff") * kt; 16]
+        };
+        let hb = if p.is_sequence_dependent() {
+            vec![p.value("ss_hb_weights_A_T"), p.value("ss_hb_weights_C_G")]
+        } else {
+            vec![p.value("eps_hb"); 2]
+        };
+        (stack, hb)
+    }
+
+    fn check(&self, c: &Configuration) -> Result<()> {
+        if c.len() != self.n {
+            return Err(Error::mismatch(
+                "configuration and topology",
+                format!(
+                    "the configuration has {} nucleotides, the topology {}: use the topology the trajectory was written with",
+                    c.len(),
+                    self.n
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Visits every pair with a non-zero contribution to a term, unweighted.
+    pub fn visit_pairs(&self, frame: &Frame, mut visit: impl FnMut(ActivePair)) {
+        let (stack, hb) = self.strength_tables();
+        let t = &self.terms;
+        for &(p, q) in &self.bonded {
+            let pair = frame.pair(p, q);
+            for term in [TermId::Fene, TermId::BondedExclVol, TermId::Stacking] {
+                let strength = self.strength_index(term, p, q).unwrap_or(0);
+                let e = t.pair_energy(term, &pair, &stack[strength]);
+                if e != 0.0 {
+                    visit(ActivePair { term, p, q, strength, energy: e });
+                }
+            }
+        }
+        let chi = [1.0, 0.5, 0.25];
+        for (p, q) in pairs_within(&frame.r, &frame.bx, self.cutoff) {
+            if self.neighbours[p].contains(&Some(q)) {
+                continue;
+            }
+            let pair = frame.pair(p, q);
+            for term in [
+                TermId::NonbondedExclVol,
+                TermId::HydrogenBonding,
+                TermId::CrossStacking,
+                TermId::CoaxialStacking,
+                TermId::DebyeHuckel,
+            ] {
+                let Some(strength) = self.strength_index(term, p, q) else { continue };
+                let eps = match term {
+                    TermId::HydrogenBonding => hb[strength],
+                    TermId::DebyeHuckel => chi[strength],
+                    _ => 0.0,
+                };
+                let e = t.pair_energy(term, &pair, &eps);
+                if e != 0.0 {
+                    visit(ActivePair { term, p, q, strength, energy: e });
+                }
+            }
+        }
+    }
+
+    /// Per-term energies of one configuration (system totals, unweighted).
+    pub fn breakdown(&self, c: &Configuration) -> Result<Breakdown> {
+        self.check(c)?;
+        let mut b = Breakdown::default();
+        self.visit_pairs(&Frame::new(c), |a| b.0[a.term as usize] += a.energy);
+        Ok(b)
+    }
+
+    /// The (weighted) energy of one configuration.
+    pub fn energy(&self, c: &Configuration) -> Result<f64> {
+        let b = self.breakdown(c)?;
+        Ok(b.0.iter().zip(&self.weights).map(|(e, w)| e * w).sum())
+    }
+
+    /// The energy of every frame, `[frames]`.
+    pub fn map(&self, frames: &[Configuration]) -> Result<Vec<f64>> {
+        frames.iter().map(|c| self.energy(c)).collect()
+    }
+
+    /// Checks that every frame has the topology's nucleotide count.
+    pub fn check_frames(&self, frames: &[Configuration]) -> Result<()> {
+        frames.iter().try_for_each(|c| self.check(c))
+    }
+}
+
+/// Checks that every parameter lies in the domain where the model is defined.
+pub fn validate(p: &ParamSet) -> Result<()> {
+    let positive = |name: &str| -> Result<()> {
+        let v = p.value(name);
+        if v > 0.0 {
+            Ok(())
+        } else {
+            Err(Error::invalid(name, v, "must be positive"))
+        }
+    };
+    for n in ["eps_backbone", "delta_backbone", "fmax", "eps_exc", "a_stack", "a_hb", "k_cross", "k_coax", "kt"] {
+        positive(n)?;
+    }
+    let ordered = |names: [&str; 4], what: &str| -> Result<()> {
+        let v = names.map(|n| p.value(n));
+        if v[0] < v[1] && v[1] < v[2] && v[2] < v[3] {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                names[1],
+                v[1],
+                format!("{what}: need {} < {} < {} < {} (values {:?})", names[0], names[1], names[2], names[3], v),
+            ))
+        }
+    };
+    ordered(
+        ["dr_low_stack", "dr0_stack", "dr_high_stack", "dr_c_stack"],
+        "the stacking well must have positive width",
+    )?;
+    ordered(["dr_low_hb", "dr0_hb", "dr_high_hb", "dr_c_hb"], "the H-bond well must have positive width")?;
+    ordered(
+        ["dr_low_cross", "r0_cross", "dr_high_cross", "dr_c_cross"],
+        "the cross-stacking well must have positive width",
+    )?;
+    ordered(
+        ["dr_low_coax", "dr0_coax", "dr_high_coax", "dr_c_coax"],
+        "the coaxial-stacking well must have positive width",
+    )?;
+    for site in ["base", "back_base", "base_back", "backbone"] {
+        let (s, r) = (p.value(&format!("sigma_{site}")), p.value(&format!("dr_star_{site}")));
+        if !(s > 0.0 && r > 0.0 && r < s) {
+            return Err(Error::invalid(
+                format!("dr_star_{site}"),
+                r,
+                format!("the excluded-volume switch point must satisfy 0 < dr_star_{site} < sigma_{site} = {s}"),
+            ));
+        }
+    }
+    let angles: [(&str, &[u8]); 4] =
+        [("stack", &[4, 5, 6]), ("hb", &[1, 2, 3, 4, 7, 8]), ("cross", &[1, 2, 3, 4, 7, 8]), ("coax", &[1, 4, 5, 6])];
+    for (x, ks) in angles {
+        for k in ks {
+            let (a, ts) = (p.value(&format!("a_{x}_{k}")), p.value(&format!("delta_theta_star_{x}_{k}")));
+            if !(a > 0.0 && ts > 0.0 && a * ts * ts < 1.0) {
+                return Err(Error::invalid(
+                    format!("delta_theta_star_{x}_{k}"),
+                    ts,
+                    format!("the angular cut-off width must be positive with a·Δθ*² < 1 (a_{x}_{k} = {a})"),
+                ));
+            }
+        }
+    }
+    let mut phis = vec![("a_stack_1", "neg_cos_phi1_star_stack"), ("a_stack_2", "neg_cos_phi2_star_stack")];
+    if p.model() == ModelKind::Dna1 {
+        phis.extend([("a_coax_3p", "cos_phi3_star_coax"), ("a_coax_4p", "cos_phi4_star_coax")]);
+    }
+    for (a, xs) in phis {
+        let (av, xv) = (p.value(a), p.value(xs));
+        if !(av > 0.0 && xv < 0.0 && av * xv * xv < 1.0) {
+            return Err(Error::invalid(
+                xs,
+                xv,
+                format!("the φ switch point must be negative with a·x*² < 1 ({a} = {av})"),
+            ));
+        }
+    }
+    if p.model() == ModelKind::Dna2 {
+        for n in ["salt_conc", "lambda_factor", "q_eff", "prefactor_coeff"] {
+            positive(n)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! Building an energy model from an oxDNA input file, as oxDNA's `DNAnalysis` would.
+//!
+//! Keys read: `interaction_type` (`DNA`, `DNA2`, `DNA_nomesh`, `DNA2_nomesh`: all evaluated with
+//! the exact functions), `T`, `salt_concentration` (oxDNA2, required), `use_average_seq`
+//! (default true), `seq_dep_file`, `topology`, `trajectory_file`, and oxDNA2's `dh_lambda`,
+//! `dh_strength` (default 0.0543, oxDNA's Debye strength) and `dh_half_charged_ends`.
+//! Relative paths are resolved against the input file's directory; a `seq_dep_file` that does not
+//! exist there but is named like one of oxDNA's shipped files is taken from oxgrad's embedded copy.
+
+use super::model::EnergyModel;
+use crate::error::{Error, Result};
+use crate::io::{InputFile, SeqDepFile};
+use crate::params::{ModelKind, ParamSet};
+use crate::system::Topology;
+use std::path::{Path, PathBuf};
+
+/// oxDNA's sequence-dependent parameter files, embedded.
+pub const SHIPPED_SEQ_DEP: [(&str, &str); 3] = [
+    (
+        "oxDNA1_sequence_dependent_parameters.txt",
+        include_str!("../../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
+    ),
+    (
+        "oxDNA2_sequence_dependent_parameters.txt",
+        include_str!("../../data/params/seqdep/oxDNA2_sequence_dependent_parameters.txt"),
+    ),
+    (
+        "rna_sequence_dependent_parameters.txt",
+        include_str!("../../data/params/seqdep/rna_sequence_dependent_parameters.txt"),
+    ),
+];
+
+/// oxDNA's Debye–Hückel strength A (`dh_strength`).
+pub const OXDNA_DH_STRENGTH: f64 = 0.0543;
+
+/// A model, its topology and trajectory, as an oxDNA input file describes them.
+#[derive(Debug, Clone)]
+pub struct ModelSetup {
+    /// The energy model.
+    pub model: EnergyModel,
+    /// The topology.
+    pub topology: Topology,
+    /// `trajectory_file`, resolved (if the input names one).
+    pub trajectory: Option<PathBuf>,
+}
+
+/// The model kind of an oxDNA `interaction_type`.
+pub fn model_kind(input: &InputFile) -> Result<ModelKind> {
+    let it = input.get("interaction_type").unwrap_or("DNA");
+    match it {
+        "DNA" | "DNA_nomesh" => Ok(ModelKind::Dna1),
+        "DNA2" | "DNA2_nomesh" => Ok(ModelKind::Dna2),
+        other => Err(Error::invalid(
+            "interaction_type",
+            other,
+            format!(
+                "{}: oxgrad evaluates DNA, DNA_nomesh, DNA2 and DNA2_nomesh (RNA models are not available yet)",
+                input.source.display()
+            ),
+        )),
+    }
+}
+
+/// The parameter set an oxDNA input implies (temperature, salt, sequence dependence).
+pub fn params_from_input(input: &InputFile) -> Result<ParamSet> {
+    let kind = model_kind(input)?;
+    let mut p = ParamSet::defaults(kind);
+    p.set("kt", input.temperature("T")?)?;
+    if kind == ModelKind::Dna2 {
+        let salt = input.f64("salt_concentration")?;
+        if salt <= 0.0 {
+            return Err(Error::invalid("salt_concentration", salt, "a positive molar concentration, e.g. 0.5"));
+        }
+        p.set("salt_conc", salt)?;
+        if let Some(l) = input.opt_f64("dh_lambda")? {
+            p.set("lambda_factor", l)?;
+        }
+        let strength = input.opt_f64("dh_strength")?.unwrap_or(OXDNA_DH_STRENGTH);
+        let q = p.value("q_eff");
+        p.set("prefactor_coeff", strength / (q * q))?;
+        p.set("half_charged_ends", if input.bool_or("dh_half_charged_ends", true)? { 1.0 } else { 0.0 })?;
+    }
+    if !input.bool_or("use_average_seq", true)? {
+        let file = read_seq_dep(input)?;
+        p = p.with_sequence_dependence(&file)?;
+    }
+    Ok(p)
+}
+
+fn read_seq_dep(input: &InputFile) -> Result<SeqDepFile> {
+    let name = input.get("seq_dep_file").ok_or_else(|| Error::MissingKey {
+        source_name: input.source.display().to_string(),
+        key: "seq_dep_file".into(),
+        hint: "use_average_seq = false needs the sequence-dependent parameter file, e.g. \
+               seq_dep_file = oxDNA1_sequence_dependent_parameters.txt"
+            .into(),
+    })?;
+    let path = input.path("seq_dep_file")?;
+    if path.exists() {
+        return SeqDepFile::read(&path);
+    }
+    let base = Path::new(name).file_name().and_then(|f| f.to_str()).unwrap_or_default();
+    match SHIPPED_SEQ_DEP.iter().find(|(n, _)| *n == base) {
+        Some((n, text)) => {
+            tracing::info!("{} not found; using oxgrad's embedded copy of oxDNA's {n}", path.display());
+            SeqDepFile::parse(text, Path::new(n))
+        }
+        None => Err(Error::io(
+            "read sequence-dependent parameter file",
+            &path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file (seq_dep_file in the input)"),
+        )),
+    }
+}
+
+impl ModelSetup {
+    /// Reads the topology and builds the model an oxDNA input file describes.
+    pub fn from_input(input: &InputFile) -> Result<ModelSetup> {
+        let params = params_from_input(input)?;
+        let (topology, _) = Topology::read(input.path("topology")?)?;
+        let model = EnergyModel::new(&topology, params)?;
+        let trajectory = input.get("trajectory_file").map(|_| input.path("trajectory_file")).transpose()?;
+        Ok(ModelSetup { model, topology, trajectory })
+    }
+}
