@@ -11,6 +11,7 @@ mod model;
 pub mod neighbors;
 pub mod setup;
 pub mod smoothing;
+pub mod tensor;
 pub mod terms;
 
 pub use model::{validate, ActivePair, Breakdown, EnergyModel, Frame, TermId, Terms};

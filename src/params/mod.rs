@@ -717,3 +717,40 @@ mod tests {
         assert_eq!(geo, ["com_to_hb", "eps_backbone"]);
     }
 }
+
+/// Gradients by parameter name: the form in which results cross threads and processes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ParamGrads(pub BTreeMap<String, f64>);
+
+impl ParamGrads {
+    /// Zero for each name.
+    #[must_use]
+    pub fn zeros(names: &[String]) -> ParamGrads {
+        ParamGrads(names.iter().map(|n| (n.clone(), 0.0)).collect())
+    }
+
+    /// Adds `other` name by name (names only in `other` are inserted).
+    pub fn add_assign(&mut self, other: &ParamGrads) {
+        for (k, v) in &other.0 {
+            *self.0.entry(k.clone()).or_insert(0.0) += v;
+        }
+    }
+
+    /// Every gradient times `s`.
+    #[must_use]
+    pub fn scaled(&self, s: f64) -> ParamGrads {
+        ParamGrads(self.0.iter().map(|(k, v)| (k.clone(), v * s)).collect())
+    }
+
+    /// The gradient of `name` (0 if absent).
+    #[must_use]
+    pub fn get(&self, name: &str) -> f64 {
+        self.0.get(name).copied().unwrap_or(0.0)
+    }
+
+    /// The first non-finite entry, if any.
+    #[must_use]
+    pub fn first_non_finite(&self) -> Option<(&str, f64)> {
+        self.0.iter().find(|(_, v)| !v.is_finite()).map(|(k, v)| (k.as_str(), *v))
+    }
+}

@@ -1,0 +1,335 @@
+//! The energy model on Burn tensors: the same generic physics as the native engine, evaluated on
+//! every active pair of a batch of frames at once, for gradients with respect to any named
+//! parameter (and to positions and orientations).
+//!
+//! A batch is laid out flat: nucleotide `i` of frame `f` is row `f·N + i`. The native engine first
+//! finds, per frame and term, the pairs whose energy is non-zero at the current parameters (the
+//! functions are C¹ and vanish outside their support, so the other pairs contribute neither energy
+//! nor gradient); the tensor graph is then built over those pairs only: `[active pair-frames]` per
+//! term, scatter-added into `[frames]`.
+//!
+//! `map` semantics (mythos' `map_batch_size`, `map_checkpoint`): with checkpointing the vector–
+//! Jacobian product Σ_t c_t ∂E_t/∂θ is accumulated batch by batch, each batch's graph built,
+//! back-propagated and dropped, so peak memory grows with the batch, not with the trajectory.
+//! Without it every batch's graph is kept until one backward pass. Both give identical gradients.
+
+use super::functions::ParamSource;
+use super::model::{EnergyModel, Frame, TermId, Terms};
+use super::terms::Pair;
+use crate::backend;
+use crate::error::{Error, Result};
+use crate::geometry::Vec3;
+use crate::io::Configuration;
+use crate::math::{Real, V3};
+use crate::params::ParamGrads;
+use burn::tensor::{Bool, Device, Gradients, IndexingUpdateOp, Int, Tensor, TensorData};
+use std::collections::BTreeMap;
+
+/// A flat `f64` tensor, `[len]`.
+pub type T1 = Tensor<1>;
+
+impl Real for T1 {
+    type Mask = Tensor<1, Bool>;
+
+    fn exp(self) -> Self {
+        Tensor::exp(self)
+    }
+    fn ln(self) -> Self {
+        self.log()
+    }
+    fn sqrt(self) -> Self {
+        Tensor::sqrt(self)
+    }
+    fn powi(self, n: i32) -> Self {
+        match n {
+            0 => self.ones_like(),
+            1 => self,
+            _ if n < 0 => Real::recip(Real::powi(self, -n)),
+            _ => {
+                let half = Real::powi(self.clone(), n / 2);
+                let sq = half.clone() * half;
+                if n % 2 == 1 {
+                    sq * self
+                } else {
+                    sq
+                }
+            }
+        }
+    }
+    fn recip(self) -> Self {
+        Tensor::recip(self)
+    }
+    fn abs(self) -> Self {
+        Tensor::abs(self)
+    }
+    fn acos_clamped(self) -> Self {
+        // value clamped to ±(1 − 1e-12), gradient passed straight through: f4′(θ)/sin θ then tends
+        // to its finite limit instead of 0·∞ (P4)
+        let bound = 1.0 - 1e-12;
+        let clamped = self.clone().clamp(-bound, bound);
+        let straight = self.clone() - (self - clamped).detach();
+        straight.acos()
+    }
+    fn cst(&self, c: f64) -> Self {
+        self.full_like(c)
+    }
+    fn lt(&self, rhs: &Self) -> Self::Mask {
+        self.clone().lower(rhs.clone())
+    }
+    fn le(&self, rhs: &Self) -> Self::Mask {
+        self.clone().lower_equal(rhs.clone())
+    }
+    fn and(a: &Self::Mask, b: &Self::Mask) -> Self::Mask {
+        let (a, b) = broadcast_pair(a.clone(), b.clone());
+        a.bool_and(b)
+    }
+    fn any(_: &Self::Mask) -> bool {
+        true
+    }
+    fn choose(mask: &Self::Mask, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self {
+        let dims = mask.dims();
+        let fit = |t: T1| if t.dims() == dims { t } else { t.expand(dims) };
+        fit(no()).mask_where(mask.clone(), fit(yes()))
+    }
+}
+
+fn broadcast_pair(a: Tensor<1, Bool>, b: Tensor<1, Bool>) -> (Tensor<1, Bool>, Tensor<1, Bool>) {
+    match (a.dims()[0], b.dims()[0]) {
+        (x, y) if x == y => (a, b),
+        (1, y) => (a.expand([y]), b),
+        (x, _) => (a, b.expand([x])),
+    }
+}
+
+/// Parameter values as `[1]` tensors: leaves that require gradients for the selected names,
+/// constants for the others.
+pub struct TensorParams {
+    values: BTreeMap<String, T1>,
+}
+
+impl TensorParams {
+    /// All parameters of `model` on `device`; those in `selected` track gradients.
+    pub fn new(model: &EnergyModel, selected: &[String], device: &Device) -> Result<TensorParams> {
+        let params = model.params();
+        let mut values = BTreeMap::new();
+        for (name, v) in params.iter() {
+            let t = T1::from_data(TensorData::new(vec![v], [1]), device);
+            let t = if selected.iter().any(|s| s == name) { t.require_grad() } else { t };
+            values.insert(name.to_string(), t);
+        }
+        for s in selected {
+            params.get(s)?;
+        }
+        Ok(TensorParams { values })
+    }
+
+    /// The gradients of the selected leaves.
+    fn grads(&self, selected: &[String], grads: &Gradients) -> ParamGrads {
+        let mut out = ParamGrads::default();
+        for name in selected {
+            let g = self.values[name].grad(grads).map_or(0.0, |g| g.into_scalar::<f64>());
+            out.0.insert(name.clone(), g);
+        }
+        out
+    }
+}
+
+impl ParamSource<T1> for TensorParams {
+    fn p(&self, name: &str) -> T1 {
+        match self.values.get(name) {
+            Some(t) => t.clone(),
+            None => panic!("invariant: parameter '{name}' exists in every parameter set of this model"),
+        }
+    }
+}
+
+/// Positions and orientations of a batch as tensors (`[frames · nucleotides]` per component).
+struct Nucleotides {
+    r: V3<T1>,
+    axes: [V3<T1>; 3],
+}
+
+/// The values of a tensor on the host.
+fn host(t: T1) -> Vec<f64> {
+    t.into_data().try_to_vec::<f64>().expect("invariant: oxgrad's devices compute in f64")
+}
+
+fn column(values: impl Iterator<Item = f64>, len: usize, device: &Device) -> T1 {
+    T1::from_data(TensorData::new(values.collect::<Vec<f64>>(), [len]), device)
+}
+
+fn vectors(v: &[Vec3], device: &Device) -> V3<T1> {
+    let n = v.len();
+    V3::new(
+        column(v.iter().map(|x| x[0]), n, device),
+        column(v.iter().map(|x| x[1]), n, device),
+        column(v.iter().map(|x| x[2]), n, device),
+    )
+}
+
+fn gather(v: &V3<T1>, idx: &Tensor<1, Int>) -> V3<T1> {
+    V3::new(v.x.clone().select(0, idx.clone()), v.y.clone().select(0, idx.clone()), v.z.clone().select(0, idx.clone()))
+}
+
+/// The active pairs of one term over a batch.
+#[derive(Default)]
+struct TermPairs {
+    p: Vec<i64>,
+    q: Vec<i64>,
+    frame: Vec<i64>,
+    strength: Vec<i64>,
+    shift: Vec<Vec3>,
+}
+
+impl EnergyModel {
+    /// Per-frame energies of a batch as a tensor graph `[frames]` (weighted sum of the terms).
+    fn batch_energies(&self, frames: &[Frame], params: &TensorParams, nts: &Nucleotides, device: &Device) -> T1 {
+        let n = self.len();
+        let mut lists: Vec<TermPairs> = (0..8).map(|_| TermPairs::default()).collect();
+        for (f, frame) in frames.iter().enumerate() {
+            self.visit_pairs(frame, |a| {
+                let l = &mut lists[a.term as usize];
+                let raw = frame.r[a.q] - frame.r[a.p];
+                l.p.push((f * n + a.p) as i64);
+                l.q.push((f * n + a.q) as i64);
+                l.frame.push(f as i64);
+                l.strength.push(a.strength as i64);
+                l.shift.push(frame.bx.min_image(raw) - raw);
+            });
+        }
+        let terms = Terms::new(params, self.params().model());
+        let (stack_table, hb_table) = self.tensor_strengths(params);
+        let chi_table = column([1.0, 0.5, 0.25].into_iter(), 3, device);
+        let weights = self.term_weights();
+        let mut total = T1::zeros([frames.len()], device);
+        for term in TermId::ALL {
+            let l = &lists[term as usize];
+            if l.p.is_empty() || weights[term as usize] == 0.0 {
+                continue;
+            }
+            let len = l.p.len();
+            let int = |v: &Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [len]), device);
+            let (ip, iq, strength) = (int(&l.p), int(&l.q), int(&l.strength));
+            let rp = gather(&nts.r, &ip);
+            let rq = gather(&nts.r, &iq);
+            let d = rq.sub(&rp).add(&vectors(&l.shift, device));
+            let pair = Pair {
+                d,
+                a: [gather(&nts.axes[0], &ip), gather(&nts.axes[1], &ip), gather(&nts.axes[2], &ip)],
+                b: [gather(&nts.axes[0], &iq), gather(&nts.axes[1], &iq), gather(&nts.axes[2], &iq)],
+            };
+            let eps = match term {
+                TermId::Stacking => stack_table.clone().select(0, strength),
+                TermId::HydrogenBonding => hb_table.clone().select(0, strength),
+                TermId::DebyeHuckel => chi_table.clone().select(0, strength),
+                _ => T1::zeros([len], device),
+            };
+            let e = terms.pair_energy(term, &pair, &eps) * weights[term as usize];
+            total = total.select_assign(0, int(&l.frame), e, IndexingUpdateOp::Add);
+        }
+        total
+    }
+
+    /// Strength tables as tensors (stacking `[16]`, H-bonding `[2]`), differentiable in the
+    /// parameters they derive from.
+    fn tensor_strengths(&self, params: &TensorParams) -> (T1, T1) {
+        let p = self.params();
+        let kt = params.p("kt");
+        if p.is_sequence_dependent() {
+            let f = params.p("eps_stack_kt_coeff");
+            let factor = -f.clone() + 1.0 + f * kt * 9.0;
+            let bases = crate::io::seqdep::BASES;
+            let entries: Vec<T1> = bases
+                .iter()
+                .flat_map(|x| bases.iter().map(move |y| (x, y)))
+                .map(|(x, y)| params.p(&format!("ss_stack_weights_{x}_{y}")) * factor.clone())
+                .collect();
+            let hb = T1::cat(vec![params.p("ss_hb_weights_A_T"), params.p("ss_hb_weights_C_G")], 0);
+            (T1::cat(entries, 0), hb)
+        } else {
+            let eps = params.p("eps_stack_base") + params.p("eps_stack_kt_coeff") * kt;
+            (eps.expand([16]), params.p("eps_hb").expand([2]))
+        }
+    }
+
+    fn nucleotides(frames: &[Frame], device: &Device, track: bool) -> Nucleotides {
+        let flat = |get: &dyn Fn(&Frame) -> Vec<Vec3>| frames.iter().flat_map(get).collect::<Vec<Vec3>>();
+        let leaf =
+            |v: V3<T1>| if track { V3::new(v.x.require_grad(), v.y.require_grad(), v.z.require_grad()) } else { v };
+        Nucleotides {
+            r: leaf(vectors(&flat(&|f| f.r.clone()), device)),
+            axes: [0, 1, 2].map(|k| leaf(vectors(&flat(&|f| f.axes.iter().map(|a| a[k]).collect()), device))),
+        }
+    }
+
+    /// Σ_t c_t ∂E_t/∂θ for the `selected` parameters (a vector–Jacobian product), together with
+    /// the energies `[frames]`. Batches of [`Self::map_batch_size`] frames; with
+    /// [`Self::map_checkpoint`] each batch's graph is back-propagated and dropped before the next.
+    pub fn vjp(
+        &self,
+        frames: &[Configuration],
+        cotangent: &[f64],
+        selected: &[String],
+    ) -> Result<(Vec<f64>, ParamGrads)> {
+        self.check_frames(frames)?;
+        if cotangent.len() != frames.len() {
+            return Err(Error::mismatch(
+                "cotangent and frames",
+                format!("{} weights for {} frames: give one weight per frame", cotangent.len(), frames.len()),
+            ));
+        }
+        if self.map_batch_size == 0 {
+            return Err(Error::invalid("map_batch_size", 0, "at least 1 frame per batch"));
+        }
+        // nothing to differentiate: evaluate without recording a graph
+        let device = if selected.is_empty() { backend::cpu() } else { backend::cpu_autodiff() };
+        let params = TensorParams::new(self, selected, &device)?;
+        let mut energies = Vec::with_capacity(frames.len());
+        let mut grads = ParamGrads::zeros(selected);
+        let mut pending: Option<T1> = None;
+        for (chunk, weights) in frames.chunks(self.map_batch_size).zip(cotangent.chunks(self.map_batch_size)) {
+            let prepared: Vec<Frame> = chunk.iter().map(Frame::new).collect();
+            let nts = Self::nucleotides(&prepared, &device, false);
+            let e = self.batch_energies(&prepared, &params, &nts, &device);
+            energies.extend(host(e.clone()));
+            if selected.is_empty() {
+                continue;
+            }
+            let loss = (e * column(weights.iter().copied(), weights.len(), &device)).sum();
+            if self.map_checkpoint {
+                grads.add_assign(&params.grads(selected, &loss.backward()));
+            } else {
+                pending = Some(match pending {
+                    Some(acc) => acc + loss,
+                    None => loss,
+                });
+            }
+        }
+        if let Some(loss) = pending {
+            grads = params.grads(selected, &loss.backward());
+        }
+        Ok((energies, grads))
+    }
+
+    /// Forces −∂E/∂r and torques −Σ_k a_k × ∂E/∂a_k (lab frame, about each centre) of one
+    /// configuration, by automatic differentiation of the tensor model.
+    pub fn forces_torques_autodiff(&self, c: &Configuration) -> Result<(Vec<Vec3>, Vec<Vec3>)> {
+        self.check_frames(std::slice::from_ref(c))?;
+        let device = backend::cpu_autodiff();
+        let params = TensorParams::new(self, &[], &device)?;
+        let frame = [Frame::new(c)];
+        let nts = Self::nucleotides(&frame, &device, true);
+        let grads = self.batch_energies(&frame, &params, &nts, &device).sum().backward();
+        let read = |v: &V3<T1>| -> Vec<Vec3> {
+            let comp = |t: &T1| t.grad(&grads).map_or_else(|| vec![0.0; self.len()], host);
+            let (x, y, z) = (comp(&v.x), comp(&v.y), comp(&v.z));
+            (0..self.len()).map(|i| Vec3::new(x[i], y[i], z[i])).collect()
+        };
+        let forces = read(&nts.r).into_iter().map(|g| -g).collect();
+        let ga: Vec<Vec<Vec3>> = nts.axes.iter().map(read).collect();
+        let torques = (0..self.len())
+            .map(|i| -(0..3).fold(Vec3::ZERO, |acc, k| acc + frame[0].axes[i][k].cross(ga[k][i])))
+            .collect();
+        Ok((forces, torques))
+    }
+}
