@@ -1,5 +1,6 @@
 //! The `oxgrad` command line: argument parsing and one function per subcommand.
 
+mod energy;
 mod generate;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Build an ideal helix (oxDNA topology + configuration).
     Generate(generate::GenerateArgs),
+    /// Per-frame energy of every term of a trajectory (oxDNA's split energies, per nucleotide).
+    Energy(energy::EnergyArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
 }
@@ -30,5 +33,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
     match cli.command {
         Command::Generate(a) => generate::generate(&a),
         Command::Convert(a) => generate::convert(&a),
+        Command::Energy(a) => energy::energy(&a),
     }
 }

@@ -322,9 +322,10 @@ mod tests {
         for (f, points) in &checks {
             for &x in points {
                 let (l, r) = (f(x - h), f(x + h));
-                assert!((l - r).abs() < 1e-5, "value jumps at {x}: {l} vs {r}");
                 let sl = (f(x - h) - f(x - 2.0 * h)) / h;
                 let sr = (f(x + 2.0 * h) - f(x + h)) / h;
+                // across the breakpoint the value may change only as fast as the slope allows
+                assert!((l - r).abs() <= 3.0 * h * sl.abs().max(sr.abs()) + 1e-12, "value jumps at {x}: {l} vs {r}");
                 assert!((sl - sr).abs() < 1e-4 * (1.0 + sl.abs()), "slope jumps at {x}: {sl} vs {sr}");
             }
         }

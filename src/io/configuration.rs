@@ -185,7 +185,19 @@ impl<R: BufRead> TrajectoryReader<R> {
                         Error::parse(&self.source, self.line, "a whole, non-negative step after 't ='", quoted(v))
                     })?
             }
-            _ => return Err(Error::parse(&self.source, self.line, "a frame header 't = STEP'", quoted(&first))),
+            _ => {
+                let row =
+                    first.split_whitespace().count() >= 9 && first.split_whitespace().all(|t| t.parse::<f64>().is_ok());
+                let expected = if row && self.line > 1 {
+                    format!(
+                        "a frame header 't = STEP' after {} nucleotide rows (does the topology match the trajectory?)",
+                        self.n
+                    )
+                } else {
+                    "a frame header 't = STEP'".to_string()
+                };
+                return Err(Error::parse(&self.source, self.line, expected, quoted(&first)));
+            }
         };
         let b = self.header("b", start)?;
         let box_sides = Vec3(self.numbers::<3>(&b, "box sides after 'b ='")?);
@@ -214,7 +226,7 @@ impl<R: BufRead> TrajectoryReader<R> {
                 return Err(Error::parse(
                     &self.source,
                     self.line,
-                    format!("{n} nucleotide rows (frame starting at line {start} is truncated)"),
+                    format!("{n} nucleotide rows (frame starting at line {start} is truncated, or the topology does not match)"),
                     format!("{k} rows, then a new frame"),
                 ));
             }
@@ -383,7 +395,7 @@ mod tests {
         let e = out[1].as_ref().unwrap_err().to_string();
         assert_eq!(
             e,
-            "x.dat:10: expected 2 nucleotide rows (frame starting at line 6 is truncated), found 1 rows, then a new frame"
+            "x.dat:10: expected 2 nucleotide rows (frame starting at line 6 is truncated, or the topology does not match), found 1 rows, then a new frame"
         );
         assert_eq!(out.len(), 2, "reading stops after an error");
     }

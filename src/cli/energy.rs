@@ -1,0 +1,102 @@
+//! `oxgrad energy`: per-frame, per-term energies of a trajectory, as oxDNA's DNAnalysis prints them.
+
+use clap::{Args, ValueEnum};
+use oxgrad::energy::{ModelSetup, TermId};
+use oxgrad::io::{InputFile, TrajectoryReader};
+use oxgrad::params::ModelKind;
+use oxgrad::{Error, Result};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Tab-separated values with a header line.
+    Tsv,
+    /// One JSON document: model, units and a list of frames.
+    Json,
+}
+
+/// Arguments of `oxgrad energy`.
+#[derive(Debug, Args)]
+pub struct EnergyArgs {
+    /// An oxDNA analysis input file (interaction_type, T, salt_concentration, use_average_seq,
+    /// seq_dep_file, topology, trajectory_file).
+    pub input: PathBuf,
+    /// Evaluate this trajectory instead of the input's trajectory_file.
+    #[arg(long)]
+    pub trajectory: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Tsv)]
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn energy(a: &EnergyArgs) -> Result<()> {
+    let input = InputFile::read(&a.input)?;
+    let setup = ModelSetup::from_input(&input)?;
+    let trajectory = match (&a.trajectory, &setup.trajectory) {
+        (Some(t), _) | (None, Some(t)) => t.clone(),
+        (None, None) => {
+            return Err(Error::MissingKey {
+                source_name: a.input.display().to_string(),
+                key: "trajectory_file".into(),
+                hint: "name the trajectory to evaluate, or pass --trajectory".into(),
+            })
+        }
+    };
+    let terms: Vec<TermId> = TermId::ALL
+        .into_iter()
+        .filter(|t| *t != TermId::DebyeHuckel || setup.model.params().model() == ModelKind::Dna2)
+        .collect();
+    let (path_label, sink): (PathBuf, Box<dyn Write>) = match &a.output {
+        Some(p) => (p.clone(), Box::new(std::fs::File::create(p).map_err(|e| Error::io("create", p, e))?)),
+        None => (PathBuf::from("<stdout>"), Box::new(std::io::stdout().lock())),
+    };
+    let mut out = std::io::BufWriter::new(sink);
+    let io = |e| Error::io("write energies to", &path_label, e);
+    let n = setup.topology.len() as f64;
+    match a.format {
+        Format::Tsv => {
+            let header: Vec<&str> = terms.iter().map(|t| t.header()).collect();
+            writeln!(out, "frame\tstep\t{}\tTOTAL", header.join("\t")).map_err(io)?;
+        }
+        Format::Json => {
+            write!(
+                out,
+                "{{\"model\":\"{}\",\"units\":\"oxDNA energy units per nucleotide\",\"nucleotides\":{},\"frames\":[",
+                setup.model.params().model(),
+                setup.topology.len()
+            )
+            .map_err(io)?;
+        }
+    }
+    for (k, frame) in TrajectoryReader::open(&trajectory, setup.topology.len())?.enumerate() {
+        let frame = frame?;
+        let b = setup.model.breakdown(&frame)?;
+        let values: Vec<f64> = terms.iter().map(|t| b.term(*t) / n).collect();
+        let total = b.total() / n;
+        match a.format {
+            Format::Tsv => {
+                let cols: Vec<String> = values.iter().map(ToString::to_string).collect();
+                writeln!(out, "{k}\t{}\t{}\t{total}", frame.step, cols.join("\t")).map_err(io)?;
+            }
+            Format::Json => {
+                let mut obj = serde_json::Map::new();
+                obj.insert("frame".into(), k.into());
+                obj.insert("step".into(), frame.step.into());
+                for (t, v) in terms.iter().zip(&values) {
+                    obj.insert(t.header().into(), (*v).into());
+                }
+                obj.insert("TOTAL".into(), total.into());
+                write!(out, "{}{}", if k > 0 { "," } else { "" }, serde_json::Value::Object(obj)).map_err(io)?;
+            }
+        }
+    }
+    if let Format::Json = a.format {
+        writeln!(out, "]}}").map_err(io)?;
+    }
+    out.flush().map_err(io)
+}

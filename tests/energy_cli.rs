@@ -1,0 +1,116 @@
+//! `oxgrad energy` in a reference case directory prints oxDNA's numbers; bad inputs are clear
+//! errors: a parameter outside its domain, a topology that does not match the trajectory, a missing
+//! sequence-dependent file.
+
+mod common;
+
+use common::case_dir;
+use oxgrad::energy::EnergyModel;
+use oxgrad::params::ParamSet;
+use oxgrad::system::Topology;
+use std::process::Command;
+
+fn oxgrad(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_oxgrad")).current_dir(dir).args(args).output().unwrap()
+}
+
+#[test]
+fn energy_command_reproduces_oxdna_in_a_case_directory() {
+    for case in ["dna1-seqdep-20bp-T300", "dna2-avg-20bp-T300-salt0.5"] {
+        let dir = case_dir(case);
+        let out = oxgrad(&dir, &["energy", "input_analysis_nomesh"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mine = String::from_utf8(out.stdout).unwrap();
+        let theirs = std::fs::read_to_string(dir.join("energies_nomesh.tsv")).unwrap();
+        let mut mine_lines = mine.lines();
+        let header: Vec<&str> = mine_lines.next().unwrap().split('\t').collect();
+        assert_eq!(&header[..3], &["frame", "step", "FENE"]);
+        assert_eq!(*header.last().unwrap(), "TOTAL");
+        let their_lines: Vec<&str> = theirs.lines().collect();
+        let their_header: Vec<&str> = their_lines[0].split('\t').collect();
+        let mut rows = 0;
+        for (m, t) in mine_lines.zip(&their_lines[1..]) {
+            let m: Vec<&str> = m.split('\t').collect();
+            let t: Vec<&str> = t.split('\t').collect();
+            assert_eq!(m[1], t[1], "step");
+            for (k, name) in header.iter().enumerate().skip(2) {
+                let col = if *name == "TOTAL" { "TOTAL_oxdna" } else { name };
+                let j = their_header.iter().position(|h| *h == col).unwrap();
+                let (a, b): (f64, f64) = (m[k].parse().unwrap(), t[j].parse().unwrap());
+                assert!((a - b).abs() < 1e-6, "{case}: {name} {a} vs {b}");
+            }
+            rows += 1;
+        }
+        assert_eq!(rows, 10);
+        let json = oxgrad(&dir, &["energy", "input_analysis_nomesh", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(v["frames"].as_array().unwrap().len(), 10);
+        assert!(v["frames"][0]["STACKING"].as_f64().unwrap() < -1.0);
+    }
+}
+
+#[test]
+fn parameter_outside_its_domain_is_refused() {
+    let (top, _) = Topology::read(case_dir("dna1-avg-8bp-T296").join("init.top")).unwrap();
+    let mut p = ParamSet::dna1_defaults();
+    p.set("delta_theta_star_stack_4", -0.1).unwrap();
+    let e = EnergyModel::new(&top, p).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid delta_theta_star_stack_4 = -0.1: the angular cut-off width must be positive with a·Δθ*² < 1 (a_stack_4 = 1.3)"
+    );
+    let mut p = ParamSet::dna1_defaults();
+    p.set("dr_high_hb", 0.3).unwrap();
+    let e = EnergyModel::new(&top, p).unwrap_err().to_string();
+    assert!(e.starts_with("invalid dr0_hb = 0.4: the H-bond well must have positive width"), "{e}");
+}
+
+#[test]
+fn topology_that_does_not_match_the_trajectory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = case_dir("dna1-avg-8bp-T296");
+    // the 16-nucleotide trajectory with the 40-nucleotide topology of another case
+    std::fs::copy(case_dir("dna1-seqdep-20bp-T300").join("init.top"), tmp.path().join("init.top")).unwrap();
+    std::fs::copy(src.join("trajectory.dat"), tmp.path().join("trajectory.dat")).unwrap();
+    std::fs::write(
+        tmp.path().join("input"),
+        "interaction_type = DNA\nT = 300K\ntopology = init.top\ntrajectory_file = trajectory.dat\n",
+    )
+    .unwrap();
+    let out = oxgrad(tmp.path(), &["energy", "input"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("trajectory.dat:20: expected 40 nucleotide rows"), "{err}");
+    assert!(err.contains("or the topology does not match"), "{err}");
+    // and the library check on an in-memory configuration
+    let (top, _) = Topology::read(tmp.path().join("init.top")).unwrap();
+    let frame = oxgrad::io::Configuration::read(src.join("init.dat"), 16).unwrap();
+    let e = EnergyModel::new(&top, ParamSet::dna1_defaults()).unwrap().energy(&frame).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "configuration and topology: the configuration has 16 nucleotides, the topology 40: use the topology the trajectory was written with"
+    );
+}
+
+#[test]
+fn missing_sequence_dependent_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = case_dir("dna1-seqdep-20bp-T300");
+    std::fs::copy(src.join("init.top"), tmp.path().join("init.top")).unwrap();
+    std::fs::write(
+        tmp.path().join("input"),
+        "interaction_type = DNA\nT = 300K\nuse_average_seq = false\nseq_dep_file = my_params.txt\ntopology = init.top\ntrajectory_file = t.dat\n",
+    )
+    .unwrap();
+    let out = oxgrad(tmp.path(), &["energy", "input"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: cannot read sequence-dependent parameter file '")
+            && err.contains("my_params.txt': no such file (seq_dep_file in the input)"),
+        "{err}"
+    );
+    std::fs::write(tmp.path().join("input2"), "interaction_type = RNA2\nT = 300K\ntopology = init.top\n").unwrap();
+    let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input2"]).stderr).to_string();
+    assert!(err.contains("invalid interaction_type = RNA2"), "{err}");
+}
