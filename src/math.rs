@@ -49,6 +49,9 @@ pub trait Real:
     fn and(a: &Self::Mask, b: &Self::Mask) -> Self::Mask;
     /// Whether any element is set (tensors answer `true`: they never exit early).
     fn any(m: &Self::Mask) -> bool;
+    /// Whether this is known to be exactly zero (scalars; tensors answer `false`). Terms use it to
+    /// skip their angular factors when the radial factor vanishes.
+    fn is_zero(&self) -> bool;
     /// `yes()` where `mask` is set, `no()` elsewhere.
     fn choose(mask: &Self::Mask, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self;
 }
@@ -103,6 +106,11 @@ impl Real for f64 {
     #[inline]
     fn any(m: &bool) -> bool {
         *m
+    }
+    #[inline]
+    #[allow(clippy::float_cmp)]
+    fn is_zero(&self) -> bool {
+        *self == 0.0
     }
     #[inline]
     fn choose(mask: &bool, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self {

@@ -107,15 +107,15 @@ impl<T: Real> Terms<T> {
     /// charge product (Debye–Hückel), ignored by the other terms.
     pub fn pair_energy(&self, term: TermId, pair: &Pair<T>, eps: &T) -> T {
         match term {
-            TermId::Fene => self.fene.energy(pair, &self.geo),
-            TermId::BondedExclVol => self.excl.bonded(pair, &self.geo),
-            TermId::Stacking => self.stack.energy(pair, &self.geo, eps),
-            TermId::NonbondedExclVol => self.excl.nonbonded(pair, &self.geo),
-            TermId::HydrogenBonding => self.hb.energy(pair, &self.geo, eps),
-            TermId::CrossStacking => self.cross.energy(pair, &self.geo),
-            TermId::CoaxialStacking => self.coax.energy(pair, &self.geo),
+            TermId::Fene => self.fene.energy(pair),
+            TermId::BondedExclVol => self.excl.bonded(pair),
+            TermId::Stacking => self.stack.energy(pair, eps),
+            TermId::NonbondedExclVol => self.excl.nonbonded(pair),
+            TermId::HydrogenBonding => self.hb.energy(pair, eps),
+            TermId::CrossStacking => self.cross.energy(pair),
+            TermId::CoaxialStacking => self.coax.energy(pair),
             TermId::DebyeHuckel => match &self.debye {
-                Some(d) => d.energy(pair, &self.geo, eps),
+                Some(d) => d.energy(pair, eps),
                 None => eps.cst(0.0),
             },
         }
@@ -166,11 +166,11 @@ impl Frame {
         Frame { r: c.r.clone(), axes, bx: PeriodicBox(c.box_sides) }
     }
 
-    /// The pair (p, q) with minimum-image separation.
+    /// The pair (p, q) with minimum-image separation and the sites of `geo`.
     #[must_use]
-    pub fn pair(&self, p: usize, q: usize) -> Pair<f64> {
+    pub fn pair(&self, geo: &Geometry<f64>, p: usize, q: usize) -> Pair<f64> {
         let v = |x: &[Vec3; 3]| x.map(V3::from);
-        Pair { d: self.bx.min_image(self.r[q] - self.r[p]).into(), a: v(&self.axes[p]), b: v(&self.axes[q]) }
+        geo.pair(self.bx.min_image(self.r[q] - self.r[p]).into(), v(&self.axes[p]), v(&self.axes[q]))
     }
 }
 
@@ -212,6 +212,8 @@ pub struct EnergyModel {
     chi: Vec<f64>,
     weights: [f64; 8],
     cutoff: f64,
+    /// Strength tables (stacking `[16]`, H-bonding `[2]`) at the current parameters.
+    strengths: (Vec<f64>, Vec<f64>),
     /// Frames per batched tensor evaluation (mythos' `map_batch_size`, default 100).
     pub map_batch_size: usize,
     /// Rebuild each batch's graph in the backward pass so memory grows with the batch, not the
@@ -234,6 +236,7 @@ impl EnergyModel {
             bases: top.nucleotides.iter().map(|n| n.base.index()).collect(),
             chi,
             cutoff: 0.0,
+            strengths: (Vec::new(), Vec::new()),
             terms,
             params,
             weights: [1.0; 8],
@@ -241,6 +244,7 @@ impl EnergyModel {
             map_checkpoint: true,
         };
         m.cutoff = m.compute_cutoff();
+        m.strengths = m.strength_tables();
         Ok(m)
     }
 
@@ -258,6 +262,7 @@ impl EnergyModel {
         m.terms = Terms::new(&params, params.model());
         m.params = params;
         m.cutoff = m.compute_cutoff();
+        m.strengths = m.strength_tables();
         Ok(m)
     }
 
@@ -338,7 +343,7 @@ impl EnergyModel {
     }
 
     /// The `f64` strength tables: `[stacking 16, H-bond 2, Debye 3]` for [`Self::strength_index`].
-    pub(crate) fn strength_tables(&self) -> (Vec<f64>, Vec<f64>) {
+    fn strength_tables(&self) -> (Vec<f64>, Vec<f64>) {
         let p = &self.params;
         let kt = p.value("kt");
         let stack: Vec<f64> = if p.is_sequence_dependent() {
@@ -376,10 +381,10 @@ impl EnergyModel {
 
     /// Visits every pair with a non-zero contribution to a term, unweighted.
     pub fn visit_pairs(&self, frame: &Frame, mut visit: impl FnMut(ActivePair)) {
-        let (stack, hb) = self.strength_tables();
+        let (stack, hb) = &self.strengths;
         let t = &self.terms;
         for &(p, q) in &self.bonded {
-            let pair = frame.pair(p, q);
+            let pair = frame.pair(&t.geo, p, q);
             for term in [TermId::Fene, TermId::BondedExclVol, TermId::Stacking] {
                 let strength = self.strength_index(term, p, q).unwrap_or(0);
                 let e = t.pair_energy(term, &pair, &stack[strength]);
@@ -393,7 +398,7 @@ impl EnergyModel {
             if self.neighbours[p].contains(&Some(q)) {
                 continue;
             }
-            let pair = frame.pair(p, q);
+            let pair = frame.pair(&t.geo, p, q);
             for term in [
                 TermId::NonbondedExclVol,
                 TermId::HydrogenBonding,

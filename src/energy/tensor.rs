@@ -15,7 +15,6 @@
 
 use super::functions::ParamSource;
 use super::model::{EnergyModel, Frame, TermId, Terms};
-use super::terms::Pair;
 use crate::backend;
 use crate::error::{Error, Result};
 use crate::geometry::Vec3;
@@ -85,6 +84,9 @@ impl Real for T1 {
     }
     fn any(_: &Self::Mask) -> bool {
         true
+    }
+    fn is_zero(&self) -> bool {
+        false
     }
     fn choose(mask: &Self::Mask, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self {
         let dims = mask.dims();
@@ -213,11 +215,11 @@ impl EnergyModel {
             let rp = gather(&nts.r, &ip);
             let rq = gather(&nts.r, &iq);
             let d = rq.sub(&rp).add(&vectors(&l.shift, device));
-            let pair = Pair {
+            let pair = terms.geo.pair(
                 d,
-                a: [gather(&nts.axes[0], &ip), gather(&nts.axes[1], &ip), gather(&nts.axes[2], &ip)],
-                b: [gather(&nts.axes[0], &iq), gather(&nts.axes[1], &iq), gather(&nts.axes[2], &iq)],
-            };
+                [gather(&nts.axes[0], &ip), gather(&nts.axes[1], &ip), gather(&nts.axes[2], &ip)],
+                [gather(&nts.axes[0], &iq), gather(&nts.axes[1], &iq), gather(&nts.axes[2], &iq)],
+            );
             let eps = match term {
                 TermId::Stacking => stack_table.clone().select(0, strength),
                 TermId::HydrogenBonding => hb_table.clone().select(0, strength),

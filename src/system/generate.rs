@@ -137,3 +137,23 @@ mod tests {
         assert_eq!(e, "invalid sequence = ACGX: character 4 is 'X'; use only the bases A, C, G, T and U");
     }
 }
+
+/// A copy of `conf` with every centre displaced by a Gaussian of standard deviation `sigma_r` per
+/// component and every frame rotated about a random axis by a Gaussian angle of standard
+/// deviation `sigma_angle` (radians): test and benchmark frames that resemble thermal ones.
+#[must_use]
+pub fn perturbed(conf: &Configuration, sigma_r: f64, sigma_angle: f64, seed: u64) -> Configuration {
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::StandardNormal;
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut gauss = || -> f64 { rng.sample(StandardNormal) };
+    let mut out = conf.clone();
+    for i in 0..out.len() {
+        out.r[i] += Vec3::new(gauss(), gauss(), gauss()) * sigma_r;
+        let axis = Vec3::new(gauss(), gauss(), gauss()).normalized();
+        let angle = gauss() * sigma_angle;
+        out.a1[i] = crate::geometry::rotate(out.a1[i], axis, angle);
+        out.a3[i] = crate::geometry::rotate(out.a3[i], axis, angle);
+    }
+    out
+}

@@ -7,7 +7,7 @@
 //! oxDNA2: V = f2(r_st) f4(θ4) [f4(θ1) + f6(θ1)] [f4(θ5) + f4(π−θ5)] [f4(θ6) + f4(π−θ6)]
 //! ```
 
-use super::{unit, Geometry, Pair, Site};
+use super::{unit, Pair, Site};
 use crate::energy::functions::{ParamSource, F2, F4, F5, F6};
 use crate::math::Real;
 use crate::params::ModelKind;
@@ -56,9 +56,12 @@ impl<T: Real> CoaxialStacking<T> {
     }
 
     /// Energy of one pair.
-    pub fn energy(&self, pair: &Pair<T>, geo: &Geometry<T>) -> T {
-        let (rhat, r) = unit(&geo.between(pair, Site::Stack, Site::Stack));
+    pub fn energy(&self, pair: &Pair<T>) -> T {
+        let (rhat, r) = unit(&pair.between(Site::Stack, Site::Stack));
         let radial = self.f2.eval(&r);
+        if radial.is_zero() {
+            return radial;
+        }
         let [a1, _, a3] = &pair.a;
         let [b1, _, b3] = &pair.b;
         let theta1 = (-a1.dot(b1)).acos_clamped();
@@ -68,7 +71,7 @@ impl<T: Real> CoaxialStacking<T> {
             * self.t6.eval_sym(&(-b3.dot(&rhat)).acos_clamped());
         match &self.model {
             Theta1::Dna1 { phi3, phi4 } => {
-                let (rb1, _) = unit(&geo.between(pair, Site::Backbone1, Site::Backbone1));
+                let (rb1, _) = unit(&pair.between(Site::Backbone1, Site::Backbone1));
                 let image = -theta1.clone() + 2.0 * std::f64::consts::PI;
                 common
                     * (self.t1.eval(&theta1) + self.t1.eval(&image))

@@ -5,8 +5,8 @@
 //! V = f2(r_hb) f4(θ1) f4(θ2) f4(θ3) [f4(θ4) + f4(π−θ4)] [f4(θ7) + f4(π−θ7)] [f4(θ8) + f4(π−θ8)]
 //! ```
 
-use super::hydrogen_bonding::base_angles;
-use super::{Geometry, Pair};
+use super::hydrogen_bonding::{base_cosines, base_separation};
+use super::Pair;
 use crate::energy::functions::{ParamSource, F2, F4};
 use crate::math::Real;
 
@@ -32,10 +32,13 @@ impl<T: Real> CrossStacking<T> {
     }
 
     /// Energy of one pair.
-    pub fn energy(&self, pair: &Pair<T>, geo: &Geometry<T>) -> T {
-        let g = base_angles(pair, geo);
-        let mut e = self.f2.eval(&g.r);
-        for (k, (f, c)) in self.t.iter().zip(g.cos).enumerate() {
+    pub fn energy(&self, pair: &Pair<T>) -> T {
+        let (rhat, r) = base_separation(pair);
+        let mut e = self.f2.eval(&r);
+        if e.is_zero() {
+            return e;
+        }
+        for (k, (f, c)) in self.t.iter().zip(base_cosines(pair, &rhat)).enumerate() {
             let theta = c.acos_clamped();
             e = e * if k < 3 { f.eval(&theta) } else { f.eval_sym(&theta) };
         }

@@ -9,7 +9,7 @@
 //! `lambda_factor` = λ0 (0.3616455 at 300 K, 1 M), salt I in molar. mythos' default A is 0.0542925,
 //! 0.014 % below oxDNA's 0.0543 (P10).
 
-use super::{Geometry, Pair, Site};
+use super::{Pair, Site};
 use crate::energy::functions::ParamSource;
 use crate::energy::smoothing::debye;
 use crate::math::Real;
@@ -38,8 +38,8 @@ impl<T: Real> Debye<T> {
     }
 
     /// Energy of one pair with charge product `chi` (χ_p χ_q).
-    pub fn energy(&self, pair: &Pair<T>, geo: &Geometry<T>, chi: &T) -> T {
-        let r = geo.between(pair, Site::Backbone, Site::Backbone).norm();
+    pub fn energy(&self, pair: &Pair<T>, chi: &T) -> T {
+        let r = pair.between(Site::Backbone, Site::Backbone).norm();
         let inside = r.lt(&self.rc);
         if !T::any(&inside) {
             return r.cst(0.0);

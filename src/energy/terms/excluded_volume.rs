@@ -5,7 +5,7 @@
 //! Non-bonded pairs add backbone–backbone (`sigma_backbone`). One `eps_exc` for all; the names are
 //! shared by both terms (one parameter). Backbone = the model's backbone site.
 
-use super::{Geometry, Pair, Site};
+use super::{Pair, Site};
 use crate::energy::functions::{ParamSource, F3};
 use crate::math::Real;
 
@@ -35,15 +35,15 @@ impl<T: Real> ExcludedVolume<T> {
     }
 
     /// Bonded excluded volume of one pair.
-    pub fn bonded(&self, pair: &Pair<T>, geo: &Geometry<T>) -> T {
-        let r = |x, y| geo.between(pair, x, y).norm();
+    pub fn bonded(&self, pair: &Pair<T>) -> T {
+        let r = |x, y| pair.between(x, y).norm();
         self.base.eval(&r(Site::Base, Site::Base))
             + self.base_back.eval(&r(Site::Base, Site::Backbone))
             + self.back_base.eval(&r(Site::Backbone, Site::Base))
     }
 
     /// Non-bonded excluded volume of one pair.
-    pub fn nonbonded(&self, pair: &Pair<T>, geo: &Geometry<T>) -> T {
-        self.bonded(pair, geo) + self.backbone.eval(&geo.between(pair, Site::Backbone, Site::Backbone).norm())
+    pub fn nonbonded(&self, pair: &Pair<T>) -> T {
+        self.bonded(pair) + self.backbone.eval(&pair.between(Site::Backbone, Site::Backbone).norm())
     }
 }

@@ -11,7 +11,7 @@
 //! `max_backbone_force` option; plain oxDNA is infinite at |x| ≥ Δ (P11). Energy units; lengths in
 //! oxDNA units.
 
-use super::{Geometry, Pair, Site};
+use super::{Pair, Site};
 use crate::energy::functions::ParamSource;
 use crate::math::Real;
 
@@ -43,8 +43,8 @@ impl<T: Real> Fene<T> {
     }
 
     /// Energy of one bonded pair.
-    pub fn energy(&self, pair: &Pair<T>, geo: &Geometry<T>) -> T {
-        let r = geo.between(pair, Site::Backbone, Site::Backbone).norm();
+    pub fn energy(&self, pair: &Pair<T>) -> T {
+        let r = pair.between(Site::Backbone, Site::Backbone).norm();
         let x = r - self.r0.clone();
         let ax = x.clone().abs();
         let (e, f, dl) = (self.eps.clone(), self.fmax.clone(), self.delta.clone());

@@ -7,21 +7,20 @@
 //!
 //! r_hb joins the base sites. Only complementary pairs (A–T/U, C–G) bond; ε_hb is supplied per pair.
 
-use super::{unit, Geometry, Pair, Site};
+use super::{unit, Pair, Site};
 use crate::energy::functions::{ParamSource, F1, F4};
 use crate::math::{Real, V3};
 
-/// The six angle cosines shared by hydrogen bonding and cross-stacking, and r_hb.
-pub(crate) struct BaseAngles<T> {
-    pub r: T,
-    pub cos: [T; 6],
+/// The base–base separation r_hb: its unit vector and length.
+pub(crate) fn base_separation<T: Real>(pair: &Pair<T>) -> (V3<T>, T) {
+    unit(&pair.between(Site::Base, Site::Base))
 }
 
-pub(crate) fn base_angles<T: Real>(pair: &Pair<T>, geo: &Geometry<T>) -> BaseAngles<T> {
-    let (rhat, r): (V3<T>, T) = unit(&geo.between(pair, Site::Base, Site::Base));
+/// The six angle cosines shared by hydrogen bonding and cross-stacking (θ1, θ2, θ3, θ4, θ7, θ8).
+pub(crate) fn base_cosines<T: Real>(pair: &Pair<T>, rhat: &V3<T>) -> [T; 6] {
     let [a1, _, a3] = &pair.a;
     let [b1, _, b3] = &pair.b;
-    BaseAngles { r, cos: [-a1.dot(b1), -b1.dot(&rhat), a1.dot(&rhat), a3.dot(b3), -b3.dot(&rhat), a3.dot(&rhat)] }
+    [-a1.dot(b1), -b1.dot(rhat), a1.dot(rhat), a3.dot(b3), -b3.dot(rhat), a3.dot(rhat)]
 }
 
 /// Hydrogen-bonding parameters.
@@ -43,10 +42,13 @@ impl<T: Real> HydrogenBonding<T> {
     }
 
     /// Energy of one complementary pair with strength `eps`.
-    pub fn energy(&self, pair: &Pair<T>, geo: &Geometry<T>, eps: &T) -> T {
-        let g = base_angles(pair, geo);
-        let mut e = self.f1.eval(&g.r, eps);
-        for (f, c) in self.t.iter().zip(g.cos) {
+    pub fn energy(&self, pair: &Pair<T>, eps: &T) -> T {
+        let (rhat, r) = base_separation(pair);
+        let mut e = self.f1.eval(&r, eps);
+        if e.is_zero() {
+            return e;
+        }
+        for (f, c) in self.t.iter().zip(base_cosines(pair, &rhat)) {
             e = e * f.eval(&c.acos_clamped());
         }
         e

@@ -18,7 +18,7 @@ use super::functions::ParamSource;
 use crate::math::{Real, V3};
 use crate::params::ModelKind;
 
-/// One ordered pair of nucleotides.
+/// One ordered pair of nucleotides, with the site offsets of both.
 #[derive(Debug, Clone)]
 pub struct Pair<T> {
     /// Minimum-image separation of the centres, r_q − r_p.
@@ -27,13 +27,24 @@ pub struct Pair<T> {
     pub a: [V3<T>; 3],
     /// Frame (b1, b2, b3) of q.
     pub b: [V3<T>; 3],
+    /// Offsets of p's sites from its centre, indexed by [`Site`].
+    sp: [V3<T>; 4],
+    /// Offsets of q's sites.
+    sq: [V3<T>; 4],
+}
+
+impl<T: Real> Pair<T> {
+    /// `r^{XY}`: from site `x` of p to site `y` of q.
+    pub fn between(&self, x: Site, y: Site) -> V3<T> {
+        self.d.add(&self.sq[y as usize]).sub(&self.sp[x as usize])
+    }
 }
 
 /// The interaction sites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Site {
     /// The model's backbone (oxDNA2: grooved, off the a1 axis).
-    Backbone,
+    Backbone = 0,
     /// The oxDNA1 backbone r − 0.4 a1, the reference point of the stacking φ angles in both models.
     Backbone1,
     /// The stacking site.
@@ -87,9 +98,11 @@ impl<T: Real> Geometry<T> {
         }
     }
 
-    /// `r^{XY}`: from site `x` of p to site `y` of q.
-    pub fn between(&self, pair: &Pair<T>, x: Site, y: Site) -> V3<T> {
-        pair.d.add(&self.offset(y, &pair.b)).sub(&self.offset(x, &pair.a))
+    /// The pair with separation `d` and frames `a` (of p) and `b` (of q), its sites attached.
+    pub fn pair(&self, d: V3<T>, a: [V3<T>; 3], b: [V3<T>; 3]) -> Pair<T> {
+        let sites =
+            |f: &[V3<T>; 3]| [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| self.offset(s, f));
+        Pair { sp: sites(&a), sq: sites(&b), d, a, b }
     }
 }
 

@@ -12,7 +12,7 @@
 //! the `*_1` φ parameters (`a_stack_1`, `neg_cos_phi1_star_stack`) modulate b2 (the 3'-side
 //! nucleotide) and `*_2` modulate a2. ε_st is supplied per pair (averaged or sequence-dependent).
 
-use super::{unit, Geometry, Pair, Site};
+use super::{unit, Pair, Site};
 use crate::energy::functions::{ParamSource, F1, F4, F5};
 use crate::math::Real;
 
@@ -41,10 +41,13 @@ impl<T: Real> Stacking<T> {
     }
 
     /// Energy of one bonded pair with strength `eps`.
-    pub fn energy(&self, pair: &Pair<T>, geo: &Geometry<T>, eps: &T) -> T {
-        let (rhat, r) = unit(&geo.between(pair, Site::Stack, Site::Stack));
+    pub fn energy(&self, pair: &Pair<T>, eps: &T) -> T {
+        let (rhat, r) = unit(&pair.between(Site::Stack, Site::Stack));
         let radial = self.f1.eval(&r, eps);
-        let (rb1, _) = unit(&geo.between(pair, Site::Backbone1, Site::Backbone1));
+        if radial.is_zero() {
+            return radial;
+        }
+        let (rb1, _) = unit(&pair.between(Site::Backbone1, Site::Backbone1));
         let [_, a2, a3] = &pair.a;
         let [_, b2, b3] = &pair.b;
         radial
