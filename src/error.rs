@@ -99,6 +99,46 @@ pub enum Error {
         msg: String,
     },
 
+    /// A simulator or objective task failed on every attempt its hints allow.
+    #[error("task '{task}' failed after {attempts} attempt(s): {cause}")]
+    TaskFailed {
+        /// `simulator_run:NAME` or `objective_compute:NAME`.
+        task: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        cause: String,
+    },
+
+    /// A task that can never run on the executor (it asks for more than exists).
+    #[error("task '{task}' cannot run: {reason}")]
+    TaskRefused {
+        /// The task.
+        task: String,
+        /// Why, and what to change.
+        reason: String,
+    },
+
+    /// An objective stayed "not ready" for every call a step allows.
+    #[error("Objective {name} could not be resolved after multiple attempts (still missing: {missing:?})")]
+    ObjectiveUnresolved {
+        /// The objective.
+        name: String,
+        /// What it last asked to refresh.
+        missing: Vec<String>,
+    },
+
+    /// A gradient that is NaN or infinite.
+    #[error("NaN or Inf detected in gradients at step {step} (parameter '{param}' = {value}). Is your learning rate too high?")]
+    NonFiniteGradient {
+        /// The step.
+        step: usize,
+        /// The first offending parameter.
+        param: String,
+        /// Its gradient.
+        value: f64,
+    },
+
     /// Two inputs that must agree do not (e.g. topology and configuration sizes).
     #[error("{what}: {detail}")]
     Mismatch {

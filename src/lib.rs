@@ -32,8 +32,10 @@ mod error;
 pub mod geometry;
 pub mod io;
 pub mod math;
+pub mod optimize;
 pub mod params;
 pub mod system;
+pub mod trajectory;
 pub mod units;
 
 pub use error::{Error, Location, Result};

@@ -22,7 +22,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// One frame of an oxDNA configuration or trajectory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Configuration {
     /// The `t =` value: the simulation step.
     pub step: u64,

@@ -1,0 +1,242 @@
+//! The local thread pool: tasks run on worker threads as soon as the CPUs, GPUs and memory their
+//! hints reserve are free (first fit in submission order). Totals default to the machine's cores,
+//! no GPUs and unlimited memory, and can be set like `ray.init(num_cpus=…)`.
+
+use super::{Executor, Job, JobId, JobOutput, Registry, Resources};
+use crate::error::{Error, Result};
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+type Work = (Job, Vec<(String, String)>);
+type Done = (JobId, Result<JobOutput>);
+
+/// A thread pool with resource accounting.
+pub struct LocalPool {
+    cpus: f64,
+    gpus: usize,
+    mem_mb: f64,
+    env: Vec<(String, String)>,
+    registry: Option<Arc<Registry>>,
+    pending: VecDeque<Job>,
+    free: Resources,
+    gpu_free: Vec<f64>,
+    running: HashMap<JobId, (Resources, Vec<(usize, f64)>)>,
+    work_tx: Option<Sender<Work>>,
+    work_rx: Receiver<Work>,
+    done_tx: Sender<Done>,
+    done_rx: Receiver<Done>,
+    idle: Arc<AtomicUsize>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Default for LocalPool {
+    fn default() -> Self {
+        LocalPool::new()
+    }
+}
+
+impl LocalPool {
+    /// A pool with every core of the machine, no GPUs and unlimited memory.
+    #[must_use]
+    pub fn new() -> LocalPool {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        LocalPool::with_cpus(cores)
+    }
+
+    /// A pool with `cpus` CPUs.
+    #[must_use]
+    pub fn with_cpus(cpus: usize) -> LocalPool {
+        let (work_tx, work_rx) = unbounded();
+        let (done_tx, done_rx) = unbounded();
+        LocalPool {
+            cpus: cpus as f64,
+            gpus: 0,
+            mem_mb: f64::INFINITY,
+            env: Vec::new(),
+            registry: None,
+            pending: VecDeque::new(),
+            free: Resources { cpus: cpus as f64, gpus: 0.0, mem_mb: f64::INFINITY },
+            gpu_free: Vec::new(),
+            running: HashMap::new(),
+            work_tx: Some(work_tx),
+            work_rx,
+            done_tx,
+            done_rx,
+            idle: Arc::new(AtomicUsize::new(0)),
+            workers: Vec::new(),
+        }
+    }
+
+    /// With `gpus` devices (ids 0…gpus−1).
+    #[must_use]
+    pub fn gpus(mut self, gpus: usize) -> Self {
+        self.gpus = gpus;
+        self.gpu_free = vec![1.0; gpus];
+        self.free.gpus = gpus as f64;
+        self
+    }
+
+    /// With a memory budget in MB.
+    #[must_use]
+    pub fn memory_mb(mut self, mb: u64) -> Self {
+        self.mem_mb = mb as f64;
+        self.free.mem_mb = mb as f64;
+        self
+    }
+
+    /// With an environment variable for every task's child processes.
+    #[must_use]
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    fn refuse(&self, job: &Job) -> Option<String> {
+        let r = job.resources;
+        if r.cpus > self.cpus {
+            return Some(format!("it needs {} CPUs and the pool has {}: lower its num_cpus hint or give the pool more (LocalPool::with_cpus)", r.cpus, self.cpus));
+        }
+        if r.gpus > self.gpus as f64 {
+            return Some(format!(
+                "it needs {} GPUs and the pool has {}: lower its num_gpus hint or give the pool GPUs (LocalPool::gpus)",
+                r.gpus, self.gpus
+            ));
+        }
+        if r.gpus > 1.0 && r.gpus.fract() != 0.0 {
+            return Some(format!("{} GPUs: above one GPU, ask for a whole number", r.gpus));
+        }
+        if r.mem_mb > self.mem_mb {
+            return Some(format!(
+                "it needs {} MB and the pool has {} MB: lower its mem_mb hint or raise the pool's memory",
+                r.mem_mb, self.mem_mb
+            ));
+        }
+        None
+    }
+
+    /// GPU shares for `need` GPUs, if free now.
+    fn gpu_shares(&self, need: f64) -> Option<Vec<(usize, f64)>> {
+        if need <= 0.0 {
+            return Some(Vec::new());
+        }
+        if need < 1.0 {
+            return self.gpu_free.iter().position(|&f| f + 1e-12 >= need).map(|i| vec![(i, need)]);
+        }
+        let whole: Vec<usize> =
+            (0..self.gpus).filter(|&i| self.gpu_free[i] >= 1.0 - 1e-12).take(need as usize).collect();
+        (whole.len() == need as usize).then(|| whole.into_iter().map(|i| (i, 1.0)).collect())
+    }
+
+    fn dispatch(&mut self) {
+        let mut k = 0;
+        while k < self.pending.len() {
+            let r = self.pending[k].resources;
+            let fits = r.cpus <= self.free.cpus + 1e-9 && r.mem_mb <= self.free.mem_mb + 1e-9;
+            let shares = if fits { self.gpu_shares(r.gpus) } else { None };
+            let Some(shares) = shares else {
+                k += 1;
+                continue;
+            };
+            let job = self.pending.remove(k).expect("k is in range");
+            self.free.cpus -= r.cpus;
+            self.free.mem_mb -= r.mem_mb;
+            for &(i, s) in &shares {
+                self.gpu_free[i] -= s;
+            }
+            let ids: Vec<usize> = shares.iter().map(|s| s.0).collect();
+            let env = task_env(&job, &ids, &self.env);
+            self.running.insert(job.id, (r, shares));
+            if self.idle.load(Ordering::SeqCst) == 0 {
+                self.spawn_worker();
+            } else {
+                self.idle.fetch_sub(1, Ordering::SeqCst);
+            }
+            if let Some(tx) = &self.work_tx {
+                // the receiver lives as long as the pool; a send cannot fail while we hold it
+                let _ = tx.send((job, env));
+            }
+        }
+    }
+
+    fn spawn_worker(&mut self) {
+        let (rx, tx) = (self.work_rx.clone(), self.done_tx.clone());
+        let registry = self.registry.clone();
+        let idle = Arc::clone(&self.idle);
+        self.workers.push(std::thread::spawn(move || {
+            let Some(registry) = registry else { return };
+            while let Ok((job, env)) = rx.recv() {
+                let out = registry.execute_with_retries(&job, &env);
+                idle.fetch_add(1, Ordering::SeqCst);
+                if tx.send((job.id, out)).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+}
+
+/// The environment of a task: its CPU count as `OMP_NUM_THREADS`/`RAYON_NUM_THREADS`, its GPUs as
+/// `CUDA_VISIBLE_DEVICES`, then the executor's own variables.
+pub(crate) fn task_env(job: &Job, gpus: &[usize], extra: &[(String, String)]) -> Vec<(String, String)> {
+    let threads = (job.resources.cpus.ceil() as u64).max(1).to_string();
+    let mut env = vec![("OMP_NUM_THREADS".to_string(), threads.clone()), ("RAYON_NUM_THREADS".to_string(), threads)];
+    if job.resources.gpus > 0.0 {
+        let ids: Vec<String> = gpus.iter().map(ToString::to_string).collect();
+        env.push(("CUDA_VISIBLE_DEVICES".to_string(), ids.join(",")));
+    }
+    env.extend(extra.iter().cloned());
+    env
+}
+
+impl Executor for LocalPool {
+    fn engine(&self) -> &'static str {
+        "local"
+    }
+
+    fn start(&mut self, registry: Arc<Registry>) -> Result<()> {
+        self.registry = Some(registry);
+        Ok(())
+    }
+
+    fn submit(&mut self, job: Job) -> Result<()> {
+        if self.registry.is_none() {
+            return Err(Error::invalid("executor", "not started", "call start before submitting jobs"));
+        }
+        if let Some(why) = self.refuse(&job) {
+            return Err(Error::TaskRefused { task: job.task.clone(), reason: why });
+        }
+        self.pending.push_back(job);
+        self.dispatch();
+        Ok(())
+    }
+
+    fn wait_any(&mut self) -> Result<(JobId, Result<JobOutput>)> {
+        if self.running.is_empty() {
+            return Err(Error::invalid("wait", "no running jobs", "submit a job before waiting"));
+        }
+        let (id, out) = self
+            .done_rx
+            .recv()
+            .map_err(|_| Error::invalid("thread pool", "disconnected", "a worker thread ended unexpectedly"))?;
+        if let Some((r, shares)) = self.running.remove(&id) {
+            self.free.cpus += r.cpus;
+            self.free.mem_mb += r.mem_mb;
+            for (i, s) in shares {
+                self.gpu_free[i] += s;
+            }
+        }
+        self.dispatch();
+        Ok((id, out))
+    }
+}
+
+impl Drop for LocalPool {
+    fn drop(&mut self) {
+        self.work_tx = None; // closes the channel: idle workers end
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The parallel optimizer: simulators and objectives as scheduled tasks, gradient aggregation,
+//! parameter updates, callbacks and NaN safety — mythos' `RayOptimizer`, natively.
+//!
+//! ```
+//! use oxgrad::optimize::*;
+//! use oxgrad::params::ParamGrads;
+//! use std::sync::Arc;
+//!
+//! // a "simulator" whose observable is 2θ, and an objective with loss (obs − 4)²
+//! struct Double;
+//! impl Simulator for Double {
+//!     fn name(&self) -> &str { "double" }
+//!     fn kind(&self) -> &str { "Analytic" }
+//!     fn exposed(&self) -> Vec<String> { vec!["value".into()] }
+//!     fn run(&self, _: &TaskContext, p: &Params, _: &State) -> oxgrad::Result<SimOutput> {
+//!         Ok(SimOutput { observables: vec![Observation::Scalar(2.0 * p["theta"])], state: State::new() })
+//!     }
+//! }
+//! let id = ObservableId::new("value", "Analytic", "double");
+//! let loss = GenericObjective::new("fit", vec![id], |obs, _| {
+//!     let x = obs[0].as_scalar().unwrap();
+//!     Ok((ParamGrads([("theta".to_string(), 2.0 * (x - 4.0) * 2.0)].into()), Default::default()))
+//! });
+//! let result = Optimization::new(UpdateRule::sgd(0.05)?)
+//!     .simulator(Double)
+//!     .objective(loss)
+//!     .aggregate(Aggregate::Passthrough)
+//!     .run([("theta".to_string(), 0.0)].into(), 40, None)?;
+//! assert!((result.params["theta"] - 2.0).abs() < 1e-3);
+//! # Ok::<(), oxgrad::Error>(())
+//! ```
+
+pub mod aggregate;
+pub mod component;
+pub mod executor;
+pub mod hints;
+mod scheduler;
+pub mod store;
+pub mod update;
+
+pub use aggregate::Aggregate;
+pub use component::{
+    create_n, create_n_names, GenericObjective, Objective, ObjectiveOutput, ObservableId, Observation, Params,
+    SimOutput, Simulator, State, TaskContext,
+};
+pub use executor::{Executor, Inline, LocalPool};
+pub use hints::SchedulerHints;
+pub use scheduler::{OptimizerState, StepOutput};
+pub use update::{UpdateRule, UpdateState};
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A callback after each step: receives the step's output and index, returns an optional
+/// replacement output and whether to keep going.
+pub type Callback<'a> = &'a mut dyn FnMut(&StepOutput, usize) -> (Option<StepOutput>, bool);
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// All steps ran.
+    Completed,
+    /// The callback asked to stop.
+    EarlyStop,
+}
+
+/// The outcome of [`Optimization::run`].
+#[derive(Debug, Clone)]
+pub struct OptimizationResult {
+    /// The final parameters.
+    pub params: Params,
+    /// The last step's output.
+    pub last: StepOutput,
+    /// Steps completed.
+    pub steps: usize,
+    /// Why it ended.
+    pub termination: Termination,
+}
+
+/// An optimisation: simulators, objectives, an aggregation, an update rule and an executor.
+#[must_use = "an Optimization does nothing until .run() or .step()"]
+pub struct Optimization {
+    pub(crate) simulators: Vec<Arc<dyn Simulator>>,
+    pub(crate) objectives: Vec<Arc<dyn Objective>>,
+    pub(crate) aggregate: Option<Aggregate>,
+    pub(crate) update: UpdateRule,
+    pub(crate) executor: Box<dyn Executor>,
+    pub(crate) defaults: serde_json::Map<String, serde_json::Value>,
+    pub(crate) max_calls: usize,
+    pub(crate) store: Arc<store::ObjectStore>,
+    started: bool,
+}
+
+impl Optimization {
+    /// An optimisation with `update`, the local thread pool and no components yet.
+    pub fn new(update: UpdateRule) -> Optimization {
+        Optimization {
+            simulators: Vec::new(),
+            objectives: Vec::new(),
+            aggregate: None,
+            update,
+            executor: Box::new(LocalPool::new()),
+            defaults: serde_json::Map::new(),
+            max_calls: 2,
+            store: Arc::new(store::ObjectStore::default()),
+            started: false,
+        }
+    }
+
+    /// Adds a simulator.
+    pub fn simulator(mut self, s: impl Simulator + 'static) -> Self {
+        self.simulators.push(Arc::new(s));
+        self
+    }
+
+    /// Adds simulators (e.g. from [`create_n`]).
+    pub fn simulators<S: Simulator + 'static>(mut self, s: impl IntoIterator<Item = S>) -> Self {
+        self.simulators.extend(s.into_iter().map(|s| Arc::new(s) as Arc<dyn Simulator>));
+        self
+    }
+
+    /// Adds an objective.
+    pub fn objective(mut self, o: impl Objective + 'static) -> Self {
+        self.objectives.push(Arc::new(o));
+        self
+    }
+
+    /// Sets the gradient aggregation.
+    pub fn aggregate(mut self, a: Aggregate) -> Self {
+        self.aggregate = Some(a);
+        self
+    }
+
+    /// Sets the executor (default: [`LocalPool::new`]).
+    pub fn executor(mut self, e: impl Executor + 'static) -> Self {
+        self.executor = Box::new(e);
+        self
+    }
+
+    /// Options every task starts from; per-unit hints override them (mythos'
+    /// `remote_options_default`), e.g. `{"num_cpus": 2}`.
+    pub fn remote_options_default(mut self, defaults: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    /// Calls allowed per objective per step before it counts as unresolved (default 2: one with
+    /// cached data, one after fresh simulation).
+    pub fn max_objective_calls(mut self, n: usize) -> Self {
+        self.max_calls = n.max(1);
+        self
+    }
+
+    /// Checks the configuration (mythos' order and messages).
+    fn validate(&self) -> Result<()> {
+        let config = |msg: &str| Error::invalid("optimization", "configuration", msg);
+        if self.objectives.is_empty() {
+            return Err(config("At least one objective is required."));
+        }
+        if self.simulators.is_empty() {
+            return Err(config("At least one simulator is required."));
+        }
+        let Some(agg) = &self.aggregate else {
+            return Err(config("An aggregate gradient function is required."));
+        };
+        agg.check(self.objectives.len())?;
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let names =
+            self.objectives.iter().map(|o| o.name().to_string()).chain(self.simulators.iter().flat_map(|s| {
+                std::iter::once(s.name().to_string()).chain(s.exposes().into_iter().map(|e| e.to_string()))
+            }));
+        for n in names {
+            *seen.entry(n).or_insert(0) += 1;
+        }
+        let dups: Vec<String> = seen.into_iter().filter(|(_, c)| *c > 1).map(|(n, _)| n).collect();
+        if !dups.is_empty() {
+            return Err(config(&format!(
+                "All objective, simulator, and exposes names must be unique (duplicated: {})",
+                dups.join(", ")
+            )));
+        }
+        for o in &self.objectives {
+            for id in o.required_observables() {
+                if !self.simulators.iter().any(|s| s.exposes().contains(&id)) {
+                    return Err(config(&format!("objective '{}' requires {id}, which no simulator exposes", o.name())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if !self.started {
+            self.validate()?;
+            let registry = executor::Registry {
+                simulators: self.simulators.clone(),
+                objectives: self.objectives.clone(),
+                store: Arc::clone(&self.store),
+            };
+            self.executor.start(Arc::new(registry))?;
+            self.started = true;
+        }
+        Ok(())
+    }
+
+    /// One optimisation step from `params` and `state`.
+    pub fn step(&mut self, params: &Params, state: OptimizerState) -> Result<StepOutput> {
+        self.start()?;
+        scheduler::step(self, params, state)
+    }
+
+    /// Runs `n_steps` steps (at least 1) from `params`. After each step the callback may replace
+    /// the output and stop the run; then a NaN or infinite gradient stops it with an error.
+    pub fn run(
+        mut self,
+        params: Params,
+        n_steps: usize,
+        mut callback: Option<Callback<'_>>,
+    ) -> Result<OptimizationResult> {
+        if n_steps < 1 {
+            return Err(Error::invalid("n_steps", n_steps, "n_steps must be at least 1."));
+        }
+        let mut state = OptimizerState::default();
+        let mut params = params;
+        let mut last = None;
+        for step in 0..n_steps {
+            let mut out = self.step(&params, state)?;
+            let mut keep_going = true;
+            if let Some(cb) = callback.as_mut() {
+                let (replacement, go) = cb(&out, step);
+                if let Some(r) = replacement {
+                    out = r;
+                }
+                keep_going = go;
+            }
+            if !keep_going {
+                tracing::info!(step, "early stopping");
+                return Ok(OptimizationResult {
+                    params: out.params.clone(),
+                    last: out,
+                    steps: step + 1,
+                    termination: Termination::EarlyStop,
+                });
+            }
+            if let Some((name, value)) = out.grads.first_non_finite() {
+                return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
+            }
+            params = out.params.clone();
+            state = out.state.clone();
+            last = Some(out);
+        }
+        let last = last.expect("n_steps >= 1 ran at least one step");
+        Ok(OptimizationResult {
+            params: last.params.clone(),
+            last,
+            steps: n_steps,
+            termination: Termination::Completed,
+        })
+    }
+}
