@@ -4,13 +4,13 @@
 use super::functions::ParamSource;
 use super::neighbors::pairs_within;
 use super::terms::coaxial_stacking::CoaxialStacking;
-use super::terms::cross_stacking::CrossStacking;
-use super::terms::debye::Debye;
-use super::terms::excluded_volume::ExcludedVolume;
-use super::terms::fene::Fene;
-use super::terms::hydrogen_bonding::HydrogenBonding;
-use super::terms::stacking::Stacking;
-use super::terms::{Geometry, Pair};
+use super::terms::cross_stacking::{self, CrossStacking};
+use super::terms::debye::{self, Debye};
+use super::terms::excluded_volume::{self, ExcludedVolume};
+use super::terms::fene::{self, Fene};
+use super::terms::hydrogen_bonding::{self, HydrogenBonding};
+use super::terms::stacking::{self, Stacking};
+use super::terms::{self, Factors, Geometry, Pair, Spec};
 use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
 use crate::io::Configuration;
@@ -103,22 +103,28 @@ impl<T: Real> Terms<T> {
         }
     }
 
+    /// The spec of `term` and the factors that evaluate it.
+    pub fn spec(&self, term: TermId) -> (Spec, &dyn Factors<T>) {
+        match term {
+            TermId::Fene => (fene::SPEC, &self.fene),
+            TermId::BondedExclVol => (excluded_volume::BONDED, &self.excl),
+            TermId::Stacking => (stacking::SPEC, &self.stack),
+            TermId::NonbondedExclVol => (excluded_volume::NONBONDED, &self.excl),
+            TermId::HydrogenBonding => (hydrogen_bonding::SPEC, &self.hb),
+            TermId::CrossStacking => (cross_stacking::SPEC, &self.cross),
+            TermId::CoaxialStacking => (self.coax.spec(), &self.coax),
+            TermId::DebyeHuckel => match &self.debye {
+                Some(d) => (debye::SPEC, d),
+                None => (&[], &self.fene),
+            },
+        }
+    }
+
     /// The energy of `term` for one pair; `eps` is the pair's strength (stacking, H-bonding) or
     /// charge product (Debye–Hückel), ignored by the other terms.
     pub fn pair_energy(&self, term: TermId, pair: &Pair<T>, eps: &T) -> T {
-        match term {
-            TermId::Fene => self.fene.energy(pair),
-            TermId::BondedExclVol => self.excl.bonded(pair),
-            TermId::Stacking => self.stack.energy(pair, eps),
-            TermId::NonbondedExclVol => self.excl.nonbonded(pair),
-            TermId::HydrogenBonding => self.hb.energy(pair, eps),
-            TermId::CrossStacking => self.cross.energy(pair),
-            TermId::CoaxialStacking => self.coax.energy(pair),
-            TermId::DebyeHuckel => match &self.debye {
-                Some(d) => d.energy(pair, eps),
-                None => eps.cst(0.0),
-            },
-        }
+        let (spec, factors) = self.spec(term);
+        terms::energy(spec, factors, pair, eps)
     }
 }
 

@@ -7,15 +7,38 @@
 //! oxDNA2: V = f2(r_st) f4(θ4) [f4(θ1) + f6(θ1)] [f4(θ5) + f4(π−θ5)] [f4(θ6) + f4(π−θ6)]
 //! ```
 
-use super::{unit, Pair, Site};
+use super::{Axis, Factors, Feature, Site, Spec};
 use crate::energy::functions::{ParamSource, F2, F4, F5, F6};
 use crate::math::Real;
 use crate::params::ModelKind;
 
+use Site::{Backbone1 as B1, Stack as St};
+
+const COMMON: [(Feature, u8); 5] = [
+    (Feature::Dist(St, St), 0),
+    (Feature::FrameDot(2, 2, 1.0), 1),
+    (Feature::FrameDot(0, 0, -1.0), 2),
+    (Feature::AxisOnSep(Axis::P(2), St, St, 1.0), 3),
+    (Feature::AxisOnSep(Axis::Q(2), St, St, -1.0), 4),
+];
+
+/// oxDNA1: the common factors and the two φ factors.
+pub const SPEC_DNA1: Spec = &[&[
+    COMMON[0],
+    COMMON[1],
+    COMMON[2],
+    COMMON[3],
+    COMMON[4],
+    (Feature::Triple((St, St), (B1, B1), Axis::P(0)), 5),
+    (Feature::Triple((St, St), (B1, B1), Axis::Q(0)), 6),
+]];
+/// oxDNA2: the common factors (θ1 with f6 instead of the 2π image).
+pub const SPEC_DNA2: Spec = &[&[COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4]]];
+
 #[derive(Debug, Clone)]
 enum Theta1<T> {
     /// oxDNA1: the 2π − θ1 image and the φ3, φ4 factors.
-    Dna1 { phi3: F5<T>, phi4: F5<T> },
+    Dna1 { phi: [F5<T>; 2] },
     /// oxDNA2: f6 on θ1.
     Dna2 { f6: F6<T> },
 }
@@ -42,11 +65,21 @@ impl<T: Real> CoaxialStacking<T> {
             t6: F4::new(src, "coax", 6),
             model: match model {
                 ModelKind::Dna1 => Theta1::Dna1 {
-                    phi3: F5::new(src, "a_coax_3p", "cos_phi3_star_coax"),
-                    phi4: F5::new(src, "a_coax_4p", "cos_phi4_star_coax"),
+                    phi: [
+                        F5::new(src, "a_coax_3p", "cos_phi3_star_coax"),
+                        F5::new(src, "a_coax_4p", "cos_phi4_star_coax"),
+                    ],
                 },
                 ModelKind::Dna2 => Theta1::Dna2 { f6: F6::new(src) },
             },
+        }
+    }
+
+    /// The term's spec for this model.
+    pub fn spec(&self) -> Spec {
+        match self.model {
+            Theta1::Dna1 { .. } => SPEC_DNA1,
+            Theta1::Dna2 { .. } => SPEC_DNA2,
         }
     }
 
@@ -54,31 +87,25 @@ impl<T: Real> CoaxialStacking<T> {
     pub fn support(&self) -> (T, T) {
         self.f2.support()
     }
+}
 
-    /// Energy of one pair.
-    pub fn energy(&self, pair: &Pair<T>) -> T {
-        let (rhat, r) = unit(&pair.between(Site::Stack, Site::Stack));
-        let radial = self.f2.eval(&r);
-        if radial.is_zero() {
-            return radial;
-        }
-        let [a1, _, a3] = &pair.a;
-        let [b1, _, b3] = &pair.b;
-        let theta1 = (-a1.dot(b1)).acos_clamped();
-        let common = radial
-            * self.t4.eval(&a3.dot(b3).acos_clamped())
-            * self.t5.eval_sym(&a3.dot(&rhat).acos_clamped())
-            * self.t6.eval_sym(&(-b3.dot(&rhat)).acos_clamped());
-        match &self.model {
-            Theta1::Dna1 { phi3, phi4 } => {
-                let (rb1, _) = unit(&pair.between(Site::Backbone1, Site::Backbone1));
-                let image = -theta1.clone() + 2.0 * std::f64::consts::PI;
-                common
-                    * (self.t1.eval(&theta1) + self.t1.eval(&image))
-                    * phi3.eval(&rhat.dot(&rb1.cross(a1)))
-                    * phi4.eval(&rhat.dot(&rb1.cross(b1)))
+impl<T: Real> Factors<T> for CoaxialStacking<T> {
+    fn factor(&self, k: u8, s: &T, _: &T) -> T {
+        match (k, &self.model) {
+            (0, _) => self.f2.eval(s),
+            (1, _) => self.t4.eval(&s.clone().acos_clamped()),
+            (2, Theta1::Dna1 { .. }) => {
+                let theta = s.clone().acos_clamped();
+                self.t1.eval(&theta) + self.t1.eval(&(-theta.clone() + 2.0 * std::f64::consts::PI))
             }
-            Theta1::Dna2 { f6 } => common * (self.t1.eval(&theta1) + f6.eval(&theta1)),
+            (2, Theta1::Dna2 { f6 }) => {
+                let theta = s.clone().acos_clamped();
+                self.t1.eval(&theta) + f6.eval(&theta)
+            }
+            (3, _) => self.t5.eval_sym(&s.clone().acos_clamped()),
+            (4, _) => self.t6.eval_sym(&s.clone().acos_clamped()),
+            (_, Theta1::Dna1 { phi }) => phi[k as usize - 5].eval(s),
+            (_, Theta1::Dna2 { .. }) => s.cst(0.0),
         }
     }
 }

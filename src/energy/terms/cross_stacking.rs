@@ -5,10 +5,13 @@
 //! V = f2(r_hb) f4(θ1) f4(θ2) f4(θ3) [f4(θ4) + f4(π−θ4)] [f4(θ7) + f4(π−θ7)] [f4(θ8) + f4(π−θ8)]
 //! ```
 
-use super::hydrogen_bonding::{base_cosines, base_separation};
-use super::Pair;
+use super::hydrogen_bonding::BASE_FEATURES as F;
+use super::{Factors, Spec};
 use crate::energy::functions::{ParamSource, F2, F4};
 use crate::math::Real;
+
+/// The term: f2, three f4 and three symmetrised f4 factors.
+pub const SPEC: Spec = &[&[(F[0], 0), (F[1], 1), (F[2], 2), (F[3], 3), (F[4], 4), (F[5], 5), (F[6], 6)]];
 
 /// Cross-stacking parameters.
 #[derive(Debug, Clone)]
@@ -30,18 +33,14 @@ impl<T: Real> CrossStacking<T> {
     pub fn support(&self) -> (T, T) {
         self.f2.support()
     }
+}
 
-    /// Energy of one pair.
-    pub fn energy(&self, pair: &Pair<T>) -> T {
-        let (rhat, r) = base_separation(pair);
-        let mut e = self.f2.eval(&r);
-        if e.is_zero() {
-            return e;
+impl<T: Real> Factors<T> for CrossStacking<T> {
+    fn factor(&self, k: u8, s: &T, _: &T) -> T {
+        match k {
+            0 => self.f2.eval(s),
+            1..=3 => self.t[k as usize - 1].eval(&s.clone().acos_clamped()),
+            _ => self.t[k as usize - 1].eval_sym(&s.clone().acos_clamped()),
         }
-        for (k, (f, c)) in self.t.iter().zip(base_cosines(pair, &rhat)).enumerate() {
-            let theta = c.acos_clamped();
-            e = e * if k < 3 { f.eval(&theta) } else { f.eval_sym(&theta) };
-        }
-        e
     }
 }

@@ -9,10 +9,13 @@
 //! `lambda_factor` = λ0 (0.3616455 at 300 K, 1 M), salt I in molar. mythos' default A is 0.0542925,
 //! 0.014 % below oxDNA's 0.0543 (P10).
 
-use super::{Pair, Site};
+use super::{Factors, Feature, Site, Spec};
 use crate::energy::functions::ParamSource;
 use crate::energy::smoothing::debye;
 use crate::math::Real;
+
+/// The term: one factor of the backbone distance, times the charge product.
+pub const SPEC: Spec = &[&[(Feature::Dist(Site::Backbone, Site::Backbone), 0)]];
 
 /// Debye–Hückel constants, derived from `lambda_factor`, `prefactor_coeff`, `q_eff`, `kt`, `salt_conc`.
 #[derive(Debug, Clone)]
@@ -36,10 +39,11 @@ impl<T: Real> Debye<T> {
     pub fn cutoff(&self) -> T {
         self.rc.clone()
     }
+}
 
-    /// Energy of one pair with charge product `chi` (χ_p χ_q).
-    pub fn energy(&self, pair: &Pair<T>, chi: &T) -> T {
-        let r = pair.between(Site::Backbone, Site::Backbone).norm();
+impl<T: Real> Factors<T> for Debye<T> {
+    /// V(r) times `chi`, the charge product χ_p χ_q.
+    fn factor(&self, _: u8, r: &T, chi: &T) -> T {
         let inside = r.lt(&self.rc);
         if !T::any(&inside) {
             return r.cst(0.0);

@@ -5,45 +5,40 @@
 //! Non-bonded pairs add backbone–backbone (`sigma_backbone`). One `eps_exc` for all; the names are
 //! shared by both terms (one parameter). Backbone = the model's backbone site.
 
-use super::{Pair, Site};
+use super::{Factors, Feature, Site, Spec};
 use crate::energy::functions::{ParamSource, F3};
 use crate::math::Real;
+
+const BASE: (Feature, u8) = (Feature::Dist(Site::Base, Site::Base), 0);
+const BASE_BACK: (Feature, u8) = (Feature::Dist(Site::Base, Site::Backbone), 1);
+const BACK_BASE: (Feature, u8) = (Feature::Dist(Site::Backbone, Site::Base), 2);
+const BACKBONE: (Feature, u8) = (Feature::Dist(Site::Backbone, Site::Backbone), 3);
+
+/// Bonded excluded volume: three site pairs.
+pub const BONDED: Spec = &[&[BASE], &[BASE_BACK], &[BACK_BASE]];
+/// Non-bonded excluded volume: the same three and backbone–backbone.
+pub const NONBONDED: Spec = &[&[BASE], &[BASE_BACK], &[BACK_BASE], &[BACKBONE]];
 
 /// The four f3 site pairs.
 #[derive(Debug, Clone)]
 pub struct ExcludedVolume<T> {
-    base: F3<T>,
-    base_back: F3<T>,
-    back_base: F3<T>,
-    backbone: F3<T>,
+    f: [F3<T>; 4],
 }
 
 impl<T: Real> ExcludedVolume<T> {
     /// From a parameter source.
     pub fn new(src: &impl ParamSource<T>) -> Self {
-        ExcludedVolume {
-            base: F3::new(src, "base"),
-            base_back: F3::new(src, "base_back"),
-            back_base: F3::new(src, "back_base"),
-            backbone: F3::new(src, "backbone"),
-        }
+        ExcludedVolume { f: ["base", "base_back", "back_base", "backbone"].map(|s| F3::new(src, s)) }
     }
 
-    /// The largest cut-off between sites.
+    /// The cut-off of each site pair.
     pub fn cutoffs(&self) -> [T; 4] {
-        [self.base.cutoff(), self.base_back.cutoff(), self.back_base.cutoff(), self.backbone.cutoff()]
+        [0, 1, 2, 3].map(|k| self.f[k].cutoff())
     }
+}
 
-    /// Bonded excluded volume of one pair.
-    pub fn bonded(&self, pair: &Pair<T>) -> T {
-        let r = |x, y| pair.between(x, y).norm();
-        self.base.eval(&r(Site::Base, Site::Base))
-            + self.base_back.eval(&r(Site::Base, Site::Backbone))
-            + self.back_base.eval(&r(Site::Backbone, Site::Base))
-    }
-
-    /// Non-bonded excluded volume of one pair.
-    pub fn nonbonded(&self, pair: &Pair<T>) -> T {
-        self.bonded(pair) + self.backbone.eval(&pair.between(Site::Backbone, Site::Backbone).norm())
+impl<T: Real> Factors<T> for ExcludedVolume<T> {
+    fn factor(&self, k: u8, s: &T, _: &T) -> T {
+        self.f[k as usize].eval(s)
     }
 }

@@ -11,9 +11,12 @@
 //! `max_backbone_force` option; plain oxDNA is infinite at |x| ≥ Δ (P11). Energy units; lengths in
 //! oxDNA units.
 
-use super::{Pair, Site};
+use super::{Factors, Feature, Site, Spec};
 use crate::energy::functions::ParamSource;
 use crate::math::Real;
+
+/// The term: one factor of the backbone distance.
+pub const SPEC: Spec = &[&[(Feature::Dist(Site::Backbone, Site::Backbone), 0)]];
 
 /// FENE parameters: `eps_backbone`, `r0_backbone`, `delta_backbone`, `fmax`, `finf`.
 #[derive(Debug, Clone)]
@@ -42,10 +45,9 @@ impl<T: Real> Fene<T> {
         -(self.eps.clone() * 0.5) * (-(x.clone() * x.clone()) / d2 + 1.0).ln()
     }
 
-    /// Energy of one bonded pair.
-    pub fn energy(&self, pair: &Pair<T>) -> T {
-        let r = pair.between(Site::Backbone, Site::Backbone).norm();
-        let x = r - self.r0.clone();
+    /// V(r) of the backbone distance r.
+    pub fn eval(&self, r: &T) -> T {
+        let x = r.clone() - self.r0.clone();
         let ax = x.clone().abs();
         let (e, f, dl) = (self.eps.clone(), self.fmax.clone(), self.delta.clone());
         let xmax =
@@ -62,5 +64,11 @@ impl<T: Real> Fene<T> {
                     + self.plain(&xmax)
             },
         )
+    }
+}
+
+impl<T: Real> Factors<T> for Fene<T> {
+    fn factor(&self, _: u8, s: &T, _: &T) -> T {
+        self.eval(s)
     }
 }

@@ -7,21 +7,33 @@
 //!
 //! r_hb joins the base sites. Only complementary pairs (A–T/U, C–G) bond; ε_hb is supplied per pair.
 
-use super::{unit, Pair, Site};
+use super::{Axis, Factors, Feature, Site, Spec};
 use crate::energy::functions::{ParamSource, F1, F4};
-use crate::math::{Real, V3};
+use crate::math::Real;
 
-/// The base–base separation r_hb: its unit vector and length.
-pub(crate) fn base_separation<T: Real>(pair: &Pair<T>) -> (V3<T>, T) {
-    unit(&pair.between(Site::Base, Site::Base))
-}
+use Site::Base as Ba;
 
-/// The six angle cosines shared by hydrogen bonding and cross-stacking (θ1, θ2, θ3, θ4, θ7, θ8).
-pub(crate) fn base_cosines<T: Real>(pair: &Pair<T>, rhat: &V3<T>) -> [T; 6] {
-    let [a1, _, a3] = &pair.a;
-    let [b1, _, b3] = &pair.b;
-    [-a1.dot(b1), -b1.dot(rhat), a1.dot(rhat), a3.dot(b3), -b3.dot(rhat), a3.dot(rhat)]
-}
+/// The radial feature and the six angles shared with cross-stacking (θ1, θ2, θ3, θ4, θ7, θ8).
+pub(crate) const BASE_FEATURES: [Feature; 7] = [
+    Feature::Dist(Ba, Ba),
+    Feature::FrameDot(0, 0, -1.0),
+    Feature::AxisOnSep(Axis::Q(0), Ba, Ba, -1.0),
+    Feature::AxisOnSep(Axis::P(0), Ba, Ba, 1.0),
+    Feature::FrameDot(2, 2, 1.0),
+    Feature::AxisOnSep(Axis::Q(2), Ba, Ba, -1.0),
+    Feature::AxisOnSep(Axis::P(2), Ba, Ba, 1.0),
+];
+
+/// The term: f1 and six f4 factors.
+pub const SPEC: Spec = &[&[
+    (BASE_FEATURES[0], 0),
+    (BASE_FEATURES[1], 1),
+    (BASE_FEATURES[2], 2),
+    (BASE_FEATURES[3], 3),
+    (BASE_FEATURES[4], 4),
+    (BASE_FEATURES[5], 5),
+    (BASE_FEATURES[6], 6),
+]];
 
 /// Hydrogen-bonding parameters.
 #[derive(Debug, Clone)]
@@ -40,17 +52,13 @@ impl<T: Real> HydrogenBonding<T> {
     pub fn support(&self) -> (T, T) {
         self.f1.support()
     }
+}
 
-    /// Energy of one complementary pair with strength `eps`.
-    pub fn energy(&self, pair: &Pair<T>, eps: &T) -> T {
-        let (rhat, r) = base_separation(pair);
-        let mut e = self.f1.eval(&r, eps);
-        if e.is_zero() {
-            return e;
+impl<T: Real> Factors<T> for HydrogenBonding<T> {
+    fn factor(&self, k: u8, s: &T, eps: &T) -> T {
+        match k {
+            0 => self.f1.eval(s, eps),
+            _ => self.t[k as usize - 1].eval(&s.clone().acos_clamped()),
         }
-        for (f, c) in self.t.iter().zip(base_cosines(pair, &rhat)) {
-            e = e * f.eval(&c.acos_clamped());
-        }
-        e
     }
 }

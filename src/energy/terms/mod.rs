@@ -5,6 +5,15 @@
 //! `q = n3(p)`; non-bonded pairs have `p < q`. Sites are offsets along the frame
 //! (`spec/oxdna-model.md` §2.2): `r^{XY} = d + s^Y(q) − s^X(p)` is the vector from site X of p to
 //! site Y of q.
+//!
+//! **One definition, three evaluations.** Each term is a sum of products of one-dimensional
+//! factors, each factor a function (f1…f6) of one geometric [`Feature`] of the pair — a distance
+//! between sites, a dot product of frame vectors, a frame vector on a unit separation, or the
+//! triple product of oxDNA1's coaxial φ. A term states this as a static [`Spec`] plus its
+//! [`Factors`]. [`energy`] evaluates a spec for `f64` (with early exits) or for tensors (every
+//! pair of a batch at once, for autodiff); [`energy_gradient`] evaluates the same spec in `f64`
+//! with the factors' derivatives from [`Dual`] numbers and the features' analytic gradients, for
+//! the forces and torques of molecular dynamics — no autodiff graph in the MD hot path.
 
 pub mod coaxial_stacking;
 pub mod cross_stacking;
@@ -15,7 +24,8 @@ pub mod hydrogen_bonding;
 pub mod stacking;
 
 use super::functions::ParamSource;
-use crate::math::{Real, V3};
+use crate::geometry::Vec3;
+use crate::math::{Dual, Real, V3};
 use crate::params::ModelKind;
 
 /// One ordered pair of nucleotides, with the site offsets of both.
@@ -28,9 +38,9 @@ pub struct Pair<T> {
     /// Frame (b1, b2, b3) of q.
     pub b: [V3<T>; 3],
     /// Offsets of p's sites from its centre, indexed by [`Site`].
-    sp: [V3<T>; 4],
+    pub sp: [V3<T>; 4],
     /// Offsets of q's sites.
-    sq: [V3<T>; 4],
+    pub sq: [V3<T>; 4],
 }
 
 impl<T: Real> Pair<T> {
@@ -119,4 +129,211 @@ impl Geometry<f64> {
 pub(crate) fn unit<T: Real>(v: &V3<T>) -> (V3<T>, T) {
     let r = v.norm();
     (v.div(&r), r)
+}
+
+/// A frame vector: axis `k` (0 = a1, 1 = a2, 2 = a3) of p or of q.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Of the first nucleotide, p.
+    P(usize),
+    /// Of the second nucleotide, q.
+    Q(usize),
+}
+
+/// A scalar function of a pair's geometry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Feature {
+    /// |r^{XY}|.
+    Dist(Site, Site),
+    /// sign · (p axis · q axis).
+    FrameDot(usize, usize, f64),
+    /// sign · (axis · r̂^{XY}).
+    AxisOnSep(Axis, Site, Site, f64),
+    /// r̂^{X1Y1} · (r̂^{X2Y2} × axis).
+    Triple((Site, Site), (Site, Site), Axis),
+}
+
+/// The products of (feature, factor index) whose sum is a term.
+pub type Spec = &'static [&'static [(Feature, u8)]];
+
+/// The one-dimensional factors of a term, by index; `eps` is the pair's strength (stacking,
+/// H-bonding) or charge product (Debye–Hückel).
+pub trait Factors<T> {
+    /// Factor `k` at feature value `s`.
+    fn factor(&self, k: u8, s: &T, eps: &T) -> T;
+}
+
+fn axis<T>(pair: &Pair<T>, a: Axis) -> &V3<T> {
+    match a {
+        Axis::P(k) => &pair.a[k],
+        Axis::Q(k) => &pair.b[k],
+    }
+}
+
+/// The value of a feature.
+pub fn feature<T: Real>(pair: &Pair<T>, f: &Feature) -> T {
+    match *f {
+        Feature::Dist(x, y) => pair.between(x, y).norm(),
+        Feature::FrameDot(i, j, sign) => pair.a[i].dot(&pair.b[j]) * sign,
+        Feature::AxisOnSep(u, x, y, sign) => {
+            let (rhat, _) = unit(&pair.between(x, y));
+            axis(pair, u).dot(&rhat) * sign
+        }
+        Feature::Triple((x1, y1), (x2, y2), u) => {
+            let (r1, _) = unit(&pair.between(x1, y1));
+            let (r2, _) = unit(&pair.between(x2, y2));
+            r1.dot(&r2.cross(axis(pair, u)))
+        }
+    }
+}
+
+/// A term's energy for one pair (or every pair of a batch): Σ over products of Π factors.
+pub fn energy<T: Real>(spec: Spec, factors: &dyn Factors<T>, pair: &Pair<T>, eps: &T) -> T {
+    let mut total: Option<T> = None;
+    for product in spec {
+        let mut e: Option<T> = None;
+        for (f, k) in *product {
+            let g = factors.factor(*k, &feature(pair, f), eps);
+            let zero = g.is_zero();
+            e = Some(match e {
+                Some(x) => x * g,
+                None => g,
+            });
+            if zero {
+                break; // scalars: the product is zero, skip the remaining factors
+            }
+        }
+        if let Some(e) = e {
+            total = Some(match total {
+                Some(t) => t + e,
+                None => e,
+            });
+        }
+    }
+    total.unwrap_or_else(|| eps.cst(0.0))
+}
+
+/// ∂E/∂d, ∂E/∂θ_p, ∂E/∂θ_q of one pair: the derivative with respect to the separation and to
+/// infinitesimal rotations of p and of q (lab frame). Forces are F_p = ∂E/∂d, F_q = −∂E/∂d;
+/// torques τ_p = −∂E/∂θ_p, τ_q = −∂E/∂θ_q.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PairGradient {
+    /// ∂E/∂d.
+    pub d: Vec3,
+    /// ∂E/∂θ_p.
+    pub p: Vec3,
+    /// ∂E/∂θ_q.
+    pub q: Vec3,
+}
+
+impl PairGradient {
+    fn add_scaled(&mut self, o: &PairGradient, s: f64) {
+        self.d += o.d * s;
+        self.p += o.p * s;
+        self.q += o.q * s;
+    }
+}
+
+fn v(x: &V3<f64>) -> Vec3 {
+    Vec3::new(x.x, x.y, x.z)
+}
+
+/// The gradient of the unit-vector-dependent part: for G = ∂s/∂R with R = r^{XY}, the
+/// contributions to d, θ_p (through the offset of X in p) and θ_q (offset of Y in q).
+fn through_separation(pair: &Pair<f64>, x: Site, y: Site, g: Vec3, out: &mut PairGradient) {
+    out.d += g;
+    out.p += g.cross(v(&pair.sp[x as usize]));
+    out.q += v(&pair.sq[y as usize]).cross(g);
+}
+
+/// The gradient through a frame vector u: for G = ∂s/∂u, rotating u's nucleotide by δθ gives
+/// δs = δθ · (u × G).
+fn through_axis(pair: &Pair<f64>, a: Axis, g: Vec3, out: &mut PairGradient) {
+    let u = v(axis(pair, a));
+    match a {
+        Axis::P(_) => out.p += u.cross(g),
+        Axis::Q(_) => out.q += u.cross(g),
+    }
+}
+
+/// The value of a feature and its gradient.
+pub fn feature_gradient(pair: &Pair<f64>, f: &Feature) -> (f64, PairGradient) {
+    let mut g = PairGradient::default();
+    let sep = |x: Site, y: Site| {
+        let r = v(&pair.between(x, y));
+        let n = r.norm();
+        (r / n, n)
+    };
+    // gradient of w · R̂ with respect to R: (w − (w·R̂) R̂) / |R|
+    let proj = |w: Vec3, rhat: Vec3, n: f64| (w - rhat * w.dot(rhat)) / n;
+    let s = match *f {
+        Feature::Dist(x, y) => {
+            let (rhat, n) = sep(x, y);
+            through_separation(pair, x, y, rhat, &mut g);
+            n
+        }
+        Feature::FrameDot(i, j, sign) => {
+            let (u, w) = (v(&pair.a[i]), v(&pair.b[j]));
+            g.p = u.cross(w) * sign;
+            g.q = w.cross(u) * sign;
+            u.dot(w) * sign
+        }
+        Feature::AxisOnSep(a, x, y, sign) => {
+            let (rhat, n) = sep(x, y);
+            let u = v(axis(pair, a));
+            through_separation(pair, x, y, proj(u, rhat, n) * sign, &mut g);
+            through_axis(pair, a, rhat * sign, &mut g);
+            u.dot(rhat) * sign
+        }
+        Feature::Triple((x1, y1), (x2, y2), a) => {
+            let (r1, n1) = sep(x1, y1);
+            let (r2, n2) = sep(x2, y2);
+            let u = v(axis(pair, a));
+            // s = r1 · (r2 × u): ∂s/∂r1 = r2 × u, ∂s/∂r2 = u × r1, ∂s/∂u = r1 × r2
+            through_separation(pair, x1, y1, proj(r2.cross(u), r1, n1), &mut g);
+            through_separation(pair, x2, y2, proj(u.cross(r1), r2, n2), &mut g);
+            through_axis(pair, a, r1.cross(r2), &mut g);
+            r1.dot(r2.cross(u))
+        }
+    };
+    (s, g)
+}
+
+/// A term's energy and gradient for one pair, with the factors' values and derivatives from
+/// [`Dual`] numbers (`factors` built from the same parameters as `Terms<Dual>`).
+#[allow(clippy::float_cmp)] // exact zeros mark factors outside their support
+pub fn energy_gradient(spec: Spec, factors: &dyn Factors<Dual>, pair: &Pair<f64>, eps: f64) -> (f64, PairGradient) {
+    let eps = Dual::cst(eps);
+    let mut total = 0.0;
+    let mut grad = PairGradient::default();
+    let mut vals = [0.0; 8];
+    let mut ders = [0.0; 8];
+    let mut grads = [PairGradient::default(); 8];
+    for product in spec {
+        let mut n = 0;
+        let mut zero = false;
+        for (f, k) in *product {
+            let (s, g) = feature_gradient(pair, f);
+            let y = factors.factor(*k, &Dual::var(s), &eps);
+            vals[n] = y.v;
+            ders[n] = y.d;
+            grads[n] = g;
+            n += 1;
+            if y.v == 0.0 && y.d == 0.0 {
+                zero = true;
+                break;
+            }
+        }
+        if zero {
+            // a factor and its slope vanish: the product and its gradient are zero
+            continue;
+        }
+        let e: f64 = vals[..n].iter().product();
+        total += e;
+        for i in 0..n {
+            let others: f64 = (0..n).filter(|&j| j != i).map(|j| vals[j]).product();
+            grad.add_scaled(&grads[i], ders[i] * others);
+        }
+    }
+    (total, grad)
 }

@@ -12,19 +12,28 @@
 //! the `*_1` φ parameters (`a_stack_1`, `neg_cos_phi1_star_stack`) modulate b2 (the 3'-side
 //! nucleotide) and `*_2` modulate a2. ε_st is supplied per pair (averaged or sequence-dependent).
 
-use super::{unit, Pair, Site};
+use super::{Axis, Factors, Feature, Site, Spec};
 use crate::energy::functions::{ParamSource, F1, F4, F5};
 use crate::math::Real;
+
+use Site::{Backbone1 as B1, Stack as St};
+
+/// The term: radial factor first, then θ4, θ5, θ6, φ (b2), φ (a2).
+pub const SPEC: Spec = &[&[
+    (Feature::Dist(St, St), 0),
+    (Feature::FrameDot(2, 2, 1.0), 1),
+    (Feature::AxisOnSep(Axis::P(2), St, St, -1.0), 2),
+    (Feature::AxisOnSep(Axis::Q(2), St, St, -1.0), 3),
+    (Feature::AxisOnSep(Axis::Q(1), B1, B1, 1.0), 4),
+    (Feature::AxisOnSep(Axis::P(1), B1, B1, 1.0), 5),
+]];
 
 /// Stacking parameters.
 #[derive(Debug, Clone)]
 pub struct Stacking<T> {
     f1: F1<T>,
-    t4: F4<T>,
-    t5: F4<T>,
-    t6: F4<T>,
-    phi1: F5<T>,
-    phi2: F5<T>,
+    t: [F4<T>; 3],
+    phi: [F5<T>; 2],
 }
 
 impl<T: Real> Stacking<T> {
@@ -32,29 +41,21 @@ impl<T: Real> Stacking<T> {
     pub fn new(src: &impl ParamSource<T>) -> Self {
         Stacking {
             f1: F1::new(src, "stack"),
-            t4: F4::new(src, "stack", 4),
-            t5: F4::new(src, "stack", 5),
-            t6: F4::new(src, "stack", 6),
-            phi1: F5::new(src, "a_stack_1", "neg_cos_phi1_star_stack"),
-            phi2: F5::new(src, "a_stack_2", "neg_cos_phi2_star_stack"),
+            t: [4, 5, 6].map(|k| F4::new(src, "stack", k)),
+            phi: [
+                F5::new(src, "a_stack_1", "neg_cos_phi1_star_stack"),
+                F5::new(src, "a_stack_2", "neg_cos_phi2_star_stack"),
+            ],
         }
     }
+}
 
-    /// Energy of one bonded pair with strength `eps`.
-    pub fn energy(&self, pair: &Pair<T>, eps: &T) -> T {
-        let (rhat, r) = unit(&pair.between(Site::Stack, Site::Stack));
-        let radial = self.f1.eval(&r, eps);
-        if radial.is_zero() {
-            return radial;
+impl<T: Real> Factors<T> for Stacking<T> {
+    fn factor(&self, k: u8, s: &T, eps: &T) -> T {
+        match k {
+            0 => self.f1.eval(s, eps),
+            1..=3 => self.t[k as usize - 1].eval(&s.clone().acos_clamped()),
+            _ => self.phi[k as usize - 4].eval(s),
         }
-        let (rb1, _) = unit(&pair.between(Site::Backbone1, Site::Backbone1));
-        let [_, a2, a3] = &pair.a;
-        let [_, b2, b3] = &pair.b;
-        radial
-            * self.t4.eval(&a3.dot(b3).acos_clamped())
-            * self.t5.eval(&(-a3.dot(&rhat)).acos_clamped())
-            * self.t6.eval(&(-b3.dot(&rhat)).acos_clamped())
-            * self.phi1.eval(&b2.dot(&rb1))
-            * self.phi2.eval(&a2.dot(&rb1))
     }
 }
