@@ -30,6 +30,12 @@ impl ParamSource<f64> for crate::params::ParamSet {
     }
 }
 
+impl ParamSource<crate::math::Dual> for crate::params::ParamSet {
+    fn p(&self, name: &str) -> crate::math::Dual {
+        crate::math::Dual::cst(self.value(name))
+    }
+}
+
 /// f1, the Morse well with smooth cut-offs (ε supplied per pair).
 #[derive(Debug, Clone)]
 pub struct F1<T> {

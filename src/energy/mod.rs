@@ -14,5 +14,5 @@ pub mod smoothing;
 pub mod tensor;
 pub mod terms;
 
-pub use model::{validate, ActivePair, Breakdown, EnergyModel, Frame, TermId, Terms};
+pub use model::{validate, ActivePair, Breakdown, EnergyModel, Forces, Frame, TermId, Terms};
 pub use setup::ModelSetup;

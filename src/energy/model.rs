@@ -14,7 +14,7 @@ use super::terms::{self, Factors, Geometry, Pair, Spec};
 use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
 use crate::io::Configuration;
-use crate::math::{Real, V3};
+use crate::math::{Dual, Real, V3};
 use crate::params::{ModelKind, ParamSet};
 use crate::system::Topology;
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,33 @@ impl Frame {
     }
 }
 
+/// Energy, forces and torques of a configuration: F_i = −∂U/∂r_i, τ_i = −∂U/∂θ_i (lab frame,
+/// about each centre).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forces {
+    /// The (weighted) potential energy.
+    pub energy: f64,
+    /// Forces, `[nucleotides]`.
+    pub f: Vec<Vec3>,
+    /// Torques, `[nucleotides]`.
+    pub torque: Vec<Vec3>,
+}
+
+impl Forces {
+    /// Zero energy, forces and torques for `n` nucleotides.
+    #[must_use]
+    pub fn zeros(n: usize) -> Forces {
+        Forces { energy: 0.0, f: vec![Vec3::ZERO; n], torque: vec![Vec3::ZERO; n] }
+    }
+
+    /// Resets to zero.
+    pub fn clear(&mut self) {
+        self.energy = 0.0;
+        self.f.iter_mut().for_each(|v| *v = Vec3::ZERO);
+        self.torque.iter_mut().for_each(|v| *v = Vec3::ZERO);
+    }
+}
+
 /// One pair that contributes to a term: the nucleotides and the pair's strength / charge product.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ActivePair {
@@ -211,6 +238,8 @@ pub struct ActivePair {
 pub struct EnergyModel {
     params: ParamSet,
     terms: Terms<f64>,
+    /// The same terms with dual-number constants, for forces.
+    dual: Terms<Dual>,
     n: usize,
     bonded: Vec<(usize, usize)>,
     neighbours: Vec<[Option<usize>; 2]>,
@@ -233,6 +262,7 @@ impl EnergyModel {
     pub fn new(top: &Topology, params: ParamSet) -> Result<EnergyModel> {
         validate(&params)?;
         let terms = Terms::new(&params, params.model());
+        let dual = Terms::new(&params, params.model());
         let half = params.model() == ModelKind::Dna2 && params.value("half_charged_ends") != 0.0;
         let chi = (0..top.len()).map(|i| if half && top.is_strand_end(i) { 0.5 } else { 1.0 }).collect();
         let mut m = EnergyModel {
@@ -244,6 +274,7 @@ impl EnergyModel {
             cutoff: 0.0,
             strengths: (Vec::new(), Vec::new()),
             terms,
+            dual,
             params,
             weights: [1.0; 8],
             map_batch_size: 100,
@@ -266,6 +297,7 @@ impl EnergyModel {
         validate(&params)?;
         let mut m = self.clone();
         m.terms = Terms::new(&params, params.model());
+        m.dual = Terms::new(&params, params.model());
         m.params = params;
         m.cutoff = m.compute_cutoff();
         m.strengths = m.strength_tables();
@@ -424,6 +456,63 @@ impl EnergyModel {
                 }
             }
         }
+    }
+
+    /// The strength (stacking, H-bonding) or charge product (Debye–Hückel) of an active pair.
+    fn eps(&self, term: TermId, strength: usize) -> f64 {
+        match term {
+            TermId::Stacking => self.strengths.0[strength],
+            TermId::HydrogenBonding => self.strengths.1[strength],
+            TermId::DebyeHuckel => [1.0, 0.5, 0.25][strength],
+            _ => 0.0,
+        }
+    }
+
+    /// Adds the weighted energy, forces and torques of the bonded pairs and of the non-bonded
+    /// `candidates` (pairs `p < q`, bonded ones skipped) to `out`. The MD engine's force routine.
+    pub fn accumulate_forces(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces) {
+        const BONDED: [TermId; 3] = [TermId::Fene, TermId::BondedExclVol, TermId::Stacking];
+        const NONBONDED: [TermId; 5] = [
+            TermId::NonbondedExclVol,
+            TermId::HydrogenBonding,
+            TermId::CrossStacking,
+            TermId::CoaxialStacking,
+            TermId::DebyeHuckel,
+        ];
+        let mut apply = |p: usize, q: usize, terms: &[TermId]| {
+            let pair = frame.pair(&self.terms.geo, p, q);
+            for &term in terms {
+                let w = self.weights[term as usize];
+                if w == 0.0 {
+                    continue;
+                }
+                let Some(strength) = self.strength_index(term, p, q) else { continue };
+                let (spec, factors) = self.dual.spec(term);
+                let (e, g) = terms::energy_gradient(spec, factors, &pair, self.eps(term, strength));
+                out.energy += w * e;
+                out.f[p] += g.d * w;
+                out.f[q] -= g.d * w;
+                out.torque[p] -= g.p * w;
+                out.torque[q] -= g.q * w;
+            }
+        };
+        for &(p, q) in &self.bonded {
+            apply(p, q, &BONDED);
+        }
+        for &(p, q) in candidates {
+            if !self.neighbours[p].contains(&Some(q)) {
+                apply(p, q, &NONBONDED);
+            }
+        }
+    }
+
+    /// Energy, forces and torques of one configuration (native, analytic).
+    pub fn forces(&self, c: &Configuration) -> Result<Forces> {
+        self.check(c)?;
+        let frame = Frame::new(c);
+        let mut out = Forces::zeros(self.n);
+        self.accumulate_forces(&frame, &pairs_within(&frame.r, &frame.bx, self.cutoff), &mut out);
+        Ok(out)
     }
 
     /// Per-term energies of one configuration (system totals, unweighted).
