@@ -34,6 +34,7 @@ pub mod io;
 pub mod math;
 pub mod optimize;
 pub mod params;
+pub mod simulate;
 pub mod system;
 pub mod trajectory;
 pub mod units;

@@ -48,8 +48,18 @@ fn native_forces_equal_autodiff_forces_on_every_case() {
             let (f, t) = s.model.forces_torques_autodiff(&frame).unwrap();
             let scale = native.f.iter().chain(&native.torque).map(|v| v.norm()).fold(0.0, f64::max);
             for i in 0..s.topology.len() {
-                assert!((native.f[i] - f[i]).norm() < 1e-9 * scale, "{case} force {i}: {:?} vs {:?}", native.f[i], f[i]);
-                assert!((native.torque[i] - t[i]).norm() < 1e-9 * scale, "{case} torque {i}: {:?} vs {:?}", native.torque[i], t[i]);
+                assert!(
+                    (native.f[i] - f[i]).norm() < 1e-9 * scale,
+                    "{case} force {i}: {:?} vs {:?}",
+                    native.f[i],
+                    f[i]
+                );
+                assert!(
+                    (native.torque[i] - t[i]).norm() < 1e-9 * scale,
+                    "{case} torque {i}: {:?} vs {:?}",
+                    native.torque[i],
+                    t[i]
+                );
             }
         }
     }

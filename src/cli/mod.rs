@@ -2,6 +2,7 @@
 
 mod energy;
 mod generate;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Per-frame energy of every term of a trajectory (oxDNA's split energies, per nucleotide).
     Energy(energy::EnergyArgs),
+    /// Native molecular dynamics from an oxDNA MD input file (trajectory, energy file, last conf).
+    Simulate(simulate::SimulateArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
 }
@@ -34,5 +37,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Generate(a) => generate::generate(&a),
         Command::Convert(a) => generate::convert(&a),
         Command::Energy(a) => energy::energy(&a),
+        Command::Simulate(a) => simulate::simulate(&a),
     }
 }

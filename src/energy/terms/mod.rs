@@ -300,7 +300,8 @@ pub fn feature_gradient(pair: &Pair<f64>, f: &Feature) -> (f64, PairGradient) {
 }
 
 /// A term's energy and gradient for one pair, with the factors' values and derivatives from
-/// [`Dual`] numbers (`factors` built from the same parameters as `Terms<Dual>`).
+/// [`Dual`] numbers (`factors` built from the same parameters as `Terms<Dual>`). Feature gradients
+/// are computed only for products whose factors are all non-zero.
 #[allow(clippy::float_cmp)] // exact zeros mark factors outside their support
 pub fn energy_gradient(spec: Spec, factors: &dyn Factors<Dual>, pair: &Pair<f64>, eps: f64) -> (f64, PairGradient) {
     let eps = Dual::cst(eps);
@@ -308,31 +309,22 @@ pub fn energy_gradient(spec: Spec, factors: &dyn Factors<Dual>, pair: &Pair<f64>
     let mut grad = PairGradient::default();
     let mut vals = [0.0; 8];
     let mut ders = [0.0; 8];
-    let mut grads = [PairGradient::default(); 8];
-    for product in spec {
-        let mut n = 0;
-        let mut zero = false;
-        for (f, k) in *product {
-            let (s, g) = feature_gradient(pair, f);
-            let y = factors.factor(*k, &Dual::var(s), &eps);
+    'products: for product in spec {
+        for (n, (f, k)) in product.iter().enumerate() {
+            let y = factors.factor(*k, &Dual::var(feature(pair, f)), &eps);
+            if y.v == 0.0 && y.d == 0.0 {
+                // a factor and its slope vanish: the product and its gradient are zero
+                continue 'products;
+            }
             vals[n] = y.v;
             ders[n] = y.d;
-            grads[n] = g;
-            n += 1;
-            if y.v == 0.0 && y.d == 0.0 {
-                zero = true;
-                break;
-            }
         }
-        if zero {
-            // a factor and its slope vanish: the product and its gradient are zero
-            continue;
-        }
-        let e: f64 = vals[..n].iter().product();
-        total += e;
-        for i in 0..n {
+        let n = product.len();
+        total += vals[..n].iter().product::<f64>();
+        for (i, (f, _)) in product.iter().enumerate() {
             let others: f64 = (0..n).filter(|&j| j != i).map(|j| vals[j]).product();
-            grad.add_scaled(&grads[i], ders[i] * others);
+            let (_, g) = feature_gradient(pair, f);
+            grad.add_scaled(&g, ders[i] * others);
         }
     }
     (total, grad)

@@ -1,0 +1,49 @@
+//! `oxgrad simulate`: native MD from an oxDNA input file.
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use oxgrad::io::InputFile;
+use oxgrad::simulate::MdRun;
+use oxgrad::Result;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `oxgrad simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// An oxDNA MD input file (sim_type = MD); paths in it are relative to its directory.
+    pub input: PathBuf,
+}
+
+pub fn simulate(a: &SimulateArgs) -> Result<()> {
+    let input = InputFile::read(&a.input)?;
+    let run = MdRun::from_input(&input)?;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(run.config.steps);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} steps ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let t = Instant::now();
+    let state = run.run(|done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    let steps = run.config.steps as f64;
+    println!(
+        "{} steps of {} nucleotides in {secs:.2} s ({:.0} steps/s, {:.2e} nucleotide-steps/s); last configuration (step {}) in {}",
+        run.config.steps,
+        run.setup.topology.len(),
+        steps / secs,
+        steps * run.setup.topology.len() as f64 / secs,
+        state.step,
+        run.lastconf.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Rigid-body molecular dynamics for oxDNA models: velocity Verlet with oxDNA's thermostats.
+//!
+//! Every nucleotide has mass 1 and an isotropic moment of inertia 1 (oxDNA's convention), so the
+//! angular velocity equals the angular momentum `L` (lab frame). One step of length dt:
+//!
+//! ```text
+//! v += F dt/2;  r += v dt;  L += τ dt/2;  rotate (a1, a2, a3) by |L| dt about L̂
+//! recompute F, τ
+//! v += F dt/2;  L += τ dt/2;  then the thermostat
+//! ```
+//!
+//! Thermostats (as oxDNA applies them, `shared/reference/oxdna/README.md`):
+//! - `no`: constant energy;
+//! - `john` (Brownian/Andersen-like): every `newtonian_steps` steps each nucleotide, with
+//!   probability p_t = 2TNdt/(TNdt + 2D), gets a fresh Maxwell velocity (σ = √T per component),
+//!   and with p_r = 2TNdt/(TNdt + 6D_t), D_t = TNdt(1/p_t − 1/2), a fresh angular momentum;
+//! - `langevin`: after every step the exact Ornstein–Uhlenbeck update
+//!   v ← e^{−γ dt} v + √((1 − e^{−2γ dt}) T) ξ, with γ_t = T/D and γ_r = T/(3D) unless given.
+//!
+//! Non-bonded pairs come from a Verlet list (cut-off + skin) rebuilt, with a cell list, when
+//! some nucleotide has moved more than half the skin. Forces are the native engine's analytic
+//! ones ([`EnergyModel::accumulate_forces`]); no autodiff graph is built.
+
+use crate::energy::neighbors::pairs_within;
+use crate::energy::{EnergyModel, Forces, Frame};
+use crate::error::{Error, Result};
+use crate::geometry::{orthonormalize, rotate, Vec3};
+use crate::io::Configuration;
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+/// A thermostat.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Thermostat {
+    /// None: constant energy.
+    None,
+    /// oxDNA's `john` thermostat.
+    John {
+        /// Steps between refreshes (`newtonian_steps`).
+        newtonian_steps: u64,
+        /// Translational diffusion coefficient (`diff_coeff`).
+        diff_coeff: f64,
+    },
+    /// Langevin dynamics.
+    Langevin {
+        /// Translational friction γ_t.
+        gamma_trans: f64,
+        /// Rotational friction γ_r.
+        gamma_rot: f64,
+    },
+}
+
+/// Settings of an MD run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MdConfig {
+    /// Time step.
+    pub dt: f64,
+    /// Number of steps.
+    pub steps: u64,
+    /// The thermostat.
+    pub thermostat: Thermostat,
+    /// Verlet-list skin (oxDNA length units).
+    pub verlet_skin: f64,
+    /// Random seed: the same seed gives the same trajectory.
+    pub seed: u64,
+}
+
+impl MdConfig {
+    /// Checks the settings.
+    pub fn validate(&self, kt: f64) -> Result<()> {
+        if !(self.dt > 0.0 && self.dt.is_finite()) {
+            return Err(Error::invalid("dt", self.dt, "a positive time step; oxDNA runs use 0.002 to 0.005"));
+        }
+        if !(self.verlet_skin > 0.0 && self.verlet_skin.is_finite()) {
+            return Err(Error::invalid(
+                "verlet_skin",
+                self.verlet_skin,
+                "a positive length, e.g. 0.05 (oxDNA's usual) to 0.5",
+            ));
+        }
+        match self.thermostat {
+            Thermostat::John { newtonian_steps, diff_coeff } => {
+                if newtonian_steps == 0 {
+                    return Err(Error::invalid("newtonian_steps", 0, "at least 1 (oxDNA examples use 103)"));
+                }
+                if !(diff_coeff > 0.0) {
+                    return Err(Error::invalid(
+                        "diff_coeff",
+                        diff_coeff,
+                        "a positive diffusion coefficient (e.g. 2.5)",
+                    ));
+                }
+                let pt = john_probabilities(kt, self.dt, newtonian_steps, diff_coeff).0;
+                if pt >= 1.0 {
+                    return Err(Error::invalid(
+                        "newtonian_steps",
+                        newtonian_steps,
+                        format!("the refresh probability 2TNdt/(TNdt + 2D) = {pt:.3} must be below 1: use fewer steps or a larger diff_coeff"),
+                    ));
+                }
+            }
+            Thermostat::Langevin { gamma_trans, gamma_rot } => {
+                if !(gamma_trans > 0.0 && gamma_rot > 0.0) {
+                    return Err(Error::invalid(
+                        "gamma_trans / gamma_rot",
+                        gamma_trans.min(gamma_rot),
+                        "positive friction coefficients",
+                    ));
+                }
+            }
+            Thermostat::None => {}
+        }
+        Ok(())
+    }
+}
+
+/// (p_t, p_r) of the `john` thermostat.
+#[must_use]
+pub fn john_probabilities(kt: f64, dt: f64, n: u64, diff_coeff: f64) -> (f64, f64) {
+    let tnd = kt * n as f64 * dt;
+    let pt = 2.0 * tnd / (tnd + 2.0 * diff_coeff);
+    let dt_eff = tnd * (1.0 / pt - 0.5);
+    let pr = 2.0 * tnd / (tnd + 2.0 * 3.0 * dt_eff);
+    (pt, pr)
+}
+
+/// The dynamic state of a system.
+#[derive(Debug, Clone)]
+pub struct MdState {
+    /// Current step.
+    pub step: u64,
+    /// Positions and orientations.
+    pub frame: Frame,
+    /// Velocities.
+    pub v: Vec<Vec3>,
+    /// Angular momenta (lab frame).
+    pub l: Vec<Vec3>,
+}
+
+impl MdState {
+    /// From a configuration (orientations repaired as oxDNA does).
+    #[must_use]
+    pub fn from_configuration(c: &Configuration) -> MdState {
+        MdState { step: c.step, frame: Frame::new(c), v: c.v.clone(), l: c.l.clone() }
+    }
+
+    /// Kinetic energy: translational and rotational (m = 1, I = 1).
+    #[must_use]
+    pub fn kinetic(&self) -> (f64, f64) {
+        (0.5 * self.v.iter().map(|v| v.norm2()).sum::<f64>(), 0.5 * self.l.iter().map(|l| l.norm2()).sum::<f64>())
+    }
+
+    /// The state as an oxDNA configuration, with energies per nucleotide in its `E =` line.
+    #[must_use]
+    pub fn to_configuration(&self, potential: f64) -> Configuration {
+        let n = self.v.len() as f64;
+        let (kt, kr) = self.kinetic();
+        let k = (kt + kr) / n;
+        let u = potential / n;
+        Configuration {
+            step: self.step,
+            box_sides: self.frame.bx.sides(),
+            energy: [u + k, u, k],
+            r: self.frame.r.clone(),
+            a1: self.frame.axes.iter().map(|a| a[0]).collect(),
+            a3: self.frame.axes.iter().map(|a| a[2]).collect(),
+            v: self.v.clone(),
+            l: self.l.clone(),
+        }
+    }
+}
+
+/// The Verlet list: candidate non-bonded pairs within cut-off + skin, and the positions it was
+/// built at.
+struct VerletList {
+    pairs: Vec<(usize, usize)>,
+    built_at: Vec<Vec3>,
+    half_skin2: f64,
+    builds: u64,
+}
+
+impl VerletList {
+    fn new(frame: &Frame, cutoff: f64, skin: f64) -> VerletList {
+        let mut l = VerletList { pairs: Vec::new(), built_at: Vec::new(), half_skin2: (skin / 2.0).powi(2), builds: 0 };
+        l.build(frame, cutoff + skin);
+        l
+    }
+
+    fn build(&mut self, frame: &Frame, range: f64) {
+        self.pairs = pairs_within(&frame.r, &frame.bx, range);
+        self.built_at.clone_from(&frame.r);
+        self.builds += 1;
+    }
+
+    fn needs_update(&self, r: &[Vec3]) -> bool {
+        r.iter().zip(&self.built_at).any(|(a, b)| (*a - *b).norm2() > self.half_skin2)
+    }
+}
+
+/// Runs molecular dynamics of `model` from `state`.
+pub struct Md<'a> {
+    model: &'a EnergyModel,
+    cfg: MdConfig,
+    kt: f64,
+    rng: Xoshiro256PlusPlus,
+    forces: Forces,
+    list: VerletList,
+}
+
+impl<'a> Md<'a> {
+    /// Prepares a run: validates the settings and computes the initial forces.
+    pub fn new(model: &'a EnergyModel, cfg: MdConfig, state: &MdState) -> Result<Md<'a>> {
+        let kt = model.params().value("kt");
+        cfg.validate(kt)?;
+        if state.v.len() != model.len() {
+            return Err(Error::mismatch(
+                "configuration and topology",
+                format!("the configuration has {} nucleotides, the topology {}", state.v.len(), model.len()),
+            ));
+        }
+        let list = VerletList::new(&state.frame, model.cutoff(), cfg.verlet_skin);
+        let rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
+        let mut md = Md { model, cfg, kt, rng, forces: Forces::zeros(model.len()), list };
+        md.compute_forces(&state.frame);
+        Ok(md)
+    }
+
+    /// The potential energy at the current state.
+    #[must_use]
+    pub fn potential(&self) -> f64 {
+        self.forces.energy
+    }
+
+    /// How many times the Verlet list was built.
+    #[must_use]
+    pub fn list_builds(&self) -> u64 {
+        self.list.builds
+    }
+
+    fn compute_forces(&mut self, frame: &Frame) {
+        if self.list.needs_update(&frame.r) {
+            self.list.build(frame, self.model.cutoff() + self.cfg.verlet_skin);
+        }
+        self.forces.clear();
+        self.model.accumulate_forces(frame, &self.list.pairs, &mut self.forces);
+    }
+
+    fn gauss(&mut self) -> Vec3 {
+        let mut g = || -> f64 { self.rng.sample(StandardNormal) };
+        Vec3::new(g(), g(), g())
+    }
+
+    /// Draws every velocity and angular momentum from the Maxwell distribution at the model's kT.
+    pub fn refresh_velocities(&mut self, state: &mut MdState) {
+        let s = self.kt.sqrt();
+        for i in 0..state.v.len() {
+            state.v[i] = self.gauss() * s;
+            state.l[i] = self.gauss() * s;
+        }
+    }
+
+    /// One velocity-Verlet step, then the thermostat.
+    pub fn step(&mut self, state: &mut MdState) {
+        let dt = self.cfg.dt;
+        let half = 0.5 * dt;
+        for i in 0..state.v.len() {
+            state.v[i] += self.forces.f[i] * half;
+            state.frame.r[i] += state.v[i] * dt;
+            state.l[i] += self.forces.torque[i] * half;
+            let w = state.l[i].norm();
+            if w > 0.0 {
+                let (axis, angle) = (state.l[i] / w, w * dt);
+                let [a1, _, a3] = state.frame.axes[i];
+                let (a1, a2, a3) = orthonormalize(rotate(a1, axis, angle), rotate(a3, axis, angle));
+                state.frame.axes[i] = [a1, a2, a3];
+            }
+        }
+        self.compute_forces(&state.frame);
+        for i in 0..state.v.len() {
+            state.v[i] += self.forces.f[i] * half;
+            state.l[i] += self.forces.torque[i] * half;
+        }
+        state.step += 1;
+        self.thermostat(state);
+    }
+
+    fn thermostat(&mut self, state: &mut MdState) {
+        let s = self.kt.sqrt();
+        match self.cfg.thermostat {
+            Thermostat::None => {}
+            Thermostat::John { newtonian_steps, diff_coeff } => {
+                if state.step % newtonian_steps != 0 {
+                    return;
+                }
+                let (pt, pr) = john_probabilities(self.kt, self.cfg.dt, newtonian_steps, diff_coeff);
+                for i in 0..state.v.len() {
+                    if self.rng.random::<f64>() < pt {
+                        state.v[i] = self.gauss() * s;
+                    }
+                    if self.rng.random::<f64>() < pr {
+                        state.l[i] = self.gauss() * s;
+                    }
+                }
+            }
+            Thermostat::Langevin { gamma_trans, gamma_rot } => {
+                let (ct, cr) = ((-gamma_trans * self.cfg.dt).exp(), (-gamma_rot * self.cfg.dt).exp());
+                let (nt, nr) = (((1.0 - ct * ct) * self.kt).sqrt(), ((1.0 - cr * cr) * self.kt).sqrt());
+                for i in 0..state.v.len() {
+                    state.v[i] = state.v[i] * ct + self.gauss() * nt;
+                    state.l[i] = state.l[i] * cr + self.gauss() * nr;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The native MD engine: energy conservation, thermostats, agreement with oxDNA's MD, seeds,
+//! the `simulate` command on the reference inputs, and bad inputs.
+
+mod common;
+
+use common::case_dir;
+use oxgrad::energy::EnergyModel;
+use oxgrad::io::{InputFile, TrajectoryReader};
+use oxgrad::params::ParamSet;
+use oxgrad::simulate::{Md, MdConfig, MdRun, MdState, Thermostat};
+use oxgrad::system::generate::{helix, parse_sequence, Shape};
+use oxgrad::system::TopologyFormat;
+
+fn duplex(seq: &str) -> (EnergyModel, MdState) {
+    let (top, conf) = helix(&parse_sequence(seq).unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    let mut p = ParamSet::dna1_defaults();
+    p.set("kt", 0.1).unwrap();
+    (EnergyModel::new(&top, p).unwrap(), MdState::from_configuration(&conf))
+}
+
+/// Total energy per nucleotide.
+fn total(md: &Md, st: &MdState) -> f64 {
+    let (kt, kr) = st.kinetic();
+    (md.potential() + kt + kr) / st.v.len() as f64
+}
+
+#[test]
+fn constant_energy_runs_conserve_energy() {
+    // 20-bp duplex, thermal velocities at 300 K, no thermostat, 1e5 steps
+    for (dt, bound) in [(0.002, 1e-3), (0.005, 1e-2)] {
+        let (model, mut st) = duplex("ACGTTGCAATGCCGTAAGCT");
+        let cfg = MdConfig { dt, steps: 100_000, thermostat: Thermostat::None, verlet_skin: 0.2, seed: 1 };
+        let mut md = Md::new(&model, cfg, &st).unwrap();
+        md.refresh_velocities(&mut st);
+        let e0 = total(&md, &st);
+        let mut worst: f64 = 0.0;
+        for k in 0..100_000 {
+            md.step(&mut st);
+            if k % 100 == 99 {
+                worst = worst.max((total(&md, &st) - e0).abs());
+            }
+        }
+        eprintln!("dt {dt}: |E - E0| per nucleotide at most {worst:.2e} over 1e5 steps");
+        assert!(worst < bound, "dt {dt}: energy drifts by {worst:e} per nucleotide (bound {bound:e})");
+    }
+}
+
+fn kinetic_temperature(thermostat: Thermostat) -> (f64, f64) {
+    let (model, mut st) = duplex("ACGTTGCAATGC");
+    let cfg = MdConfig { dt: 0.005, steps: 0, thermostat, verlet_skin: 0.2, seed: 11 };
+    let mut md = Md::new(&model, cfg, &st).unwrap();
+    md.refresh_velocities(&mut st);
+    let (mut kt_sum, mut kr_sum, mut n) = (0.0, 0.0, 0);
+    for k in 0..200_000 {
+        md.step(&mut st);
+        if k >= 20_000 && k % 50 == 0 {
+            let (t, r) = st.kinetic();
+            kt_sum += t;
+            kr_sum += r;
+            n += 1;
+        }
+    }
+    let dof = 1.5 * st.v.len() as f64 * n as f64; // K = (3/2) N T per kind of motion
+    (kt_sum / dof, kr_sum / dof)
+}
+
+#[test]
+fn thermostats_hold_the_temperature() {
+    // couplings strong enough that 2e5 steps hold ~1000 independent samples (error ~0.6 %)
+    for thermostat in [
+        Thermostat::John { newtonian_steps: 103, diff_coeff: 0.1 },
+        Thermostat::Langevin { gamma_trans: 1.0, gamma_rot: 1.0 },
+    ] {
+        let (t, r) = kinetic_temperature(thermostat);
+        assert!((t - 0.1).abs() < 0.002, "{thermostat:?}: translational kT {t}");
+        assert!((r - 0.1).abs() < 0.002, "{thermostat:?}: rotational kT {r}");
+    }
+}
+
+/// oxDNA's mean U/N and its standard error from energy_md.dat (rows after t = 0).
+fn oxdna_potential(case: &str) -> (f64, f64) {
+    let text = std::fs::read_to_string(case_dir(case).join("energy_md.dat")).unwrap();
+    let u: Vec<f64> = text.lines().skip(1).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap()).collect();
+    let m = u.iter().sum::<f64>() / u.len() as f64;
+    let var = u.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (u.len() - 1) as f64;
+    (m, (var / u.len() as f64).sqrt())
+}
+
+#[test]
+fn mean_potential_energy_agrees_with_oxdna_md() {
+    for case in ["dna1-avg-8bp-T296", "dna2-avg-20bp-T300-salt0.5"] {
+        let mut input = InputFile::read(case_dir(case).join("input_md")).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        for f in ["init.top", "init.dat"] {
+            std::fs::copy(case_dir(case).join(f), tmp.path().join(f)).unwrap();
+        }
+        input.source = tmp.path().join("input_md");
+        input.set("steps", 300_000);
+        input.set("print_conf_interval", 1000);
+        let run = MdRun::from_input(&input).unwrap();
+        run.run(|_, _| {}).unwrap();
+        let n = run.setup.topology.len();
+        let frames: Vec<_> =
+            TrajectoryReader::open(tmp.path().join("trajectory.dat"), n).unwrap().map(Result::unwrap).collect();
+        let u: Vec<f64> = frames.iter().skip(20).map(|f| f.energy[1]).collect();
+        let mean = u.iter().sum::<f64>() / u.len() as f64;
+        // samples 1000 steps apart are correlated: estimate the error from blocks of 20
+        let blocks: Vec<f64> = u.chunks(20).map(|b| b.iter().sum::<f64>() / b.len() as f64).collect();
+        let bm = blocks.iter().sum::<f64>() / blocks.len() as f64;
+        let err =
+            (blocks.iter().map(|x| (x - bm).powi(2)).sum::<f64>() / ((blocks.len() - 1) * blocks.len()) as f64).sqrt();
+        let (ox, ox_err) = oxdna_potential(case);
+        let sigma = (err * err + ox_err * ox_err).sqrt();
+        eprintln!("{case}: U/N oxgrad {mean:.4} ± {err:.4}, oxDNA {ox:.4} ± {ox_err:.4}");
+        assert!((mean - ox).abs() < 3.0 * sigma, "{case}: oxgrad {mean} ± {err}, oxDNA {ox} ± {ox_err}");
+        // and the kinetic energy per nucleotide is 3T (translation + rotation)
+        let k = frames.iter().skip(20).map(|f| f.energy[2]).sum::<f64>() / (frames.len() - 20) as f64;
+        let kt = run.setup.model.params().value("kt");
+        assert!((k - 3.0 * kt).abs() < 0.03 * 3.0 * kt, "{case}: K/N {k}, expected {}", 3.0 * kt);
+    }
+}
+
+#[test]
+fn fixed_seeds_reproduce_runs() {
+    let run = |seed| {
+        let (model, mut st) = duplex("ACGTACGT");
+        let cfg = MdConfig {
+            dt: 0.005,
+            steps: 0,
+            thermostat: Thermostat::John { newtonian_steps: 10, diff_coeff: 2.5 },
+            verlet_skin: 0.1,
+            seed,
+        };
+        let mut md = Md::new(&model, cfg, &st).unwrap();
+        md.refresh_velocities(&mut st);
+        for _ in 0..2000 {
+            md.step(&mut st);
+        }
+        st.frame.r
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7), run(8));
+}
+
+#[test]
+fn simulate_runs_the_reference_inputs_unchanged() {
+    let case = "dna1-avg-8bp-T296";
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["init.top", "init.dat", "input_md"] {
+        std::fs::copy(case_dir(case).join(f), tmp.path().join(f)).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxgrad"))
+        .current_dir(tmp.path())
+        .args(["simulate", "input_md"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let frames: Vec<_> =
+        TrajectoryReader::open(tmp.path().join("trajectory.dat"), 16).unwrap().map(Result::unwrap).collect();
+    assert_eq!(frames.iter().map(|f| f.step).collect::<Vec<_>>(), (1..=10).map(|k| k * 10_000).collect::<Vec<_>>());
+    let energy = std::fs::read_to_string(tmp.path().join("energy_md.dat")).unwrap();
+    assert_eq!(energy.lines().count(), 11, "t = 0 and every 10 000 steps");
+    let first: Vec<f64> = energy.lines().next().unwrap().split_whitespace().map(|x| x.parse().unwrap()).collect();
+    assert_eq!(first.len(), 4);
+    assert!((first[1] - (-1.555010)).abs() < 2e-6, "U/N of the initial configuration as oxDNA prints it: {}", first[1]);
+    assert!(tmp.path().join("last_conf.dat").exists());
+}
+
+#[test]
+fn bad_md_inputs_are_clear_errors() {
+    let case = "dna1-avg-8bp-T296";
+    let base = InputFile::read(case_dir(case).join("input_md")).unwrap();
+    let mut bad = base.clone();
+    bad.set("thermostat", "nose-hoover");
+    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    assert!(e.ends_with("unknown thermostat; valid thermostats are no, john (or brownian), langevin"), "{e}");
+    let mut bad = base.clone();
+    bad.remove("dt");
+    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    assert!(e.ends_with("missing required key 'dt': add a line 'dt = ...'"), "{e}");
+    let mut bad = base.clone();
+    bad.set("conf_file", "../dna1-seqdep-20bp-T300/init.dat"); // 40 nucleotides for a 16-nucleotide topology
+    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    assert!(e.contains("the configuration has more rows than the topology's 16 nucleotides"), "{e}");
+    let mut bad = base;
+    bad.set("newtonian_steps", 100_000);
+    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    assert!(e.contains("must be below 1"), "{e}");
+}
