@@ -187,3 +187,52 @@ fn bad_md_inputs_are_clear_errors() {
     let e = MdRun::from_input(&bad).unwrap_err().to_string();
     assert!(e.contains("must be below 1"), "{e}");
 }
+
+#[test]
+fn native_simulator_runs_under_the_optimizer() {
+    use oxgrad::optimize::*;
+    use oxgrad::params::ParamGrads;
+    use oxgrad::simulate::NativeSimulator;
+    use std::sync::{Arc, Mutex};
+    let (top, conf) =
+        helix(&parse_sequence("ACGTACGT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    let mut p = ParamSet::dna1_defaults();
+    p.set("kt", 0.1).unwrap();
+    let cfg = MdConfig {
+        dt: 0.005,
+        steps: 2000,
+        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
+        verlet_skin: 0.1,
+        seed: 5,
+    };
+    let base = NativeSimulator::new("x", top, conf, p, cfg, 100).unwrap().equilibration_steps(500);
+    let sims = create_n(2, Some("helix"), |name| base.renamed(name));
+    let ids: Vec<ObservableId> = sims.iter().flat_map(Simulator::exposes).collect();
+    assert_eq!(ids[0].to_string(), "trajectory.NativeSimulator.helix.0");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let obj = GenericObjective::new("mean_energy", ids, move |obs, _| {
+        for o in obs {
+            let Observation::Trajectory(t) = &**o else { panic!("a trajectory") };
+            seen2.lock().unwrap().push((t.len(), t.temperature.clone().unwrap(), t.frames[0].r[0]));
+        }
+        Ok((ParamGrads([("eps_stack_base".to_string(), 0.0)].into()), Default::default()))
+    });
+    Optimization::new(UpdateRule::sgd(1e-3).unwrap())
+        .simulators(sims)
+        .objective(obj)
+        .aggregate(Aggregate::Mean)
+        .executor(LocalPool::with_cpus(2))
+        .run([("eps_stack_base".to_string(), 1.3448)].into(), 1, None)
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for (len, temps, _) in seen.iter() {
+        assert_eq!(*len, 20, "2000 steps sampled every 100");
+        assert!(temps.iter().all(|t| (t - 0.1).abs() < 1e-15));
+    }
+    assert_ne!(seen[0].2, seen[1].2, "each simulator gets its own seed");
+    // an optimised name the model does not know is a clear error
+    let e = base.params_with(&[("eps_stak_base".to_string(), 1.0)].into()).unwrap_err().to_string();
+    assert!(e.contains("did you mean 'eps_stack_base'"), "{e}");
+}

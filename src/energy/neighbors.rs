@@ -9,7 +9,7 @@ pub fn pairs_within(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, us
     let n = r.len();
     let c2 = cutoff * cutoff;
     let sides = bx.sides();
-    let cells: [usize; 3] = std::array::from_fn(|k| (sides[k] / cutoff).floor().max(1.0) as usize);
+    let cells: [usize; 3] = std::array::from_fn(|k| (sides[k] / cutoff).floor().clamp(1.0, 1e6) as usize);
     let mut out = Vec::new();
     if n < 64 || cells.iter().any(|&c| c < 3) {
         for i in 0..n {
@@ -28,31 +28,50 @@ pub fn pairs_within(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, us
         })
     };
     let index = |c: [usize; 3]| (c[0] * cells[1] + c[1]) * cells[2] + c[2];
-    let mut head = vec![usize::MAX; cells[0] * cells[1] * cells[2]];
-    let mut next = vec![usize::MAX; n];
-    for (i, &p) in r.iter().enumerate() {
-        let c = index(cell_of(p));
-        next[i] = head[c];
-        head[c] = i;
+    let total: usize = cells.iter().product();
+    // occupied cells, sorted by index: (cell index, first, end) into `order`
+    let mut order: Vec<(usize, usize)> = r.iter().enumerate().map(|(i, &p)| (index(cell_of(p)), i)).collect();
+    order.sort_unstable();
+    let mut occupied: Vec<(usize, usize, usize)> = Vec::new();
+    for (k, &(c, _)) in order.iter().enumerate() {
+        match occupied.last_mut() {
+            Some(last) if last.0 == c => last.2 = k + 1,
+            _ => occupied.push((c, k, k + 1)),
+        }
     }
+    // a dense table when the box holds few cells per nucleotide, else binary search (sparse
+    // systems in big boxes: a long duplex in a cubic box)
+    let dense = (total <= 8 * n + 4096).then(|| {
+        let mut table = vec![(0usize, 0usize); total];
+        for &(c, a, b) in &occupied {
+            table[c] = (a, b);
+        }
+        table
+    });
+    let members = |c: usize| -> (usize, usize) {
+        match &dense {
+            Some(t) => t[c],
+            None => occupied.binary_search_by_key(&c, |o| o.0).map_or((0, 0), |k| (occupied[k].1, occupied[k].2)),
+        }
+    };
     for (i, &p) in r.iter().enumerate() {
         let c = cell_of(p);
         for dx in [cells[0] - 1, 0, 1] {
             for dy in [cells[1] - 1, 0, 1] {
                 for dz in [cells[2] - 1, 0, 1] {
                     let nc = [(c[0] + dx) % cells[0], (c[1] + dy) % cells[1], (c[2] + dz) % cells[2]];
-                    let mut j = head[index(nc)];
-                    while j != usize::MAX {
+                    let (a, b) = members(index(nc));
+                    for &(_, j) in &order[a..b] {
                         if j > i && bx.min_image(r[j] - p).norm2() < c2 {
                             out.push((i, j));
                         }
-                        j = next[j];
                     }
                 }
             }
         }
     }
     out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -81,5 +100,14 @@ mod tests {
         }
         assert_eq!(fast, slow);
         assert!(fast.len() > 100);
+        // sparse: a long chain in a huge box takes the binary-search path
+        let line: Vec<Vec3> = (0..500).map(|k| Vec3::new(k as f64 * 0.4, 0.3 * (k as f64).sin(), 5.0)).collect();
+        let huge = PeriodicBox(Vec3::new(1000.0, 1000.0, 1000.0));
+        let fast = pairs_within(&line, &huge, 1.5);
+        let slow: Vec<(usize, usize)> = (0..500)
+            .flat_map(|i| (i + 1..500).map(move |j| (i, j)))
+            .filter(|&(i, j)| huge.min_image(line[j] - line[i]).norm() < 1.5)
+            .collect();
+        assert_eq!(fast, slow);
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod input;
 pub mod md;
+pub mod native;
 
 pub use input::MdRun;
 pub use md::{Md, MdConfig, MdState, Thermostat};
+pub use native::NativeSimulator;

@@ -1,0 +1,59 @@
+//! MD steps per second of the native engine (oxDNA1, 300 K, dt 0.005, john thermostat,
+//! verlet_skin 0.05 as in oxDNA's inputs) for 24-, 120-, 400- and 2000-nucleotide duplexes, on one
+//! core. Run: `cargo bench --bench simulate`; criterion reports the time of 100 steps.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use oxgrad::energy::EnergyModel;
+use oxgrad::params::ParamSet;
+use oxgrad::simulate::{Md, MdConfig, MdState, Thermostat};
+use oxgrad::system::generate::{helix, Shape};
+use oxgrad::system::{Base, TopologyFormat};
+
+fn sequence(bp: usize) -> Vec<Base> {
+    // a fixed pseudo-random sequence
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    (0..bp)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            [Base::A, Base::C, Base::G, Base::T][(s % 4) as usize]
+        })
+        .collect()
+}
+
+fn simulate(c: &mut Criterion) {
+    let mut g = c.benchmark_group("simulate");
+    g.sample_size(10);
+    for nt in [24, 120, 400, 2000] {
+        let (top, conf) = helix(&sequence(nt / 2), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+        let mut p = ParamSet::dna1_defaults();
+        p.set("kt", 0.1).unwrap();
+        let model = EnergyModel::new(&top, p).unwrap();
+        let cfg = MdConfig {
+            dt: 0.005,
+            steps: 0,
+            thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
+            verlet_skin: 0.05,
+            seed: 1,
+        };
+        let mut state = MdState::from_configuration(&conf);
+        let mut md = Md::new(&model, cfg, &state).unwrap();
+        md.refresh_velocities(&mut state);
+        for _ in 0..2000 {
+            md.step(&mut state); // thermalise away from the ideal helix
+        }
+        g.throughput(Throughput::Elements(100 * nt as u64));
+        g.bench_function(BenchmarkId::new("100_steps", nt), |b| {
+            b.iter(|| {
+                for _ in 0..100 {
+                    md.step(&mut state);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, simulate);
+criterion_main!(benches);

@@ -1,0 +1,150 @@
+//! `NativeSimulator`: the embedded MD engine as a simulator of the optimizer. Parameters in (the
+//! optimised names override its base parameter set), a trajectory out: one state every
+//! `sample_every` steps after `equilibration_steps`, each with its temperature.
+
+use super::md::{Md, MdConfig, MdState};
+use crate::energy::EnergyModel;
+use crate::error::{Error, Result};
+use crate::io::Configuration;
+use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
+use crate::params::ParamSet;
+use crate::system::Topology;
+use crate::trajectory::Trajectory;
+
+/// The native MD engine, ready to run with any parameter values.
+#[derive(Debug, Clone)]
+pub struct NativeSimulator {
+    name: String,
+    topology: Topology,
+    initial: Configuration,
+    params: ParamSet,
+    config: MdConfig,
+    equilibration_steps: u64,
+    sample_every: u64,
+    hints: SchedulerHints,
+}
+
+impl NativeSimulator {
+    /// A simulator named `name` of `topology` from `initial`, with base parameters `params`
+    /// (their `kt` is the temperature), MD settings `config` (`config.steps` production steps),
+    /// sampling a state every `sample_every` steps. Velocities are drawn afresh at each run.
+    pub fn new(
+        name: impl Into<String>,
+        topology: Topology,
+        initial: Configuration,
+        params: ParamSet,
+        config: MdConfig,
+        sample_every: u64,
+    ) -> Result<NativeSimulator> {
+        if initial.len() != topology.len() {
+            return Err(Error::mismatch(
+                "configuration and topology",
+                format!("the configuration has {} nucleotides, the topology {}", initial.len(), topology.len()),
+            ));
+        }
+        if sample_every == 0 {
+            return Err(Error::invalid("sample_every", 0, "sample a state every 1 or more steps"));
+        }
+        config.validate(params.value("kt"))?;
+        Ok(NativeSimulator {
+            name: name.into(),
+            topology,
+            initial,
+            params,
+            config,
+            equilibration_steps: 0,
+            sample_every,
+            hints: SchedulerHints::default(),
+        })
+    }
+
+    /// Steps run before sampling starts.
+    #[must_use]
+    pub fn equilibration_steps(mut self, steps: u64) -> Self {
+        self.equilibration_steps = steps;
+        self
+    }
+
+    /// With scheduler hints.
+    #[must_use]
+    pub fn hints(mut self, hints: SchedulerHints) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    /// The same simulator under another name (for [`crate::optimize::create_n`]).
+    #[must_use]
+    pub fn renamed(&self, name: impl Into<String>) -> Self {
+        NativeSimulator { name: name.into(), ..self.clone() }
+    }
+
+    /// Runs with `params` and `seed`; the sampled trajectory.
+    pub fn run_with(&self, params: &ParamSet, seed: u64) -> Result<Trajectory> {
+        let model = EnergyModel::new(&self.topology, params.clone())?;
+        let mut state = MdState::from_configuration(&self.initial);
+        state.step = 0;
+        let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?;
+        md.refresh_velocities(&mut state);
+        for _ in 0..self.equilibration_steps {
+            md.step(&mut state);
+        }
+        state.step = 0;
+        let mut frames = Vec::new();
+        for k in 1..=self.config.steps {
+            md.step(&mut state);
+            if k % self.sample_every == 0 {
+                let u = md.potential();
+                if !u.is_finite() {
+                    return Err(Error::invalid(
+                        "simulation",
+                        format!("step {k}"),
+                        "the potential energy is not finite: reduce dt",
+                    ));
+                }
+                frames.push(state.to_configuration(u));
+            }
+        }
+        let kt = params.value("kt");
+        let n = frames.len();
+        Trajectory::new(frames, Some(vec![kt; n]))
+    }
+
+    /// The base parameters with the optimiser's values applied.
+    pub fn params_with(&self, values: &Params) -> Result<ParamSet> {
+        self.params.with_params(values.iter().map(|(k, v)| (k.as_str(), *v)))
+    }
+}
+
+/// A seed from a master seed, a name and a step (mythos' H8: reproducible, distinct per run).
+#[must_use]
+pub fn derive_seed(master: u64, name: &str, step: usize) -> u64 {
+    // FNV-1a over the name, mixed with the master seed and the step (splitmix64 finaliser)
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = h ^ master.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (step as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Simulator for NativeSimulator {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &str {
+        "NativeSimulator"
+    }
+    fn hints(&self) -> &SchedulerHints {
+        &self.hints
+    }
+    fn run(&self, ctx: &TaskContext, params: &Params, state: &State) -> Result<SimOutput> {
+        let set = self.params_with(params)?;
+        let seed = derive_seed(self.config.seed, &self.name, ctx.step);
+        let traj = self.run_with(&set, seed)?;
+        let mut st = state.clone();
+        st.insert("seed".into(), seed.into());
+        Ok(SimOutput { observables: vec![Observation::Trajectory(traj)], state: st })
+    }
+}
