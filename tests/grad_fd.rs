@@ -150,3 +150,20 @@ fn generated_duplex_has_finite_gradients() {
         assert!(f.iter().chain(&t).all(|v| v.is_finite()));
     }
 }
+
+#[test]
+fn energy_parameters_are_a_burn_module() {
+    use burn::module::Module;
+    use oxgrad::energy::tensor::EnergyParams;
+    let (s, frames) = setup("dna1-avg-8bp-T296");
+    let names = ParamSelection::Terms(vec![oxgrad::params::Term::Stacking]).resolve(s.model.params()).unwrap();
+    let device = oxgrad::backend::cpu_autodiff();
+    let module = EnergyParams::new(&s.model, &names, &device).unwrap();
+    assert_eq!(module.num_params(), names.len());
+    let energies = s.model.forward(&module, &frames[..3], &device);
+    let grads = module.grads(&energies.sum().backward());
+    let (_, expected) = s.model.vjp(&frames[..3], &[1.0; 3], &names).unwrap();
+    for n in &names {
+        assert!((grads.get(n) - expected.get(n)).abs() <= 1e-12 * expected.get(n).abs().max(1.0), "{n}");
+    }
+}

@@ -21,6 +21,7 @@ use crate::geometry::Vec3;
 use crate::io::Configuration;
 use crate::math::{Real, V3};
 use crate::params::ParamGrads;
+use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Gradients, IndexingUpdateOp, Int, Tensor, TensorData};
 use std::collections::BTreeMap;
 
@@ -103,36 +104,56 @@ fn broadcast_pair(a: Tensor<1, Bool>, b: Tensor<1, Bool>) -> (Tensor<1, Bool>, T
     }
 }
 
-/// Parameter values as `[1]` tensors: leaves that require gradients for the selected names,
-/// constants for the others.
+/// The optimised parameters of an energy model as a Burn module: one trainable vector
+/// `[selected]` (in the order of `names`). [`EnergyModel::forward`] evaluates energies from it, so
+/// it can be trained, saved and loaded with Burn's own tools.
+#[derive(Module, Debug)]
+pub struct EnergyParams {
+    /// Values of the selected parameters, `[selected]`.
+    pub values: Param<T1>,
+    /// Their names.
+    #[module(skip)]
+    pub names: Vec<String>,
+}
+
+impl EnergyParams {
+    /// The selected parameters of `model`, as trainable values on `device` (an autodiff device
+    /// for gradients).
+    pub fn new(model: &EnergyModel, selected: &[String], device: &Device) -> Result<EnergyParams> {
+        let values = selected.iter().map(|n| model.params().get(n)).collect::<Result<Vec<f64>>>()?;
+        let n = values.len();
+        let t = T1::from_data(TensorData::new(values, [n]), device);
+        Ok(EnergyParams { values: Param::from_tensor(t), names: selected.to_vec() })
+    }
+
+    /// The gradient of each selected parameter.
+    #[must_use]
+    pub fn grads(&self, grads: &Gradients) -> ParamGrads {
+        let g = self.values.grad(grads).map_or_else(|| vec![0.0; self.names.len()], host);
+        ParamGrads(self.names.iter().cloned().zip(g).collect())
+    }
+}
+
+/// Every parameter of a model as a `[1]` tensor: slices of the trainable vector for the
+/// selected names, constants for the others.
 pub struct TensorParams {
     values: BTreeMap<String, T1>,
 }
 
 impl TensorParams {
-    /// All parameters of `model` on `device`; those in `selected` track gradients.
-    pub fn new(model: &EnergyModel, selected: &[String], device: &Device) -> Result<TensorParams> {
-        let params = model.params();
+    /// From a model's parameter set and its trainable parameters.
+    fn new(model: &EnergyModel, trainable: &EnergyParams, device: &Device) -> TensorParams {
         let mut values = BTreeMap::new();
-        for (name, v) in params.iter() {
-            let t = T1::from_data(TensorData::new(vec![v], [1]), device);
-            let t = if selected.iter().any(|s| s == name) { t.require_grad() } else { t };
-            values.insert(name.to_string(), t);
+        for (name, v) in model.params().iter() {
+            values.insert(name.to_string(), T1::from_data(TensorData::new(vec![v], [1]), device));
         }
-        for s in selected {
-            params.get(s)?;
+        if !trainable.names.is_empty() {
+            let all = trainable.values.val();
+            for (k, name) in trainable.names.iter().enumerate() {
+                values.insert(name.clone(), all.clone().slice(k..k + 1));
+            }
         }
-        Ok(TensorParams { values })
-    }
-
-    /// The gradients of the selected leaves.
-    fn grads(&self, selected: &[String], grads: &Gradients) -> ParamGrads {
-        let mut out = ParamGrads::default();
-        for name in selected {
-            let g = self.values[name].grad(grads).map_or(0.0, |g| g.into_scalar::<f64>());
-            out.0.insert(name.clone(), g);
-        }
-        out
+        TensorParams { values }
     }
 }
 
@@ -285,21 +306,19 @@ impl EnergyModel {
         }
         // nothing to differentiate: evaluate without recording a graph
         let device = if selected.is_empty() { backend::cpu() } else { backend::cpu_autodiff() };
-        let params = TensorParams::new(self, selected, &device)?;
+        let trainable = EnergyParams::new(self, selected, &device)?;
         let mut energies = Vec::with_capacity(frames.len());
         let mut grads = ParamGrads::zeros(selected);
         let mut pending: Option<T1> = None;
         for (chunk, weights) in frames.chunks(self.map_batch_size).zip(cotangent.chunks(self.map_batch_size)) {
-            let prepared: Vec<Frame> = chunk.iter().map(Frame::new).collect();
-            let nts = Self::nucleotides(&prepared, &device, false);
-            let e = self.batch_energies(&prepared, &params, &nts, &device);
+            let e = self.forward(&trainable, chunk, &device);
             energies.extend(host(e.clone()));
             if selected.is_empty() {
                 continue;
             }
             let loss = (e * column(weights.iter().copied(), weights.len(), &device)).sum();
             if self.map_checkpoint {
-                grads.add_assign(&params.grads(selected, &loss.backward()));
+                grads.add_assign(&trainable.grads(&loss.backward()));
             } else {
                 pending = Some(match pending {
                     Some(acc) => acc + loss,
@@ -308,9 +327,17 @@ impl EnergyModel {
             }
         }
         if let Some(loss) = pending {
-            grads = params.grads(selected, &loss.backward());
+            grads = trainable.grads(&loss.backward());
         }
         Ok((energies, grads))
+    }
+
+    /// Energies `[frames]` of a batch as a tensor graph on `device`, with the trainable values
+    /// of `params` (a Burn module's forward pass). The frames must match the topology.
+    pub fn forward(&self, params: &EnergyParams, frames: &[Configuration], device: &Device) -> T1 {
+        let prepared: Vec<Frame> = frames.iter().map(Frame::new).collect();
+        let nts = Self::nucleotides(&prepared, device, false);
+        self.batch_energies(&prepared, &TensorParams::new(self, params, device), &nts, device)
     }
 
     /// Forces −∂E/∂r and torques −Σ_k a_k × ∂E/∂a_k (lab frame, about each centre) of one
@@ -318,7 +345,7 @@ impl EnergyModel {
     pub fn forces_torques_autodiff(&self, c: &Configuration) -> Result<(Vec<Vec3>, Vec<Vec3>)> {
         self.check_frames(std::slice::from_ref(c))?;
         let device = backend::cpu_autodiff();
-        let params = TensorParams::new(self, &[], &device)?;
+        let params = TensorParams::new(self, &EnergyParams::new(self, &[], &device)?, &device);
         let frame = [Frame::new(c)];
         let nts = Self::nucleotides(&frame, &device, true);
         let grads = self.batch_energies(&frame, &params, &nts, &device).sum().backward();
