@@ -21,7 +21,7 @@ fn peak_rss_mb() -> f64 {
 
 fn main() -> oxgrad::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let checkpoint = args.get(1).map_or(true, |m| m != "full");
+    let checkpoint = args.get(1).is_none_or(|m| m != "full");
     let frames: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2000);
     let batch: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(50);
     let seq = "ACGTTGCAATGCCGTAAGCTTGACCATGGTCAGTCAAGTCCTAGGATCCAGTTCACGTGA";

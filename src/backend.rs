@@ -13,7 +13,7 @@ pub fn cpu() -> Device {
     // Settings can be fixed only once per device; a second call reports AlreadyInitialized,
     // which is fine as long as the float type is f64 (checked below).
     let _ = device.configure(FloatDType::F64);
-    debug_assert_eq!(device.settings().float_dtype, FloatDType::F64.into(), "the CPU device must compute in f64");
+    debug_assert_eq!(device.settings().float_dtype, FloatDType::F64, "the CPU device must compute in f64");
     device
 }
 

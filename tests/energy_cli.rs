@@ -114,3 +114,40 @@ fn missing_sequence_dependent_file() {
     let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input2"]).stderr).to_string();
     assert!(err.contains("invalid interaction_type = RNA2"), "{err}");
 }
+
+#[test]
+fn composition_weights_and_drops_terms() {
+    use oxgrad::energy::TermId;
+    let dir = case_dir("extra-dna1-avg-nicked-20bp-T300");
+    let (top, _) = Topology::read(dir.join("init.top")).unwrap();
+    let frame = oxgrad::io::Configuration::read(dir.join("trajectory.dat"), top.len()).unwrap();
+    let mut p = ParamSet::dna1_defaults();
+    p.set("kt", 0.1).unwrap();
+    let full = EnergyModel::new(&top, p).unwrap();
+    let b = full.breakdown(&frame).unwrap();
+    assert!(b.term(TermId::CoaxialStacking) < 0.0, "the nicked duplex coaxially stacks");
+    let dropped = full.clone().without_terms(&[TermId::Stacking, TermId::CoaxialStacking]);
+    let expected = b.total() - b.term(TermId::Stacking) - b.term(TermId::CoaxialStacking);
+    assert!((dropped.energy(&frame).unwrap() - expected).abs() < 1e-12);
+    let mut w = [1.0; 8];
+    w[TermId::HydrogenBonding as usize] = 2.0;
+    let weighted = full.clone().with_term_weights(w);
+    assert!((weighted.energy(&frame).unwrap() - (b.total() + b.term(TermId::HydrogenBonding))).abs() < 1e-12);
+    // forces follow the weights too
+    let f_full = full.forces(&frame).unwrap();
+    let f_drop = dropped.forces(&frame).unwrap();
+    assert!((f_drop.energy - expected).abs() < 1e-12);
+    assert!(f_full.f.iter().zip(&f_drop.f).any(|(a, b)| (*a - *b).norm() > 1e-3));
+}
+
+#[test]
+fn parameter_sets_round_trip_through_serde() {
+    let mut p = ParamSet::dna2_defaults();
+    p.set("eps_stack_base", 1.41).unwrap();
+    let json = serde_json::to_string(&p).unwrap();
+    let back: ParamSet = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p);
+    let bad = json.replace("\"q_eff\"", "\"q_ef\"");
+    let e = serde_json::from_str::<ParamSet>(&bad).unwrap_err().to_string();
+    assert!(e.contains("q_eff"), "{e}");
+}

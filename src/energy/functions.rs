@@ -317,7 +317,8 @@ mod tests {
         let f3 = F3::new(&p, "backbone");
         let f4 = F4::new(&p, "stack", 4);
         let f5 = F5::new(&p, "a_stack_1", "neg_cos_phi1_star_stack");
-        let checks: Vec<(Box<dyn Fn(f64) -> f64>, Vec<f64>)> = vec![
+        type Check = (Box<dyn Fn(f64) -> f64>, Vec<f64>);
+        let checks: Vec<Check> = vec![
             (Box::new(move |r| f1.eval(&r, &1.6)), vec![0.32, 0.75]),
             (Box::new(move |r| f2.eval(&r)), vec![0.495, 0.655]),
             (Box::new(move |r| f3.eval(&r)), vec![0.675]),

@@ -179,7 +179,7 @@ fn parse_classic(body: &[(usize, &str)], n: usize, n_strands: usize, hline: usiz
             }
         }
     }
-    let strands = chain_strands(&nucleotides, n_strands, |s| line_of(s), source)?;
+    let strands = chain_strands(&nucleotides, n_strands, line_of, source)?;
     Ok(Topology { nucleotides, strands })
 }
 

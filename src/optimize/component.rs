@@ -205,6 +205,7 @@ pub struct GenericObjective {
     required: Vec<ObservableId>,
     hints: SchedulerHints,
     f: Arc<GradFn>,
+    fresh: bool,
 }
 
 impl GenericObjective {
@@ -217,7 +218,15 @@ impl GenericObjective {
             + Sync
             + 'static,
     ) -> GenericObjective {
-        GenericObjective { name: name.into(), required, hints: SchedulerHints::default(), f: Arc::new(f) }
+        GenericObjective { name: name.into(), required, hints: SchedulerHints::default(), f: Arc::new(f), fresh: false }
+    }
+
+    /// Asks for freshly simulated observables at every new step (otherwise, as in mythos, the
+    /// observables cached at the first step are reused for as long as the run lasts).
+    #[must_use]
+    pub fn resimulate_each_step(mut self) -> Self {
+        self.fresh = true;
+        self
     }
 
     /// With scheduler hints.
@@ -240,16 +249,26 @@ impl Objective for GenericObjective {
     }
     fn calculate(
         &self,
-        _: &TaskContext,
+        ctx: &TaskContext,
         obs: &[Arc<Observation>],
         params: &Params,
-        _: &State,
+        state: &State,
     ) -> Result<ObjectiveOutput> {
+        let mut st = State::new();
+        st.insert("step".into(), ctx.step.into());
+        let last = state.get("step").and_then(serde_json::Value::as_u64);
+        if self.fresh && last.is_some_and(|s| s != ctx.step as u64) {
+            let mut out = ObjectiveOutput::not_ready(self.required.clone());
+            out.state = st;
+            return Ok(out);
+        }
         let (grads, mut reported) = (self.f)(obs, params)?;
         for (id, o) in self.required.iter().zip(obs) {
             reported.entry(id.to_string()).or_insert_with(|| (**o).clone());
         }
-        Ok(ObjectiveOutput::ready(grads, reported))
+        let mut out = ObjectiveOutput::ready(grads, reported);
+        out.state = st;
+        Ok(out)
     }
 }
 

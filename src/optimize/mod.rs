@@ -20,7 +20,8 @@
 //! let loss = GenericObjective::new("fit", vec![id], |obs, _| {
 //!     let x = obs[0].as_scalar().unwrap();
 //!     Ok((ParamGrads([("theta".to_string(), 2.0 * (x - 4.0) * 2.0)].into()), Default::default()))
-//! });
+//! })
+//! .resimulate_each_step(); // a new sample at every step
 //! let result = Optimization::new(UpdateRule::sgd(0.05)?)
 //!     .simulator(Double)
 //!     .objective(loss)

@@ -149,6 +149,7 @@ mod tests {
     use std::f64::consts::PI;
 
     #[test]
+    #[allow(clippy::float_cmp)] // the evaluator must give exactly the f64 arithmetic
     fn evaluates_parameter_expressions() {
         assert_eq!(eval("pi - 2.35").unwrap(), PI - 2.35);
         assert_eq!(eval("pi / 2").unwrap(), PI / 2.0);

@@ -50,6 +50,16 @@ impl MdRun {
                 format!("{}: oxgrad's native engine runs sim_type = MD", input.source.display()),
             ));
         }
+        if let Some(ts) = input.get("time_scale").filter(|t| *t != "linear") {
+            return Err(Error::invalid(
+                "time_scale",
+                ts,
+                format!(
+                    "{}: oxgrad writes configurations at linear intervals (time_scale = linear)",
+                    input.source.display()
+                ),
+            ));
+        }
         let setup = ModelSetup::from_input(input)?;
         let kt = setup.model.params().value("kt");
         let dt = input.f64("dt")?;

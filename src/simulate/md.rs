@@ -68,7 +68,8 @@ pub struct MdConfig {
 }
 
 impl MdConfig {
-    /// Checks the settings.
+    /// Checks the settings (written as `!(x > 0)` so NaN is rejected too).
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn validate(&self, kt: f64) -> Result<()> {
         if !(self.dt > 0.0 && self.dt.is_finite()) {
             return Err(Error::invalid("dt", self.dt, "a positive time step; oxDNA runs use 0.002 to 0.005"));

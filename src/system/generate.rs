@@ -120,24 +120,6 @@ pub fn helix(
     Ok((top, conf))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rna_duplex_pairs_with_uracil() {
-        let (top, _) = helix(&parse_sequence("AUGC").unwrap(), Shape::Duplex, None, TopologyFormat::New).unwrap();
-        assert_eq!(top.sequence(1), "GCAU");
-        assert_eq!(top.strands[1].kind, StrandKind::Rna);
-    }
-
-    #[test]
-    fn bad_sequence_names_the_character() {
-        let e = parse_sequence("ACGX").unwrap_err().to_string();
-        assert_eq!(e, "invalid sequence = ACGX: character 4 is 'X'; use only the bases A, C, G, T and U");
-    }
-}
-
 /// A copy of `conf` with every centre displaced by a Gaussian of standard deviation `sigma_r` per
 /// component and every frame rotated about a random axis by a Gaussian angle of standard
 /// deviation `sigma_angle` (radians): test and benchmark frames that resemble thermal ones.
@@ -156,4 +138,22 @@ pub fn perturbed(conf: &Configuration, sigma_r: f64, sigma_angle: f64, seed: u64
         out.a3[i] = crate::geometry::rotate(out.a3[i], axis, angle);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rna_duplex_pairs_with_uracil() {
+        let (top, _) = helix(&parse_sequence("AUGC").unwrap(), Shape::Duplex, None, TopologyFormat::New).unwrap();
+        assert_eq!(top.sequence(1), "GCAU");
+        assert_eq!(top.strands[1].kind, StrandKind::Rna);
+    }
+
+    #[test]
+    fn bad_sequence_names_the_character() {
+        let e = parse_sequence("ACGX").unwrap_err().to_string();
+        assert_eq!(e, "invalid sequence = ACGX: character 4 is 'X'; use only the bases A, C, G, T and U");
+    }
 }
