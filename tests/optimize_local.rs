@@ -121,6 +121,11 @@ impl Objective for Fit {
     }
 }
 
+/// One simulator and one objective with SGD and mean aggregation on the default pool.
+fn single(s: impl Simulator + 'static, obj: impl Objective + 'static) -> Optimization {
+    Optimization::new(UpdateRule::sgd(0.1).unwrap()).simulator(s).objective(obj).aggregate(Aggregate::Mean)
+}
+
 fn theta(v: f64) -> Params {
     [("theta".to_string(), v)].into()
 }
@@ -186,12 +191,7 @@ fn cached_observables_are_reused_across_steps() {
     let s = Sampler::new("s", 1.0, 0.0);
     let runs = Arc::clone(&s.runs);
     let obj = constant("c", &s, 0.5);
-    Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 5, None)
-        .unwrap();
+    single(s, obj).run(theta(0.0), 5, None).unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 1, "one simulation serves every step while the objective is ready");
 }
 
@@ -242,24 +242,14 @@ fn not_ready_objectives_get_fresh_data_then_the_limit_is_an_error() {
     let calls = Arc::new(AtomicUsize::new(0));
     let obj = NeedsFresh { id: s.id(), always_stale: false, calls: Arc::clone(&calls) };
     // SGD moves θ each step, so a re-simulation gives a new value and the objective is satisfied
-    Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 3, None)
-        .unwrap();
+    single(s, obj).run(theta(0.0), 3, None).unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 3, "step 1 simulates; steps 2 and 3 re-simulate after 'not ready'");
     assert_eq!(calls.load(Ordering::SeqCst), 1 + 2 + 2);
 
     let s = Sampler::new("s", 1.0, 0.0);
     let calls = Arc::new(AtomicUsize::new(0));
     let obj = NeedsFresh { id: s.id(), always_stale: true, calls: Arc::clone(&calls) };
-    let e = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 3, None)
-        .unwrap_err();
+    let e = single(s, obj).run(theta(0.0), 3, None).unwrap_err();
     assert_eq!(
         e.to_string(),
         "Objective fresh could not be resolved after multiple attempts (still missing: [\"value.Sampler.s\"])"
@@ -278,12 +268,7 @@ fn early_stop_and_replacement_output() {
         replaced.params.insert("theta".into(), 100.0 + step as f64);
         (Some(replaced), step < 2)
     };
-    let r = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 10, Some(&mut cb))
-        .unwrap();
+    let r = single(s, obj).run(theta(0.0), 10, Some(&mut cb)).unwrap();
     assert_eq!(seen, [0, 1, 2]);
     assert_eq!(r.termination, Termination::EarlyStop);
     assert_eq!(r.steps, 3);
@@ -340,11 +325,7 @@ fn name_clashes_are_refused() {
     );
     let a = Sampler::new("x", 1.0, 0.0);
     let obj = constant("x", &a, 1.0);
-    let e = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(a)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 1, None);
+    let e = single(a, obj).run(theta(0.0), 1, None);
     assert!(e.unwrap_err().to_string().contains("(duplicated: x)"));
 }
 
@@ -354,10 +335,7 @@ fn hints_merge_over_defaults_and_reach_the_task_environment() {
     let env = Arc::clone(&s.env_seen);
     let obj = constant("c", &s, 1.0);
     let defaults = serde_json::json!({"num_cpus": 2}).as_object().unwrap().clone();
-    Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
+    single(s, obj)
         .executor(LocalPool::with_cpus(4).env("MY_FLAG", "1"))
         .remote_options_default(defaults.clone())
         .run(theta(0.0), 1, None)
@@ -373,10 +351,7 @@ fn hints_merge_over_defaults_and_reach_the_task_environment() {
     s.hints.custom.insert("local".into(), serde_json::json!({"num_cpus": 1}).as_object().unwrap().clone());
     let env = Arc::clone(&s.env_seen);
     let obj = constant("c", &s, 1.0);
-    Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
+    single(s, obj)
         .executor(LocalPool::with_cpus(4).gpus(1))
         .remote_options_default(defaults)
         .run(theta(0.0), 1, None)
@@ -392,23 +367,14 @@ fn failing_simulator_is_retried_as_its_hints_say() {
     s.fail_first = 2;
     s.hints.max_retries = Some(2);
     let obj = constant("c", &s, 1.0);
-    let r = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 1, None);
+    let r = single(s, obj).run(theta(0.0), 1, None);
     assert!(r.is_ok(), "fails twice, succeeds on the third attempt: {:?}", r.err());
 
     let mut s = Sampler::new("flaky", 1.0, 0.0);
     s.fail_first = 2;
     s.hints.max_retries = Some(1);
     let obj = constant("c", &s, 1.0);
-    let e = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 1, None)
-        .unwrap_err();
+    let e = single(s, obj).run(theta(0.0), 1, None).unwrap_err();
     assert_eq!(
         e.to_string(),
         "task 'simulator_run:flaky' failed after 2 attempt(s): invalid sampler = attempt: deliberate failure"
@@ -432,12 +398,7 @@ impl Simulator for Panics {
 fn a_panicking_simulator_is_reported_by_name() {
     let id = ObservableId::new("trajectory", "Sampler", "boom");
     let obj = GenericObjective::new("c", vec![id], |_, _| Ok((ParamGrads::default(), BTreeMap::new())));
-    let e = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(Panics)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .run(theta(0.0), 1, None)
-        .unwrap_err();
+    let e = single(Panics, obj).run(theta(0.0), 1, None).unwrap_err();
     assert_eq!(e.to_string(), "task 'simulator_run:boom' failed after 1 attempt(s): panicked: simulated crash");
 }
 
@@ -473,13 +434,7 @@ fn a_task_larger_than_the_pool_is_refused() {
     let mut s = Sampler::new("big", 1.0, 0.0);
     s.hints.num_cpus = Some(8);
     let obj = constant("c", &s, 1.0);
-    let e = Optimization::new(UpdateRule::sgd(0.1).unwrap())
-        .simulator(s)
-        .objective(obj)
-        .aggregate(Aggregate::Mean)
-        .executor(LocalPool::with_cpus(2))
-        .run(theta(0.0), 1, None)
-        .unwrap_err();
+    let e = single(s, obj).executor(LocalPool::with_cpus(2)).run(theta(0.0), 1, None).unwrap_err();
     assert_eq!(
         e.to_string(),
         "task 'simulator_run:big' cannot run: it needs 8 CPUs and the pool has 2: lower its num_cpus hint or give the pool more (LocalPool::with_cpus)"

@@ -289,17 +289,15 @@ impl ParamSet {
                     p.terms.push(term);
                 }
             }
-            None => {
-                self.index.insert(name.to_string(), self.params.len());
-                self.params.push(Param {
-                    name: name.to_string(),
-                    value,
-                    terms: vec![term],
-                    class: class_of(term, name),
-                });
-            }
+            None => self.push(term, name, value),
         }
         Ok(())
+    }
+
+    /// Appends a new parameter.
+    fn push(&mut self, term: Term, name: &str, value: f64) {
+        self.index.insert(name.to_string(), self.params.len());
+        self.params.push(Param { name: name.to_string(), value, terms: vec![term], class: class_of(term, name) });
     }
 
     fn check_sequence_tables(&self) -> Result<()> {
@@ -454,15 +452,7 @@ impl ParamSet {
     fn insert_or_set(&mut self, term: Term, name: &str, value: f64) {
         match self.index.get(name) {
             Some(&i) => self.params[i].value = value,
-            None => {
-                self.index.insert(name.to_string(), self.params.len());
-                self.params.push(Param {
-                    name: name.to_string(),
-                    value,
-                    terms: vec![term],
-                    class: class_of(term, name),
-                });
-            }
+            None => self.push(term, name, value),
         }
     }
 
