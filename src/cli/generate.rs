@@ -1,7 +1,8 @@
 //! `oxgrad generate` and `oxgrad convert`.
 
 use clap::{Args, ValueEnum};
-use oxgrad::io::{TrajectoryReader, TrajectoryWriter};
+use oxgrad::io::{InputFile, TrajectoryReader, TrajectoryWriter};
+use oxgrad::params::ModelKind;
 use oxgrad::system::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::{Topology, TopologyFormat};
 use oxgrad::{Error, Result};
@@ -30,9 +31,56 @@ pub struct GenerateArgs {
     /// Topology file format.
     #[arg(long, value_enum, default_value_t = TopologyFormat::Classic)]
     pub topology_format: TopologyFormat,
-    /// Output directory (created if needed): init.top and init.dat are written there.
+    /// Output directory (created if needed): init.top, init.dat and a ready-to-run MD input
+    /// (input_md) are written there.
     #[arg(long, short)]
     pub output: PathBuf,
+    /// The model the MD input uses.
+    #[arg(long, value_enum, default_value_t = ModelKind::Dna1)]
+    pub model: ModelKind,
+    /// Temperature of the MD input (300K, 27C or simulation units).
+    #[arg(long, default_value = "300K")]
+    pub temperature: String,
+}
+
+/// An oxDNA MD input for the generated system: `john` thermostat, dt 0.005, 1e5 steps.
+fn md_input(model: ModelKind, temperature: &str, top: &str, conf: &str) -> Result<InputFile> {
+    oxgrad::units::kt_from_str(temperature)?;
+    let mut f = InputFile::new("input_md");
+    let interaction = match model {
+        ModelKind::Dna1 => "DNA",
+        ModelKind::Dna2 => "DNA2",
+    };
+    let entries = [
+        ("sim_type", "MD"),
+        ("backend", "CPU"),
+        ("interaction_type", interaction),
+        ("T", temperature),
+        ("dt", "0.005"),
+        ("steps", "100000"),
+        ("thermostat", "john"),
+        ("newtonian_steps", "103"),
+        ("diff_coeff", "2.5"),
+        ("verlet_skin", "0.05"),
+        ("seed", "1"),
+        ("topology", top),
+        ("conf_file", conf),
+        ("trajectory_file", "trajectory.dat"),
+        ("lastconf_file", "last_conf.dat"),
+        ("energy_file", "energy.dat"),
+        ("print_conf_interval", "10000"),
+        ("print_energy_every", "10000"),
+        ("refresh_vel", "true"),
+        ("restart_step_counter", "true"),
+        ("time_scale", "linear"),
+    ];
+    for (k, v) in entries {
+        f.set(k, v);
+    }
+    if model == ModelKind::Dna2 {
+        f.set("salt_concentration", "0.5");
+    }
+    Ok(f)
 }
 
 pub fn generate(a: &GenerateArgs) -> Result<()> {
@@ -43,11 +91,21 @@ pub fn generate(a: &GenerateArgs) -> Result<()> {
     };
     let (top, conf) = helix(&seq, shape, a.box_side, a.topology_format)?;
     std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
-    let (tp, cp) = (a.output.join("init.top"), a.output.join("init.dat"));
+    let (tp, cp, ip) = (a.output.join("init.top"), a.output.join("init.dat"), a.output.join("input_md"));
+    let input = md_input(a.model, &a.temperature, "init.top", "init.dat")?;
     top.write(&tp, a.topology_format)?;
     conf.write(&cp)?;
+    input.write(&ip)?;
     tracing::info!(nucleotides = top.len(), strands = top.strands.len(), "generated");
-    println!("wrote {} and {} ({} nucleotides, box {})", tp.display(), cp.display(), top.len(), conf.box_sides[0]);
+    println!(
+        "wrote {}, {} and {} ({} nucleotides, box {}); run it with: oxgrad simulate {}",
+        tp.display(),
+        cp.display(),
+        ip.display(),
+        top.len(),
+        conf.box_sides[0],
+        ip.display()
+    );
     Ok(())
 }
 
