@@ -63,6 +63,10 @@ fn duplex_bonds_at_fene_rest_length_and_bases_face_each_other() {
             assert!((ai.dot(sep.normalized()) - 1.0).abs() < 1e-12, "a1 points at the partner's base");
             assert!((a3i.dot(a3j) + 1.0).abs() < 1e-12, "base normals antiparallel");
         }
+        // the MD input written beside them runs as it is
+        let input = oxgrad::io::InputFile::read(dir.path().join("input_md")).unwrap();
+        let run = oxgrad::simulate::MdRun::from_input(&input).unwrap();
+        assert_eq!(run.setup.topology.len(), top.len());
         // everything inside the box
         for r in &conf.r {
             assert!((0..3).all(|c| r[c] > 0.0 && r[c] < conf.box_sides[c]));
