@@ -247,6 +247,8 @@ pub struct EnergyModel {
     chi: Vec<f64>,
     weights: [f64; 8],
     cutoff: f64,
+    /// Centre-distance range of each non-bonded term.
+    ranges: [f64; 8],
     /// Strength tables (stacking `[16]`, H-bonding `[2]`) at the current parameters.
     strengths: (Vec<f64>, Vec<f64>),
     /// Frames per batched tensor evaluation (mythos' `map_batch_size`, default 100).
@@ -272,6 +274,7 @@ impl EnergyModel {
             bases: top.nucleotides.iter().map(|n| n.base.index()).collect(),
             chi,
             cutoff: 0.0,
+            ranges: [0.0; 8],
             strengths: (Vec::new(), Vec::new()),
             terms,
             dual,
@@ -281,6 +284,7 @@ impl EnergyModel {
             map_checkpoint: true,
         };
         m.cutoff = m.compute_cutoff();
+        m.ranges = m.compute_ranges();
         m.strengths = m.strength_tables();
         Ok(m)
     }
@@ -300,6 +304,7 @@ impl EnergyModel {
         m.dual = Terms::new(&params, params.model());
         m.params = params;
         m.cutoff = m.compute_cutoff();
+        m.ranges = m.compute_ranges();
         m.strengths = m.strength_tables();
         Ok(m)
     }
@@ -357,13 +362,21 @@ impl EnergyModel {
     }
 
     fn compute_cutoff(&self) -> f64 {
+        self.compute_ranges().into_iter().fold(0.0, f64::max)
+    }
+
+    /// For each non-bonded term, the centre distance beyond which it vanishes (its site range
+    /// plus twice the largest site offset); 0 for bonded terms.
+    fn compute_ranges(&self) -> [f64; 8] {
         let t = &self.terms;
-        let mut range = t.excl.cutoffs().into_iter().fold(0.0, f64::max);
-        range = range.max(t.hb.support().1).max(t.cross.support().1).max(t.coax.support().1);
-        if let Some(d) = &t.debye {
-            range = range.max(d.cutoff());
-        }
-        range + 2.0 * t.geo.max_offset()
+        let margin = 2.0 * t.geo.max_offset();
+        let mut r = [0.0; 8];
+        r[TermId::NonbondedExclVol as usize] = t.excl.cutoffs().into_iter().fold(0.0, f64::max) + margin;
+        r[TermId::HydrogenBonding as usize] = t.hb.support().1 + margin;
+        r[TermId::CrossStacking as usize] = t.cross.support().1 + margin;
+        r[TermId::CoaxialStacking as usize] = t.coax.support().1 + margin;
+        r[TermId::DebyeHuckel as usize] = t.debye.as_ref().map_or(0.0, |d| d.cutoff() + margin);
+        r
     }
 
     /// The strength table index of a pair for `term`: stacking 4·base(q) + base(p); H-bonding
@@ -437,6 +450,7 @@ impl EnergyModel {
                 continue;
             }
             let pair = frame.pair(&t.geo, p, q);
+            let centre = V3::norm(&pair.d);
             for term in [
                 TermId::NonbondedExclVol,
                 TermId::HydrogenBonding,
@@ -444,6 +458,9 @@ impl EnergyModel {
                 TermId::CoaxialStacking,
                 TermId::DebyeHuckel,
             ] {
+                if centre >= self.ranges[term as usize] {
+                    continue;
+                }
                 let Some(strength) = self.strength_index(term, p, q) else { continue };
                 let eps = match term {
                     TermId::HydrogenBonding => hb[strength],
@@ -481,9 +498,10 @@ impl EnergyModel {
         ];
         let mut apply = |p: usize, q: usize, terms: &[TermId]| {
             let pair = frame.pair(&self.terms.geo, p, q);
+            let centre = V3::norm(&pair.d);
             for &term in terms {
                 let w = self.weights[term as usize];
-                if w == 0.0 {
+                if w == 0.0 || (!term.is_bonded() && centre >= self.ranges[term as usize]) {
                     continue;
                 }
                 let Some(strength) = self.strength_index(term, p, q) else { continue };
