@@ -430,49 +430,54 @@ impl EnergyModel {
         Ok(())
     }
 
-    /// Visits every pair with a non-zero contribution to a term, unweighted.
-    pub fn visit_pairs(&self, frame: &Frame, mut visit: impl FnMut(ActivePair)) {
-        let (stack, hb) = &self.strengths;
-        let t = &self.terms;
+    /// Calls `f(term, p, q, strength, pair)` for every term of every bonded pair and, for the
+    /// non-bonded `candidates` (bonded neighbours skipped), every term within its range.
+    fn each_term_pair(
+        &self,
+        frame: &Frame,
+        candidates: &[(usize, usize)],
+        mut f: impl FnMut(TermId, usize, usize, usize, &Pair<f64>),
+    ) {
+        const BONDED: [TermId; 3] = [TermId::Fene, TermId::BondedExclVol, TermId::Stacking];
+        const NONBONDED: [TermId; 5] = [
+            TermId::NonbondedExclVol,
+            TermId::HydrogenBonding,
+            TermId::CrossStacking,
+            TermId::CoaxialStacking,
+            TermId::DebyeHuckel,
+        ];
         for &(p, q) in &self.bonded {
-            let pair = frame.pair(&t.geo, p, q);
-            for term in [TermId::Fene, TermId::BondedExclVol, TermId::Stacking] {
-                let strength = self.strength_index(term, p, q).unwrap_or(0);
-                let e = t.pair_energy(term, &pair, &stack[strength]);
-                if e != 0.0 {
-                    visit(ActivePair { term, p, q, strength, energy: e });
-                }
+            let pair = frame.pair(&self.terms.geo, p, q);
+            for term in BONDED {
+                f(term, p, q, self.strength_index(term, p, q).unwrap_or(0), &pair);
             }
         }
-        let chi = [1.0, 0.5, 0.25];
-        for (p, q) in pairs_within(&frame.r, &frame.bx, self.cutoff) {
+        for &(p, q) in candidates {
             if self.neighbours[p].contains(&Some(q)) {
                 continue;
             }
-            let pair = frame.pair(&t.geo, p, q);
+            let pair = frame.pair(&self.terms.geo, p, q);
             let centre = V3::norm(&pair.d);
-            for term in [
-                TermId::NonbondedExclVol,
-                TermId::HydrogenBonding,
-                TermId::CrossStacking,
-                TermId::CoaxialStacking,
-                TermId::DebyeHuckel,
-            ] {
+            for term in NONBONDED {
                 if centre >= self.ranges[term as usize] {
                     continue;
                 }
-                let Some(strength) = self.strength_index(term, p, q) else { continue };
-                let eps = match term {
-                    TermId::HydrogenBonding => hb[strength],
-                    TermId::DebyeHuckel => chi[strength],
-                    _ => 0.0,
-                };
-                let e = t.pair_energy(term, &pair, &eps);
-                if e != 0.0 {
-                    visit(ActivePair { term, p, q, strength, energy: e });
+                if let Some(strength) = self.strength_index(term, p, q) {
+                    f(term, p, q, strength, &pair);
                 }
             }
         }
+    }
+
+    /// Visits every pair with a non-zero contribution to a term, unweighted.
+    pub fn visit_pairs(&self, frame: &Frame, mut visit: impl FnMut(ActivePair)) {
+        let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
+        self.each_term_pair(frame, &candidates, |term, p, q, strength, pair| {
+            let e = self.terms.pair_energy(term, pair, &self.eps(term, strength));
+            if e != 0.0 {
+                visit(ActivePair { term, p, q, strength, energy: e });
+            }
+        });
     }
 
     /// The strength (stacking, H-bonding) or charge product (Debye–Hückel) of an active pair.
@@ -488,40 +493,19 @@ impl EnergyModel {
     /// Adds the weighted energy, forces and torques of the bonded pairs and of the non-bonded
     /// `candidates` (pairs `p < q`, bonded ones skipped) to `out`. The MD engine's force routine.
     pub fn accumulate_forces(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces) {
-        const BONDED: [TermId; 3] = [TermId::Fene, TermId::BondedExclVol, TermId::Stacking];
-        const NONBONDED: [TermId; 5] = [
-            TermId::NonbondedExclVol,
-            TermId::HydrogenBonding,
-            TermId::CrossStacking,
-            TermId::CoaxialStacking,
-            TermId::DebyeHuckel,
-        ];
-        let mut apply = |p: usize, q: usize, terms: &[TermId]| {
-            let pair = frame.pair(&self.terms.geo, p, q);
-            let centre = V3::norm(&pair.d);
-            for &term in terms {
-                let w = self.weights[term as usize];
-                if w == 0.0 || (!term.is_bonded() && centre >= self.ranges[term as usize]) {
-                    continue;
-                }
-                let Some(strength) = self.strength_index(term, p, q) else { continue };
-                let (spec, factors) = self.dual.spec(term);
-                let (e, g) = terms::energy_gradient(spec, factors, &pair, self.eps(term, strength));
-                out.energy += w * e;
-                out.f[p] += g.d * w;
-                out.f[q] -= g.d * w;
-                out.torque[p] -= g.p * w;
-                out.torque[q] -= g.q * w;
+        self.each_term_pair(frame, candidates, |term, p, q, strength, pair| {
+            let w = self.weights[term as usize];
+            if w == 0.0 {
+                return;
             }
-        };
-        for &(p, q) in &self.bonded {
-            apply(p, q, &BONDED);
-        }
-        for &(p, q) in candidates {
-            if !self.neighbours[p].contains(&Some(q)) {
-                apply(p, q, &NONBONDED);
-            }
-        }
+            let (spec, factors) = self.dual.spec(term);
+            let (e, g) = terms::energy_gradient(spec, factors, pair, self.eps(term, strength));
+            out.energy += w * e;
+            out.f[p] += g.d * w;
+            out.f[q] -= g.d * w;
+            out.torque[p] -= g.p * w;
+            out.torque[q] -= g.q * w;
+        });
     }
 
     /// Energy, forces and torques of one configuration (native, analytic).
