@@ -32,6 +32,7 @@ mod error;
 pub mod geometry;
 pub mod io;
 pub mod math;
+pub mod objective;
 pub mod optimize;
 pub mod params;
 pub mod simulate;
