@@ -238,7 +238,8 @@ impl Objective for DiffTre {
                 weights(&seg).1
             })
             .fold(f64::INFINITY, f64::min);
-        if !(neff >= self.min_n_eff) {
+        // a NaN n_eff counts as too small (H5)
+        if neff.is_nan() || neff < self.min_n_eff {
             let mut reported = BTreeMap::new();
             reported.insert("neff".to_string(), Observation::Scalar(neff));
             return Ok(self.not_ready(reported));
