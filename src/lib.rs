@@ -33,6 +33,7 @@ pub mod geometry;
 pub mod io;
 pub mod math;
 pub mod objective;
+pub mod observable;
 pub mod optimize;
 pub mod params;
 pub mod simulate;

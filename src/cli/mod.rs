@@ -2,6 +2,7 @@
 
 mod energy;
 mod generate;
+mod optimize;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ pub enum Command {
     Energy(energy::EnergyArgs),
     /// Native molecular dynamics from an oxDNA MD input file (trajectory, energy file, last conf).
     Simulate(simulate::SimulateArgs),
+    /// Train parameters with DiffTRe and parallel native simulators (built-in defaults: fit the
+    /// propeller twist of a 12-bp duplex to 21.7°).
+    Optimize(optimize::OptimizeArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
 }
@@ -38,5 +42,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Convert(a) => generate::convert(&a),
         Command::Energy(a) => energy::energy(&a),
         Command::Simulate(a) => simulate::simulate(&a),
+        Command::Optimize(a) => optimize::optimize(&a),
     }
 }
