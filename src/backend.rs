@@ -22,10 +22,3 @@ pub fn cpu() -> Device {
 pub fn cpu_autodiff() -> Device {
     cpu().autodiff()
 }
-
-/// The CPU device with autodiff and gradient checkpointing (recomputes memory-bound operations in
-/// the backward pass instead of storing them).
-#[must_use]
-pub fn cpu_autodiff_checkpointed() -> Device {
-    cpu().autodiff().gradient_checkpointing()
-}

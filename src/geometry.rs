@@ -64,13 +64,6 @@ impl Vec3 {
     pub fn is_finite(self) -> bool {
         self.0.iter().all(|v| v.is_finite())
     }
-
-    /// Component-wise product.
-    #[must_use]
-    #[inline]
-    pub fn hadamard(self, o: Vec3) -> Vec3 {
-        Vec3([self.0[0] * o.0[0], self.0[1] * o.0[1], self.0[2] * o.0[2]])
-    }
 }
 
 impl Index<usize> for Vec3 {

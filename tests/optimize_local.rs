@@ -255,6 +255,13 @@ fn not_ready_objectives_get_fresh_data_then_the_limit_is_an_error() {
         "Objective fresh could not be resolved after multiple attempts (still missing: [\"value.Sampler.s\"])"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2, "two calls per step by default");
+
+    let s = Sampler::new("s", 1.0, 0.0);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let obj = NeedsFresh { id: s.id(), always_stale: true, calls: Arc::clone(&calls) };
+    let e = single(s, obj).max_objective_calls(3).run(theta(0.0), 1, None);
+    assert!(e.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "the limit is configurable");
 }
 
 #[test]
@@ -427,6 +434,18 @@ fn the_cpu_limit_is_never_exceeded() {
         .unwrap();
     assert_eq!(max_active.load(Ordering::SeqCst), 2, "two CPUs: two 1-CPU simulators at a time");
     assert!(t.elapsed() >= Duration::from_millis(110), "six 40 ms runs on two CPUs take at least three rounds");
+}
+
+#[test]
+fn a_task_needing_more_memory_than_the_pool_is_refused() {
+    let mut s = Sampler::new("big", 1.0, 0.0);
+    s.hints.mem_mb = Some(4096);
+    let obj = constant("c", &s, 1.0);
+    let e = single(s, obj).executor(LocalPool::with_cpus(2).memory_mb(1024)).run(theta(0.0), 1, None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "task 'simulator_run:big' cannot run: it needs 4096 MB and the pool has 1024 MB: lower its mem_mb hint or raise the pool's memory"
+    );
 }
 
 #[test]

@@ -67,12 +67,6 @@ impl TermId {
             "DEBYE_HUCKEL",
         ][self as usize]
     }
-
-    /// Whether the term is evaluated on bonded pairs.
-    #[must_use]
-    pub fn is_bonded(self) -> bool {
-        matches!(self, TermId::Fene | TermId::BondedExclVol | TermId::Stacking)
-    }
 }
 
 /// Every term of a model, built from one parameter source (`f64` values or tensors).

@@ -206,13 +206,6 @@ impl Topology {
         self.nucleotides.iter().enumerate().filter_map(|(p, n)| n.n3.map(|q| (p, q))).collect()
     }
 
-    /// Whether `i` and `j` are bonded neighbours.
-    #[must_use]
-    pub fn are_bonded(&self, i: usize, j: usize) -> bool {
-        let n = &self.nucleotides[i];
-        n.n3 == Some(j) || n.n5 == Some(j)
-    }
-
     /// Whether nucleotide `i` is a strand end (lacks a 3' or a 5' neighbour).
     #[must_use]
     pub fn is_strand_end(&self, i: usize) -> bool {
