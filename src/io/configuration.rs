@@ -75,9 +75,7 @@ impl Configuration {
     /// Reads the first frame of a configuration file with `n` nucleotides.
     pub fn read(path: impl AsRef<Path>, n: usize) -> Result<Configuration> {
         let path = path.as_ref();
-        TrajectoryReader::open(path, n)?
-            .next()
-            .unwrap_or_else(|| Err(Error::parse(path, 0, "a configuration ('t = ...' line)", "an empty file")))
+        TrajectoryReader::open(path, n)?.next_frame()
     }
 
     /// Writes this frame as a configuration file.
@@ -120,6 +118,14 @@ impl<R: BufRead> TrajectoryReader<R> {
     /// Reads from any buffered source; `source` names it in error messages.
     pub fn new(input: R, source: impl Into<PathBuf>, n: usize) -> Self {
         TrajectoryReader { input, source: source.into(), n, line: 0, buf: String::new(), done: false }
+    }
+
+    /// The next frame; the end of the input is an error (for files that must hold a frame).
+    pub fn next_frame(&mut self) -> Result<Configuration> {
+        let source = self.source.clone();
+        self.next().unwrap_or_else(|| {
+            Err(Error::parse(&source, self.line, "a configuration ('t = ...' line)", "the end of the file"))
+        })
     }
 
     /// The next non-blank line, or `None` at the end of the input.

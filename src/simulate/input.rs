@@ -102,20 +102,19 @@ impl MdRun {
             seed,
         };
         config.validate(kt)?;
-        let initial = Configuration::read(input.path("conf_file")?, setup.topology.len())?;
+        let conf_path = input.path("conf_file")?;
+        let mut frames = crate::io::TrajectoryReader::open(&conf_path, setup.topology.len())?;
+        let initial = frames.next_frame()?;
         // the configuration must hold exactly the topology's nucleotides: one more row would be
         // read as the next frame's header
-        if let Some(extra) = crate::io::TrajectoryReader::open(input.path("conf_file")?, setup.topology.len())?.nth(1) {
-            extra.map_err(|e| match e {
-                Error::Parse { at, .. } => Error::mismatch(
-                    "configuration and topology",
-                    format!(
-                        "{at}: the configuration has more rows than the topology's {} nucleotides",
-                        setup.topology.len()
-                    ),
+        if let Some(Err(Error::Parse { at, .. })) = frames.next() {
+            return Err(Error::mismatch(
+                "configuration and topology",
+                format!(
+                    "{at}: the configuration has more rows than the topology's {} nucleotides",
+                    setup.topology.len()
                 ),
-                other => other,
-            })?;
+            ));
         }
         let interval = |k: &str, default: u64| -> Result<u64> { Ok(input.opt_u64(k)?.unwrap_or(default).max(1)) };
         let trajectory = match input.get("trajectory_file") {
