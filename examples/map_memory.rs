@@ -41,7 +41,7 @@ fn main() -> oxgrad::Result<()> {
         "{{\"mode\":\"{}\",\"frames\":{frames},\"batch\":{batch},\"seconds\":{secs:.3},\"peak_rss_mb\":{:.1},\"rss_before_mb\":{before:.1},\"d_eps_stack_base\":{}}}",
         if checkpoint { "checkpoint" } else { "full" },
         peak_rss_mb(),
-        grads.get("eps_stack_base")
+        grads.get("eps_stack_base")?
     );
     Ok(())
 }

@@ -36,7 +36,7 @@ fn main() -> oxgrad::Result<()> {
     let selected = ParamSelection::Terms(vec![Term::Stacking]).resolve(model.params())?;
     let (_, grads) = model.vjp(&trajectory.frames, &vec![1.0 / n; energies.len()], &selected)?;
     for name in ["eps_stack_base", "a_stack", "dr0_stack", "a_stack_4"] {
-        println!("d<E>/d{name} = {:+.4}", grads.get(name));
+        println!("d<E>/d{name} = {:+.4}", grads.get(name)?);
     }
     Ok(())
 }

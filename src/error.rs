@@ -57,6 +57,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A configuration file entry that is missing, unknown or out of its domain: the file and
+    /// line, the key (as a dotted path) and how to fix it.
+    #[error("{at}: {key}: {msg}")]
+    Config {
+        /// File and line.
+        at: Location,
+        /// The key, e.g. `objective[0].observable.kind`.
+        key: String,
+        /// What is wrong and how to fix it.
+        msg: String,
+    },
+
     /// A setting outside its domain, with a hint on valid values.
     #[error("invalid {what} = {value}: {hint}")]
     InvalidSetting {

@@ -27,6 +27,7 @@
 #![deny(clippy::float_cmp)]
 
 pub mod backend;
+pub mod config;
 pub mod energy;
 mod error;
 pub mod geometry;
@@ -38,6 +39,7 @@ pub mod optimize;
 pub mod params;
 pub mod simulate;
 pub mod system;
+pub mod train;
 pub mod trajectory;
 pub mod units;
 

@@ -168,7 +168,7 @@ fn aggregations_respect_objective_order() {
             .objective(b)
             .aggregate(agg.clone());
         let out = opt.step(&theta(0.0), OptimizerState::default()).unwrap();
-        assert!((out.grads.get("theta") - expected).abs() < 1e-15, "{agg:?}");
+        assert!((out.grads.get("theta").unwrap() - expected).abs() < 1e-15, "{agg:?}");
         assert!((out.params["theta"] + expected).abs() < 1e-15, "SGD with lr 1");
     }
     let s = Sampler::new("s", 1.0, 0.0);

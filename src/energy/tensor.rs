@@ -120,7 +120,12 @@ impl EnergyParams {
     /// The selected parameters of `model`, as trainable values on `device` (an autodiff device
     /// for gradients).
     pub fn new(model: &EnergyModel, selected: &[String], device: &Device) -> Result<EnergyParams> {
-        let values = selected.iter().map(|n| model.params().get(n)).collect::<Result<Vec<f64>>>()?;
+        EnergyParams::from_set(model.params(), selected, device)
+    }
+
+    /// The `selected` parameters of `params`, as trainable values on `device`.
+    pub fn from_set(params: &crate::params::ParamSet, selected: &[String], device: &Device) -> Result<EnergyParams> {
+        let values = selected.iter().map(|n| params.get(n)).collect::<Result<Vec<f64>>>()?;
         let n = values.len();
         let t = T1::from_data(TensorData::new(values, [n]), device);
         Ok(EnergyParams { values: Param::from_tensor(t), names: selected.to_vec() })
@@ -136,24 +141,43 @@ impl EnergyParams {
 
 /// Every parameter of a model as a `[1]` tensor: slices of the trainable vector for the
 /// selected names, constants for the others.
+#[derive(Debug, Clone)]
 pub struct TensorParams {
     values: BTreeMap<String, T1>,
 }
 
 impl TensorParams {
-    /// From a model's parameter set and its trainable parameters.
-    fn new(model: &EnergyModel, trainable: &EnergyParams, device: &Device) -> TensorParams {
+    /// Every parameter of `params` as a constant `[1]` tensor on `device`.
+    #[must_use]
+    pub fn constants(params: &crate::params::ParamSet, device: &Device) -> TensorParams {
         let mut values = BTreeMap::new();
-        for (name, v) in model.params().iter() {
+        for (name, v) in params.iter() {
             values.insert(name.to_string(), T1::from_data(TensorData::new(vec![v], [1]), device));
         }
+        TensorParams { values }
+    }
+
+    /// From a parameter set and its trainable parameters: slices of the trainable vector for
+    /// the trainable names, constants for the others.
+    #[must_use]
+    pub fn with_trainable(params: &crate::params::ParamSet, trainable: &EnergyParams, device: &Device) -> TensorParams {
+        let mut out = TensorParams::constants(params, device);
+        out.bind(trainable);
+        out
+    }
+
+    fn new(model: &EnergyModel, trainable: &EnergyParams, device: &Device) -> TensorParams {
+        TensorParams::with_trainable(model.params(), trainable, device)
+    }
+
+    fn bind(&mut self, trainable: &EnergyParams) {
+        let values = &mut self.values;
         if !trainable.names.is_empty() {
             let all = trainable.values.val();
             for (k, name) in trainable.names.iter().enumerate() {
                 values.insert(name.clone(), all.clone().slice(k..k + 1));
             }
         }
-        TensorParams { values }
     }
 }
 
@@ -173,7 +197,7 @@ struct Nucleotides {
 }
 
 /// The values of a tensor on the host.
-fn host(t: T1) -> Vec<f64> {
+pub(crate) fn host(t: T1) -> Vec<f64> {
     t.into_data().try_to_vec::<f64>().expect("invariant: oxgrad's devices compute in f64")
 }
 

@@ -2,6 +2,7 @@
 //! input files and sequence-dependent parameter files. Every reader reports the file, the line
 //! and what it expected; none panics on any input (see the `parsers_never_panic` property tests).
 
+pub mod atomic;
 mod configuration;
 pub mod input;
 pub mod seqdep;

@@ -1,81 +1,126 @@
 //! DiffTRe: gradients of ensemble averages by reweighting a trajectory sampled at θ_ref
-//! (Thaler & Zavadlav 2021, eqs. 4–5; `reference-semantics.md` §e).
+//! (Thaler & Zavadlav, Nat. Commun. 12, 6884, 2021, eqs. 4–5).
 //!
 //! With a_i = −β_i (E_θ(x_i) − E_θref(x_i)) over the states x_i of the joined trajectories,
 //!
 //! ```text
-//! w_i = exp(a_i − lse(a)),   n_eff = exp(−Σ w_i ln w_i) / N
+//! w_i = exp(a_i − lse(a)),   n_eff = exp(−Σ w_i ln w_i) / N          (per temperature)
+//! O_k(θ) = reduce_k(Σ_i w_i X_k(x_i), θ),   L(θ) = loss(O(θ), θ)
 //! ```
 //!
-//! computed with a stable log-sum-exp and 0·ln 0 = 0 (fixes H4, H5). The loss is any function of
-//! the trajectory and the weights, L(w(θ), θ); its gradient is a vector–Jacobian product of the
-//! energy model with the per-state cotangent
+//! computed with a stable log-sum-exp and 0·ln 0 = 0 (mythos' H4, H5). Each observable maps a
+//! state to features X (see [`crate::observable`]); its value is a tensor function of the
+//! weighted mean features, and the [`Loss`] a tensor function of the values and the parameters.
+//! The gradient is exact and comes from autodiff in two pieces: a small graph from the state
+//! energies E to L gives ∂L/∂E_i and the direct ∂L/∂θ, and one vector–Jacobian product of the
+//! energy model, Σ_i (∂L/∂E_i) ∂E_i/∂θ, batch by batch (`map_batch_size`, `map_checkpoint`),
+//! adds the dependence through the weights. No derivative is written by hand.
 //!
-//! ```text
-//! ∂L/∂E_j = −β_j w_j (g_j − Σ_i w_i g_i),   g_i = ∂L/∂w_i
-//! ```
-//!
-//! so only the energies enter the autodiff graph, batch by batch (`map_batch_size`,
-//! `map_checkpoint`). While n_eff ≥ `min_n_eff_factor` and fewer than `max_valid_opt_steps`
+//! While n_eff ≥ `min_n_eff_factor` (every temperature) and fewer than `max_valid_opt_steps`
 //! updates used the trajectory, it is reused without simulating: DiffTRe's saving. Otherwise the
-//! objective answers "not ready" and the optimizer re-simulates. The reference energies are
-//! computed once per trajectory and kept in the objective's state (H23).
+//! objective answers "not ready" and the optimizer re-simulates. Reference energies are computed
+//! once per trajectory and kept with it in the objective's state (H23); a new trajectory is always
+//! re-referenced at the current parameters (H32). Every estimate carries a block-jackknife
+//! standard error ([`crate::observable::stats`]): a large n_eff does not say the trajectory was
+//! representative, the error bar does.
 
+use super::loss::Loss;
+use crate::backend;
+use crate::energy::tensor::{EnergyParams, TensorParams, T1};
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
+use crate::observable::stats::{estimate, Estimate};
+use crate::observable::{feature_table, Observable, Reducer};
 use crate::optimize::{
     Objective, ObjectiveOutput, ObservableId, Observation, Params, SchedulerHints, State, TaskContext,
 };
+use crate::params::{ParamGrads, ParamSet};
 use crate::trajectory::Trajectory;
+use burn::tensor::{Tensor, TensorData};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// What a DiffTRe loss returns: the loss, its gradient with respect to each state's weight, and
-/// values to report (e.g. the reweighted observable).
-#[derive(Debug, Clone, Default)]
-pub struct LossOutput {
-    /// The loss.
-    pub loss: f64,
-    /// ∂L/∂w_i for each state.
-    pub dloss_dweights: Vec<f64>,
-    /// Reported values.
-    pub reported: BTreeMap<String, Observation>,
-}
-
-/// A loss of the reweighted trajectory: `(trajectory, weights) → LossOutput`.
-pub type LossFn = dyn Fn(&Trajectory, &[f64]) -> Result<LossOutput> + Send + Sync;
-
-/// The DiffTRe objective.
+/// The DiffTRe objective: observables of reweighted trajectories and a loss of their values.
 pub struct DiffTre {
     name: String,
     required: Vec<ObservableId>,
     model: EnergyModel,
-    loss: Arc<LossFn>,
+    observables: Vec<Arc<dyn Observable>>,
+    loss: Loss,
     n_equilibration_steps: usize,
     min_n_eff: f64,
     max_valid_opt_steps: Option<u64>,
     hints: SchedulerHints,
 }
 
+/// The reference of a reweighting: the energies the states were sampled with.
+#[derive(Debug, Clone, Copy)]
+pub enum Reference<'a> {
+    /// Sampled at the evaluated parameters themselves (uniform weights).
+    Current,
+    /// Sampled with these optimised values (the rest from the model).
+    Params(&'a Params),
+    /// The total energy of each state (after equilibration slicing) at the sampling parameters.
+    Energies(&'a [f64]),
+}
+
+/// One observable's reweighted estimate.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObservableEstimate {
+    /// The observable's name.
+    pub name: String,
+    /// Its unit.
+    pub unit: String,
+    /// Value and standard error.
+    pub estimate: Estimate,
+}
+
+/// What one DiffTRe evaluation gives.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The loss at the evaluated parameters.
+    pub loss: f64,
+    /// Normalised effective sample size per temperature: `(kT, n_eff / N)`.
+    pub n_eff: Vec<(f64, f64)>,
+    /// Its minimum over temperatures (the gate).
+    pub n_eff_min: f64,
+    /// ∂L/∂θ for every evaluated parameter (empty without parameters).
+    pub grads: ParamGrads,
+    /// Each observable's estimate, in the order given.
+    pub observables: Vec<ObservableEstimate>,
+    /// The reference energies used (cache them with the trajectory).
+    pub reference_energies: Vec<f64>,
+    /// The normalised weights of the states.
+    pub weights: Vec<f64>,
+}
+
 impl DiffTre {
     /// A DiffTRe objective named `name` reweighting the trajectories in `required` with `model`
-    /// (whose parameters are the base the optimised values override).
+    /// (whose parameters are the base the optimised values override), measuring `observables`
+    /// and scoring them with `loss` (one target per observable for the built-in losses).
     pub fn new(
         name: impl Into<String>,
         required: Vec<ObservableId>,
         model: EnergyModel,
-        loss: impl Fn(&Trajectory, &[f64]) -> Result<LossOutput> + Send + Sync + 'static,
-    ) -> DiffTre {
-        DiffTre {
-            name: name.into(),
+        observables: Vec<Arc<dyn Observable>>,
+        loss: Loss,
+    ) -> Result<DiffTre> {
+        let name = name.into();
+        if observables.is_empty() {
+            return Err(Error::invalid("observables", &name, "a DiffTRe objective needs at least one observable"));
+        }
+        loss.check(observables.len())?;
+        Ok(DiffTre {
+            name,
             required,
             model,
-            loss: Arc::new(loss),
+            observables,
+            loss,
             n_equilibration_steps: 0,
             min_n_eff: 0.95,
             max_valid_opt_steps: None,
             hints: SchedulerHints::default(),
-        }
+        })
     }
 
     /// The smallest normalised effective sample size that keeps reweighting valid.
@@ -114,21 +159,209 @@ impl DiffTre {
         self
     }
 
+    /// The observables.
+    #[must_use]
+    pub fn observables(&self) -> &[Arc<dyn Observable>] {
+        &self.observables
+    }
+
+    /// The loss.
+    #[must_use]
+    pub fn loss(&self) -> &Loss {
+        &self.loss
+    }
+
+    /// The energy model (base parameters).
+    #[must_use]
+    pub fn model(&self) -> &EnergyModel {
+        &self.model
+    }
+
     fn not_ready(&self, observables: BTreeMap<String, Observation>) -> ObjectiveOutput {
         let mut out = ObjectiveOutput::not_ready(self.required.clone());
         out.observables = observables;
         out.state.insert("opt_steps".into(), 0.into());
         out
     }
-}
 
-/// Identifies a joined trajectory: its length and the bits of its first and last coordinates.
-fn fingerprint(t: &Trajectory) -> String {
-    let bits = |f: Option<&crate::io::Configuration>| {
-        f.and_then(|c| c.r.first())
-            .map_or(0, |r| r[0].to_bits() ^ r[1].to_bits().rotate_left(21) ^ r[2].to_bits().rotate_left(42))
-    };
-    format!("{}:{:x}:{:x}", t.len(), bits(t.frames.first()), bits(t.frames.last()))
+    /// The model's parameter set with the optimised values applied.
+    fn param_set(&self, values: &Params) -> Result<ParamSet> {
+        self.model.params().with_params(values.iter().map(|(k, v)| (k.as_str(), *v)))
+    }
+
+    /// Drops the equilibration states of each trajectory and joins them; the segment lengths.
+    fn join(&self, trajectories: &[Trajectory]) -> Result<(Trajectory, Vec<usize>)> {
+        if trajectories.is_empty() {
+            return Err(Error::invalid(
+                "observables",
+                &self.name,
+                "No SimulatorTrajectory observables found in observables.",
+            ));
+        }
+        let sliced: Vec<Trajectory> = trajectories
+            .iter()
+            .map(|t| {
+                let k = self.n_equilibration_steps.min(t.len());
+                let mut t = t.clone();
+                t.frames.drain(..k);
+                if let Some(temp) = t.temperature.as_mut() {
+                    temp.drain(..k);
+                }
+                for v in t.metadata.values_mut() {
+                    v.drain(..k.min(v.len()));
+                }
+                t
+            })
+            .collect();
+        let segments: Vec<usize> = sliced.iter().map(Trajectory::len).collect();
+        let joined = Trajectory::concat(&sliced)?;
+        if joined.is_empty() {
+            return Err(Error::invalid(
+                "n_equilibration_steps",
+                self.n_equilibration_steps,
+                "Equilibration slicing yields no states! Note slicing is in number of snapshots, not timesteps.",
+            ));
+        }
+        if joined.temperature.is_none() {
+            return Err(Error::invalid(
+                "trajectory",
+                &self.name,
+                "SimulatorTrajectory.temperature is None. DiffTRe requires per-state temperature (kT) on the trajectory.",
+            ));
+        }
+        Ok((joined, segments))
+    }
+
+    /// Evaluates the reweighted loss, its gradient with respect to every name in `params`, the
+    /// effective sample sizes and each observable's estimate with its standard error, on
+    /// `trajectories` (independent runs, joined after dropping the equilibration states) sampled
+    /// as `reference` says. Usable on its own, without an optimizer.
+    ///
+    /// ```no_run
+    /// # use oxgrad::objective::{DiffTre, Loss, Reference};
+    /// # use oxgrad::observable::{BasePairs, PropellerTwist};
+    /// # fn f(model: oxgrad::energy::EnergyModel, top: oxgrad::system::Topology, traj: oxgrad::trajectory::Trajectory) -> oxgrad::Result<()> {
+    /// let pt = PropellerTwist::new(BasePairs::duplex(&top, 1)?);
+    /// let d = DiffTre::new("pt", vec![], model, vec![std::sync::Arc::new(pt)], Loss::squared(21.7))?;
+    /// let theta = [("eps_stack_base".to_string(), 1.36)].into();
+    /// let e = d.evaluate(&[traj], Reference::Current, &theta)?;
+    /// println!("loss {} n_eff {} dL/deps {}", e.loss, e.n_eff_min, e.grads.get("eps_stack_base")?);
+    /// # Ok(()) }
+    /// ```
+    pub fn evaluate(&self, trajectories: &[Trajectory], reference: Reference<'_>, params: &Params) -> Result<Evaluation> {
+        let (joined, segments) = self.join(trajectories)?;
+        self.evaluate_joined(&joined, &segments, reference, params)
+    }
+
+    fn evaluate_joined(
+        &self,
+        traj: &Trajectory,
+        segments: &[usize],
+        reference: Reference<'_>,
+        params: &Params,
+    ) -> Result<Evaluation> {
+        for o in &self.observables {
+            if let Some(p) = o.feature_params().into_iter().find(|p| params.contains_key(p)) {
+                return Err(Error::invalid(
+                    "trained parameter",
+                    &p,
+                    format!(
+                        "objective '{}': observable '{}' is measured at fixed interaction sites and cannot train '{p}'; leave it out of the trained parameters",
+                        self.name,
+                        o.name()
+                    ),
+                ));
+            }
+        }
+        let temps = traj.temperature.clone().unwrap_or_default();
+        let set = self.param_set(params)?;
+        let model = self.model.with_params(set.clone())?;
+        let e_new = model.map(&traj.frames)?;
+        let e_ref = match reference {
+            Reference::Current => e_new.clone(),
+            Reference::Params(p) => self.model.with_params(self.param_set(p)?)?.map(&traj.frames)?,
+            Reference::Energies(e) => {
+                if e.len() != traj.len() {
+                    return Err(Error::mismatch(
+                        "reference energies",
+                        format!("{} energies for {} states: give one per state after equilibration", e.len(), traj.len()),
+                    ));
+                }
+                e.to_vec()
+            }
+        };
+        let a: Vec<f64> = (0..traj.len()).map(|i| -(e_new[i] - e_ref[i]) / temps[i]).collect();
+        let n_eff = per_temperature_neff(&a, &temps);
+        let n_eff_min = n_eff.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+        let (w, _) = weights(&a);
+        let tables: Vec<Vec<Vec<f64>>> =
+            self.observables.iter().map(|o| feature_table(o.as_ref(), traj)).collect::<Result<_>>()?;
+        let reducer = Reducer::new(&set);
+        let observables = self
+            .observables
+            .iter()
+            .zip(&tables)
+            .map(|(o, t)| ObservableEstimate {
+                name: o.name().to_string(),
+                unit: o.unit().to_string(),
+                estimate: estimate(o.as_ref(), &reducer, t, &w, segments),
+            })
+            .collect();
+        let (loss, grads) = self.loss_and_gradient(&model, &set, traj, &e_new, &a, &temps, &tables, params)?;
+        Ok(Evaluation { loss, n_eff, n_eff_min, grads, observables, reference_energies: e_ref, weights: w })
+    }
+
+    /// The loss and its gradient: a small autodiff graph E → w → O → L, then the energy model's
+    /// vector–Jacobian product with ∂L/∂E.
+    #[allow(clippy::too_many_arguments)]
+    fn loss_and_gradient(
+        &self,
+        model: &EnergyModel,
+        set: &ParamSet,
+        traj: &Trajectory,
+        e_new: &[f64],
+        a: &[f64],
+        temps: &[f64],
+        tables: &[Vec<Vec<f64>>],
+        params: &Params,
+    ) -> Result<(f64, ParamGrads)> {
+        let n = traj.len();
+        let selected: Vec<String> = params.keys().cloned().collect();
+        let device = if selected.is_empty() { backend::cpu() } else { backend::cpu_autodiff() };
+        let vector = |v: Vec<f64>| T1::from_data(TensorData::new(v, [n]), &device);
+        let energies = if selected.is_empty() { vector(e_new.to_vec()) } else { vector(e_new.to_vec()).require_grad() };
+        // a_i = −(E_i − E_ref,i)/kT_i, with E_ref,i = E_i − a_i kT_i on the host
+        let e_ref: Vec<f64> = (0..n).map(|i| e_new[i] + a[i] * temps[i]).collect();
+        let logits = (energies.clone() - vector(e_ref)) * vector(temps.iter().map(|t| -1.0 / t).collect());
+        let shifted = logits.clone() - logits.max().detach();
+        let unnorm = shifted.exp();
+        let w = unnorm.clone() / unnorm.sum();
+        let trainable = EnergyParams::from_set(set, &selected, &device)?;
+        let tp = TensorParams::with_trainable(set, &trainable, &device);
+        let values: Vec<T1> = self
+            .observables
+            .iter()
+            .zip(tables)
+            .map(|(o, table)| {
+                let dim = o.dim();
+                let flat: Vec<f64> = (0..dim).flat_map(|k| table.iter().map(move |x| x[k])).collect();
+                let x = Tensor::<2>::from_data(TensorData::new(flat, [dim, n]), &device);
+                let mean: T1 = x.matmul(w.clone().reshape([n, 1])).reshape([dim]);
+                o.reduce(mean, &tp)
+            })
+            .collect();
+        let loss_t = self.loss.eval(&T1::cat(values, 0), &tp);
+        let loss = crate::energy::tensor::host(loss_t.clone()).first().copied().unwrap_or(f64::NAN);
+        if selected.is_empty() {
+            return Ok((loss, ParamGrads::default()));
+        }
+        let g = loss_t.backward();
+        let direct = trainable.grads(&g);
+        let cotangent = energies.grad(&g).map_or_else(|| vec![0.0; n], crate::energy::tensor::host);
+        let (_, mut grads) = model.vjp(&traj.frames, &cotangent, &selected)?;
+        grads.add_assign(&direct);
+        Ok((loss, grads))
+    }
 }
 
 /// Normalised weights and the normalised effective sample size of log-weights `a`.
@@ -140,6 +373,31 @@ pub fn weights(a: &[f64]) -> (Vec<f64>, f64) {
     let entropy: f64 = a.iter().zip(&w).map(|(x, wi)| if *wi > 0.0 { -wi * (x - lse) } else { 0.0 }).sum();
     let neff = entropy.exp() / a.len() as f64;
     (w, neff)
+}
+
+/// n_eff of each temperature's states with their own normalisation (mythos' H7: the weights are
+/// one softmax over all states, the gate takes the smallest per-temperature n_eff).
+fn per_temperature_neff(a: &[f64], temps: &[f64]) -> Vec<(f64, f64)> {
+    let mut distinct: Vec<f64> = temps.to_vec();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup_by(|x, y| (*x - *y).abs() < 1e-15);
+    distinct
+        .iter()
+        .map(|t| {
+            let seg: Vec<f64> =
+                a.iter().zip(temps).filter(|(_, ti)| (*ti - t).abs() < 1e-15).map(|(x, _)| *x).collect();
+            (*t, weights(&seg).1)
+        })
+        .collect()
+}
+
+/// Identifies a joined trajectory: its length and the bits of its first and last coordinates.
+fn fingerprint(t: &Trajectory) -> String {
+    let bits = |f: Option<&crate::io::Configuration>| {
+        f.and_then(|c| c.r.first())
+            .map_or(0, |r| r[0].to_bits() ^ r[1].to_bits().rotate_left(21) ^ r[2].to_bits().rotate_left(42))
+    };
+    format!("{}:{:x}:{:x}", t.len(), bits(t.frames.first()), bits(t.frames.last()))
 }
 
 impl Objective for DiffTre {
@@ -167,46 +425,14 @@ impl Objective for DiffTre {
         let trajs: Vec<Trajectory> = obs
             .iter()
             .filter_map(|o| match &**o {
-                Observation::Trajectory(t) => {
-                    let mut t = t.clone();
-                    let k = self.n_equilibration_steps.min(t.len());
-                    t.frames.drain(..k);
-                    if let Some(temp) = t.temperature.as_mut() {
-                        temp.drain(..k);
-                    }
-                    for v in t.metadata.values_mut() {
-                        v.drain(..k.min(v.len()));
-                    }
-                    Some(t)
-                }
+                Observation::Trajectory(t) => Some(t.clone()),
                 _ => None,
             })
             .collect();
-        if trajs.is_empty() {
-            return Err(Error::invalid(
-                "observables",
-                &self.name,
-                "No SimulatorTrajectory observables found in observables.",
-            ));
-        }
-        let reference = Trajectory::concat(&trajs)?;
-        if reference.is_empty() {
-            return Err(Error::invalid(
-                "n_equilibration_steps",
-                self.n_equilibration_steps,
-                "Equilibration slicing yields no states! Note slicing is in number of snapshots, not timesteps.",
-            ));
-        }
-        let Some(temps) = reference.temperature.clone() else {
-            return Err(Error::invalid(
-                "trajectory",
-                &self.name,
-                "SimulatorTrajectory.temperature is None. DiffTRe requires per-state temperature (kT) on the trajectory.",
-            ));
-        };
+        let (joined, segments) = self.join(&trajs)?;
         // θ_ref and E_ref belong to the trajectory they were computed on: a new trajectory (a
         // re-simulation, whoever asked for it) is re-referenced at the current θ (H32)
-        let key = fingerprint(&reference);
+        let key = fingerprint(&joined);
         let same =
             opt_steps > 0 && state.get("reference_key").and_then(serde_json::Value::as_str) == Some(key.as_str());
         let opt_steps = if same { opt_steps } else { 0 };
@@ -215,58 +441,33 @@ impl Objective for DiffTre {
                 .map_err(|e| Error::invalid("DiffTRe state", e, "reference_opt_params must map names to numbers"))?,
             _ => params.clone(),
         };
-        let with = |p: &Params| -> Result<EnergyModel> {
-            self.model.with_params(self.model.params().with_params(p.iter().map(|(k, v)| (k.as_str(), *v)))?)
-        };
         let cached: Vec<f64> = match state.get("reference_energies") {
             Some(v) if same => serde_json::from_value(v.clone()).unwrap_or_default(),
             _ => Vec::new(),
         };
-        let e_ref = if cached.len() == reference.len() { cached } else { with(&theta_ref)?.map(&reference.frames)? };
-        let model = with(params)?;
-        let e_new = model.map(&reference.frames)?;
-        let a: Vec<f64> = (0..reference.len()).map(|i| -(e_new[i] - e_ref[i]) / temps[i]).collect();
-        // n_eff per temperature: the smallest governs validity (H7: one normalisation overall)
-        let mut distinct: Vec<f64> = temps.clone();
-        distinct.sort_by(f64::total_cmp);
-        distinct.dedup();
-        let neff = distinct
-            .iter()
-            .map(|t| {
-                let seg: Vec<f64> =
-                    a.iter().zip(&temps).filter(|(_, ti)| (*ti - t).abs() < 1e-15).map(|(x, _)| *x).collect();
-                weights(&seg).1
-            })
-            .fold(f64::INFINITY, f64::min);
+        let reference =
+            if cached.len() == joined.len() { Reference::Energies(&cached) } else { Reference::Params(&theta_ref) };
+        let e = self.evaluate_joined(&joined, &segments, reference, params)?;
+        let mut reported = BTreeMap::new();
+        reported.insert("neff".to_string(), Observation::Scalar(e.n_eff_min));
+        if e.n_eff.len() > 1 {
+            for (t, n) in &e.n_eff {
+                reported.insert(format!("neff_kT{t}"), Observation::Scalar(*n));
+            }
+        }
         // a NaN n_eff counts as too small (H5)
-        if neff.is_nan() || neff < self.min_n_eff {
-            let mut reported = BTreeMap::new();
-            reported.insert("neff".to_string(), Observation::Scalar(neff));
+        if e.n_eff_min.is_nan() || e.n_eff_min < self.min_n_eff {
             return Ok(self.not_ready(reported));
         }
-        let (w, _) = weights(&a);
-        let out = (self.loss)(&reference, &w)?;
-        if out.dloss_dweights.len() != w.len() {
-            return Err(Error::mismatch(
-                "DiffTRe loss",
-                format!(
-                    "{} weight gradients for {} states: return one ∂L/∂w_i per state",
-                    out.dloss_dweights.len(),
-                    w.len()
-                ),
-            ));
+        reported.insert("loss".to_string(), Observation::Scalar(e.loss));
+        for o in &e.observables {
+            reported.insert(o.name.clone(), Observation::Scalar(o.estimate.value));
+            reported.insert(format!("{}_se", o.name), Observation::Scalar(o.estimate.std_err));
         }
-        let mean_g: f64 = out.dloss_dweights.iter().zip(&w).map(|(g, wi)| g * wi).sum();
-        let cotangent: Vec<f64> = (0..w.len()).map(|j| -w[j] * (out.dloss_dweights[j] - mean_g) / temps[j]).collect();
-        let selected: Vec<String> = params.keys().cloned().collect();
-        let (_, grads) = model.vjp(&reference.frames, &cotangent, &selected)?;
-        let mut reported = out.reported;
-        reported.insert("loss".to_string(), Observation::Scalar(out.loss));
-        reported.insert("neff".to_string(), Observation::Scalar(neff));
-        let mut result = ObjectiveOutput::ready(grads, reported);
+        let mut result = ObjectiveOutput::ready(e.grads, reported);
         result.state.insert("opt_steps".into(), (opt_steps + 1).into());
         result.state.insert("reference_opt_params".into(), serde_json::to_value(&theta_ref).unwrap_or_default());
-        result.state.insert("reference_energies".into(), serde_json::to_value(&e_ref).unwrap_or_default());
+        result.state.insert("reference_energies".into(), serde_json::to_value(&e.reference_energies).unwrap_or_default());
         result.state.insert("reference_key".into(), key.into());
         Ok(result)
     }
@@ -290,17 +491,18 @@ mod tests {
     #[test]
     fn settings_are_validated_with_mythos_messages() {
         let top = crate::system::Topology::from_sequences(
-            &[(vec![crate::system::Base::A], crate::system::StrandKind::Dna, false)],
+            &[(vec![crate::system::Base::A; 2], crate::system::StrandKind::Dna, false)],
             crate::system::TopologyFormat::Classic,
         );
         let model = EnergyModel::new(&top, crate::params::ParamSet::dna1_defaults()).unwrap();
-        let d = DiffTre::new("pt", vec![], model, |_, w| {
-            Ok(LossOutput { dloss_dweights: vec![0.0; w.len()], ..Default::default() })
-        });
+        let obs: Vec<Arc<dyn Observable>> = vec![Arc::new(crate::observable::Distance::between(&top, 0, 1).unwrap())];
+        let d = DiffTre::new("pt", vec![], model.clone(), obs.clone(), Loss::squared(1.0)).unwrap();
         let e = d.min_n_eff(0.0).err().unwrap().to_string();
         assert_eq!(
             e,
             "invalid min_n_eff_factor = 0: a fraction of the sample size in (0, 1]; mythos examples use 0.95"
         );
+        let e = DiffTre::new("pt", vec![], model, obs, Loss::Squared(vec![1.0, 2.0])).err().unwrap().to_string();
+        assert_eq!(e, "invalid targets = [1.0, 2.0]: give one target per observable (1), in the same order");
     }
 }

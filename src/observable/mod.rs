@@ -1,5 +1,270 @@
-//! Observables of sampled states, one value per state, with their units documented.
+//! Observables of sampled states, with their units, written so DiffTRe can differentiate
+//! through them.
+//!
+//! An [`Observable`] maps each state of a trajectory to a small feature vector `X_i` (`[dim]`) and
+//! the (weighted) mean of those features to its value with [`Observable::reduce`], a Burn tensor
+//! function. For most observables the value is simply the mean of one feature (a propeller twist
+//! in degrees, a rise in nm); some are non-linear in the mean: the helical pitch is 360° over the
+//! mean twist, a persistence length comes from a fit to mean tangent correlations, a radius of
+//! gyration is √⟨R_g²⟩. DiffTRe estimates `O(θ) = reduce(Σ_i w_i(θ) X_i, θ)` and differentiates
+//! it with autodiff, so a new observable needs no hand-written derivative.
+//!
+//! | observable | module | unit |
+//! |---|---|---|
+//! | propeller twist, rise, twist, pitch, diameter | [`helix`] | deg, nm, deg, bp/turn, nm |
+//! | distance between nucleotides, end-to-end distance, radius of gyration | [`distance`] | nm |
+//! | RMSD to a reference structure | [`structure`] | nm |
+//! | persistence length of a duplex | [`persistence`] | nm |
+//!
+//! Lengths are computed in oxDNA units and reported in nm (1 oxDNA unit = 0.8518 nm); angles in
+//! degrees. Base pairs of a duplex are selected by [`BasePairs`], which can drop the fraying
+//! pairs at the ends (`exclude_end_pairs`).
+//!
+//! ```
+//! use oxgrad::observable::{BasePairs, Observable, Rise};
+//! use oxgrad::system::generate::{helix, parse_sequence, Shape};
+//! use oxgrad::system::TopologyFormat;
+//! let (top, conf) = helix(&parse_sequence("ACGTACGTAC")?, Shape::Duplex, None, TopologyFormat::Classic)?;
+//! let rise = Rise::new(BasePairs::duplex(&top, 1)?)?;
+//! let x = rise.features(&conf)?;               // one state
+//! assert!((x[0] * 0.8518 - 0.332).abs() < 1e-3); // the ideal helix rises 0.332 nm per base pair
+//! # Ok::<(), oxgrad::Error>(())
+//! ```
 
+pub mod distance;
 pub mod helix;
+pub mod persistence;
+pub mod stats;
+pub mod structure;
 
-pub use helix::{duplex_base_pairs, propeller_twist};
+pub use distance::{Distance, RadiusOfGyration};
+pub use helix::{BasePairs, Diameter, Pitch, PropellerTwist, Rise, Twist};
+pub use persistence::PersistenceLength;
+pub use stats::Estimate;
+pub use structure::Rmsd;
+
+use crate::backend;
+use crate::energy::functions::ParamSource;
+use crate::energy::tensor::T1;
+use crate::error::{Error, Result};
+use crate::io::Configuration;
+use crate::params::ParamSet;
+use crate::trajectory::Trajectory;
+use burn::tensor::TensorData;
+
+/// A quantity measured on sampled states (see the [module docs](self)).
+pub trait Observable: Send + Sync {
+    /// A short name for reports and metrics (`propeller_twist`).
+    fn name(&self) -> &str;
+    /// The unit of the observable's value (`deg`, `nm`, `bp/turn`).
+    fn unit(&self) -> &'static str;
+    /// The number of features per state (default 1).
+    fn dim(&self) -> usize {
+        1
+    }
+    /// The features of one state, `[dim]`, in the units `reduce` expects.
+    fn features(&self, conf: &Configuration) -> Result<Vec<f64>>;
+    /// The observable's value from the mean features `[dim]`: a tensor graph `[1]`, so DiffTRe
+    /// differentiates through it. `params` gives every model parameter as a tensor (trainable
+    /// ones carry gradients). Default: the first feature.
+    fn reduce(&self, mean: T1, params: &dyn ParamSource<T1>) -> T1 {
+        let _ = params;
+        mean.slice(0..1)
+    }
+    /// Model parameters the features depend on (interaction-site offsets, for example). DiffTRe
+    /// refuses to train these with this observable, since the features are evaluated at fixed
+    /// values.
+    fn feature_params(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The features of every state of `traj`, `[states][dim]`.
+pub fn feature_table(obs: &dyn Observable, traj: &Trajectory) -> Result<Vec<Vec<f64>>> {
+    traj.frames
+        .iter()
+        .map(|c| {
+            let x = obs.features(c)?;
+            if x.len() != obs.dim() {
+                return Err(Error::mismatch(
+                    format!("observable '{}'", obs.name()),
+                    format!("{} features for one state, dim() says {}: return dim() values", x.len(), obs.dim()),
+                ));
+            }
+            Ok(x)
+        })
+        .collect()
+}
+
+/// The value of `obs` for features averaged with `weights` (one per state, summing to 1), at the
+/// parameters `params`, evaluated in `f64`.
+pub fn value(obs: &dyn Observable, table: &[Vec<f64>], weights: &[f64], params: &ParamSet) -> f64 {
+    Reducer::new(params).value(obs, &weighted_mean(table, weights, obs.dim()))
+}
+
+/// Evaluates [`Observable::reduce`] in `f64` (no gradients), many times at the same parameters.
+pub struct Reducer {
+    device: burn::tensor::Device,
+    params: crate::energy::tensor::TensorParams,
+}
+
+impl Reducer {
+    /// At the parameter values `params`.
+    #[must_use]
+    pub fn new(params: &ParamSet) -> Reducer {
+        let device = backend::cpu();
+        let params = crate::energy::tensor::TensorParams::constants(params, &device);
+        Reducer { device, params }
+    }
+
+    /// The observable's value for the mean features `mean` (`[dim]`).
+    #[must_use]
+    pub fn value(&self, obs: &dyn Observable, mean: &[f64]) -> f64 {
+        let t = T1::from_data(TensorData::new(mean.to_vec(), [mean.len()]), &self.device);
+        let v = obs.reduce(t, &self.params);
+        v.into_data().try_to_vec::<f64>().map_or(f64::NAN, |x| x.first().copied().unwrap_or(f64::NAN))
+    }
+}
+
+/// Σ_i w_i X_i over a feature table.
+#[must_use]
+pub fn weighted_mean(table: &[Vec<f64>], weights: &[f64], dim: usize) -> Vec<f64> {
+    let mut mean = vec![0.0; dim];
+    for (x, w) in table.iter().zip(weights) {
+        for (m, v) in mean.iter_mut().zip(x) {
+            *m += w * v;
+        }
+    }
+    mean
+}
+
+/// Converts an oxDNA length to nm inside a tensor graph.
+pub(crate) fn nm(t: T1) -> T1 {
+    t * crate::units::LENGTH_NM
+}
+
+/// The observables a configuration can name, with their settings, as plain data
+/// (`{ kind = "propeller_twist", exclude_end_pairs = 1 }`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ObservableSpec {
+    /// [`PropellerTwist`] (degrees).
+    PropellerTwist {
+        /// Base pairs dropped at each end of the duplex.
+        #[serde(default)]
+        exclude_end_pairs: usize,
+    },
+    /// [`Rise`] (nm per base pair).
+    Rise {
+        /// Base pairs dropped at each end.
+        #[serde(default)]
+        exclude_end_pairs: usize,
+    },
+    /// [`Twist`] (degrees per base-pair step).
+    Twist {
+        /// Base pairs dropped at each end.
+        #[serde(default)]
+        exclude_end_pairs: usize,
+    },
+    /// [`Pitch`] (base pairs per turn).
+    Pitch {
+        /// Base pairs dropped at each end.
+        #[serde(default)]
+        exclude_end_pairs: usize,
+    },
+    /// [`Diameter`] (nm).
+    Diameter {
+        /// Base pairs dropped at each end.
+        #[serde(default)]
+        exclude_end_pairs: usize,
+    },
+    /// [`Distance`] between two nucleotides (nm); indices are topology (row) order.
+    Distance {
+        /// The two nucleotides.
+        nucleotides: [usize; 2],
+    },
+    /// [`Distance`] between the 5' and 3' ends of a strand (nm).
+    EndToEnd {
+        /// The strand (0-based).
+        #[serde(default)]
+        strand: usize,
+    },
+    /// [`RadiusOfGyration`] (nm) of a strand, or of every nucleotide.
+    RadiusOfGyration {
+        /// The strand (0-based); all nucleotides when absent.
+        #[serde(default)]
+        strand: Option<usize>,
+    },
+    /// [`Rmsd`] to a reference configuration (nm).
+    Rmsd {
+        /// The reference configuration file (relative to the configuration file).
+        reference: std::path::PathBuf,
+    },
+    /// [`PersistenceLength`] of a duplex (nm).
+    PersistenceLength {
+        /// Base pairs dropped at each end.
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+        /// Largest base-pair-step separation in the fit.
+        #[serde(default)]
+        max_lag: Option<usize>,
+    },
+}
+
+fn two() -> usize {
+    2
+}
+
+impl ObservableSpec {
+    /// Every kind a configuration may name.
+    pub const KINDS: [&'static str; 10] = [
+        "propeller_twist",
+        "rise",
+        "twist",
+        "pitch",
+        "diameter",
+        "distance",
+        "end_to_end",
+        "radius_of_gyration",
+        "rmsd",
+        "persistence_length",
+    ];
+
+    /// Builds the observable for `top`, with the interaction sites of `params` and relative
+    /// paths resolved against `base_dir`.
+    pub fn build(
+        &self,
+        top: &crate::system::Topology,
+        params: &ParamSet,
+        base_dir: &std::path::Path,
+    ) -> Result<Box<dyn Observable>> {
+        Ok(match self {
+            ObservableSpec::PropellerTwist { exclude_end_pairs } => {
+                Box::new(PropellerTwist::new(BasePairs::duplex(top, *exclude_end_pairs)?))
+            }
+            ObservableSpec::Rise { exclude_end_pairs } => Box::new(Rise::new(BasePairs::duplex(top, *exclude_end_pairs)?)?),
+            ObservableSpec::Twist { exclude_end_pairs } => {
+                Box::new(Twist::new(BasePairs::duplex(top, *exclude_end_pairs)?)?)
+            }
+            ObservableSpec::Pitch { exclude_end_pairs } => {
+                Box::new(Pitch::new(BasePairs::duplex(top, *exclude_end_pairs)?)?)
+            }
+            ObservableSpec::Diameter { exclude_end_pairs } => {
+                Box::new(Diameter::new(BasePairs::duplex(top, *exclude_end_pairs)?, params))
+            }
+            ObservableSpec::Distance { nucleotides } => Box::new(Distance::between(top, nucleotides[0], nucleotides[1])?),
+            ObservableSpec::EndToEnd { strand } => Box::new(Distance::end_to_end(top, *strand)?),
+            ObservableSpec::RadiusOfGyration { strand } => Box::new(match strand {
+                Some(s) => RadiusOfGyration::strand(top, *s)?,
+                None => RadiusOfGyration::all(top),
+            }),
+            ObservableSpec::Rmsd { reference } => {
+                let path = if reference.is_absolute() { reference.clone() } else { base_dir.join(reference) };
+                Box::new(Rmsd::new(Configuration::read(&path, top.len())?, None)?)
+            }
+            ObservableSpec::PersistenceLength { exclude_end_pairs, max_lag } => {
+                Box::new(PersistenceLength::new(BasePairs::duplex(top, *exclude_end_pairs)?, *max_lag)?)
+            }
+        })
+    }
+}

@@ -121,9 +121,21 @@ impl Optimization {
         self
     }
 
+    /// Adds a simulator shared with the caller.
+    pub fn add_simulator(mut self, s: Arc<dyn Simulator>) -> Self {
+        self.simulators.push(s);
+        self
+    }
+
     /// Adds an objective.
     pub fn objective(mut self, o: impl Objective + 'static) -> Self {
         self.objectives.push(Arc::new(o));
+        self
+    }
+
+    /// Adds an objective shared with the caller.
+    pub fn add_objective(mut self, o: Arc<dyn Objective>) -> Self {
+        self.objectives.push(o);
         self
     }
 
@@ -208,7 +220,15 @@ impl Optimization {
     /// One optimisation step from `params` and `state`.
     pub fn step(&mut self, params: &Params, state: OptimizerState) -> Result<StepOutput> {
         self.start()?;
-        scheduler::step(self, params, state)
+        scheduler::step(self, params, state, true)
+    }
+
+    /// Evaluates the objectives at `params` (simulating what they need) without updating:
+    /// the output's `params` are `params`, its gradients those at `params`. A run's last
+    /// parameters are evaluated this way, so the parameters it saves are ones it has measured.
+    pub fn evaluate(&mut self, params: &Params, state: OptimizerState) -> Result<StepOutput> {
+        self.start()?;
+        scheduler::step(self, params, state, false)
     }
 
     /// Runs `n_steps` steps (at least 1) from `params`. After each step the callback may replace

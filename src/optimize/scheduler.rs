@@ -66,7 +66,7 @@ enum Producer {
     Objective(usize),
 }
 
-pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerState) -> Result<StepOutput> {
+pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerState, apply: bool) -> Result<StepOutput> {
     let mut obs = state.observables.clone();
     let mut cs = state.component_state.clone();
     let shared = Arc::new(params.clone());
@@ -184,14 +184,17 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
     let aggregate = opt.aggregate.as_ref().expect("validated: an aggregation is configured");
     let g = aggregate.apply(&all);
     let mut update = state.update.clone();
-    let new_params =
-        if g.first_non_finite().is_some() { params.clone() } else { opt.update.apply(params, &g, &mut update) };
+    let new_params = if !apply || g.first_non_finite().is_some() {
+        params.clone()
+    } else {
+        opt.update.apply(params, &g, &mut update)
+    };
     let keep: Vec<Handle> = obs.values().copied().collect();
     opt.store.retain(&keep);
     Ok(StepOutput {
         grads: g,
         params: new_params,
-        state: OptimizerState { observables: obs, component_state: cs, update, step: state.step + 1 },
+        state: OptimizerState { observables: obs, component_state: cs, update, step: state.step + usize::from(apply) },
         observables: reported,
     })
 }

@@ -732,10 +732,13 @@ impl ParamGrads {
         ParamGrads(self.0.iter().map(|(k, v)| (k.clone(), v * s)).collect())
     }
 
-    /// The gradient of `name` (0 if absent).
-    #[must_use]
-    pub fn get(&self, name: &str) -> f64 {
-        self.0.get(name).copied().unwrap_or(0.0)
+    /// The gradient of `name`; a name that was not differentiated is an error listing the closest
+    /// names that were.
+    pub fn get(&self, name: &str) -> Result<f64> {
+        self.0.get(name).copied().ok_or_else(|| Error::UnknownParameter {
+            name: name.to_string(),
+            suggestions: closest(name, self.0.keys().map(String::as_str)),
+        })
     }
 
     /// The first non-finite entry, if any.

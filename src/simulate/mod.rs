@@ -1,10 +1,13 @@
 //! Simulators: the native oxDNA molecular-dynamics engine ([`md`]), driven from oxDNA input files
-//! ([`input`]).
+//! ([`input`]); [`NativeSimulator`] runs it for the optimizer, [`TrajectorySimulator`] replays
+//! existing trajectories.
 
 pub mod input;
 pub mod md;
 pub mod native;
+pub mod replay;
 
 pub use input::MdRun;
 pub use md::{Md, MdConfig, MdState, Thermostat};
 pub use native::NativeSimulator;
+pub use replay::TrajectorySimulator;

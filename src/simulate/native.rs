@@ -72,6 +72,30 @@ impl NativeSimulator {
         self
     }
 
+    /// Its MD settings (`steps` = production steps per run).
+    #[must_use]
+    pub fn config(&self) -> &MdConfig {
+        &self.config
+    }
+
+    /// Steps between sampled states.
+    #[must_use]
+    pub fn sample_every(&self) -> u64 {
+        self.sample_every
+    }
+
+    /// Steps run before sampling.
+    #[must_use]
+    pub fn equilibration(&self) -> u64 {
+        self.equilibration_steps
+    }
+
+    /// The same system with other MD settings and sampling interval (validated).
+    pub fn with_config(&self, config: MdConfig, sample_every: u64) -> Result<NativeSimulator> {
+        NativeSimulator::new(&self.name, self.topology.clone(), self.initial.clone(), self.params.clone(), config, sample_every)
+            .map(|s| s.equilibration_steps(self.equilibration_steps).hints(self.hints.clone()))
+    }
+
     /// The same simulator under another name (for [`crate::optimize::create_n`]).
     #[must_use]
     pub fn renamed(&self, name: impl Into<String>) -> Self {

@@ -1,0 +1,471 @@
+//! Training configurations: one TOML file that says what to train, on which systems, against
+//! which observables, and how. The schema with every key, default and unit is in
+//! `docs/config.md`; [`Config`] is its typed form and [`Config::build`] turns it into components
+//! ([`plan::Plan`]) that the optimizer runs.
+//!
+//! ```toml
+//! [model]
+//! kind = "dna1"
+//! temperature = "300K"
+//!
+//! [optimizer]
+//! learning_rate = 1e-3
+//! steps = 20
+//! train = ["Stacking", "eps_hb"]
+//!
+//! [[simulator]]
+//! name = "duplex"
+//! kind = "native"
+//! duplex = "ACGTTGCAATGC"
+//! md_steps = 200000
+//! sample_every = 2000
+//!
+//! [[objective]]
+//! name = "propeller"
+//! simulators = ["duplex"]
+//! observable = { kind = "propeller_twist", exclude_end_pairs = 2 }
+//! target = 20.0
+//! ```
+//!
+//! Every error names the file, the line and the key: an unknown key (with the closest valid
+//! spelling), a missing one, a value out of its domain. Paths are relative to the file.
+
+pub mod plan;
+mod spans;
+
+use crate::error::{Error, Location, Result};
+use crate::observable::ObservableSpec;
+use crate::optimize::SchedulerHints;
+use serde::{Deserialize, Serialize};
+use spans::Spans;
+use std::path::{Path, PathBuf};
+
+/// A whole training configuration (see the [module docs](self)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The energy model and the state it is evaluated at.
+    pub model: ModelConfig,
+    /// The update rule and what it trains.
+    pub optimizer: OptimizerConfig,
+    /// Simulators (`[[simulator]]`), at least one.
+    #[serde(rename = "simulator", default)]
+    pub simulators: Vec<SimulatorConfig>,
+    /// Objectives (`[[objective]]`), at least one.
+    #[serde(rename = "objective", default)]
+    pub objectives: Vec<ObjectiveConfig>,
+    /// How the objectives' gradients are combined.
+    #[serde(default)]
+    pub aggregate: AggregateConfig,
+    /// The fresh simulations that check the fit.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+    /// Where tasks run.
+    #[serde(default)]
+    pub executor: ExecutorConfig,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// `"dna1"` or `"dna2"`.
+    pub kind: String,
+    /// Temperature: `"300K"`, `"27C"` or a number in simulation units (default `"300K"`).
+    #[serde(default = "default_temperature")]
+    pub temperature: TomlNumberOrString,
+    /// Salt concentration, molar (oxDNA2 only; default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<f64>,
+    /// Use oxDNA's sequence-dependent stacking and H-bonding strengths (default false).
+    #[serde(default)]
+    pub sequence_dependent: bool,
+    /// oxDNA's sequence-dependent parameter file (default: the one shipped for the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_dep_file: Option<PathBuf>,
+    /// Starting parameters: a partial or complete parameter TOML applied over the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<PathBuf>,
+}
+
+/// A TOML value that may be a number or a string (temperatures).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TomlNumberOrString {
+    /// A bare number.
+    Number(f64),
+    /// A string such as `"300K"`.
+    Text(String),
+}
+
+fn default_temperature() -> TomlNumberOrString {
+    TomlNumberOrString::Text("300K".into())
+}
+
+/// `[optimizer]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// `"adam"` (default) or `"sgd"`.
+    #[serde(default = "default_adam")]
+    pub kind: String,
+    /// Learning rate (default 1e-3).
+    #[serde(default = "default_lr")]
+    pub learning_rate: f64,
+    /// Optimisation steps (updates), at least 1.
+    pub steps: usize,
+    /// What is trained: `"all"`, term names (`"Stacking"`) or parameter names (default `["all"]`).
+    #[serde(default = "default_train")]
+    pub train: Vec<String>,
+    /// Clip each gradient to this global norm first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
+    /// Calls allowed per objective per step (default 2: cached data, then fresh data).
+    #[serde(default = "default_calls")]
+    pub max_objective_calls: usize,
+}
+
+fn default_adam() -> String {
+    "adam".into()
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_train() -> Vec<String> {
+    vec!["all".into()]
+}
+fn default_calls() -> usize {
+    2
+}
+
+/// `[[simulator]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    /// Unique name; copies are named `name.0`, `name.1`, …
+    pub name: String,
+    /// `"native"` (the embedded MD engine) or `"trajectory"` (replays existing oxDNA files).
+    pub kind: String,
+    /// Independent copies (native only; default 1).
+    #[serde(default = "one")]
+    pub copies: usize,
+    /// Native: a generated Watson–Crick duplex, this sequence 5'→3' on its first strand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplex: Option<String>,
+    /// Native: a generated single strand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strand: Option<String>,
+    /// Native: box side of a generated system (oxDNA units; default from its length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub box_side: Option<f64>,
+    /// An oxDNA topology (native: with `configuration`; trajectory: required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<PathBuf>,
+    /// Native: the starting configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<PathBuf>,
+    /// Trajectory: the oxDNA trajectory to replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trajectory: Option<PathBuf>,
+    /// Trajectory: the temperature it was sampled at (default: the model's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<TomlNumberOrString>,
+    /// Native: production MD steps per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md_steps: Option<u64>,
+    /// Native: sample a state every this many steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_every: Option<u64>,
+    /// Native: MD steps before sampling starts (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equilibration_steps: Option<u64>,
+    /// Native: master seed; each copy and step derives its own (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Native: time step (default 0.005).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dt: Option<f64>,
+    /// Native: `"john"` (default) or `"langevin"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermostat: Option<String>,
+    /// Native, john: steps between velocity refreshes (default 103).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newtonian_steps: Option<u64>,
+    /// Native: translational diffusion coefficient (default 2.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_coeff: Option<f64>,
+    /// Native: Verlet-list skin (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verlet_skin: Option<f64>,
+    /// Scheduler hints (`num_cpus`, `mem_mb`, `max_retries`, …).
+    #[serde(default, skip_serializing_if = "is_default_hints")]
+    pub hints: SchedulerHints,
+}
+
+fn one() -> usize {
+    1
+}
+fn is_default_hints(h: &SchedulerHints) -> bool {
+    *h == SchedulerHints::default()
+}
+
+/// `[[objective]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveConfig {
+    /// Unique name.
+    pub name: String,
+    /// `"difftre"` (default).
+    #[serde(default = "default_difftre")]
+    pub kind: String,
+    /// The simulators whose trajectories it reweights (all copies of each).
+    pub simulators: Vec<String>,
+    /// One observable (or use `observables`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observable: Option<ObservableSpec>,
+    /// Several observables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observables: Option<Vec<ObservableSpec>>,
+    /// The target of `observable`, in its unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<f64>,
+    /// The targets of `observables`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<f64>>,
+    /// `"squared"` (default), `"absolute"` or `"rmse"`.
+    #[serde(default = "default_squared")]
+    pub loss: String,
+    /// Weight in `[aggregate] kind = "weighted"` (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// Smallest normalised effective sample size before re-simulating (default 0.95).
+    #[serde(default = "default_neff")]
+    pub min_n_eff: f64,
+    /// Updates a trajectory may serve before it is re-simulated (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_valid_opt_steps: Option<u64>,
+    /// States dropped from the start of each trajectory (default 0).
+    #[serde(default)]
+    pub equilibration_states: usize,
+    /// Scheduler hints.
+    #[serde(default, skip_serializing_if = "is_default_hints")]
+    pub hints: SchedulerHints,
+}
+
+fn default_difftre() -> String {
+    "difftre".into()
+}
+fn default_squared() -> String {
+    "squared".into()
+}
+fn default_weight() -> f64 {
+    1.0
+}
+fn default_neff() -> f64 {
+    0.95
+}
+
+/// `[aggregate]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateConfig {
+    /// `"mean"` (default), `"weighted"` (the objectives' `weight`s) or `"passthrough"`.
+    #[serde(default = "default_mean")]
+    pub kind: String,
+}
+
+fn default_mean() -> String {
+    "mean".into()
+}
+
+impl Default for AggregateConfig {
+    fn default() -> Self {
+        AggregateConfig { kind: default_mean() }
+    }
+}
+
+/// `[validation]`: fresh simulations with the best and the initial parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Run the validation (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Production MD steps per copy (default: 4 × the simulator's `md_steps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md_steps: Option<u64>,
+    /// Copies per parameter set (default: the simulator's copies, at least 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<usize>,
+    /// Equilibration steps (default: the simulator's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equilibration_steps: Option<u64>,
+    /// Sampling interval (default: the simulator's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_every: Option<u64>,
+    /// Master seed of the validation runs (default 1001).
+    #[serde(default = "default_validation_seed")]
+    pub seed: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_validation_seed() -> u64 {
+    1001
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        ValidationConfig {
+            enabled: true,
+            md_steps: None,
+            copies: None,
+            equilibration_steps: None,
+            sample_every: None,
+            seed: default_validation_seed(),
+        }
+    }
+}
+
+/// `[executor]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// `"thread"` (default).
+    #[serde(default = "default_thread")]
+    pub kind: String,
+    /// CPUs the pool may use (default: every core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<usize>,
+}
+
+fn default_thread() -> String {
+    "thread".into()
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig { kind: default_thread(), cpus: None }
+    }
+}
+
+/// A configuration read from a file, with what is needed to report errors at their lines.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// The typed configuration.
+    pub config: Config,
+    /// The file it came from (relative paths are resolved against its directory).
+    pub path: PathBuf,
+    spans: Spans,
+}
+
+impl ConfigFile {
+    /// Reads and checks a configuration file.
+    pub fn read(path: impl AsRef<Path>) -> Result<ConfigFile> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read configuration", path, e))?;
+        ConfigFile::parse(&text, path)
+    }
+
+    /// Parses configuration text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile> {
+        let spans = Spans::parse(text, path)?;
+        let config: Config = toml::from_str(text).map_err(|e| de_error(path, text, &e))?;
+        Ok(ConfigFile { config, path: path.to_path_buf(), spans })
+    }
+
+    /// The directory relative paths in the file are resolved against.
+    #[must_use]
+    pub fn dir(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// Resolves a path from the file.
+    #[must_use]
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir().join(p)
+        }
+    }
+
+    /// An error at `key` (a dotted path such as `objective[0].target`), at the line it is on.
+    #[must_use]
+    pub fn error(&self, key: &str, msg: impl Into<String>) -> Error {
+        Error::Config {
+            at: Location { source: self.path.clone(), line: self.spans.line(key) },
+            key: key.to_string(),
+            msg: msg.into(),
+        }
+    }
+
+    /// The configuration with every default written out, as TOML (the run directory keeps it).
+    #[must_use]
+    pub fn resolved_toml(&self) -> String {
+        toml::to_string(&self.config).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"))
+    }
+}
+
+/// A deserialisation error at its line, with the key path serde reports.
+fn de_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let msg = e.message().trim().to_string();
+    let key = e.span().map_or_else(String::new, |s| key_at(text, s.start));
+    Error::Config { at: Location { source: path.to_path_buf(), line }, key, msg: improve(&msg) }
+}
+
+/// The key written at the start of the line containing byte `pos` (for messages).
+fn key_at(text: &str, pos: usize) -> String {
+    let start = text[..pos.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    let line = line.trim();
+    if line.starts_with('[') {
+        return line.trim_matches(|c| c == '[' || c == ']').to_string();
+    }
+    line.split('=').next().unwrap_or("").trim().to_string()
+}
+
+/// serde's messages with a closest-spelling suggestion for unknown fields.
+fn improve(msg: &str) -> String {
+    // "unknown field `x`, expected one of `a`, `b`" or "... expected `a` or `b`"
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        let valid: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+        let best = crate::params::closest(name, valid.iter().copied());
+        let list = valid.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ");
+        return match best.first() {
+            Some(b) => format!("unknown key '{name}'; did you mean '{b}'? (valid keys: {list})"),
+            None => format!("unknown key '{name}' (valid keys: {list})"),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        return format!("missing required key '{name}'");
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        let name = rest.split('`').next().unwrap_or("");
+        let valid: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+        let best = crate::params::closest(name, valid.iter().copied());
+        let list = valid.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+        return match best.first() {
+            Some(b) => format!("unknown kind \"{name}\"; did you mean \"{b}\"? (valid: {list})"),
+            None => format!("unknown kind \"{name}\" (valid: {list})"),
+        };
+    }
+    msg.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_the_line_and_the_closest_key() {
+        let text = "[model]\nkind = \"dna1\"\n\n[optimizer]\nsteps = 3\nlearnig_rate = 0.1\n";
+        let e = ConfigFile::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("c.toml:6: "), "{e}");
+        assert!(e.contains("unknown key 'learnig_rate'; did you mean 'learning_rate'?"), "{e}");
+    }
+}

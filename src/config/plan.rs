@@ -1,0 +1,492 @@
+//! A configuration turned into components: the starting parameters, what is trained, the
+//! simulators (with their copies), the DiffTRe objectives, the aggregation, the update rule and
+//! the validation runs. Every problem is reported at its key and line.
+
+use super::{ConfigFile, ObjectiveConfig, SimulatorConfig, TomlNumberOrString};
+use crate::energy::setup::SHIPPED_SEQ_DEP;
+use crate::energy::EnergyModel;
+use crate::error::{Error, Result};
+use crate::io::{Configuration, SeqDepFile, TrajectoryReader};
+use crate::objective::{DiffTre, Loss};
+use crate::observable::{Observable, ObservableSpec};
+use crate::optimize::{create_n_names, Aggregate, ObservableId, Simulator, UpdateRule};
+use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term};
+use crate::simulate::{MdConfig, NativeSimulator, Thermostat, TrajectorySimulator};
+use crate::system::generate::{helix, parse_sequence, Shape};
+use crate::system::{Topology, TopologyFormat};
+use crate::trajectory::Trajectory;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+/// One `[[simulator]]`: its system and its copies.
+pub struct SimulatorPlan {
+    /// The configured name.
+    pub name: String,
+    /// The system's topology.
+    pub topology: Topology,
+    /// What runs.
+    pub kind: SimulatorKind,
+}
+
+/// The two simulator kinds of a configuration.
+pub enum SimulatorKind {
+    /// Native MD: the copies (named `name.0`, …) and the template they were made from.
+    Native {
+        /// The copies, as the optimizer runs them.
+        copies: Vec<NativeSimulator>,
+    },
+    /// A replayed trajectory.
+    Trajectory(TrajectorySimulator),
+}
+
+impl SimulatorPlan {
+    /// Every copy as a simulator of the optimizer.
+    #[must_use]
+    pub fn simulators(&self) -> Vec<Arc<dyn Simulator>> {
+        match &self.kind {
+            SimulatorKind::Native { copies } => copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect(),
+            SimulatorKind::Trajectory(t) => vec![Arc::new(t.clone())],
+        }
+    }
+
+    /// The observables every copy exposes.
+    #[must_use]
+    pub fn exposes(&self) -> Vec<ObservableId> {
+        self.simulators().iter().flat_map(|s| s.exposes()).collect()
+    }
+}
+
+/// One `[[objective]]`.
+pub struct ObjectivePlan {
+    /// The configured name.
+    pub name: String,
+    /// The objective.
+    pub difftre: Arc<DiffTre>,
+    /// Its observables (shared with the objective).
+    pub observables: Vec<Arc<dyn Observable>>,
+    /// Targets of a built-in loss, in observable order.
+    pub targets: Vec<f64>,
+    /// Index of the simulator whose system a validation re-simulates (the first native one).
+    pub validation_simulator: Option<usize>,
+    /// Weight for `[aggregate] kind = "weighted"`.
+    pub weight: f64,
+}
+
+/// Everything a training run needs.
+pub struct Plan {
+    /// The configuration it came from.
+    pub file: ConfigFile,
+    /// The starting parameter set (model, temperature, salt, sequence dependence, overrides).
+    pub params: ParamSet,
+    /// The trained parameter names, in the set's order.
+    pub trained: Vec<String>,
+    /// The update rule.
+    pub update: UpdateRule,
+    /// Optimisation steps.
+    pub steps: usize,
+    /// Simulators, in configuration order.
+    pub simulators: Vec<SimulatorPlan>,
+    /// Objectives, in configuration order.
+    pub objectives: Vec<ObjectivePlan>,
+    /// The gradient aggregation.
+    pub aggregate: Aggregate,
+    /// CPUs of the thread pool.
+    pub cpus: usize,
+}
+
+impl ConfigFile {
+    /// Builds every component; errors name the key and line.
+    pub fn build(self) -> Result<Plan> {
+        let c = &self.config;
+        let params = self.model_params()?;
+        let trained = self.trained(&params)?;
+        let update = self.update_rule()?;
+        if c.optimizer.steps < 1 {
+            return Err(self.error("optimizer.steps", "at least 1 optimisation step"));
+        }
+        if c.optimizer.max_objective_calls < 1 {
+            return Err(self.error("optimizer.max_objective_calls", "at least 1 call per objective per step"));
+        }
+        if c.simulators.is_empty() {
+            return Err(self.error("simulator", "At least one simulator is required: add a [[simulator]] table"));
+        }
+        if c.objectives.is_empty() {
+            return Err(self.error("objective", "At least one objective is required: add an [[objective]] table"));
+        }
+        self.unique_names()?;
+        let simulators =
+            c.simulators.iter().enumerate().map(|(i, s)| self.simulator(i, s, &params)).collect::<Result<Vec<_>>>()?;
+        let objectives = c
+            .objectives
+            .iter()
+            .enumerate()
+            .map(|(i, o)| self.objective(i, o, &params, &simulators))
+            .collect::<Result<Vec<_>>>()?;
+        let aggregate = match c.aggregate.kind.as_str() {
+            "mean" => Aggregate::Mean,
+            "weighted" => Aggregate::WeightedSum(objectives.iter().map(|o| o.weight).collect()),
+            "passthrough" if objectives.len() == 1 => Aggregate::Passthrough,
+            "passthrough" => {
+                return Err(self.error(
+                    "aggregate.kind",
+                    format!("passthrough takes the gradients of exactly one objective, and {} are configured: use \"mean\" or \"weighted\"", objectives.len()),
+                ))
+            }
+            other => return Err(self.error("aggregate.kind", unknown_choice(other, &["mean", "weighted", "passthrough"]))),
+        };
+        let cpus = match (c.executor.kind.as_str(), c.executor.cpus) {
+            ("thread", Some(0)) => return Err(self.error("executor.cpus", "at least 1 CPU")),
+            ("thread", Some(n)) => n,
+            ("thread", None) => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            ("process" | "slurm", _) => {
+                return Err(self.error(
+                    "executor.kind",
+                    format!("the {} executor is not available in this version: use \"thread\"", c.executor.kind),
+                ))
+            }
+            (other, _) => return Err(self.error("executor.kind", unknown_choice(other, &["thread"]))),
+        };
+        self.check_validation()?;
+        let steps = c.optimizer.steps;
+        Ok(Plan { params, trained, update, steps, simulators, objectives, aggregate, cpus, file: self })
+    }
+
+    fn model_params(&self) -> Result<ParamSet> {
+        let m = &self.config.model;
+        let kind = match m.kind.as_str() {
+            "dna1" => ModelKind::Dna1,
+            "dna2" => ModelKind::Dna2,
+            other => return Err(self.error("model.kind", unknown_choice(other, &["dna1", "dna2"]))),
+        };
+        let mut p = ParamSet::defaults(kind);
+        let kt = self.temperature(&m.temperature, "model.temperature")?;
+        p.set("kt", kt).map_err(|e| self.error("model.temperature", e.to_string()))?;
+        match (kind, m.salt) {
+            (ModelKind::Dna1, Some(_)) => {
+                return Err(self.error("model.salt", "oxDNA1 has no electrostatics: remove salt, or use kind = \"dna2\""))
+            }
+            (ModelKind::Dna2, Some(s)) if !(s > 0.0 && s.is_finite()) => {
+                return Err(self.error("model.salt", "a positive molar concentration, e.g. 0.5"))
+            }
+            (ModelKind::Dna2, Some(s)) => p.set("salt_conc", s)?,
+            _ => {}
+        }
+        if m.sequence_dependent || m.seq_dep_file.is_some() {
+            let file = match &m.seq_dep_file {
+                Some(f) => SeqDepFile::read(self.resolve(f)).map_err(|e| self.error("model.seq_dep_file", e.to_string()))?,
+                None => {
+                    let name = match kind {
+                        ModelKind::Dna1 => "oxDNA1_sequence_dependent_parameters.txt",
+                        ModelKind::Dna2 => "oxDNA2_sequence_dependent_parameters.txt",
+                    };
+                    let text = SHIPPED_SEQ_DEP.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| *t);
+                    SeqDepFile::parse(text, Path::new(name))?
+                }
+            };
+            p = p.with_sequence_dependence(&file).map_err(|e| self.error("model.seq_dep_file", e.to_string()))?;
+        }
+        if let Some(f) = &m.params {
+            let path = self.resolve(f);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| self.error("model.params", format!("cannot read '{}': {e}", path.display())))?;
+            p.apply_toml_str(&text, &path).map_err(|e| self.error("model.params", e.to_string()))?;
+        }
+        crate::energy::validate(&p).map_err(|e| self.error("model.params", e.to_string()))?;
+        Ok(p)
+    }
+
+    fn temperature(&self, t: &TomlNumberOrString, key: &str) -> Result<f64> {
+        let kt = match t {
+            TomlNumberOrString::Number(x) => *x,
+            TomlNumberOrString::Text(s) => crate::units::parse_temperature(s).map_err(|m| self.error(key, m))?,
+        };
+        if !(kt > 0.0 && kt.is_finite()) {
+            return Err(self.error(key, "a positive temperature: \"300K\", \"27C\" or simulation units (0.1 = 300 K)"));
+        }
+        Ok(kt)
+    }
+
+    fn trained(&self, p: &ParamSet) -> Result<Vec<String>> {
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        if self.config.optimizer.train.is_empty() {
+            return Err(self.error("optimizer.train", "name what to train: [\"all\"], term names or parameter names"));
+        }
+        for (i, entry) in self.config.optimizer.train.iter().enumerate() {
+            let key = format!("optimizer.train[{i}]");
+            let selection = if entry == "all" {
+                ParamSelection::All
+            } else if let Some(t) = Term::from_name(entry) {
+                ParamSelection::Terms(vec![t])
+            } else if p.contains(entry) {
+                ParamSelection::Names(vec![entry.clone()])
+            } else {
+                let valid = p.names().chain(Term::ALL.iter().map(|t| t.name())).chain(std::iter::once("all"));
+                let hint = match closest(entry, valid).first() {
+                    Some(b) => format!("did you mean '{b}'? "),
+                    None => String::new(),
+                };
+                return Err(self.error(
+                    &key,
+                    format!("'{entry}' is neither \"all\", a term nor a parameter of the {} model; {hint}(terms: {})", p.model(), Term::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")),
+                ));
+            };
+            names.extend(selection.resolve(p).map_err(|e| self.error(&key, e.to_string()))?);
+        }
+        let order: Vec<String> = p.names().filter(|n| names.contains(*n)).map(ToString::to_string).collect();
+        Ok(order)
+    }
+
+    fn update_rule(&self) -> Result<UpdateRule> {
+        let o = &self.config.optimizer;
+        let rule = match o.kind.as_str() {
+            "adam" => UpdateRule::adam(o.learning_rate),
+            "sgd" => UpdateRule::sgd(o.learning_rate),
+            other => return Err(self.error("optimizer.kind", unknown_choice(other, &["adam", "sgd"]))),
+        }
+        .map_err(|e| self.error("optimizer.learning_rate", e.to_string()))?;
+        match o.clip_norm {
+            Some(c) => rule.clip_norm(c).map_err(|e| self.error("optimizer.clip_norm", e.to_string())),
+            None => Ok(rule),
+        }
+    }
+
+    fn unique_names(&self) -> Result<()> {
+        let mut seen = BTreeSet::new();
+        let c = &self.config;
+        let names = c
+            .simulators
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("simulator[{i}].name"), &s.name))
+            .chain(c.objectives.iter().enumerate().map(|(i, o)| (format!("objective[{i}].name"), &o.name)));
+        for (key, name) in names {
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(self.error(&key, "a non-empty name without spaces"));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(self.error(
+                    &key,
+                    format!("'{name}' is used twice: All objective, simulator, and exposes names must be unique"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn simulator(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+        let key = |k: &str| format!("simulator[{i}].{k}");
+        match s.kind.as_str() {
+            "native" => self.native(i, s, params),
+            "trajectory" => {
+                let native_only: [(&str, bool); 13] = [
+                    ("duplex", s.duplex.is_some()),
+                    ("strand", s.strand.is_some()),
+                    ("box_side", s.box_side.is_some()),
+                    ("configuration", s.configuration.is_some()),
+                    ("md_steps", s.md_steps.is_some()),
+                    ("sample_every", s.sample_every.is_some()),
+                    ("equilibration_steps", s.equilibration_steps.is_some()),
+                    ("seed", s.seed.is_some()),
+                    ("dt", s.dt.is_some()),
+                    ("thermostat", s.thermostat.is_some()),
+                    ("newtonian_steps", s.newtonian_steps.is_some()),
+                    ("diff_coeff", s.diff_coeff.is_some()),
+                    ("verlet_skin", s.verlet_skin.is_some()),
+                ];
+                if let Some((k, _)) = native_only.iter().find(|(_, set)| *set) {
+                    return Err(self.error(&key(k), "does not apply to kind = \"trajectory\" (a replayed trajectory is not simulated)"));
+                }
+                if s.copies != 1 {
+                    return Err(self.error(&key("copies"), "a replayed trajectory has one copy"));
+                }
+                let top_path = s.topology.as_ref().ok_or_else(|| self.error(&key("topology"), "missing required key 'topology' for kind = \"trajectory\""))?;
+                let traj_path = s.trajectory.as_ref().ok_or_else(|| self.error(&key("trajectory"), "missing required key 'trajectory' for kind = \"trajectory\""))?;
+                let (topology, _) = Topology::read(self.resolve(top_path)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
+                let frames: Vec<Configuration> = TrajectoryReader::open(self.resolve(traj_path), topology.len())
+                    .and_then(|r| r.collect::<Result<Vec<_>>>())
+                    .map_err(|e| self.error(&key("trajectory"), e.to_string()))?;
+                if frames.is_empty() {
+                    return Err(self.error(&key("trajectory"), "the trajectory holds no frame"));
+                }
+                let kt = match &s.temperature {
+                    Some(t) => self.temperature(t, &key("temperature"))?,
+                    None => params.value("kt"),
+                };
+                let n = frames.len();
+                let traj = Trajectory::new(frames, Some(vec![kt; n]))?;
+                Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)) })
+            }
+            other => Err(self.error(&key("kind"), unknown_choice(other, &["native", "trajectory"]))),
+        }
+    }
+
+    fn native(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+        let key = |k: &str| format!("simulator[{i}].{k}");
+        for (k, set) in [("trajectory", s.trajectory.is_some()), ("temperature", s.temperature.is_some())] {
+            if set {
+                let hint = if k == "temperature" { "the model's temperature applies ([model] temperature)" } else { "use kind = \"trajectory\" to replay a trajectory" };
+                return Err(self.error(&key(k), format!("does not apply to kind = \"native\": {hint}")));
+            }
+        }
+        let sources = [s.duplex.is_some(), s.strand.is_some(), s.topology.is_some() || s.configuration.is_some()];
+        if sources.iter().filter(|x| **x).count() != 1 {
+            return Err(self.error(&format!("simulator[{i}]"), "give exactly one system: duplex = \"ACGT…\", strand = \"ACGT…\", or topology and configuration files"));
+        }
+        let (topology, initial) = if let Some(seq) = s.duplex.as_ref().or(s.strand.as_ref()) {
+            let which = if s.duplex.is_some() { "duplex" } else { "strand" };
+            let shape = if s.duplex.is_some() { Shape::Duplex } else { Shape::Strand };
+            let bases = parse_sequence(seq).map_err(|e| self.error(&key(which), e.to_string()))?;
+            helix(&bases, shape, s.box_side, TopologyFormat::Classic).map_err(|e| self.error(&key("box_side"), e.to_string()))?
+        } else {
+            if s.box_side.is_some() {
+                return Err(self.error(&key("box_side"), "applies to generated systems only; the configuration file has its box"));
+            }
+            let top = s.topology.as_ref().ok_or_else(|| self.error(&key("topology"), "a configuration needs its topology"))?;
+            let conf = s.configuration.as_ref().ok_or_else(|| self.error(&key("configuration"), "a topology needs a starting configuration"))?;
+            let (t, _) = Topology::read(self.resolve(top)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
+            let c = Configuration::read(self.resolve(conf), t.len()).map_err(|e| self.error(&key("configuration"), e.to_string()))?;
+            (t, c)
+        };
+        let md_steps = s.md_steps.ok_or_else(|| self.error(&key("md_steps"), "missing required key 'md_steps' (production MD steps per run)"))?;
+        let sample_every = s.sample_every.unwrap_or((md_steps / 100).max(1));
+        if sample_every == 0 || sample_every > md_steps {
+            return Err(self.error(&key("sample_every"), format!("between 1 and md_steps = {md_steps}")));
+        }
+        if s.copies == 0 {
+            return Err(self.error(&key("copies"), "at least 1 copy"));
+        }
+        let kt = params.value("kt");
+        let diff_coeff = s.diff_coeff.unwrap_or(2.5);
+        let thermostat = match s.thermostat.as_deref().unwrap_or("john") {
+            "john" | "brownian" => Thermostat::John { newtonian_steps: s.newtonian_steps.unwrap_or(103), diff_coeff },
+            "langevin" => {
+                if s.newtonian_steps.is_some() {
+                    return Err(self.error(&key("newtonian_steps"), "applies to the john thermostat only"));
+                }
+                Thermostat::Langevin { gamma_trans: kt / diff_coeff, gamma_rot: kt / (3.0 * diff_coeff) }
+            }
+            other => return Err(self.error(&key("thermostat"), unknown_choice(other, &["john", "langevin"]))),
+        };
+        let md = MdConfig {
+            dt: s.dt.unwrap_or(0.005),
+            steps: md_steps,
+            thermostat,
+            verlet_skin: s.verlet_skin.unwrap_or(0.05),
+            seed: s.seed.unwrap_or(1),
+        };
+        md.validate(kt).map_err(|e| self.error(&key(setting_key(&e)), e.to_string()))?;
+        let template = NativeSimulator::new(&s.name, topology.clone(), initial, params.clone(), md, sample_every)
+            .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
+            .equilibration_steps(s.equilibration_steps.unwrap_or(0))
+            .hints(s.hints.clone());
+        let copies = create_n_names(s.copies, Some(&s.name)).into_iter().map(|n| template.renamed(n)).collect();
+        Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
+    }
+
+    fn objective(&self, i: usize, o: &ObjectiveConfig, params: &ParamSet, sims: &[SimulatorPlan]) -> Result<ObjectivePlan> {
+        let key = |k: &str| format!("objective[{i}].{k}");
+        if o.kind != "difftre" {
+            return Err(self.error(&key("kind"), unknown_choice(&o.kind, &["difftre"])));
+        }
+        if o.simulators.is_empty() {
+            return Err(self.error(&key("simulators"), "name the simulators whose trajectories this objective reweights"));
+        }
+        let mut indices = Vec::new();
+        for (k, name) in o.simulators.iter().enumerate() {
+            let Some(idx) = sims.iter().position(|s| &s.name == name) else {
+                let hint = match closest(name, sims.iter().map(|s| s.name.as_str())).first() {
+                    Some(b) => format!("; did you mean '{b}'?"),
+                    None => String::new(),
+                };
+                return Err(self.error(&format!("objective[{i}].simulators[{k}]"), format!("no simulator is named '{name}'{hint}")));
+            };
+            if sims[idx].topology != sims[indices.first().copied().unwrap_or(idx)].topology {
+                return Err(self.error(
+                    &format!("objective[{i}].simulators[{k}]"),
+                    format!("'{name}' simulates another system than '{}': one objective reweights one system; give each system its own objective", o.simulators[0]),
+                ));
+            }
+            indices.push(idx);
+        }
+        let topology = &sims[indices[0]].topology;
+        let (specs, targets, okey) = match (&o.observable, &o.observables, o.target, &o.targets) {
+            (Some(spec), None, Some(t), None) => (vec![spec.clone()], vec![t], key("observable")),
+            (None, Some(specs), None, Some(ts)) => {
+                if specs.len() != ts.len() {
+                    return Err(self.error(&key("targets"), format!("{} targets for {} observables: give one target per observable, in order", ts.len(), specs.len())));
+                }
+                (specs.clone(), ts.clone(), key("observables"))
+            }
+            (Some(_), Some(_), _, _) => return Err(self.error(&key("observables"), "give either observable (with target) or observables (with targets), not both")),
+            (None, None, _, _) => return Err(self.error(&format!("objective[{i}]"), format!("missing required key 'observable', e.g. observable = {{ kind = \"propeller_twist\", exclude_end_pairs = 1 }} (kinds: {})", ObservableSpec::KINDS.join(", ")))),
+            (Some(_), None, None, _) => return Err(self.error(&key("target"), "missing required key 'target': the value the observable should reach, in its unit")),
+            (None, Some(_), _, None) => return Err(self.error(&key("targets"), "missing required key 'targets': one value per observable")),
+            (Some(_), None, _, Some(_)) => return Err(self.error(&key("targets"), "one observable takes 'target', not 'targets'")),
+            (None, Some(_), Some(_), _) => return Err(self.error(&key("target"), "several observables take 'targets', not 'target'")),
+        };
+        let observables: Vec<Arc<dyn Observable>> = specs
+            .iter()
+            .map(|s| s.build(topology, params, &self.dir()).map(Arc::from))
+            .collect::<Result<_>>()
+            .map_err(|e| self.error(&okey, e.to_string()))?;
+        for (obs, t) in observables.iter().zip(&targets) {
+            if obs.name() == "propeller_twist" && *t < 0.0 {
+                tracing::warn!("objective '{}': a propeller twist is never negative (180° − the angle between base normals); the target {t} cannot be reached", o.name);
+            }
+        }
+        let loss = Loss::named(&o.loss, targets.clone()).map_err(|e| self.error(&key("loss"), e.to_string()))?;
+        let required: Vec<ObservableId> = indices.iter().flat_map(|&s| sims[s].exposes()).collect();
+        let model = EnergyModel::new(topology, params.clone())?;
+        let mut d = DiffTre::new(&o.name, required, model, observables.clone(), loss)?
+            .min_n_eff(o.min_n_eff)
+            .map_err(|e| self.error(&key("min_n_eff"), e.to_string()))?
+            .n_equilibration_steps(o.equilibration_states)
+            .hints(o.hints.clone());
+        if let Some(m) = o.max_valid_opt_steps {
+            d = d.max_valid_opt_steps(m).map_err(|e| self.error(&key("max_valid_opt_steps"), e.to_string()))?;
+        }
+        if !(o.weight.is_finite()) {
+            return Err(self.error(&key("weight"), "a finite number"));
+        }
+        let validation_simulator = indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
+        Ok(ObjectivePlan { name: o.name.clone(), difftre: Arc::new(d), observables, targets, validation_simulator, weight: o.weight })
+    }
+
+    fn check_validation(&self) -> Result<()> {
+        let v = &self.config.validation;
+        if v.md_steps == Some(0) {
+            return Err(self.error("validation.md_steps", "at least 1 step"));
+        }
+        if v.copies == Some(0) {
+            return Err(self.error("validation.copies", "at least 1 copy"));
+        }
+        if v.sample_every == Some(0) {
+            return Err(self.error("validation.sample_every", "at least 1 step"));
+        }
+        Ok(())
+    }
+}
+
+/// The key an MD-settings error is about.
+fn setting_key(e: &Error) -> &'static str {
+    let s = e.to_string();
+    ["newtonian_steps", "diff_coeff", "verlet_skin", "dt"].into_iter().find(|k| s.contains(k)).unwrap_or("dt")
+}
+
+/// "unknown value; did you mean …? (valid: …)".
+fn unknown_choice(value: &str, valid: &[&str]) -> String {
+    let list = valid.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+    match closest(value, valid.iter().copied()).first() {
+        Some(b) => format!("unknown value \"{value}\"; did you mean \"{b}\"? (valid: {list})"),
+        None => format!("unknown value \"{value}\" (valid: {list})"),
+    }
+}
+
+impl Plan {
+    /// The starting values of the trained parameters.
+    #[must_use]
+    pub fn start(&self) -> crate::optimize::Params {
+        self.trained.iter().map(|n| (n.clone(), self.params.value(n))).collect()
+    }
+}

@@ -1,0 +1,45 @@
+//! `TrajectorySimulator`: replays an existing trajectory (for example one oxDNA wrote) as a
+//! simulator of the optimizer. Every run returns the same states, so DiffTRe reweights one fixed
+//! ensemble: when its effective sample size drops, re-referencing starts again from the same
+//! states at the current parameters.
+
+use crate::error::Result;
+use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
+use crate::trajectory::Trajectory;
+use std::sync::Arc;
+
+/// A simulator that returns a fixed trajectory.
+#[derive(Debug, Clone)]
+pub struct TrajectorySimulator {
+    name: String,
+    trajectory: Arc<Trajectory>,
+    hints: SchedulerHints,
+}
+
+impl TrajectorySimulator {
+    /// Named `name`, replaying `trajectory` (whose states carry their temperature).
+    pub fn new(name: impl Into<String>, trajectory: Trajectory) -> TrajectorySimulator {
+        TrajectorySimulator { name: name.into(), trajectory: Arc::new(trajectory), hints: SchedulerHints::default() }
+    }
+
+    /// The replayed trajectory.
+    #[must_use]
+    pub fn trajectory(&self) -> &Trajectory {
+        &self.trajectory
+    }
+}
+
+impl Simulator for TrajectorySimulator {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &str {
+        "TrajectorySimulator"
+    }
+    fn hints(&self) -> &SchedulerHints {
+        &self.hints
+    }
+    fn run(&self, _: &TaskContext, _: &Params, state: &State) -> Result<SimOutput> {
+        Ok(SimOutput { observables: vec![Observation::Trajectory((*self.trajectory).clone())], state: state.clone() })
+    }
+}

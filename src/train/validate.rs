@@ -1,0 +1,78 @@
+//! Validation: fresh, independent simulations with given parameters, and each observable's plain
+//! (unweighted) average with its block-jackknife standard error — the check that a fit holds up,
+//! independent of the reweighted estimates the optimizer steered by.
+
+use crate::error::{Error, Result};
+use crate::observable::stats::{estimate, Estimate};
+use crate::observable::{feature_table, Observable, Reducer};
+use crate::params::ParamSet;
+use crate::simulate::native::derive_seed;
+use crate::simulate::NativeSimulator;
+use crate::trajectory::Trajectory;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What a validation measures: one system, its observables, and how long to simulate it.
+#[derive(Clone)]
+pub struct Validation {
+    /// The simulator (its MD settings and sampling) whose system is re-simulated.
+    pub simulator: NativeSimulator,
+    /// Independent copies per parameter set.
+    pub copies: usize,
+    /// Master seed: copy k runs with a seed derived from it and k (the same for every
+    /// parameter set, so differences between sets are not seed noise).
+    pub seed: u64,
+    /// The observables.
+    pub observables: Vec<Arc<dyn Observable>>,
+}
+
+/// The validated estimate of each observable, in order.
+pub type Validated = Vec<Estimate>;
+
+impl Validation {
+    /// Simulates every parameter set in `sets` (`copies` runs each, on up to `threads` threads)
+    /// and returns, per set, each observable's estimate.
+    pub fn run(&self, sets: &[&ParamSet], threads: usize) -> Result<Vec<Validated>> {
+        let jobs: Vec<(usize, usize)> = (0..sets.len()).flat_map(|s| (0..self.copies).map(move |c| (s, c))).collect();
+        let results: Mutex<Vec<Option<Result<Trajectory>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads.clamp(1, jobs.len().max(1)) {
+                scope.spawn(|| loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(s, c)) = jobs.get(k) else { break };
+                    let seed = derive_seed(self.seed, &format!("validation.{c}"), 0);
+                    let out = self.simulator.run_with(sets[s], seed);
+                    if let Ok(mut r) = results.lock() {
+                        r[k] = Some(out);
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().map_err(|_| Error::invalid("validation", "threads", "a validation thread panicked"))?;
+        let mut out = Vec::new();
+        for (s, set) in sets.iter().enumerate() {
+            let mut trajs = Vec::new();
+            for c in 0..self.copies {
+                let k = s * self.copies + c;
+                let t = results[k].take().ok_or_else(|| Error::invalid("validation", "run", "a validation run did not finish"))??;
+                trajs.push(t);
+            }
+            out.push(self.estimates(&trajs, set)?);
+        }
+        Ok(out)
+    }
+
+    /// Each observable's plain average over independent trajectories, with its error.
+    pub fn estimates(&self, trajs: &[Trajectory], params: &ParamSet) -> Result<Validated> {
+        let segments: Vec<usize> = trajs.iter().map(Trajectory::len).collect();
+        let joined = Trajectory::concat(trajs)?;
+        let n = joined.len().max(1);
+        let w = vec![1.0 / n as f64; joined.len()];
+        let reducer = Reducer::new(params);
+        self.observables
+            .iter()
+            .map(|o| Ok(estimate(o.as_ref(), &reducer, &feature_table(o.as_ref(), &joined)?, &w, &segments)))
+            .collect()
+    }
+}
