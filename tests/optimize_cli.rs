@@ -1,61 +1,163 @@
-//! `oxgrad optimize` on built-in defaults (shortened): a run directory with metrics, parameters
-//! per step and the final parameter set.
+//! `oxgrad optimize CONFIG`: the run directory, the final line, an existing run left alone, and
+//! `--gradient-only` on a replayed oxDNA trajectory against central differences of the
+//! reweighted loss.
 
+mod common;
+
+use oxgrad::config::ConfigFile;
+use oxgrad::objective::Reference;
 use oxgrad::params::ParamSet;
+use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn optimize_writes_a_run_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    let out = Command::new(env!("CARGO_BIN_EXE_oxgrad"))
-        .args([
-            "optimize",
-            "--steps",
-            "3",
-            "--md-steps",
-            "2000",
-            "--equilibration",
-            "500",
-            "--sample-every",
-            "100",
-            "--simulators",
-            "2",
-            "-o",
-        ])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().next(), Some("step,name,value"));
-    for step in 0..3 {
-        for name in ["propeller.loss", "propeller.neff", "propeller.propeller_twist_deg"] {
-            let line = metrics
-                .lines()
-                .find(|l| l.starts_with(&format!("{step},{name},")))
-                .unwrap_or_else(|| panic!("{step} {name}"));
-            let v: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
-            assert!(v.is_finite());
-        }
-    }
-    let params = std::fs::read_to_string(run.join("params.csv")).unwrap();
-    assert_eq!(params.lines().count(), 4, "a header and one row per step");
-    let fitted = ParamSet::read(run.join("params_final.toml")).unwrap();
-    let defaults = ParamSet::dna1_defaults();
-    assert!((fitted.value("eps_stack_base") - defaults.value("eps_stack_base")).abs() > 1e-5, "stacking was optimised");
-    assert!((fitted.value("eps_backbone") - defaults.value("eps_backbone")).abs() < 1e-15, "FENE was not selected");
-    assert!(run.join("init.top").exists() && run.join("init.dat").exists());
+fn oxgrad(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_oxgrad")).args(args).current_dir(dir).output().unwrap()
 }
 
+const SHORT: &str = r#"
+[model]
+kind = "dna1"
+temperature = "300K"
+
+[optimizer]
+learning_rate = 1e-3
+steps = 3
+train = ["Stacking"]
+
+[[simulator]]
+name = "duplex"
+kind = "native"
+copies = 2
+duplex = "ACGTTGCA"
+md_steps = 4000
+sample_every = 100
+equilibration_steps = 1000
+
+[[objective]]
+name = "rise"
+simulators = ["duplex"]
+observable = { kind = "rise", exclude_end_pairs = 1 }
+target = 0.36
+
+[validation]
+md_steps = 4000
+"#;
+
 #[test]
-fn optimize_refuses_an_unknown_term() {
+fn optimize_writes_a_run_directory_and_a_final_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_oxgrad"))
-        .args(["optimize", "--terms", "Stacking,Stickyness", "-o"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid term = Stickyness"));
+    std::fs::write(dir.path().join("short.toml"), SHORT).unwrap();
+    let out = oxgrad(&["optimize", "short.toml", "-o", "run"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    let keys: Vec<&str> = last.split(' ').map(|kv| kv.split('=').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["initial_loss", "final_loss", "best_step", "steps", "validated", "initial_validated", "target", "run_dir"],
+        "{last}"
+    );
+    assert!(last.contains("steps=3 ") && last.contains("target=0.36"), "{last}");
+    let run = dir.path().join("run");
+    // one metrics line per evaluated step: 0..=3, each with the observable ± error and n_eff
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    for (k, l) in lines.iter().enumerate() {
+        assert_eq!(l["step"], k);
+        let rise = &l["objectives"]["rise"]["observables"]["rise"];
+        assert!(rise["value"].as_f64().unwrap() > 0.3 && rise["std_err"].as_f64().unwrap() > 0.0, "{rise}");
+        assert_eq!(rise["unit"], "nm");
+        assert!(l["objectives"]["rise"]["n_eff"].as_f64().unwrap() > 0.0);
+        assert!(l["params"]["eps_stack_base"].as_f64().is_some() && l["grads"]["eps_stack_base"].as_f64().is_some());
+    }
+    for f in ["config.toml", "seeds.toml", "params_initial.toml", "validation.json", "loss.png", "observables.png", "neff.png"] {
+        assert!(run.join(f).is_file(), "{f}");
+    }
+    let best = ParamSet::read(run.join("params_best.toml")).unwrap();
+    let fin = ParamSet::read(run.join("params_final.toml")).unwrap();
+    assert!((fin.value("eps_stack_base") - 1.3448).abs() > 1e-4, "stacking was trained");
+    assert!((fin.value("eps_backbone") - 2.0).abs() < 1e-15, "FENE was not");
+    assert_eq!(best.model(), fin.model());
+    // the resolved configuration reads back to the same run
+    ConfigFile::read(run.join("config.toml")).unwrap();
+    // the fitted parameters are usable: an MD input runs with them
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("validation.json")).unwrap()).unwrap();
+    assert_eq!(v[0]["copies"], 2);
+    // the fitted parameters are usable: oxgrad energy evaluates a trajectory with them
+    let input = common::case_dir("dna1-avg-8bp-T296").join("input_analysis_nomesh");
+    let energy = |extra: &[&str]| {
+        let mut args = vec!["energy", input.to_str().unwrap()];
+        args.extend(extra);
+        let out = oxgrad(&args, dir.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let params_file = run.join("params_final.toml");
+    let (plain, fitted) = (energy(&[]), energy(&["--params", params_file.to_str().unwrap()]));
+    let stacking = |tsv: &str| -> f64 { tsv.lines().nth(1).unwrap().split('\t').nth(4).unwrap().parse().unwrap() };
+    assert!((stacking(&plain) - stacking(&fitted)).abs() > 1e-6, "the fitted stacking parameters change the stacking energy");
+
+    // a second run into the same directory is refused, and leaves it as it was
+    let again = oxgrad(&["optimize", "short.toml", "-o", "run"], dir.path());
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(std::fs::read_to_string(run.join("metrics.jsonl")).unwrap(), metrics);
+}
+
+/// A replayed oxDNA trajectory: `--gradient-only` prints the gradient of the reweighted loss,
+/// which equals central differences of that loss (reference energies at the start).
+#[test]
+fn gradient_only_equals_central_differences_of_the_reweighted_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = common::case_dir("dna1-avg-8bp-T296");
+    let config = format!(
+        r#"
+[model]
+kind = "dna1"
+temperature = "296.15K"
+
+[optimizer]
+steps = 1
+train = ["eps_stack_base", "dr0_stack", "r0_backbone", "theta0_hb_4"]
+
+[[simulator]]
+name = "oxdna"
+kind = "trajectory"
+topology = "{0}/init.top"
+trajectory = "{0}/trajectory.dat"
+
+[[objective]]
+name = "pitch"
+simulators = ["oxdna"]
+observable = {{ kind = "pitch", exclude_end_pairs = 1 }}
+target = 10.5
+"#,
+        case.display()
+    );
+    let path = dir.path().join("g.toml");
+    std::fs::write(&path, &config).unwrap();
+    let out = oxgrad(&["optimize", "g.toml", "--gradient-only"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert!((json["n_eff"]["pitch"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let plan = ConfigFile::read(&path).unwrap().build().unwrap();
+    let start = plan.start();
+    let traj = match &plan.simulators[0].kind {
+        oxgrad::config::plan::SimulatorKind::Trajectory(t) => t.trajectory().clone(),
+        _ => unreachable!("a trajectory simulator"),
+    };
+    let d = &plan.objectives[0].difftre;
+    let loss = |p: &oxgrad::optimize::Params| d.evaluate(std::slice::from_ref(&traj), Reference::Params(&start), p).unwrap().loss;
+    assert!((json["loss"].as_f64().unwrap() - loss(&start)).abs() < 1e-12);
+    for (name, v) in &start {
+        let h = 1e-6 * v.abs().max(0.1);
+        let (mut up, mut down) = (start.clone(), start.clone());
+        *up.get_mut(name).unwrap() += h;
+        *down.get_mut(name).unwrap() -= h;
+        let fd = (loss(&up) - loss(&down)) / (2.0 * h);
+        let g = json["grads"][name].as_f64().unwrap();
+        assert!(g.abs() > 1e-6, "{name}");
+        assert!((g - fd).abs() <= 1e-5 * g.abs().max(fd.abs()) + 1e-9, "d/d{name}: printed {g}, finite difference {fd}");
+    }
 }

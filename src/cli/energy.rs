@@ -32,11 +32,16 @@ pub struct EnergyArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Model parameters from this file (e.g. params_best.toml of a run) instead of the defaults;
+    /// the input still sets temperature and salt.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
 }
 
 pub fn energy(a: &EnergyArgs) -> Result<()> {
     let input = InputFile::read(&a.input)?;
-    let setup = ModelSetup::from_input(&input)?;
+    let params = a.params.as_ref().map(oxgrad::params::ParamSet::read).transpose()?;
+    let setup = ModelSetup::from_input_with(&input, params.as_ref())?;
     let trajectory = match (&a.trajectory, &setup.trajectory) {
         (Some(t), _) | (None, Some(t)) => t.clone(),
         (None, None) => {

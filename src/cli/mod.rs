@@ -2,6 +2,7 @@
 
 mod energy;
 mod generate;
+mod observe;
 mod optimize;
 mod simulate;
 
@@ -28,9 +29,11 @@ pub enum Command {
     Energy(energy::EnergyArgs),
     /// Native molecular dynamics from an oxDNA MD input file (trajectory, energy file, last conf).
     Simulate(simulate::SimulateArgs),
-    /// Train parameters with DiffTRe and parallel native simulators (built-in defaults: fit the
-    /// propeller twist of a 12-bp duplex to 21.7°).
+    /// Train parameters with DiffTRe from a configuration file (built-in default: fit oxDNA1's
+    /// helical pitch to B-DNA's 10.5 bp/turn), then validate the fit with fresh simulations.
     Optimize(optimize::OptimizeArgs),
+    /// An observable on every frame of a trajectory, then its mean and standard error (JSON).
+    Observe(observe::ObserveArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
 }
@@ -43,5 +46,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Energy(a) => energy::energy(&a),
         Command::Simulate(a) => simulate::simulate(&a),
         Command::Optimize(a) => optimize::optimize(&a),
+        Command::Observe(a) => observe::observe(&a),
     }
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use oxgrad::io::InputFile;
+use oxgrad::params::ParamSet;
 use oxgrad::simulate::MdRun;
 use oxgrad::Result;
 use std::io::IsTerminal;
@@ -14,11 +15,16 @@ use std::time::Instant;
 pub struct SimulateArgs {
     /// An oxDNA MD input file (sim_type = MD); paths in it are relative to its directory.
     pub input: PathBuf,
+    /// Model parameters from this file (e.g. params_best.toml of a run) instead of the defaults;
+    /// the input still sets temperature and salt.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
 }
 
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
     let input = InputFile::read(&a.input)?;
-    let run = MdRun::from_input(&input)?;
+    let params = a.params.as_ref().map(ParamSet::read).transpose()?;
+    let run = MdRun::from_input_with(&input, params.as_ref())?;
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(run.config.steps);
         b.set_style(

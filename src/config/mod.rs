@@ -371,7 +371,7 @@ impl ConfigFile {
     /// Parses configuration text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<ConfigFile> {
         let spans = Spans::parse(text, path)?;
-        let config: Config = toml::from_str(text).map_err(|e| de_error(path, text, &e))?;
+        let config: Config = toml::from_str(text).map_err(|e| de_error(path, text, &e, &spans))?;
         Ok(ConfigFile { config, path: path.to_path_buf(), spans })
     }
 
@@ -401,30 +401,75 @@ impl ConfigFile {
         }
     }
 
-    /// The configuration with every default written out, as TOML (the run directory keeps it).
+    /// The configuration with its defaults written out (simulator settings, salt, CPUs), as
+    /// TOML: the run directory keeps it, and it reads back to the same run.
     #[must_use]
     pub fn resolved_toml(&self) -> String {
-        toml::to_string(&self.config).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"))
+        let mut c = self.config.clone();
+        // paths become absolute, so the copy in the run directory finds the same files
+        let abs = |p: &mut Option<PathBuf>| {
+            if let Some(x) = p.as_mut() {
+                let r = self.resolve(x);
+                *x = std::fs::canonicalize(&r).unwrap_or(r);
+            }
+        };
+        abs(&mut c.model.params);
+        abs(&mut c.model.seq_dep_file);
+        for s in &mut c.simulators {
+            abs(&mut s.topology);
+            abs(&mut s.configuration);
+            abs(&mut s.trajectory);
+        }
+        for o in &mut c.objectives {
+            let specs = o.observable.iter_mut().chain(o.observables.iter_mut().flatten());
+            for spec in specs {
+                if let ObservableSpec::Rmsd { reference } = spec {
+                    let mut r = Some(reference.clone());
+                    abs(&mut r);
+                    *reference = r.unwrap_or_default();
+                }
+            }
+        }
+        if c.model.kind == "dna2" && c.model.salt.is_none() {
+            c.model.salt = Some(0.5);
+        }
+        for s in &mut c.simulators {
+            if s.kind != "native" {
+                continue;
+            }
+            let md = s.md_steps.unwrap_or(0);
+            s.sample_every.get_or_insert((md / 100).max(1));
+            s.equilibration_steps.get_or_insert(0);
+            s.seed.get_or_insert(1);
+            s.dt.get_or_insert(0.005);
+            let thermostat = s.thermostat.get_or_insert_with(|| "john".into()).clone();
+            if thermostat == "john" || thermostat == "brownian" {
+                s.newtonian_steps.get_or_insert(103);
+            }
+            s.diff_coeff.get_or_insert(2.5);
+            s.verlet_skin.get_or_insert(0.05);
+        }
+        if c.executor.cpus.is_none() {
+            c.executor.cpus = Some(std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+        }
+        let text = toml::to_string(&c).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"));
+        format!("# {} with its defaults written out (see docs/config.md)\n{text}", self.path.display())
     }
 }
 
-/// A deserialisation error at its line, with the key path serde reports.
-fn de_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+/// A deserialisation error at its line, with the key path it concerns.
+fn de_error(path: &Path, text: &str, e: &toml::de::Error, spans: &Spans) -> Error {
     let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     let msg = e.message().trim().to_string();
-    let key = e.span().map_or_else(String::new, |s| key_at(text, s.start));
+    let key = e.span().and_then(|s| spans.path_at(s.start)).unwrap_or("").to_string();
     Error::Config { at: Location { source: path.to_path_buf(), line }, key, msg: improve(&msg) }
 }
 
-/// The key written at the start of the line containing byte `pos` (for messages).
-fn key_at(text: &str, pos: usize) -> String {
-    let start = text[..pos.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[start..].lines().next().unwrap_or("");
-    let line = line.trim();
-    if line.starts_with('[') {
-        return line.trim_matches(|c| c == '[' || c == ']').to_string();
-    }
-    line.split('=').next().unwrap_or("").trim().to_string()
+/// A serde message about a configuration value, reworded for users: unknown keys and kinds with
+/// the closest valid spelling, missing keys, wrong types.
+#[must_use]
+pub fn explain(msg: &str) -> String {
+    improve(msg)
 }
 
 /// serde's messages with a closest-spelling suggestion for unknown fields.
@@ -439,6 +484,17 @@ fn improve(msg: &str) -> String {
             Some(b) => format!("unknown key '{name}'; did you mean '{b}'? (valid keys: {list})"),
             None => format!("unknown key '{name}' (valid keys: {list})"),
         };
+    }
+    if let Some((found, expected)) = msg.strip_prefix("invalid type: ").and_then(|m| m.split_once(", expected ")) {
+        let want = match expected {
+            "usize" | "u64" | "u32" => "a whole number",
+            "f64" | "f32" => "a number",
+            "a boolean" => "true or false",
+            "a string" => "a string in quotes",
+            "a sequence" => "a list [..]",
+            other => other,
+        };
+        return format!("expected {want}, found {found}");
     }
     if let Some(rest) = msg.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or("");

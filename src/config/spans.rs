@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use toml_edit::{ImDocument, Item, Table, Value};
 
-/// Lines by key path.
+/// Lines (and byte ranges of key and value) by key path.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Spans {
     lines: BTreeMap<String, usize>,
+    ranges: Vec<(String, std::ops::Range<usize>)>,
 }
 
 impl Spans {
@@ -17,7 +18,11 @@ impl Spans {
     pub(super) fn parse(text: &str, path: &Path) -> Result<Spans> {
         let doc = ImDocument::parse(text).map_err(|e| {
             let line = e.span().map_or(0, |s| line_of(text, s.start));
-            Error::parse(path, line, "valid TOML", e.message().trim().to_string())
+            Error::Config {
+                at: crate::error::Location { source: path.to_path_buf(), line },
+                key: "TOML syntax".into(),
+                msg: e.message().trim().replace('\n', " "),
+            }
         })?;
         let mut spans = Spans::default();
         spans.table(text, "", doc.as_table());
@@ -38,10 +43,25 @@ impl Spans {
         }
     }
 
+    /// The deepest key whose key or value text contains byte `pos`.
+    pub(super) fn path_at(&self, pos: usize) -> Option<&str> {
+        self.ranges.iter().filter(|(_, r)| r.contains(&pos)).max_by_key(|(p, _)| p.len()).map(|(p, _)| p.as_str())
+    }
+
     fn put(&mut self, text: &str, path: String, span: Option<std::ops::Range<usize>>) {
         if let Some(s) = span {
             self.lines.entry(path).or_insert_with(|| line_of(text, s.start));
         }
+    }
+
+    fn range(&mut self, path: &str, spans: [Option<std::ops::Range<usize>>; 2]) {
+        let (a, b) = (spans[0].clone(), spans[1].clone());
+        let r = match (a, b) {
+            (Some(a), Some(b)) => a.start.min(b.start)..a.end.max(b.end),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return,
+        };
+        self.ranges.push((path.to_string(), r));
     }
 
     fn table(&mut self, text: &str, prefix: &str, t: &Table) {
@@ -49,6 +69,7 @@ impl Spans {
             let Some((key, item)) = t.get_key_value(name) else { continue };
             let path = join(prefix, name);
             self.put(text, path.clone(), key.span().or_else(|| item.span()));
+            self.range(&path, [key.span(), item.span()]);
             self.item(text, &path, item);
         }
     }
@@ -63,6 +84,7 @@ impl Spans {
                 for (i, t) in a.iter().enumerate() {
                     let p = format!("{path}[{i}]");
                     self.put(text, p.clone(), t.span());
+                    self.range(&p, [t.span(), None]);
                     self.table(text, &p, t);
                 }
             }
@@ -78,6 +100,7 @@ impl Spans {
                     let Some((key, item)) = t.get_key_value(name) else { continue };
                     let p = join(path, name);
                     self.put(text, p.clone(), key.span().or_else(|| item.span()));
+                    self.range(&p, [key.span(), item.span()]);
                     self.item(text, &p, item);
                 }
             }
@@ -85,6 +108,7 @@ impl Spans {
                 for (i, x) in a.iter().enumerate() {
                     let p = format!("{path}[{i}]");
                     self.put(text, p.clone(), x.span());
+                    self.range(&p, [x.span(), None]);
                     self.value(text, &p, x);
                 }
             }
@@ -118,5 +142,6 @@ mod tests {
         assert_eq!(s.line("objective[1].name"), 9);
         assert_eq!(s.line("objective[1].targets[1]"), 11);
         assert_eq!(s.line("objective[1].missing"), 8);
+        assert_eq!(s.path_at(text.find("\"rise\"").unwrap() + 1), Some("objective[0].observable.kind"));
     }
 }

@@ -63,8 +63,30 @@ pub fn model_kind(input: &InputFile) -> Result<ModelKind> {
 
 /// The parameter set an oxDNA input implies (temperature, salt, sequence dependence).
 pub fn params_from_input(input: &InputFile) -> Result<ParamSet> {
+    params_from_input_with(input, None)
+}
+
+/// The parameter set of an oxDNA input, starting from `model_params` (for example fitted
+/// parameters, `--params`) instead of the defaults: the input still sets the state — temperature,
+/// salt, half-charged ends — and, only where it names them, `dh_lambda` and `dh_strength`. A
+/// sequence-dependent parameter set keeps its own (trained) tables.
+pub fn params_from_input_with(input: &InputFile, model_params: Option<&ParamSet>) -> Result<ParamSet> {
     let kind = model_kind(input)?;
-    let mut p = ParamSet::defaults(kind);
+    let mut p = match model_params {
+        Some(m) if m.model() != kind => {
+            return Err(Error::mismatch(
+                "parameter file and input",
+                format!(
+                    "the parameters are for {} and {} says interaction_type = {}: use parameters of the input's model",
+                    m.model(),
+                    input.source.display(),
+                    input.get("interaction_type").unwrap_or("DNA")
+                ),
+            ))
+        }
+        Some(m) => m.clone(),
+        None => ParamSet::defaults(kind),
+    };
     p.set("kt", input.temperature("T")?)?;
     if kind == ModelKind::Dna2 {
         let salt = input.f64("salt_concentration")?;
@@ -75,14 +97,33 @@ pub fn params_from_input(input: &InputFile) -> Result<ParamSet> {
         if let Some(l) = input.opt_f64("dh_lambda")? {
             p.set("lambda_factor", l)?;
         }
-        let strength = input.opt_f64("dh_strength")?.unwrap_or(OXDNA_DH_STRENGTH);
-        let q = p.value("q_eff");
-        p.set("prefactor_coeff", strength / (q * q))?;
+        let strength = match (input.opt_f64("dh_strength")?, model_params) {
+            (Some(s), _) => Some(s),
+            (None, None) => Some(OXDNA_DH_STRENGTH),
+            (None, Some(_)) => None,
+        };
+        if let Some(strength) = strength {
+            let q = p.value("q_eff");
+            p.set("prefactor_coeff", strength / (q * q))?;
+        }
         p.set("half_charged_ends", if input.bool_or("dh_half_charged_ends", true)? { 1.0 } else { 0.0 })?;
     }
-    if !input.bool_or("use_average_seq", true)? {
-        let file = read_seq_dep(input)?;
-        p = p.with_sequence_dependence(&file)?;
+    let average = input.bool_or("use_average_seq", true)?;
+    match (average, p.is_sequence_dependent()) {
+        (false, false) => {
+            let file = read_seq_dep(input)?;
+            p = p.with_sequence_dependence(&file)?;
+        }
+        (true, true) => {
+            return Err(Error::mismatch(
+                "parameter file and input",
+                format!(
+                    "the parameters are sequence-dependent and {} says use_average_seq = true: set use_average_seq = false, or use sequence-averaged parameters",
+                    input.source.display()
+                ),
+            ))
+        }
+        _ => {}
     }
     Ok(p)
 }
@@ -116,7 +157,13 @@ fn read_seq_dep(input: &InputFile) -> Result<SeqDepFile> {
 impl ModelSetup {
     /// Reads the topology and builds the model an oxDNA input file describes.
     pub fn from_input(input: &InputFile) -> Result<ModelSetup> {
-        let params = params_from_input(input)?;
+        ModelSetup::from_input_with(input, None)
+    }
+
+    /// As [`ModelSetup::from_input`], with model parameters from `params` (see
+    /// [`params_from_input_with`]).
+    pub fn from_input_with(input: &InputFile, params: Option<&ParamSet>) -> Result<ModelSetup> {
+        let params = params_from_input_with(input, params)?;
         let (topology, _) = Topology::read(input.path("topology")?)?;
         let model = EnergyModel::new(&topology, params)?;
         let trajectory = input.get("trajectory_file").map(|_| input.path("trajectory_file")).transpose()?;

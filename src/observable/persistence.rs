@@ -81,8 +81,9 @@ impl Observable for PersistenceLength {
         let lags: Vec<f64> = (1..=l).map(|n| n as f64).collect();
         let sum_n2: f64 = lags.iter().map(|n| n * n).sum();
         let lags = T1::from_data(TensorData::new(lags, [l]), &mean.device());
-        let slope = (mean.clone().slice(0..l).log() * lags).sum() / sum_n2;
-        nm(-mean.slice(l..l + 1) / slope)
+        // −slope = −Σ n ln C_n / Σ n² ≥ 0 (C_n ≤ 1); a straight rod (C_n = 1) has L_p = +∞
+        let neg_slope = (-(mean.clone().slice(0..l).log() * lags).sum() / sum_n2).clamp_min(0.0);
+        nm(mean.slice(l..l + 1) / neg_slope)
     }
 }
 

@@ -42,6 +42,12 @@ const THERMOSTATS: &str = "no, john (or brownian), langevin";
 impl MdRun {
     /// Reads an MD input file and everything it names.
     pub fn from_input(input: &InputFile) -> Result<MdRun> {
+        MdRun::from_input_with(input, None)
+    }
+
+    /// As [`MdRun::from_input`], with model parameters from `params` (fitted parameters); the
+    /// input still sets temperature and salt.
+    pub fn from_input_with(input: &InputFile, params: Option<&crate::params::ParamSet>) -> Result<MdRun> {
         let sim_type = input.get("sim_type").unwrap_or("MD");
         if sim_type != "MD" {
             return Err(Error::invalid(
@@ -60,7 +66,7 @@ impl MdRun {
                 ),
             ));
         }
-        let setup = ModelSetup::from_input(input)?;
+        let setup = ModelSetup::from_input_with(input, params)?;
         let kt = setup.model.params().value("kt");
         let dt = input.f64("dt")?;
         let thermostat = match input.get("thermostat").unwrap_or("no") {
