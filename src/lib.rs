@@ -45,6 +45,11 @@ pub mod units;
 
 pub use error::{Error, Location, Result};
 
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The types most programs need.
 pub mod prelude {
     pub use crate::error::{Error, Result};
