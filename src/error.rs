@@ -151,6 +151,17 @@ pub enum Error {
         value: f64,
     },
 
+    /// A run stopped by a signal (Ctrl-C, SIGTERM) after committing its last complete step.
+    #[error("interrupted after step {step}: everything up to it is saved in {}; continue with: {resume}", dir.display())]
+    Interrupted {
+        /// Steps completed.
+        step: usize,
+        /// The run directory.
+        dir: PathBuf,
+        /// The command that continues the run.
+        resume: String,
+    },
+
     /// Two inputs that must agree do not (e.g. topology and configuration sizes).
     #[error("{what}: {detail}")]
     Mismatch {

@@ -17,6 +17,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
+        // `oxgrad … | head`: the reader left; nothing is wrong
+        Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

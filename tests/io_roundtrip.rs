@@ -65,7 +65,7 @@ fn trajectories_round_trip_exactly() {
             for f in &frames {
                 w.write(f).unwrap();
             }
-            w.finish().unwrap();
+            w.commit().unwrap();
             assert_eq!(read_all(&out, top.len()), frames, "{case}/{file}");
             // through the new topology format and back
             let (_, perm) = top.converted(TopologyFormat::New);

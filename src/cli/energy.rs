@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use oxgrad::energy::{ModelSetup, TermId};
+use oxgrad::io::atomic::{AtomicFile, Outputs};
 use oxgrad::io::{InputFile, TrajectoryReader};
 use oxgrad::params::ModelKind;
 use oxgrad::{Error, Result};
@@ -36,6 +37,9 @@ pub struct EnergyArgs {
     /// the input still sets temperature and salt.
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn energy(a: &EnergyArgs) -> Result<()> {
@@ -56,11 +60,21 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
         .into_iter()
         .filter(|t| *t != TermId::DebyeHuckel || setup.model.params().model() == ModelKind::Dna2)
         .collect();
-    let (path_label, sink): (PathBuf, Box<dyn Write>) = match &a.output {
-        Some(p) => (p.clone(), Box::new(std::fs::File::create(p).map_err(|e| Error::io("create", p, e))?)),
-        None => (PathBuf::from("<stdout>"), Box::new(std::io::stdout().lock())),
+    // the inputs are registered (and checked) before the output is opened: `-o` can never be one of them
+    let mut files = Outputs::new(a.force);
+    files.input(&a.input)?;
+    files.input(&trajectory)?;
+    if let Ok(t) = input.path("topology") {
+        files.input(&t)?;
+    }
+    let (path_label, mut atomic, sink): (PathBuf, Option<AtomicFile>, Box<dyn Write>) = match &a.output {
+        Some(p) => (p.clone(), Some(files.create(p)?), Box::new(std::io::sink())),
+        None => (PathBuf::from("<stdout>"), None, Box::new(std::io::stdout().lock())),
     };
-    let mut out = std::io::BufWriter::new(sink);
+    let mut out: Box<dyn Write> = match atomic.as_mut() {
+        Some(f) => Box::new(f),
+        None => Box::new(std::io::BufWriter::new(sink)),
+    };
     let io = |e| Error::io("write energies to", &path_label, e);
     let n = setup.topology.len() as f64;
     match a.format {
@@ -103,5 +117,8 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
     if let Format::Json = a.format {
         writeln!(out, "]}}").map_err(io)?;
     }
-    out.flush().map_err(io)
+    out.flush().map_err(io)?;
+    drop(out);
+    // the result appears only once it is complete
+    atomic.map_or(Ok(()), AtomicFile::commit)
 }

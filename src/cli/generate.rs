@@ -1,6 +1,7 @@
 //! `oxgrad generate` and `oxgrad convert`.
 
 use clap::{Args, ValueEnum};
+use oxgrad::io::atomic::Outputs;
 use oxgrad::io::{InputFile, TrajectoryReader, TrajectoryWriter};
 use oxgrad::params::ModelKind;
 use oxgrad::system::generate::{helix, parse_sequence, Shape};
@@ -41,6 +42,9 @@ pub struct GenerateArgs {
     /// Temperature of the MD input (300K, 27C or simulation units).
     #[arg(long, default_value = "300K")]
     pub temperature: String,
+    /// Replace existing files in the output directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// An oxDNA MD input for the generated system: `john` thermostat, dt 0.005, 1e5 steps.
@@ -90,14 +94,18 @@ pub fn generate(a: &GenerateArgs) -> Result<()> {
         What::Strand => Shape::Strand,
     };
     let (top, conf) = helix(&seq, shape, a.box_side, a.topology_format)?;
-    std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
     let (tp, cp, ip) = (a.output.join("init.top"), a.output.join("init.dat"), a.output.join("input_md"));
     let input = md_input(a.model, &a.temperature, "init.top", "init.dat")?;
+    // nothing is written until every output is known to be writable (the directory first, so
+    // that names through it resolve to what they will be)
+    std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
+    let io = Outputs::new(a.force);
+    io.check_all([tp.as_path(), cp.as_path(), ip.as_path()])?;
     top.write(&tp, a.topology_format)?;
     conf.write(&cp)?;
     input.write(&ip)?;
     tracing::info!(nucleotides = top.len(), strands = top.strands.len(), "generated");
-    println!(
+    crate::cli::print_line(&format!(
         "wrote {}, {} and {} ({} nucleotides, box {}); run it with: oxgrad simulate {}",
         tp.display(),
         cp.display(),
@@ -105,8 +113,7 @@ pub fn generate(a: &GenerateArgs) -> Result<()> {
         top.len(),
         conf.box_sides[0],
         ip.display()
-    );
-    Ok(())
+    ))
 }
 
 /// Arguments of `oxgrad convert`.
@@ -124,33 +131,47 @@ pub struct ConvertArgs {
     /// Output directory; files keep their names.
     #[arg(long, short)]
     pub output: PathBuf,
+    /// Replace existing files in the output directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn convert(a: &ConvertArgs) -> Result<()> {
+    // every input is read and checked before any output is touched
+    let mut io = Outputs::new(a.force);
+    io.input(&a.topology)?;
+    for c in &a.confs {
+        io.input(c)?;
+    }
     let (top, _) = Topology::read(&a.topology)?;
     let (out, perm) = top.converted(a.to);
-    std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
     let name = |p: &Path| a.output.join(p.file_name().unwrap_or(p.as_os_str()));
-    if name(&a.topology) == a.topology {
-        return Err(Error::invalid(
-            "output directory",
-            a.output.display(),
-            "choose a directory other than the input's",
-        ));
+    let mut names: Vec<PathBuf> = std::iter::once(&a.topology).chain(&a.confs).map(|p| name(p)).collect();
+    std::fs::create_dir_all(&a.output).map_err(|e| Error::io("create directory", &a.output, e))?;
+    io.check_all(names.iter().map(PathBuf::as_path))?;
+    names.sort();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::invalid("inputs", "file names", "two inputs have the same file name and would be written to one output"));
     }
-    out.write(name(&a.topology), a.to)?;
+    let text = out.to_text(a.to)?;
+    // the configurations are converted first, each into its temporary file; nothing appears in
+    // the output directory until each is complete
+    let mut pending = Vec::new();
     for c in &a.confs {
         let mut w = TrajectoryWriter::create(name(c))?;
         for frame in TrajectoryReader::open(c, top.len())? {
             w.write(&frame?.permuted(&perm))?;
         }
-        w.finish()?;
+        pending.push(w);
     }
-    println!(
+    for w in pending {
+        w.commit()?;
+    }
+    oxgrad::io::atomic::write(&name(&a.topology), text.as_bytes())?;
+    crate::cli::print_line(&format!(
         "converted {} and {} configuration file(s) into {}",
         a.topology.display(),
         a.confs.len(),
         a.output.display()
-    );
-    Ok(())
+    ))
 }

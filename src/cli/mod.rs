@@ -4,6 +4,7 @@ mod energy;
 mod generate;
 mod observe;
 mod optimize;
+mod report;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -34,8 +35,23 @@ pub enum Command {
     Optimize(optimize::OptimizeArgs),
     /// An observable on every frame of a trajectory, then its mean and standard error (JSON).
     Observe(observe::ObserveArgs),
+    /// One self-contained HTML page about a run (also while it is in progress).
+    Report(report::ReportArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
+}
+
+/// Prints one line on standard output. A closed pipe (`oxgrad … | head`) is not an error: it
+/// ends the command quietly.
+pub fn print_line(line: &str) -> oxgrad::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| oxgrad::Error::io("write", std::path::Path::new("<stdout>"), e))
+}
+
+/// Whether an error is a closed standard output (which ends a command quietly).
+pub fn is_broken_pipe(e: &oxgrad::Error) -> bool {
+    matches!(e, oxgrad::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Runs the parsed command line.
@@ -47,5 +63,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Simulate(a) => simulate::simulate(&a),
         Command::Optimize(a) => optimize::optimize(&a),
         Command::Observe(a) => observe::observe(&a),
+        Command::Report(a) => report::report(&a),
     }
 }

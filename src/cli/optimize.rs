@@ -1,15 +1,18 @@
 //! `oxgrad optimize [CONFIG]`: DiffTRe training from a configuration file (schema:
 //! `docs/config.md`), a run directory, and a validation that the fit holds up. Without a
-//! configuration it runs the built-in flagship example.
+//! configuration it runs the built-in flagship example. Ctrl-C (or SIGTERM) ends the run after
+//! its current step, committed; a second Ctrl-C abandons the step. `--resume DIR` continues.
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use oxgrad::config::ConfigFile;
 use oxgrad::observable::stats::fmt_sig;
-use oxgrad::train::{self, Progress, StepRecord};
-use oxgrad::Result;
+use oxgrad::train::{Observer, RunOptions, StepRecord, Summary};
+use oxgrad::{Error, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// The built-in configuration (`examples/flagship.toml`).
 pub const FLAGSHIP: &str = include_str!("../../examples/flagship.toml");
@@ -20,7 +23,8 @@ pub struct OptimizeArgs {
     /// The training configuration (TOML; see docs/config.md). Default: the built-in flagship,
     /// examples/flagship.toml.
     pub config: Option<PathBuf>,
-    /// Run directory: resolved config, metrics.jsonl, parameters, validation and plots go there.
+    /// Run directory: resolved config, metrics.jsonl, checkpoint, parameters, validation, plots
+    /// and report.html go there.
     #[arg(long, short, default_value = "oxgrad-run")]
     pub output: PathBuf,
     /// Print the loss, n_eff and gradient at the starting parameters as one JSON line and stop.
@@ -29,14 +33,19 @@ pub struct OptimizeArgs {
     /// Replace an earlier run in the output directory.
     #[arg(long)]
     pub force: bool,
+    /// Continue the run in this directory from its last completed step (with its own
+    /// config.toml); the result is the same as an uninterrupted run.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "force", "gradient_only"])]
+    pub resume: Option<PathBuf>,
 }
 
 struct Bar {
     bar: ProgressBar,
 }
 
-impl Progress for Bar {
-    fn step(&mut self, r: &StepRecord, total: usize) {
+impl Observer for Bar {
+    fn on_step(&mut self, records: &[StepRecord], total: usize) -> Result<()> {
+        let Some(r) = records.last() else { return Ok(()) };
         let obs: Vec<String> = r
             .objectives
             .values()
@@ -47,21 +56,68 @@ impl Progress for Bar {
         tracing::info!("step {}/{total}: {msg} ({:.1} s)", r.step, r.seconds);
         self.bar.set_message(msg);
         self.bar.set_position(r.step as u64 + 1);
+        Ok(())
     }
-    fn validating(&mut self, runs: usize) {
+    fn on_validation(&mut self, runs: usize) {
         tracing::info!("validating: {runs} fresh simulations with the initial and the best parameters");
         self.bar.set_message(format!("validating ({runs} fresh simulations)"));
     }
+    fn on_finish(&mut self, s: &Summary) -> Result<()> {
+        self.bar.finish_and_clear();
+        for v in &s.validation {
+            for (k, name) in v.observables.iter().enumerate() {
+                tracing::info!(
+                    "validation of '{}': {name} initial {} → best {} {} (target {}; {} copies × {} MD steps)",
+                    v.objective,
+                    v.initial[k],
+                    v.best[k],
+                    v.units[k],
+                    fmt_sig(v.targets[k]),
+                    v.copies,
+                    v.md_steps
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A flag set by the first Ctrl-C or SIGTERM; the second exits at once (status 130).
+fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // registration fails only for forbidden signals; these two are allowed
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
 }
 
 pub fn optimize(a: &OptimizeArgs) -> Result<()> {
-    let file = match &a.config {
-        Some(p) => ConfigFile::read(p)?,
-        None => ConfigFile::parse(FLAGSHIP, Path::new("examples/flagship.toml"))?,
+    let (file, dir, resume) = match &a.resume {
+        Some(dir) => {
+            let config = dir.join("config.toml");
+            if !config.is_file() {
+                return Err(Error::invalid(
+                    "--resume",
+                    dir.display(),
+                    "no config.toml there: give the run directory of an oxgrad optimize run",
+                ));
+            }
+            (ConfigFile::read(&config)?, dir.clone(), true)
+        }
+        None => {
+            let file = match &a.config {
+                Some(p) => ConfigFile::read(p)?,
+                None => ConfigFile::parse(FLAGSHIP, Path::new("examples/flagship.toml"))?,
+            };
+            (file, a.output.clone(), false)
+        }
     };
     let plan = file.build()?;
+    let training = plan.training()?;
     if a.gradient_only {
-        println!("{}", train::gradient_only(&plan)?);
+        crate::cli::print_line(&training.gradient_only()?.to_string())?;
         return Ok(());
     }
     let bar = if std::io::stderr().is_terminal() {
@@ -74,23 +130,13 @@ pub fn optimize(a: &OptimizeArgs) -> Result<()> {
     } else {
         ProgressBar::hidden()
     };
-    let summary = train::run(&plan, &a.output, a.force, &mut Bar { bar: bar.clone() });
+    let opts = RunOptions {
+        force: a.force,
+        resume,
+        stop: Some(stop_flag()),
+        resume_command: Some(format!("oxgrad optimize --resume {}", dir.display())),
+    };
+    let summary = training.observe(Bar { bar: bar.clone() }).run(&dir, &opts);
     bar.finish_and_clear();
-    let summary = summary?;
-    for v in &summary.validation {
-        for (k, name) in v.observables.iter().enumerate() {
-            tracing::info!(
-                "validation of '{}': {name} initial {} → best {} {} (target {}; {} copies × {} MD steps)",
-                v.objective,
-                v.initial[k],
-                v.best[k],
-                v.units[k],
-                fmt_sig(v.targets[k]),
-                v.copies,
-                v.md_steps
-            );
-        }
-    }
-    println!("{}", summary.line());
-    Ok(())
+    crate::cli::print_line(&summary?.line())
 }

@@ -19,12 +19,16 @@ pub struct SimulateArgs {
     /// the input still sets temperature and salt.
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// Replace existing output files (trajectory, energy file, last configuration).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
     let input = InputFile::read(&a.input)?;
     let params = a.params.as_ref().map(ParamSet::read).transpose()?;
     let run = MdRun::from_input_with(&input, params.as_ref())?;
+    run.check_outputs(a.force)?;
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(run.config.steps);
         b.set_style(
@@ -42,7 +46,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
     bar.finish_and_clear();
     let secs = t.elapsed().as_secs_f64();
     let steps = run.config.steps as f64;
-    println!(
+    crate::cli::print_line(&format!(
         "{} steps of {} nucleotides in {secs:.2} s ({:.0} steps/s, {:.2e} nucleotide-steps/s); last configuration (step {}) in {}",
         run.config.steps,
         run.setup.topology.len(),
@@ -50,6 +54,5 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
         steps * run.setup.topology.len() as f64 / secs,
         state.step,
         run.lastconf.display()
-    );
-    Ok(())
+    ))
 }

@@ -9,7 +9,8 @@ use crate::error::{Error, Result};
 use crate::io::{Configuration, SeqDepFile, TrajectoryReader};
 use crate::objective::{DiffTre, Loss};
 use crate::observable::{Observable, ObservableSpec};
-use crate::optimize::{create_n_names, Aggregate, ObservableId, Simulator, UpdateRule};
+use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimization, Simulator, UpdateRule};
+use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term};
 use crate::simulate::{MdConfig, NativeSimulator, Thermostat, TrajectorySimulator};
 use crate::system::generate::{helix, parse_sequence, Shape};
@@ -488,5 +489,73 @@ impl Plan {
     #[must_use]
     pub fn start(&self) -> crate::optimize::Params {
         self.trained.iter().map(|n| (n.clone(), self.params.value(n))).collect()
+    }
+
+    /// The optimisation this plan describes (simulators, objectives, aggregation, update rule,
+    /// the thread pool).
+    #[must_use]
+    pub fn optimization(&self) -> Optimization {
+        let mut opt = Optimization::new(self.update.clone())
+            .aggregate(self.aggregate.clone())
+            .executor(LocalPool::with_cpus(self.cpus))
+            .max_objective_calls(self.file.config.optimizer.max_objective_calls);
+        for s in &self.simulators {
+            for sim in s.simulators() {
+                opt = opt.add_simulator(sim);
+            }
+        }
+        for o in &self.objectives {
+            opt = opt.add_objective(o.difftre.clone());
+        }
+        opt
+    }
+
+    /// The training run: the optimisation, the objectives' observables and validations, the
+    /// resolved configuration and seeds for the run directory.
+    pub fn training(&self) -> Result<Training> {
+        let mut t = Training::new(self.optimization(), self.params.clone(), self.start(), self.steps).threads(self.cpus);
+        let v = &self.file.config.validation;
+        for o in &self.objectives {
+            let validation = match (v.enabled, o.validation_simulator.map(|i| &self.simulators[i].kind)) {
+                (true, Some(SimulatorKind::Native { copies })) => {
+                    let template = &copies[0];
+                    let mut cfg = template.config().clone();
+                    cfg.steps = v.md_steps.unwrap_or(4 * template.config().steps);
+                    let sim = template
+                        .with_config(cfg, v.sample_every.unwrap_or(template.sample_every()))?
+                        .equilibration_steps(v.equilibration_steps.unwrap_or(template.equilibration()));
+                    Some(Validation {
+                        simulator: sim,
+                        copies: v.copies.unwrap_or(copies.len().max(2)),
+                        seed: v.seed,
+                        observables: o.observables.clone(),
+                    })
+                }
+                (true, _) => {
+                    tracing::warn!("objective '{}': no native simulator to validate with (replayed trajectories cannot be re-simulated)", o.name);
+                    None
+                }
+                (false, _) => None,
+            };
+            t = t.objective(ObjectiveInfo {
+                name: o.name.clone(),
+                observables: o.observables.clone(),
+                targets: o.targets.clone(),
+                weight: o.weight,
+                validation,
+            });
+        }
+        let mut seeds = toml::Table::new();
+        for s in &self.file.config.simulators {
+            if s.kind == "native" {
+                seeds.insert(s.name.clone(), toml::Value::Integer(s.seed.unwrap_or(1) as i64));
+            }
+        }
+        seeds.insert("validation".into(), toml::Value::Integer(v.seed as i64));
+        let seeds = format!(
+            "# master seeds; each copy and step derives its own (recorded per step in metrics.jsonl)\n{}",
+            toml::to_string(&seeds).unwrap_or_default()
+        );
+        Ok(t.config(self.file.resolved_toml(), seeds))
     }
 }

@@ -17,6 +17,7 @@
 
 use crate::error::{quoted, Error, Result};
 use crate::geometry::Vec3;
+use crate::io::atomic::AtomicFile;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -78,11 +79,11 @@ impl Configuration {
         TrajectoryReader::open(path, n)?.next_frame()
     }
 
-    /// Writes this frame as a configuration file.
+    /// Writes this frame as a configuration file, whole or not at all.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let mut w = TrajectoryWriter::create(path)?;
         w.write(self)?;
-        w.finish()
+        w.commit()
     }
 }
 
@@ -298,20 +299,39 @@ fn finite(t: &str) -> Option<f64> {
 
 /// Writes frames in oxDNA format. Numbers are printed in the shortest form that reads back to
 /// the identical `f64`, so a write–read round trip is exact.
+///
+/// Two kinds of files: [`TrajectoryWriter::create`] writes a finished result under a temporary
+/// name and renames it into place on [`TrajectoryWriter::commit`] (nothing half-written is ever
+/// visible); [`TrajectoryWriter::streaming`] writes a growing trajectory, as MD does, where
+/// every frame is written whole and flushed, so a reader (or a kill) never sees half a frame.
 pub struct TrajectoryWriter<W: Write> {
     out: W,
     path: PathBuf,
+    flush_each: bool,
+}
+
+impl TrajectoryWriter<AtomicFile> {
+    /// Starts a trajectory that appears at `path` only on [`TrajectoryWriter::commit`].
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        Ok(TrajectoryWriter { out: AtomicFile::create(path)?, path: path.to_path_buf(), flush_each: false })
+    }
+
+    /// Renames the finished trajectory into place.
+    pub fn commit(self) -> Result<()> {
+        self.out.commit()
+    }
 }
 
 impl TrajectoryWriter<BufWriter<File>> {
-    /// Creates (truncates) a trajectory file.
-    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+    /// Creates (truncates) a trajectory that grows frame by frame, each flushed whole.
+    pub fn streaming(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let f = File::create(path).map_err(|e| Error::io("create trajectory", path, e))?;
-        Ok(TrajectoryWriter { out: BufWriter::new(f), path: path.to_path_buf() })
+        Ok(TrajectoryWriter { out: BufWriter::new(f), path: path.to_path_buf(), flush_each: true })
     }
 
-    /// Opens a trajectory file for appending frames.
+    /// Opens a trajectory file for appending frames, each flushed whole.
     pub fn append(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let f = File::options()
@@ -319,34 +339,40 @@ impl TrajectoryWriter<BufWriter<File>> {
             .append(true)
             .open(path)
             .map_err(|e| Error::io("append to trajectory", path, e))?;
-        Ok(TrajectoryWriter { out: BufWriter::new(f), path: path.to_path_buf() })
+        Ok(TrajectoryWriter { out: BufWriter::new(f), path: path.to_path_buf(), flush_each: true })
     }
 }
 
 impl<W: Write> TrajectoryWriter<W> {
     /// Writes to any sink; `path` names it in error messages.
     pub fn new(out: W, path: impl Into<PathBuf>) -> Self {
-        TrajectoryWriter { out, path: path.into() }
+        TrajectoryWriter { out, path: path.into(), flush_each: false }
     }
 
-    /// Appends one frame.
+    /// Appends one frame (and flushes it, for a streaming trajectory).
     pub fn write(&mut self, c: &Configuration) -> Result<()> {
         self.write_inner(c).map_err(|e| Error::io("write trajectory", &self.path, e))
     }
 
     fn write_inner(&mut self, c: &Configuration) -> std::io::Result<()> {
-        let o = &mut self.out;
-        writeln!(o, "t = {}", c.step)?;
-        writeln!(o, "b = {} {} {}", c.box_sides[0], c.box_sides[1], c.box_sides[2])?;
-        writeln!(o, "E = {} {} {}", c.energy[0], c.energy[1], c.energy[2])?;
+        // the frame is formatted first and written with one call, so it reaches the file whole
+        let mut text = String::with_capacity(64 + 200 * c.len());
+        use std::fmt::Write as _;
+        let _ = writeln!(text, "t = {}", c.step);
+        let _ = writeln!(text, "b = {} {} {}", c.box_sides[0], c.box_sides[1], c.box_sides[2]);
+        let _ = writeln!(text, "E = {} {} {}", c.energy[0], c.energy[1], c.energy[2]);
         for i in 0..c.len() {
             for (k, v) in [c.r[i], c.a1[i], c.a3[i], c.v[i], c.l[i]].iter().enumerate() {
                 if k > 0 {
-                    o.write_all(b" ")?;
+                    text.push(' ');
                 }
-                write!(o, "{} {} {}", v[0], v[1], v[2])?;
+                let _ = write!(text, "{} {} {}", v[0], v[1], v[2]);
             }
-            o.write_all(b"\n")?;
+            text.push('\n');
+        }
+        self.out.write_all(text.as_bytes())?;
+        if self.flush_each {
+            self.out.flush()?;
         }
         Ok(())
     }
@@ -356,7 +382,8 @@ impl<W: Write> TrajectoryWriter<W> {
         self.out.flush().map_err(|e| Error::io("write trajectory", &self.path, e))
     }
 
-    /// Flushes and closes the writer.
+    /// Flushes and closes the writer (a [`TrajectoryWriter::create`]d one is committed with
+    /// [`TrajectoryWriter::commit`] instead).
     pub fn finish(mut self) -> Result<()> {
         self.flush()
     }

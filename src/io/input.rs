@@ -92,10 +92,9 @@ impl InputFile {
         out
     }
 
-    /// Writes the file to `path`.
+    /// Writes the file to `path`, whole or not at all.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_text()).map_err(|e| Error::io("write input file", path, e))
+        crate::io::atomic::write(path.as_ref(), self.to_text().as_bytes())
     }
 
     /// The directory of the file, against which relative paths in it are resolved.

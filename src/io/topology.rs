@@ -99,10 +99,10 @@ impl Topology {
         Ok(out)
     }
 
-    /// Writes the topology to `path` in `format` (see [`Topology::to_text`]).
+    /// Writes the topology to `path` in `format` (see [`Topology::to_text`]), whole or not at
+    /// all ([`crate::io::atomic::write`]).
     pub fn write(&self, path: impl AsRef<Path>, format: TopologyFormat) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_text(format)?).map_err(|e| Error::io("write topology", path, e))
+        crate::io::atomic::write(path.as_ref(), self.to_text(format)?.as_bytes())
     }
 }
 

@@ -32,6 +32,7 @@
 //! ```
 
 pub mod aggregate;
+pub mod checkpoint;
 pub mod component;
 pub mod executor;
 pub mod hints;
@@ -40,11 +41,12 @@ pub mod store;
 pub mod update;
 
 pub use aggregate::Aggregate;
+pub use checkpoint::Checkpoint;
 pub use component::{
     create_n, create_n_names, GenericObjective, Objective, ObjectiveOutput, ObservableId, Observation, Params,
     SimOutput, Simulator, State, TaskContext,
 };
-pub use executor::{Executor, Inline, LocalPool};
+pub use executor::{Executor, Finished, Inline, LocalPool, TaskRun};
 pub use hints::SchedulerHints;
 pub use scheduler::{OptimizerState, StepOutput};
 pub use update::{UpdateRule, UpdateState};
@@ -163,6 +165,12 @@ impl Optimization {
     pub fn max_objective_calls(mut self, n: usize) -> Self {
         self.max_calls = n.max(1);
         self
+    }
+
+    /// The gradient aggregation, once set.
+    #[must_use]
+    pub fn aggregation(&self) -> Option<&Aggregate> {
+        self.aggregate.as_ref()
     }
 
     /// Checks the configuration (mythos' order and messages).

@@ -10,7 +10,7 @@
 //!    non-finite gradients (the run reports those after the callback).
 
 use super::component::{ObservableId, Observation, Params, State};
-use super::executor::{Job, JobId, JobKind, JobOutput, Resources};
+use super::executor::{Job, JobId, JobKind, JobOutput, Resources, TaskRun};
 use super::store::Handle;
 use super::update::UpdateState;
 use super::Optimization;
@@ -43,6 +43,8 @@ pub struct StepOutput {
     pub state: OptimizerState,
     /// What each objective reported, by objective name.
     pub observables: BTreeMap<String, BTreeMap<String, Observation>>,
+    /// Every task the step ran: when, where, with what resources.
+    pub tasks: Vec<TaskRun>,
 }
 
 impl StepOutput {
@@ -76,6 +78,7 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
     let mut grads: Vec<Option<ParamGrads>> = vec![None; n_obj];
     let mut reported: BTreeMap<String, BTreeMap<String, Observation>> = BTreeMap::new();
     let mut running: HashMap<JobId, Producer> = HashMap::new();
+    let mut tasks: Vec<TaskRun> = Vec::new();
     let mut next_id: JobId = (state.step as u64) << 32;
     let engine = opt.executor.engine();
     let exposes: Vec<Vec<ObservableId>> = opt.simulators.iter().map(|s| s.exposes()).collect();
@@ -137,7 +140,9 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
         if running.is_empty() {
             break;
         }
-        let (id, result) = opt.executor.wait_any()?;
+        let finished = opt.executor.wait_any()?;
+        let (id, result) = (finished.id, finished.result);
+        tasks.push(finished.ran);
         match running.remove(&id) {
             Some(Producer::Simulator(i)) => {
                 let JobOutput::Simulated { handles, state: st } = result? else {
@@ -196,5 +201,6 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
         params: new_params,
         state: OptimizerState { observables: obs, component_state: cs, update, step: state.step + usize::from(apply) },
         observables: reported,
+        tasks,
     })
 }

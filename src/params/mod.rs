@@ -553,10 +553,9 @@ impl ParamSet {
         toml::to_string(&root).expect("a table of finite floats serialises")
     }
 
-    /// Writes the set as a TOML file.
+    /// Writes the set as a TOML file, whole or not at all.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_toml_string()).map_err(|e| Error::io("write parameter file", path, e))
+        crate::io::atomic::write(path.as_ref(), self.to_toml_string().as_bytes())
     }
 }
 

@@ -34,6 +34,8 @@ pub struct MdRun {
     pub lastconf: PathBuf,
     /// Where to write energies, and how often.
     pub energy: (PathBuf, u64),
+    /// The files the input names as inputs (topology, configuration, sequence-dependent file).
+    pub inputs: Vec<PathBuf>,
 }
 
 /// The thermostats oxgrad knows, as the error lists them.
@@ -109,6 +111,12 @@ impl MdRun {
         };
         config.validate(kt)?;
         let conf_path = input.path("conf_file")?;
+        let mut inputs = vec![input.source.clone(), input.path("topology")?, conf_path.clone()];
+        if let Ok(p) = input.path("seq_dep_file") {
+            if p.exists() {
+                inputs.push(p);
+            }
+        }
         let mut frames = crate::io::TrajectoryReader::open(&conf_path, setup.topology.len())?;
         let initial = frames.next_frame()?;
         // the configuration must hold exactly the topology's nucleotides: one more row would be
@@ -139,7 +147,37 @@ impl MdRun {
             trajectory,
             lastconf,
             energy,
+            inputs,
         })
+    }
+
+    /// The files a run writes: trajectory (if any), energy file, last configuration.
+    #[must_use]
+    pub fn outputs(&self) -> Vec<&std::path::Path> {
+        let mut out: Vec<&std::path::Path> = self.trajectory.iter().map(|t| t.0.as_path()).collect();
+        out.push(&self.energy.0);
+        out.push(&self.lastconf);
+        out
+    }
+
+    /// Checks, before anything is written, that no output is an input or a directory, that no
+    /// two outputs are the same file, and that none exists unless `force`.
+    pub fn check_outputs(&self, force: bool) -> Result<()> {
+        let mut io = crate::io::atomic::Outputs::new(force);
+        for p in &self.inputs {
+            io.input(p)?;
+        }
+        let outs = self.outputs();
+        for (k, a) in outs.iter().enumerate() {
+            if outs[..k].iter().any(|b| b == a) {
+                return Err(Error::invalid(
+                    "output",
+                    a.display(),
+                    "two of trajectory_file, energy_file and lastconf_file name the same file: give each its own",
+                ));
+            }
+        }
+        io.check_all(outs)
     }
 
     /// Runs the simulation, writing the trajectory, energy file and last configuration;
@@ -162,7 +200,7 @@ impl MdRun {
         };
         let mut efile = std::io::BufWriter::new(std::fs::File::create(epath).map_err(io(epath))?);
         let mut traj = match &self.trajectory {
-            Some((p, k)) => Some((TrajectoryWriter::create(p)?, *k)),
+            Some((p, k)) => Some((TrajectoryWriter::streaming(p)?, *k)),
             None => None,
         };
         let start = state.step;

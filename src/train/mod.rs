@@ -1,5 +1,5 @@
-//! Training runs from a configuration ([`crate::config`]): the optimisation, a run directory
-//! with everything a user checks afterwards, and a validation that the fit holds up.
+//! Training runs with a run directory: the optimisation, everything a user checks afterwards,
+//! checkpoints to continue after a crash, and a validation that the fit holds up.
 //!
 //! A run evaluates the loss at each step's parameters θ_k (DiffTRe on the current trajectories,
 //! re-simulating when the effective sample size drops), updates to θ_{k+1}, and after the last
@@ -8,29 +8,44 @@
 //! parameters (same seeds for both, so their difference is not seed noise) give each observable
 //! with a block-jackknife standard error: the independent check of the fit.
 //!
-//! The run directory:
+//! Every step is committed to the run directory before the next starts: its line in
+//! `metrics.jsonl`, then `checkpoint.json` (written whole or not at all) with the parameters, the
+//! update rule's moments, each component's state and the cached trajectories. A run that was
+//! killed, pre-empted or interrupted continues with [`RunOptions::resume`] (`oxgrad optimize
+//! --resume DIR`) and reaches exactly the parameters an uninterrupted run reaches. A lock keeps a
+//! second run out of a directory in use.
 //!
 //! | file | content |
 //! |---|---|
-//! | `config.toml` | the configuration with every default written out |
-//! | `seeds.toml` | the master seed of every simulator and of the validation |
-//! | `metrics.jsonl` | one JSON object per evaluated step: loss, each observable ± error, n_eff, parameters, gradients, timings |
-//! | `params_initial.toml`, `params_best.toml`, `params_final.toml` | complete parameter files (`oxgrad simulate --params`) |
+//! | `config.toml` | the configuration with every default written out (when run from one) |
+//! | `seeds.toml` | master seeds |
+//! | `metrics.jsonl` | one JSON object per evaluated step ([`StepRecord`]) |
+//! | `checkpoint.json`, `state/` | the last committed step; cached observables by content hash |
+//! | `params_initial.toml`, `params_best.toml`, `params_final.toml` | complete parameter files |
 //! | `validation.json` | the validation runs' observables for the initial and best parameters |
 //! | `loss.png`, `observables.png`, `neff.png` | plots |
+//! | `report.html` | one self-contained page ([`report`]), also while a run is in progress |
+//!
+//! Library users get the same directory: build a [`Training`] from an [`Optimization`] and the
+//! objectives' observables, and [`Training::run`] it. Own observers ([`Observer`]) hear about
+//! every step.
 
 pub mod plot;
+pub mod report;
 pub mod validate;
 
-use crate::config::plan::{Plan, SimulatorKind};
 use crate::error::{Error, Result};
+use crate::io::atomic::{self, DirLock};
 use crate::observable::stats::{fmt_sig, Estimate};
-use crate::optimize::{Aggregate, LocalPool, Optimization, OptimizerState, Params, StepOutput};
+use crate::observable::Observable;
+use crate::optimize::{Aggregate, Checkpoint, Observation, Optimization, OptimizerState, Params, StepOutput, TaskRun};
 use crate::params::ParamSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 pub use validate::Validation;
 
@@ -63,7 +78,7 @@ pub struct ObjectiveRecord {
 pub struct StepRecord {
     /// The step whose parameters were evaluated (0 = initial; `steps` = after the last update).
     pub step: usize,
-    /// The aggregated loss (mean, weighted sum or the one objective's, as `[aggregate]` says).
+    /// The aggregated loss (mean, weighted sum or the one objective's, as the aggregation).
     pub loss: f64,
     /// Per objective.
     pub objectives: BTreeMap<String, ObjectiveRecord>,
@@ -73,8 +88,11 @@ pub struct StepRecord {
     pub grads: BTreeMap<String, f64>,
     /// Seconds the step took.
     pub seconds: f64,
-    /// Seeds of the simulations run during the step, by simulator.
+    /// Seeds of the simulations the step ran, by simulator.
     pub seeds: BTreeMap<String, u64>,
+    /// The tasks the step ran (timeline).
+    #[serde(default)]
+    pub tasks: Vec<TaskRun>,
 }
 
 /// Validation of one objective.
@@ -92,7 +110,7 @@ pub struct ValidationRecord {
     pub initial: Vec<Estimate>,
     /// Estimates with the best parameters.
     pub best: Vec<Estimate>,
-    /// MD steps per copy, copies, sampling interval.
+    /// MD steps per copy.
     pub md_steps: u64,
     /// Copies per parameter set.
     pub copies: usize,
@@ -117,6 +135,8 @@ pub struct Summary {
     pub run_dir: PathBuf,
     /// Every evaluated step.
     pub records: Vec<StepRecord>,
+    /// The final parameters.
+    pub params: Params,
 }
 
 impl Summary {
@@ -153,201 +173,405 @@ impl Summary {
     }
 }
 
-/// What the caller hears about while a run goes on.
-pub trait Progress {
-    /// A step was evaluated.
-    fn step(&mut self, _record: &StepRecord, _total: usize) {}
-    /// The validation started.
-    fn validating(&mut self, _runs: usize) {}
+/// What an observer of a run hears about. Every method does nothing by default.
+pub trait Observer {
+    /// A step was evaluated and committed (`records` so far, the last one new).
+    fn on_step(&mut self, _records: &[StepRecord], _total: usize) -> Result<()> {
+        Ok(())
+    }
+    /// The validation's `runs` fresh simulations started.
+    fn on_validation(&mut self, _runs: usize) {}
+    /// The run ended.
+    fn on_finish(&mut self, _summary: &Summary) -> Result<()> {
+        Ok(())
+    }
 }
 
-/// No progress output.
-pub struct Quiet;
-impl Progress for Quiet {}
+/// One objective as a training run reports and validates it.
+#[derive(Clone)]
+pub struct ObjectiveInfo {
+    /// The objective's name (as the optimizer knows it).
+    pub name: String,
+    /// Its observables (their names are the reported values).
+    pub observables: Vec<Arc<dyn Observable>>,
+    /// Their targets.
+    pub targets: Vec<f64>,
+    /// Its weight in a weighted aggregation.
+    pub weight: f64,
+    /// The fresh simulations that check it, if any.
+    pub validation: Option<Validation>,
+}
 
-fn optimization(plan: &Plan) -> Optimization {
-    let mut opt = Optimization::new(plan.update.clone())
-        .aggregate(plan.aggregate.clone())
-        .executor(LocalPool::with_cpus(plan.cpus))
-        .max_objective_calls(plan.file.config.optimizer.max_objective_calls);
-    for s in &plan.simulators {
-        for sim in s.simulators() {
-            opt = opt.add_simulator(sim);
+/// How a run starts.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Replace an earlier run in the directory.
+    pub force: bool,
+    /// Continue the run in the directory from its last committed step.
+    pub resume: bool,
+    /// Set (e.g. by a Ctrl-C handler) to stop after the current step, committed.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// The command that continues this run, for the interruption message.
+    pub resume_command: Option<String>,
+}
+
+/// A training run: an optimisation, the parameter set it starts from, its objectives'
+/// observables and validations, and observers.
+pub struct Training {
+    optimization: Optimization,
+    base: ParamSet,
+    start: Params,
+    steps: usize,
+    objectives: Vec<ObjectiveInfo>,
+    config: Option<String>,
+    seeds: Option<String>,
+    observers: Vec<Box<dyn Observer>>,
+    threads: usize,
+}
+
+impl Training {
+    /// `steps` updates of `optimization` from `start` (trained names and values), on top of the
+    /// complete parameter set `base`.
+    #[must_use]
+    pub fn new(optimization: Optimization, base: ParamSet, start: Params, steps: usize) -> Training {
+        Training {
+            optimization,
+            base,
+            start,
+            steps,
+            objectives: Vec::new(),
+            config: None,
+            seeds: None,
+            observers: Vec::new(),
+            threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         }
     }
-    for o in &plan.objectives {
-        opt = opt.add_objective(o.difftre.clone());
+
+    /// Declares an objective's observables, targets, weight and validation.
+    #[must_use]
+    pub fn objective(mut self, info: ObjectiveInfo) -> Training {
+        self.objectives.push(info);
+        self
     }
-    opt
-}
 
-/// The gradient at the starting parameters as one JSON object: `{"loss": …, "n_eff": {objective:
-/// …}, "grads": {parameter: …}}` (what `oxgrad optimize --gradient-only` prints).
-pub fn gradient_only(plan: &Plan) -> Result<serde_json::Value> {
-    let mut opt = optimization(plan);
-    let out = opt.evaluate(&plan.start(), OptimizerState::default())?;
-    let rec = record(plan, &out, &plan.start(), 0, 0.0);
-    Ok(serde_json::json!({
-        "loss": rec.loss,
-        "n_eff": rec.objectives.iter().map(|(k, o)| (k.clone(), o.n_eff)).collect::<BTreeMap<_, _>>(),
-        "grads": rec.grads,
-    }))
-}
-
-fn scalar(out: &StepOutput, obj: &str, name: &str) -> f64 {
-    out.observables.get(obj).and_then(|m| m.get(name)).and_then(crate::optimize::Observation::as_scalar).unwrap_or(f64::NAN)
-}
-
-fn record(plan: &Plan, out: &StepOutput, params: &Params, step: usize, seconds: f64) -> StepRecord {
-    let mut objectives = BTreeMap::new();
-    let mut losses = Vec::new();
-    for o in &plan.objectives {
-        let mut observables = BTreeMap::new();
-        for (k, obs) in o.observables.iter().enumerate() {
-            observables.insert(
-                obs.name().to_string(),
-                ObservableRecord {
-                    value: scalar(out, &o.name, obs.name()),
-                    std_err: scalar(out, &o.name, &format!("{}_se", obs.name())),
-                    unit: obs.unit().to_string(),
-                    target: o.targets.get(k).copied(),
-                },
-            );
-        }
-        let loss = scalar(out, &o.name, "loss");
-        losses.push((loss, o.weight));
-        objectives.insert(o.name.clone(), ObjectiveRecord { loss, n_eff: scalar(out, &o.name, "neff"), observables });
+    /// Adds an observer.
+    #[must_use]
+    pub fn observe(mut self, o: impl Observer + 'static) -> Training {
+        self.observers.push(Box::new(o));
+        self
     }
-    let loss = match &plan.aggregate {
-        Aggregate::WeightedSum(_) => losses.iter().map(|(l, w)| l * w).sum(),
-        _ => losses.iter().map(|(l, _)| l).sum::<f64>() / losses.len().max(1) as f64,
-    };
-    let seeds = out
-        .state
-        .component_state
-        .iter()
-        .filter_map(|(k, st)| st.get("seed").and_then(serde_json::Value::as_u64).map(|s| (k.clone(), s)))
-        .collect();
-    StepRecord { step, loss, objectives, params: params.clone(), grads: out.grads.0.clone(), seconds, seeds }
-}
 
-/// Creates the run directory: it must not hold an earlier run unless `force`.
-fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
-    if dir.join("metrics.jsonl").exists() && !force {
-        return Err(Error::invalid(
-            "run directory",
-            dir.display(),
-            "it holds an earlier run (metrics.jsonl): choose another directory with -o, or pass --force to replace it",
-        ));
+    /// The configuration (TOML) the run came from, kept in the run directory.
+    #[must_use]
+    pub fn config(mut self, toml: String, seeds: String) -> Training {
+        self.config = Some(toml);
+        self.seeds = Some(seeds);
+        self
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("create run directory", dir, e))
-}
 
-fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
-    let p = dir.join(name);
-    crate::io::atomic::write(&p, text.as_bytes())
-}
+    /// Threads for the validation runs (default: every core).
+    #[must_use]
+    pub fn threads(mut self, n: usize) -> Training {
+        self.threads = n.max(1);
+        self
+    }
 
-/// Runs the training of `plan` into `dir` and validates the fit.
-pub fn run(plan: &Plan, dir: &Path, force: bool, progress: &mut dyn Progress) -> Result<Summary> {
-    prepare_dir(dir, force)?;
-    write(dir, "config.toml", &plan.file.resolved_toml())?;
-    let mut seeds = toml::Table::new();
-    for s in &plan.file.config.simulators {
-        if s.kind == "native" {
-            seeds.insert(s.name.clone(), toml::Value::Integer(s.seed.unwrap_or(1) as i64));
-        }
+    /// The gradient at the starting parameters as one JSON object: `{"loss": …, "n_eff":
+    /// {objective: …}, "grads": {parameter: …}}`.
+    pub fn gradient_only(mut self) -> Result<serde_json::Value> {
+        let out = self.optimization.evaluate(&self.start, OptimizerState::default())?;
+        let rec = self.record(&out, &self.start, 0, 0.0);
+        Ok(serde_json::json!({
+            "loss": rec.loss,
+            "n_eff": rec.objectives.iter().map(|(k, o)| (k.clone(), o.n_eff)).collect::<BTreeMap<_, _>>(),
+            "grads": rec.grads,
+        }))
     }
-    seeds.insert("validation".into(), toml::Value::Integer(plan.file.config.validation.seed as i64));
-    write(dir, "seeds.toml", &format!("# master seeds; each copy and step derives its own (recorded per step in metrics.jsonl)\n{}", toml::to_string(&seeds).unwrap_or_default()))?;
-    write(dir, "params_initial.toml", &plan.params.to_toml_string())?;
-    let metrics_path = dir.join("metrics.jsonl");
-    let mut metrics = std::io::BufWriter::new(
-        std::fs::File::create(&metrics_path).map_err(|e| Error::io("create", &metrics_path, e))?,
-    );
-    let mut opt = optimization(plan);
-    let mut params = plan.start();
-    let mut state = OptimizerState::default();
-    let mut records: Vec<StepRecord> = Vec::new();
-    for step in 0..=plan.steps {
-        let t = Instant::now();
-        let out = if step < plan.steps { opt.step(&params, state)? } else { opt.evaluate(&params, state)? };
-        let rec = record(plan, &out, &params, step, t.elapsed().as_secs_f64());
-        let line = serde_json::to_string(&rec).map_err(|e| Error::invalid("metrics", e, "a step record must serialise"))?;
-        writeln!(metrics, "{line}").and_then(|()| metrics.flush()).map_err(|e| Error::io("write", &metrics_path, e))?;
-        progress.step(&rec, plan.steps);
-        records.push(rec);
-        if let Some((name, value)) = out.grads.first_non_finite() {
-            plot::all(dir, &records, &[]).ok();
-            return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
-        }
-        params = out.params.clone();
-        state = out.state;
-    }
-    let set = |p: &BTreeMap<String, f64>| -> Result<ParamSet> { plan.params.with_params(p.iter().map(|(k, v)| (k.as_str(), *v))) };
-    let best = records
-        .iter()
-        .filter(|r| r.loss.is_finite())
-        .min_by(|a, b| a.loss.total_cmp(&b.loss))
-        .map_or(0, |r| r.step);
-    let final_set = set(&params)?;
-    let best_set = set(&records[best].params)?;
-    write(dir, "params_final.toml", &final_set.to_toml_string())?;
-    write(dir, "params_best.toml", &best_set.to_toml_string())?;
-    let validation = validate_all(plan, &[&plan.params, &best_set], progress)?;
-    write(
-        dir,
-        "validation.json",
-        &serde_json::to_string_pretty(&validation).map_err(|e| Error::invalid("validation", e, "must serialise"))?,
-    )?;
-    plot::all(dir, &records, &validation)?;
-    Ok(Summary {
-        initial_loss: records[0].loss,
-        final_loss: records[plan.steps].loss,
-        best_step: best,
-        steps: plan.steps,
-        validation,
-        run_dir: dir.to_path_buf(),
-        records,
-    })
-}
 
-/// Validates every objective that has a native simulator, at `sets` = [initial, best].
-fn validate_all(plan: &Plan, sets: &[&ParamSet; 2], progress: &mut dyn Progress) -> Result<Vec<ValidationRecord>> {
-    let v = &plan.file.config.validation;
-    if !v.enabled {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for o in &plan.objectives {
-        let Some(si) = o.validation_simulator else {
-            tracing::warn!("objective '{}': no native simulator to validate with (replayed trajectories cannot be re-simulated)", o.name);
-            continue;
+    fn record(&self, out: &StepOutput, params: &Params, step: usize, seconds: f64) -> StepRecord {
+        let scalar = |obj: &str, name: &str| {
+            out.observables.get(obj).and_then(|m| m.get(name)).and_then(Observation::as_scalar).unwrap_or(f64::NAN)
         };
-        let SimulatorKind::Native { copies } = &plan.simulators[si].kind else { continue };
-        let template = &copies[0];
-        let md_steps = v.md_steps.unwrap_or(4 * template.config().steps);
-        let sample_every = v.sample_every.unwrap_or(template.sample_every());
-        let mut cfg = template.config().clone();
-        cfg.steps = md_steps;
-        let sim = template
-            .with_config(cfg, sample_every)?
-            .equilibration_steps(v.equilibration_steps.unwrap_or(template.equilibration()));
-        let n = v.copies.unwrap_or(copies.len().max(2));
-        let val = Validation { simulator: sim, copies: n, seed: v.seed, observables: o.observables.clone() };
-        progress.validating(2 * n);
-        let res = val.run(sets, plan.cpus)?;
-        out.push(ValidationRecord {
-            objective: o.name.clone(),
-            observables: o.observables.iter().map(|x| x.name().to_string()).collect(),
-            units: o.observables.iter().map(|x| x.unit().to_string()).collect(),
-            targets: o.targets.clone(),
-            initial: res[0].clone(),
-            best: res[1].clone(),
-            md_steps,
-            copies: n,
-            sample_every,
-        });
+        let mut objectives = BTreeMap::new();
+        let mut losses = Vec::new();
+        for o in &self.objectives {
+            let observables = o
+                .observables
+                .iter()
+                .enumerate()
+                .map(|(k, obs)| {
+                    let rec = ObservableRecord {
+                        value: scalar(&o.name, obs.name()),
+                        std_err: scalar(&o.name, &format!("{}_se", obs.name())),
+                        unit: obs.unit().to_string(),
+                        target: o.targets.get(k).copied(),
+                    };
+                    (obs.name().to_string(), rec)
+                })
+                .collect();
+            let loss = scalar(&o.name, "loss");
+            losses.push((loss, o.weight));
+            objectives.insert(o.name.clone(), ObjectiveRecord { loss, n_eff: scalar(&o.name, "neff"), observables });
+        }
+        let loss = match self.optimization.aggregation() {
+            Some(Aggregate::WeightedSum(_)) => losses.iter().map(|(l, w)| l * w).sum(),
+            _ => losses.iter().map(|(l, _)| l).sum::<f64>() / losses.len().max(1) as f64,
+        };
+        let seeds = out
+            .state
+            .component_state
+            .iter()
+            .filter_map(|(k, st)| st.get("seed").and_then(serde_json::Value::as_u64).map(|s| (k.clone(), s)))
+            .collect();
+        StepRecord {
+            step,
+            loss,
+            objectives,
+            params: params.clone(),
+            grads: out.grads.0.clone(),
+            seconds,
+            seeds,
+            tasks: out.tasks.clone(),
+        }
     }
-    Ok(out)
+
+    /// Runs into `dir` (see the [module docs](self)).
+    pub fn run(mut self, dir: &Path, opts: &RunOptions) -> Result<Summary> {
+        let _lock = DirLock::acquire(dir)?;
+        let (mut params, mut state, mut records) = if opts.resume {
+            self.load(dir)?
+        } else {
+            self.fresh(dir, opts.force)?;
+            (self.start.clone(), OptimizerState::default(), Vec::new())
+        };
+        let metrics_path = dir.join("metrics.jsonl");
+        let mut metrics = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)
+            .map_err(|e| Error::io("open", &metrics_path, e))?;
+        let stop = opts.stop.clone().unwrap_or_default();
+        while records.len() <= self.steps {
+            if stop.load(Ordering::SeqCst) {
+                return Err(self.interrupted(dir, records.len(), opts));
+            }
+            let step = records.len();
+            let t = Instant::now();
+            let out = if step < self.steps {
+                self.optimization.step(&params, state)?
+            } else {
+                self.optimization.evaluate(&params, state)?
+            };
+            let rec = self.record(&out, &params, step, t.elapsed().as_secs_f64());
+            if let Some((name, value)) = out.grads.first_non_finite() {
+                records.push(rec);
+                plot::all(dir, &records, &[]).ok();
+                return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
+            }
+            let line = serde_json::to_string(&rec).map_err(|e| Error::invalid("metrics", e, "a step record must serialise"))?;
+            writeln!(metrics, "{line}").and_then(|()| metrics.sync_data()).map_err(|e| Error::io("write", &metrics_path, e))?;
+            records.push(rec);
+            params = out.params.clone();
+            state = out.state;
+            self.commit(dir, &params, &state, &records)?;
+            for o in &mut self.observers {
+                o.on_step(&records, self.steps)?;
+            }
+        }
+        let set = |p: &BTreeMap<String, f64>| -> Result<ParamSet> {
+            self.base.with_params(p.iter().map(|(k, v)| (k.as_str(), *v)))
+        };
+        let best = records.iter().filter(|r| r.loss.is_finite()).min_by(|a, b| a.loss.total_cmp(&b.loss)).map_or(0, |r| r.step);
+        let best_set = set(&records[best].params)?;
+        atomic::write(&dir.join("params_final.toml"), set(&params)?.to_toml_string().as_bytes())?;
+        atomic::write(&dir.join("params_best.toml"), best_set.to_toml_string().as_bytes())?;
+        let validation = match std::fs::read_to_string(dir.join("validation.json")) {
+            // a resumed run whose validation already finished
+            Ok(text) if opts.resume => serde_json::from_str(&text).unwrap_or_default(),
+            _ => {
+                if stop.load(Ordering::SeqCst) {
+                    return Err(self.interrupted(dir, records.len(), opts));
+                }
+                let v = self.validate(&best_set)?;
+                let json = serde_json::to_string_pretty(&v).map_err(|e| Error::invalid("validation", e, "must serialise"))?;
+                atomic::write(&dir.join("validation.json"), json.as_bytes())?;
+                v
+            }
+        };
+        plot::all(dir, &records, &validation)?;
+        report::write(dir)?;
+        let summary = Summary {
+            initial_loss: records[0].loss,
+            final_loss: records[self.steps].loss,
+            best_step: best,
+            steps: self.steps,
+            validation,
+            run_dir: dir.to_path_buf(),
+            records,
+            params,
+        };
+        for o in &mut self.observers {
+            o.on_finish(&summary)?;
+        }
+        Ok(summary)
+    }
+
+    fn interrupted(&self, dir: &Path, completed: usize, opts: &RunOptions) -> Error {
+        Error::Interrupted {
+            step: completed.saturating_sub(1),
+            dir: dir.to_path_buf(),
+            resume: opts.resume_command.clone().unwrap_or_else(|| format!("oxgrad optimize --resume {}", dir.display())),
+        }
+    }
+
+    /// Starts a new run in `dir`: refuses an earlier run unless `force`, then writes the
+    /// configuration, seeds and initial parameters.
+    fn fresh(&self, dir: &Path, force: bool) -> Result<()> {
+        const RUN_FILES: [&str; 12] = [
+            "metrics.jsonl",
+            "checkpoint.json",
+            "params_initial.toml",
+            "params_best.toml",
+            "params_final.toml",
+            "validation.json",
+            "loss.png",
+            "observables.png",
+            "neff.png",
+            "report.html",
+            "config.toml",
+            "seeds.toml",
+        ];
+        if ["metrics.jsonl", "checkpoint.json"].iter().any(|f| dir.join(f).exists()) {
+            if !force {
+                return Err(Error::invalid(
+                    "run directory",
+                    dir.display(),
+                    "it holds an earlier run (metrics.jsonl): continue it with --resume, replace it with --force, or choose another directory",
+                ));
+            }
+            for f in RUN_FILES {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+            let _ = std::fs::remove_dir_all(dir.join("state"));
+        }
+        if let Some(c) = &self.config {
+            atomic::write(&dir.join("config.toml"), c.as_bytes())?;
+        }
+        if let Some(s) = &self.seeds {
+            atomic::write(&dir.join("seeds.toml"), s.as_bytes())?;
+        }
+        atomic::write(&dir.join("params_initial.toml"), self.base.to_toml_string().as_bytes())?;
+        std::fs::write(dir.join("metrics.jsonl"), "").map_err(|e| Error::io("create", &dir.join("metrics.jsonl"), e))
+    }
+
+    /// Commits the state after a step: cached observables by content hash under `state/`, then
+    /// `checkpoint.json` atomically (the commit point).
+    fn commit(&self, dir: &Path, params: &Params, state: &OptimizerState, records: &[StepRecord]) -> Result<()> {
+        let cp = self.optimization.snapshot(params, state)?;
+        let state_dir = dir.join("state");
+        std::fs::create_dir_all(&state_dir).map_err(|e| Error::io("create directory", &state_dir, e))?;
+        let mut refs = BTreeMap::new();
+        for (id, o) in &cp.observables {
+            let bytes = serde_json::to_vec(o).map_err(|e| Error::invalid("checkpoint", e, "an observable must serialise"))?;
+            let name = format!("{:016x}.json", fnv1a(&bytes));
+            let path = state_dir.join(&name);
+            if !path.exists() {
+                atomic::write(&path, &bytes)?;
+            }
+            refs.insert(id.clone(), name);
+        }
+        let file = CheckpointFile {
+            version: 1,
+            checkpoint: Checkpoint { observables: BTreeMap::new(), ..cp },
+            observables: refs.clone(),
+            records: records.to_vec(),
+        };
+        let json = serde_json::to_vec(&file).map_err(|e| Error::invalid("checkpoint", e, "must serialise"))?;
+        atomic::write(&dir.join("checkpoint.json"), &json)?;
+        // observables no longer referenced are dropped
+        if let Ok(entries) = std::fs::read_dir(&state_dir) {
+            let keep: std::collections::BTreeSet<&String> = refs.values().collect();
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.ends_with(".json") && !keep.contains(&n) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the last committed step of the run in `dir`.
+    fn load(&mut self, dir: &Path) -> Result<(Params, OptimizerState, Vec<StepRecord>)> {
+        let path = dir.join("checkpoint.json");
+        let text = std::fs::read(&path).map_err(|e| {
+            Error::io("read", &path, std::io::Error::new(e.kind(), format!("{e}: is this a run directory, with at least one completed step?")))
+        })?;
+        let mut file: CheckpointFile = serde_json::from_slice(&text).map_err(|e| Error::parse(&path, e.line(), "an oxgrad checkpoint", e.to_string()))?;
+        for (id, name) in &file.observables {
+            let p = dir.join("state").join(name);
+            let bytes = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
+            let o: Observation = serde_json::from_slice(&bytes).map_err(|e| Error::parse(&p, e.line(), "a cached observable", e.to_string()))?;
+            file.checkpoint.observables.insert(id.clone(), o);
+        }
+        let (params, state) = self.optimization.restore(file.checkpoint)?;
+        // metrics.jsonl may hold a line of a step that was not committed: rewrite it from the checkpoint
+        let mut lines = String::new();
+        for r in &file.records {
+            lines.push_str(&serde_json::to_string(r).map_err(|e| Error::invalid("metrics", e, "must serialise"))?);
+            lines.push('\n');
+        }
+        atomic::write(&dir.join("metrics.jsonl"), lines.as_bytes())?;
+        tracing::info!("resuming {} after step {}", dir.display(), file.records.len().saturating_sub(1));
+        Ok((params, state, file.records))
+    }
+
+    fn validate(&mut self, best: &ParamSet) -> Result<Vec<ValidationRecord>> {
+        let mut out = Vec::new();
+        for o in &self.objectives {
+            let Some(val) = &o.validation else { continue };
+            for obs in &mut self.observers {
+                obs.on_validation(2 * val.copies);
+            }
+            let res = val.run(&[&self.base, best], self.threads)?;
+            out.push(ValidationRecord {
+                objective: o.name.clone(),
+                observables: o.observables.iter().map(|x| x.name().to_string()).collect(),
+                units: o.observables.iter().map(|x| x.unit().to_string()).collect(),
+                targets: o.targets.clone(),
+                initial: res[0].clone(),
+                best: res[1].clone(),
+                md_steps: val.simulator.config().steps,
+                copies: val.copies,
+                sample_every: val.simulator.sample_every(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// `checkpoint.json`.
+#[derive(Serialize, Deserialize)]
+struct CheckpointFile {
+    version: u32,
+    checkpoint: Checkpoint,
+    /// Cached observables: qualified name → file in `state/`.
+    observables: BTreeMap<String, String>,
+    records: Vec<StepRecord>,
+}
+
+/// FNV-1a, 64 bits: content addresses of cached observables.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The records of a run directory so far (its `metrics.jsonl`, also while the run goes on).
+pub fn read_records(dir: &Path) -> Result<Vec<StepRecord>> {
+    let path = dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(k, l)| serde_json::from_str(l).map_err(|e| Error::parse(&path, k + 1, "a step record (JSON)", e.to_string())))
+        .collect()
 }

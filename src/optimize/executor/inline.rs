@@ -1,7 +1,7 @@
 //! The in-process executor: each job runs in the driver's thread when the scheduler waits for it.
 //! No pool, no threads; the semantics (retries, hints' environment, spans) are the pool's.
 
-use super::{Executor, Job, JobId, JobOutput, Registry};
+use super::{Executor, Finished, Job, Registry};
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -36,12 +36,12 @@ impl Executor for Inline {
         Ok(())
     }
 
-    fn wait_any(&mut self) -> Result<(JobId, Result<JobOutput>)> {
+    fn wait_any(&mut self) -> Result<Finished> {
         let job =
             self.queue.pop_front().ok_or_else(|| Error::invalid("wait", "no jobs", "submit a job before waiting"))?;
         let reg =
             self.registry.as_ref().ok_or_else(|| Error::invalid("executor", "not started", "call start first"))?;
         let env = super::local::task_env(&job, &[], &[]);
-        Ok((job.id, reg.execute_with_retries(&job, &env)))
+        Ok(reg.run_timed(&job, &env, "inline"))
     }
 }

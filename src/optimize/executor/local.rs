@@ -2,7 +2,7 @@
 //! hints reserve are free (first fit in submission order). Totals default to the machine's cores,
 //! no GPUs and unlimited memory, and can be set like `ray.init(num_cpus=…)`.
 
-use super::{Executor, Job, JobId, JobOutput, Registry, Resources};
+use super::{Executor, Finished, Job, JobId, Registry, Resources};
 use crate::error::{Error, Result};
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use std::collections::{HashMap, VecDeque};
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 type Work = (Job, Vec<(String, String)>);
-type Done = (JobId, Result<JobOutput>);
+type Done = Finished;
 
 /// A thread pool with resource accounting.
 pub struct LocalPool {
@@ -164,12 +164,13 @@ impl LocalPool {
         let (rx, tx) = (self.work_rx.clone(), self.done_tx.clone());
         let registry = self.registry.clone();
         let idle = Arc::clone(&self.idle);
+        let worker = format!("thread-{}", self.workers.len());
         self.workers.push(std::thread::spawn(move || {
             let Some(registry) = registry else { return };
             while let Ok((job, env)) = rx.recv() {
-                let out = registry.execute_with_retries(&job, &env);
+                let out = registry.run_timed(&job, &env, &worker);
                 idle.fetch_add(1, Ordering::SeqCst);
-                if tx.send((job.id, out)).is_err() {
+                if tx.send(out).is_err() {
                     return;
                 }
             }
@@ -212,15 +213,15 @@ impl Executor for LocalPool {
         Ok(())
     }
 
-    fn wait_any(&mut self) -> Result<(JobId, Result<JobOutput>)> {
+    fn wait_any(&mut self) -> Result<Finished> {
         if self.running.is_empty() {
             return Err(Error::invalid("wait", "no running jobs", "submit a job before waiting"));
         }
-        let (id, out) = self
+        let out = self
             .done_rx
             .recv()
             .map_err(|_| Error::invalid("thread pool", "disconnected", "a worker thread ended unexpectedly"))?;
-        if let Some((r, shares)) = self.running.remove(&id) {
+        if let Some((r, shares)) = self.running.remove(&out.id) {
             self.free.cpus += r.cpus;
             self.free.mem_mb += r.mem_mb;
             for (i, s) in shares {
@@ -228,7 +229,7 @@ impl Executor for LocalPool {
             }
         }
         self.dispatch();
-        Ok((id, out))
+        Ok(out)
     }
 }
 

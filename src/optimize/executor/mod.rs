@@ -133,16 +133,35 @@ impl Registry {
         }
     }
 
+    /// Runs `job` with retries on `worker`, timing it.
+    pub fn run_timed(&self, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
+        let start = unix_now();
+        let (result, attempts) = self.execute_with_retries(job, env);
+        let ran = TaskRun {
+            task: job.task.clone(),
+            step: job.step,
+            worker: worker.to_string(),
+            start,
+            end: unix_now(),
+            attempts,
+            cpus: job.resources.cpus,
+            gpus: job.resources.gpus,
+            mem_mb: job.resources.mem_mb,
+            ok: result.is_ok(),
+        };
+        Finished { id: job.id, result, ran }
+    }
+
     /// Runs `job` with retries: on an error or a panic it is run again, up to `max_retries` more
-    /// times; the last failure is reported with the task's name.
-    pub fn execute_with_retries(&self, job: &Job, env: &[(String, String)]) -> Result<JobOutput> {
+    /// times; the last failure is reported with the task's name. Also returns the attempts made.
+    pub fn execute_with_retries(&self, job: &Job, env: &[(String, String)]) -> (Result<JobOutput>, u32) {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let run =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(job, attempt, env.to_vec())));
             let err = match run {
-                Ok(Ok(out)) => return Ok(out),
+                Ok(Ok(out)) => return (Ok(out), attempt),
                 Ok(Err(e)) => e.to_string(),
                 Err(panic) => format!(
                     "panicked: {}",
@@ -154,7 +173,7 @@ impl Registry {
                 ),
             };
             if attempt > job.max_retries {
-                return Err(Error::TaskFailed { task: job.task.clone(), attempts: attempt, cause: err });
+                return (Err(Error::TaskFailed { task: job.task.clone(), attempts: attempt, cause: err }), attempt);
             }
             tracing::warn!(task = %job.task, attempt, "failed, retrying: {err}");
         }
@@ -169,6 +188,48 @@ pub trait Executor: Send {
     fn start(&mut self, registry: Arc<Registry>) -> Result<()>;
     /// Queues a job; fails at once if it can never run (more resources than exist).
     fn submit(&mut self, job: Job) -> Result<()>;
-    /// Blocks until some job finishes; its result after retries.
-    fn wait_any(&mut self) -> Result<(JobId, Result<JobOutput>)>;
+    /// Blocks until some job finishes; its result after retries, and when and where it ran.
+    fn wait_any(&mut self) -> Result<Finished>;
+}
+
+/// A finished job: its result after retries, and its run.
+#[derive(Debug)]
+pub struct Finished {
+    /// The job.
+    pub id: JobId,
+    /// Its output, or the last failure.
+    pub result: Result<JobOutput>,
+    /// When and where it ran.
+    pub ran: TaskRun,
+}
+
+/// When, where and with what resources a task ran (for timelines and reports).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskRun {
+    /// `simulator_run:NAME` or `objective_compute:NAME`.
+    pub task: String,
+    /// The optimisation step.
+    pub step: usize,
+    /// The worker (`thread-0`, `inline`, …).
+    pub worker: String,
+    /// Start, seconds since the Unix epoch.
+    pub start: f64,
+    /// End, seconds since the Unix epoch.
+    pub end: f64,
+    /// Attempts made (retries + 1).
+    pub attempts: u32,
+    /// CPUs reserved.
+    pub cpus: f64,
+    /// GPUs reserved.
+    pub gpus: f64,
+    /// Memory reserved, MB.
+    pub mem_mb: f64,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// Seconds since the Unix epoch.
+#[must_use]
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
