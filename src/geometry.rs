@@ -155,25 +155,40 @@ pub fn rotate(v: Vec3, axis: Vec3, angle: f64) -> Vec3 {
 
 /// A rectangular periodic box with side lengths `L`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PeriodicBox(pub Vec3);
+pub struct PeriodicBox {
+    sides: Vec3,
+    inv: Vec3,
+}
+
+/// 1.5 · 2⁵²: adding and subtracting it rounds an `f64` of magnitude below 2⁵¹ to the nearest
+/// integer (ties to even) in two additions, where `f64::round` is a library call.
+const ROUND: f64 = 6_755_399_441_055_744.0;
 
 impl PeriodicBox {
+    /// A box with these side lengths.
+    #[must_use]
+    pub fn new(sides: Vec3) -> PeriodicBox {
+        PeriodicBox { sides, inv: Vec3::new(1.0 / sides[0], 1.0 / sides[1], 1.0 / sides[2]) }
+    }
+
     /// The minimum image of a separation vector: `d − L ∘ round(d / L)`.
     #[must_use]
     #[inline]
     pub fn min_image(&self, d: Vec3) -> Vec3 {
-        let l = self.0 .0;
-        Vec3([
-            d.0[0] - l[0] * (d.0[0] / l[0]).round(),
-            d.0[1] - l[1] * (d.0[1] / l[1]).round(),
-            d.0[2] - l[2] * (d.0[2] / l[2]).round(),
-        ])
+        let (l, inv) = (self.sides.0, self.inv.0);
+        let wrap = |x: f64, l: f64, inv: f64| {
+            let t = x * inv;
+            // (t + ROUND) − ROUND is round(t) for |t| < 2⁵¹; beyond, fall back to the library
+            let k = if t.abs() < 1e15 { (t + ROUND) - ROUND } else { t.round() };
+            x - l * k
+        };
+        Vec3([wrap(d.0[0], l[0], inv[0]), wrap(d.0[1], l[1], inv[1]), wrap(d.0[2], l[2], inv[2])])
     }
 
     /// Side lengths.
     #[must_use]
     pub fn sides(&self) -> Vec3 {
-        self.0
+        self.sides
     }
 }
 
@@ -193,7 +208,7 @@ mod tests {
 
     #[test]
     fn min_image_wraps_into_half_box() {
-        let b = PeriodicBox(Vec3::new(10.0, 20.0, 5.0));
+        let b = PeriodicBox::new(Vec3::new(10.0, 20.0, 5.0));
         let d = b.min_image(Vec3::new(9.0, -11.0, 2.4));
         assert_relative_eq!(d.0[0], -1.0);
         assert_relative_eq!(d.0[1], 9.0);

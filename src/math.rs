@@ -36,6 +36,8 @@ pub trait Real:
     fn recip(self) -> Self;
     /// |self|.
     fn abs(self) -> Self;
+    /// cos self.
+    fn cos(self) -> Self;
     /// arccos of self clamped to [−1, 1]. Tensors clamp to ±(1 − 10⁻¹²) with a straight-through
     /// gradient, so d f(θ)/dc stays finite where f′(θ) vanishes at θ = 0 or π (P4).
     fn acos_clamped(self) -> Self;
@@ -82,6 +84,10 @@ impl Real for f64 {
     #[inline]
     fn abs(self) -> Self {
         f64::abs(self)
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        f64::cos(self)
     }
     #[inline]
     fn acos_clamped(self) -> Self {
@@ -307,6 +313,10 @@ impl Real for Dual {
         } else {
             self
         }
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        Dual { v: self.v.cos(), d: -self.d * self.v.sin() }
     }
     #[inline]
     fn acos_clamped(self) -> Self {

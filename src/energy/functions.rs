@@ -207,6 +207,9 @@ pub struct F4<T> {
     ts: T,
     b: T,
     tc: T,
+    /// cos θ between these bounds (exclusive) is the only place f4 can be non-zero.
+    cos_lo: T,
+    cos_hi: T,
 }
 
 impl<T: Real> F4<T> {
@@ -216,7 +219,12 @@ impl<T: Real> F4<T> {
         let theta0 = src.p(&format!("theta0_{x}_{k}"));
         let ts = src.p(&format!("delta_theta_star_{x}_{k}"));
         let (b, tc) = f4_tail(a.clone(), ts.clone());
-        F4 { a, theta0, ts, b, tc }
+        // the support (θ0 − θc, θ0 + θc) ∩ [0, π] as cosines, open beyond 0 and π
+        let (hi_angle, lo_angle) = (theta0.clone() - tc.clone(), theta0.clone() + tc.clone());
+        let zero = theta0.cst(0.0);
+        let cos_hi = T::choose(&hi_angle.le(&zero), || theta0.cst(2.0), || hi_angle.clone().cos());
+        let cos_lo = T::choose(&theta0.cst(std::f64::consts::PI).le(&lo_angle), || theta0.cst(-2.0), || lo_angle.clone().cos());
+        F4 { a, theta0, ts, b, tc, cos_lo, cos_hi }
     }
 
     /// f4(θ).
@@ -238,9 +246,18 @@ impl<T: Real> F4<T> {
         )
     }
 
-    /// f4(θ) + f4(π − θ): insensitive to the sign of cos θ.
-    pub fn eval_sym(&self, theta: &T) -> T {
-        self.eval(theta) + self.eval(&(-theta.clone() + std::f64::consts::PI))
+    /// f4(arccos c): scalars outside the support return 0 without computing the angle.
+    pub fn eval_cos(&self, c: &T) -> T {
+        let maybe = T::and(&self.cos_lo.lt(c), &c.lt(&self.cos_hi));
+        if !T::any(&maybe) {
+            return c.cst(0.0);
+        }
+        self.eval(&c.clone().acos_clamped())
+    }
+
+    /// f4(θ) + f4(π − θ) of c = cos θ: insensitive to the sign of cos θ.
+    pub fn eval_sym_cos(&self, c: &T) -> T {
+        self.eval_cos(c) + self.eval_cos(&-c.clone())
     }
 }
 

@@ -7,6 +7,7 @@
 //! Energies are system totals in oxDNA energy units; oxDNA prints them per nucleotide.
 
 pub mod functions;
+mod kernel;
 mod model;
 pub mod neighbors;
 pub mod setup;
@@ -14,5 +15,5 @@ pub mod smoothing;
 pub mod tensor;
 pub mod terms;
 
-pub use model::{validate, ActivePair, Breakdown, EnergyModel, Forces, Frame, TermId, Terms};
+pub use model::{validate, ActivePair, Breakdown, EnergyModel, ForceWorkspace, Forces, Frame, TermId, Terms};
 pub use setup::ModelSetup;

@@ -10,7 +10,7 @@ use super::terms::excluded_volume::{self, ExcludedVolume};
 use super::terms::fene::{self, Fene};
 use super::terms::hydrogen_bonding::{self, HydrogenBonding};
 use super::terms::stacking::{self, Stacking};
-use super::terms::{self, Factors, Geometry, Pair, Spec};
+use super::terms::{self, Factors, Geometry, Pair, PairGradient, Spec};
 use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
 use crate::io::Configuration;
@@ -163,7 +163,7 @@ impl Frame {
                     [a1, a2, a3]
                 })
                 .collect();
-        Frame { r: c.r.clone(), axes, bx: PeriodicBox(c.box_sides) }
+        Frame { r: c.r.clone(), axes, bx: PeriodicBox::new(c.box_sides) }
     }
 
     /// The pair (p, q) with minimum-image separation and the sites of `geo`.
@@ -245,6 +245,10 @@ pub struct EnergyModel {
     ranges: [f64; 8],
     /// Strength tables (stacking `[16]`, H-bonding `[2]`) at the current parameters.
     strengths: (Vec<f64>, Vec<f64>),
+    /// The stacking strength of each bonded pair.
+    bonded_eps: Vec<f64>,
+    /// Where each radial factor lives, for the force kernel.
+    supports: super::kernel::Supports,
     /// Frames per batched tensor evaluation (mythos' `map_batch_size`, default 100).
     pub map_batch_size: usize,
     /// Rebuild each batch's graph in the backward pass so memory grows with the batch, not the
@@ -270,6 +274,8 @@ impl EnergyModel {
             cutoff: 0.0,
             ranges: [0.0; 8],
             strengths: (Vec::new(), Vec::new()),
+            bonded_eps: Vec::new(),
+            supports: super::kernel::Supports::default(),
             terms,
             dual,
             params,
@@ -280,7 +286,13 @@ impl EnergyModel {
         m.cutoff = m.compute_cutoff();
         m.ranges = m.compute_ranges();
         m.strengths = m.strength_tables();
+        m.bonded_eps = m.bonded_strengths();
+        m.supports = super::kernel::Supports::new(&m.terms);
         Ok(m)
+    }
+
+    fn bonded_strengths(&self) -> Vec<f64> {
+        self.bonded.iter().map(|&(p, q)| self.strengths.0[self.strength_index(TermId::Stacking, p, q).unwrap_or(0)]).collect()
     }
 
     /// The same model with other parameter values (dependents are re-derived).
@@ -300,6 +312,8 @@ impl EnergyModel {
         m.cutoff = m.compute_cutoff();
         m.ranges = m.compute_ranges();
         m.strengths = m.strength_tables();
+        m.bonded_eps = m.bonded_strengths();
+        m.supports = super::kernel::Supports::new(&m.terms);
         Ok(m)
     }
 
@@ -485,21 +499,94 @@ impl EnergyModel {
     }
 
     /// Adds the weighted energy, forces and torques of the bonded pairs and of the non-bonded
-    /// `candidates` (pairs `p < q`, bonded ones skipped) to `out`. The MD engine's force routine.
+    /// `candidates` (pairs `p < q`, bonded ones skipped) to `out`: the MD engine's force routine
+    /// ([`super::kernel`]). Pairs are summed in a fixed order (bonded, then candidates), so the
+    /// result does not depend on how the pairs were computed ([`EnergyModel::pair_forces`]).
     pub fn accumulate_forces(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces) {
-        self.each_term_pair(frame, candidates, |term, p, q, strength, pair| {
-            let w = self.weights[term as usize];
-            if w == 0.0 {
-                return;
+        self.accumulate_forces_with(frame, candidates, out, &mut ForceWorkspace::default());
+    }
+
+    /// [`EnergyModel::accumulate_forces`] with reusable buffers and, when `ws` has a thread
+    /// pool, the pairs computed in parallel. The pairs' contributions are always added in the
+    /// same order, so the result is bit for bit the same for any number of threads.
+    pub fn accumulate_forces_with(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces, ws: &mut ForceWorkspace) {
+        ws.sites.clear();
+        ws.sites.extend(frame.axes.iter().map(|a| self.terms.geo.offsets(a)));
+        let n = self.bonded.len() + candidates.len();
+        match &ws.pool {
+            Some(pool) if n >= PARALLEL_PAIRS => {
+                use rayon::prelude::*;
+                ws.pairs.clear();
+                ws.pairs.resize(n, None);
+                let sites = &ws.sites;
+                let pairs = &mut ws.pairs;
+                pool.install(|| {
+                    pairs
+                        .par_iter_mut()
+                        .with_min_len(256)
+                        .enumerate()
+                        .for_each(|(k, slot)| *slot = self.pair_forces(frame, sites, candidates, k));
+                });
+                for (k, r) in ws.pairs.iter().enumerate() {
+                    if let Some((e, g)) = r {
+                        add_pair(out, self.pair_at(candidates, k), *e, g);
+                    }
+                }
             }
-            let (spec, factors) = self.dual.spec(term);
-            let (e, g) = terms::energy_gradient(spec, factors, pair, self.eps(term, strength));
-            out.energy += w * e;
-            out.f[p] += g.d * w;
-            out.f[q] -= g.d * w;
-            out.torque[p] -= g.p * w;
-            out.torque[q] -= g.q * w;
-        });
+            _ => {
+                for k in 0..n {
+                    if let Some((e, g)) = self.pair_forces(frame, &ws.sites, candidates, k) {
+                        add_pair(out, self.pair_at(candidates, k), e, &g);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pair with index `k` of [bonded pairs..., candidates...].
+    #[inline]
+    pub(crate) fn pair_at(&self, candidates: &[(usize, usize)], k: usize) -> (usize, usize) {
+        if k < self.bonded.len() {
+            self.bonded[k]
+        } else {
+            candidates[k - self.bonded.len()]
+        }
+    }
+
+    /// The weighted energy and gradient of pair `k` of [bonded pairs..., candidates...] (`None`
+    /// if nothing acts on it).
+    pub(crate) fn pair_forces(
+        &self,
+        frame: &Frame,
+        sites: &[[Vec3; 4]],
+        candidates: &[(usize, usize)],
+        k: usize,
+    ) -> Option<(f64, PairGradient)> {
+        let (p, q) = self.pair_at(candidates, k);
+        let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
+        let mut input = super::kernel::PairInput {
+            terms: &self.dual,
+            supports: &self.supports,
+            weights: &self.weights,
+            eps_bond: None,
+            chi: 1.0,
+            dna1: self.params.model() == ModelKind::Dna1,
+        };
+        let (a, b) = (&frame.axes[p], &frame.axes[q]);
+        if k < self.bonded.len() {
+            input.eps_bond = Some(self.bonded_eps[k]);
+            return super::kernel::bonded(&input, d, a, b, &sites[p], &sites[q]);
+        }
+        if self.neighbours[p].contains(&Some(q)) {
+            return None;
+        }
+        let c2 = d.norm2();
+        if c2 >= self.cutoff * self.cutoff {
+            return None;
+        }
+        input.eps_bond = self.strength_index(TermId::HydrogenBonding, p, q).map(|s| self.strengths.1[s]);
+        input.chi = self.chi[p] * self.chi[q];
+        super::kernel::nonbonded(&input, d, a, b, &sites[p], &sites[q])
     }
 
     /// Energy, forces and torques of one configuration (native, analytic).
@@ -534,6 +621,58 @@ impl EnergyModel {
     pub fn check_frames(&self, frames: &[Configuration]) -> Result<()> {
         frames.iter().try_for_each(|c| self.check(c))
     }
+}
+
+/// Below this many pairs a force evaluation stays on one thread (the pool costs more than it
+/// saves).
+const PARALLEL_PAIRS: usize = 2048;
+
+/// Buffers reused from one force evaluation to the next, and the threads that share one.
+#[derive(Default)]
+pub struct ForceWorkspace {
+    sites: Vec<[Vec3; 4]>,
+    pairs: Vec<Option<(f64, PairGradient)>>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl ForceWorkspace {
+    /// Buffers for one thread, or for `threads` threads (a pool of its own).
+    pub fn with_threads(threads: usize) -> Result<ForceWorkspace> {
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|k| format!("oxgrad-md-{k}"))
+                    .build()
+                    .map_err(|e| Error::invalid("threads", threads, format!("cannot start the threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(ForceWorkspace { sites: Vec::new(), pairs: Vec::new(), pool })
+    }
+
+    /// Threads used.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, rayon::ThreadPool::current_num_threads)
+    }
+}
+
+impl std::fmt::Debug for ForceWorkspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ForceWorkspace({} threads)", self.threads())
+    }
+}
+
+/// Adds one pair's energy and gradient to the totals: F_p = ∂E/∂d, F_q = −∂E/∂d, τ = −∂E/∂θ.
+#[inline]
+pub(crate) fn add_pair(out: &mut Forces, (p, q): (usize, usize), e: f64, g: &PairGradient) {
+    out.energy += e;
+    out.f[p] += g.d;
+    out.f[q] -= g.d;
+    out.torque[p] -= g.p;
+    out.torque[q] -= g.q;
 }
 
 /// Checks that every parameter lies in the domain where the model is defined.

@@ -3,24 +3,45 @@
 
 use crate::geometry::{PeriodicBox, Vec3};
 
-/// All pairs `(i, j)`, `i < j`, whose minimum-image centre distance is below `cutoff`, sorted.
+/// All pairs `(i, j)`, `i < j`, whose minimum-image centre distance is below `cutoff`, each once,
+/// in an order that depends only on the positions.
+///
+/// Three strategies, chosen by the density: all pairs for small systems; a cell list when the
+/// box holds at least three cells per side and not many more cells than nucleotides; otherwise
+/// (a long duplex in a big box) a sweep along the axis of largest spread, which only compares
+/// nucleotides within `cutoff` of each other along that axis.
 #[must_use]
 pub fn pairs_within(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, usize)> {
     let n = r.len();
-    let c2 = cutoff * cutoff;
     let sides = bx.sides();
     let cells: [usize; 3] = std::array::from_fn(|k| (sides[k] / cutoff).floor().clamp(1.0, 1e6) as usize);
+    let total: usize = cells.iter().product();
+    if n < 64 {
+        all_pairs(r, bx, cutoff)
+    } else if cells.iter().all(|&c| c >= 3) && total <= 8 * n + 4096 {
+        cell_list(r, bx, cutoff, cells)
+    } else {
+        sweep(r, bx, cutoff)
+    }
+}
+
+fn all_pairs(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, usize)> {
+    let c2 = cutoff * cutoff;
     let mut out = Vec::new();
-    if n < 64 || cells.iter().any(|&c| c < 3) {
-        for i in 0..n {
-            for j in i + 1..n {
-                if bx.min_image(r[j] - r[i]).norm2() < c2 {
-                    out.push((i, j));
-                }
+    for i in 0..r.len() {
+        for j in i + 1..r.len() {
+            if bx.min_image(r[j] - r[i]).norm2() < c2 {
+                out.push((i, j));
             }
         }
-        return out;
     }
+    out
+}
+
+/// A cell list with a table of every cell (≥ 3 cells per side, so no pair is found twice).
+fn cell_list(r: &[Vec3], bx: &PeriodicBox, cutoff: f64, cells: [usize; 3]) -> Vec<(usize, usize)> {
+    let c2 = cutoff * cutoff;
+    let sides = bx.sides();
     let cell_of = |p: Vec3| -> [usize; 3] {
         std::array::from_fn(|k| {
             let f = (p[k] / sides[k]).rem_euclid(1.0);
@@ -29,38 +50,24 @@ pub fn pairs_within(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, us
     };
     let index = |c: [usize; 3]| (c[0] * cells[1] + c[1]) * cells[2] + c[2];
     let total: usize = cells.iter().product();
-    // occupied cells, sorted by index: (cell index, first, end) into `order`
+    // nucleotides sorted by cell, and each cell's range in that order
     let mut order: Vec<(usize, usize)> = r.iter().enumerate().map(|(i, &p)| (index(cell_of(p)), i)).collect();
     order.sort_unstable();
-    let mut occupied: Vec<(usize, usize, usize)> = Vec::new();
+    let mut table = vec![(0usize, 0usize); total];
     for (k, &(c, _)) in order.iter().enumerate() {
-        match occupied.last_mut() {
-            Some(last) if last.0 == c => last.2 = k + 1,
-            _ => occupied.push((c, k, k + 1)),
+        if table[c].1 == 0 && (k == 0 || order[k - 1].0 != c) {
+            table[c].0 = k;
         }
+        table[c].1 = k + 1;
     }
-    // a dense table when the box holds few cells per nucleotide, else binary search (sparse
-    // systems in big boxes: a long duplex in a cubic box)
-    let dense = (total <= 8 * n + 4096).then(|| {
-        let mut table = vec![(0usize, 0usize); total];
-        for &(c, a, b) in &occupied {
-            table[c] = (a, b);
-        }
-        table
-    });
-    let members = |c: usize| -> (usize, usize) {
-        match &dense {
-            Some(t) => t[c],
-            None => occupied.binary_search_by_key(&c, |o| o.0).map_or((0, 0), |k| (occupied[k].1, occupied[k].2)),
-        }
-    };
+    let mut out = Vec::new();
     for (i, &p) in r.iter().enumerate() {
         let c = cell_of(p);
         for dx in [cells[0] - 1, 0, 1] {
             for dy in [cells[1] - 1, 0, 1] {
                 for dz in [cells[2] - 1, 0, 1] {
                     let nc = [(c[0] + dx) % cells[0], (c[1] + dy) % cells[1], (c[2] + dz) % cells[2]];
-                    let (a, b) = members(index(nc));
+                    let (a, b) = table[index(nc)];
                     for &(_, j) in &order[a..b] {
                         if j > i && bx.min_image(r[j] - p).norm2() < c2 {
                             out.push((i, j));
@@ -70,8 +77,51 @@ pub fn pairs_within(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, us
             }
         }
     }
-    out.sort_unstable();
-    out.dedup();
+    out
+}
+
+/// Sweep along the axis of largest spread: positions are wrapped into the box along it and
+/// sorted; each nucleotide is compared with those that follow within `cutoff` (and, across the
+/// periodic boundary, with the first ones).
+fn sweep(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, usize)> {
+    let c2 = cutoff * cutoff;
+    let sides = bx.sides();
+    let spread = |k: usize| {
+        let (lo, hi) = r.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p[k]), b.max(p[k])));
+        (hi - lo).min(sides[k])
+    };
+    let axis = (0..3).max_by(|&a, &b| spread(a).total_cmp(&spread(b))).unwrap_or(0);
+    let l = sides[axis];
+    if l < 2.0 * cutoff {
+        // a pair could be reached both ways round: compare every pair instead
+        return all_pairs(r, bx, cutoff);
+    }
+    let mut order: Vec<(f64, usize)> = r.iter().enumerate().map(|(i, p)| (p[axis].rem_euclid(l), i)).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let n = order.len();
+    let mut out = Vec::new();
+    let mut push = |i: usize, j: usize| {
+        if bx.min_image(r[j] - r[i]).norm2() < c2 {
+            out.push(if i < j { (i, j) } else { (j, i) });
+        }
+    };
+    for a in 0..n {
+        let (xa, i) = order[a];
+        // forwards within the box
+        let mut b = a + 1;
+        while b < n && order[b].0 - xa < cutoff {
+            push(i, order[b].1);
+            b += 1;
+        }
+        // across the boundary: the first ones, shifted by one box, not already reached
+        if b == n {
+            let mut w = 0;
+            while w < a && order[w].0 + l - xa < cutoff {
+                push(i, order[w].1);
+                w += 1;
+            }
+        }
+    }
     out
 }
 
@@ -88,8 +138,9 @@ mod tests {
             (s >> 11) as f64 / (1u64 << 53) as f64
         };
         let r: Vec<Vec3> = (0..300).map(|_| Vec3::new(rnd() * 30.0 - 9.0, rnd() * 12.0, rnd() * 12.0)).collect();
-        let bx = PeriodicBox(Vec3::new(12.0, 12.0, 12.0));
-        let fast = pairs_within(&r, &bx, 2.5);
+        let bx = PeriodicBox::new(Vec3::new(12.0, 12.0, 12.0));
+        let mut fast = pairs_within(&r, &bx, 2.5);
+        fast.sort_unstable();
         let mut slow = Vec::new();
         for i in 0..r.len() {
             for j in i + 1..r.len() {
@@ -102,8 +153,9 @@ mod tests {
         assert!(fast.len() > 100);
         // sparse: a long chain in a huge box takes the binary-search path
         let line: Vec<Vec3> = (0..500).map(|k| Vec3::new(k as f64 * 0.4, 0.3 * (k as f64).sin(), 5.0)).collect();
-        let huge = PeriodicBox(Vec3::new(1000.0, 1000.0, 1000.0));
-        let fast = pairs_within(&line, &huge, 1.5);
+        let huge = PeriodicBox::new(Vec3::new(1000.0, 1000.0, 1000.0));
+        let mut fast = pairs_within(&line, &huge, 1.5);
+        fast.sort_unstable();
         let slow: Vec<(usize, usize)> = (0..500)
             .flat_map(|i| (i + 1..500).map(move |j| (i, j)))
             .filter(|&(i, j)| huge.min_image(line[j] - line[i]).norm() < 1.5)

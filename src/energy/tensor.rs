@@ -62,6 +62,9 @@ impl Real for T1 {
     fn abs(self) -> Self {
         Tensor::abs(self)
     }
+    fn cos(self) -> Self {
+        Tensor::cos(self)
+    }
     fn acos_clamped(self) -> Self {
         // value clamped to ±(1 − 1e-12), gradient passed straight through: f4′(θ)/sin θ then tends
         // to its finite limit instead of 0·∞ (P4)

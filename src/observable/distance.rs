@@ -84,7 +84,7 @@ impl Observable for Distance {
     /// The distance in oxDNA units.
     fn features(&self, conf: &Configuration) -> Result<Vec<f64>> {
         check_size(conf, self.a.max(self.b))?;
-        Ok(vec![PeriodicBox(conf.box_sides).min_image(conf.r[self.b] - conf.r[self.a]).norm()])
+        Ok(vec![PeriodicBox::new(conf.box_sides).min_image(conf.r[self.b] - conf.r[self.a]).norm()])
     }
     fn reduce(&self, mean: T1, _: &dyn ParamSource<T1>) -> T1 {
         nm(mean)

@@ -128,7 +128,7 @@ impl BasePairs {
 
     /// The geometry of every step (k, k+1) of one state: (midpoint step, local axis, pair vectors).
     pub(crate) fn steps(&self, conf: &Configuration) -> Vec<Step> {
-        let bx = PeriodicBox(conf.box_sides);
+        let bx = PeriodicBox::new(conf.box_sides);
         let a3 = |i: usize| orthonormalize(conf.a1[i], conf.a3[i]).2;
         let local: Vec<(Vec3, Vec3, Vec3)> = self
             .pairs
@@ -328,7 +328,7 @@ impl Observable for Diameter {
     /// The mean backbone–backbone distance of the pairs, oxDNA units.
     fn features(&self, conf: &Configuration) -> Result<Vec<f64>> {
         self.pairs.check(conf)?;
-        let bx = PeriodicBox(conf.box_sides);
+        let bx = PeriodicBox::new(conf.box_sides);
         let bb = |i: usize| {
             let (a1, a2, _) = orthonormalize(conf.a1[i], conf.a3[i]);
             a1 * self.offset.0 + a2 * self.offset.1

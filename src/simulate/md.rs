@@ -22,7 +22,7 @@
 //! ones ([`EnergyModel::accumulate_forces`]); no autodiff graph is built.
 
 use crate::energy::neighbors::pairs_within;
-use crate::energy::{EnergyModel, Forces, Frame};
+use crate::energy::{EnergyModel, ForceWorkspace, Forces, Frame};
 use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, rotate, Vec3};
 use crate::io::Configuration;
@@ -208,6 +208,7 @@ pub struct Md<'a> {
     rng: Xoshiro256PlusPlus,
     forces: Forces,
     list: VerletList,
+    ws: ForceWorkspace,
 }
 
 impl<'a> Md<'a> {
@@ -223,9 +224,16 @@ impl<'a> Md<'a> {
         }
         let list = VerletList::new(&state.frame, model.cutoff(), cfg.verlet_skin);
         let rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
-        let mut md = Md { model, cfg, kt, rng, forces: Forces::zeros(model.len()), list };
+        let mut md = Md { model, cfg, kt, rng, forces: Forces::zeros(model.len()), list, ws: ForceWorkspace::default() };
         md.compute_forces(&state.frame);
         Ok(md)
+    }
+
+    /// Evaluates forces on `threads` threads (1: this thread only). The trajectory is the same,
+    /// bit for bit, for any number of threads.
+    pub fn threads(mut self, threads: usize) -> Result<Md<'a>> {
+        self.ws = ForceWorkspace::with_threads(threads)?;
+        Ok(self)
     }
 
     /// The potential energy at the current state.
@@ -245,7 +253,7 @@ impl<'a> Md<'a> {
             self.list.build(frame, self.model.cutoff() + self.cfg.verlet_skin);
         }
         self.forces.clear();
-        self.model.accumulate_forces(frame, &self.list.pairs, &mut self.forces);
+        self.model.accumulate_forces_with(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
     }
 
     fn gauss(&mut self) -> Vec3 {

@@ -93,7 +93,7 @@ impl<T: Real> Factors<T> for CoaxialStacking<T> {
     fn factor(&self, k: u8, s: &T, _: &T) -> T {
         match (k, &self.model) {
             (0, _) => self.f2.eval(s),
-            (1, _) => self.t4.eval(&s.clone().acos_clamped()),
+            (1, _) => self.t4.eval_cos(s),
             (2, Theta1::Dna1 { .. }) => {
                 let theta = s.clone().acos_clamped();
                 self.t1.eval(&theta) + self.t1.eval(&(-theta.clone() + 2.0 * std::f64::consts::PI))
@@ -102,8 +102,8 @@ impl<T: Real> Factors<T> for CoaxialStacking<T> {
                 let theta = s.clone().acos_clamped();
                 self.t1.eval(&theta) + f6.eval(&theta)
             }
-            (3, _) => self.t5.eval_sym(&s.clone().acos_clamped()),
-            (4, _) => self.t6.eval_sym(&s.clone().acos_clamped()),
+            (3, _) => self.t5.eval_sym_cos(s),
+            (4, _) => self.t6.eval_sym_cos(s),
             (_, Theta1::Dna1 { phi }) => phi[k as usize - 5].eval(s),
             (_, Theta1::Dna2 { .. }) => s.cst(0.0),
         }

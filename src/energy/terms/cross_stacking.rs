@@ -39,8 +39,8 @@ impl<T: Real> Factors<T> for CrossStacking<T> {
     fn factor(&self, k: u8, s: &T, _: &T) -> T {
         match k {
             0 => self.f2.eval(s),
-            1..=3 => self.t[k as usize - 1].eval(&s.clone().acos_clamped()),
-            _ => self.t[k as usize - 1].eval_sym(&s.clone().acos_clamped()),
+            1..=3 => self.t[k as usize - 1].eval_cos(s),
+            _ => self.t[k as usize - 1].eval_sym_cos(s),
         }
     }
 }

@@ -58,7 +58,7 @@ impl<T: Real> Factors<T> for HydrogenBonding<T> {
     fn factor(&self, k: u8, s: &T, eps: &T) -> T {
         match k {
             0 => self.f1.eval(s, eps),
-            _ => self.t[k as usize - 1].eval(&s.clone().acos_clamped()),
+            _ => self.t[k as usize - 1].eval_cos(s),
         }
     }
 }

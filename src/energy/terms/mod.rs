@@ -25,7 +25,7 @@ pub mod stacking;
 
 use super::functions::ParamSource;
 use crate::geometry::Vec3;
-use crate::math::{Dual, Real, V3};
+use crate::math::{Real, V3};
 use crate::params::ModelKind;
 
 /// One ordered pair of nucleotides, with the site offsets of both.
@@ -117,6 +117,14 @@ impl<T: Real> Geometry<T> {
 }
 
 impl Geometry<f64> {
+    /// The offsets of the four sites of a nucleotide with frame `f`, indexed by [`Site`].
+    #[must_use]
+    #[inline]
+    pub fn offsets(&self, f: &[Vec3; 3]) -> [Vec3; 4] {
+        let bb = f[0] * self.bb_x + self.bb_y.map_or(Vec3::ZERO, |y| f[1] * y);
+        [bb, f[0] * self.bb1, f[0] * self.st, f[0] * self.hb]
+    }
+
     /// The largest distance of any site from the centre (bounds neighbour-list cut-offs).
     #[must_use]
     pub fn max_offset(&self) -> f64 {
@@ -224,108 +232,4 @@ pub struct PairGradient {
     pub p: Vec3,
     /// ∂E/∂θ_q.
     pub q: Vec3,
-}
-
-impl PairGradient {
-    fn add_scaled(&mut self, o: &PairGradient, s: f64) {
-        self.d += o.d * s;
-        self.p += o.p * s;
-        self.q += o.q * s;
-    }
-}
-
-fn v(x: &V3<f64>) -> Vec3 {
-    Vec3::new(x.x, x.y, x.z)
-}
-
-/// The gradient of the unit-vector-dependent part: for G = ∂s/∂R with R = r^{XY}, the
-/// contributions to d, θ_p (through the offset of X in p) and θ_q (offset of Y in q).
-fn through_separation(pair: &Pair<f64>, x: Site, y: Site, g: Vec3, out: &mut PairGradient) {
-    out.d += g;
-    out.p += g.cross(v(&pair.sp[x as usize]));
-    out.q += v(&pair.sq[y as usize]).cross(g);
-}
-
-/// The gradient through a frame vector u: for G = ∂s/∂u, rotating u's nucleotide by δθ gives
-/// δs = δθ · (u × G).
-fn through_axis(pair: &Pair<f64>, a: Axis, g: Vec3, out: &mut PairGradient) {
-    let u = v(axis(pair, a));
-    match a {
-        Axis::P(_) => out.p += u.cross(g),
-        Axis::Q(_) => out.q += u.cross(g),
-    }
-}
-
-/// The value of a feature and its gradient.
-pub fn feature_gradient(pair: &Pair<f64>, f: &Feature) -> (f64, PairGradient) {
-    let mut g = PairGradient::default();
-    let sep = |x: Site, y: Site| {
-        let r = v(&pair.between(x, y));
-        let n = r.norm();
-        (r / n, n)
-    };
-    // gradient of w · R̂ with respect to R: (w − (w·R̂) R̂) / |R|
-    let proj = |w: Vec3, rhat: Vec3, n: f64| (w - rhat * w.dot(rhat)) / n;
-    let s = match *f {
-        Feature::Dist(x, y) => {
-            let (rhat, n) = sep(x, y);
-            through_separation(pair, x, y, rhat, &mut g);
-            n
-        }
-        Feature::FrameDot(i, j, sign) => {
-            let (u, w) = (v(&pair.a[i]), v(&pair.b[j]));
-            g.p = u.cross(w) * sign;
-            g.q = w.cross(u) * sign;
-            u.dot(w) * sign
-        }
-        Feature::AxisOnSep(a, x, y, sign) => {
-            let (rhat, n) = sep(x, y);
-            let u = v(axis(pair, a));
-            through_separation(pair, x, y, proj(u, rhat, n) * sign, &mut g);
-            through_axis(pair, a, rhat * sign, &mut g);
-            u.dot(rhat) * sign
-        }
-        Feature::Triple((x1, y1), (x2, y2), a) => {
-            let (r1, n1) = sep(x1, y1);
-            let (r2, n2) = sep(x2, y2);
-            let u = v(axis(pair, a));
-            // s = r1 · (r2 × u): ∂s/∂r1 = r2 × u, ∂s/∂r2 = u × r1, ∂s/∂u = r1 × r2
-            through_separation(pair, x1, y1, proj(r2.cross(u), r1, n1), &mut g);
-            through_separation(pair, x2, y2, proj(u.cross(r1), r2, n2), &mut g);
-            through_axis(pair, a, r1.cross(r2), &mut g);
-            r1.dot(r2.cross(u))
-        }
-    };
-    (s, g)
-}
-
-/// A term's energy and gradient for one pair, with the factors' values and derivatives from
-/// [`Dual`] numbers (`factors` built from the same parameters as `Terms<Dual>`). Feature gradients
-/// are computed only for products whose factors are all non-zero.
-#[allow(clippy::float_cmp)] // exact zeros mark factors outside their support
-pub fn energy_gradient(spec: Spec, factors: &dyn Factors<Dual>, pair: &Pair<f64>, eps: f64) -> (f64, PairGradient) {
-    let eps = Dual::cst(eps);
-    let mut total = 0.0;
-    let mut grad = PairGradient::default();
-    let mut vals = [0.0; 8];
-    let mut ders = [0.0; 8];
-    'products: for product in spec {
-        for (n, (f, k)) in product.iter().enumerate() {
-            let y = factors.factor(*k, &Dual::var(feature(pair, f)), &eps);
-            if y.v == 0.0 && y.d == 0.0 {
-                // a factor and its slope vanish: the product and its gradient are zero
-                continue 'products;
-            }
-            vals[n] = y.v;
-            ders[n] = y.d;
-        }
-        let n = product.len();
-        total += vals[..n].iter().product::<f64>();
-        for (i, (f, _)) in product.iter().enumerate() {
-            let others: f64 = (0..n).filter(|&j| j != i).map(|j| vals[j]).product();
-            let (_, g) = feature_gradient(pair, f);
-            grad.add_scaled(&g, ders[i] * others);
-        }
-    }
-    (total, grad)
 }

@@ -50,11 +50,18 @@ impl<T: Real> Stacking<T> {
     }
 }
 
+impl<T: Real> Stacking<T> {
+    /// Range of stacking-site separations where the term can be non-zero.
+    pub fn support(&self) -> (T, T) {
+        self.f1.support()
+    }
+}
+
 impl<T: Real> Factors<T> for Stacking<T> {
     fn factor(&self, k: u8, s: &T, eps: &T) -> T {
         match k {
             0 => self.f1.eval(s, eps),
-            1..=3 => self.t[k as usize - 1].eval(&s.clone().acos_clamped()),
+            1..=3 => self.t[k as usize - 1].eval_cos(s),
             _ => self.phi[k as usize - 4].eval(s),
         }
     }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Side-by-side MD speed: oxgrad simulate against a real oxDNA (and optionally another oxgrad
+# binary, e.g. an earlier commit), on the same machine, in one session, runs alternating.
+#
+#   OXDNA_BIN=/path/to/oxDNA [OXGRAD_BASE=/path/to/old/oxgrad] [REPEATS=5] [THREADS=1] \
+#     benches/md_vs_oxdna.sh [target/release/oxgrad]
+#
+# Systems: generated duplexes of 12, 60 and 1000 bp (24, 120, 2000 nucleotides), oxDNA1
+# (interaction_type = DNA), john thermostat, dt 0.005, verlet_skin 0.05, 300 K. Each run's CPU
+# time (user + system) is measured with /usr/bin/time; the table gives the median over REPEATS
+# of each program and the median of the per-repeat ratios (a ratio > 1: oxgrad is faster).
+# Build oxDNA outside this repository (it is GPL); see tests/data/oxdna/README.md.
+set -euo pipefail
+OXGRAD=${1:-target/release/oxgrad}
+OXGRAD=$(realpath "$OXGRAD")
+: "${OXDNA_BIN:?set OXDNA_BIN to an oxDNA binary}"
+REPEATS=${REPEATS:-5}
+THREADS=${THREADS:-1}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+sequence() { python3 -c "import random; random.seed($1); print(''.join(random.choice('ACGT') for _ in range($2)))"; }
+
+input() { # dir steps tool
+  cat > "$1/input_$3" <<EOF
+backend = CPU
+backend_precision = double
+sim_type = MD
+interaction_type = DNA
+T = 300K
+dt = 0.005
+steps = $2
+thermostat = john
+newtonian_steps = 103
+diff_coeff = 2.5
+verlet_skin = 0.05
+seed = 7
+topology = init.top
+conf_file = init.dat
+trajectory_file = traj_$3.dat
+lastconf_file = last_$3.dat
+energy_file = energy_$3.dat
+print_conf_interval = $2
+print_energy_every = $2
+refresh_vel = true
+restart_step_counter = true
+time_scale = linear
+EOF
+  if [ "$3" = ox ]; then echo "no_stdout_energy = true" >> "$1/input_$3"; fi
+  if [ "$3" != ox ]; then echo "threads = $THREADS" >> "$1/input_$3"; fi
+}
+
+cpu() { # seconds of CPU (user + system) of a command run in $1
+  local dir=$1; shift
+  ( cd "$dir" && /usr/bin/time -f "%U %S" "$@" > /dev/null 2> time.log ) || { cat "$dir/time.log" >&2; exit 1; }
+  tail -1 "$dir/time.log" | awk '{print $1 + $2}'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+printf "%-12s %8s %10s %12s %12s %10s" "system" "steps" "repeats" "oxDNA s" "oxgrad s" "ratio"
+[ -n "${OXGRAD_BASE:-}" ] && printf " %12s %14s" "base s" "ratio to base"
+echo
+for spec in "12 200000" "60 40000" "1000 2000"; do
+  set -- $spec
+  bp=$1; steps=$2
+  d="$WORK/d$bp"
+  "$OXGRAD" generate duplex -s "$(sequence "$bp" "$bp")" -o "$d" > /dev/null 2>&1
+  input "$d" "$steps" ox; input "$d" "$steps" og; input "$d" "$steps" base
+  ox=(); og=(); base=(); r=(); rb=()
+  for ((k = 0; k < REPEATS; k++)); do
+    a=$(cpu "$d" "$OXDNA_BIN" input_ox)
+    b=$(cpu "$d" "$OXGRAD" simulate input_og --force)
+    ox+=("$a"); og+=("$b"); r+=("$(python3 -c "print($a / $b)")")
+    if [ -n "${OXGRAD_BASE:-}" ]; then
+      sed -i '/^threads/d' "$d/input_base"
+      c=$(cpu "$d" "$OXGRAD_BASE" simulate input_base)
+      base+=("$c"); rb+=("$(python3 -c "print($c / $b)")")
+    fi
+  done
+  printf "%-12s %8s %10s %12s %12s %10s" "${bp}bp/$((2 * bp))nt" "$steps" "$REPEATS" \
+    "$(printf '%s\n' "${ox[@]}" | median)" "$(printf '%s\n' "${og[@]}" | median)" "$(printf '%s\n' "${r[@]}" | median)"
+  if [ -n "${OXGRAD_BASE:-}" ]; then
+    printf " %12s %14s" "$(printf '%s\n' "${base[@]}" | median)" "$(printf '%s\n' "${rb[@]}" | median)"
+  fi
+  echo
+done
