@@ -151,6 +151,16 @@ pub enum Error {
         value: f64,
     },
 
+    /// A simulation that blew up: a backbone bond stretched to FENE's divergence or a
+    /// non-finite energy. What happened, where, and how to fix it.
+    #[error("the simulation became unstable at step {step}: {detail}")]
+    Unstable {
+        /// The step.
+        step: u64,
+        /// The nucleotides and quantities involved, and what to change.
+        detail: String,
+    },
+
     /// A run stopped by a signal (Ctrl-C, SIGTERM) after committing its last complete step.
     #[error("interrupted after step {step}: everything up to it is saved in {}; continue with: {resume}", dir.display())]
     Interrupted {

@@ -49,6 +49,18 @@ pub fn print_line(line: &str) -> oxgrad::Result<()> {
     writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| oxgrad::Error::io("write", std::path::Path::new("<stdout>"), e))
 }
 
+/// A flag set by the first Ctrl-C or SIGTERM (the command then ends cleanly after its current
+/// step); the second one exits at once with status 130.
+pub fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // registration fails only for forbidden signals; these two are allowed
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, std::sync::Arc::clone(&flag));
+        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&flag));
+    }
+    flag
+}
+
 /// Whether an error is a closed standard output (which ends a command quietly).
 pub fn is_broken_pipe(e: &oxgrad::Error) -> bool {
     matches!(e, oxgrad::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)

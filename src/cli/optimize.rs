@@ -11,8 +11,6 @@ use oxgrad::train::{Observer, RunOptions, StepRecord, Summary};
 use oxgrad::{Error, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 /// The built-in configuration (`examples/flagship.toml`).
 pub const FLAGSHIP: &str = include_str!("../../examples/flagship.toml");
@@ -82,17 +80,6 @@ impl Observer for Bar {
     }
 }
 
-/// A flag set by the first Ctrl-C or SIGTERM; the second exits at once (status 130).
-fn stop_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // registration fails only for forbidden signals; these two are allowed
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
-    }
-    flag
-}
-
 pub fn optimize(a: &OptimizeArgs) -> Result<()> {
     let (file, dir, resume) = match &a.resume {
         Some(dir) => {
@@ -133,7 +120,7 @@ pub fn optimize(a: &OptimizeArgs) -> Result<()> {
     let opts = RunOptions {
         force: a.force,
         resume,
-        stop: Some(stop_flag()),
+        stop: Some(crate::cli::stop_flag()),
         resume_command: Some(format!("oxgrad optimize --resume {}", dir.display())),
     };
     let summary = training.observe(Bar { bar: bar.clone() }).run(&dir, &opts);

@@ -210,6 +210,8 @@ pub(crate) struct PairInput<'a> {
     /// Charge product χ_p χ_q (Debye–Hückel).
     pub chi: f64,
     pub dna1: bool,
+    /// (r0, Δ): a backbone bond with |r − r0| ≥ Δ makes the energy infinite (a blow-up in MD).
+    pub fene_limit: Option<(f64, f64)>,
 }
 
 impl PairInput<'_> {
@@ -234,6 +236,11 @@ pub(crate) fn bonded(
     // fene::SPEC: f(|r_bb|)
     if m.w(TermId::Fene) != 0.0 {
         e += k.radial(&t.fene, 0, S_BB, 0.0, m.w(TermId::Fene));
+        if let Some((r0, delta)) = m.fene_limit {
+            if (k.n[S_BB] - r0).abs() >= delta {
+                e = f64::INFINITY;
+            }
+        }
     }
     // excluded_volume::BONDED: base–base, base–backbone, backbone–base
     let we = m.w(TermId::BondedExclVol);

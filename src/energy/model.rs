@@ -249,6 +249,8 @@ pub struct EnergyModel {
     bonded_eps: Vec<f64>,
     /// Where each radial factor lives, for the force kernel.
     supports: super::kernel::Supports,
+    /// MD: a bond at FENE's divergence is an error (see [`EnergyModel::fene_limit`]).
+    strict_fene: bool,
     /// Frames per batched tensor evaluation (mythos' `map_batch_size`, default 100).
     pub map_batch_size: usize,
     /// Rebuild each batch's graph in the backward pass so memory grows with the batch, not the
@@ -276,6 +278,7 @@ impl EnergyModel {
             strengths: (Vec::new(), Vec::new()),
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
+            strict_fene: true,
             terms,
             dual,
             params,
@@ -571,6 +574,7 @@ impl EnergyModel {
             eps_bond: None,
             chi: 1.0,
             dna1: self.params.model() == ModelKind::Dna1,
+            fene_limit: self.strict_fene.then(|| (self.params.value("r0_backbone"), self.params.value("delta_backbone"))),
         };
         let (a, b) = (&frame.axes[p], &frame.axes[q]);
         if k < self.bonded.len() {
@@ -587,6 +591,47 @@ impl EnergyModel {
         input.eps_bond = self.strength_index(TermId::HydrogenBonding, p, q).map(|s| self.strengths.1[s]);
         input.chi = self.chi[p] * self.chi[q];
         super::kernel::nonbonded(&input, d, a, b, &sites[p], &sites[q])
+    }
+
+    /// What is wrong with a frame whose energy is not finite: backbone bonds stretched to FENE's
+    /// divergence (|r − r0| ≥ Δ) and nucleotides whose coordinates are not finite.
+    #[must_use]
+    pub fn diagnose(&self, frame: &Frame) -> String {
+        let (r0, delta) = (self.params.value("r0_backbone"), self.params.value("delta_backbone"));
+        let mut parts = Vec::new();
+        let bad: Vec<usize> =
+            (0..self.n).filter(|&i| !frame.r[i].is_finite() || !frame.axes[i].iter().all(|a| a.is_finite())).collect();
+        if !bad.is_empty() {
+            let list: Vec<String> = bad.iter().take(10).map(ToString::to_string).collect();
+            parts.push(format!("non-finite coordinates of nucleotide(s) {}{}", list.join(", "), if bad.len() > 10 { ", …" } else { "" }));
+        }
+        for &(p, q) in &self.bonded {
+            let bb = |i: usize| frame.r[i] + self.terms.geo.offsets(&frame.axes[i])[0];
+            let d = frame.bx.min_image(bb(q) - bb(p)).norm();
+            if (d - r0).abs() >= delta || !d.is_finite() {
+                parts.push(format!(
+                    "the backbone bond between nucleotides {p} and {q} is {d:.4} long, beyond FENE's divergence at {:.4}–{:.4} (distance between bonded neighbors exceeded)",
+                    r0 - delta,
+                    r0 + delta
+                ));
+                if parts.len() >= 6 {
+                    break;
+                }
+            }
+        }
+        if parts.is_empty() {
+            parts.push("the potential energy is not finite".into());
+        }
+        parts.join("; ")
+    }
+
+    /// In MD, a backbone bond stretched to FENE's divergence stops the run, as in oxDNA
+    /// (`strict`, the default); otherwise FENE continues with the bounded force of `fmax` and
+    /// `finf` (oxDNA's `max_backbone_force` option).
+    #[must_use]
+    pub fn fene_limit(mut self, strict: bool) -> EnergyModel {
+        self.strict_fene = strict;
+        self
     }
 
     /// Energy, forces and torques of one configuration (native, analytic).

@@ -22,6 +22,7 @@
 //! ones ([`EnergyModel::accumulate_forces`]); no autodiff graph is built.
 
 use crate::energy::neighbors::pairs_within;
+use super::external::ExternalForce;
 use crate::energy::{EnergyModel, ForceWorkspace, Forces, Frame};
 use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, rotate, Vec3};
@@ -147,6 +148,16 @@ impl MdState {
         MdState { step: c.step, frame: Frame::new(c), v: c.v.clone(), l: c.l.clone() }
     }
 
+    /// Copies `other` into `self` without allocating (same number of nucleotides).
+    pub fn copy_from(&mut self, other: &MdState) {
+        self.step = other.step;
+        self.frame.r.copy_from_slice(&other.frame.r);
+        self.frame.axes.copy_from_slice(&other.frame.axes);
+        self.frame.bx = other.frame.bx;
+        self.v.copy_from_slice(&other.v);
+        self.l.copy_from_slice(&other.l);
+    }
+
     /// Kinetic energy: translational and rotational (m = 1, I = 1).
     #[must_use]
     pub fn kinetic(&self) -> (f64, f64) {
@@ -209,6 +220,7 @@ pub struct Md<'a> {
     forces: Forces,
     list: VerletList,
     ws: ForceWorkspace,
+    external: Vec<ExternalForce>,
 }
 
 impl<'a> Md<'a> {
@@ -224,9 +236,27 @@ impl<'a> Md<'a> {
         }
         let list = VerletList::new(&state.frame, model.cutoff(), cfg.verlet_skin);
         let rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
-        let mut md = Md { model, cfg, kt, rng, forces: Forces::zeros(model.len()), list, ws: ForceWorkspace::default() };
-        md.compute_forces(&state.frame);
+        let mut md = Md {
+            model,
+            cfg,
+            kt,
+            rng,
+            forces: Forces::zeros(model.len()),
+            list,
+            ws: ForceWorkspace::default(),
+            external: Vec::new(),
+        };
+        md.compute_forces(&state.frame, state.step);
         Ok(md)
+    }
+
+    /// With external forces (traps, pulls, planes; [`super::external`]), which then act from
+    /// `state` on.
+    #[must_use]
+    pub fn external(mut self, forces: Vec<ExternalForce>, state: &MdState) -> Md<'a> {
+        self.external = forces;
+        self.compute_forces(&state.frame, state.step);
+        self
     }
 
     /// Evaluates forces on `threads` threads (1: this thread only). The trajectory is the same,
@@ -248,12 +278,15 @@ impl<'a> Md<'a> {
         self.list.builds
     }
 
-    fn compute_forces(&mut self, frame: &Frame) {
+    fn compute_forces(&mut self, frame: &Frame, step: u64) {
         if self.list.needs_update(&frame.r) {
             self.list.build(frame, self.model.cutoff() + self.cfg.verlet_skin);
         }
         self.forces.clear();
         self.model.accumulate_forces_with(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
+        for f in &self.external {
+            self.forces.energy += f.apply(step, &frame.r, &frame.bx, &mut self.forces.f);
+        }
     }
 
     fn gauss(&mut self) -> Vec3 {
@@ -270,8 +303,10 @@ impl<'a> Md<'a> {
         }
     }
 
-    /// One velocity-Verlet step, then the thermostat.
-    pub fn step(&mut self, state: &mut MdState) {
+    /// One velocity-Verlet step, then the thermostat. A bond stretched to FENE's divergence or a
+    /// non-finite energy is an error ([`Error::Unstable`]) naming the step and the nucleotides;
+    /// `state` then holds the failed step.
+    pub fn step(&mut self, state: &mut MdState) -> Result<()> {
         let dt = self.cfg.dt;
         let half = 0.5 * dt;
         for i in 0..state.v.len() {
@@ -286,13 +321,24 @@ impl<'a> Md<'a> {
                 state.frame.axes[i] = [a1, a2, a3];
             }
         }
-        self.compute_forces(&state.frame);
+        self.compute_forces(&state.frame, state.step + 1);
         for i in 0..state.v.len() {
             state.v[i] += self.forces.f[i] * half;
             state.l[i] += self.forces.torque[i] * half;
         }
         state.step += 1;
+        if !self.forces.energy.is_finite() {
+            return Err(Error::Unstable {
+                step: state.step,
+                detail: format!(
+                    "{}; reduce dt (now {}) or start from a relaxed configuration",
+                    self.model.diagnose(&state.frame),
+                    self.cfg.dt
+                ),
+            });
+        }
         self.thermostat(state);
+        Ok(())
     }
 
     fn thermostat(&mut self, state: &mut MdState) {

@@ -2,6 +2,7 @@
 //! ([`input`]); [`NativeSimulator`] runs it for the optimizer, [`TrajectorySimulator`] replays
 //! existing trajectories.
 
+pub mod external;
 pub mod input;
 pub mod md;
 pub mod native;

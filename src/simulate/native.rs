@@ -102,30 +102,27 @@ impl NativeSimulator {
         NativeSimulator { name: name.into(), ..self.clone() }
     }
 
-    /// Runs with `params` and `seed`; the sampled trajectory.
+    /// Runs with `params` and `seed` on one thread; the sampled trajectory.
     pub fn run_with(&self, params: &ParamSet, seed: u64) -> Result<Trajectory> {
+        self.run_threads(params, seed, 1)
+    }
+
+    /// Runs with `params` and `seed` on `threads` threads (the same trajectory for any number).
+    pub fn run_threads(&self, params: &ParamSet, seed: u64, threads: usize) -> Result<Trajectory> {
         let model = EnergyModel::new(&self.topology, params.clone())?;
         let mut state = MdState::from_configuration(&self.initial);
         state.step = 0;
-        let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?;
+        let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;
         md.refresh_velocities(&mut state);
         for _ in 0..self.equilibration_steps {
-            md.step(&mut state);
+            md.step(&mut state)?;
         }
         state.step = 0;
         let mut frames = Vec::new();
         for k in 1..=self.config.steps {
-            md.step(&mut state);
+            md.step(&mut state)?;
             if k % self.sample_every == 0 {
-                let u = md.potential();
-                if !u.is_finite() {
-                    return Err(Error::invalid(
-                        "simulation",
-                        format!("step {k}"),
-                        "the potential energy is not finite: reduce dt",
-                    ));
-                }
-                frames.push(state.to_configuration(u));
+                frames.push(state.to_configuration(md.potential()));
             }
         }
         let kt = params.value("kt");
@@ -166,7 +163,15 @@ impl Simulator for NativeSimulator {
     fn run(&self, ctx: &TaskContext, params: &Params, state: &State) -> Result<SimOutput> {
         let set = self.params_with(params)?;
         let seed = derive_seed(self.config.seed, &self.name, ctx.step);
-        let traj = self.run_with(&set, seed)?;
+        // the CPUs the task was given (its num_cpus hint; one without)
+        let threads = ctx
+            .env
+            .iter()
+            .find(|(k, _)| k == "RAYON_NUM_THREADS")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let traj = self.run_threads(&set, seed, threads)?;
         let mut st = state.clone();
         st.insert("seed".into(), seed.into());
         Ok(SimOutput { observables: vec![Observation::Trajectory(traj)], state: st })
