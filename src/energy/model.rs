@@ -251,6 +251,8 @@ pub struct EnergyModel {
     supports: super::kernel::Supports,
     /// MD: a bond at FENE's divergence is an error (see [`EnergyModel::fene_limit`]).
     strict_fene: bool,
+    /// FENE's r0 and Δ.
+    fene_bounds: (f64, f64),
     /// Frames per batched tensor evaluation (mythos' `map_batch_size`, default 100).
     pub map_batch_size: usize,
     /// Rebuild each batch's graph in the backward pass so memory grows with the batch, not the
@@ -279,6 +281,7 @@ impl EnergyModel {
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
             strict_fene: true,
+            fene_bounds: (0.0, 0.0),
             terms,
             dual,
             params,
@@ -291,6 +294,7 @@ impl EnergyModel {
         m.strengths = m.strength_tables();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
+        m.fene_bounds = (m.params.value("r0_backbone"), m.params.value("delta_backbone"));
         Ok(m)
     }
 
@@ -317,6 +321,7 @@ impl EnergyModel {
         m.strengths = m.strength_tables();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
+        m.fene_bounds = (m.params.value("r0_backbone"), m.params.value("delta_backbone"));
         Ok(m)
     }
 
@@ -513,27 +518,53 @@ impl EnergyModel {
     /// pool, the pairs computed in parallel. The pairs' contributions are always added in the
     /// same order, so the result is bit for bit the same for any number of threads.
     pub fn accumulate_forces_with(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces, ws: &mut ForceWorkspace) {
-        ws.sites.clear();
-        ws.sites.extend(frame.axes.iter().map(|a| self.terms.geo.offsets(a)));
+        if rayon::current_thread_index().is_some() && ws.pool.is_some() {
+            use rayon::prelude::*;
+            frame.axes.par_iter().with_min_len(256).map(|a| self.terms.geo.offsets(a)).collect_into_vec(&mut ws.sites);
+        } else {
+            ws.sites.clear();
+            ws.sites.extend(frame.axes.iter().map(|a| self.terms.geo.offsets(a)));
+        }
         let n = self.bonded.len() + candidates.len();
+        let parallel = ws.pool.is_some() && n >= PARALLEL_PAIRS;
+        if parallel && (!ws.gather_valid || ws.pairs.len() != n || ws.gather_start.len() != self.n + 1) {
+            ws.build_gather(self.n, n, |k| self.pair_at(candidates, k));
+        }
         match &ws.pool {
-            Some(pool) if n >= PARALLEL_PAIRS => {
+            Some(pool) if parallel => {
                 use rayon::prelude::*;
-                ws.pairs.clear();
-                ws.pairs.resize(n, None);
                 let sites = &ws.sites;
                 let pairs = &mut ws.pairs;
+                // each pair's energy and gradient into its own slot, in pair order
+                // a few large chunks per thread: enough to balance, few enough to be cheap
+                let chunk = (n / (8 * pool.current_num_threads())).max(256);
                 pool.install(|| {
                     pairs
                         .par_iter_mut()
-                        .with_min_len(256)
+                        .with_min_len(chunk)
                         .enumerate()
                         .for_each(|(k, slot)| *slot = self.pair_forces(frame, sites, candidates, k));
                 });
-                for (k, r) in ws.pairs.iter().enumerate() {
-                    if let Some((e, g)) = r {
-                        add_pair(out, self.pair_at(candidates, k), *e, g);
-                    }
+                // every nucleotide sums its pairs' contributions in pair order: the same
+                // additions, in the same order, as the one-thread loop below
+                let (start, entries, pairs) = (&ws.gather_start, &ws.gather, &ws.pairs);
+                pool.install(|| {
+                    out.f.par_iter_mut().zip(out.torque.par_iter_mut()).enumerate().with_min_len(256).for_each(|(i, (f, t))| {
+                        for &(k, is_p) in &entries[start[i] as usize..start[i + 1] as usize] {
+                            if let Some((_, g)) = &pairs[k as usize] {
+                                if is_p {
+                                    *f += g.d;
+                                    *t -= g.p;
+                                } else {
+                                    *f -= g.d;
+                                    *t -= g.q;
+                                }
+                            }
+                        }
+                    });
+                });
+                for (e, _) in ws.pairs.iter().flatten() {
+                    out.energy += e;
                 }
             }
             _ => {
@@ -574,7 +605,7 @@ impl EnergyModel {
             eps_bond: None,
             chi: 1.0,
             dna1: self.params.model() == ModelKind::Dna1,
-            fene_limit: self.strict_fene.then(|| (self.params.value("r0_backbone"), self.params.value("delta_backbone"))),
+            fene_limit: self.strict_fene.then_some(self.fene_bounds),
         };
         let (a, b) = (&frame.axes[p], &frame.axes[q]);
         if k < self.bonded.len() {
@@ -597,7 +628,7 @@ impl EnergyModel {
     /// divergence (|r − r0| ≥ Δ) and nucleotides whose coordinates are not finite.
     #[must_use]
     pub fn diagnose(&self, frame: &Frame) -> String {
-        let (r0, delta) = (self.params.value("r0_backbone"), self.params.value("delta_backbone"));
+        let (r0, delta) = self.fene_bounds;
         let mut parts = Vec::new();
         let bad: Vec<usize> =
             (0..self.n).filter(|&i| !frame.r[i].is_finite() || !frame.axes[i].iter().all(|a| a.is_finite())).collect();
@@ -676,31 +707,75 @@ const PARALLEL_PAIRS: usize = 2048;
 #[derive(Default)]
 pub struct ForceWorkspace {
     sites: Vec<[Vec3; 4]>,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    /// Each pair's energy and gradient (`None`: nothing acts on it), in pair order.
     pairs: Vec<Option<(f64, PairGradient)>>,
-    pool: Option<rayon::ThreadPool>,
+    /// For each nucleotide, its pairs (index, whether it is the pair's p) in pair order:
+    /// `gather[gather_start[i]..gather_start[i + 1]]`.
+    gather_start: Vec<u32>,
+    gather: Vec<(u32, bool)>,
+    gather_valid: bool,
 }
 
 impl ForceWorkspace {
     /// Buffers for one thread, or for `threads` threads (a pool of its own).
     pub fn with_threads(threads: usize) -> Result<ForceWorkspace> {
         let pool = if threads > 1 {
-            Some(
+            Some(std::sync::Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .thread_name(|k| format!("oxgrad-md-{k}"))
                     .build()
                     .map_err(|e| Error::invalid("threads", threads, format!("cannot start the threads: {e}")))?,
-            )
+            ))
         } else {
             None
         };
-        Ok(ForceWorkspace { sites: Vec::new(), pairs: Vec::new(), pool })
+        Ok(ForceWorkspace { pool, ..ForceWorkspace::default() })
+    }
+
+    /// The candidate pairs changed (a new neighbour list): rebuild the per-nucleotide lists.
+    pub fn pairs_changed(&mut self) {
+        self.gather_valid = false;
+    }
+
+    fn build_gather(&mut self, nucleotides: usize, pairs: usize, pair_at: impl Fn(usize) -> (usize, usize)) {
+        let start = &mut self.gather_start;
+        start.clear();
+        start.resize(nucleotides + 1, 0);
+        for k in 0..pairs {
+            let (p, q) = pair_at(k);
+            start[p + 1] += 1;
+            start[q + 1] += 1;
+        }
+        for i in 0..nucleotides {
+            start[i + 1] += start[i];
+        }
+        let mut fill: Vec<u32> = start[..nucleotides].to_vec();
+        self.gather.clear();
+        self.gather.resize(2 * pairs, (0, false));
+        for k in 0..pairs {
+            let (p, q) = pair_at(k);
+            for (i, is_p) in [(p, true), (q, false)] {
+                self.gather[fill[i] as usize] = (k as u32, is_p);
+                fill[i] += 1;
+            }
+        }
+        self.pairs.resize(pairs, None);
+        self.gather_valid = true;
     }
 
     /// Threads used.
     #[must_use]
     pub fn threads(&self) -> usize {
-        self.pool.as_ref().map_or(1, rayon::ThreadPool::current_num_threads)
+        self.pool.as_ref().map_or(1, |p| p.current_num_threads())
+    }
+
+    /// The thread pool, if more than one thread (a caller may run a whole MD step in it, so the
+    /// threads stay busy between force evaluations).
+    #[must_use]
+    pub fn pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        self.pool.clone()
     }
 }
 

@@ -60,8 +60,8 @@ fn cell_list(r: &[Vec3], bx: &PeriodicBox, cutoff: f64, cells: [usize; 3]) -> Ve
         }
         table[c].1 = k + 1;
     }
-    let mut out = Vec::new();
-    for (i, &p) in r.iter().enumerate() {
+    in_order(r.len(), |i, out| {
+        let p = r[i];
         let c = cell_of(p);
         for dx in [cells[0] - 1, 0, 1] {
             for dy in [cells[1] - 1, 0, 1] {
@@ -76,8 +76,7 @@ fn cell_list(r: &[Vec3], bx: &PeriodicBox, cutoff: f64, cells: [usize; 3]) -> Ve
                 }
             }
         }
-    }
-    out
+    })
 }
 
 /// Sweep along the axis of largest spread: positions are wrapped into the box along it and
@@ -99,30 +98,55 @@ fn sweep(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, usize)> {
     let mut order: Vec<(f64, usize)> = r.iter().enumerate().map(|(i, p)| (p[axis].rem_euclid(l), i)).collect();
     order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let n = order.len();
-    let mut out = Vec::new();
-    let mut push = |i: usize, j: usize| {
-        if bx.min_image(r[j] - r[i]).norm2() < c2 {
-            out.push(if i < j { (i, j) } else { (j, i) });
-        }
-    };
-    for a in 0..n {
+    let from = |a: usize, out: &mut Vec<(usize, usize)>| {
         let (xa, i) = order[a];
+        let mut push = |j: usize| {
+            if bx.min_image(r[j] - r[i]).norm2() < c2 {
+                out.push(if i < j { (i, j) } else { (j, i) });
+            }
+        };
         // forwards within the box
         let mut b = a + 1;
         while b < n && order[b].0 - xa < cutoff {
-            push(i, order[b].1);
+            push(order[b].1);
             b += 1;
         }
         // across the boundary: the first ones, shifted by one box, not already reached
         if b == n {
             let mut w = 0;
             while w < a && order[w].0 + l - xa < cutoff {
-                push(i, order[w].1);
+                push(order[w].1);
                 w += 1;
             }
         }
+    };
+    in_order(n, from)
+}
+
+/// Runs `from(a, out)` for a = 0…n−1 and concatenates the outputs in that order: in parallel
+/// when called from inside a thread pool (an MD run on several threads), the same list either way.
+fn in_order(n: usize, from: impl Fn(usize, &mut Vec<(usize, usize)>) + Sync) -> Vec<(usize, usize)> {
+    if rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1 && n >= 512 {
+        use rayon::prelude::*;
+        const CHUNK: usize = 128;
+        let parts: Vec<Vec<(usize, usize)>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut out = Vec::new();
+                for a in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    from(a, &mut out);
+                }
+                out
+            })
+            .collect();
+        parts.concat()
+    } else {
+        let mut out = Vec::new();
+        for a in 0..n {
+            from(a, &mut out);
+        }
+        out
     }
-    out
 }
 
 #[cfg(test)]

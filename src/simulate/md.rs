@@ -207,7 +207,13 @@ impl VerletList {
     }
 
     fn needs_update(&self, r: &[Vec3]) -> bool {
-        r.iter().zip(&self.built_at).any(|(a, b)| (*a - *b).norm2() > self.half_skin2)
+        let moved = |(a, b): (&Vec3, &Vec3)| (*a - *b).norm2() > self.half_skin2;
+        if rayon::current_thread_index().is_some() && r.len() >= 1024 {
+            use rayon::prelude::*;
+            r.par_iter().zip(self.built_at.par_iter()).with_min_len(512).any(moved)
+        } else {
+            r.iter().zip(&self.built_at).any(moved)
+        }
     }
 }
 
@@ -281,6 +287,7 @@ impl<'a> Md<'a> {
     fn compute_forces(&mut self, frame: &Frame, step: u64) {
         if self.list.needs_update(&frame.r) {
             self.list.build(frame, self.model.cutoff() + self.cfg.verlet_skin);
+            self.ws.pairs_changed();
         }
         self.forces.clear();
         self.model.accumulate_forces_with(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
@@ -305,26 +312,60 @@ impl<'a> Md<'a> {
 
     /// One velocity-Verlet step, then the thermostat. A bond stretched to FENE's divergence or a
     /// non-finite energy is an error ([`Error::Unstable`]) naming the step and the nucleotides;
-    /// `state` then holds the failed step.
+    /// `state` then holds the failed step. On several threads the whole step runs in the thread
+    /// pool (the threads stay busy from one force evaluation to the next); the result is the
+    /// same, bit for bit, for any number of threads.
     pub fn step(&mut self, state: &mut MdState) -> Result<()> {
+        match self.ws.pool() {
+            Some(pool) => pool.install(|| self.step_inner(state, true)),
+            None => self.step_inner(state, false),
+        }
+    }
+
+    fn step_inner(&mut self, state: &mut MdState, parallel: bool) -> Result<()> {
         let dt = self.cfg.dt;
         let half = 0.5 * dt;
-        for i in 0..state.v.len() {
-            state.v[i] += self.forces.f[i] * half;
-            state.frame.r[i] += state.v[i] * dt;
-            state.l[i] += self.forces.torque[i] * half;
-            let w = state.l[i].norm();
+        // half kick, drift and rotation: each nucleotide on its own
+        let (f, tq) = (&self.forces.f, &self.forces.torque);
+        let first = |((v, r), (l, axes)): ((&mut Vec3, &mut Vec3), (&mut Vec3, &mut [Vec3; 3])), i: usize| {
+            *v += f[i] * half;
+            *r += *v * dt;
+            *l += tq[i] * half;
+            let w = l.norm();
             if w > 0.0 {
-                let (axis, angle) = (state.l[i] / w, w * dt);
-                let [a1, _, a3] = state.frame.axes[i];
+                let (axis, angle) = (*l / w, w * dt);
+                let [a1, _, a3] = *axes;
                 let (a1, a2, a3) = orthonormalize(rotate(a1, axis, angle), rotate(a3, axis, angle));
-                state.frame.axes[i] = [a1, a2, a3];
+                *axes = [a1, a2, a3];
+            }
+        };
+        if parallel {
+            use rayon::prelude::*;
+            state
+                .v
+                .par_iter_mut()
+                .zip(state.frame.r.par_iter_mut())
+                .zip(state.l.par_iter_mut().zip(state.frame.axes.par_iter_mut()))
+                .enumerate()
+                .with_min_len(256)
+                .for_each(|(i, x)| first(x, i));
+        } else {
+            let items = state.v.iter_mut().zip(state.frame.r.iter_mut()).zip(state.l.iter_mut().zip(state.frame.axes.iter_mut()));
+            for (i, x) in items.enumerate() {
+                first(x, i);
             }
         }
         self.compute_forces(&state.frame, state.step + 1);
-        for i in 0..state.v.len() {
-            state.v[i] += self.forces.f[i] * half;
-            state.l[i] += self.forces.torque[i] * half;
+        let (f, tq) = (&self.forces.f, &self.forces.torque);
+        let second = |(i, (v, l)): (usize, (&mut Vec3, &mut Vec3))| {
+            *v += f[i] * half;
+            *l += tq[i] * half;
+        };
+        if parallel {
+            use rayon::prelude::*;
+            state.v.par_iter_mut().zip(state.l.par_iter_mut()).enumerate().with_min_len(256).for_each(second);
+        } else {
+            state.v.iter_mut().zip(state.l.iter_mut()).enumerate().for_each(second);
         }
         state.step += 1;
         if !self.forces.energy.is_finite() {
