@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use oxgrad::energy::EnergyModel;
 use oxgrad::params::{ParamClass, ParamSet};
-use oxgrad::system::generate::{helix, parse_sequence, perturbed, Shape};
+use oxgrad::generate::{helix, parse_sequence, perturbed, Shape};
 use oxgrad::system::TopologyFormat;
 
 const SEQ: &str = "ACGTTGCAATGCCGTAAGCTTGACCATGGTCAGTCAAGTCCTAGGATCCAGTTCACGTGA";

@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use oxgrad::energy::EnergyModel;
 use oxgrad::params::ParamSet;
 use oxgrad::simulate::{Md, MdConfig, MdState, Thermostat};
-use oxgrad::system::generate::{helix, Shape};
+use oxgrad::generate::{helix, Shape};
 use oxgrad::system::{Base, TopologyFormat};
 
 fn sequence(bp: usize) -> Vec<Base> {

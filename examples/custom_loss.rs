@@ -16,7 +16,7 @@ use oxgrad::observable::{BasePairs, Observable, PropellerTwist, Rise};
 use oxgrad::optimize::{create_n, Aggregate, Optimization, Simulator, UpdateRule};
 use oxgrad::params::ParamSet;
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::system::generate::{helix, parse_sequence, Shape};
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 use std::sync::Arc;
 

@@ -15,7 +15,7 @@ use oxgrad::observable::{BasePairs, Observable, Pitch};
 use oxgrad::optimize::{create_n, Aggregate, LocalPool, Optimization, OptimizerState, Simulator};
 use oxgrad::params::{ParamSelection, ParamSet, Term};
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::system::generate::{helix, parse_sequence, Shape};
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 use oxgrad::train::Validation;
 use std::sync::Arc;

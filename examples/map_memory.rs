@@ -7,7 +7,7 @@
 
 use oxgrad::energy::EnergyModel;
 use oxgrad::params::{ParamClass, ParamSet};
-use oxgrad::system::generate::{helix, parse_sequence, perturbed, Shape};
+use oxgrad::generate::{helix, parse_sequence, perturbed, Shape};
 use oxgrad::system::TopologyFormat;
 
 fn peak_rss_mb() -> f64 {

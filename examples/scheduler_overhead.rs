@@ -24,7 +24,7 @@ impl Simulator for Work {
     fn kind(&self) -> &str {
         "Work"
     }
-    fn exposed(&self) -> Vec<String> {
+    fn produces(&self) -> Vec<String> {
         vec!["done".into()]
     }
     fn run(&self, _: &TaskContext, p: &Params, _: &State) -> oxgrad::Result<SimOutput> {

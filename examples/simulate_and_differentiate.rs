@@ -6,7 +6,7 @@
 use oxgrad::energy::EnergyModel;
 use oxgrad::params::{ParamSelection, ParamSet, Term};
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::system::generate::{helix, parse_sequence, Shape};
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 
 fn main() -> oxgrad::Result<()> {

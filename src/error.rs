@@ -112,15 +112,39 @@ pub enum Error {
     },
 
     /// A simulator or objective task failed on every attempt its hints allow.
-    #[error("task '{task}' failed after {attempts} attempt(s): {cause}")]
+    #[error("task '{task}' failed after {attempts} attempt(s): {source}")]
     TaskFailed {
         /// `simulator_run:NAME` or `objective_compute:NAME`.
         task: String,
         /// Attempts made.
         attempts: u32,
-        /// The last failure.
-        cause: String,
+        /// The last failure, with its own causes ([`std::error::Error::source`]).
+        #[source]
+        source: Box<Error>,
     },
+
+    /// An external program (oxDNA, a user's simulator) that could not be started or failed:
+    /// which program, how it ended and the end of what it printed.
+    #[error("'{program}' {detail}")]
+    External {
+        /// The program as it was called.
+        program: String,
+        /// How it failed ("exited with status 1: …", "could not be started: …") and what to do.
+        detail: String,
+    },
+
+    /// Code that panicked where oxgrad caught it (a user's component in a task); the message is
+    /// the panic's.
+    #[error("panicked: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+
+    /// An error from a user's own code (a custom simulator, objective, observable, loss or
+    /// energy term), kept whole: its type, message and causes ([`Error::user`]).
+    #[error("{0}")]
+    User(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 
     /// A task that can never run on the executor (it asks for more than exists).
     #[error("task '{task}' cannot run: {reason}")]
@@ -208,6 +232,27 @@ impl Error {
     /// An invalid setting with a hint.
     pub fn invalid(what: impl Into<String>, value: impl fmt::Display, hint: impl Into<String>) -> Self {
         Error::InvalidSetting { what: what.into(), value: value.to_string(), hint: hint.into() }
+    }
+
+    /// Wraps an error of a user's own type ([`Error::User`]); its message and causes are kept.
+    ///
+    /// ```
+    /// #[derive(Debug)]
+    /// struct LabDataMissing;
+    /// impl std::fmt::Display for LabDataMissing {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str("no melting curve for this sequence")
+    ///     }
+    /// }
+    /// impl std::error::Error for LabDataMissing {}
+    ///
+    /// let e = oxgrad::Error::user(LabDataMissing);
+    /// assert_eq!(e.to_string(), "no melting curve for this sequence");
+    /// let inner = std::error::Error::source(&e).unwrap();
+    /// assert!(inner.downcast_ref::<LabDataMissing>().is_some());
+    /// ```
+    pub fn user(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::User(Box::new(error))
     }
 
     /// Two inputs that disagree.

@@ -1,14 +1,62 @@
 //! # oxgrad
 //!
-//! Differentiable coarse-grained DNA/RNA models of the oxDNA family, and the tools to train their
-//! parameters against reference data.
+//! Differentiable coarse-grained DNA models of the oxDNA family, a native oxDNA
+//! molecular-dynamics engine, and a parallel optimizer that trains the models' parameters against
+//! reference data.
 //!
-//! * [`io`]: oxDNA's own file formats — topologies (classic and new), streaming trajectories,
-//!   input files, sequence-dependent parameter files — read and written faithfully.
-//! * [`params`]: every physical constant as a named parameter (mythos / jax_dna names), defaults
-//!   for oxDNA1 and oxDNA2, derived smoothing constants, optimisable subsets.
-//! * [`system`]: topologies and ideal-helix generation.
-//! * [`units`]: oxDNA simulation units and conversions at the edges.
+//! ## How the parts fit
+//!
+//! ```text
+//!  oxDNA files ──► io ──► system::Topology, io::Configuration
+//!                               │
+//!  params::ParamSet ──► energy::EnergyModel ──► energies (f64), forces, Burn autodiff gradients
+//!                               │
+//!                  simulate (native MD, replayed trajectories, your own Simulator)
+//!                               │  trajectory::Trajectory
+//!                  observable (rise, pitch, Rg, …) ──► objective (DiffTRe, losses, your own)
+//!                               │  gradients by parameter name
+//!                  optimize (scheduler, executors, aggregation, Adam/SGD)
+//!                               │
+//!                  train (run directory, checkpoints, validation, plots) ◄── config (TOML)
+//! ```
+//!
+//! ## Where to start
+//!
+//! * Train from a TOML file: [`config::ConfigFile`] → [`config::Plan::training`] →
+//!   [`train::Training::run`] (what `oxgrad optimize` does; `docs/config.md` lists every key).
+//! * Evaluate a model on your frames: [`energy::EnergyModel::new`], then
+//!   [`energy::EnergyModel::map`] (energies) or [`energy::EnergyModel::vjp`] (gradients).
+//! * Run MD: [`simulate::input::MdRun`] from an oxDNA input file, or [`simulate::md::Md`] step
+//!   by step.
+//! * Bring your own component: implement [`optimize::Simulator`], [`optimize::Objective`] or
+//!   [`observable::Observable`], write a loss ([`objective::loss::Loss::custom`]) or a gradient
+//!   aggregation ([`optimize::Aggregate::custom`]); the `examples/` directory has one of each.
+//!
+//! ## Modules
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`io`] | oxDNA's file formats: topologies (classic, new), streaming trajectories, input files, sequence-dependent parameters, atomic writes |
+//! | [`system`] | topologies: strands, nucleotides, bonds, sequences |
+//! | [`generate`] | ideal helices (single strands, duplexes) and thermal-like perturbations |
+//! | [`params`] | every constant as a named parameter (mythos / jax_dna names), oxDNA1/oxDNA2 defaults, optimisable subsets |
+//! | [`energy`] | the energy models, one definition evaluated as `f64`, forces and tensors |
+//! | [`simulate`] | the native MD engine, oxDNA input files, external forces, simulators for the optimizer |
+//! | [`trajectory`] | sampled states with temperatures and metadata |
+//! | [`observable`] | structural observables with units and block-jackknife errors |
+//! | [`objective`] | DiffTRe and losses on tensors |
+//! | [`optimize`] | the scheduler, executors, hints, aggregation, optimizers, callbacks, checkpoints |
+//! | [`train`] | training runs: run directory, resume, validation, plots, report |
+//! | [`config`] | the TOML schema of a training run, checked with file, line and key |
+//! | [`units`] | simulation units and conversions |
+//! | [`geometry`], [`math`] | vectors, frames, the periodic box; the scalar trait shared by `f64` and tensor code |
+//! | [`backend`] | the one place that names Burn backends |
+//!
+//! Dependencies run one way: `io` reads files into `system`'s types (`system` knows no file
+//! format), `energy` evaluates a `params::ParamSet` (`params` knows no energy model), and
+//! `generate` builds on both `system` and `io`.
+//!
+//! Errors are one type, [`Error`]: every variant says what happened, where, and how to fix it.
 //!
 //! ## Units and conventions
 //!
@@ -30,6 +78,7 @@ pub mod backend;
 pub mod config;
 pub mod energy;
 mod error;
+pub mod generate;
 pub mod geometry;
 pub mod io;
 pub mod math;
@@ -56,5 +105,6 @@ pub mod prelude {
     pub use crate::geometry::Vec3;
     pub use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader, TrajectoryWriter};
     pub use crate::params::{ModelKind, ParamSelection, ParamSet, Term};
+    pub use crate::optimize::{Objective, Simulator};
     pub use crate::system::{Base, Topology, TopologyFormat};
 }

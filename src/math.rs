@@ -4,7 +4,7 @@
 //! one pair's energy with `T = f64` (the native engine, with early exits) and every pair of a batch
 //! of frames at once with `T = Tensor<1>` (the Burn model, for gradients). Piecewise functions use
 //! [`Real::choose`], which evaluates only the needed branch for scalars and both branches, masked,
-//! for tensors — so tensor branches must be safe on every input (see `spec/oxdna-model.md` P5).
+//! for tensors — so tensor branches must be safe on every input (a `NaN` in a masked-out branch still poisons its gradient).
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 

@@ -84,7 +84,7 @@ fn exercise(text: &str) {
     let _ = ParamSet::dna1_defaults().apply_toml_str(text, p);
     let _ = oxgrad::params::expr::eval(text);
     let _ = oxgrad::units::parse_temperature(text);
-    let _ = oxgrad::system::generate::parse_sequence(text);
+    let _ = oxgrad::generate::parse_sequence(text);
 }
 
 proptest! {

@@ -182,7 +182,7 @@ fn difftre_refuses_what_it_cannot_compute() {
 fn difftre_trains_with_native_simulators() {
     use oxgrad::params::ParamSet;
     use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-    use oxgrad::system::generate::{helix, parse_sequence, Shape};
+    use oxgrad::generate::{helix, parse_sequence, Shape};
     let (top, conf) =
         helix(&parse_sequence("ACGTTGCA").unwrap(), Shape::Duplex, None, oxgrad::system::TopologyFormat::Classic)
             .unwrap();

@@ -7,7 +7,7 @@ mod common;
 use oxgrad::io::{Configuration, TrajectoryReader};
 use oxgrad::observable::*;
 use oxgrad::params::ParamSet;
-use oxgrad::system::generate::{helix, parse_sequence, Shape, CM_AXIS_DISTANCE, RISE, TWIST};
+use oxgrad::generate::{helix, parse_sequence, Shape, CM_AXIS_DISTANCE, RISE, TWIST};
 use oxgrad::system::{Topology, TopologyFormat};
 
 const NM: f64 = 0.8518;
@@ -132,6 +132,7 @@ fn thermal_frames_agree_with_an_independent_computation() {
 }
 
 #[test]
+#[cfg(feature = "cli")] // runs the `oxgrad` program
 fn observe_prints_every_frame_and_the_mean_with_its_error() {
     let dir = common::case_dir("dna1-seqdep-20bp-T300");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxgrad"))

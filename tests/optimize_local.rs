@@ -44,7 +44,7 @@ impl Sampler {
     fn id(&self) -> ObservableId {
         ObservableId::new("value", "Sampler", &self.name)
     }
-    /// The θ the value was sampled with (as a trajectory carries its parameters, H32).
+    /// The θ the value was sampled with (as a trajectory carries its parameters).
     fn theta_id(&self) -> ObservableId {
         ObservableId::new("theta", "Sampler", &self.name)
     }
@@ -57,7 +57,7 @@ impl Simulator for Sampler {
     fn kind(&self) -> &str {
         "Sampler"
     }
-    fn exposed(&self) -> Vec<String> {
+    fn produces(&self) -> Vec<String> {
         vec!["value".into(), "theta".into()]
     }
     fn hints(&self) -> &SchedulerHints {

@@ -58,7 +58,7 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
     };
     let terms: Vec<TermId> = TermId::ALL
         .into_iter()
-        .filter(|t| *t != TermId::DebyeHuckel || setup.model.params().model() == ModelKind::Dna2)
+        .filter(|t| *t != TermId::Debye || setup.model.params().model() == ModelKind::Dna2)
         .collect();
     // the inputs are registered (and checked) before the output is opened: `-o` can never be one of them
     let mut files = Outputs::new(a.force);

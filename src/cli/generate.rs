@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 use oxgrad::io::atomic::Outputs;
 use oxgrad::io::{InputFile, TrajectoryReader, TrajectoryWriter};
 use oxgrad::params::ModelKind;
-use oxgrad::system::generate::{helix, parse_sequence, Shape};
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::{Topology, TopologyFormat};
 use oxgrad::{Error, Result};
 use std::path::{Path, PathBuf};

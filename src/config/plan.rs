@@ -13,7 +13,7 @@ use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimi
 use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term};
 use crate::simulate::{MdConfig, NativeSimulator, Thermostat, TrajectorySimulator};
-use crate::system::generate::{helix, parse_sequence, Shape};
+use crate::generate::{helix, parse_sequence, Shape};
 use crate::system::{Topology, TopologyFormat};
 use crate::trajectory::Trajectory;
 use std::collections::BTreeSet;

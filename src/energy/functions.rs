@@ -1,5 +1,5 @@
-//! The generic piecewise functions of the oxDNA model (Ouldridge et al. 2011, appendix;
-//! `spec/oxdna-model.md` §3), generic over [`Real`] so one definition serves `f64` and tensors.
+//! The generic piecewise functions of the oxDNA model (Ouldridge et al. 2011,
+//! appendix), generic over [`Real`] so one definition serves `f64` and tensors.
 //!
 //! | function | core | used by |
 //! |---|---|---|
@@ -14,7 +14,7 @@
 //! from the independent parameters every time, so gradients reach them. Breakpoints: the core owns
 //! `r_low < r ≤ r_high`, the tails are open at their outer ends (as oxDNA; P6).
 
-use super::smoothing::{f1_tail, f2_tail, f3_tail, f4_tail};
+use crate::params::smoothing::{f1_tail, f2_tail, f3_tail, f4_tail};
 use crate::math::Real;
 
 /// Something that hands out parameter values by name: the `f64` values of a parameter set, or
@@ -186,7 +186,7 @@ impl<T: Real> F3<T> {
         }
         let in_core = r.le(&self.rstar);
         let core = || {
-            // sanitise r so the dead branch is finite for r beyond r* (P5)
+            // sanitise r so the dead branch is finite for r beyond r* (both branches of a tensor `choose` are evaluated)
             let rs = T::choose(&in_core, || r.clone(), || self.rstar.clone() + r.cst(0.0));
             let s6 = (self.sigma.clone() / rs).powi(6);
             self.eps.clone() * (s6.clone() * s6.clone() - s6) * 4.0

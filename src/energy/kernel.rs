@@ -12,6 +12,15 @@
 //! then turned into forces and torques once (reverse mode by hand). Each block below names the
 //! spec it mirrors; `tests/forces.rs` checks the kernel against automatic differentiation of the
 //! specs on every reference case, one term at a time.
+//!
+//! **Exact functions, no tables.** oxDNA's default interactions (`interaction_type = DNA`,
+//! `DNA2`) tabulate the angular factor f4 on cos θ to avoid `acos`; its `_nomesh` variants
+//! evaluate it exactly, and so does this kernel, for every `interaction_type`. The cost of `acos`
+//! is avoided where it matters instead: f4 is zero outside θ0 ± θc, an interval of cos θ, so an
+//! angle is taken only when cos θ lies inside its support (most non-bonded pairs fail on the
+//! first test). This keeps the MD forces the exact derivatives of the energies that
+//! `tests/energy_vs_oxdna.rs` checks (a table would move H-bonding and cross-stacking energies
+//! by up to ~1e-5 per nucleotide) and is still 1.6–2.2× oxDNA's speed (`BENCHMARKS.md`).
 
 use super::model::{TermId, Terms};
 use super::terms::{Factors, PairGradient};
@@ -243,7 +252,7 @@ pub(crate) fn bonded(
         }
     }
     // excluded_volume::BONDED: base–base, base–backbone, backbone–base
-    let we = m.w(TermId::BondedExclVol);
+    let we = m.w(TermId::BondedExcludedVolume);
     if we != 0.0 {
         for slot in 0..3 {
             if k.n2[slot] < m.supports.excl[slot] {
@@ -289,11 +298,11 @@ pub(crate) fn nonbonded(
     let sup = m.supports;
     let (r, n2) = separations(d, sp, sq, if m.dna1 { 6 } else { 5 });
     let (we, w_hb, w_cr, w_cx, w_dh) = (
-        m.w(TermId::NonbondedExclVol),
+        m.w(TermId::UnbondedExcludedVolume),
         m.w(TermId::HydrogenBonding),
         m.w(TermId::CrossStacking),
         m.w(TermId::CoaxialStacking),
-        m.w(TermId::DebyeHuckel),
+        m.w(TermId::Debye),
     );
     // which terms can act, from squared site distances alone
     let excl = we != 0.0 && (0..4).any(|s| n2[s] < sup.excl[s]);

@@ -11,7 +11,6 @@ mod kernel;
 mod model;
 pub mod neighbors;
 pub mod setup;
-pub mod smoothing;
 pub mod tensor;
 pub mod terms;
 

@@ -15,21 +15,23 @@ use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
 use crate::io::Configuration;
 use crate::math::{Dual, Real, V3};
-use crate::params::{ModelKind, ParamSet};
+use crate::params::{ModelKind, ParamSet, Term};
 use crate::system::Topology;
 use serde::{Deserialize, Serialize};
 
-/// The terms in oxDNA's order (the column order of its split energy output).
+/// The energy terms in oxDNA's order (the column order of its split energy output), named as the
+/// parameter groups of [`Term`] are; [`TermId::term`] gives the group ([`Term`] has one more,
+/// `Geometry`, which is not an energy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TermId {
     /// FENE backbone.
     Fene = 0,
     /// Bonded excluded volume.
-    BondedExclVol = 1,
+    BondedExcludedVolume = 1,
     /// Stacking.
     Stacking = 2,
     /// Non-bonded excluded volume.
-    NonbondedExclVol = 3,
+    UnbondedExcludedVolume = 3,
     /// Hydrogen bonding.
     HydrogenBonding = 4,
     /// Cross-stacking.
@@ -37,21 +39,36 @@ pub enum TermId {
     /// Coaxial stacking.
     CoaxialStacking = 6,
     /// Debye–Hückel (oxDNA2).
-    DebyeHuckel = 7,
+    Debye = 7,
 }
 
 impl TermId {
     /// All terms in oxDNA's order.
     pub const ALL: [TermId; 8] = [
         TermId::Fene,
-        TermId::BondedExclVol,
+        TermId::BondedExcludedVolume,
         TermId::Stacking,
-        TermId::NonbondedExclVol,
+        TermId::UnbondedExcludedVolume,
         TermId::HydrogenBonding,
         TermId::CrossStacking,
         TermId::CoaxialStacking,
-        TermId::DebyeHuckel,
+        TermId::Debye,
     ];
+
+    /// The parameter group of this term.
+    #[must_use]
+    pub fn term(self) -> Term {
+        [
+            Term::Fene,
+            Term::BondedExcludedVolume,
+            Term::Stacking,
+            Term::UnbondedExcludedVolume,
+            Term::HydrogenBonding,
+            Term::CrossStacking,
+            Term::CoaxialStacking,
+            Term::Debye,
+        ][self as usize]
+    }
 
     /// oxDNA's column header for the term.
     #[must_use]
@@ -101,13 +118,13 @@ impl<T: Real> Terms<T> {
     pub fn spec(&self, term: TermId) -> (Spec, &dyn Factors<T>) {
         match term {
             TermId::Fene => (fene::SPEC, &self.fene),
-            TermId::BondedExclVol => (excluded_volume::BONDED, &self.excl),
+            TermId::BondedExcludedVolume => (excluded_volume::BONDED, &self.excl),
             TermId::Stacking => (stacking::SPEC, &self.stack),
-            TermId::NonbondedExclVol => (excluded_volume::NONBONDED, &self.excl),
+            TermId::UnbondedExcludedVolume => (excluded_volume::NONBONDED, &self.excl),
             TermId::HydrogenBonding => (hydrogen_bonding::SPEC, &self.hb),
             TermId::CrossStacking => (cross_stacking::SPEC, &self.cross),
             TermId::CoaxialStacking => (self.coax.spec(), &self.coax),
-            TermId::DebyeHuckel => match &self.debye {
+            TermId::Debye => match &self.debye {
                 Some(d) => (debye::SPEC, d),
                 None => (&[], &self.fene),
             },
@@ -221,7 +238,7 @@ pub struct ActivePair {
 /// ```
 /// # use oxgrad::prelude::*;
 /// # use oxgrad::energy::EnergyModel;
-/// # use oxgrad::system::generate::{helix, parse_sequence, Shape};
+/// # use oxgrad::generate::{helix, parse_sequence, Shape};
 /// let (top, conf) = helix(&parse_sequence("ACGTACGT")?, Shape::Duplex, None, TopologyFormat::Classic)?;
 /// let model = EnergyModel::new(&top, ParamSet::dna1_defaults())?;
 /// let e = model.breakdown(&conf)?;
@@ -387,11 +404,11 @@ impl EnergyModel {
         let t = &self.terms;
         let margin = 2.0 * t.geo.max_offset();
         let mut r = [0.0; 8];
-        r[TermId::NonbondedExclVol as usize] = t.excl.cutoffs().into_iter().fold(0.0, f64::max) + margin;
+        r[TermId::UnbondedExcludedVolume as usize] = t.excl.cutoffs().into_iter().fold(0.0, f64::max) + margin;
         r[TermId::HydrogenBonding as usize] = t.hb.support().1 + margin;
         r[TermId::CrossStacking as usize] = t.cross.support().1 + margin;
         r[TermId::CoaxialStacking as usize] = t.coax.support().1 + margin;
-        r[TermId::DebyeHuckel as usize] = t.debye.as_ref().map_or(0.0, |d| d.cutoff() + margin);
+        r[TermId::Debye as usize] = t.debye.as_ref().map_or(0.0, |d| d.cutoff() + margin);
         r
     }
 
@@ -404,7 +421,7 @@ impl EnergyModel {
         match term {
             TermId::Stacking => Some(4 * bq + bp),
             TermId::HydrogenBonding => (bp + bq == 3).then(|| usize::from(bp == 1 || bp == 2)),
-            TermId::DebyeHuckel => Some(usize::from(self.chi[p] < 1.0) + usize::from(self.chi[q] < 1.0)),
+            TermId::Debye => Some(usize::from(self.chi[p] < 1.0) + usize::from(self.chi[q] < 1.0)),
             _ => Some(0),
         }
     }
@@ -432,6 +449,21 @@ impl EnergyModel {
         (stack, hb)
     }
 
+    fn check_frame(&self, frame: &Frame) -> Result<()> {
+        if frame.r.len() != self.n || frame.axes.len() != self.n {
+            return Err(Error::mismatch(
+                "frame and topology",
+                format!(
+                    "the frame has {} positions and {} orientations, the topology {} nucleotides: build the frame from a configuration of this topology",
+                    frame.r.len(),
+                    frame.axes.len(),
+                    self.n
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn check(&self, c: &Configuration) -> Result<()> {
         if c.len() != self.n {
             return Err(Error::mismatch(
@@ -454,13 +486,13 @@ impl EnergyModel {
         candidates: &[(usize, usize)],
         mut f: impl FnMut(TermId, usize, usize, usize, &Pair<f64>),
     ) {
-        const BONDED: [TermId; 3] = [TermId::Fene, TermId::BondedExclVol, TermId::Stacking];
+        const BONDED: [TermId; 3] = [TermId::Fene, TermId::BondedExcludedVolume, TermId::Stacking];
         const NONBONDED: [TermId; 5] = [
-            TermId::NonbondedExclVol,
+            TermId::UnbondedExcludedVolume,
             TermId::HydrogenBonding,
             TermId::CrossStacking,
             TermId::CoaxialStacking,
-            TermId::DebyeHuckel,
+            TermId::Debye,
         ];
         for &(p, q) in &self.bonded {
             let pair = frame.pair(&self.terms.geo, p, q);
@@ -485,8 +517,15 @@ impl EnergyModel {
         }
     }
 
-    /// Visits every pair with a non-zero contribution to a term, unweighted.
-    pub fn visit_pairs(&self, frame: &Frame, mut visit: impl FnMut(ActivePair)) {
+    /// Visits every pair with a non-zero contribution to a term, unweighted. The frame must have
+    /// the topology's nucleotide count.
+    pub fn visit_pairs(&self, frame: &Frame, visit: impl FnMut(ActivePair)) -> Result<()> {
+        self.check_frame(frame)?;
+        self.visit_pairs_unchecked(frame, visit);
+        Ok(())
+    }
+
+    pub(crate) fn visit_pairs_unchecked(&self, frame: &Frame, mut visit: impl FnMut(ActivePair)) {
         let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
         self.each_term_pair(frame, &candidates, |term, p, q, strength, pair| {
             let e = self.terms.pair_energy(term, pair, &self.eps(term, strength));
@@ -501,7 +540,7 @@ impl EnergyModel {
         match term {
             TermId::Stacking => self.strengths.0[strength],
             TermId::HydrogenBonding => self.strengths.1[strength],
-            TermId::DebyeHuckel => [1.0, 0.5, 0.25][strength],
+            TermId::Debye => [1.0, 0.5, 0.25][strength],
             _ => 0.0,
         }
     }
@@ -510,14 +549,55 @@ impl EnergyModel {
     /// `candidates` (pairs `p < q`, bonded ones skipped) to `out`: the MD engine's force routine
     /// ([`super::kernel`]). Pairs are summed in a fixed order (bonded, then candidates), so the
     /// result does not depend on how the pairs were computed ([`EnergyModel::pair_forces`]).
-    pub fn accumulate_forces(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces) {
-        self.accumulate_forces_with(frame, candidates, out, &mut ForceWorkspace::default());
+    ///
+    /// The frame and `out` must have the topology's nucleotide count and every candidate must
+    /// name two nucleotides of it; otherwise this is an error and `out` is unchanged.
+    pub fn accumulate_forces(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces) -> Result<()> {
+        self.accumulate_forces_with(frame, candidates, out, &mut ForceWorkspace::default())
     }
 
     /// [`EnergyModel::accumulate_forces`] with reusable buffers and, when `ws` has a thread
     /// pool, the pairs computed in parallel. The pairs' contributions are always added in the
     /// same order, so the result is bit for bit the same for any number of threads.
-    pub fn accumulate_forces_with(&self, frame: &Frame, candidates: &[(usize, usize)], out: &mut Forces, ws: &mut ForceWorkspace) {
+    pub fn accumulate_forces_with(
+        &self,
+        frame: &Frame,
+        candidates: &[(usize, usize)],
+        out: &mut Forces,
+        ws: &mut ForceWorkspace,
+    ) -> Result<()> {
+        self.check_frame(frame)?;
+        if out.f.len() != self.n || out.torque.len() != self.n {
+            return Err(Error::mismatch(
+                "forces and topology",
+                format!(
+                    "the force buffers hold {} forces and {} torques for {} nucleotides: start from Forces::zeros({})",
+                    out.f.len(),
+                    out.torque.len(),
+                    self.n,
+                    self.n
+                ),
+            ));
+        }
+        if let Some(&(p, q)) = candidates.iter().find(|&&(p, q)| p >= self.n || q >= self.n || p == q) {
+            return Err(Error::mismatch(
+                "candidate pairs and topology",
+                format!("pair ({p}, {q}) for {} nucleotides: give two different indices below {}", self.n, self.n),
+            ));
+        }
+        self.accumulate_forces_unchecked(frame, candidates, out, ws);
+        Ok(())
+    }
+
+    /// [`EnergyModel::accumulate_forces_with`] for inputs known to match (the MD engine's own
+    /// frame, buffers and neighbour list).
+    pub(crate) fn accumulate_forces_unchecked(
+        &self,
+        frame: &Frame,
+        candidates: &[(usize, usize)],
+        out: &mut Forces,
+        ws: &mut ForceWorkspace,
+    ) {
         if rayon::current_thread_index().is_some() && ws.pool.is_some() {
             use rayon::prelude::*;
             frame.axes.par_iter().with_min_len(256).map(|a| self.terms.geo.offsets(a)).collect_into_vec(&mut ws.sites);
@@ -670,7 +750,8 @@ impl EnergyModel {
         self.check(c)?;
         let frame = Frame::new(c);
         let mut out = Forces::zeros(self.n);
-        self.accumulate_forces(&frame, &pairs_within(&frame.r, &frame.bx, self.cutoff), &mut out);
+        let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
+        self.accumulate_forces_unchecked(&frame, &candidates, &mut out, &mut ForceWorkspace::default());
         Ok(out)
     }
 
@@ -678,7 +759,7 @@ impl EnergyModel {
     pub fn breakdown(&self, c: &Configuration) -> Result<Breakdown> {
         self.check(c)?;
         let mut b = Breakdown::default();
-        self.visit_pairs(&Frame::new(c), |a| b.0[a.term as usize] += a.energy);
+        self.visit_pairs_unchecked(&Frame::new(c), |a| b.0[a.term as usize] += a.energy);
         Ok(b)
     }
 

@@ -237,7 +237,7 @@ impl EnergyModel {
         let n = self.len();
         let mut lists: Vec<TermPairs> = (0..8).map(|_| TermPairs::default()).collect();
         for (f, frame) in frames.iter().enumerate() {
-            self.visit_pairs(frame, |a| {
+            self.visit_pairs_unchecked(frame, |a| {
                 let l = &mut lists[a.term as usize];
                 let raw = frame.r[a.q] - frame.r[a.p];
                 l.p.push((f * n + a.p) as i64);
@@ -271,7 +271,7 @@ impl EnergyModel {
             let eps = match term {
                 TermId::Stacking => stack_table.clone().select(0, strength),
                 TermId::HydrogenBonding => hb_table.clone().select(0, strength),
-                TermId::DebyeHuckel => chi_table.clone().select(0, strength),
+                TermId::Debye => chi_table.clone().select(0, strength),
                 _ => T1::zeros([len], device),
             };
             let e = terms.pair_energy(term, &pair, &eps) * weights[term as usize];
@@ -338,7 +338,7 @@ impl EnergyModel {
         let mut grads = ParamGrads::zeros(selected);
         let mut pending: Option<T1> = None;
         for (chunk, weights) in frames.chunks(self.map_batch_size).zip(cotangent.chunks(self.map_batch_size)) {
-            let e = self.forward(&trainable, chunk, &device);
+            let e = self.forward_unchecked(&trainable, chunk, &device);
             energies.extend(host(e.clone()));
             if selected.is_empty() {
                 continue;
@@ -360,8 +360,14 @@ impl EnergyModel {
     }
 
     /// Energies `[frames]` of a batch as a tensor graph on `device`, with the trainable values
-    /// of `params` (a Burn module's forward pass). The frames must match the topology.
-    pub fn forward(&self, params: &EnergyParams, frames: &[Configuration], device: &Device) -> T1 {
+    /// of `params` (a Burn module's forward pass). Frames that do not match the topology are an
+    /// error.
+    pub fn forward(&self, params: &EnergyParams, frames: &[Configuration], device: &Device) -> Result<T1> {
+        self.check_frames(frames)?;
+        Ok(self.forward_unchecked(params, frames, device))
+    }
+
+    fn forward_unchecked(&self, params: &EnergyParams, frames: &[Configuration], device: &Device) -> T1 {
         let prepared: Vec<Frame> = frames.iter().map(Frame::new).collect();
         let nts = Self::nucleotides(&prepared, device, false);
         self.batch_energies(&prepared, &TensorParams::new(self, params, device), &nts, device)

@@ -5,7 +5,7 @@
 //! hydrogen-bonding strengths `HYDR_A_T`/`HYDR_T_A`, `HYDR_C_G`/`HYDR_G_C` (either spelling of each
 //! pair is enough). oxRNA files add `ST_T_DEP`, `HYDR_G_T` and the cross-stacking `CROSS_X_Y`.
 //! In `STCK_X_Y`, X is the base of the 3'-side nucleotide of the bonded pair and Y the base of
-//! the 5'-side one (Šulc et al. 2012; see `spec/oxdna-model.md` §5).
+//! the 5'-side one (Šulc et al. 2012; oxDNA's `oxDNA1_sequence_dependent_parameters.txt` convention).
 
 use crate::error::{quoted, Error, Result};
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //! O_k(θ) = reduce_k(Σ_i w_i X_k(x_i), θ),   L(θ) = loss(O(θ), θ)
 //! ```
 //!
-//! computed with a stable log-sum-exp and 0·ln 0 = 0 (mythos' H4, H5). Each observable maps a
+//! computed with a stable log-sum-exp and 0·ln 0 = 0 (so an n_eff is never NaN). Each observable maps a
 //! state to features X (see [`crate::observable`]); its value is a tensor function of the
 //! weighted mean features, and the [`Loss`] a tensor function of the values and the parameters.
 //! The gradient is exact and comes from autodiff in two pieces: a small graph from the state
@@ -19,8 +19,8 @@
 //! While n_eff ≥ `min_n_eff_factor` (every temperature) and fewer than `max_valid_opt_steps`
 //! updates used the trajectory, it is reused without simulating: DiffTRe's saving. Otherwise the
 //! objective answers "not ready" and the optimizer re-simulates. Reference energies are computed
-//! once per trajectory and kept with it in the objective's state (H23); a new trajectory is always
-//! re-referenced at the current parameters (H32). Every estimate carries a block-jackknife
+//! once per trajectory and kept with it in the objective's state; a new trajectory is always
+//! re-referenced at the current parameters. Every estimate carries a block-jackknife
 //! standard error ([`crate::observable::stats`]): a large n_eff does not say the trajectory was
 //! representative, the error bar does.
 
@@ -375,7 +375,7 @@ pub fn weights(a: &[f64]) -> (Vec<f64>, f64) {
     (w, neff)
 }
 
-/// n_eff of each temperature's states with their own normalisation (mythos' H7: the weights are
+/// n_eff of each temperature's states with their own normalisation (the weights are
 /// one softmax over all states, the gate takes the smallest per-temperature n_eff).
 fn per_temperature_neff(a: &[f64], temps: &[f64]) -> Vec<(f64, f64)> {
     let mut distinct: Vec<f64> = temps.to_vec();
@@ -431,7 +431,7 @@ impl Objective for DiffTre {
             .collect();
         let (joined, segments) = self.join(&trajs)?;
         // θ_ref and E_ref belong to the trajectory they were computed on: a new trajectory (a
-        // re-simulation, whoever asked for it) is re-referenced at the current θ (H32)
+        // re-simulation, whoever asked for it) is re-referenced at the current θ
         let key = fingerprint(&joined);
         let same =
             opt_steps > 0 && state.get("reference_key").and_then(serde_json::Value::as_str) == Some(key.as_str());
@@ -455,7 +455,7 @@ impl Objective for DiffTre {
                 reported.insert(format!("neff_kT{t}"), Observation::Scalar(*n));
             }
         }
-        // a NaN n_eff counts as too small (H5)
+        // a NaN n_eff counts as too small
         if e.n_eff_min.is_nan() || e.n_eff_min < self.min_n_eff {
             return Ok(self.not_ready(reported));
         }

@@ -18,10 +18,10 @@
 //!
 //! where `d⊥` is `d` projected perpendicular to ẑ_k and `bb` the model's backbone site (oxDNA1:
 //! r − 0.4 a1; oxDNA2: r − 0.34 a1 + 0.3408 a2). Every state's feature is the mean over the
-//! selected pairs (or steps). The ideal helix of [`crate::system::generate`] has a rise of
+//! selected pairs (or steps). The ideal helix of [`crate::generate`] has a rise of
 //! 0.332 nm, a twist of 35.9°, no propeller twist and a diameter of 2.30 nm (oxDNA1). mythos'
 //! propeller-twist target for oxDNA is 21.7°; B-DNA has a rise of 0.34 nm and 10.5 bp/turn.
-//! Pitch and diameter follow mythos' `PitchAngle`/`Diameter` (with the 2π of its H14 fixed),
+//! Pitch and diameter follow mythos' `PitchAngle`/`Diameter` (whose pitch is off by a factor 2π),
 //! measured here on centres and pair vectors rather than on backbone sites (the angle between
 //! consecutive pairs is the same up to thermal noise).
 
@@ -349,7 +349,7 @@ impl Observable for Diameter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::generate::{helix, parse_sequence, Shape, CM_AXIS_DISTANCE, RISE, TWIST};
+    use crate::generate::{helix, parse_sequence, Shape, CM_AXIS_DISTANCE, RISE, TWIST};
     use crate::system::TopologyFormat;
 
     #[test]

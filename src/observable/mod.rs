@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use oxgrad::observable::{BasePairs, Observable, Rise};
-//! use oxgrad::system::generate::{helix, parse_sequence, Shape};
+//! use oxgrad::generate::{helix, parse_sequence, Shape};
 //! use oxgrad::system::TopologyFormat;
 //! let (top, conf) = helix(&parse_sequence("ACGTACGTAC")?, Shape::Duplex, None, TopologyFormat::Classic)?;
 //! let rise = Rise::new(BasePairs::duplex(&top, 1)?)?;

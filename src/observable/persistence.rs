@@ -11,7 +11,7 @@
 //!
 //! The correlations are averaged over states (with DiffTRe's weights) before the logarithm is
 //! taken, as in mythos' `PersistenceLength`; the result is in nm (mythos returned oxDNA units
-//! labelled nm, its H16). The default `n_max` is half the number of steps. Pairs near the ends
+//! labelled nm). The default `n_max` is half the number of steps. Pairs near the ends
 //! fray; by default two are dropped at each end. oxDNA1 gives roughly 40–50 nm at 300 K on a
 //! 60-bp duplex; duplexes much shorter than L_p give a noisy estimate.
 

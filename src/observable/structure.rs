@@ -8,8 +8,8 @@
 //! found in closed form with Horn's quaternion method (J. Opt. Soc. Am. A 4, 629, 1987): after
 //! removing the centroids, RMSD² = (Σ|x|² + Σ|y|² − 2 λ_max) / n, with λ_max the largest
 //! eigenvalue of a symmetric 4×4 matrix built from the correlation Σ x yᵀ. A quaternion is always
-//! a proper rotation, so mirror images are never superposed (mythos' H18: the RMSD observable
-//! could not be built there). Reported as the mean over states, in nm.
+//! a proper rotation, so mirror images are never superposed (mythos' RMSD observable
+//! could not be built). Reported as the mean over states, in nm.
 
 use super::{nm, Observable};
 use crate::energy::functions::ParamSource;

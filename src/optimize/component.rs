@@ -4,6 +4,11 @@
 //! one per name it exposes; an [`Objective`] turns the observables it requires into gradients,
 //! or answers "not ready" and names the observables it needs afresh. Both are plain data the
 //! optimizer shares with its workers; neither holds the optimizer's state.
+//!
+//! These traits live here, beside the scheduler that calls them, by choice: `optimize` depends on
+//! no simulator and no objective, while [`crate::simulate`] and [`crate::objective`] (and your
+//! own components) implement them, so the dependency runs one way. They are re-exported as
+//! `oxgrad::optimize::{Simulator, Objective}` and in [`crate::prelude`].
 
 use super::hints::SchedulerHints;
 use crate::error::{Error, Result};
@@ -129,17 +134,18 @@ pub trait Simulator: Send + Sync {
     fn name(&self) -> &str;
     /// The simulator type, the middle part of its observables' names.
     fn kind(&self) -> &str;
-    /// The observables it produces.
-    fn exposed(&self) -> Vec<String> {
+    /// The short names of the observables it produces (`"trajectory"`); [`Simulator::exposes`]
+    /// qualifies them.
+    fn produces(&self) -> Vec<String> {
         vec!["trajectory".into()]
     }
     /// Resource and retry hints.
     fn hints(&self) -> &SchedulerHints {
         SchedulerHints::none()
     }
-    /// The qualified names of its observables.
+    /// The qualified names of its observables, `observable.kind.name` (mythos' `exposes()`).
     fn exposes(&self) -> Vec<ObservableId> {
-        self.exposed().iter().map(|o| ObservableId::new(o, self.kind(), self.name())).collect()
+        self.produces().iter().map(|o| ObservableId::new(o, self.kind(), self.name())).collect()
     }
     /// Runs once with `params` and the state its previous run returned.
     fn run(&self, ctx: &TaskContext, params: &Params, state: &State) -> Result<SimOutput>;

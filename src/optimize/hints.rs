@@ -1,8 +1,8 @@
 //! Scheduler hints: the resources and retries a simulator or objective asks for.
 //!
-//! Options reach an executor in one order, for every engine (`reference-semantics.md` §a):
+//! Options reach an executor in one order, for every engine (as in mythos):
 //! **executor defaults < standard hints (in the engine's units) < `custom[engine]` verbatim <
-//! fixed keys** (the task name). Unlike mythos (H1), a custom value is never converted.
+//! fixed keys** (the task name). Unlike mythos, a custom value is never converted.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -11,7 +11,7 @@
 //! impl Simulator for Double {
 //!     fn name(&self) -> &str { "double" }
 //!     fn kind(&self) -> &str { "Analytic" }
-//!     fn exposed(&self) -> Vec<String> { vec!["value".into()] }
+//!     fn produces(&self) -> Vec<String> { vec!["value".into()] }
 //!     fn run(&self, _: &TaskContext, p: &Params, _: &State) -> oxgrad::Result<SimOutput> {
 //!         Ok(SimOutput { observables: vec![Observation::Scalar(2.0 * p["theta"])], state: State::new() })
 //!     }

@@ -1,4 +1,7 @@
-//! The reactive step (`reference-semantics.md` §f, with the fixes H2, H3, H31):
+//! The reactive step (mythos' `RayOptimizer.step`, with three of its faults fixed: an objective
+//! is called at most `max_calls` times a step (two by default, as mythos documents but does not
+//! do), a not-ready objective drops only the observables it names, and only the producers of
+//! missing observables are rerun):
 //!
 //! 1. every objective without gradients whose required observables are all cached is submitted;
 //!    otherwise the simulators producing its *missing* observables are (unless already running);
@@ -170,7 +173,7 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
                     grads[j] = Some(out.grads.unwrap_or_default());
                     reported.insert(opt.objectives[j].name().to_string(), out.observables);
                 } else {
-                    // drop only what the objective asks to refresh (H3); anything that arrived
+                    // drop only what the objective asks to refresh ; anything that arrived
                     // during this step stays
                     for id in &out.needs_update {
                         obs.remove(id);

@@ -19,8 +19,9 @@
 //! ```
 
 pub mod expr;
+pub mod smoothing;
 
-use crate::energy::smoothing::{debye, f1_tail, f2_tail, f3_tail, f4_tail};
+use smoothing::{debye, f1_tail, f2_tail, f3_tail, f4_tail};
 use crate::error::{Error, Result};
 use crate::io::SeqDepFile;
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,8 @@ use std::fmt;
 use std::path::Path;
 
 /// The oxDNA-family models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// oxDNA1 (Ouldridge et al. 2011).

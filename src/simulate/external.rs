@@ -351,7 +351,7 @@ impl ExternalForce {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::generate::{helix, parse_sequence, Shape};
+    use crate::generate::{helix, parse_sequence, Shape};
     use crate::system::TopologyFormat;
 
     const FILE: &str = "

@@ -9,7 +9,7 @@
 //! v += F dt/2;  L += τ dt/2;  then the thermostat
 //! ```
 //!
-//! Thermostats (as oxDNA applies them, `shared/reference/oxdna/README.md`):
+//! Thermostats (as oxDNA v3.7 applies them):
 //! - `no`: constant energy;
 //! - `john` (Brownian/Andersen-like): every `newtonian_steps` steps each nucleotide, with
 //!   probability p_t = 2TNdt/(TNdt + 2D), gets a fresh Maxwell velocity (σ = √T per component),
@@ -290,7 +290,7 @@ impl<'a> Md<'a> {
             self.ws.pairs_changed();
         }
         self.forces.clear();
-        self.model.accumulate_forces_with(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
+        self.model.accumulate_forces_unchecked(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
         for f in &self.external {
             self.forces.energy += f.apply(step, &frame.r, &frame.bx, &mut self.forces.f);
         }

@@ -136,7 +136,7 @@ impl NativeSimulator {
     }
 }
 
-/// A seed from a master seed, a name and a step (mythos' H8: reproducible, distinct per run).
+/// A seed from a master seed, a name and a step (reproducible, and distinct for every simulator and step, so copies never share a random stream).
 #[must_use]
 pub fn derive_seed(master: u64, name: &str, step: usize) -> u64 {
     // FNV-1a over the name, mixed with the master seed and the step (splitmix64 finaliser)

@@ -122,7 +122,8 @@ pub struct Strand {
 }
 
 /// The two oxDNA topology file formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum TopologyFormat {
     /// `N S` header, then `strand base n3 n5` per nucleotide; strands listed 3'→5'.
     #[default]

@@ -1,4 +1,4 @@
-//! Coaxial stacking (non-bonded; `spec/oxdna-model.md` §4.7). With r_st between stacking sites,
+//! Coaxial stacking (non-bonded; Ouldridge et al. 2011, oxDNA2's form from Snodin et al. 2015). With r_st between stacking sites,
 //! cos θ1 = −a1·b1, cos θ4 = a3·b3, cos θ5 = a3·r̂_st (no minus sign), cos θ6 = −b3·r̂_st:
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Cross-stacking (non-bonded, every sequence; `spec/oxdna-model.md` §4.6), with the angles of
+//! Cross-stacking (non-bonded, every sequence; Ouldridge et al. 2011), with the angles of
 //! hydrogen bonding:
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Debye–Hückel electrostatics (oxDNA2, non-bonded; Snodin et al. 2015, `spec/oxdna-model.md` §4.8):
+//! Debye–Hückel electrostatics (oxDNA2, non-bonded; Snodin et al. 2015):
 //!
 //! ```text
 //! V = χ_p χ_q · { A e^{−r/λ}/r  (r < r_high);  B (r − r_c)²  (r_high ≤ r < r_c);  0 }
@@ -11,7 +11,7 @@
 
 use super::{Factors, Feature, Site, Spec};
 use crate::energy::functions::ParamSource;
-use crate::energy::smoothing::debye;
+use crate::params::smoothing::debye;
 use crate::math::Real;
 
 /// The term: one factor of the backbone distance, times the charge product.

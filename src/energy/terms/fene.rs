@@ -55,7 +55,7 @@ impl<T: Real> Fene<T> {
         let near = ax.le(&xmax);
         T::choose(
             &near,
-            // sanitised so the far branch's |x| ≥ Δ never reaches the logarithm (P5)
+            // sanitised so the far branch's |x| ≥ Δ never reaches the logarithm (both branches of a tensor `choose` are evaluated)
             || self.plain(&T::choose(&near, || x.clone(), || x.cst(0.0))),
             || {
                 let axs = T::choose(&near, || xmax.clone() + x.cst(0.0), || ax.clone());

@@ -1,4 +1,4 @@
-//! Watson–Crick hydrogen bonding (non-bonded; `spec/oxdna-model.md` §4.5):
+//! Watson–Crick hydrogen bonding (non-bonded; Ouldridge et al. 2011):
 //!
 //! ```text
 //! V = f1(r_hb; ε_hb(s_p, s_q)) f4(θ1) f4(θ2) f4(θ3) f4(θ4) f4(θ7) f4(θ8)

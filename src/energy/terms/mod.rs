@@ -2,8 +2,8 @@
 //!
 //! Every term is a function of one ordered pair `(p, q)`: the minimum-image centre separation
 //! `d = r_q − r_p` and the two frames (`a1, a2, a3` of p, `b1, b2, b3` of q). Bonded pairs have
-//! `q = n3(p)`; non-bonded pairs have `p < q`. Sites are offsets along the frame
-//! (`spec/oxdna-model.md` §2.2): `r^{XY} = d + s^Y(q) − s^X(p)` is the vector from site X of p to
+//! `q = n3(p)`; non-bonded pairs have `p < q`. Sites are offsets along the frame:
+//! `r^{XY} = d + s^Y(q) − s^X(p)` is the vector from site X of p to
 //! site Y of q.
 //!
 //! **One definition, three evaluations.** Each term is a sum of products of one-dimensional

@@ -1,4 +1,4 @@
-//! Stacking between bonded neighbours (Ouldridge et al. 2011; `spec/oxdna-model.md` §4.3).
+//! Stacking between bonded neighbours (Ouldridge et al. 2011).
 //!
 //! For the bonded pair p (5' side), q = n3(p):
 //!

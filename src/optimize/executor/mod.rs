@@ -162,18 +162,19 @@ impl Registry {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(job, attempt, env.to_vec())));
             let err = match run {
                 Ok(Ok(out)) => return (Ok(out), attempt),
-                Ok(Err(e)) => e.to_string(),
-                Err(panic) => format!(
-                    "panicked: {}",
-                    panic
+                Ok(Err(e)) => e,
+                Err(panic) => Error::Panicked {
+                    message: panic
                         .downcast_ref::<String>()
                         .map(String::as_str)
                         .or_else(|| panic.downcast_ref::<&str>().copied())
                         .unwrap_or("(no message)")
-                ),
+                        .to_string(),
+                },
             };
             if attempt > job.max_retries {
-                return (Err(Error::TaskFailed { task: job.task.clone(), attempts: attempt, cause: err }), attempt);
+                let failed = Error::TaskFailed { task: job.task.clone(), attempts: attempt, source: Box::new(err) };
+                return (Err(failed), attempt);
             }
             tracing::warn!(task = %job.task, attempt, "failed, retrying: {err}");
         }

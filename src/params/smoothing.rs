@@ -7,7 +7,7 @@
 //! x_c = x* − 2 g(x*) / g'(x*),      b = g'(x*)² / (4 g(x*))
 //! ```
 //!
-//! The functions here apply this rule in closed form (`spec/oxdna-model.md` §3, Ouldridge et al.
+//! The functions here apply this rule in closed form (Ouldridge et al.
 //! 2011, appendix). They are generic over [`Real`] so the same code serves the native engine (`f64`)
 //! and the Burn model, where gradients flow through the dependents to the independent parameters.
 
@@ -81,7 +81,7 @@ mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
 
-    // Values from the table of derived constants in spec/oxdna-model.md §6.
+    // The derived constants as oxDNA defines them (its `model.h`), to their printed digits.
     #[test]
     fn derived_constants_match_the_published_table() {
         let (b, xc) = f1_tail(6.0, 0.4, 0.9, 0.32);
