@@ -9,7 +9,14 @@ use oxgrad::io::{Configuration, InputFile, TrajectoryReader};
 
 #[test]
 fn native_forces_match_oxdna() {
-    for case in ["dna1-avg-8bp-T296", "dna2-avg-20bp-T300-salt0.5"] {
+    for case in [
+        "dna1-avg-8bp-T296",
+        "dna2-avg-20bp-T300-salt0.5",
+        "dna1-seqdep-20bp-T300",
+        "dna2-seqdep-16bp-T330-salt0.2",
+        "extra-dna1-avg-nicked-20bp-T300",
+        "extra-dna2-avg-dense-8x10nt-T300-salt0.5",
+    ] {
         let dir = case_dir(case);
         let s = ModelSetup::from_input(&InputFile::read(dir.join("input_forces_nomesh")).unwrap()).unwrap();
         let frame = Configuration::read(dir.join("frame0.dat"), s.topology.len()).unwrap();
@@ -39,6 +46,7 @@ fn native_forces_equal_autodiff_forces_on_every_case() {
         "dna2-avg-20bp-T300-salt0.5",
         "extra-dna1-avg-nicked-20bp-T300",
         "extra-dna2-avg-dense-8x10nt-T300-salt0.5",
+        "dna2-seqdep-16bp-T330-salt0.2",
     ] {
         let dir = case_dir(case);
         let s = ModelSetup::from_input(&InputFile::read(dir.join("input_analysis_nomesh")).unwrap()).unwrap();

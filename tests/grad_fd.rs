@@ -17,12 +17,13 @@ fn setup(case: &str) -> (ModelSetup, Vec<Configuration>) {
     (s, frames)
 }
 
-const CASES: [&str; 5] = [
+const CASES: [&str; 6] = [
     "dna1-avg-8bp-T296",
     "dna1-seqdep-20bp-T300",
     "dna2-avg-20bp-T300-salt0.5",
     "extra-dna1-avg-nicked-20bp-T300",
     "extra-dna2-avg-dense-8x10nt-T300-salt0.5",
+    "dna2-seqdep-16bp-T330-salt0.2",
 ];
 
 /// Every optimisable parameter: term parameters, site offsets, sequence tables.
@@ -136,7 +137,7 @@ fn map_batching_and_checkpointing_change_nothing() {
 #[test]
 fn generated_duplex_has_finite_gradients() {
     // an ideal helix has cos θ1 = 1 exactly: the clamped arccos must not produce NaN (P4)
-    use oxgrad::system::generate::{helix, parse_sequence, Shape};
+    use oxgrad::generate::{helix, parse_sequence, Shape};
     let (top, conf) =
         helix(&parse_sequence("ACGTACGTAC").unwrap(), Shape::Duplex, None, oxgrad::system::TopologyFormat::Classic)
             .unwrap();
@@ -159,7 +160,7 @@ fn energy_parameters_are_a_burn_module() {
     let device = oxgrad::backend::cpu_autodiff();
     let module = EnergyParams::new(&s.model, &names, &device).unwrap();
     assert_eq!(module.num_params(), names.len());
-    let energies = s.model.forward(&module, &frames[..3], &device);
+    let energies = s.model.forward(&module, &frames[..3], &device).unwrap();
     let grads = module.grads(&energies.sum().backward());
     let (_, expected) = s.model.vjp(&frames[..3], &[1.0; 3], &names).unwrap();
     for n in &names {
