@@ -201,8 +201,10 @@ fn difftre_trains_with_native_simulators() {
     let model = EnergyModel::new(&top, p).unwrap();
     let objective = DiffTre::new("distance", ids, model, distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.9).unwrap();
     let mut losses = Vec::new();
+    let mut first_step = None;
     let mut cb = |out: &StepOutput, _| {
         losses.push(out.scalars()["distance.loss"]);
+        first_step.get_or_insert((out.grads.get("eps_stack_base").unwrap(), out.params["eps_stack_base"]));
         (None, true)
     };
     let r = Optimization::new(UpdateRule::adam(1e-2).unwrap())
@@ -215,4 +217,51 @@ fn difftre_trains_with_native_simulators() {
     assert_eq!(losses.len(), 4);
     assert!(losses.iter().all(|l| l.is_finite()));
     assert!((r.params["eps_stack_base"] - 1.3448).abs() > 1e-3, "Adam moved the parameter");
+    // Adam's first step is −lr · sign(g): downhill, whatever the gradient's size
+    let (g, after) = first_step.unwrap();
+    assert!(g.abs() > 0.0);
+    assert!(((after - 1.3448) + 1e-2 * g.signum()).abs() < 1e-6, "first step {} against gradient {g}", after - 1.3448);
+}
+
+/// One DiffTRe step under the optimizer, on a replayed trajectory: SGD moves θ by −η g, and the
+/// reweighted loss (computed here independently) falls by what the gradient predicts, −η |g|²,
+/// to first order.
+#[test]
+fn a_difftre_step_lowers_the_loss_by_what_the_gradient_predicts() {
+    let (model, traj, top) = reference();
+    let sim = oxgrad::simulate::TrajectorySimulator::new("replay", traj.clone());
+    let theta0 = theta0();
+    let d = DiffTre::new("d", sim.exposes(), model.clone(), distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.5).unwrap();
+    // a learning rate that moves θ by 1e-3 in norm
+    let g0 = d
+        .calculate(&ctx(), &[Arc::new(Observation::Trajectory(traj.clone()))], &theta0, &State::new())
+        .unwrap()
+        .grads
+        .unwrap();
+    let norm2: f64 = g0.0.values().map(|g| g * g).sum();
+    let lr = 1e-3 / norm2.sqrt();
+    let mut steps: Vec<(Params, f64)> = Vec::new();
+    let mut cb = |out: &StepOutput, _| {
+        steps.push((out.params.clone(), out.scalars()["d.loss"]));
+        (None, true)
+    };
+    Optimization::new(UpdateRule::sgd(lr).unwrap())
+        .simulator(sim)
+        .objective(d)
+        .aggregate(Aggregate::Passthrough)
+        .run(theta0.clone(), 2, Some(&mut cb))
+        .unwrap();
+    let (theta1, loss0) = (&steps[0].0, steps[0].1);
+    for (name, g) in &g0.0 {
+        let moved = theta1[name] - theta0[name];
+        assert!((moved + lr * g).abs() < 1e-12 * (lr * g).abs().max(1e-300), "{name} moved {moved}, −η g = {}", -lr * g);
+    }
+    let l0 = reweighted(&model, &traj, &theta0, &theta0);
+    let l1 = reweighted(&model, &traj, theta1, &theta0);
+    assert!((loss0 - l0).abs() < 1e-12);
+    assert!((steps[1].1 - l1).abs() < 1e-12, "step 1 reports the reweighted loss at θ1");
+    let predicted = -lr * norm2;
+    let ratio = (l1 - l0) / predicted;
+    assert!(l1 < l0, "the step lowered the loss: {l0} → {l1}");
+    assert!((ratio - 1.0).abs() < 0.05, "actual change {} vs predicted {predicted} (ratio {ratio})", l1 - l0);
 }

@@ -38,6 +38,7 @@ use crate::observable::ObservableSpec;
 use crate::optimize::SchedulerHints;
 use serde::{Deserialize, Serialize};
 use spans::Spans;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A whole training configuration (see the [module docs](self)).
@@ -144,9 +145,10 @@ fn default_calls() -> usize {
 pub struct SimulatorConfig {
     /// Unique name; copies are named `name.0`, `name.1`, …
     pub name: String,
-    /// `"native"` (the embedded MD engine) or `"trajectory"` (replays existing oxDNA files).
+    /// `"native"` (the embedded MD engine), `"oxdna"` (an installed oxDNA run on an input
+    /// directory) or `"trajectory"` (replays existing oxDNA files).
     pub kind: String,
-    /// Independent copies (native only; default 1).
+    /// Independent copies (native and oxdna; default 1).
     #[serde(default = "one")]
     pub copies: usize,
     /// Native: a generated Watson–Crick duplex, this sequence 5'→3' on its first strand.
@@ -197,6 +199,21 @@ pub struct SimulatorConfig {
     /// Native: Verlet-list skin (default 0.05).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verlet_skin: Option<f64>,
+    /// oxdna: the input directory (its `input`, topology, configuration and the files it names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_dir: Option<PathBuf>,
+    /// oxdna: the program to run (an oxDNA binary, or `oxgrad` with `program_args = ["simulate"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<PathBuf>,
+    /// oxdna: arguments before the input file's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub program_args: Vec<String>,
+    /// oxdna: input keys set in every run (`steps`, `T`, `print_conf_interval`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub input_overrides: BTreeMap<String, TomlNumberOrString>,
+    /// oxdna: keep the directories of successful runs (failed ones are always kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_runs: Option<bool>,
     /// Scheduler hints (`num_cpus`, `mem_mb`, `max_retries`, …).
     #[serde(default, skip_serializing_if = "is_default_hints")]
     pub hints: SchedulerHints,

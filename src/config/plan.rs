@@ -6,13 +6,13 @@ use super::{ConfigFile, ObjectiveConfig, SimulatorConfig, TomlNumberOrString};
 use crate::energy::setup::SHIPPED_SEQ_DEP;
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
-use crate::io::{Configuration, SeqDepFile, TrajectoryReader};
+use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader};
 use crate::objective::{DiffTre, Loss};
 use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimization, Simulator, UpdateRule};
 use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term};
-use crate::simulate::{MdConfig, NativeSimulator, Thermostat, TrajectorySimulator};
+use crate::simulate::{MdConfig, NativeSimulator, OxdnaSimulator, Thermostat, TrajectorySimulator};
 use crate::generate::{helix, parse_sequence, Shape};
 use crate::system::{Topology, TopologyFormat};
 use crate::trajectory::Trajectory;
@@ -39,6 +39,11 @@ pub enum SimulatorKind {
     },
     /// A replayed trajectory.
     Trajectory(TrajectorySimulator),
+    /// An installed oxDNA: the copies (named `name.0`, …).
+    Oxdna {
+        /// The copies, as the optimizer runs them.
+        copies: Vec<OxdnaSimulator>,
+    },
 }
 
 impl SimulatorPlan {
@@ -48,6 +53,7 @@ impl SimulatorPlan {
         match &self.kind {
             SimulatorKind::Native { copies } => copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect(),
             SimulatorKind::Trajectory(t) => vec![Arc::new(t.clone())],
+            SimulatorKind::Oxdna { copies } => copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect(),
         }
     }
 
@@ -277,8 +283,21 @@ impl ConfigFile {
 
     fn simulator(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
+        let oxdna_only = [
+            ("input_dir", s.input_dir.is_some()),
+            ("program", s.program.is_some()),
+            ("program_args", !s.program_args.is_empty()),
+            ("input_overrides", !s.input_overrides.is_empty()),
+            ("keep_runs", s.keep_runs.is_some()),
+        ];
+        if s.kind != "oxdna" {
+            if let Some((k, _)) = oxdna_only.iter().find(|(_, set)| *set) {
+                return Err(self.error(&key(k), format!("applies to kind = \"oxdna\" only, not to kind = \"{}\"", s.kind)));
+            }
+        }
         match s.kind.as_str() {
             "native" => self.native(i, s, params),
+            "oxdna" => self.oxdna(i, s, params),
             "trajectory" => {
                 let native_only: [(&str, bool); 13] = [
                     ("duplex", s.duplex.is_some()),
@@ -318,8 +337,62 @@ impl ConfigFile {
                 let traj = Trajectory::new(frames, Some(vec![kt; n]))?;
                 Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)) })
             }
-            other => Err(self.error(&key("kind"), unknown_choice(other, &["native", "trajectory"]))),
+            other => Err(self.error(&key("kind"), unknown_choice(other, &["native", "oxdna", "trajectory"]))),
         }
+    }
+
+    fn oxdna(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+        let key = |k: &str| format!("simulator[{i}].{k}");
+        let native_only: [(&str, bool); 16] = [
+            ("duplex", s.duplex.is_some()),
+            ("strand", s.strand.is_some()),
+            ("box_side", s.box_side.is_some()),
+            ("topology", s.topology.is_some()),
+            ("configuration", s.configuration.is_some()),
+            ("trajectory", s.trajectory.is_some()),
+            ("temperature", s.temperature.is_some()),
+            ("md_steps", s.md_steps.is_some()),
+            ("sample_every", s.sample_every.is_some()),
+            ("equilibration_steps", s.equilibration_steps.is_some()),
+            ("dt", s.dt.is_some()),
+            ("thermostat", s.thermostat.is_some()),
+            ("newtonian_steps", s.newtonian_steps.is_some()),
+            ("diff_coeff", s.diff_coeff.is_some()),
+            ("verlet_skin", s.verlet_skin.is_some()),
+            ("copies", s.copies == 0),
+        ];
+        if let Some((k, _)) = native_only.iter().find(|(_, set)| *set) {
+            let hint = if *k == "copies" {
+                "at least 1 copy".to_string()
+            } else {
+                format!("does not apply to kind = \"oxdna\": the input directory's `input` says it (or set it in input_overrides = {{ {k} = … }})")
+            };
+            return Err(self.error(&key(k), hint));
+        }
+        let dir = s.input_dir.as_ref().ok_or_else(|| self.error(&key("input_dir"), "missing required key 'input_dir' (a directory with oxDNA's `input`, topology and configuration)"))?;
+        let program = s.program.as_ref().ok_or_else(|| self.error(&key("program"), "missing required key 'program' (the oxDNA binary to run)"))?;
+        let overrides = s
+            .input_overrides
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    TomlNumberOrString::Number(x) => x.to_string(),
+                    TomlNumberOrString::Text(t) => t.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        let template = OxdnaSimulator::new(&s.name, self.resolve(dir), self.resolve(program), params.clone())
+            .and_then(|t| t.overrides(overrides))
+            .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
+            .args(s.program_args.clone())
+            .seed(s.seed.unwrap_or(1))
+            .keep_runs(s.keep_runs.unwrap_or(false))
+            .hints(s.hints.clone());
+        let input = InputFile::read(self.resolve(dir).join("input")).map_err(|e| self.error(&key("input_dir"), e.to_string()))?;
+        let (topology, _) = Topology::read(input.path("topology")?).map_err(|e| self.error(&key("input_dir"), e.to_string()))?;
+        let copies = create_n_names(s.copies, Some(&s.name)).into_iter().map(|n| template.renamed(n)).collect();
+        Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Oxdna { copies } })
     }
 
     fn native(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
@@ -532,7 +605,10 @@ impl Plan {
                     })
                 }
                 (true, _) => {
-                    tracing::warn!("objective '{}': no native simulator to validate with (replayed trajectories cannot be re-simulated)", o.name);
+                    tracing::warn!(
+                        "objective '{}': no native simulator to validate with (validation re-simulates with the native engine; replayed trajectories and oxDNA runs are not validated)",
+                        o.name
+                    );
                     None
                 }
                 (false, _) => None,
@@ -547,7 +623,7 @@ impl Plan {
         }
         let mut seeds = toml::Table::new();
         for s in &self.file.config.simulators {
-            if s.kind == "native" {
+            if s.kind == "native" || s.kind == "oxdna" {
                 seeds.insert(s.name.clone(), toml::Value::Integer(s.seed.unwrap_or(1) as i64));
             }
         }

@@ -27,7 +27,7 @@ use crate::io::SeqDepFile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The oxDNA-family models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -449,6 +449,30 @@ impl ParamSet {
         out.insert_or_set(Term::HydrogenBonding, SEQ_HB_NAMES[1], file.symmetric("HYDR", 'C', 'G')?);
         out.set("eps_stack_kt_coeff", file.stck_fact_eps()?)?;
         Ok(out)
+    }
+
+    /// The sequence-dependent strengths as oxDNA's `seq_dep_file` (the inverse of
+    /// [`ParamSet::with_sequence_dependence`]): `STCK_FACT_EPS`, the 16 `STCK_X_Y` and both
+    /// spellings of `HYDR_A_T` and `HYDR_C_G`.
+    pub fn to_seq_dep_file(&self) -> Result<SeqDepFile> {
+        if !self.is_sequence_dependent() {
+            return Err(Error::invalid(
+                "parameter set",
+                self.model,
+                "it is sequence-averaged: only sequence-dependent parameters (with ss_stack_weights_X_Y) make a seq_dep_file",
+            ));
+        }
+        let mut entries = BTreeMap::new();
+        entries.insert("STCK_FACT_EPS".to_string(), (self.get("eps_stack_kt_coeff")?, 0));
+        for name in seq_stack_names() {
+            entries.insert(name.replace("ss_stack_weights", "STCK"), (self.get(&name)?, 0));
+        }
+        for (name, (x, y)) in SEQ_HB_NAMES.iter().zip([('A', 'T'), ('C', 'G')]) {
+            let v = self.get(name)?;
+            entries.insert(format!("HYDR_{x}_{y}"), (v, 0));
+            entries.insert(format!("HYDR_{y}_{x}"), (v, 0));
+        }
+        Ok(SeqDepFile { source: PathBuf::from("(written by oxgrad)"), entries })
     }
 
     fn insert_or_set(&mut self, term: Term, name: &str, value: f64) {

@@ -1,14 +1,16 @@
 //! Simulators: the native oxDNA molecular-dynamics engine ([`md`]), driven from oxDNA input files
-//! ([`input`]); [`NativeSimulator`] runs it for the optimizer, [`TrajectorySimulator`] replays
-//! existing trajectories.
+//! ([`input`]); [`NativeSimulator`] runs it for the optimizer, [`OxdnaSimulator`] runs an installed oxDNA,
+//! [`TrajectorySimulator`] replays existing trajectories.
 
 pub mod external;
 pub mod input;
 pub mod md;
 pub mod native;
+pub mod oxdna;
 pub mod replay;
 
 pub use input::MdRun;
 pub use md::{Md, MdConfig, MdState, Thermostat};
 pub use native::NativeSimulator;
+pub use oxdna::OxdnaSimulator;
 pub use replay::TrajectorySimulator;

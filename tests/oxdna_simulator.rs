@@ -1,0 +1,310 @@
+//! `OxdnaSimulator` end to end against a program that speaks oxDNA's command line: `oxgrad
+//! simulate` itself (`PROGRAM simulate input` in the run directory). Copy, overrides, seeds, the
+//! trajectory read back at the input's temperature, refused parameters, sequence-dependent
+//! strengths through a written `seq_dep_file`, failures with their logs, truncated output, and a
+//! training run configured with `kind = "oxdna"`.
+
+use oxgrad::generate::{helix, parse_sequence, Shape};
+use oxgrad::io::{InputFile, SeqDepFile, TrajectoryReader};
+use oxgrad::optimize::{Observation, Params, SchedulerHints, Simulator, State, TaskContext};
+use oxgrad::params::ParamSet;
+use oxgrad::simulate::OxdnaSimulator;
+use oxgrad::system::TopologyFormat;
+use oxgrad::Error;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const OXGRAD: &str = env!("CARGO_BIN_EXE_oxgrad");
+
+/// An input directory: a generated 6-bp duplex and an MD input of 2000 steps.
+fn input_dir(root: &Path, extra: &str) -> PathBuf {
+    let dir = root.join("input-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (top, conf) = helix(&parse_sequence("ACGTGC").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    top.write(dir.join("init.top"), TopologyFormat::Classic).unwrap();
+    conf.write(dir.join("init.dat")).unwrap();
+    let input = format!(
+        "sim_type = MD\nbackend = CPU\ninteraction_type = DNA\nT = 300K\ndt = 0.005\nsteps = 2000\n\
+         thermostat = john\nnewtonian_steps = 103\ndiff_coeff = 2.5\nverlet_skin = 0.05\nseed = 5\n\
+         topology = init.top\nconf_file = init.dat\ntrajectory_file = trajectory.dat\n\
+         energy_file = energy.dat\nlastconf_file = last_conf.dat\nprint_conf_interval = 200\n\
+         print_energy_every = 200\nrefresh_vel = true\nrestart_step_counter = true\ntime_scale = linear\n{extra}"
+    );
+    std::fs::write(dir.join("input"), input).unwrap();
+    dir
+}
+
+fn ctx(step: usize, attempt: u32) -> TaskContext {
+    TaskContext { task: "simulator_run:oxdna".into(), step, attempt, env: vec![] }
+}
+
+fn sim(root: &Path, dir: &Path) -> OxdnaSimulator {
+    OxdnaSimulator::new("oxdna", dir, OXGRAD, ParamSet::dna1_defaults())
+        .unwrap()
+        .args(["simulate"])
+        .runs_dir(root.join("runs"))
+}
+
+fn trajectory(out: &oxgrad::optimize::SimOutput) -> &oxgrad::trajectory::Trajectory {
+    match &out.observables[0] {
+        Observation::Trajectory(t) => t,
+        other => panic!("expected a trajectory, got {other:?}"),
+    }
+}
+
+#[test]
+fn runs_a_copy_with_overrides_and_its_own_seed_and_reads_the_states_back() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    let before = std::fs::read_to_string(dir.join("input")).unwrap();
+    let overrides = BTreeMap::from([("steps".to_string(), "1000".to_string()), ("T".to_string(), "310K".to_string())]);
+    let s = sim(root.path(), &dir).overrides(overrides).unwrap().keep_runs(true);
+    let theta: Params = [("eps_stack_base".to_string(), ParamSet::dna1_defaults().value("eps_stack_base"))].into();
+
+    let out = s.run(&ctx(0, 1), &theta, &State::new()).unwrap();
+    let run = root.path().join("runs/oxdna/step-0-attempt-1");
+    let input = InputFile::read(run.join("input")).unwrap();
+    assert_eq!(input.get("steps"), Some("1000"));
+    assert_eq!(input.get("T"), Some("310K"));
+    let seed = out.state["seed"].as_u64().unwrap();
+    assert_eq!(input.get("seed"), Some(seed.to_string().as_str()));
+    assert_ne!(seed, 5, "the input's own seed is replaced");
+    // every state the program wrote, each at the input's (overridden) temperature
+    let written = TrajectoryReader::open(run.join("trajectory.dat"), 12).unwrap().count();
+    let t = trajectory(&out);
+    assert_eq!(t.len(), written);
+    assert!(written >= 5);
+    let kt = oxgrad::units::kt_from_str("310K").unwrap();
+    assert!(t.temperature.as_ref().unwrap().iter().all(|&k| (k - kt).abs() < 1e-15));
+    assert_eq!(std::fs::read_to_string(dir.join("input")).unwrap(), before, "the input directory is left as it was");
+
+    // another step: another seed, another directory; without keep_runs a success leaves nothing
+    let s = s.keep_runs(false);
+    let next = s.run(&ctx(1, 1), &theta, &State::new()).unwrap();
+    assert_ne!(next.state["seed"], out.state["seed"]);
+    assert!(!root.path().join("runs/oxdna/step-1-attempt-1").exists());
+    // copies draw their own streams
+    let other = s.renamed("oxdna.1").run(&ctx(0, 1), &theta, &State::new()).unwrap();
+    assert_ne!(other.state["seed"], out.state["seed"]);
+}
+
+#[test]
+fn parameters_a_binary_cannot_take_are_refused_by_name() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    let s = sim(root.path(), &dir);
+    let theta: Params = [("eps_stack_base".to_string(), 1.4), ("a_stack".to_string(), 6.0)].into();
+    let e = s.run(&ctx(1, 1), &theta, &State::new()).unwrap_err().to_string();
+    assert!(e.contains("eps_stack_base = 1.4 (built with 1.3448)"), "{e}");
+    assert!(!e.contains("a_stack ="), "an unchanged parameter is not named: {e}");
+    assert!(e.contains("train these with the native engine"), "{e}");
+}
+
+#[test]
+fn sequence_dependent_strengths_go_through_a_written_seq_dep_file() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
+    let file = SeqDepFile::parse(
+        include_str!("../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
+        Path::new("oxDNA1_sequence_dependent_parameters.txt"),
+    )
+    .unwrap();
+    let base = ParamSet::dna1_defaults().with_sequence_dependence(&file).unwrap();
+    let s = OxdnaSimulator::new("seq", &dir, OXGRAD, base.clone()).unwrap().args(["simulate"]).runs_dir(root.path()).keep_runs(true);
+    let theta: Params = [("ss_stack_weights_G_C".to_string(), 1.75), ("ss_hb_weights_A_T".to_string(), 1.0)].into();
+    s.run(&ctx(0, 1), &theta, &State::new()).unwrap();
+    let run = root.path().join("seq/step-0-attempt-1");
+    assert_eq!(InputFile::read(run.join("input")).unwrap().get("seq_dep_file"), Some("oxgrad_seq_dep.txt"));
+    let written = SeqDepFile::read(run.join("oxgrad_seq_dep.txt")).unwrap();
+    assert_eq!(written.get("STCK_G_C"), Some(1.75));
+    assert_eq!(written.get("HYDR_A_T"), Some(1.0));
+    assert_eq!(written.get("HYDR_T_A"), Some(1.0));
+    assert_eq!(written.get("STCK_A_A"), file.get("STCK_A_A"));
+    // and it reads back to the same parameters
+    let back = ParamSet::dna1_defaults().with_sequence_dependence(&written).unwrap();
+    let expected = base.with_params(theta.iter().map(|(k, v)| (k.as_str(), *v))).unwrap();
+    assert_eq!(back, expected);
+}
+
+#[test]
+fn a_failing_program_is_reported_with_its_logs_and_its_directory_kept() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    let overrides = BTreeMap::from([("interaction_type".to_string(), "DNA_nonexistent".to_string())]);
+    let s = sim(root.path(), &dir).overrides(overrides).unwrap();
+    let e = s.run(&ctx(3, 2), &Params::new(), &State::new()).unwrap_err();
+    let Error::External { program, detail } = &e else { panic!("expected an external-program error, got {e:?}") };
+    assert_eq!(program, OXGRAD);
+    let run = root.path().join("runs/oxdna/step-3-attempt-2");
+    assert!(detail.starts_with("ended with exit status: 1 (run directory"), "{detail}");
+    assert!(detail.contains(&run.display().to_string()), "{detail}");
+    assert!(detail.contains("--- last lines of oxdna.err.log ---\n"), "{detail}");
+    assert!(detail.contains("DNA_nonexistent"), "the program's own message is quoted: {detail}");
+    assert!(run.join("oxdna.err.log").exists(), "the failed run is kept");
+
+    // under the optimizer: retried as the hints say, then reported with the simulator's name
+    let s = s.hints(SchedulerHints { max_retries: Some(1), ..SchedulerHints::default() });
+    let objective = oxgrad::optimize::GenericObjective::new("never", s.exposes(), |_, _| unreachable!("the simulator never succeeds"));
+    let e = oxgrad::optimize::Optimization::new(oxgrad::optimize::UpdateRule::sgd(0.1).unwrap())
+        .simulator(s)
+        .objective(objective)
+        .aggregate(oxgrad::optimize::Aggregate::Passthrough)
+        .run(Params::new(), 1, None)
+        .unwrap_err();
+    let Error::TaskFailed { task, attempts, .. } = &e else { panic!("{e:?}") };
+    assert_eq!((task.as_str(), *attempts), ("simulator_run:oxdna", 2));
+}
+
+#[test]
+fn a_truncated_or_missing_trajectory_is_an_error_not_fewer_states() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    // a program that succeeds but leaves the last configuration cut short
+    let script = root.path().join("cut.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n\"{OXGRAD}\" simulate \"$@\" || exit $?\nhead -c -200 trajectory.dat > t && mv t trajectory.dat\n"),
+    )
+    .unwrap();
+    let script = make_executable(&script);
+    let s = OxdnaSimulator::new("cut", &dir, &script, ParamSet::dna1_defaults()).unwrap().runs_dir(root.path());
+    let e = s.run(&ctx(0, 1), &Params::new(), &State::new()).unwrap_err().to_string();
+    assert!(e.contains("exited successfully but its trajectory could not be read"), "{e}");
+
+    // one that prints no state at all
+    let overrides = BTreeMap::from([("print_conf_interval".to_string(), "100000".to_string())]);
+    let s = sim(root.path(), &dir).overrides(overrides).unwrap();
+    let e = s.run(&ctx(0, 1), &Params::new(), &State::new()).unwrap_err().to_string();
+    assert!(e.contains("wrote no state to") && e.contains("check print_conf_interval against steps"), "{e}");
+}
+
+fn make_executable(path: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_path_buf()
+}
+
+#[test]
+fn construction_checks_the_input_directory_the_program_and_the_overrides() {
+    let root = tempfile::tempdir().unwrap();
+    let e = OxdnaSimulator::new("x", root.path(), OXGRAD, ParamSet::dna1_defaults()).unwrap_err().to_string();
+    assert!(e.contains("input") && e.contains("an oxDNA simulator's input directory holds a file named `input`"), "{e}");
+    let dir = input_dir(root.path(), "");
+    let e = OxdnaSimulator::new("x", &dir, root.path().join("no-such-oxDNA"), ParamSet::dna1_defaults()).unwrap_err().to_string();
+    assert!(e.ends_with("no-such-oxDNA' not found: give the path of an oxDNA binary (or of `oxgrad`, with args [\"simulate\"])"), "{e}");
+    let e = sim(root.path(), &dir).overrides(BTreeMap::from([("seed".to_string(), "3".to_string())])).unwrap_err().to_string();
+    assert!(e.contains("set the simulator's seed instead"), "{e}");
+}
+
+#[test]
+fn a_training_run_configured_with_kind_oxdna() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
+    let config = format!(
+        r#"
+[model]
+kind = "dna1"
+temperature = "300K"
+sequence_dependent = true
+
+[optimizer]
+learning_rate = 1e-3
+steps = 2
+train = ["ss_stack_weights_G_C", "ss_stack_weights_C_G"]
+
+[[simulator]]
+name = "ox"
+kind = "oxdna"
+copies = 2
+input_dir = "{}"
+program = "{OXGRAD}"
+program_args = ["simulate"]
+input_overrides = {{ steps = 1000, print_conf_interval = 100 }}
+
+[[objective]]
+name = "rise"
+simulators = ["ox"]
+observable = {{ kind = "rise", exclude_end_pairs = 1 }}
+target = 0.36
+
+[validation]
+enabled = false
+"#,
+        dir.display()
+    );
+    std::fs::write(root.path().join("ox.toml"), config).unwrap();
+    let out = std::process::Command::new(OXGRAD).args(["optimize", "ox.toml", "-o", "run"]).current_dir(root.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let metrics = std::fs::read_to_string(root.path().join("run/metrics.jsonl")).unwrap();
+    assert!(metrics.lines().count() >= 2, "{metrics}");
+    let first = metrics.lines().next().unwrap();
+    assert!(first.contains("\"task\":\"simulator_run:ox.0\"") && first.contains("\"task\":\"simulator_run:ox.1\""), "{first}");
+
+    // a native-only key is refused with the way to say it
+    let bad = std::fs::read_to_string(root.path().join("ox.toml")).unwrap().replace("copies = 2", "copies = 2\nmd_steps = 100");
+    std::fs::write(root.path().join("bad.toml"), bad).unwrap();
+    let out = std::process::Command::new(OXGRAD).args(["optimize", "bad.toml", "-o", "run2"]).current_dir(root.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("simulator[0].md_steps") && stderr.contains("does not apply to kind = \"oxdna\""), "{stderr}");
+}
+
+/// Opt-in: a real oxDNA (`OXDNA_BIN=/path/to/oxDNA cargo test --release --test oxdna_simulator --
+/// --include-ignored oxdna`). Two copies of a sequence-dependent 6-bp duplex train two stacking
+/// strengths for two steps; the states oxDNA wrote must have the energies oxgrad computes for
+/// them with the parameters of their step (oxDNA's own energy file, per nucleotide).
+#[test]
+#[ignore = "needs an installed oxDNA: set OXDNA_BIN and pass --include-ignored"]
+fn real_oxdna_two_step_optimization() {
+    let bin = std::env::var("OXDNA_BIN").expect("set OXDNA_BIN to an oxDNA binary to run this test");
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
+    std::fs::write(
+        dir.join("oxDNA1_sequence_dependent_parameters.txt"),
+        include_str!("../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
+    )
+    .unwrap();
+    let file = SeqDepFile::read(dir.join("oxDNA1_sequence_dependent_parameters.txt")).unwrap();
+    let mut base = ParamSet::dna1_defaults().with_sequence_dependence(&file).unwrap();
+    base.set("kt", oxgrad::units::kt_from_str("300K").unwrap()).unwrap();
+    let sims = oxgrad::optimize::create_n(2, Some("ox"), |name| {
+        OxdnaSimulator::new(name, &dir, &bin, base.clone())
+            .and_then(|s| s.overrides(BTreeMap::from([("interaction_type".to_string(), "DNA_nomesh".to_string())])))
+            .unwrap()
+            .runs_dir(root.path().join("runs"))
+            .keep_runs(true)
+    });
+    let (top, _) = oxgrad::system::Topology::read(dir.join("init.top")).unwrap();
+    let ids: Vec<_> = sims.iter().flat_map(Simulator::exposes).collect();
+    let rise = oxgrad::observable::Rise::new(oxgrad::observable::BasePairs::duplex(&top, 1).unwrap()).unwrap();
+    let model = oxgrad::energy::EnergyModel::new(&top, base.clone()).unwrap();
+    let difftre =
+        oxgrad::objective::DiffTre::new("rise", ids, model, vec![std::sync::Arc::new(rise)], oxgrad::objective::Loss::squared(0.36))
+            .unwrap()
+            .max_valid_opt_steps(1)
+            .unwrap();
+    let theta: Params = ["ss_stack_weights_G_C", "ss_stack_weights_C_G"].map(|n| (n.to_string(), base.value(n))).into();
+    let result = oxgrad::optimize::Optimization::new(oxgrad::optimize::UpdateRule::adam(1e-2).unwrap())
+        .simulators(sims)
+        .objective(difftre)
+        .aggregate(oxgrad::optimize::Aggregate::Passthrough)
+        .run(theta.clone(), 2, None)
+        .unwrap();
+    assert_ne!(result.params, theta);
+    // oxDNA's energies of its own states at step 1 (the updated strengths) equal oxgrad's
+    let run = root.path().join("runs/ox.0/step-1-attempt-1");
+    let written = SeqDepFile::read(run.join("oxgrad_seq_dep.txt")).unwrap();
+    let mut params = ParamSet::dna1_defaults().with_sequence_dependence(&written).unwrap();
+    params.set("kt", oxgrad::units::kt_from_str("300K").unwrap()).unwrap();
+    assert!((params.value("ss_stack_weights_G_C") - base.value("ss_stack_weights_G_C")).abs() > 1e-3);
+    let model = oxgrad::energy::EnergyModel::new(&top, params).unwrap();
+    let frames: Vec<_> = TrajectoryReader::open(run.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
+    assert_eq!(frames.len(), 10);
+    for f in &frames {
+        let mine = model.energy(f).unwrap() / top.len() as f64;
+        // oxDNA writes U/N on the configuration's `E =` line
+        // (oxDNA reads the seq_dep_file as single-precision floats)
+        assert!((mine - f.energy[1]).abs() < 1e-6, "step {}: oxgrad {mine}, oxDNA {}", f.step, f.energy[1]);
+    }
+}
