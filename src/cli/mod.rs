@@ -4,6 +4,7 @@ mod energy;
 mod generate;
 mod observe;
 mod optimize;
+mod params;
 mod report;
 mod simulate;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
+    /// Export parameters to, or import them from, mythos / jax_dna and oxDNA's seq_dep_file.
+    Params(params::ParamsArgs),
 }
 
 /// Prints one line on standard output. A closed pipe (`oxgrad … | head`) is not an error: it
@@ -76,5 +79,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Optimize(a) => optimize::optimize(&a),
         Command::Observe(a) => observe::observe(&a),
         Command::Report(a) => report::report(&a),
+        Command::Params(a) => params::params(&a),
     }
 }

@@ -3,7 +3,6 @@
 //! the validation runs. Every problem is reported at its key and line.
 
 use super::{ConfigFile, ObjectiveConfig, SimulatorConfig, TomlNumberOrString};
-use crate::energy::setup::SHIPPED_SEQ_DEP;
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
 use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader};
@@ -11,7 +10,7 @@ use crate::objective::{DiffTre, Loss};
 use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimization, Simulator, UpdateRule};
 use crate::train::{ObjectiveInfo, Training, Validation};
-use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term};
+use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
 use crate::simulate::{MdConfig, NativeSimulator, OxdnaSimulator, Thermostat, TrajectorySimulator};
 use crate::generate::{helix, parse_sequence, Shape};
 use crate::system::{Topology, TopologyFormat};

@@ -10,25 +10,10 @@
 use super::model::EnergyModel;
 use crate::error::{Error, Result};
 use crate::io::{InputFile, SeqDepFile};
-use crate::params::{ModelKind, ParamSet};
+use crate::params::{ModelKind, ParamSet, SHIPPED_SEQ_DEP};
 use crate::system::Topology;
 use std::path::{Path, PathBuf};
 
-/// oxDNA's sequence-dependent parameter files, embedded.
-pub const SHIPPED_SEQ_DEP: [(&str, &str); 3] = [
-    (
-        "oxDNA1_sequence_dependent_parameters.txt",
-        include_str!("../../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
-    ),
-    (
-        "oxDNA2_sequence_dependent_parameters.txt",
-        include_str!("../../data/params/seqdep/oxDNA2_sequence_dependent_parameters.txt"),
-    ),
-    (
-        "rna_sequence_dependent_parameters.txt",
-        include_str!("../../data/params/seqdep/rna_sequence_dependent_parameters.txt"),
-    ),
-];
 
 /// oxDNA's Debye–Hückel strength A (`dh_strength`).
 pub const OXDNA_DH_STRENGTH: f64 = 0.0543;

@@ -18,6 +18,7 @@
 //! # Ok::<(), oxgrad::Error>(())
 //! ```
 
+pub mod exchange;
 pub mod expr;
 pub mod smoothing;
 
@@ -157,6 +158,22 @@ pub struct ParamSet {
     params: Vec<Param>,
     index: BTreeMap<String, usize>,
 }
+
+/// oxDNA's sequence-dependent parameter files, embedded.
+pub const SHIPPED_SEQ_DEP: [(&str, &str); 3] = [
+    (
+        "oxDNA1_sequence_dependent_parameters.txt",
+        include_str!("../../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
+    ),
+    (
+        "oxDNA2_sequence_dependent_parameters.txt",
+        include_str!("../../data/params/seqdep/oxDNA2_sequence_dependent_parameters.txt"),
+    ),
+    (
+        "rna_sequence_dependent_parameters.txt",
+        include_str!("../../data/params/seqdep/rna_sequence_dependent_parameters.txt"),
+    ),
+];
 
 const DNA1_TOML: &str = include_str!("../../data/params/dna1/default_energy.toml");
 const DNA2_TOML: &str = include_str!("../../data/params/dna2/default_energy.toml");

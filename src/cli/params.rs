@@ -1,0 +1,130 @@
+//! `oxgrad params`: move parameters between oxgrad, mythos / jax_dna and oxDNA.
+
+use clap::{Args, Subcommand, ValueEnum};
+use oxgrad::io::atomic::Outputs;
+use oxgrad::io::SeqDepFile;
+use oxgrad::params::exchange::{from_mythos_toml, to_mythos_toml};
+use oxgrad::params::{ModelKind, ParamSet};
+use oxgrad::{Error, Result};
+use std::path::PathBuf;
+
+/// Arguments of `oxgrad params`.
+#[derive(Debug, Args)]
+pub struct ParamsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// `export` or `import`.
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Write oxgrad parameters (a parameter TOML, or a model's defaults) in another program's format.
+    Export(ExportArgs),
+    /// Read another program's parameter file into an oxgrad parameter TOML.
+    Import(ImportArgs),
+}
+
+/// Formats of other programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// mythos / jax_dna parameter TOML (theta0_hb_8 in its π − θ convention, 4 × 4 sequence tables).
+    Mythos,
+    /// oxDNA's sequence-dependent parameter file (seq_dep_file): STCK_FACT_EPS, STCK_X_Y, HYDR_X_Y.
+    OxdnaSeqdep,
+}
+
+/// Arguments of `oxgrad params export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format to write.
+    #[arg(long, value_enum)]
+    pub to: Format,
+    /// An oxgrad parameter file (complete, as `oxgrad optimize` writes params.toml); default: the
+    /// model's defaults.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// The model whose defaults are exported when no --params is given.
+    #[arg(long, value_enum, default_value_t = ModelKind::Dna1)]
+    pub model: ModelKind,
+    /// Add oxDNA's sequence-dependent strengths to the defaults (with no --params).
+    #[arg(long)]
+    pub sequence_dependent: bool,
+    /// The file to write.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `oxgrad params import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The format to read.
+    #[arg(long, value_enum)]
+    pub from: Format,
+    /// The file to read.
+    pub file: PathBuf,
+    /// The model it belongs to (names it does not give keep this model's defaults).
+    #[arg(long, value_enum, default_value_t = ModelKind::Dna1)]
+    pub model: ModelKind,
+    /// The oxgrad parameter TOML to write.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn params(a: &ParamsArgs) -> Result<()> {
+    match &a.action {
+        Action::Export(e) => export(e),
+        Action::Import(i) => import(i),
+    }
+}
+
+fn export(a: &ExportArgs) -> Result<()> {
+    let mut io = Outputs::new(a.force);
+    let set = match &a.params {
+        Some(p) => {
+            io.input(p)?;
+            if a.sequence_dependent {
+                return Err(Error::invalid(
+                    "--sequence-dependent",
+                    "with --params",
+                    "the parameter file says whether it is sequence-dependent: drop --sequence-dependent",
+                ));
+            }
+            ParamSet::read(p)?
+        }
+        None if a.sequence_dependent => {
+            let (name, text) = oxgrad::params::SHIPPED_SEQ_DEP[match a.model {
+                ModelKind::Dna1 => 0,
+                ModelKind::Dna2 => 1,
+            }];
+            ParamSet::defaults(a.model).with_sequence_dependence(&SeqDepFile::parse(text, std::path::Path::new(name))?)?
+        }
+        None => ParamSet::defaults(a.model),
+    };
+    let text = match a.to {
+        Format::Mythos => to_mythos_toml(&set),
+        Format::OxdnaSeqdep => set.to_seq_dep_file()?.to_text(),
+    };
+    io.write(&a.output, text.as_bytes())?;
+    crate::cli::print_line(&format!("wrote {} ({} parameters, {})", a.output.display(), set.len(), set.model()))
+}
+
+fn import(a: &ImportArgs) -> Result<()> {
+    let mut io = Outputs::new(a.force);
+    io.input(&a.file)?;
+    let set = match a.from {
+        Format::Mythos => {
+            let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("read", &a.file, e))?;
+            from_mythos_toml(&text, &a.file, a.model)?
+        }
+        Format::OxdnaSeqdep => ParamSet::defaults(a.model).with_sequence_dependence(&SeqDepFile::read(&a.file)?)?,
+    };
+    io.write(&a.output, set.to_toml_string().as_bytes())?;
+    crate::cli::print_line(&format!("wrote {} ({} parameters, {})", a.output.display(), set.len(), set.model()))
+}
