@@ -106,3 +106,138 @@ fn seq_dep_files_round_trip() {
     let e = ParamSet::dna1_defaults().to_seq_dep_file().unwrap_err().to_string();
     assert!(e.contains("it is sequence-averaged"), "{e}");
 }
+
+mod header {
+    use super::*;
+    use oxgrad::params::exchange::{oxdna_macros, to_oxdna_header};
+    use oxgrad::params::ParamSelection;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Parameters oxDNA takes from elsewhere than its header (documented in `oxdna_macros`).
+    const NOT_IN_HEADER: [&str; 5] = ["fmax", "finf", "q_eff", "lambda_factor", "prefactor_coeff"];
+
+    /// A stand-in for oxDNA's src/model.h: every macro oxgrad writes (placeholder values, some
+    /// with C's float suffix, some as expressions) among lines that must survive unchanged.
+    fn template() -> String {
+        let mut macros = BTreeSet::new();
+        for set in [ParamSet::dna1_defaults(), ParamSet::dna2_defaults()] {
+            for (name, _) in set.iter() {
+                macros.extend(oxdna_macros(name));
+            }
+            for name in set.dependents().keys() {
+                macros.extend(oxdna_macros(name));
+            }
+        }
+        macros.insert("FENE_DELTA2".into());
+        let mut t = String::from("#ifndef MODEL_H_\n#define MODEL_H_\n/* the model */\n#define GAMMA 74.5f\n");
+        for (k, m) in macros.iter().enumerate() {
+            t.push_str(&match k % 3 {
+                0 => format!("#define {m} 0.5f\n"),
+                1 => format!("#define {m} (PI*0.5f)\n"),
+                _ => format!("#define {m} 0.5\n"),
+            });
+        }
+        t.push_str("#endif /* MODEL_H_ */\n");
+        t
+    }
+
+    fn defines(text: &str) -> BTreeMap<String, String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("#define "))
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_header_parameter_is_written_once_with_its_value() {
+        for set in [ParamSet::dna1_defaults(), ParamSet::dna2_defaults()] {
+            let t = template();
+            let out = to_oxdna_header(&set, &t, Path::new("model.h")).unwrap();
+            assert_eq!(out.lines().count(), t.lines().count());
+            assert!(out.contains("#ifndef MODEL_H_\n#define MODEL_H_\n/* the model */\n#define GAMMA 74.5f\n"));
+            let d = defines(&out);
+            for name in ParamSelection::All.resolve(&set).unwrap() {
+                let macros = oxdna_macros(&name);
+                if NOT_IN_HEADER.contains(&name.as_str()) {
+                    assert!(macros.is_empty(), "{name}");
+                    continue;
+                }
+                assert!(!macros.is_empty(), "{}: {name} has no oxDNA macro", set.model());
+                for m in macros {
+                    let written = d[&m].trim_matches(|c| c == '(' || c == ')').trim_end_matches('f');
+                    let want = if m == "CXST_THETA1_SA" { set.value(&name) / 2.0 } else { set.value(&name) };
+                    assert_eq!(written.parse::<f64>().unwrap(), want, "{m} for {name}");
+                }
+            }
+            let delta = set.value("delta_backbone");
+            assert_eq!(d["FENE_DELTA2"].trim_end_matches('f').parse::<f64>().unwrap(), delta * delta);
+            // a float literal stays a float literal
+            assert!(out.lines().filter(|l| l.starts_with("#define ")).all(|l| !l.ends_with("f)f")));
+        }
+    }
+
+    #[test]
+    fn changing_one_parameter_changes_exactly_its_lines() {
+        let t = template();
+        let base = ParamSet::dna1_defaults();
+        let before = defines(&to_oxdna_header(&base, &t, Path::new("model.h")).unwrap());
+        for (name, expected) in [
+            ("eps_stack_base", vec!["STCK_BASE_EPS_OXDNA", "STCK_BASE_EPS_OXDNA2"]),
+            // a_stack also moves the smoothing constants derived from it
+            ("a_stack", vec!["STCK_A", "STCK_BHIGH", "STCK_BLOW", "STCK_RCHIGH", "STCK_RCLOW"]),
+            ("a_stack_1", vec!["STCK_PHI2_A", "STCK_PHI2_B", "STCK_PHI2_XC"]),
+            ("delta_backbone", vec!["FENE_DELTA", "FENE_DELTA2"]),
+            ("theta0_hb_8", vec!["HYDR_THETA8_T0"]),
+        ] {
+            let mut set = base.clone();
+            set.set(name, base.value(name) * 1.01 + 0.01).unwrap();
+            let after = defines(&to_oxdna_header(&set, &t, Path::new("model.h")).unwrap());
+            let changed: Vec<&str> = before.keys().filter(|k| before[*k] != after[*k]).map(String::as_str).collect();
+            assert_eq!(changed, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_template_without_the_macros_is_refused() {
+        let e = to_oxdna_header(&ParamSet::dna1_defaults(), "int main;\n", Path::new("x.h")).unwrap_err().to_string();
+        assert_eq!(e, "invalid oxDNA header template = x.h: No valid oxDNA parameters found to update: give oxDNA's src/model.h");
+        let partial = "#define FENE_EPS 2.0f\n";
+        let e = to_oxdna_header(&ParamSet::dna1_defaults(), partial, Path::new("x.h")).unwrap_err().to_string();
+        assert!(e.contains("not found in it: give the src/model.h of the oxDNA version you build"), "{e}");
+    }
+
+    /// Opt-in: oxDNA's own header (`OXDNA_SRC=/path/to/oxDNA cargo test --release --test
+    /// params_exchange -- --include-ignored oxdna`). With oxgrad's defaults, every macro oxgrad
+    /// writes keeps the value oxDNA gives it (to the 5-6 digits oxDNA writes its literals with): the
+    /// mapping of names to macros, checked against oxDNA itself.
+    #[test]
+    #[ignore = "needs oxDNA's source tree: set OXDNA_SRC and pass --include-ignored"]
+    fn oxdna_header_defaults_are_oxdnas_own() {
+        let src = std::env::var("OXDNA_SRC").expect("set OXDNA_SRC to an oxDNA source tree to run this test");
+        let path = Path::new(&src).join("src/model.h");
+        let original = std::fs::read_to_string(&path).unwrap();
+        let eval = |v: &str| -> Option<f64> {
+            let v = v.split("//").next()?.trim().replace("PI", "pi").replace(['f', 'F'], "");
+            oxgrad::params::expr::eval(&v.replace("(number)", "")).ok()
+        };
+        let old = defines(&original);
+        let mut compared = 0;
+        for (set, other) in [(ParamSet::dna1_defaults(), "_OXDNA2"), (ParamSet::dna2_defaults(), "_OXDNA")] {
+            let new = defines(&to_oxdna_header(&set, &original, &path).unwrap());
+            for (m, v) in &new {
+                if old[m] == *v || m.ends_with(other) || (other == "_OXDNA" && m.ends_with("_OXDNA")) {
+                    continue;
+                }
+                let (Some(a), Some(b)) = (eval(&old[m]), eval(v)) else { panic!("{m}: cannot evaluate {} or {v}", old[m]) };
+                // oxDNA2 sets also write the oxDNA1-only macros they share a name with
+                if set.model() == ModelKind::Dna2 && !m.ends_with("_OXDNA2") && old.contains_key(&format!("{m}_OXDNA2")) {
+                    continue;
+                }
+                assert!((a - b).abs() <= 1e-5 * a.abs().max(1e-3), "{}: {m} = {} in oxDNA, {v} from oxgrad's defaults", set.model(), old[m]);
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "compared {compared} macros");
+    }
+}

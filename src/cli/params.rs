@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use oxgrad::io::atomic::Outputs;
 use oxgrad::io::SeqDepFile;
-use oxgrad::params::exchange::{from_mythos_toml, to_mythos_toml};
+use oxgrad::params::exchange::{from_mythos_toml, to_mythos_toml, to_oxdna_header};
 use oxgrad::params::{ModelKind, ParamSet};
 use oxgrad::{Error, Result};
 use std::path::PathBuf;
@@ -32,6 +32,8 @@ pub enum Format {
     Mythos,
     /// oxDNA's sequence-dependent parameter file (seq_dep_file): STCK_FACT_EPS, STCK_X_Y, HYDR_X_Y.
     OxdnaSeqdep,
+    /// oxDNA's src/model.h rewritten for the parameters (export only; needs --template).
+    OxdnaHeader,
 }
 
 /// Arguments of `oxgrad params export`.
@@ -50,6 +52,9 @@ pub struct ExportArgs {
     /// Add oxDNA's sequence-dependent strengths to the defaults (with no --params).
     #[arg(long)]
     pub sequence_dependent: bool,
+    /// oxdna-header: oxDNA's own src/model.h, rewritten macro by macro.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
     /// The file to write.
     #[arg(long, short)]
     pub output: PathBuf,
@@ -107,9 +112,22 @@ fn export(a: &ExportArgs) -> Result<()> {
         }
         None => ParamSet::defaults(a.model),
     };
-    let text = match a.to {
-        Format::Mythos => to_mythos_toml(&set),
-        Format::OxdnaSeqdep => set.to_seq_dep_file()?.to_text(),
+    let template_error = || {
+        Error::invalid(
+            "--template",
+            a.template.as_ref().map_or("(missing)".to_string(), |t| t.display().to_string()),
+            "--to oxdna-header rewrites oxDNA's src/model.h: give it as --template, and only then",
+        )
+    };
+    let text = match (a.to, &a.template) {
+        (Format::OxdnaHeader, Some(t)) => {
+            io.input(t)?;
+            let template = std::fs::read_to_string(t).map_err(|e| Error::io("read", t, e))?;
+            to_oxdna_header(&set, &template, t)?
+        }
+        (Format::OxdnaHeader, None) | (_, Some(_)) => return Err(template_error()),
+        (Format::Mythos, None) => to_mythos_toml(&set),
+        (Format::OxdnaSeqdep, None) => set.to_seq_dep_file()?.to_text(),
     };
     io.write(&a.output, text.as_bytes())?;
     crate::cli::print_line(&format!("wrote {} ({} parameters, {})", a.output.display(), set.len(), set.model()))
@@ -119,6 +137,13 @@ fn import(a: &ImportArgs) -> Result<()> {
     let mut io = Outputs::new(a.force);
     io.input(&a.file)?;
     let set = match a.from {
+        Format::OxdnaHeader => {
+            return Err(Error::invalid(
+                "--from",
+                "oxdna-header",
+                "a header is written for a rebuild, not read back: import mythos or oxdna-seqdep files",
+            ))
+        }
         Format::Mythos => {
             let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("read", &a.file, e))?;
             from_mythos_toml(&text, &a.file, a.model)?

@@ -13,6 +13,8 @@
 //!   checked against the ones derived from the rest, never taken as given.
 //! * **oxDNA's `seq_dep_file`**: `STCK_FACT_EPS`, `STCK_X_Y`, `HYDR_X_Y`
 //!   ([`ParamSet::to_seq_dep_file`], [`ParamSet::with_sequence_dependence`]).
+//! * **oxDNA's model header** (`src/model.h`), for a rebuild with other constants:
+//!   [`to_oxdna_header`] rewrites oxDNA's own header, macro by macro ([`oxdna_macros`]).
 
 use super::{closest, ModelKind, ParamSet};
 use crate::error::{Error, Result};
@@ -181,4 +183,190 @@ fn matrix(v: &toml::Value, name: &str, source: &Path) -> Result<[[f64; 4]; 4]> {
         }
     }
     Ok(m)
+}
+
+/// The oxDNA model-header macros a parameter or dependent constant is written to (none for
+/// names oxDNA takes elsewhere: `kt`, salt and Debye–Hückel from the input, `fmax`/`finf` as
+/// `max_backbone_force`, the sequence tables through the `seq_dep_file`). `*_OXDNA` macros come
+/// with their `*_OXDNA2` twin.
+///
+/// The stacking φ groups are named after the nucleotide they modulate, which is the reverse of
+/// oxDNA's numbering: `a_stack_1` (the 3'-side nucleotide's φ) is oxDNA's `STCK_PHI2_A`, and
+/// `a_stack_2` its `STCK_PHI1_A` (mythos writes them the other way round, which only matters when
+/// the two groups differ).
+#[must_use]
+pub fn oxdna_macros(name: &str) -> Vec<String> {
+    let twins = |m: &str| vec![m.to_string(), format!("{m}2")];
+    let one = |m: &str| vec![m.to_string()];
+    let prefix = |x: &str| match x {
+        "stack" => Some("STCK"),
+        "hb" => Some("HYDR"),
+        "cross" => Some("CRST"),
+        "coax" => Some("CXST"),
+        _ => None,
+    };
+    let site = |s: &str| match s {
+        "backbone" => Some(1),
+        "base" => Some(2),
+        "back_base" => Some(3),
+        "base_back" => Some(4),
+        _ => None,
+    };
+    match name {
+        "eps_backbone" => return one("FENE_EPS"),
+        "delta_backbone" => return one("FENE_DELTA"),
+        "r0_backbone" => return twins("FENE_R0_OXDNA"),
+        "eps_exc" => return one("EXCL_EPS"),
+        "eps_stack_base" => return twins("STCK_BASE_EPS_OXDNA"),
+        "eps_stack_kt_coeff" => return twins("STCK_FACT_EPS_OXDNA"),
+        "eps_hb" => return twins("HYDR_EPS_OXDNA"),
+        "k_cross" => return one("CRST_K"),
+        "k_coax" => return twins("CXST_K_OXDNA"),
+        "theta0_coax_1" => return twins("CXST_THETA1_T0_OXDNA"),
+        "a_coax_1_f6" => return one("CXST_THETA1_SA"),
+        "b_coax_1_f6" => return one("CXST_THETA1_SB"),
+        "r0_cross" => return one("CRST_R0"),
+        "com_to_stacking" => return one("POS_STACK"),
+        "com_to_hb" => return one("POS_BASE"),
+        "com_to_backbone" | "com_to_backbone_dna1" => return one("POS_BACK"),
+        "com_to_backbone_x" => return one("POS_MM_BACK1"),
+        "com_to_backbone_y" => return one("POS_MM_BACK2"),
+        _ => {}
+    }
+    // stacking φ: *_1 is the 3'-side nucleotide's, oxDNA's PHI2
+    for (k, phi) in [(1, 2), (2, 1)] {
+        for (ours, suffix) in [
+            (format!("a_stack_{k}"), "A"),
+            (format!("neg_cos_phi{k}_star_stack"), "XS"),
+            (format!("b_neg_cos_phi{k}_stack"), "B"),
+            (format!("neg_cos_phi{k}_c_stack"), "XC"),
+        ] {
+            if name == ours {
+                return one(&format!("STCK_PHI{phi}_{suffix}"));
+            }
+        }
+    }
+    for k in [3, 4] {
+        for (ours, suffix) in [
+            (format!("a_coax_{k}p"), "A"),
+            (format!("cos_phi{k}_star_coax"), "XS"),
+            (format!("b_cos_phi{k}_coax"), "B"),
+            (format!("cos_phi{k}_c_coax"), "XC"),
+        ] {
+            if name == ours {
+                return one(&format!("CXST_PHI{k}_{suffix}"));
+            }
+        }
+    }
+    // excluded volume: sigma_/dr_star_/b_/dr_c_ + site
+    for (ours, m) in [("sigma_", "S"), ("dr_star_", "R"), ("dr_c_", "RC"), ("b_", "B")] {
+        if let Some(n) = name.strip_prefix(ours).and_then(site) {
+            return one(&format!("EXCL_{m}{n}"));
+        }
+    }
+    // radial parts: <ours>_<x> with x one of stack, hb, cross, coax
+    if let Some((head, x)) = name.rsplit_once('_') {
+        if let Some(p) = prefix(x) {
+            let m = match head {
+                "a" => Some("A"),
+                "dr0" => Some("R0"),
+                "dr_c" => Some("RC"),
+                "dr_low" => Some("RLOW"),
+                "dr_high" => Some("RHIGH"),
+                "b_low" => Some("BLOW"),
+                "b_high" => Some("BHIGH"),
+                "dr_c_low" => Some("RCLOW"),
+                "dr_c_high" => Some("RCHIGH"),
+                _ => None,
+            };
+            if let Some(m) = m {
+                return one(&format!("{p}_{m}"));
+            }
+        }
+    }
+    // angular f4 groups: <ours>_<x>_<k>, and delta_theta_<x>_<k>_c
+    let angular = |rest: &str| -> Option<(&'static str, u32)> {
+        let (x, k) = rest.rsplit_once('_')?;
+        Some((prefix(x)?, k.parse().ok()?))
+    };
+    if let Some(rest) = name.strip_prefix("delta_theta_").and_then(|r| r.strip_suffix("_c")) {
+        if let Some((p, k)) = angular(rest) {
+            return one(&format!("{p}_THETA{k}_TC"));
+        }
+    }
+    for (ours, m) in [("delta_theta_star_", "TS"), ("theta0_", "T0"), ("a_", "A"), ("b_", "B")] {
+        if let Some((p, k)) = name.strip_prefix(ours).and_then(angular) {
+            return one(&format!("{p}_THETA{k}_{m}"));
+        }
+    }
+    Vec::new()
+}
+
+/// A C literal for `v` in the style of the value it replaces (an `f` suffix if that had one);
+/// negative values in parentheses.
+fn c_literal(v: f64, float: bool) -> String {
+    let mut s = format!("{v:?}");
+    if !s.contains(['.', 'e', 'E']) {
+        s.push_str(".0");
+    }
+    if float {
+        s.push('f');
+    }
+    if v < 0.0 {
+        format!("({s})")
+    } else {
+        s
+    }
+}
+
+/// oxDNA's `src/model.h` (given as `template`) with every macro that a parameter of `set` maps
+/// to rewritten for its value, dependents freshly derived, `FENE_DELTA2` = `FENE_DELTA`², and
+/// `CXST_THETA1_SA` = `a_coax_1_f6` / 2 (mythos' convention). Each macro is written once; every
+/// other line is kept as it is. A mapped macro missing from the template is an error.
+pub fn to_oxdna_header(set: &ParamSet, template: &str, source: &Path) -> Result<String> {
+    let mut values: std::collections::BTreeMap<String, (String, f64)> = std::collections::BTreeMap::new();
+    let dependents = set.dependents();
+    let names = set.iter().map(|(n, v)| (n.to_string(), v)).chain(dependents);
+    for (name, v) in names {
+        for m in oxdna_macros(&name) {
+            let v = match m.as_str() {
+                "CXST_THETA1_SA" => v / 2.0,
+                _ => v,
+            };
+            values.insert(m, (name.clone(), v));
+        }
+    }
+    if let Some(delta) = values.get("FENE_DELTA").map(|(_, v)| *v) {
+        values.insert("FENE_DELTA2".into(), ("delta_backbone".into(), delta * delta));
+    }
+    let mut written = std::collections::BTreeSet::new();
+    let mut out = String::with_capacity(template.len() + 1024);
+    for line in template.lines() {
+        let mut parts = line.trim_start().splitn(3, char::is_whitespace);
+        let rewritten = match (parts.next(), parts.next(), parts.next()) {
+            (Some("#define"), Some(macro_name), Some(old)) => values.get(macro_name).map(|(_, v)| {
+                written.insert(macro_name.to_string());
+                let float = old.trim().trim_end_matches(')').ends_with('f');
+                format!("#define {macro_name} {}", c_literal(*v, float))
+            }),
+            _ => None,
+        };
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    if written.is_empty() {
+        return Err(Error::invalid(
+            "oxDNA header template",
+            source.display(),
+            "No valid oxDNA parameters found to update: give oxDNA's src/model.h",
+        ));
+    }
+    if let Some((m, (name, _))) = values.iter().find(|(m, _)| !written.contains(*m)) {
+        return Err(Error::invalid(
+            "oxDNA header template",
+            source.display(),
+            format!("Parameter {name} ({m}) not found in it: give the src/model.h of the oxDNA version you build"),
+        ));
+    }
+    Ok(out)
 }
