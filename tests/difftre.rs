@@ -232,14 +232,14 @@ fn a_difftre_step_lowers_the_loss_by_what_the_gradient_predicts() {
     let sim = oxgrad::simulate::TrajectorySimulator::new("replay", traj.clone());
     let theta0 = theta0();
     let d = DiffTre::new("d", sim.exposes(), model.clone(), distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.5).unwrap();
-    // a learning rate that moves θ by 1e-3 in norm
+    // a learning rate that moves θ by 1e-4 in norm (first order holds to a few per cent there)
     let g0 = d
         .calculate(&ctx(), &[Arc::new(Observation::Trajectory(traj.clone()))], &theta0, &State::new())
         .unwrap()
         .grads
         .unwrap();
     let norm2: f64 = g0.0.values().map(|g| g * g).sum();
-    let lr = 1e-3 / norm2.sqrt();
+    let lr = 1e-4 / norm2.sqrt();
     let mut steps: Vec<(Params, f64)> = Vec::new();
     let mut cb = |out: &StepOutput, _| {
         steps.push((out.params.clone(), out.scalars()["d.loss"]));
@@ -254,7 +254,8 @@ fn a_difftre_step_lowers_the_loss_by_what_the_gradient_predicts() {
     let (theta1, loss0) = (&steps[0].0, steps[0].1);
     for (name, g) in &g0.0 {
         let moved = theta1[name] - theta0[name];
-        assert!((moved + lr * g).abs() < 1e-12 * (lr * g).abs().max(1e-300), "{name} moved {moved}, −η g = {}", -lr * g);
+        // exact up to the rounding of θ − η g at the size of θ
+        assert!((moved + lr * g).abs() <= 4.0 * f64::EPSILON * theta0[name].abs(), "{name} moved {moved}, −η g = {}", -lr * g);
     }
     let l0 = reweighted(&model, &traj, &theta0, &theta0);
     let l1 = reweighted(&model, &traj, theta1, &theta0);
