@@ -22,7 +22,7 @@
 //!
 //! ## Where to start
 //!
-//! * Train from a TOML file: [`config::ConfigFile`] → [`config::Plan::training`] →
+//! * Train from a TOML file: [`config::ConfigFile`] → [`config::plan::Plan::training`] →
 //!   [`train::Training::run`] (what `oxgrad optimize` does; `docs/config.md` lists every key).
 //! * Evaluate a model on your frames: [`energy::EnergyModel::new`], then
 //!   [`energy::EnergyModel::map`] (energies) or [`energy::EnergyModel::vjp`] (gradients).

@@ -39,7 +39,7 @@ pub trait Real:
     /// cos self.
     fn cos(self) -> Self;
     /// arccos of self clamped to [−1, 1]. Tensors clamp to ±(1 − 10⁻¹²) with a straight-through
-    /// gradient, so d f(θ)/dc stays finite where f′(θ) vanishes at θ = 0 or π (P4).
+    /// gradient, so d f(θ)/dc stays finite where f′(θ) vanishes at θ = 0 or π.
     fn acos_clamped(self) -> Self;
     /// A constant with the shape of `self`.
     fn cst(&self, c: f64) -> Self;
@@ -320,7 +320,7 @@ impl Real for Dual {
     }
     #[inline]
     fn acos_clamped(self) -> Self {
-        // as for tensors: clamp the value, keep the derivative finite (P4)
+        // as for tensors: clamp the value, keep the derivative finite
         let bound = 1.0 - 1e-12;
         let c = self.v.clamp(-bound, bound);
         Dual { v: c.acos(), d: -self.d / (1.0 - c * c).sqrt() }

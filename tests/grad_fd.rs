@@ -136,7 +136,7 @@ fn map_batching_and_checkpointing_change_nothing() {
 
 #[test]
 fn generated_duplex_has_finite_gradients() {
-    // an ideal helix has cos θ1 = 1 exactly: the clamped arccos must not produce NaN (P4)
+    // an ideal helix has cos θ1 = 1 exactly: the clamped arccos must not produce NaN
     use oxgrad::generate::{helix, parse_sequence, Shape};
     let (top, conf) =
         helix(&parse_sequence("ACGTACGTAC").unwrap(), Shape::Duplex, None, oxgrad::system::TopologyFormat::Classic)

@@ -1,6 +1,6 @@
 //! Training configurations: one TOML file that says what to train, on which systems, against
 //! which observables, and how. The schema with every key, default and unit is in
-//! `docs/config.md`; [`Config`] is its typed form and [`Config::build`] turns it into components
+//! `docs/config.md`; [`Config`] is its typed form and [`ConfigFile::build`] turns it into components
 //! ([`plan::Plan`]) that the optimizer runs.
 //!
 //! ```toml

@@ -10,9 +10,9 @@
 //! | f5 | 1 − a x² (x < 0), 1 (x ≥ 0) | stacking / coaxial φ factors |
 //! | f6 | (a/2)(θ − b)² (θ ≥ b) | oxDNA2 coaxial θ1 |
 //!
-//! Each core is joined to zero by quadratic tails whose constants ([`super::smoothing`]) are derived
+//! Each core is joined to zero by quadratic tails whose constants ([`crate::params::smoothing`]) are derived
 //! from the independent parameters every time, so gradients reach them. Breakpoints: the core owns
-//! `r_low < r ≤ r_high`, the tails are open at their outer ends (as oxDNA; P6).
+//! `r_low < r ≤ r_high`, the tails are open at their outer ends (as in oxDNA).
 
 use crate::params::smoothing::{f1_tail, f2_tail, f3_tail, f4_tail};
 use crate::math::Real;

@@ -547,8 +547,8 @@ impl EnergyModel {
 
     /// Adds the weighted energy, forces and torques of the bonded pairs and of the non-bonded
     /// `candidates` (pairs `p < q`, bonded ones skipped) to `out`: the MD engine's force routine
-    /// ([`super::kernel`]). Pairs are summed in a fixed order (bonded, then candidates), so the
-    /// result does not depend on how the pairs were computed ([`EnergyModel::pair_forces`]).
+    /// (the pair kernel). Pairs are summed in a fixed order (bonded, then candidates), so the
+    /// result does not depend on how the pairs were computed.
     ///
     /// The frame and `out` must have the topology's nucleotide count and every candidate must
     /// name two nucleotides of it; otherwise this is an error and `out` is unchanged.

@@ -67,7 +67,7 @@ impl Real for T1 {
     }
     fn acos_clamped(self) -> Self {
         // value clamped to ±(1 − 1e-12), gradient passed straight through: f4′(θ)/sin θ then tends
-        // to its finite limit instead of 0·∞ (P4)
+        // to its finite limit instead of 0·∞
         let bound = 1.0 - 1e-12;
         let clamped = self.clone().clamp(-bound, bound);
         let straight = self.clone() - (self - clamped).detach();

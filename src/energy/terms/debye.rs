@@ -7,7 +7,7 @@
 //!
 //! r joins the (grooved) backbone sites; χ = ½ at strand ends with half-charged ends, else 1.
 //! `lambda_factor` = λ0 (0.3616455 at 300 K, 1 M), salt I in molar. mythos' default A is 0.0542925,
-//! 0.014 % below oxDNA's 0.0543 (P10).
+//! 0.014 % below oxDNA's 0.0543.
 
 use super::{Factors, Feature, Site, Spec};
 use crate::energy::functions::ParamSource;

@@ -8,7 +8,7 @@
 //! r is the distance between the model's backbone sites (oxDNA2: grooved). Beyond
 //! `x_max = (−ε + √(ε² + 4F_max²Δ²)) / (2F_max)` (0.2480 with `fmax` 500) the bond continues with a
 //! force decaying from F_max to F_∞, as mythos always does and oxDNA does with its
-//! `max_backbone_force` option; plain oxDNA is infinite at |x| ≥ Δ (P11). Energy units; lengths in
+//! `max_backbone_force` option; plain oxDNA is infinite at |x| ≥ Δ. Energy units; lengths in
 //! oxDNA units.
 
 use super::{Factors, Feature, Site, Spec};

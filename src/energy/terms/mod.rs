@@ -11,8 +11,8 @@
 //! between sites, a dot product of frame vectors, a frame vector on a unit separation, or the
 //! triple product of oxDNA1's coaxial φ. A term states this as a static [`Spec`] plus its
 //! [`Factors`]. [`energy`] evaluates a spec for `f64` (with early exits) or for tensors (every
-//! pair of a batch at once, for autodiff); [`energy_gradient`] evaluates the same spec in `f64`
-//! with the factors' derivatives from [`Dual`] numbers and the features' analytic gradients, for
+//! pair of a batch at once, for autodiff); the MD force kernel evaluates the same specs in `f64`
+//! with the factors' derivatives from [`crate::math::Dual`] numbers and the features' analytic gradients, for
 //! the forces and torques of molecular dynamics — no autodiff graph in the MD hot path.
 
 pub mod coaxial_stacking;
