@@ -55,19 +55,11 @@ impl TermId {
         TermId::Debye,
     ];
 
-    /// The parameter group of this term.
+    /// The parameter group of this term (`Term::ALL` lists the geometry first, then the terms in
+    /// this order; a unit test holds the two lists together).
     #[must_use]
     pub fn term(self) -> Term {
-        [
-            Term::Fene,
-            Term::BondedExcludedVolume,
-            Term::Stacking,
-            Term::UnbondedExcludedVolume,
-            Term::HydrogenBonding,
-            Term::CrossStacking,
-            Term::CoaxialStacking,
-            Term::Debye,
-        ][self as usize]
+        Term::ALL[self as usize + 1]
     }
 
     /// oxDNA's column header for the term.
@@ -958,4 +950,16 @@ pub fn validate(p: &ParamSet) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TermId;
+
+    #[test]
+    fn every_term_id_names_its_parameter_group() {
+        for t in TermId::ALL {
+            assert_eq!(format!("{t:?}"), format!("{:?}", t.term()));
+        }
+    }
 }
