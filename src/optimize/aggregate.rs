@@ -78,3 +78,37 @@ impl Aggregate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(pairs: &[(&str, f64)]) -> ParamGrads {
+        ParamGrads(pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect())
+    }
+
+    #[test]
+    fn aggregations_combine_and_check_what_they_are_given() {
+        let grads = [g(&[("a", 1.0), ("b", 2.0)]), g(&[("a", 3.0)])];
+        assert_eq!(Aggregate::Mean.apply(&grads), g(&[("a", 2.0), ("b", 1.0)]));
+        assert_eq!(Aggregate::WeightedSum(vec![2.0, -1.0]).apply(&grads), g(&[("a", -1.0), ("b", 4.0)]));
+        assert_eq!(Aggregate::Passthrough.apply(&grads[..1]), grads[0]);
+        assert_eq!(Aggregate::custom(|gs| gs[1].clone()).apply(&grads), grads[1]);
+        assert_eq!(
+            Aggregate::WeightedSum(vec![1.0]).check(2).unwrap_err().to_string(),
+            "invalid WeightedSum weights = [1.0]: give one weight per objective (2), in objective order"
+        );
+        assert!(Aggregate::WeightedSum(vec![1.0, 2.0]).check(2).is_ok());
+        assert_eq!(
+            Aggregate::Passthrough.check(2).unwrap_err().to_string(),
+            "invalid aggregate = Passthrough: passthrough takes the gradients of exactly one objective, and 2 are configured: use Mean or WeightedSum"
+        );
+        assert!(Aggregate::Passthrough.check(1).is_ok() && Aggregate::Mean.check(3).is_ok());
+        let names: Vec<String> =
+            [Aggregate::Mean, Aggregate::WeightedSum(vec![0.5]), Aggregate::Passthrough, Aggregate::custom(|_| ParamGrads::default())]
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect();
+        assert_eq!(names, ["Mean", "WeightedSum([0.5])", "Passthrough", "Custom(..)"]);
+    }
+}
