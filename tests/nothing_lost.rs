@@ -14,6 +14,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The error line of a failed command, exactly as the user reads it.
+fn error_line(o: &Output) -> String {
+    assert!(!o.status.success(), "the command should have failed: {}", stderr(o));
+    stderr(o).lines().find(|l| l.starts_with("error: ")).unwrap_or_default().to_string()
+}
+
+const IS_INPUT: &str = "writing it would destroy what is being read; choose another output";
+const EXISTS: &str = "the file exists: pass --force to replace it, or choose another output";
+
 /// A copy of the 8-bp reference case in a scratch directory.
 fn case() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -33,14 +42,13 @@ fn convert_into_the_inputs_directory_leaves_the_inputs_alone() {
     let d = case();
     let before = (bytes(&d.path().join("init.top")), bytes(&d.path().join("trajectory.dat")));
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "."], d.path());
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("it is the input 'init.top'"), "{}", stderr(&out));
+    assert_eq!(error_line(&out), format!("error: invalid output = ./init.top: it is the input 'init.top': {IS_INPUT}"));
     // also through other spellings of the same directory: a path through a new directory, a link
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "new_dir/.."], d.path());
-    assert!(!out.status.success(), "{}", stderr(&out));
+    assert_eq!(error_line(&out), format!("error: invalid output = new_dir/../init.top: it is the input 'init.top': {IS_INPUT}"));
     std::os::unix::fs::symlink(d.path(), d.path().join("link")).unwrap();
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "link"], d.path());
-    assert!(!out.status.success() && stderr(&out).contains("it is the input"), "{}", stderr(&out));
+    assert_eq!(error_line(&out), format!("error: invalid output = link/init.top: it is the input 'init.top': {IS_INPUT}"));
     assert_eq!((bytes(&d.path().join("init.top")), bytes(&d.path().join("trajectory.dat"))), before);
     // into another directory it works, and every output is complete
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "new"], d.path());
@@ -53,13 +61,15 @@ fn energy_never_writes_over_its_own_input() {
     let d = case();
     let before = bytes(&d.path().join("trajectory.dat"));
     let out = oxgrad(&["energy", "input_analysis_nomesh", "-o", "trajectory.dat", "--force"], d.path());
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("it is the input"), "{}", stderr(&out));
+    assert_eq!(
+        error_line(&out),
+        format!("error: invalid output = trajectory.dat: it is the input 'trajectory.dat': {IS_INPUT}")
+    );
     assert_eq!(bytes(&d.path().join("trajectory.dat")), before);
     // an existing output needs --force; without it nothing changes
     std::fs::write(d.path().join("e.tsv"), "keep me").unwrap();
     let out = oxgrad(&["energy", "input_analysis_nomesh", "-o", "e.tsv"], d.path());
-    assert!(!out.status.success() && stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(error_line(&out), format!("error: invalid output = e.tsv: {EXISTS}"));
     assert_eq!(std::fs::read_to_string(d.path().join("e.tsv")).unwrap(), "keep me");
 }
 
@@ -74,21 +84,20 @@ fn simulate_checks_every_output_before_touching_any() {
     input.set("energy_file", "energy_md.dat");
     input.write(d.path().join("input_bad")).unwrap();
     let out = oxgrad(&["simulate", "input_bad", "--force"], d.path());
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("traj_dir") && stderr(&out).contains("directory"), "{}", stderr(&out));
+    assert_eq!(error_line(&out), "error: invalid output = traj_dir: it is a directory: give a file name");
     assert_eq!(std::fs::read_to_string(d.path().join("energy_md.dat")).unwrap(), "earlier energies\n");
     // without --force an existing output is kept
     input.set("trajectory_file", "t.dat");
     input.write(d.path().join("input_ok")).unwrap();
     let out = oxgrad(&["simulate", "input_ok"], d.path());
-    assert!(!out.status.success() && stderr(&out).contains("energy_md.dat") && stderr(&out).contains("--force"));
+    assert_eq!(error_line(&out), format!("error: invalid output = energy_md.dat: {EXISTS}"));
     assert_eq!(std::fs::read_to_string(d.path().join("energy_md.dat")).unwrap(), "earlier energies\n");
     // the trajectory may not be the starting configuration either
     input.set("trajectory_file", "init.dat");
     input.write(d.path().join("input_same")).unwrap();
     let before = bytes(&d.path().join("init.dat"));
     let out = oxgrad(&["simulate", "input_same", "--force"], d.path());
-    assert!(!out.status.success() && stderr(&out).contains("it is the input"), "{}", stderr(&out));
+    assert_eq!(error_line(&out), format!("error: invalid output = init.dat: it is the input 'init.dat': {IS_INPUT}"));
     assert_eq!(bytes(&d.path().join("init.dat")), before);
 }
 
@@ -99,7 +108,7 @@ fn generate_does_not_overwrite_a_simulation() {
     assert!(out.status.success());
     std::fs::write(d.path().join("sim/init.dat"), "my relaxed configuration").unwrap();
     let out = oxgrad(&["generate", "duplex", "-s", "GGGG", "-o", "sim"], d.path());
-    assert!(!out.status.success() && stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(error_line(&out), format!("error: invalid output = sim/init.top: {EXISTS}"));
     assert_eq!(std::fs::read_to_string(d.path().join("sim/init.dat")).unwrap(), "my relaxed configuration");
     let top = std::fs::read_to_string(d.path().join("sim/init.top")).unwrap();
     assert!(top.starts_with("16 2"), "the topology was not replaced either");
