@@ -308,3 +308,119 @@ fn real_oxdna_two_step_optimization() {
         assert!((mine - f.energy[1]).abs() < 1e-6, "step {}: oxgrad {mine}, oxDNA {}", f.step, f.energy[1]);
     }
 }
+
+/// A stand-in oxDNA source tree: a CMake project whose `oxDNA` records the constant it was built
+/// with (`STCK_BASE_EPS_OXDNA`, from the force-included header) and then runs
+/// `$OXGRAD_FOR_FIXTURE simulate input`, so the run has real output. Its `src/model.h` defines
+/// every macro oxgrad writes.
+fn fixture_source(root: &Path) -> PathBuf {
+    use oxgrad::params::exchange::oxdna_macros;
+    let src = root.join("oxdna-src");
+    std::fs::create_dir_all(src.join("src")).unwrap();
+    let set = ParamSet::dna1_defaults();
+    let mut macros: std::collections::BTreeSet<String> = set.iter().flat_map(|(n, _)| oxdna_macros(n)).collect();
+    macros.extend(set.dependents().keys().flat_map(|n| oxdna_macros(n)));
+    macros.insert("FENE_DELTA2".into());
+    let mut header = String::from("#ifndef MODEL_H_\n#define MODEL_H_\n");
+    for m in macros {
+        header.push_str(&format!("#define {m} 0.0f\n"));
+    }
+    header.push_str("#endif\n");
+    std::fs::write(src.join("src/model.h"), header).unwrap();
+    std::fs::write(
+        src.join("src/main.cpp"),
+        "#include <cstdio>\n#include <cstdlib>\n#include <string>\n\
+         int main(int argc, char **argv) {\n\
+           FILE *f = std::fopen(\"built_with.txt\", \"w\");\n\
+           std::fprintf(f, \"%.17g\\n\", (double) STCK_BASE_EPS_OXDNA);\n\
+           std::fclose(f);\n\
+           const char *ox = std::getenv(\"OXGRAD_FOR_FIXTURE\");\n\
+           if (!ox || argc < 2) return 3;\n\
+           std::string cmd = std::string(\"\\\"\") + ox + \"\\\" simulate \" + argv[1];\n\
+           return std::system(cmd.c_str()) == 0 ? 0 : 1;\n\
+         }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.10)\nproject(oxdna_fixture CXX)\n\
+         set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)\nadd_executable(oxDNA src/main.cpp)\n",
+    )
+    .unwrap();
+    src
+}
+
+#[test]
+fn a_source_tree_is_built_once_per_set_of_constants() {
+    use oxgrad::simulate::OxdnaBuild;
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    let cache = root.path().join("builds");
+    let build = OxdnaBuild::new(fixture_source(root.path()), &cache).unwrap().threads(2);
+    let s = OxdnaSimulator::from_source("built", &dir, build, ParamSet::dna1_defaults())
+        .unwrap()
+        .runs_dir(root.path().join("runs"))
+        .keep_runs(true);
+    let ctx = |step: usize| TaskContext {
+        task: "simulator_run:built".into(),
+        step,
+        attempt: 1,
+        env: vec![("OXGRAD_FOR_FIXTURE".into(), OXGRAD.into())],
+    };
+    let builds = || std::fs::read_dir(&cache).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("oxdna-")).count();
+    let built_with = |step: usize| -> f64 {
+        let p = root.path().join(format!("runs/built/step-{step}-attempt-1/built_with.txt"));
+        std::fs::read_to_string(p).unwrap().trim().parse().unwrap()
+    };
+    let theta = |eps: f64| -> Params { [("eps_stack_base".to_string(), eps)].into() };
+
+    let out = s.run(&ctx(0), &theta(1.3448), &State::new()).unwrap();
+    assert!(!trajectory(&out).is_empty());
+    // the template writes its constants as C floats (`0.0f`), and so does the rewritten header
+    let float = |x: f64| f64::from(x as f32);
+    assert_eq!(built_with(0), float(1.3448));
+    assert_eq!(builds(), 1);
+    // the same constants again: no new build
+    s.run(&ctx(1), &theta(1.3448), &State::new()).unwrap();
+    assert_eq!(builds(), 1);
+    // new constants: a new build, and the program computes with them
+    s.run(&ctx(2), &theta(1.41), &State::new()).unwrap();
+    assert_eq!((builds(), built_with(2)), (2, float(1.41)));
+    // two simulators needing the same new build at once: one builds, the other waits for it
+    let t = std::thread::scope(|scope| {
+        let a = scope.spawn(|| s.run(&ctx(3), &theta(1.45), &State::new()).map(|_| ()));
+        let b = scope.spawn(|| s.renamed("built2").run(&ctx(3), &theta(1.45), &State::new()).map(|_| ()));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    t.0.unwrap();
+    t.1.unwrap();
+    assert_eq!(builds(), 3);
+    let logs: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path().join("build.log")).unwrap_or_default())
+        .collect();
+    assert!(logs.iter().all(|l| l.matches("Configuring done").count() <= 1), "each build configured once");
+    // a parameter oxDNA takes from its input, not its header, is still refused
+    let e = s.run(&ctx(4), &[("fmax".to_string(), 400.0)].into(), &State::new()).unwrap_err().to_string();
+    assert!(e.contains("fmax = 400 (built with 500)"), "{e}");
+}
+
+#[test]
+fn a_failed_build_is_reported_with_its_log() {
+    use oxgrad::simulate::OxdnaBuild;
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    let src = fixture_source(root.path());
+    std::fs::write(src.join("src/main.cpp"), "int main() { return this_does_not_compile; }\n").unwrap();
+    let build = OxdnaBuild::new(&src, root.path().join("builds")).unwrap();
+    let s = OxdnaSimulator::from_source("broken", &dir, build, ParamSet::dna1_defaults()).unwrap().runs_dir(root.path());
+    let e = s.run(&ctx(0, 1), &Params::new(), &State::new()).unwrap_err();
+    let Error::External { program, detail } = &e else { panic!("{e:?}") };
+    assert!(program.ends_with("cmake"), "{program}");
+    assert!(detail.contains("--target oxDNA ended with exit status") && detail.contains("this_does_not_compile"), "{detail}");
+    // nothing half-built is reused: the next run builds again and fails the same way
+    let again = s.run(&ctx(1, 1), &Params::new(), &State::new()).unwrap_err().to_string();
+    assert!(again.contains("this_does_not_compile"), "{again}");
+    let missing = OxdnaBuild::new(root.path().join("nowhere"), root.path()).unwrap_err().to_string();
+    assert!(missing.contains("give the root of an oxDNA source tree (with CMakeLists.txt and src/model.h)"), "{missing}");
+}

@@ -205,6 +205,12 @@ pub struct SimulatorConfig {
     /// oxdna: the program to run (an oxDNA binary, or `oxgrad` with `program_args = ["simulate"]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<PathBuf>,
+    /// oxdna: an oxDNA source tree to build with each run's constants (instead of `program`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PathBuf>,
+    /// oxdna with `source`: parallel compile jobs (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_threads: Option<usize>,
     /// oxdna: arguments before the input file's name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub program_args: Vec<String>,

@@ -11,7 +11,7 @@ use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimization, Simulator, UpdateRule};
 use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
-use crate::simulate::{MdConfig, NativeSimulator, OxdnaSimulator, Thermostat, TrajectorySimulator};
+use crate::simulate::{MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator};
 use crate::generate::{helix, parse_sequence, Shape};
 use crate::system::{Topology, TopologyFormat};
 use crate::trajectory::Trajectory;
@@ -285,6 +285,8 @@ impl ConfigFile {
         let oxdna_only = [
             ("input_dir", s.input_dir.is_some()),
             ("program", s.program.is_some()),
+            ("source", s.source.is_some()),
+            ("build_threads", s.build_threads.is_some()),
             ("program_args", !s.program_args.is_empty()),
             ("input_overrides", !s.input_overrides.is_empty()),
             ("keep_runs", s.keep_runs.is_some()),
@@ -369,7 +371,9 @@ impl ConfigFile {
             return Err(self.error(&key(k), hint));
         }
         let dir = s.input_dir.as_ref().ok_or_else(|| self.error(&key("input_dir"), "missing required key 'input_dir' (a directory with oxDNA's `input`, topology and configuration)"))?;
-        let program = s.program.as_ref().ok_or_else(|| self.error(&key("program"), "missing required key 'program' (the oxDNA binary to run)"))?;
+        if s.build_threads.is_some() && s.source.is_none() {
+            return Err(self.error(&key("build_threads"), "applies to builds from a source tree: give `source`"));
+        }
         let overrides = s
             .input_overrides
             .iter()
@@ -381,7 +385,22 @@ impl ConfigFile {
                 (k.clone(), v)
             })
             .collect();
-        let template = OxdnaSimulator::new(&s.name, self.resolve(dir), self.resolve(program), params.clone())
+        let template = match (&s.program, &s.source) {
+            (Some(program), None) => OxdnaSimulator::new(&s.name, self.resolve(dir), self.resolve(program), params.clone()),
+            (None, Some(source)) => {
+                let cache = std::env::temp_dir().join("oxgrad-oxdna-builds");
+                OxdnaBuild::new(self.resolve(source), cache)
+                    .map(|b| b.threads(s.build_threads.unwrap_or(4)))
+                    .and_then(|b| OxdnaSimulator::from_source(&s.name, self.resolve(dir), b, params.clone()))
+            }
+            _ => {
+                return Err(self.error(
+                    &format!("simulator[{i}]"),
+                    "give exactly one of `program` (an oxDNA binary) and `source` (an oxDNA source tree to build with the trained constants)",
+                ))
+            }
+        };
+        let template = template
             .and_then(|t| t.overrides(overrides))
             .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
             .args(s.program_args.clone())

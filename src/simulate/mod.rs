@@ -7,10 +7,12 @@ pub mod input;
 pub mod md;
 pub mod native;
 pub mod oxdna;
+pub mod oxdna_build;
 pub mod replay;
 
 pub use input::MdRun;
 pub use md::{Md, MdConfig, MdState, Thermostat};
 pub use native::NativeSimulator;
 pub use oxdna::OxdnaSimulator;
+pub use oxdna_build::OxdnaBuild;
 pub use replay::TrajectorySimulator;

@@ -21,12 +21,16 @@
 //! [`OxdnaSimulator::keep_runs`] is set.
 //!
 //! Anything with oxDNA's command-line contract works: `oxgrad simulate input` itself
-//! (`.args(["simulate"])`), oxDNA's CUDA build on a GPU node, a wrapper script.
+//! (`.args(["simulate"])`), oxDNA's CUDA build on a GPU node, a wrapper script. Given an oxDNA
+//! source tree instead ([`OxdnaSimulator::from_source`]), each run uses a build with its own
+//! constants ([`super::oxdna_build`]), so every parameter with an oxDNA macro can be trained.
 
 use super::native::derive_seed;
 use crate::error::{Error, Result};
 use crate::io::{InputFile, TrajectoryReader};
 use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
+use super::oxdna_build::OxdnaBuild;
+use crate::params::exchange::oxdna_macros;
 use crate::params::ParamSet;
 use crate::system::Topology;
 use crate::trajectory::Trajectory;
@@ -55,6 +59,8 @@ pub struct OxdnaSimulator {
     nucleotides: usize,
     kt: f64,
     sequence_dependent: bool,
+    cuda: bool,
+    build: Option<OxdnaBuild>,
 }
 
 impl OxdnaSimulator {
@@ -94,8 +100,24 @@ impl OxdnaSimulator {
             nucleotides: 0,
             kt: 0.0,
             sequence_dependent: false,
+            cuda: false,
+            build: None,
         };
         sim.read_input()?;
+        Ok(sim)
+    }
+
+    /// A simulator that builds oxDNA from source with the parameters of each run (cached: a build
+    /// per distinct set of constants, shared by every simulator with the same `build`). Every
+    /// parameter with an oxDNA macro can then be trained; `base` are the values of the untrained
+    /// ones.
+    pub fn from_source(name: impl Into<String>, input_dir: impl Into<PathBuf>, build: OxdnaBuild, base: ParamSet) -> Result<Self> {
+        let name = name.into();
+        let input_dir = input_dir.into();
+        // the constructor's checks with the tree's CMakeLists.txt standing in for the binary
+        let mut sim = OxdnaSimulator::new(name, input_dir, build.source().join("CMakeLists.txt"), base)?;
+        sim.program = build.source().join("<built from source>");
+        sim.build = Some(build);
         Ok(sim)
     }
 
@@ -196,6 +218,7 @@ impl OxdnaSimulator {
         let (topology, _) = Topology::read(input.path("topology")?)?;
         self.nucleotides = topology.len();
         self.sequence_dependent = matches!(input.get("use_average_seq").map(str::trim), Some("false" | "0" | "no"));
+        self.cuda = input.get("backend").is_some_and(|b| b.trim().eq_ignore_ascii_case("CUDA"));
         if self.sequence_dependent && !self.base.is_sequence_dependent() {
             return Err(Error::mismatch(
                 "oxDNA simulator parameters",
@@ -210,7 +233,8 @@ impl OxdnaSimulator {
 
     /// The names in `params` that the program cannot take at run time, with their values.
     fn refused(&self, set: &ParamSet) -> Vec<String> {
-        let runtime = |n: &str| self.sequence_dependent && (n.starts_with("ss_") || n == "eps_stack_kt_coeff");
+        let built = |n: &str| self.build.is_some() && !oxdna_macros(n).is_empty();
+        let runtime = |n: &str| built(n) || (self.sequence_dependent && (n.starts_with("ss_") || n == "eps_stack_kt_coeff"));
         set.iter()
             .filter(|(n, _)| !runtime(n) && *n != "kt")
             .filter(|(n, v)| {
@@ -222,7 +246,7 @@ impl OxdnaSimulator {
     }
 
     /// Runs in `dir` (which must not exist yet) with `set`; the sampled trajectory.
-    fn run_in(&self, dir: &Path, set: &ParamSet, seed: u64, ctx: &TaskContext) -> Result<Trajectory> {
+    fn run_in(&self, program: &Path, dir: &Path, set: &ParamSet, seed: u64, ctx: &TaskContext) -> Result<Trajectory> {
         copy_dir(&self.input_dir, dir)?;
         let mut input = self.input()?;
         input.source = dir.join("input");
@@ -244,48 +268,32 @@ impl OxdnaSimulator {
         let err_log = dir.join("oxdna.err.log");
         let open = |p: &Path| std::fs::File::create(p).map_err(|e| Error::io("create", p, e));
         let status = ctx
-            .command(&self.program)
+            .command(program)
             .args(&self.args)
             .arg("input")
             .current_dir(dir)
             .stdout(open(&out_log)?)
             .stderr(open(&err_log)?)
             .status().map_err(|e| Error::External {
-            program: self.program.display().to_string(),
+            program: program.display().to_string(),
             detail: format!("could not be started: {e}"),
         })?;
         if !status.success() {
-            return Err(self.failure(dir, &format!("ended with {status}")));
+            return Err(failure(program, dir, &format!("ended with {status}")));
         }
         let traj = input.path("trajectory_file")?;
         let frames = TrajectoryReader::open(&traj, self.nucleotides)
             .and_then(|r| r.collect::<Result<Vec<_>>>())
-            .map_err(|e| self.failure(dir, &format!("exited successfully but its trajectory could not be read: {e}")))?;
+            .map_err(|e| failure(program, dir, &format!("exited successfully but its trajectory could not be read: {e}")))?;
         if frames.is_empty() {
-            return Err(self.failure(
+            return Err(failure(
+                program,
                 dir,
                 &format!("wrote no state to {}: check print_conf_interval against steps", traj.display()),
             ));
         }
         let n = frames.len();
         Trajectory::new(frames, Some(vec![self.kt; n]))
-    }
-
-    fn failure(&self, dir: &Path, what: &str) -> Error {
-        let tail = |file: &str| {
-            let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n")
-        };
-        Error::External {
-            program: self.program.display().to_string(),
-            detail: format!(
-                "{what} (run directory {}, kept)\n--- last lines of oxdna.err.log ---\n{}\n--- last lines of oxdna.out.log ---\n{}",
-                dir.display(),
-                tail("oxdna.err.log"),
-                tail("oxdna.out.log")
-            ),
-        }
     }
 }
 
@@ -307,7 +315,8 @@ impl Simulator for OxdnaSimulator {
                 format!("parameters for the oxDNA simulator {}", self.name),
                 refused.join(", "),
                 "an oxDNA binary computes with the constants it was built with and takes only the \
-                 sequence-dependent strengths at run time (use_average_seq = false): train these with \
+                 sequence-dependent strengths at run time (use_average_seq = false): build from the \
+                 oxDNA source tree (OxdnaSimulator::from_source, config `source`), train these with \
                  the native engine (kind = \"native\"), or leave them out of what is trained",
             ));
         }
@@ -317,13 +326,35 @@ impl Simulator for OxdnaSimulator {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("clear the earlier run directory", &dir, e))?;
         }
-        let traj = self.run_in(&dir, &set, seed, ctx)?;
+        let program = match &self.build {
+            Some(b) => b.binary_for(&set, self.cuda)?,
+            None => self.program.clone(),
+        };
+        let traj = self.run_in(&program, &dir, &set, seed, ctx)?;
         if !self.keep_runs {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove the run directory", &dir, e))?;
         }
         let mut st = state.clone();
         st.insert("seed".into(), seed.into());
         Ok(SimOutput { observables: vec![Observation::Trajectory(traj)], state: st })
+    }
+}
+
+/// A failed run: the program, what went wrong, where its directory is kept, its logs' last lines.
+fn failure(program: &Path, dir: &Path, what: &str) -> Error {
+    let tail = |file: &str| {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n")
+    };
+    Error::External {
+        program: program.display().to_string(),
+        detail: format!(
+            "{what} (run directory {}, kept)\n--- last lines of oxdna.err.log ---\n{}\n--- last lines of oxdna.out.log ---\n{}",
+            dir.display(),
+            tail("oxdna.err.log"),
+            tail("oxdna.out.log")
+        ),
     }
 }
 
