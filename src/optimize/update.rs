@@ -112,6 +112,25 @@ fn check_lr(lr: f64) -> Result<()> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn rates_and_clipping_take_only_positive_finite_numbers_and_clipping_scales_long_gradients() {
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            let e = UpdateRule::sgd(0.1).unwrap().clip_norm(bad).unwrap_err().to_string();
+            assert!(e.ends_with(": a positive, finite gradient norm"), "{bad}: {e}");
+            for rule in [UpdateRule::sgd(bad), UpdateRule::adam(bad)] {
+                let e = rule.unwrap_err().to_string();
+                assert!(e.ends_with(": a positive, finite number; the mythos examples use 5e-4 to 1e-3"), "{bad}: {e}");
+            }
+        }
+        let rule = UpdateRule::sgd(1.0).unwrap().clip_norm(1.0).unwrap();
+        let p: Params = [("x".to_string(), 0.0), ("y".to_string(), 0.0)].into();
+        let long = ParamGrads([("x".to_string(), 3.0), ("y".to_string(), 4.0)].into());
+        let out = rule.apply(&p, &long, &mut UpdateState::default());
+        assert!((out["x"] + 0.6).abs() < 1e-15 && (out["y"] + 0.8).abs() < 1e-15, "{out:?}");
+        let short = ParamGrads([("x".to_string(), 0.3)].into());
+        assert_eq!(rule.apply(&p, &short, &mut UpdateState::default())["x"], -0.3);
+    }
+
     /// Two Adam steps against numbers worked by hand from optax's formulas.
     #[test]
     fn adam_matches_optax_by_hand() {
