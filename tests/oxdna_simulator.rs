@@ -424,3 +424,36 @@ fn a_failed_build_is_reported_with_its_log() {
     let missing = OxdnaBuild::new(root.path().join("nowhere"), root.path()).unwrap_err().to_string();
     assert!(missing.contains("give the root of an oxDNA source tree (with CMakeLists.txt and src/model.h)"), "{missing}");
 }
+
+/// Opt-in: a real oxDNA rebuilt with other constants (`OXDNA_SRC=/path/to/oxDNA cargo test
+/// --release --test oxdna_simulator -- --include-ignored oxdna_rebuilt`; the build takes minutes).
+/// The states the rebuilt oxDNA writes carry the energies oxgrad computes with the same constants.
+#[test]
+#[ignore = "needs oxDNA's source tree: set OXDNA_SRC and pass --include-ignored"]
+fn oxdna_rebuilt_with_new_constants_computes_oxgrads_energies() {
+    use oxgrad::simulate::OxdnaBuild;
+    let src = std::env::var("OXDNA_SRC").expect("set OXDNA_SRC to an oxDNA source tree to run this test");
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    let mut base = ParamSet::dna1_defaults();
+    base.set("kt", oxgrad::units::kt_from_str("300K").unwrap()).unwrap();
+    let build = OxdnaBuild::new(&src, root.path().join("builds")).unwrap().threads(2);
+    let s = OxdnaSimulator::from_source("rebuilt", &dir, build, base.clone())
+        .and_then(|s| s.overrides(BTreeMap::from([("interaction_type".to_string(), "DNA_nomesh".to_string())])))
+        .unwrap()
+        .runs_dir(root.path().join("runs"))
+        .keep_runs(true);
+    let theta: Params = [("eps_stack_base".to_string(), 1.45), ("a_hb_8".to_string(), 3.5)].into();
+    s.run(&ctx(0, 1), &theta, &State::new()).unwrap();
+    let set = base.with_params(theta.iter().map(|(k, v)| (k.as_str(), *v))).unwrap();
+    let (top, _) = oxgrad::system::Topology::read(dir.join("init.top")).unwrap();
+    let model = oxgrad::energy::EnergyModel::new(&top, set).unwrap();
+    let run = root.path().join("runs/rebuilt/step-0-attempt-1");
+    let frames: Vec<_> = TrajectoryReader::open(run.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
+    assert_eq!(frames.len(), 10);
+    for f in &frames {
+        let mine = model.energy(f).unwrap() / top.len() as f64;
+        // the header writes oxDNA's float literals: ~1e-7 relative
+        assert!((mine - f.energy[1]).abs() < 1e-5, "step {}: oxgrad {mine}, rebuilt oxDNA {}", f.step, f.energy[1]);
+    }
+}
