@@ -100,6 +100,11 @@ impl OxdnaBuild {
                 Err(e) => return Err(Error::io("lock the build directory", &lock, e)),
             }
         }
+        // another process may have finished the same build while this one waited for the lock
+        if done.is_file() && binary.is_file() {
+            let _ = std::fs::remove_file(&lock);
+            return Ok(binary);
+        }
         let built = self.build(&dir, &header, cuda, &binary);
         let _ = std::fs::remove_file(&lock);
         built?;

@@ -83,36 +83,40 @@ mod tests {
     /// which is found here independently, by bisection on the plain force ε x / (Δ² − x²).
     #[test]
     fn the_bounded_continuation_joins_plain_fene_where_its_force_reaches_fmax() {
-        let p = ParamSet::dna1_defaults();
-        let fene: Fene<f64> = Fene::new(&p);
-        let (eps, r0, delta, fmax, finf) = ["eps_backbone", "r0_backbone", "delta_backbone", "fmax", "finf"].map(|n| p.value(n)).into();
-        let force = |x: f64| eps * x / (delta * delta - x * x);
-        let (mut lo, mut hi) = (0.0, delta);
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if force(mid) < fmax {
-                lo = mid;
-            } else {
-                hi = mid;
+        // at the default ε = 2 and at another (ε² = 2ε at the default)
+        for eps in [2.0, 1.5] {
+            let mut p = ParamSet::dna1_defaults();
+            p.set("eps_backbone", eps).unwrap();
+            let fene: Fene<f64> = Fene::new(&p);
+            let (eps, r0, delta, fmax, finf) = ["eps_backbone", "r0_backbone", "delta_backbone", "fmax", "finf"].map(|n| p.value(n)).into();
+            let force = |x: f64| eps * x / (delta * delta - x * x);
+            let (mut lo, mut hi) = (0.0, delta);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if force(mid) < fmax {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
             }
+            let xs = 0.5 * (lo + hi);
+            let v = |x: f64| fene.eval(&(r0 + x));
+            let slope = |x: f64, h: f64| (v(x + h) - v(x - h)) / (2.0 * h);
+            // below the switch: plain FENE, −(ε/2) ln(1 − x²/Δ²)
+            let x = 0.5 * xs;
+            assert!((v(x) + 0.5 * eps * (1.0 - x * x / (delta * delta)).ln()).abs() < 1e-12);
+            assert!((v(-x) - v(x)).abs() < 1e-15, "symmetric in the stretch");
+            // at the switch: continuous value, force fmax on both sides
+            let h = 1e-9; // (plain FENE curves hard here: V″ ≈ 2.5e5, so the second-order term is ~1e-13)
+            let jump = v(xs + h) - v(xs - h) - 2.0 * h * fmax;
+            assert!(jump.abs() < 1e-12, "value jumps at the switch by {jump} (x* = {xs})");
+            assert!((slope(xs - 1e-7, 1e-9) - fmax).abs() < 0.1, "{}", slope(xs - 1e-7, 1e-9));
+            assert!((slope(xs + 1e-7, 1e-9) - fmax).abs() < 0.1, "{}", slope(xs + 1e-7, 1e-9));
+            // far out the force is (fmax − finf) x* / |x| + finf, tending to finf
+            let far = 100.0 * xs;
+            let want = (fmax - finf) * xs / far + finf;
+            assert!((slope(far, 1e-5) - want).abs() < 1e-6, "far force {} vs {want}", slope(far, 1e-5));
+            assert!(v(far).is_finite() && v(-far) == v(far));
         }
-        let xs = 0.5 * (lo + hi);
-        let v = |x: f64| fene.eval(&(r0 + x));
-        let slope = |x: f64, h: f64| (v(x + h) - v(x - h)) / (2.0 * h);
-        // below the switch: plain FENE, −(ε/2) ln(1 − x²/Δ²)
-        let x = 0.5 * xs;
-        assert!((v(x) + 0.5 * eps * (1.0 - x * x / (delta * delta)).ln()).abs() < 1e-12);
-        assert!((v(-x) - v(x)).abs() < 1e-15, "symmetric in the stretch");
-        // at the switch: continuous value, force fmax on both sides
-        let h = 1e-9; // (plain FENE curves hard here: V″ ≈ 2.5e5, so the second-order term is ~1e-13)
-        let jump = v(xs + h) - v(xs - h) - 2.0 * h * fmax;
-        assert!(jump.abs() < 1e-12, "value jumps at the switch by {jump} (x* = {xs})");
-        assert!((slope(xs - 1e-7, 1e-9) - fmax).abs() < 0.1, "{}", slope(xs - 1e-7, 1e-9));
-        assert!((slope(xs + 1e-7, 1e-9) - fmax).abs() < 0.1, "{}", slope(xs + 1e-7, 1e-9));
-        // far out the force is (fmax − finf) x* / |x| + finf, tending to finf
-        let far = 100.0 * xs;
-        let want = (fmax - finf) * xs / far + finf;
-        assert!((slope(far, 1e-5) - want).abs() < 1e-6, "far force {} vs {want}", slope(far, 1e-5));
-        assert!(v(far).is_finite() && v(-far) == v(far));
     }
 }
