@@ -443,7 +443,11 @@ fn oxdna_rebuilt_with_new_constants_computes_oxgrads_energies() {
         .unwrap()
         .runs_dir(root.path().join("runs"))
         .keep_runs(true);
-    let theta: Params = [("eps_stack_base".to_string(), 1.45), ("a_hb_8".to_string(), 3.5)].into();
+    // oxDNA holds θ8's constants equal to θ7's: a_hb_8 alone is refused, the pair together is built
+    let alone: Params = [("a_hb_8".to_string(), 3.5)].into();
+    let e = s.run(&ctx(0, 1), &alone, &State::new()).unwrap_err().to_string();
+    assert!(e.contains("a_hb_8 = 3.5 differs from a_hb_7 = 4"), "{e}");
+    let theta: Params = [("eps_stack_base".to_string(), 1.45), ("a_hb_7".to_string(), 3.5), ("a_hb_8".to_string(), 3.5)].into();
     s.run(&ctx(0, 1), &theta, &State::new()).unwrap();
     let set = base.with_params(theta.iter().map(|(k, v)| (k.as_str(), *v))).unwrap();
     let (top, _) = oxgrad::system::Topology::read(dir.join("init.top")).unwrap();

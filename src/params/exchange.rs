@@ -320,8 +320,11 @@ fn c_literal(v: f64, float: bool) -> String {
 }
 
 /// oxDNA's `src/model.h` (given as `template`) with every macro that a parameter of `set` maps
-/// to rewritten for its value, dependents freshly derived, `FENE_DELTA2` = `FENE_DELTA`², and
-/// `CXST_THETA1_SA` = `a_coax_1_f6` / 2 (mythos' convention). Each macro is written once; every
+/// to rewritten for its value. (oxDNA evaluates some angles with the constants of another: θ3 with
+/// θ2's, θ8 with θ7's, θ6 with θ5's, so their own macros are written but not read; the oxDNA
+/// simulator refuses a build where such a pair differs.) Also written: dependents freshly
+/// derived, `FENE_DELTA2` = `FENE_DELTA`², and `CXST_THETA1_SA` = `a_coax_1_f6` / 2 (mythos'
+/// convention). Each macro is written once; every
 /// other line is kept as it is. A mapped macro missing from the template is an error.
 pub fn to_oxdna_header(set: &ParamSet, template: &str, source: &Path) -> Result<String> {
     let mut values: std::collections::BTreeMap<String, (String, f64)> = std::collections::BTreeMap::new();

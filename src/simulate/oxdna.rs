@@ -245,6 +245,25 @@ impl OxdnaSimulator {
             .collect()
     }
 
+    /// Angular constants oxDNA's build cannot hold apart: it evaluates each of these angles with the
+    /// constants of the one before (its `*_F4_THETA*` table indices coincide), so a build with the
+    /// two groups differing would compute another model than oxgrad's.
+    fn tied(&self, set: &ParamSet) -> Vec<String> {
+        const TIED: [(&str, u8, u8); 6] = [("hb", 2, 3), ("hb", 7, 8), ("stack", 5, 6), ("cross", 2, 3), ("cross", 7, 8), ("coax", 5, 6)];
+        let mut out = Vec::new();
+        for (x, used, tied) in TIED {
+            for group in ["a", "theta0", "delta_theta_star"] {
+                let (a, b) = (format!("{group}_{x}_{used}"), format!("{group}_{x}_{tied}"));
+                if let (Ok(va), Ok(vb)) = (set.get(&a), set.get(&b)) {
+                    if (va - vb).abs() > 1e-12 * va.abs().max(1.0) {
+                        out.push(format!("{b} = {vb} differs from {a} = {va}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Runs in `dir` (which must not exist yet) with `set`; the sampled trajectory.
     fn run_in(&self, program: &Path, dir: &Path, set: &ParamSet, seed: u64, ctx: &TaskContext) -> Result<Trajectory> {
         copy_dir(&self.input_dir, dir)?;
@@ -319,6 +338,17 @@ impl Simulator for OxdnaSimulator {
                  oxDNA source tree (OxdnaSimulator::from_source, config `source`), train these with \
                  the native engine (kind = \"native\"), or leave them out of what is trained",
             ));
+        }
+        if self.build.is_some() {
+            let tied = self.tied(&set);
+            if !tied.is_empty() {
+                return Err(Error::invalid(
+                    format!("parameters for the oxDNA simulator {}", self.name),
+                    tied.join(", "),
+                    "oxDNA evaluates θ3 (H-bonding, cross-stacking) with θ2's constants, θ8 with θ7's and θ6 \
+                     (stacking, coaxial) with θ5's: train each pair together (same values) or leave the second at the first's",
+                ));
+            }
         }
         // oxDNA reads its seed as a C int
         let seed = derive_seed(self.seed, &self.name, ctx.step) % (1 << 31);
