@@ -241,3 +241,13 @@ mod header {
         assert!(compared > 100, "compared {compared} macros");
     }
 }
+
+#[test]
+fn an_oxgrad_file_imports_as_mythos_for_its_own_model_only() {
+    let own = ParamSet::dna2_defaults().to_toml_string();
+    // oxgrad's own files carry `model` and the θ8 of oxDNA: read as mythos, θ8 is mapped
+    let back = from_mythos_toml(&own, Path::new("p.toml"), ModelKind::Dna2).unwrap();
+    assert_eq!(back.value("eps_hb"), ParamSet::dna2_defaults().value("eps_hb"));
+    let e = from_mythos_toml(&own, Path::new("p.toml"), ModelKind::Dna1).unwrap_err().to_string();
+    assert_eq!(e, "invalid model = \"dna2\": p.toml: importing into a dna1 parameter set: pass --model");
+}

@@ -91,6 +91,13 @@ pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<P
     for (section, body) in &raw {
         let table = match body {
             toml::Value::Table(t) => t.clone(),
+            // an oxgrad parameter file's `model` key: the model is the one asked for
+            _ if section == "model" => {
+                if body.as_str() != Some(&model.to_string()) {
+                    return Err(Error::invalid("model", body, at(&format!("importing into a {model} parameter set: pass --model"))));
+                }
+                continue;
+            }
             _ => std::iter::once((section.clone(), body.clone())).collect(),
         };
         for (name, v) in &table {
@@ -137,6 +144,10 @@ pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<P
                         dependents.push((name.clone(), value));
                     } else if matches!(name.as_str(), "kt" | "kT" | "salt_conc" | "half_charged_ends") {
                         // simulation state, not a model constant: oxgrad takes it from the input / config
+                        tracing::warn!(
+                            "{}: '{name}' is the simulated state, not a model constant: not imported (oxgrad takes it from the oxDNA input or the configuration)",
+                            source.display()
+                        );
                     } else {
                         return Err(Error::UnknownParameter {
                             name: name.clone(),
