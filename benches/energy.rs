@@ -5,8 +5,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use oxgrad::energy::EnergyModel;
-use oxgrad::params::{ParamClass, ParamSet};
 use oxgrad::generate::{helix, parse_sequence, perturbed, Shape};
+use oxgrad::params::{ParamClass, ParamSet};
 use oxgrad::system::TopologyFormat;
 
 const SEQ: &str = "ACGTTGCAATGCCGTAAGCTTGACCATGGTCAGTCAAGTCCTAGGATCCAGTTCACGTGA";

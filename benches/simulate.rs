@@ -6,9 +6,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, Shape};
 use oxgrad::params::ParamSet;
 use oxgrad::simulate::{Md, MdConfig, MdState, Thermostat};
-use oxgrad::generate::{helix, Shape};
 use oxgrad::system::{Base, TopologyFormat};
 
 fn sequence(bp: usize) -> Vec<Base> {

@@ -11,12 +11,12 @@
 //! The last line is one JSON object with the reweighted estimates before and after.
 
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::objective::{DiffTre, Loss, Reference};
 use oxgrad::observable::{BasePairs, Observable, PropellerTwist, Rise};
 use oxgrad::optimize::{create_n, Aggregate, Optimization, Simulator, UpdateRule};
 use oxgrad::params::ParamSet;
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 use std::sync::Arc;
 
@@ -31,11 +31,13 @@ fn main() -> oxgrad::Result<()> {
         verlet_skin: 0.05,
         seed: 3,
     };
-    let template = NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 500)?.equilibration_steps(10_000);
+    let template =
+        NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 500)?.equilibration_steps(10_000);
     let simulators = create_n(2, Some("duplex"), |n| template.renamed(n));
     let ids = simulators.iter().flat_map(Simulator::exposes).collect();
     let pairs = BasePairs::duplex(&topology, 2)?;
-    let observables: Vec<Arc<dyn Observable>> = vec![Arc::new(PropellerTwist::new(pairs.clone())), Arc::new(Rise::new(pairs)?)];
+    let observables: Vec<Arc<dyn Observable>> =
+        vec![Arc::new(PropellerTwist::new(pairs.clone())), Arc::new(Rise::new(pairs)?)];
 
     // the parameters trained, and their oxDNA1 values for the prior
     let trained = ["r0_cross", "dr_c_cross", "theta0_hb_4", "dr0_stack"];

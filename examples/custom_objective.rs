@@ -18,6 +18,7 @@
 //! ```
 
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::objective::{DiffTre, Loss, Reference};
 use oxgrad::observable::{feature_table, BasePairs, Observable, Rise};
 use oxgrad::optimize::{
@@ -26,7 +27,6 @@ use oxgrad::optimize::{
 };
 use oxgrad::params::{ParamGrads, ParamSelection, ParamSet, Term};
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 use oxgrad::trajectory::Trajectory;
 use oxgrad::units::to_nm;
@@ -88,7 +88,8 @@ impl Objective for FluctuationFit {
             return Err(Error::user(std::io::Error::other("FluctuationFit needs a trajectory observable")));
         };
         let (loss, mean, grads) = self.loss_and_grads(traj, params)?;
-        let reported = BTreeMap::from([("loss".into(), Observation::Scalar(loss)), ("rise".into(), Observation::Scalar(mean))]);
+        let reported =
+            BTreeMap::from([("loss".into(), Observation::Scalar(loss)), ("rise".into(), Observation::Scalar(mean))]);
         let mut out = ObjectiveOutput::ready(grads, reported);
         out.state = st;
         Ok(out)
@@ -106,7 +107,8 @@ fn main() -> oxgrad::Result<()> {
         verlet_skin: 0.05,
         seed: 3,
     };
-    let sim = NativeSimulator::new("duplex", topology.clone(), start, base.clone(), md, 500)?.equilibration_steps(10_000);
+    let sim =
+        NativeSimulator::new("duplex", topology.clone(), start, base.clone(), md, 500)?.equilibration_steps(10_000);
     let rise: Arc<dyn Observable> = Arc::new(Rise::new(BasePairs::duplex(&topology, 2)?)?);
     let trained = ParamSelection::Terms(vec![Term::Stacking]).resolve(&base)?;
     let theta: Params = trained.iter().map(|n| (n.clone(), base.value(n))).collect();
@@ -121,11 +123,19 @@ fn main() -> oxgrad::Result<()> {
     // 1. at the sampling parameters the fluctuation formula is DiffTRe's gradient
     let traj = sim.run_with(&base, 3)?;
     let (_, mean, mine) = fit.loss_and_grads(&traj, &theta)?;
-    let difftre = DiffTre::new("rise", vec![], EnergyModel::new(&topology, base.clone())?, vec![rise], Loss::squared(0.345))?;
+    let difftre =
+        DiffTre::new("rise", vec![], EnergyModel::new(&topology, base.clone())?, vec![rise], Loss::squared(0.345))?;
     let reference = difftre.evaluate(std::slice::from_ref(&traj), Reference::Current, &theta)?;
     let scale = reference.grads.0.values().fold(0.0_f64, |m, g| m.max(g.abs()));
-    let worst = trained.iter().map(|n| (mine.get(n).unwrap_or(0.0) - reference.grads.get(n).unwrap_or(0.0)).abs()).fold(0.0, f64::max);
-    println!("rise {mean:.4} nm over {} states; |fluctuation − DiffTRe| ≤ {:.1e} of the largest gradient", traj.len(), worst / scale);
+    let worst = trained
+        .iter()
+        .map(|n| (mine.get(n).unwrap_or(0.0) - reference.grads.get(n).unwrap_or(0.0)).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "rise {mean:.4} nm over {} states; |fluctuation − DiffTRe| ≤ {:.1e} of the largest gradient",
+        traj.len(),
+        worst / scale
+    );
     assert!(worst <= 1e-9 * scale, "the two estimators disagree");
 
     // 2. the same objective in the optimizer: a fresh simulation at every step

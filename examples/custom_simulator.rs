@@ -14,6 +14,7 @@
 //! ```
 
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::io::{InputFile, TrajectoryReader};
 use oxgrad::objective::{DiffTre, Loss};
 use oxgrad::observable::{BasePairs, Observable, Rise};
@@ -21,7 +22,6 @@ use oxgrad::optimize::{
     Aggregate, Observation, Optimization, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext, UpdateRule,
 };
 use oxgrad::params::{ParamSelection, ParamSet, Term};
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::{Topology, TopologyFormat};
 use oxgrad::trajectory::Trajectory;
 use oxgrad::Error;
@@ -51,7 +51,13 @@ impl Simulator for ExternalMd {
         &self.hints
     }
     fn run(&self, ctx: &TaskContext, params: &Params, state: &State) -> oxgrad::Result<SimOutput> {
-        let dir = std::env::temp_dir().join(format!("oxgrad-{}-{}-step{}-try{}", self.name, std::process::id(), ctx.step, ctx.attempt));
+        let dir = std::env::temp_dir().join(format!(
+            "oxgrad-{}-{}-step{}-try{}",
+            self.name,
+            std::process::id(),
+            ctx.step,
+            ctx.attempt
+        ));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
         // the program's inputs: topology, start, parameters and an oxDNA input file
         let set = self.base.with_params(params.iter().map(|(k, v)| (k.as_str(), *v)))?;
@@ -94,14 +100,23 @@ impl Simulator for ExternalMd {
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-            let detail = format!("{} in {}: {}", out.status, dir.display(), tail.into_iter().rev().collect::<Vec<_>>().join(" | "));
+            let detail = format!(
+                "{} in {}: {}",
+                out.status,
+                dir.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            );
             return Err(Error::External { program, detail });
         }
         // the states it sampled, each at the simulation's temperature
-        let frames = TrajectoryReader::open(dir.join("trajectory.dat"), self.topology.len())?.collect::<oxgrad::Result<Vec<_>>>()?;
+        let frames = TrajectoryReader::open(dir.join("trajectory.dat"), self.topology.len())?
+            .collect::<oxgrad::Result<Vec<_>>>()?;
         let kt = vec![set.value("kt"); frames.len()];
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
-        Ok(SimOutput { observables: vec![Observation::Trajectory(Trajectory::new(frames, Some(kt))?)], state: state.clone() })
+        Ok(SimOutput {
+            observables: vec![Observation::Trajectory(Trajectory::new(frames, Some(kt))?)],
+            state: state.clone(),
+        })
     }
 }
 
@@ -129,7 +144,13 @@ fn main() -> oxgrad::Result<()> {
         hints: SchedulerHints { max_retries: Some(1), ..SchedulerHints::default() },
     };
     let rise: Arc<dyn Observable> = Arc::new(Rise::new(BasePairs::duplex(&topology, 2)?)?);
-    let objective = DiffTre::new("rise", sim.exposes(), EnergyModel::new(&topology, base.clone())?, vec![rise], Loss::squared(0.345))?;
+    let objective = DiffTre::new(
+        "rise",
+        sim.exposes(),
+        EnergyModel::new(&topology, base.clone())?,
+        vec![rise],
+        Loss::squared(0.345),
+    )?;
     let trained = ParamSelection::Terms(vec![Term::Stacking]).resolve(&base)?;
     let theta: Params = trained.iter().map(|n| (n.clone(), base.value(n))).collect();
     let mut report = |out: &oxgrad::optimize::StepOutput, step: usize| {

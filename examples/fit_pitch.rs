@@ -10,12 +10,12 @@
 //! The last line is one JSON object: the initial and fitted parameters' validated pitch.
 
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::objective::{DiffTre, Loss};
 use oxgrad::observable::{BasePairs, Observable, Pitch};
 use oxgrad::optimize::{create_n, Aggregate, LocalPool, Optimization, OptimizerState, Simulator};
 use oxgrad::params::{ParamSelection, ParamSet, Term};
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 use oxgrad::train::Validation;
 use std::sync::Arc;
@@ -42,8 +42,8 @@ fn main() -> oxgrad::Result<()> {
     // DiffTRe on the pitch of the inner base pairs, squared error to 10.5 bp/turn
     let pitch: Arc<dyn Observable> = Arc::new(Pitch::new(BasePairs::duplex(&topology, 2)?)?);
     let model = EnergyModel::new(&topology, params.clone())?;
-    let objective = DiffTre::new("pitch", trajectories, model, vec![pitch.clone()], Loss::squared(10.5))?
-        .max_valid_opt_steps(4)?;
+    let objective =
+        DiffTre::new("pitch", trajectories, model, vec![pitch.clone()], Loss::squared(10.5))?.max_valid_opt_steps(4)?;
 
     // train FENE and stacking with Adam, evaluating the parameters after the last update too
     let trained = ParamSelection::Terms(vec![Term::Fene, Term::Stacking]).resolve(&params)?;
@@ -58,7 +58,10 @@ fn main() -> oxgrad::Result<()> {
     for step in 0..=20 {
         let out = if step < 20 { opt.step(&theta, state)? } else { opt.evaluate(&theta, state)? };
         let s = out.scalars();
-        println!("step {step:2}: pitch {:.3} ± {:.3} bp/turn, loss {:.2e}", s["pitch.pitch"], s["pitch.pitch_se"], s["pitch.loss"]);
+        println!(
+            "step {step:2}: pitch {:.3} ± {:.3} bp/turn, loss {:.2e}",
+            s["pitch.pitch"], s["pitch.pitch_se"], s["pitch.loss"]
+        );
         if s["pitch.loss"] < best.0 {
             best = (s["pitch.loss"], theta.clone());
         }

@@ -6,8 +6,8 @@
 //! with the time and the process's peak resident memory (VmHWM). Run each mode in its own process.
 
 use oxgrad::energy::EnergyModel;
-use oxgrad::params::{ParamClass, ParamSet};
 use oxgrad::generate::{helix, parse_sequence, perturbed, Shape};
+use oxgrad::params::{ParamClass, ParamSet};
 use oxgrad::system::TopologyFormat;
 
 fn peak_rss_mb() -> f64 {

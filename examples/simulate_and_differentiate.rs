@@ -4,9 +4,9 @@
 //! `cargo run --release --example simulate_and_differentiate`
 
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::params::{ParamSelection, ParamSet, Term};
 use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 
 fn main() -> oxgrad::Result<()> {

@@ -104,7 +104,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::geometry::Vec3;
     pub use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader, TrajectoryWriter};
-    pub use crate::params::{ModelKind, ParamSelection, ParamSet, Term};
     pub use crate::optimize::{Objective, Simulator};
+    pub use crate::params::{ModelKind, ParamSelection, ParamSet, Term};
     pub use crate::system::{Base, Topology, TopologyFormat};
 }

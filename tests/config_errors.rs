@@ -16,7 +16,10 @@ fn every_bad_configuration_fails_with_its_exact_message() {
             .lines()
             .find_map(|l| l.strip_prefix("#! expect: "))
             .unwrap_or_else(|| panic!("{}: no '#! expect:' line", path.display()));
-        let err = ConfigFile::read(&path).and_then(ConfigFile::build).err().unwrap_or_else(|| panic!("{} was accepted", path.display()));
+        let err = ConfigFile::read(&path)
+            .and_then(ConfigFile::build)
+            .err()
+            .unwrap_or_else(|| panic!("{} was accepted", path.display()));
         assert_eq!(err.to_string(), format!("{}:{expect}", path.display()), "{}", path.display());
         checked += 1;
     }

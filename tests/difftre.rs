@@ -55,14 +55,19 @@ fn ctx() -> TaskContext {
 }
 
 fn theta0() -> Params {
-    [("eps_stack_base", 1.3448), ("eps_hb", 1.077), ("a_stack", 6.0), ("dr0_stack", 0.4)].map(|(k, v)| (k.to_string(), v)).into()
+    [("eps_stack_base", 1.3448), ("eps_hb", 1.077), ("a_stack", 6.0), ("dr0_stack", 0.4)]
+        .map(|(k, v)| (k.to_string(), v))
+        .into()
 }
 
 #[test]
 fn reweighting_gradients_match_finite_differences() {
     let (model, traj, top) = reference();
     let id = ObservableId::new("trajectory", "NativeSimulator", "x");
-    let d = DiffTre::new("d", vec![id], model.clone(), distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.5).unwrap();
+    let d = DiffTre::new("d", vec![id], model.clone(), distance(&top), Loss::squared(TARGET_NM))
+        .unwrap()
+        .min_n_eff(0.5)
+        .unwrap();
     let obs = vec![Arc::new(Observation::Trajectory(traj.clone()))];
     let theta0 = theta0();
     let first = d.calculate(&ctx(), &obs, &theta0, &State::new()).unwrap();
@@ -87,7 +92,10 @@ fn reweighting_gradients_match_finite_differences() {
             let fd = (reweighted(&model, &traj, &up, &theta0) - reweighted(&model, &traj, &down, &theta0)) / (2.0 * h);
             let ad = g.get(name).unwrap();
             assert!(ad.abs() > 1e-8, "d/d{name} should not vanish");
-            assert!((ad - fd).abs() <= 1e-5 * fd.abs().max(ad.abs()) + 1e-10, "d/d{name}: DiffTRe {ad}, finite difference {fd}");
+            assert!(
+                (ad - fd).abs() <= 1e-5 * fd.abs().max(ad.abs()) + 1e-10,
+                "d/d{name}: DiffTRe {ad}, finite difference {fd}"
+            );
         }
     }
     assert!(second.observables["neff"].as_scalar().unwrap() < 1.0);
@@ -155,7 +163,12 @@ fn the_neff_gate_and_the_reuse_limit_ask_for_fresh_data() {
     let first = limited.calculate(&ctx(), &obs, &theta0, &State::new()).unwrap();
     let out = limited.calculate(&ctx(), &obs, &theta0, &first.state).unwrap();
     assert!(!out.is_ready, "one update per trajectory");
-    let e = DiffTre::new("d", vec![id], model, distance(&top), Loss::squared(1.0)).unwrap().max_valid_opt_steps(0).err().unwrap().to_string();
+    let e = DiffTre::new("d", vec![id], model, distance(&top), Loss::squared(1.0))
+        .unwrap()
+        .max_valid_opt_steps(0)
+        .err()
+        .unwrap()
+        .to_string();
     assert_eq!(e, "invalid max_valid_opt_steps = 0: max_valid_opt_steps must be positive or infinity.");
 }
 
@@ -180,9 +193,9 @@ fn difftre_refuses_what_it_cannot_compute() {
 
 #[test]
 fn difftre_trains_with_native_simulators() {
+    use oxgrad::generate::{helix, parse_sequence, Shape};
     use oxgrad::params::ParamSet;
     use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
-    use oxgrad::generate::{helix, parse_sequence, Shape};
     let (top, conf) =
         helix(&parse_sequence("ACGTTGCA").unwrap(), Shape::Duplex, None, oxgrad::system::TopologyFormat::Classic)
             .unwrap();
@@ -199,7 +212,8 @@ fn difftre_trains_with_native_simulators() {
     let sims = create_n(2, Some("helix"), |name| base.renamed(name));
     let ids: Vec<ObservableId> = sims.iter().flat_map(Simulator::exposes).collect();
     let model = EnergyModel::new(&top, p).unwrap();
-    let objective = DiffTre::new("distance", ids, model, distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.9).unwrap();
+    let objective =
+        DiffTre::new("distance", ids, model, distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.9).unwrap();
     let mut losses = Vec::new();
     let mut first_step = None;
     let mut cb = |out: &StepOutput, _| {
@@ -231,7 +245,10 @@ fn a_difftre_step_lowers_the_loss_by_what_the_gradient_predicts() {
     let (model, traj, top) = reference();
     let sim = oxgrad::simulate::TrajectorySimulator::new("replay", traj.clone());
     let theta0 = theta0();
-    let d = DiffTre::new("d", sim.exposes(), model.clone(), distance(&top), Loss::squared(TARGET_NM)).unwrap().min_n_eff(0.5).unwrap();
+    let d = DiffTre::new("d", sim.exposes(), model.clone(), distance(&top), Loss::squared(TARGET_NM))
+        .unwrap()
+        .min_n_eff(0.5)
+        .unwrap();
     // a learning rate that moves θ by 1e-4 in norm (first order holds to a few per cent there)
     let g0 = d
         .calculate(&ctx(), &[Arc::new(Observation::Trajectory(traj.clone()))], &theta0, &State::new())
@@ -255,7 +272,11 @@ fn a_difftre_step_lowers_the_loss_by_what_the_gradient_predicts() {
     for (name, g) in &g0.0 {
         let moved = theta1[name] - theta0[name];
         // exact up to the rounding of θ − η g at the size of θ
-        assert!((moved + lr * g).abs() <= 4.0 * f64::EPSILON * theta0[name].abs(), "{name} moved {moved}, −η g = {}", -lr * g);
+        assert!(
+            (moved + lr * g).abs() <= 4.0 * f64::EPSILON * theta0[name].abs(),
+            "{name} moved {moved}, −η g = {}",
+            -lr * g
+        );
     }
     let l0 = reweighted(&model, &traj, &theta0, &theta0);
     let l1 = reweighted(&model, &traj, theta1, &theta0);

@@ -93,10 +93,12 @@ fn pair_energies_match_at_printed_precision() {
         let mut checked = 0;
         for (f, frame) in frames.iter().enumerate() {
             let mut mine = std::collections::HashMap::new();
-            setup.model.visit_pairs(&oxgrad::energy::Frame::new(frame), |a| {
-                *mine.entry((a.p.min(a.q), a.p.max(a.q), a.term)).or_insert(0.0) += a.energy;
-            })
-            .unwrap();
+            setup
+                .model
+                .visit_pairs(&oxgrad::energy::Frame::new(frame), |a| {
+                    *mine.entry((a.p.min(a.q), a.p.max(a.q), a.term)).or_insert(0.0) += a.energy;
+                })
+                .unwrap();
             for row in rows.iter().filter(|r| r[0].parse::<usize>().unwrap() == f) {
                 let (i, j): (usize, usize) = (row[2].parse().unwrap(), row[3].parse().unwrap());
                 for &(col, term) in &terms {

@@ -111,7 +111,12 @@ fn coaxial_phi_torques_match_autodiff_where_the_phi_factors_bend() {
             let (f, t) = model.forces_torques_autodiff(&c).unwrap();
             let scale = native.f.iter().chain(&native.torque).map(|v| v.norm()).fold(0.0, f64::max);
             for k in 0..2 {
-                assert!((native.f[k] - f[k]).norm() < 1e-9 * scale, "twist ({i}, {j}) force {k}: {:?} vs {:?}", native.f[k], f[k]);
+                assert!(
+                    (native.f[k] - f[k]).norm() < 1e-9 * scale,
+                    "twist ({i}, {j}) force {k}: {:?} vs {:?}",
+                    native.f[k],
+                    f[k]
+                );
                 assert!(
                     (native.torque[k] - t[k]).norm() < 1e-9 * scale,
                     "twist ({i}, {j}) torque {k}: {:?} vs autodiff {:?}",
@@ -153,7 +158,11 @@ fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
                 let got = b.term(t) / 2.0;
                 // oxDNA keeps some constants in single precision: ~2e-7 relative, up to 1e-6
                 // where a factor sits near the end of its smooth tail
-                assert!((got - want).abs() <= 2e-6 * want.abs() + 1e-9, "{input} frame {}: {t:?} {got} vs oxDNA {want}", c[0]);
+                assert!(
+                    (got - want).abs() <= 2e-6 * want.abs() + 1e-9,
+                    "{input} frame {}: {t:?} {got} vs oxDNA {want}",
+                    c[0]
+                );
                 if t == oxgrad::energy::TermId::CoaxialStacking && want != 0.0 {
                     coax_frames += 1;
                 }
@@ -174,7 +183,10 @@ fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
                 let i = r[1] as usize;
                 for a in 0..3 {
                     for (got, want) in [(f.f[i][a], r[2 + a]), (f.torque[i][a], r[5 + a])] {
-                        assert!((got - want).abs() <= 1e-4 * want.abs() + 1e-5, "{input} frame {k} nucleotide {i}: {got} vs oxDNA {want}");
+                        assert!(
+                            (got - want).abs() <= 1e-4 * want.abs() + 1e-5,
+                            "{input} frame {k} nucleotide {i}: {got} vs oxDNA {want}"
+                        );
                     }
                 }
             }

@@ -164,6 +164,9 @@ fn energy_parameters_are_a_burn_module() {
     let grads = module.grads(&energies.sum().backward());
     let (_, expected) = s.model.vjp(&frames[..3], &[1.0; 3], &names).unwrap();
     for n in &names {
-        assert!((grads.get(n).unwrap() - expected.get(n).unwrap()).abs() <= 1e-12 * expected.get(n).unwrap().abs().max(1.0), "{n}");
+        assert!(
+            (grads.get(n).unwrap() - expected.get(n).unwrap()).abs() <= 1e-12 * expected.get(n).unwrap().abs().max(1.0),
+            "{n}"
+        );
     }
 }

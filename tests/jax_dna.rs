@@ -23,7 +23,8 @@ use std::f64::consts::PI;
 use std::sync::Arc;
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/jax_dna/difftre_8bp.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/jax_dna/difftre_8bp.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -72,7 +73,8 @@ fn difftre_matches_the_jax_original_for_every_parameter() {
     // loss = the reweighted mean propeller twist
     let observable: Vec<Arc<dyn Observable>> = vec![Arc::new(propeller)];
     let difftre =
-        DiffTre::new("jax", vec![], setup.model.clone(), observable, Loss::custom(|o, _| o.clone().slice(0..1))).unwrap();
+        DiffTre::new("jax", vec![], setup.model.clone(), observable, Loss::custom(|o, _| o.clone().slice(0..1)))
+            .unwrap();
     let defaults = setup.model.params();
     let mut compared = 0;
     for (section, scale) in [("at_default", 1.0), ("at_scaled_1p001", 1.001)] {

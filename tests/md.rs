@@ -5,10 +5,10 @@ mod common;
 
 use common::case_dir;
 use oxgrad::energy::EnergyModel;
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::io::{InputFile, TrajectoryReader};
 use oxgrad::params::ParamSet;
 use oxgrad::simulate::{Md, MdConfig, MdRun, MdState, Thermostat};
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::TopologyFormat;
 
 fn duplex(seq: &str) -> (EnergyModel, MdState) {

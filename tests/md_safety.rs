@@ -40,7 +40,11 @@ fn a_blow_up_stops_with_the_step_the_nucleotides_and_the_last_good_configuration
     assert!(!out.status.success(), "a blown-up run fails");
     let err = stderr(&out);
     assert!(err.contains("the simulation became unstable at step "), "{err}");
-    assert!(err.contains("the backbone bond between nucleotides") && err.contains("distance between bonded neighbors exceeded"), "{err}");
+    assert!(
+        err.contains("the backbone bond between nucleotides")
+            && err.contains("distance between bonded neighbors exceeded"),
+        "{err}"
+    );
     assert!(err.contains("reduce dt (now 0.05)") && err.contains("error_conf.dat"), "{err}");
     // the last good configuration is a whole, readable configuration with finite energies
     let c = Configuration::read(d.path().join("error_conf.dat"), 24).unwrap();
@@ -66,7 +70,11 @@ fn unused_and_duplicated_keys_are_reported_and_unimplemented_features_refused() 
     assert!(err.contains("did you mean 'thermostat'?"), "{err}");
     assert!(err.contains("'dt' is given twice") && err.contains("the last value counts"), "{err}");
     let strict = oxgrad(&["simulate", "input_md", "--strict", "--force"], d.path());
-    assert!(!strict.status.success() && stderr(&strict).contains("remove them, or run without --strict"), "{}", stderr(&strict));
+    assert!(
+        !strict.status.success() && stderr(&strict).contains("remove them, or run without --strict"),
+        "{}",
+        stderr(&strict)
+    );
     for (key, value, says) in [
         ("sim_type", "VMMC", "runs sim_type = MD"),
         ("backend", "CUDA", "runs on the CPU (backend = CPU)"),
@@ -108,8 +116,10 @@ fn a_killed_run_leaves_whole_frames_whole_lines_and_a_readable_last_configuratio
     run.kill().unwrap(); // SIGKILL: nothing gets to clean up
     run.wait().unwrap();
     let n = 128;
-    let frames: Vec<Configuration> =
-        TrajectoryReader::open(d.path().join("trajectory.dat"), n).unwrap().collect::<Result<_, _>>().expect("every frame parses");
+    let frames: Vec<Configuration> = TrajectoryReader::open(d.path().join("trajectory.dat"), n)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .expect("every frame parses");
     assert!(frames.len() >= 5, "{} frames", frames.len());
     let energy = std::fs::read_to_string(d.path().join("energy.dat")).unwrap();
     assert!(energy.ends_with('\n'), "the energy file ends with a whole line");
@@ -121,7 +131,12 @@ fn a_killed_run_leaves_whole_frames_whole_lines_and_a_readable_last_configuratio
     assert_eq!(last.step % 50, 0, "refreshed at a print_conf_interval");
     // the frame is appended before last_conf is renamed into place: a kill between the two leaves
     // last_conf one interval behind the trajectory, never more
-    assert!(last.step + 50 >= frames.last().unwrap().step, "last_conf at {}, trajectory at {}", last.step, frames.last().unwrap().step);
+    assert!(
+        last.step + 50 >= frames.last().unwrap().step,
+        "last_conf at {}, trajectory at {}",
+        last.step,
+        frames.last().unwrap().step
+    );
 }
 
 #[test]
@@ -207,7 +222,8 @@ fn a_pulled_duplex_is_longer() {
         let m = z.iter().sum::<f64>() / z.len() as f64;
         let blocks: Vec<f64> = z.chunks_exact(25).map(|b| b.iter().sum::<f64>() / 25.0).collect();
         let bm = blocks.iter().sum::<f64>() / blocks.len() as f64;
-        let se = (blocks.iter().map(|b| (b - bm).powi(2)).sum::<f64>() / ((blocks.len() - 1) * blocks.len()) as f64).sqrt();
+        let se =
+            (blocks.iter().map(|b| (b - bm).powi(2)).sum::<f64>() / ((blocks.len() - 1) * blocks.len()) as f64).sqrt();
         (m, se)
     };
     let (free, free_se) = extension(0.0);

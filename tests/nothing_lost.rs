@@ -44,11 +44,18 @@ fn convert_into_the_inputs_directory_leaves_the_inputs_alone() {
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "."], d.path());
     assert_eq!(error_line(&out), format!("error: invalid output = ./init.top: it is the input 'init.top': {IS_INPUT}"));
     // also through other spellings of the same directory: a path through a new directory, a link
-    let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "new_dir/.."], d.path());
-    assert_eq!(error_line(&out), format!("error: invalid output = new_dir/../init.top: it is the input 'init.top': {IS_INPUT}"));
+    let out =
+        oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "new_dir/.."], d.path());
+    assert_eq!(
+        error_line(&out),
+        format!("error: invalid output = new_dir/../init.top: it is the input 'init.top': {IS_INPUT}")
+    );
     std::os::unix::fs::symlink(d.path(), d.path().join("link")).unwrap();
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "link"], d.path());
-    assert_eq!(error_line(&out), format!("error: invalid output = link/init.top: it is the input 'init.top': {IS_INPUT}"));
+    assert_eq!(
+        error_line(&out),
+        format!("error: invalid output = link/init.top: it is the input 'init.top': {IS_INPUT}")
+    );
     assert_eq!((bytes(&d.path().join("init.top")), bytes(&d.path().join("trajectory.dat"))), before);
     // into another directory it works, and every output is complete
     let out = oxgrad(&["convert", "-t", "init.top", "-c", "trajectory.dat", "--to", "new", "-o", "new"], d.path());

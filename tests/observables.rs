@@ -4,10 +4,10 @@
 
 mod common;
 
+use oxgrad::generate::{helix, parse_sequence, Shape, CM_AXIS_DISTANCE, RISE, TWIST};
 use oxgrad::io::{Configuration, TrajectoryReader};
 use oxgrad::observable::*;
 use oxgrad::params::ParamSet;
-use oxgrad::generate::{helix, parse_sequence, Shape, CM_AXIS_DISTANCE, RISE, TWIST};
 use oxgrad::system::{Topology, TopologyFormat};
 
 const NM: f64 = 0.8518;
@@ -19,7 +19,8 @@ fn one(obs: &dyn Observable, conf: &Configuration, params: &ParamSet) -> f64 {
 #[test]
 fn ideal_helix_values_worked_out_by_hand() {
     let n = 10;
-    let (top, conf) = helix(&parse_sequence("ACGTTGCAAT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    let (top, conf) =
+        helix(&parse_sequence("ACGTTGCAAT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
     let (p1, p2) = (ParamSet::dna1_defaults(), ParamSet::dna2_defaults());
     let bp = BasePairs::duplex(&top, 0).unwrap();
     let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() < 1e-9 * b.abs().max(1.0), "{what}: {a} vs {b}");
@@ -43,8 +44,13 @@ fn ideal_helix_values_worked_out_by_hand() {
     assert!(lp.is_infinite() && lp > 0.0, "{lp}");
     // the radius of gyration of strand 0 from the pair-distance form Rg² = Σ_ij |r_i − r_j|² / (2n²)
     let s0 = &top.strands[0].nucleotides;
-    let pairs: f64 = s0.iter().flat_map(|&a| s0.iter().map(move |&b| (a, b))).map(|(a, b)| (conf.r[a] - conf.r[b]).norm2()).sum();
-    close(one(&RadiusOfGyration::strand(&top, 0).unwrap(), &conf, &p1), (pairs / (2.0 * (n * n) as f64)).sqrt() * NM, "Rg");
+    let pairs: f64 =
+        s0.iter().flat_map(|&a| s0.iter().map(move |&b| (a, b))).map(|(a, b)| (conf.r[a] - conf.r[b]).norm2()).sum();
+    close(
+        one(&RadiusOfGyration::strand(&top, 0).unwrap(), &conf, &p1),
+        (pairs / (2.0 * (n * n) as f64)).sqrt() * NM,
+        "Rg",
+    );
     // a rigid motion of the helix is at zero RMSD from it
     let mut moved = conf.clone();
     let axis = oxgrad::geometry::Vec3::new(0.2, 0.9, -0.3).normalized();
@@ -169,5 +175,9 @@ fn observe_prints_every_frame_and_the_mean_with_its_error() {
         .args(["observe", "rize", "-t", "x", "--trajectory", "y"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean \"rise\""), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("did you mean \"rise\""),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }

@@ -71,7 +71,15 @@ fn optimize_writes_a_run_directory_and_a_final_line() {
         assert!(l["objectives"]["rise"]["n_eff"].as_f64().unwrap() > 0.0);
         assert!(l["params"]["eps_stack_base"].as_f64().is_some() && l["grads"]["eps_stack_base"].as_f64().is_some());
     }
-    for f in ["config.toml", "seeds.toml", "params_initial.toml", "validation.json", "loss.png", "observables.png", "neff.png"] {
+    for f in [
+        "config.toml",
+        "seeds.toml",
+        "params_initial.toml",
+        "validation.json",
+        "loss.png",
+        "observables.png",
+        "neff.png",
+    ] {
         assert!(run.join(f).is_file(), "{f}");
     }
     let best = ParamSet::read(run.join("params_best.toml")).unwrap();
@@ -82,7 +90,8 @@ fn optimize_writes_a_run_directory_and_a_final_line() {
     // the resolved configuration reads back to the same run
     ConfigFile::read(run.join("config.toml")).unwrap();
     // the fitted parameters are usable: an MD input runs with them
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("validation.json")).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("validation.json")).unwrap()).unwrap();
     assert_eq!(v[0]["copies"], 2);
     // the fitted parameters are usable: oxgrad energy evaluates a trajectory with them
     let input = common::case_dir("dna1-avg-8bp-T296").join("input_analysis_nomesh");
@@ -96,7 +105,10 @@ fn optimize_writes_a_run_directory_and_a_final_line() {
     let params_file = run.join("params_final.toml");
     let (plain, fitted) = (energy(&[]), energy(&["--params", params_file.to_str().unwrap()]));
     let stacking = |tsv: &str| -> f64 { tsv.lines().nth(1).unwrap().split('\t').nth(4).unwrap().parse().unwrap() };
-    assert!((stacking(&plain) - stacking(&fitted)).abs() > 1e-6, "the fitted stacking parameters change the stacking energy");
+    assert!(
+        (stacking(&plain) - stacking(&fitted)).abs() > 1e-6,
+        "the fitted stacking parameters change the stacking energy"
+    );
 
     // a second run into the same directory is refused, and leaves it as it was
     let again = oxgrad(&["optimize", "short.toml", "-o", "run"], dir.path());
@@ -148,7 +160,9 @@ target = 10.5
         _ => unreachable!("a trajectory simulator"),
     };
     let d = &plan.objectives[0].difftre;
-    let loss = |p: &oxgrad::optimize::Params| d.evaluate(std::slice::from_ref(&traj), Reference::Params(&start), p).unwrap().loss;
+    let loss = |p: &oxgrad::optimize::Params| {
+        d.evaluate(std::slice::from_ref(&traj), Reference::Params(&start), p).unwrap().loss
+    };
     assert!((json["loss"].as_f64().unwrap() - loss(&start)).abs() < 1e-12);
     for (name, v) in &start {
         let h = 1e-6 * v.abs().max(0.1);
@@ -158,6 +172,9 @@ target = 10.5
         let fd = (loss(&up) - loss(&down)) / (2.0 * h);
         let g = json["grads"][name].as_f64().unwrap();
         assert!(g.abs() > 1e-6, "{name}");
-        assert!((g - fd).abs() <= 1e-5 * g.abs().max(fd.abs()) + 1e-9, "d/d{name}: printed {g}, finite difference {fd}");
+        assert!(
+            (g - fd).abs() <= 1e-5 * g.abs().max(fd.abs()) + 1e-9,
+            "d/d{name}: printed {g}, finite difference {fd}"
+        );
     }
 }

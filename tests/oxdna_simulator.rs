@@ -103,14 +103,19 @@ fn parameters_a_binary_cannot_take_are_refused_by_name() {
 #[test]
 fn sequence_dependent_strengths_go_through_a_written_seq_dep_file() {
     let root = tempfile::tempdir().unwrap();
-    let dir = input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
+    let dir =
+        input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
     let file = SeqDepFile::parse(
         include_str!("../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
         Path::new("oxDNA1_sequence_dependent_parameters.txt"),
     )
     .unwrap();
     let base = ParamSet::dna1_defaults().with_sequence_dependence(&file).unwrap();
-    let s = OxdnaSimulator::new("seq", &dir, OXGRAD, base.clone()).unwrap().args(["simulate"]).runs_dir(root.path()).keep_runs(true);
+    let s = OxdnaSimulator::new("seq", &dir, OXGRAD, base.clone())
+        .unwrap()
+        .args(["simulate"])
+        .runs_dir(root.path())
+        .keep_runs(true);
     let theta: Params = [("ss_stack_weights_G_C".to_string(), 1.75), ("ss_hb_weights_A_T".to_string(), 1.0)].into();
     s.run(&ctx(0, 1), &theta, &State::new()).unwrap();
     let run = root.path().join("seq/step-0-attempt-1");
@@ -144,7 +149,9 @@ fn a_failing_program_is_reported_with_its_logs_and_its_directory_kept() {
 
     // under the optimizer: retried as the hints say, then reported with the simulator's name
     let s = s.hints(SchedulerHints { max_retries: Some(1), ..SchedulerHints::default() });
-    let objective = oxgrad::optimize::GenericObjective::new("never", s.exposes(), |_, _| unreachable!("the simulator never succeeds"));
+    let objective = oxgrad::optimize::GenericObjective::new("never", s.exposes(), |_, _| {
+        unreachable!("the simulator never succeeds")
+    });
     let e = oxgrad::optimize::Optimization::new(oxgrad::optimize::UpdateRule::sgd(0.1).unwrap())
         .simulator(s)
         .objective(objective)
@@ -188,18 +195,32 @@ fn make_executable(path: &Path) -> PathBuf {
 fn construction_checks_the_input_directory_the_program_and_the_overrides() {
     let root = tempfile::tempdir().unwrap();
     let e = OxdnaSimulator::new("x", root.path(), OXGRAD, ParamSet::dna1_defaults()).unwrap_err().to_string();
-    assert!(e.contains("input") && e.contains("an oxDNA simulator's input directory holds a file named `input`"), "{e}");
+    assert!(
+        e.contains("input") && e.contains("an oxDNA simulator's input directory holds a file named `input`"),
+        "{e}"
+    );
     let dir = input_dir(root.path(), "");
-    let e = OxdnaSimulator::new("x", &dir, root.path().join("no-such-oxDNA"), ParamSet::dna1_defaults()).unwrap_err().to_string();
-    assert!(e.ends_with("no-such-oxDNA' not found: give the path of an oxDNA binary (or of `oxgrad`, with args [\"simulate\"])"), "{e}");
-    let e = sim(root.path(), &dir).overrides(BTreeMap::from([("seed".to_string(), "3".to_string())])).unwrap_err().to_string();
+    let e = OxdnaSimulator::new("x", &dir, root.path().join("no-such-oxDNA"), ParamSet::dna1_defaults())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with(
+            "no-such-oxDNA' not found: give the path of an oxDNA binary (or of `oxgrad`, with args [\"simulate\"])"
+        ),
+        "{e}"
+    );
+    let e = sim(root.path(), &dir)
+        .overrides(BTreeMap::from([("seed".to_string(), "3".to_string())]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("set the simulator's seed instead"), "{e}");
 }
 
 #[test]
 fn a_training_run_configured_with_kind_oxdna() {
     let root = tempfile::tempdir().unwrap();
-    let dir = input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
+    let dir =
+        input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
     let config = format!(
         r#"
 [model]
@@ -233,21 +254,37 @@ enabled = false
         dir.display()
     );
     std::fs::write(root.path().join("ox.toml"), config).unwrap();
-    let out = std::process::Command::new(OXGRAD).args(["optimize", "ox.toml", "-o", "run"]).current_dir(root.path()).output().unwrap();
+    let out = std::process::Command::new(OXGRAD)
+        .args(["optimize", "ox.toml", "-o", "run"])
+        .current_dir(root.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let metrics = std::fs::read_to_string(root.path().join("run/metrics.jsonl")).unwrap();
     assert!(metrics.lines().count() >= 2, "{metrics}");
     let first = metrics.lines().next().unwrap();
-    assert!(first.contains("\"task\":\"simulator_run:ox.0\"") && first.contains("\"task\":\"simulator_run:ox.1\""), "{first}");
+    assert!(
+        first.contains("\"task\":\"simulator_run:ox.0\"") && first.contains("\"task\":\"simulator_run:ox.1\""),
+        "{first}"
+    );
 
     // a native-only key is refused with the way to say it
-    let bad = std::fs::read_to_string(root.path().join("ox.toml")).unwrap().replace("copies = 2", "copies = 2\nmd_steps = 100");
+    let bad = std::fs::read_to_string(root.path().join("ox.toml"))
+        .unwrap()
+        .replace("copies = 2", "copies = 2\nmd_steps = 100");
     std::fs::write(root.path().join("bad.toml"), bad).unwrap();
-    let out = std::process::Command::new(OXGRAD).args(["optimize", "bad.toml", "-o", "run2"]).current_dir(root.path()).output().unwrap();
+    let out = std::process::Command::new(OXGRAD)
+        .args(["optimize", "bad.toml", "-o", "run2"])
+        .current_dir(root.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("simulator[0].md_steps") && stderr.contains("does not apply to kind = \"oxdna\""), "{stderr}");
+    assert!(
+        stderr.contains("simulator[0].md_steps") && stderr.contains("does not apply to kind = \"oxdna\""),
+        "{stderr}"
+    );
 }
 
 /// Opt-in: a real oxDNA (`OXDNA_BIN=/path/to/oxDNA cargo test --release --test oxdna_simulator --
@@ -259,7 +296,8 @@ enabled = false
 fn real_oxdna_two_step_optimization() {
     let bin = std::env::var("OXDNA_BIN").expect("set OXDNA_BIN to an oxDNA binary to run this test");
     let root = tempfile::tempdir().unwrap();
-    let dir = input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
+    let dir =
+        input_dir(root.path(), "use_average_seq = false\nseq_dep_file = oxDNA1_sequence_dependent_parameters.txt\n");
     std::fs::write(
         dir.join("oxDNA1_sequence_dependent_parameters.txt"),
         include_str!("../data/params/seqdep/oxDNA1_sequence_dependent_parameters.txt"),
@@ -279,11 +317,16 @@ fn real_oxdna_two_step_optimization() {
     let ids: Vec<_> = sims.iter().flat_map(Simulator::exposes).collect();
     let rise = oxgrad::observable::Rise::new(oxgrad::observable::BasePairs::duplex(&top, 1).unwrap()).unwrap();
     let model = oxgrad::energy::EnergyModel::new(&top, base.clone()).unwrap();
-    let difftre =
-        oxgrad::objective::DiffTre::new("rise", ids, model, vec![std::sync::Arc::new(rise)], oxgrad::objective::Loss::squared(0.36))
-            .unwrap()
-            .max_valid_opt_steps(1)
-            .unwrap();
+    let difftre = oxgrad::objective::DiffTre::new(
+        "rise",
+        ids,
+        model,
+        vec![std::sync::Arc::new(rise)],
+        oxgrad::objective::Loss::squared(0.36),
+    )
+    .unwrap()
+    .max_valid_opt_steps(1)
+    .unwrap();
     let theta: Params = ["ss_stack_weights_G_C", "ss_stack_weights_C_G"].map(|n| (n.to_string(), base.value(n))).into();
     let result = oxgrad::optimize::Optimization::new(oxgrad::optimize::UpdateRule::adam(1e-2).unwrap())
         .simulators(sims)
@@ -299,7 +342,8 @@ fn real_oxdna_two_step_optimization() {
     params.set("kt", oxgrad::units::kt_from_str("300K").unwrap()).unwrap();
     assert!((params.value("ss_stack_weights_G_C") - base.value("ss_stack_weights_G_C")).abs() > 1e-3);
     let model = oxgrad::energy::EnergyModel::new(&top, params).unwrap();
-    let frames: Vec<_> = TrajectoryReader::open(run.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
+    let frames: Vec<_> =
+        TrajectoryReader::open(run.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
     assert_eq!(frames.len(), 10);
     for f in &frames {
         let mine = model.energy(f).unwrap() / top.len() as f64;
@@ -367,7 +411,12 @@ fn a_source_tree_is_built_once_per_set_of_constants() {
         attempt: 1,
         env: vec![("OXGRAD_FOR_FIXTURE".into(), OXGRAD.into())],
     };
-    let builds = || std::fs::read_dir(&cache).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("oxdna-")).count();
+    let builds = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("oxdna-"))
+            .count()
+    };
     let built_with = |step: usize| -> f64 {
         let p = root.path().join(format!("runs/built/step-{step}-attempt-1/built_with.txt"));
         std::fs::read_to_string(p).unwrap().trim().parse().unwrap()
@@ -413,16 +462,23 @@ fn a_failed_build_is_reported_with_its_log() {
     let src = fixture_source(root.path());
     std::fs::write(src.join("src/main.cpp"), "int main() { return this_does_not_compile; }\n").unwrap();
     let build = OxdnaBuild::new(&src, root.path().join("builds")).unwrap();
-    let s = OxdnaSimulator::from_source("broken", &dir, build, ParamSet::dna1_defaults()).unwrap().runs_dir(root.path());
+    let s =
+        OxdnaSimulator::from_source("broken", &dir, build, ParamSet::dna1_defaults()).unwrap().runs_dir(root.path());
     let e = s.run(&ctx(0, 1), &Params::new(), &State::new()).unwrap_err();
     let Error::External { program, detail } = &e else { panic!("{e:?}") };
     assert!(program.ends_with("cmake"), "{program}");
-    assert!(detail.contains("--target oxDNA ended with exit status") && detail.contains("this_does_not_compile"), "{detail}");
+    assert!(
+        detail.contains("--target oxDNA ended with exit status") && detail.contains("this_does_not_compile"),
+        "{detail}"
+    );
     // nothing half-built is reused: the next run builds again and fails the same way
     let again = s.run(&ctx(1, 1), &Params::new(), &State::new()).unwrap_err().to_string();
     assert!(again.contains("this_does_not_compile"), "{again}");
     let missing = OxdnaBuild::new(root.path().join("nowhere"), root.path()).unwrap_err().to_string();
-    assert!(missing.contains("give the root of an oxDNA source tree (with CMakeLists.txt and src/model.h)"), "{missing}");
+    assert!(
+        missing.contains("give the root of an oxDNA source tree (with CMakeLists.txt and src/model.h)"),
+        "{missing}"
+    );
 }
 
 /// Opt-in: a real oxDNA rebuilt with other constants (`OXDNA_SRC=/path/to/oxDNA cargo test
@@ -447,13 +503,15 @@ fn oxdna_rebuilt_with_new_constants_computes_oxgrads_energies() {
     let alone: Params = [("a_hb_8".to_string(), 3.5)].into();
     let e = s.run(&ctx(0, 1), &alone, &State::new()).unwrap_err().to_string();
     assert!(e.contains("a_hb_8 = 3.5 differs from a_hb_7 = 4"), "{e}");
-    let theta: Params = [("eps_stack_base".to_string(), 1.45), ("a_hb_7".to_string(), 3.5), ("a_hb_8".to_string(), 3.5)].into();
+    let theta: Params =
+        [("eps_stack_base".to_string(), 1.45), ("a_hb_7".to_string(), 3.5), ("a_hb_8".to_string(), 3.5)].into();
     s.run(&ctx(0, 1), &theta, &State::new()).unwrap();
     let set = base.with_params(theta.iter().map(|(k, v)| (k.as_str(), *v))).unwrap();
     let (top, _) = oxgrad::system::Topology::read(dir.join("init.top")).unwrap();
     let model = oxgrad::energy::EnergyModel::new(&top, set).unwrap();
     let run = root.path().join("runs/rebuilt/step-0-attempt-1");
-    let frames: Vec<_> = TrajectoryReader::open(run.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
+    let frames: Vec<_> =
+        TrajectoryReader::open(run.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
     assert_eq!(frames.len(), 10);
     for f in &frames {
         let mine = model.energy(f).unwrap() / top.len() as f64;

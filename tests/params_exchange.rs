@@ -40,7 +40,12 @@ fn mythos_round_trips_are_the_identity() {
         for (name, v) in set.iter() {
             // exact, except θ8 through π − (π − θ): one rounding
             let tol = if name == "theta0_hb_8" { 4.0 * f64::EPSILON } else { 0.0 };
-            assert!((back.value(name) - v).abs() <= tol, "{}: {name} {v} came back as {}", set.model(), back.value(name));
+            assert!(
+                (back.value(name) - v).abs() <= tol,
+                "{}: {name} {v} came back as {}",
+                set.model(),
+                back.value(name)
+            );
         }
     }
 }
@@ -55,7 +60,8 @@ fn mythos_theta8_is_pi_minus_oxdnas() {
     assert_eq!(written, PI - 1.2);
     assert!((theta8_mythos(theta8_mythos(0.3)) - 0.3).abs() <= 2.0 * f64::EPSILON);
     // a file written by mythos with its θ8 = 2.0 is oxDNA's π − 2.0
-    let set = from_mythos_toml("[hydrogen_bonding]\ntheta0_hb_8 = 2.0\n", Path::new("m.toml"), ModelKind::Dna1).unwrap();
+    let set =
+        from_mythos_toml("[hydrogen_bonding]\ntheta0_hb_8 = 2.0\n", Path::new("m.toml"), ModelKind::Dna1).unwrap();
     assert_eq!(set.value("theta0_hb_8"), PI - 2.0);
 }
 
@@ -75,7 +81,10 @@ fn mythos_sequence_tables_are_4x4_with_the_3prime_base_first() {
 #[test]
 fn mythos_files_that_cannot_be_taken_as_given_are_refused() {
     let err = |text: &str| from_mythos_toml(text, Path::new("m.toml"), ModelKind::Dna1).unwrap_err().to_string();
-    assert_eq!(err("[stacking]\neps_stack_bse = 1.3\n"), "unknown parameter 'eps_stack_bse'; did you mean 'eps_stack_base'?");
+    assert_eq!(
+        err("[stacking]\neps_stack_bse = 1.3\n"),
+        "unknown parameter 'eps_stack_bse'; did you mean 'eps_stack_base'?"
+    );
     assert_eq!(
         err("[stacking]\nb_low_stack = 3.0\n"),
         "invalid b_low_stack = 3: m.toml: a dependent constant, derived from the others as -68.18573701786157: remove it, or change the parameters it is derived from"
@@ -85,10 +94,12 @@ fn mythos_files_that_cannot_be_taken_as_given_are_refused() {
         err(asym),
         "invalid ss_hb_weights A–T = 1 and 0.9: m.toml: oxDNA's hydrogen bonding is symmetric: give both orders the same value"
     );
-    assert!(err("[stacking]\nss_stack_weights = [[1.0, 2.0]]\n").contains("a 4 × 4 array of numbers, bases in the order A, C, G, T"));
+    assert!(err("[stacking]\nss_stack_weights = [[1.0, 2.0]]\n")
+        .contains("a 4 × 4 array of numbers, bases in the order A, C, G, T"));
     // a dependent that agrees with the derived value is accepted (mythos dumps them)
     let derived = ParamSet::dna1_defaults().dependents()["b_low_stack"];
-    let ok = from_mythos_toml(&format!("[stacking]\nb_low_stack = {derived}\n"), Path::new("m.toml"), ModelKind::Dna1).unwrap();
+    let ok = from_mythos_toml(&format!("[stacking]\nb_low_stack = {derived}\n"), Path::new("m.toml"), ModelKind::Dna1)
+        .unwrap();
     assert!(ok == ParamSet::dna1_defaults());
 }
 
@@ -201,7 +212,10 @@ mod header {
     #[test]
     fn a_template_without_the_macros_is_refused() {
         let e = to_oxdna_header(&ParamSet::dna1_defaults(), "int main;\n", Path::new("x.h")).unwrap_err().to_string();
-        assert_eq!(e, "invalid oxDNA header template = x.h: No valid oxDNA parameters found to update: give oxDNA's src/model.h");
+        assert_eq!(
+            e,
+            "invalid oxDNA header template = x.h: No valid oxDNA parameters found to update: give oxDNA's src/model.h"
+        );
         let partial = "#define FENE_EPS 2.0f\n";
         let e = to_oxdna_header(&ParamSet::dna1_defaults(), partial, Path::new("x.h")).unwrap_err().to_string();
         assert!(e.contains("not found in it: give the src/model.h of the oxDNA version you build"), "{e}");
@@ -229,12 +243,20 @@ mod header {
                 if old[m] == *v || m.ends_with(other) || (other == "_OXDNA" && m.ends_with("_OXDNA")) {
                     continue;
                 }
-                let (Some(a), Some(b)) = (eval(&old[m]), eval(v)) else { panic!("{m}: cannot evaluate {} or {v}", old[m]) };
+                let (Some(a), Some(b)) = (eval(&old[m]), eval(v)) else {
+                    panic!("{m}: cannot evaluate {} or {v}", old[m])
+                };
                 // oxDNA2 sets also write the oxDNA1-only macros they share a name with
-                if set.model() == ModelKind::Dna2 && !m.ends_with("_OXDNA2") && old.contains_key(&format!("{m}_OXDNA2")) {
+                if set.model() == ModelKind::Dna2 && !m.ends_with("_OXDNA2") && old.contains_key(&format!("{m}_OXDNA2"))
+                {
                     continue;
                 }
-                assert!((a - b).abs() <= 1e-5 * a.abs().max(1e-3), "{}: {m} = {} in oxDNA, {v} from oxgrad's defaults", set.model(), old[m]);
+                assert!(
+                    (a - b).abs() <= 1e-5 * a.abs().max(1e-3),
+                    "{}: {m} = {} in oxDNA, {v} from oxgrad's defaults",
+                    set.model(),
+                    old[m]
+                );
                 compared += 1;
             }
         }

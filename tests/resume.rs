@@ -94,12 +94,22 @@ fn a_killed_run_resumes_to_the_same_parameters_bit_for_bit() {
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
 
     let read = |dir: &str, f: &str| std::fs::read_to_string(d.path().join(dir).join(f)).unwrap();
-    assert_eq!(read("killed", "params_final.toml"), read("whole", "params_final.toml"), "final parameters, bit for bit");
+    assert_eq!(
+        read("killed", "params_final.toml"),
+        read("whole", "params_final.toml"),
+        "final parameters, bit for bit"
+    );
     assert_eq!(read("killed", "params_best.toml"), read("whole", "params_best.toml"));
-    assert_eq!(results(&d.path().join("killed")), results(&d.path().join("whole")), "every step's loss, estimates and gradients");
+    assert_eq!(
+        results(&d.path().join("killed")),
+        results(&d.path().join("whole")),
+        "every step's loss, estimates and gradients"
+    );
     assert_eq!(read("killed", "validation.json"), read("whole", "validation.json"));
     // the final line differs only in the run directory
-    let last = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().last().unwrap().rsplit_once(" run_dir=").unwrap().0.to_string();
+    let last = |o: &std::process::Output| {
+        String::from_utf8_lossy(&o.stdout).lines().last().unwrap().rsplit_once(" run_dir=").unwrap().0.to_string()
+    };
     assert_eq!(last(&resumed), last(&whole));
 }
 
@@ -115,7 +125,10 @@ fn ctrl_c_ends_after_the_current_step_and_says_how_to_resume() {
     let out = run.wait_with_output().unwrap();
     assert!(!out.status.success(), "an interrupted run is not a success");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("interrupted after step") && err.contains("continue with: oxgrad optimize --resume run"), "{err}");
+    assert!(
+        err.contains("interrupted after step") && err.contains("continue with: oxgrad optimize --resume run"),
+        "{err}"
+    );
     let done = lines(&metrics);
     assert!((2..7).contains(&done), "{done} steps");
     // the committed state is consistent with the metrics: resuming finishes the run
@@ -131,9 +144,16 @@ fn report_renders_in_a_headless_browser(run: &Path) {
     let out = Command::new(env!("CARGO_BIN_EXE_oxgrad")).arg("report").arg(run).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"), "nothing is fetched");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"),
+        "nothing is fetched"
+    );
     assert!(html.contains("thread-0") && html.contains("thread-1"), "the timeline shows both workers");
-    assert!(html.contains("simulator_run:duplex.0") && html.contains("simulator_run:duplex.1") && html.contains("objective_compute:pitch"));
+    assert!(
+        html.contains("simulator_run:duplex.0")
+            && html.contains("simulator_run:duplex.1")
+            && html.contains("objective_compute:pitch")
+    );
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let page = format!("file://{}", run.join("report.html").display());
     let flags = [
@@ -154,12 +174,18 @@ fn report_renders_in_a_headless_browser(run: &Path) {
             .args(extra)
             .arg(&page)
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {chromium} ({e}): install Chromium (apt-get install chromium) or set CHROMIUM"))
+            .unwrap_or_else(|e| {
+                panic!("cannot run {chromium} ({e}): install Chromium (apt-get install chromium) or set CHROMIUM")
+            })
     };
     let dom = browser(&["--virtual-time-budget=3000", "--dump-dom"]);
     let dom = String::from_utf8_lossy(&dom.stdout);
     // loss, one observable, parameters, n_eff, timeline
-    assert!(dom.contains(r#"data-plots="5" data-drawn="5""#), "{}", dom.lines().find(|l| l.contains("<body")).unwrap_or("no body"));
+    assert!(
+        dom.contains(r#"data-plots="5" data-drawn="5""#),
+        "{}",
+        dom.lines().find(|l| l.contains("<body")).unwrap_or("no body")
+    );
     let shot = run.join("report.png");
     browser(&["--window-size=1200,3200", &format!("--screenshot={}", shot.display())]);
     assert!(std::fs::metadata(&shot).unwrap().len() > 50_000, "a screenshot with content");

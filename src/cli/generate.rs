@@ -1,10 +1,10 @@
 //! `oxgrad generate` and `oxgrad convert`.
 
 use clap::{Args, ValueEnum};
+use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::io::atomic::Outputs;
 use oxgrad::io::{InputFile, TrajectoryReader, TrajectoryWriter};
 use oxgrad::params::ModelKind;
-use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::system::{Topology, TopologyFormat};
 use oxgrad::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -151,7 +151,11 @@ pub fn convert(a: &ConvertArgs) -> Result<()> {
     io.check_all(names.iter().map(PathBuf::as_path))?;
     names.sort();
     if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err(Error::invalid("inputs", "file names", "two inputs have the same file name and would be written to one output"));
+        return Err(Error::invalid(
+            "inputs",
+            "file names",
+            "two inputs have the same file name and would be written to one output",
+        ));
     }
     let text = out.to_text(a.to)?;
     // the configurations are converted first, each into its temporary file; nothing appears in

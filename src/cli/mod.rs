@@ -49,7 +49,9 @@ pub enum Command {
 pub fn print_line(line: &str) -> oxgrad::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| oxgrad::Error::io("write", std::path::Path::new("<stdout>"), e))
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| oxgrad::Error::io("write", std::path::Path::new("<stdout>"), e))
 }
 
 /// A flag set by the first Ctrl-C or SIGTERM (the command then ends cleanly after its current

@@ -47,7 +47,9 @@ impl Observer for Bar {
         let obs: Vec<String> = r
             .objectives
             .values()
-            .flat_map(|o| o.observables.iter().map(|(n, x)| format!("{n} {}±{} {}", fmt_sig(x.value), fmt_sig(x.std_err), x.unit)))
+            .flat_map(|o| {
+                o.observables.iter().map(|(n, x)| format!("{n} {}±{} {}", fmt_sig(x.value), fmt_sig(x.std_err), x.unit))
+            })
             .collect();
         let neff = r.objectives.values().map(|o| o.n_eff).fold(f64::INFINITY, f64::min);
         let msg = format!("loss {} | {} | n_eff {:.3}", fmt_sig(r.loss), obs.join(", "), neff);

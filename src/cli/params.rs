@@ -108,7 +108,8 @@ fn export(a: &ExportArgs) -> Result<()> {
                 ModelKind::Dna1 => 0,
                 ModelKind::Dna2 => 1,
             }];
-            ParamSet::defaults(a.model).with_sequence_dependence(&SeqDepFile::parse(text, std::path::Path::new(name))?)?
+            ParamSet::defaults(a.model)
+                .with_sequence_dependence(&SeqDepFile::parse(text, std::path::Path::new(name))?)?
         }
         None => ParamSet::defaults(a.model),
     };

@@ -5,15 +5,15 @@
 use super::{ConfigFile, ObjectiveConfig, SimulatorConfig, TomlNumberOrString};
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
+use crate::generate::{helix, parse_sequence, Shape};
 use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader};
 use crate::objective::{DiffTre, Loss};
 use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimization, Simulator, UpdateRule};
-use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
 use crate::simulate::{MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator};
-use crate::generate::{helix, parse_sequence, Shape};
 use crate::system::{Topology, TopologyFormat};
+use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::trajectory::Trajectory;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -50,9 +50,13 @@ impl SimulatorPlan {
     #[must_use]
     pub fn simulators(&self) -> Vec<Arc<dyn Simulator>> {
         match &self.kind {
-            SimulatorKind::Native { copies } => copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect(),
+            SimulatorKind::Native { copies } => {
+                copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect()
+            }
             SimulatorKind::Trajectory(t) => vec![Arc::new(t.clone())],
-            SimulatorKind::Oxdna { copies } => copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect(),
+            SimulatorKind::Oxdna { copies } => {
+                copies.iter().map(|c| Arc::new(c.clone()) as Arc<dyn Simulator>).collect()
+            }
         }
     }
 
@@ -170,7 +174,9 @@ impl ConfigFile {
         p.set("kt", kt).map_err(|e| self.error("model.temperature", e.to_string()))?;
         match (kind, m.salt) {
             (ModelKind::Dna1, Some(_)) => {
-                return Err(self.error("model.salt", "oxDNA1 has no electrostatics: remove salt, or use kind = \"dna2\""))
+                return Err(
+                    self.error("model.salt", "oxDNA1 has no electrostatics: remove salt, or use kind = \"dna2\"")
+                )
             }
             (ModelKind::Dna2, Some(s)) if !(s > 0.0 && s.is_finite()) => {
                 return Err(self.error("model.salt", "a positive molar concentration, e.g. 0.5"))
@@ -180,7 +186,9 @@ impl ConfigFile {
         }
         if m.sequence_dependent || m.seq_dep_file.is_some() {
             let file = match &m.seq_dep_file {
-                Some(f) => SeqDepFile::read(self.resolve(f)).map_err(|e| self.error("model.seq_dep_file", e.to_string()))?,
+                Some(f) => {
+                    SeqDepFile::read(self.resolve(f)).map_err(|e| self.error("model.seq_dep_file", e.to_string()))?
+                }
                 None => {
                     let name = match kind {
                         ModelKind::Dna1 => "oxDNA1_sequence_dependent_parameters.txt",
@@ -234,7 +242,11 @@ impl ConfigFile {
                 };
                 return Err(self.error(
                     &key,
-                    format!("'{entry}' is neither \"all\", a term nor a parameter of the {} model; {hint}(terms: {})", p.model(), Term::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "'{entry}' is neither \"all\", a term nor a parameter of the {} model; {hint}(terms: {})",
+                        p.model(),
+                        Term::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             };
             names.extend(selection.resolve(p).map_err(|e| self.error(&key, e.to_string()))?);
@@ -293,7 +305,9 @@ impl ConfigFile {
         ];
         if s.kind != "oxdna" {
             if let Some((k, _)) = oxdna_only.iter().find(|(_, set)| *set) {
-                return Err(self.error(&key(k), format!("applies to kind = \"oxdna\" only, not to kind = \"{}\"", s.kind)));
+                return Err(
+                    self.error(&key(k), format!("applies to kind = \"oxdna\" only, not to kind = \"{}\"", s.kind))
+                );
             }
         }
         match s.kind.as_str() {
@@ -316,14 +330,22 @@ impl ConfigFile {
                     ("verlet_skin", s.verlet_skin.is_some()),
                 ];
                 if let Some((k, _)) = native_only.iter().find(|(_, set)| *set) {
-                    return Err(self.error(&key(k), "does not apply to kind = \"trajectory\" (a replayed trajectory is not simulated)"));
+                    return Err(self.error(
+                        &key(k),
+                        "does not apply to kind = \"trajectory\" (a replayed trajectory is not simulated)",
+                    ));
                 }
                 if s.copies != 1 {
                     return Err(self.error(&key("copies"), "a replayed trajectory has one copy"));
                 }
-                let top_path = s.topology.as_ref().ok_or_else(|| self.error(&key("topology"), "missing required key 'topology' for kind = \"trajectory\""))?;
-                let traj_path = s.trajectory.as_ref().ok_or_else(|| self.error(&key("trajectory"), "missing required key 'trajectory' for kind = \"trajectory\""))?;
-                let (topology, _) = Topology::read(self.resolve(top_path)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
+                let top_path = s.topology.as_ref().ok_or_else(|| {
+                    self.error(&key("topology"), "missing required key 'topology' for kind = \"trajectory\"")
+                })?;
+                let traj_path = s.trajectory.as_ref().ok_or_else(|| {
+                    self.error(&key("trajectory"), "missing required key 'trajectory' for kind = \"trajectory\"")
+                })?;
+                let (topology, _) =
+                    Topology::read(self.resolve(top_path)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
                 let frames: Vec<Configuration> = TrajectoryReader::open(self.resolve(traj_path), topology.len())
                     .and_then(|r| r.collect::<Result<Vec<_>>>())
                     .map_err(|e| self.error(&key("trajectory"), e.to_string()))?;
@@ -336,7 +358,11 @@ impl ConfigFile {
                 };
                 let n = frames.len();
                 let traj = Trajectory::new(frames, Some(vec![kt; n]))?;
-                Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)) })
+                Ok(SimulatorPlan {
+                    name: s.name.clone(),
+                    topology,
+                    kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)),
+                })
             }
             other => Err(self.error(&key("kind"), unknown_choice(other, &["native", "oxdna", "trajectory"]))),
         }
@@ -370,7 +396,12 @@ impl ConfigFile {
             };
             return Err(self.error(&key(k), hint));
         }
-        let dir = s.input_dir.as_ref().ok_or_else(|| self.error(&key("input_dir"), "missing required key 'input_dir' (a directory with oxDNA's `input`, topology and configuration)"))?;
+        let dir = s.input_dir.as_ref().ok_or_else(|| {
+            self.error(
+                &key("input_dir"),
+                "missing required key 'input_dir' (a directory with oxDNA's `input`, topology and configuration)",
+            )
+        })?;
         if s.build_threads.is_some() && s.source.is_none() {
             return Err(self.error(&key("build_threads"), "applies to builds from a source tree: give `source`"));
         }
@@ -407,8 +438,10 @@ impl ConfigFile {
             .seed(s.seed.unwrap_or(1))
             .keep_runs(s.keep_runs.unwrap_or(false))
             .hints(s.hints.clone());
-        let input = InputFile::read(self.resolve(dir).join("input")).map_err(|e| self.error(&key("input_dir"), e.to_string()))?;
-        let (topology, _) = Topology::read(input.path("topology")?).map_err(|e| self.error(&key("input_dir"), e.to_string()))?;
+        let input = InputFile::read(self.resolve(dir).join("input"))
+            .map_err(|e| self.error(&key("input_dir"), e.to_string()))?;
+        let (topology, _) =
+            Topology::read(input.path("topology")?).map_err(|e| self.error(&key("input_dir"), e.to_string()))?;
         let copies = create_n_names(s.copies, Some(&s.name)).into_iter().map(|n| template.renamed(n)).collect();
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Oxdna { copies } })
     }
@@ -417,30 +450,48 @@ impl ConfigFile {
         let key = |k: &str| format!("simulator[{i}].{k}");
         for (k, set) in [("trajectory", s.trajectory.is_some()), ("temperature", s.temperature.is_some())] {
             if set {
-                let hint = if k == "temperature" { "the model's temperature applies ([model] temperature)" } else { "use kind = \"trajectory\" to replay a trajectory" };
+                let hint = if k == "temperature" {
+                    "the model's temperature applies ([model] temperature)"
+                } else {
+                    "use kind = \"trajectory\" to replay a trajectory"
+                };
                 return Err(self.error(&key(k), format!("does not apply to kind = \"native\": {hint}")));
             }
         }
         let sources = [s.duplex.is_some(), s.strand.is_some(), s.topology.is_some() || s.configuration.is_some()];
         if sources.iter().filter(|x| **x).count() != 1 {
-            return Err(self.error(&format!("simulator[{i}]"), "give exactly one system: duplex = \"ACGT…\", strand = \"ACGT…\", or topology and configuration files"));
+            return Err(self.error(
+                &format!("simulator[{i}]"),
+                "give exactly one system: duplex = \"ACGT…\", strand = \"ACGT…\", or topology and configuration files",
+            ));
         }
         let (topology, initial) = if let Some(seq) = s.duplex.as_ref().or(s.strand.as_ref()) {
             let which = if s.duplex.is_some() { "duplex" } else { "strand" };
             let shape = if s.duplex.is_some() { Shape::Duplex } else { Shape::Strand };
             let bases = parse_sequence(seq).map_err(|e| self.error(&key(which), e.to_string()))?;
-            helix(&bases, shape, s.box_side, TopologyFormat::Classic).map_err(|e| self.error(&key("box_side"), e.to_string()))?
+            helix(&bases, shape, s.box_side, TopologyFormat::Classic)
+                .map_err(|e| self.error(&key("box_side"), e.to_string()))?
         } else {
             if s.box_side.is_some() {
-                return Err(self.error(&key("box_side"), "applies to generated systems only; the configuration file has its box"));
+                return Err(self
+                    .error(&key("box_side"), "applies to generated systems only; the configuration file has its box"));
             }
-            let top = s.topology.as_ref().ok_or_else(|| self.error(&key("topology"), "a configuration needs its topology"))?;
-            let conf = s.configuration.as_ref().ok_or_else(|| self.error(&key("configuration"), "a topology needs a starting configuration"))?;
+            let top = s
+                .topology
+                .as_ref()
+                .ok_or_else(|| self.error(&key("topology"), "a configuration needs its topology"))?;
+            let conf = s
+                .configuration
+                .as_ref()
+                .ok_or_else(|| self.error(&key("configuration"), "a topology needs a starting configuration"))?;
             let (t, _) = Topology::read(self.resolve(top)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
-            let c = Configuration::read(self.resolve(conf), t.len()).map_err(|e| self.error(&key("configuration"), e.to_string()))?;
+            let c = Configuration::read(self.resolve(conf), t.len())
+                .map_err(|e| self.error(&key("configuration"), e.to_string()))?;
             (t, c)
         };
-        let md_steps = s.md_steps.ok_or_else(|| self.error(&key("md_steps"), "missing required key 'md_steps' (production MD steps per run)"))?;
+        let md_steps = s.md_steps.ok_or_else(|| {
+            self.error(&key("md_steps"), "missing required key 'md_steps' (production MD steps per run)")
+        })?;
         let sample_every = s.sample_every.unwrap_or((md_steps / 100).max(1));
         if sample_every == 0 || sample_every > md_steps {
             return Err(self.error(&key("sample_every"), format!("between 1 and md_steps = {md_steps}")));
@@ -476,13 +527,21 @@ impl ConfigFile {
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
     }
 
-    fn objective(&self, i: usize, o: &ObjectiveConfig, params: &ParamSet, sims: &[SimulatorPlan]) -> Result<ObjectivePlan> {
+    fn objective(
+        &self,
+        i: usize,
+        o: &ObjectiveConfig,
+        params: &ParamSet,
+        sims: &[SimulatorPlan],
+    ) -> Result<ObjectivePlan> {
         let key = |k: &str| format!("objective[{i}].{k}");
         if o.kind != "difftre" {
             return Err(self.error(&key("kind"), unknown_choice(&o.kind, &["difftre"])));
         }
         if o.simulators.is_empty() {
-            return Err(self.error(&key("simulators"), "name the simulators whose trajectories this objective reweights"));
+            return Err(
+                self.error(&key("simulators"), "name the simulators whose trajectories this objective reweights")
+            );
         }
         let mut indices = Vec::new();
         for (k, name) in o.simulators.iter().enumerate() {
@@ -491,7 +550,10 @@ impl ConfigFile {
                     Some(b) => format!("; did you mean '{b}'?"),
                     None => String::new(),
                 };
-                return Err(self.error(&format!("objective[{i}].simulators[{k}]"), format!("no simulator is named '{name}'{hint}")));
+                return Err(self.error(
+                    &format!("objective[{i}].simulators[{k}]"),
+                    format!("no simulator is named '{name}'{hint}"),
+                ));
             };
             if sims[idx].topology != sims[indices.first().copied().unwrap_or(idx)].topology {
                 return Err(self.error(
@@ -541,8 +603,16 @@ impl ConfigFile {
         if !(o.weight.is_finite()) {
             return Err(self.error(&key("weight"), "a finite number"));
         }
-        let validation_simulator = indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
-        Ok(ObjectivePlan { name: o.name.clone(), difftre: Arc::new(d), observables, targets, validation_simulator, weight: o.weight })
+        let validation_simulator =
+            indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
+        Ok(ObjectivePlan {
+            name: o.name.clone(),
+            difftre: Arc::new(d),
+            observables,
+            targets,
+            validation_simulator,
+            weight: o.weight,
+        })
     }
 
     fn check_validation(&self) -> Result<()> {
@@ -604,7 +674,8 @@ impl Plan {
     /// The training run: the optimisation, the objectives' observables and validations, the
     /// resolved configuration and seeds for the run directory.
     pub fn training(&self) -> Result<Training> {
-        let mut t = Training::new(self.optimization(), self.params.clone(), self.start(), self.steps).threads(self.cpus);
+        let mut t =
+            Training::new(self.optimization(), self.params.clone(), self.start(), self.steps).threads(self.cpus);
         let v = &self.file.config.validation;
         for o in &self.objectives {
             let validation = match (v.enabled, o.validation_simulator.map(|i| &self.simulators[i].kind)) {

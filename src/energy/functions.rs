@@ -14,8 +14,8 @@
 //! from the independent parameters every time, so gradients reach them. Breakpoints: the core owns
 //! `r_low < r ≤ r_high`, the tails are open at their outer ends (as in oxDNA).
 
-use crate::params::smoothing::{f1_tail, f2_tail, f3_tail, f4_tail};
 use crate::math::Real;
+use crate::params::smoothing::{f1_tail, f2_tail, f3_tail, f4_tail};
 
 /// Something that hands out parameter values by name: the `f64` values of a parameter set, or
 /// one tensor per name (leaves that require gradients for the optimised names).
@@ -223,7 +223,8 @@ impl<T: Real> F4<T> {
         let (hi_angle, lo_angle) = (theta0.clone() - tc.clone(), theta0.clone() + tc.clone());
         let zero = theta0.cst(0.0);
         let cos_hi = T::choose(&hi_angle.le(&zero), || theta0.cst(2.0), || hi_angle.clone().cos());
-        let cos_lo = T::choose(&theta0.cst(std::f64::consts::PI).le(&lo_angle), || theta0.cst(-2.0), || lo_angle.clone().cos());
+        let cos_lo =
+            T::choose(&theta0.cst(std::f64::consts::PI).le(&lo_angle), || theta0.cst(-2.0), || lo_angle.clone().cos());
         F4 { a, theta0, ts, b, tc, cos_lo, cos_hi }
     }
 

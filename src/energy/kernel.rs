@@ -109,7 +109,13 @@ fn separations(d: Vec3, sp: &[Vec3; 4], sq: &[Vec3; 4], slots: usize) -> ([Vec3;
 
 impl<'a> Pair<'a> {
     #[inline]
-    fn new(a: &'a [Vec3; 3], b: &'a [Vec3; 3], sp: &'a [Vec3; 4], sq: &'a [Vec3; 4], (r, n2): ([Vec3; 6], [f64; 6])) -> Pair<'a> {
+    fn new(
+        a: &'a [Vec3; 3],
+        b: &'a [Vec3; 3],
+        sp: &'a [Vec3; 4],
+        sq: &'a [Vec3; 4],
+        (r, n2): ([Vec3; 6], [f64; 6]),
+    ) -> Pair<'a> {
         let z = [Vec3::ZERO; 6];
         Pair { a, b, sp, sq, r, n2, used: 0, u: z, n: [0.0; 6], g: z, ga: [Vec3::ZERO; 3], gb: [Vec3::ZERO; 3] }
     }
@@ -372,7 +378,8 @@ pub(crate) fn nonbonded(
         };
         if m.dna1 {
             let (b1, n1) = k.sep(S_B1);
-            let s = [common[0], common[1], common[2], common[3], common[4], st.dot(b1.cross(a[0])), st.dot(b1.cross(b[0]))];
+            let s =
+                [common[0], common[1], common[2], common[3], common[4], st.dot(b1.cross(a[0])), st.dot(b1.cross(b[0]))];
             if let Some(y) = factors(&t.coax, s, 0.0) {
                 let (v, c) = product(&y, w_cx);
                 e += v;

@@ -308,7 +308,10 @@ impl EnergyModel {
     }
 
     fn bonded_strengths(&self) -> Vec<f64> {
-        self.bonded.iter().map(|&(p, q)| self.strengths.0[self.strength_index(TermId::Stacking, p, q).unwrap_or(0)]).collect()
+        self.bonded
+            .iter()
+            .map(|&(p, q)| self.strengths.0[self.strength_index(TermId::Stacking, p, q).unwrap_or(0)])
+            .collect()
     }
 
     /// The same model with other parameter values (dependents are re-derived).
@@ -621,19 +624,21 @@ impl EnergyModel {
                 // additions, in the same order, as the one-thread loop below
                 let (start, entries, pairs) = (&ws.gather_start, &ws.gather, &ws.pairs);
                 pool.install(|| {
-                    out.f.par_iter_mut().zip(out.torque.par_iter_mut()).enumerate().with_min_len(256).for_each(|(i, (f, t))| {
-                        for &(k, is_p) in &entries[start[i] as usize..start[i + 1] as usize] {
-                            if let Some((_, g)) = &pairs[k as usize] {
-                                if is_p {
-                                    *f += g.d;
-                                    *t -= g.p;
-                                } else {
-                                    *f -= g.d;
-                                    *t -= g.q;
+                    out.f.par_iter_mut().zip(out.torque.par_iter_mut()).enumerate().with_min_len(256).for_each(
+                        |(i, (f, t))| {
+                            for &(k, is_p) in &entries[start[i] as usize..start[i + 1] as usize] {
+                                if let Some((_, g)) = &pairs[k as usize] {
+                                    if is_p {
+                                        *f += g.d;
+                                        *t -= g.p;
+                                    } else {
+                                        *f -= g.d;
+                                        *t -= g.q;
+                                    }
                                 }
                             }
-                        }
-                    });
+                        },
+                    );
                 });
                 for (e, _) in ws.pairs.iter().flatten() {
                     out.energy += e;
@@ -706,7 +711,11 @@ impl EnergyModel {
             (0..self.n).filter(|&i| !frame.r[i].is_finite() || !frame.axes[i].iter().all(|a| a.is_finite())).collect();
         if !bad.is_empty() {
             let list: Vec<String> = bad.iter().take(10).map(ToString::to_string).collect();
-            parts.push(format!("non-finite coordinates of nucleotide(s) {}{}", list.join(", "), if bad.len() > 10 { ", …" } else { "" }));
+            parts.push(format!(
+                "non-finite coordinates of nucleotide(s) {}{}",
+                list.join(", "),
+                if bad.len() > 10 { ", …" } else { "" }
+            ));
         }
         for &(p, q) in &self.bonded {
             let bb = |i: usize| frame.r[i] + self.terms.geo.offsets(&frame.axes[i])[0];

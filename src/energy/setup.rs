@@ -14,7 +14,6 @@ use crate::params::{ModelKind, ParamSet, SHIPPED_SEQ_DEP};
 use crate::system::Topology;
 use std::path::{Path, PathBuf};
 
-
 /// oxDNA's Debye–Hückel strength A (`dh_strength`).
 pub const OXDNA_DH_STRENGTH: f64 = 0.0543;
 

@@ -83,16 +83,15 @@ impl Outputs {
                 return Err(Error::invalid(
                     "output",
                     path.display(),
-                    format!("it is the input '{}': writing it would destroy what is being read; choose another output", input.display()),
+                    format!(
+                        "it is the input '{}': writing it would destroy what is being read; choose another output",
+                        input.display()
+                    ),
                 ));
             }
         }
         match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => Err(Error::invalid(
-                "output",
-                path.display(),
-                "it is a directory: give a file name",
-            )),
+            Ok(m) if m.is_dir() => Err(Error::invalid("output", path.display(), "it is a directory: give a file name")),
             Ok(_) if !self.force => Err(Error::invalid(
                 "output",
                 path.display(),
@@ -221,7 +220,10 @@ impl DirLock {
             crate::io::atomic::now_iso8601(),
             std::env::args().collect::<Vec<_>>().join(" ")
         );
-        file.set_len(0).and_then(|()| file.write_all(who.as_bytes())).and_then(|()| file.flush()).map_err(|e| Error::io("lock", &path, e))?;
+        file.set_len(0)
+            .and_then(|()| file.write_all(who.as_bytes()))
+            .and_then(|()| file.flush())
+            .map_err(|e| Error::io("lock", &path, e))?;
         Ok(DirLock { file, path })
     }
 

@@ -248,7 +248,12 @@ impl DiffTre {
     /// println!("loss {} n_eff {} dL/deps {}", e.loss, e.n_eff_min, e.grads.get("eps_stack_base")?);
     /// # Ok(()) }
     /// ```
-    pub fn evaluate(&self, trajectories: &[Trajectory], reference: Reference<'_>, params: &Params) -> Result<Evaluation> {
+    pub fn evaluate(
+        &self,
+        trajectories: &[Trajectory],
+        reference: Reference<'_>,
+        params: &Params,
+    ) -> Result<Evaluation> {
         let (joined, segments) = self.join(trajectories)?;
         self.evaluate_joined(&joined, &segments, reference, params)
     }
@@ -284,7 +289,11 @@ impl DiffTre {
                 if e.len() != traj.len() {
                     return Err(Error::mismatch(
                         "reference energies",
-                        format!("{} energies for {} states: give one per state after equilibration", e.len(), traj.len()),
+                        format!(
+                            "{} energies for {} states: give one per state after equilibration",
+                            e.len(),
+                            traj.len()
+                        ),
                     ));
                 }
                 e.to_vec()
@@ -467,7 +476,9 @@ impl Objective for DiffTre {
         let mut result = ObjectiveOutput::ready(e.grads, reported);
         result.state.insert("opt_steps".into(), (opt_steps + 1).into());
         result.state.insert("reference_opt_params".into(), serde_json::to_value(&theta_ref).unwrap_or_default());
-        result.state.insert("reference_energies".into(), serde_json::to_value(&e.reference_energies).unwrap_or_default());
+        result
+            .state
+            .insert("reference_energies".into(), serde_json::to_value(&e.reference_energies).unwrap_or_default());
         result.state.insert("reference_key".into(), key.into());
         Ok(result)
     }

@@ -23,7 +23,11 @@ fn check_index(top: &Topology, i: usize) -> Result<()> {
         return Err(Error::invalid(
             "nucleotide",
             i,
-            format!("the topology has {} nucleotides (indices 0 to {}, in file order)", top.len(), top.len().saturating_sub(1)),
+            format!(
+                "the topology has {} nucleotides (indices 0 to {}, in file order)",
+                top.len(),
+                top.len().saturating_sub(1)
+            ),
         ));
     }
     Ok(())

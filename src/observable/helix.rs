@@ -333,7 +333,9 @@ impl Observable for Diameter {
             let (a1, a2, _) = orthonormalize(conf.a1[i], conf.a3[i]);
             a1 * self.offset.0 + a2 * self.offset.1
         };
-        Ok(vec![mean(self.pairs.pairs().iter().map(|&(i, j)| (bx.min_image(conf.r[j] - conf.r[i]) + bb(j) - bb(i)).norm()))])
+        Ok(vec![mean(
+            self.pairs.pairs().iter().map(|&(i, j)| (bx.min_image(conf.r[j] - conf.r[i]) + bb(j) - bb(i)).norm()),
+        )])
     }
     fn reduce(&self, mean: T1, params: &dyn ParamSource<T1>) -> T1 {
         nm(mean + params.p("sigma_backbone"))

@@ -242,7 +242,9 @@ impl ObservableSpec {
             ObservableSpec::PropellerTwist { exclude_end_pairs } => {
                 Box::new(PropellerTwist::new(BasePairs::duplex(top, *exclude_end_pairs)?))
             }
-            ObservableSpec::Rise { exclude_end_pairs } => Box::new(Rise::new(BasePairs::duplex(top, *exclude_end_pairs)?)?),
+            ObservableSpec::Rise { exclude_end_pairs } => {
+                Box::new(Rise::new(BasePairs::duplex(top, *exclude_end_pairs)?)?)
+            }
             ObservableSpec::Twist { exclude_end_pairs } => {
                 Box::new(Twist::new(BasePairs::duplex(top, *exclude_end_pairs)?)?)
             }
@@ -252,7 +254,9 @@ impl ObservableSpec {
             ObservableSpec::Diameter { exclude_end_pairs } => {
                 Box::new(Diameter::new(BasePairs::duplex(top, *exclude_end_pairs)?, params))
             }
-            ObservableSpec::Distance { nucleotides } => Box::new(Distance::between(top, nucleotides[0], nucleotides[1])?),
+            ObservableSpec::Distance { nucleotides } => {
+                Box::new(Distance::between(top, nucleotides[0], nucleotides[1])?)
+            }
             ObservableSpec::EndToEnd { strand } => Box::new(Distance::end_to_end(top, *strand)?),
             ObservableSpec::RadiusOfGyration { strand } => Box::new(match strand {
                 Some(s) => RadiusOfGyration::strand(top, *s)?,

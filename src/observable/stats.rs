@@ -55,7 +55,13 @@ pub fn fmt_sig(x: f64) -> String {
 /// The estimate of `obs` from a feature table (`[states][dim]`), normalised `weights` and the
 /// lengths of the independent runs (`segments`, in table order, summing to the number of states).
 #[must_use]
-pub fn estimate(obs: &dyn Observable, reducer: &Reducer, table: &[Vec<f64>], weights: &[f64], segments: &[usize]) -> Estimate {
+pub fn estimate(
+    obs: &dyn Observable,
+    reducer: &Reducer,
+    table: &[Vec<f64>],
+    weights: &[f64],
+    segments: &[usize],
+) -> Estimate {
     let n = table.len();
     let dim = obs.dim();
     let total = super::weighted_mean(table, weights, dim);

@@ -30,7 +30,11 @@ impl Rmsd {
     pub fn new(reference: Configuration, nucleotides: Option<Vec<usize>>) -> Result<Rmsd> {
         let nucleotides = nucleotides.unwrap_or_else(|| (0..reference.len()).collect());
         if nucleotides.len() < 3 {
-            return Err(Error::invalid("RMSD nucleotides", nucleotides.len(), "superposition needs at least 3 nucleotides"));
+            return Err(Error::invalid(
+                "RMSD nucleotides",
+                nucleotides.len(),
+                "superposition needs at least 3 nucleotides",
+            ));
         }
         if let Some(&bad) = nucleotides.iter().find(|&&i| i >= reference.len()) {
             return Err(Error::invalid(
@@ -136,7 +140,9 @@ mod tests {
     use crate::geometry::rotate;
 
     fn points() -> Vec<Vec3> {
-        (0..12).map(|k| Vec3::new((k as f64 * 0.7).cos() * 2.0, (k as f64 * 1.3).sin(), 0.3 * k as f64 - (k % 3) as f64)).collect()
+        (0..12)
+            .map(|k| Vec3::new((k as f64 * 0.7).cos() * 2.0, (k as f64 * 1.3).sin(), 0.3 * k as f64 - (k % 3) as f64))
+            .collect()
     }
 
     #[test]
@@ -157,15 +163,22 @@ mod tests {
         let y: Vec<Vec3> = x
             .iter()
             .enumerate()
-            .map(|(k, &p)| rotate(p, Vec3::new(0.0, 0.0, 1.0), 0.7) + Vec3::new(0.05 * (k as f64).sin(), 0.04 * (k as f64 * 2.0).cos(), 0.0))
+            .map(|(k, &p)| {
+                rotate(p, Vec3::new(0.0, 0.0, 1.0), 0.7)
+                    + Vec3::new(0.05 * (k as f64).sin(), 0.04 * (k as f64 * 2.0).cos(), 0.0)
+            })
             .collect();
         let n = x.len() as f64;
         let (cx, cy) = (x.iter().fold(Vec3::ZERO, |a, &v| a + v) / n, y.iter().fold(Vec3::ZERO, |a, &v| a + v) / n);
-        let (xs, ys): (Vec<Vec3>, Vec<Vec3>) = (x.iter().map(|&p| p - cx).collect(), y.iter().map(|&p| p - cy).collect());
+        let (xs, ys): (Vec<Vec3>, Vec<Vec3>) =
+            (x.iter().map(|&p| p - cx).collect(), y.iter().map(|&p| p - cy).collect());
         let cross: f64 = xs.iter().zip(&ys).map(|(a, b)| a.cross(*b)[2]).sum();
         let dot: f64 = xs.iter().zip(&ys).map(|(a, b)| a.dot(*b)).sum();
         let theta = cross.atan2(dot);
-        let direct = (xs.iter().zip(&ys).map(|(a, b)| (rotate(*a, Vec3::new(0.0, 0.0, 1.0), theta) - *b).norm2()).sum::<f64>() / n).sqrt();
+        let direct =
+            (xs.iter().zip(&ys).map(|(a, b)| (rotate(*a, Vec3::new(0.0, 0.0, 1.0), theta) - *b).norm2()).sum::<f64>()
+                / n)
+                .sqrt();
         assert!((rmsd(&x, &y) - direct).abs() < 1e-10, "{} vs {direct}", rmsd(&x, &y));
         assert!(direct > 0.01);
     }

@@ -104,11 +104,15 @@ mod tests {
             "invalid aggregate = Passthrough: passthrough takes the gradients of exactly one objective, and 2 are configured: use Mean or WeightedSum"
         );
         assert!(Aggregate::Passthrough.check(1).is_ok() && Aggregate::Mean.check(3).is_ok());
-        let names: Vec<String> =
-            [Aggregate::Mean, Aggregate::WeightedSum(vec![0.5]), Aggregate::Passthrough, Aggregate::custom(|_| ParamGrads::default())]
-                .iter()
-                .map(|a| format!("{a:?}"))
-                .collect();
+        let names: Vec<String> = [
+            Aggregate::Mean,
+            Aggregate::WeightedSum(vec![0.5]),
+            Aggregate::Passthrough,
+            Aggregate::custom(|_| ParamGrads::default()),
+        ]
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
         assert_eq!(names, ["Mean", "WeightedSum([0.5])", "Passthrough", "Custom(..)"]);
     }
 }

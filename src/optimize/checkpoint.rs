@@ -54,7 +54,8 @@ impl Optimization {
         for (id, o) in cp.observables {
             observables.insert(ObservableId::parse(&id)?, self.store.put(o));
         }
-        let state = OptimizerState { observables, component_state: cp.component_state, update: cp.update, step: cp.step };
+        let state =
+            OptimizerState { observables, component_state: cp.component_state, update: cp.update, step: cp.step };
         Ok((cp.params, state))
     }
 }

@@ -41,7 +41,10 @@ pub fn to_mythos_toml(set: &ParamSet) -> String {
         if set.is_sequence_dependent() {
             let table = |f: &dyn Fn(char, char) -> f64| {
                 toml::Value::Array(
-                    BASES.iter().map(|&x| toml::Value::Array(BASES.iter().map(|&y| toml::Value::Float(f(x, y))).collect())).collect(),
+                    BASES
+                        .iter()
+                        .map(|&x| toml::Value::Array(BASES.iter().map(|&y| toml::Value::Float(f(x, y))).collect()))
+                        .collect(),
                 )
             };
             match term {
@@ -81,7 +84,10 @@ pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<P
     let raw: toml::Table = toml::from_str(text).map_err(|e| super::toml_error(source, text, &e))?;
     let mut set = ParamSet::defaults(model);
     // sequence tables first: adding them resets eps_stack_kt_coeff to oxDNA's STCK_FACT_EPS
-    let has_tables = raw.values().filter_map(toml::Value::as_table).any(|t| t.contains_key("ss_stack_weights") || t.contains_key("ss_hb_weights"));
+    let has_tables = raw
+        .values()
+        .filter_map(toml::Value::as_table)
+        .any(|t| t.contains_key("ss_stack_weights") || t.contains_key("ss_hb_weights"));
     if has_tables {
         set = with_seq_tables(&set)?;
     }
@@ -94,7 +100,11 @@ pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<P
             // an oxgrad parameter file's `model` key: the model is the one asked for
             _ if section == "model" => {
                 if body.as_str() != Some(&model.to_string()) {
-                    return Err(Error::invalid("model", body, at(&format!("importing into a {model} parameter set: pass --model"))));
+                    return Err(Error::invalid(
+                        "model",
+                        body,
+                        at(&format!("importing into a {model} parameter set: pass --model")),
+                    ));
                 }
                 continue;
             }
@@ -119,13 +129,18 @@ pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<P
                                 return Err(Error::invalid(
                                     format!("ss_hb_weights[{i}][{j}]"),
                                     m[i][j],
-                                    at(&format!("{x}–{y} is not a Watson–Crick pair: oxDNA gives it no hydrogen bond; write 0")),
+                                    at(&format!(
+                                        "{x}–{y} is not a Watson–Crick pair: oxDNA gives it no hydrogen bond; write 0"
+                                    )),
                                 ));
                             }
                         }
                     }
                     for (x, y, name) in [('A', 'T', "ss_hb_weights_A_T"), ('C', 'G', "ss_hb_weights_C_G")] {
-                        let (i, j) = (BASES.iter().position(|b| *b == x).unwrap_or(0), BASES.iter().position(|b| *b == y).unwrap_or(0));
+                        let (i, j) = (
+                            BASES.iter().position(|b| *b == x).unwrap_or(0),
+                            BASES.iter().position(|b| *b == y).unwrap_or(0),
+                        );
                         if m[i][j].to_bits() != m[j][i].to_bits() {
                             return Err(Error::invalid(
                                 format!("ss_hb_weights {x}–{y}"),
@@ -184,7 +199,13 @@ fn with_seq_tables(set: &ParamSet) -> Result<ParamSet> {
 }
 
 fn matrix(v: &toml::Value, name: &str, source: &Path) -> Result<[[f64; 4]; 4]> {
-    let bad = || Error::invalid(name, v, format!("{}: a 4 × 4 array of numbers, bases in the order A, C, G, T", source.display()));
+    let bad = || {
+        Error::invalid(
+            name,
+            v,
+            format!("{}: a 4 × 4 array of numbers, bases in the order A, C, G, T", source.display()),
+        )
+    };
     let rows = v.as_array().filter(|r| r.len() == 4).ok_or_else(bad)?;
     let mut m = [[0.0; 4]; 4];
     for (i, row) in rows.iter().enumerate() {

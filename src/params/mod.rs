@@ -22,10 +22,10 @@ pub mod exchange;
 pub mod expr;
 pub mod smoothing;
 
-use smoothing::{debye, f1_tail, f2_tail, f3_tail, f4_tail};
 use crate::error::{Error, Result};
 use crate::io::SeqDepFile;
 use serde::{Deserialize, Serialize};
+use smoothing::{debye, f1_tail, f2_tail, f3_tail, f4_tail};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -144,7 +144,12 @@ pub fn parse(text: &str, path: &Path, top: &Topology) -> Result<Vec<ExternalForc
     let mut out = Vec::new();
     for (key, value, line) in file.root.entries() {
         let crate::io::input::Value::Block(b) = value else {
-            return Err(Error::parse(path, line, "a '{ … }' block of key = value lines", format!("'{key} = …' outside a block")));
+            return Err(Error::parse(
+                path,
+                line,
+                "a '{ … }' block of key = value lines",
+                format!("'{key} = …' outside a block"),
+            ));
         };
         out.push(force(b, path, line, top)?);
     }
@@ -159,11 +164,20 @@ fn force(b: &Block, path: &Path, line: usize, top: &Topology) -> Result<External
     };
     let num = |k: &str| -> Result<f64> {
         let v = req(k)?;
-        v.trim().trim_end_matches(['f', 'F']).parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-            Error::parse(path, line, format!("a number for '{k}'"), format!("'{v}'"))
-        })
+        v.trim()
+            .trim_end_matches(['f', 'F'])
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| Error::parse(path, line, format!("a number for '{k}'"), format!("'{v}'")))
     };
-    let opt = |k: &str, d: f64| -> Result<f64> { if get(k).is_some() { num(k) } else { Ok(d) } };
+    let opt = |k: &str, d: f64| -> Result<f64> {
+        if get(k).is_some() {
+            num(k)
+        } else {
+            Ok(d)
+        }
+    };
     let vec3 = |k: &str| -> Result<Vec3> {
         let v = req(k)?;
         let p: Vec<f64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
@@ -185,7 +199,9 @@ fn force(b: &Block, path: &Path, line: usize, top: &Topology) -> Result<External
             Error::parse(path, line, format!("a nucleotide index from 0 to {} for '{k}'", n - 1), format!("'{v}'"))
         })
     };
-    let list = |k: &str| -> Result<Vec<usize>> { particles(req(k)?, top).map_err(|msg| Error::parse(path, line, msg, format!("{k} = {}", req(k).unwrap_or("")))) };
+    let list = |k: &str| -> Result<Vec<usize>> {
+        particles(req(k)?, top).map_err(|msg| Error::parse(path, line, msg, format!("{k} = {}", req(k).unwrap_or(""))))
+    };
     let pbc = || -> Result<bool> {
         match get("PBC").map(str::trim) {
             None => Ok(false),
@@ -256,7 +272,10 @@ fn particles(text: &str, top: &Topology) -> std::result::Result<Vec<usize>, Stri
         if t == "last" {
             return Ok(n - 1);
         }
-        t.parse::<usize>().ok().filter(|i| *i < n).ok_or_else(|| format!("nucleotide indices from 0 to {} (or -1, lists, ranges a-b)", n - 1))
+        t.parse::<usize>()
+            .ok()
+            .filter(|i| *i < n)
+            .ok_or_else(|| format!("nucleotide indices from 0 to {} (or -1, lists, ranges a-b)", n - 1))
     };
     let mut out = Vec::new();
     for part in s.split(',') {
@@ -407,7 +426,8 @@ mod tests {
     /// the moving ones have moved.
     #[test]
     fn forces_are_minus_the_gradient_of_their_energies() {
-        let (top, conf) = helix(&parse_sequence("ACGTACGT").unwrap(), Shape::Duplex, Some(20.0), TopologyFormat::Classic).unwrap();
+        let (top, conf) =
+            helix(&parse_sequence("ACGTACGT").unwrap(), Shape::Duplex, Some(20.0), TopologyFormat::Classic).unwrap();
         let forces = parse(FILE, Path::new("forces"), &top).unwrap();
         assert_eq!(forces.len(), 6);
         let bx = PeriodicBox::new(conf.box_sides);
@@ -418,7 +438,9 @@ mod tests {
             assert!(e0.abs() > 1e-6, "force {k} acts");
             // the particles a force acts on (mutual, constant and com traps pull their own group only)
             let moved: Vec<usize> = match f {
-                ExternalForce::MutualTrap { particle, .. } | ExternalForce::ConstantTrap { particle, .. } => vec![*particle],
+                ExternalForce::MutualTrap { particle, .. } | ExternalForce::ConstantTrap { particle, .. } => {
+                    vec![*particle]
+                }
                 ExternalForce::Com { com, .. } => com.clone(),
                 _ => (0..top.len()).collect(),
             };
@@ -431,7 +453,11 @@ mod tests {
                         f.apply(t, &r, &bx, &mut vec![Vec3::ZERO; top.len()])
                     };
                     let fd = -(energy(h) - energy(-h)) / (2.0 * h);
-                    assert!((fd - g[i][c]).abs() < 1e-6 * (1.0 + fd.abs()), "force {k}, nucleotide {i}, axis {c}: {} vs {fd}", g[i][c]);
+                    assert!(
+                        (fd - g[i][c]).abs() < 1e-6 * (1.0 + fd.abs()),
+                        "force {k}, nucleotide {i}, axis {c}: {} vs {fd}",
+                        g[i][c]
+                    );
                 }
             }
         }
@@ -446,11 +472,17 @@ mod tests {
         assert!(e.starts_with("f:1: expected a force type oxDNA reads") && e.contains("`trap` with rate = 0"), "{e}");
         let e = parse("{\n type = trapp\n}\n", Path::new("f"), &top).unwrap_err().to_string();
         assert!(e.contains("did you mean 'trap'?"), "{e}");
-        let e = parse("{\n type = trap\n particle = 9\n pos0 = 0,0,0\n stiff = 1\n rate = 0\n dir = 0,0,1\n}\n", Path::new("f"), &top)
+        let e = parse(
+            "{\n type = trap\n particle = 9\n pos0 = 0,0,0\n stiff = 1\n rate = 0\n dir = 0,0,1\n}\n",
+            Path::new("f"),
+            &top,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "f:1: expected nucleotide indices from 0 to 7 (or -1, lists, ranges a-b), found particle = 9");
+        let e = parse("{\n type = string\n particle = 0\n F0 = x\n rate = 0\n dir = 0,0,1\n}\n", Path::new("f"), &top)
             .unwrap_err()
             .to_string();
-        assert_eq!(e, "f:1: expected nucleotide indices from 0 to 7 (or -1, lists, ranges a-b), found particle = 9");
-        let e = parse("{\n type = string\n particle = 0\n F0 = x\n rate = 0\n dir = 0,0,1\n}\n", Path::new("f"), &top).unwrap_err().to_string();
         assert_eq!(e, "f:1: expected a number for 'F0', found 'x'");
     }
 }

@@ -132,16 +132,32 @@ impl MdRun {
         let refuse = |key: &str, value: &str, hint: &str| Error::invalid(key, value, format!("{src}: {hint}"));
         let sim_type = input.get("sim_type").unwrap_or("MD");
         if sim_type != "MD" {
-            return Err(refuse("sim_type", sim_type, "oxgrad's native engine runs sim_type = MD (no Monte Carlo, VMMC or forward-flux sampling)"));
+            return Err(refuse(
+                "sim_type",
+                sim_type,
+                "oxgrad's native engine runs sim_type = MD (no Monte Carlo, VMMC or forward-flux sampling)",
+            ));
         }
         if let Some(b) = input.get("backend").filter(|b| *b != "CPU") {
-            return Err(refuse("backend", b, "oxgrad's native engine runs on the CPU (backend = CPU); run CUDA inputs with oxDNA itself"));
+            return Err(refuse(
+                "backend",
+                b,
+                "oxgrad's native engine runs on the CPU (backend = CPU); run CUDA inputs with oxDNA itself",
+            ));
         }
         if let Some(ts) = input.get("time_scale").filter(|t| *t != "linear") {
-            return Err(refuse("time_scale", ts, "oxgrad writes configurations at linear intervals (time_scale = linear)"));
+            return Err(refuse(
+                "time_scale",
+                ts,
+                "oxgrad writes configurations at linear intervals (time_scale = linear)",
+            ));
         }
         if input.bool_or("external_forces_as_JSON", false)? {
-            return Err(refuse("external_forces_as_JSON", "true", "oxgrad reads oxDNA's plain external forces files ({ … } blocks), not the JSON form"));
+            return Err(refuse(
+                "external_forces_as_JSON",
+                "true",
+                "oxgrad reads oxDNA's plain external forces files ({ … } blocks), not the JSON form",
+            ));
         }
         let mut setup = ModelSetup::from_input_with(input, params)?;
         // FENE: a bond at its divergence is a blow-up unless max_backbone_force asks for oxDNA's
@@ -310,12 +326,18 @@ impl MdRun {
     /// Runs the simulation on `threads` threads, writing the trajectory, energy file and last
     /// configuration; `progress(steps_done, total)` is called now and then; `stop` (set by a
     /// signal handler) ends the run after the current step. Returns the final state.
-    pub fn run_with(&self, threads: usize, stop: Option<&AtomicBool>, mut progress: impl FnMut(u64, u64)) -> Result<MdState> {
+    pub fn run_with(
+        &self,
+        threads: usize,
+        stop: Option<&AtomicBool>,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<MdState> {
         let mut state = MdState::from_configuration(&self.initial);
         let (start, total) = self.span();
         state.step = start;
         let model = &self.setup.model;
-        let mut md = Md::new(model, self.config.clone(), &state)?.threads(threads)?.external(self.external.clone(), &state);
+        let mut md =
+            Md::new(model, self.config.clone(), &state)?.threads(threads)?.external(self.external.clone(), &state);
         if self.refresh_vel {
             md.refresh_velocities(&mut state);
         }
@@ -347,7 +369,11 @@ impl MdRun {
                 return Err(match e {
                     Error::Unstable { step, detail } => Error::Unstable {
                         step,
-                        detail: format!("{detail}; the last good configuration (step {}) is in {}", last_good.0.step, self.error_conf.display()),
+                        detail: format!(
+                            "{detail}; the last good configuration (step {}) is in {}",
+                            last_good.0.step,
+                            self.error_conf.display()
+                        ),
                     },
                     other => other,
                 });
@@ -408,7 +434,11 @@ impl MdRun {
             .collect();
         let msg = format!("{}: keys the engine does not use: {}", source.display(), list.join(", "));
         if strict {
-            return Err(Error::invalid("input keys", list.len(), format!("{msg}; remove them, or run without --strict to only warn")));
+            return Err(Error::invalid(
+                "input keys",
+                list.len(),
+                format!("{msg}; remove them, or run without --strict to only warn"),
+            ));
         }
         tracing::warn!("{msg}");
         Ok(())

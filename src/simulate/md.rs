@@ -21,8 +21,8 @@
 //! some nucleotide has moved more than half the skin. Forces are the native engine's analytic
 //! ones ([`EnergyModel::accumulate_forces`]); no autodiff graph is built.
 
-use crate::energy::neighbors::pairs_within;
 use super::external::ExternalForce;
+use crate::energy::neighbors::pairs_within;
 use crate::energy::{EnergyModel, ForceWorkspace, Forces, Frame};
 use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, rotate, Vec3};
@@ -350,7 +350,11 @@ impl<'a> Md<'a> {
                 .with_min_len(256)
                 .for_each(|(i, x)| first(x, i));
         } else {
-            let items = state.v.iter_mut().zip(state.frame.r.iter_mut()).zip(state.l.iter_mut().zip(state.frame.axes.iter_mut()));
+            let items = state
+                .v
+                .iter_mut()
+                .zip(state.frame.r.iter_mut())
+                .zip(state.l.iter_mut().zip(state.frame.axes.iter_mut()));
             for (i, x) in items.enumerate() {
                 first(x, i);
             }

@@ -92,8 +92,15 @@ impl NativeSimulator {
 
     /// The same system with other MD settings and sampling interval (validated).
     pub fn with_config(&self, config: MdConfig, sample_every: u64) -> Result<NativeSimulator> {
-        NativeSimulator::new(&self.name, self.topology.clone(), self.initial.clone(), self.params.clone(), config, sample_every)
-            .map(|s| s.equilibration_steps(self.equilibration_steps).hints(self.hints.clone()))
+        NativeSimulator::new(
+            &self.name,
+            self.topology.clone(),
+            self.initial.clone(),
+            self.params.clone(),
+            config,
+            sample_every,
+        )
+        .map(|s| s.equilibration_steps(self.equilibration_steps).hints(self.hints.clone()))
     }
 
     /// The same simulator under another name (for [`crate::optimize::create_n`]).

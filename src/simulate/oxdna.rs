@@ -26,10 +26,10 @@
 //! constants ([`super::oxdna_build`]), so every parameter with an oxDNA macro can be trained.
 
 use super::native::derive_seed;
+use super::oxdna_build::OxdnaBuild;
 use crate::error::{Error, Result};
 use crate::io::{InputFile, TrajectoryReader};
 use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
-use super::oxdna_build::OxdnaBuild;
 use crate::params::exchange::oxdna_macros;
 use crate::params::ParamSet;
 use crate::system::Topology;
@@ -68,7 +68,12 @@ impl OxdnaSimulator {
     /// parameters the program computes with (oxDNA's defaults for a stock build); the input's `T`
     /// sets their `kt`. Runs go to a directory under the system's temporary directory unless
     /// [`OxdnaSimulator::runs_dir`] says otherwise.
-    pub fn new(name: impl Into<String>, input_dir: impl Into<PathBuf>, program: impl Into<PathBuf>, base: ParamSet) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        input_dir: impl Into<PathBuf>,
+        program: impl Into<PathBuf>,
+        base: ParamSet,
+    ) -> Result<Self> {
         let name = name.into();
         let input_dir = input_dir.into();
         let program = program.into();
@@ -77,7 +82,10 @@ impl OxdnaSimulator {
             return Err(Error::io(
                 "find the oxDNA input file",
                 &input_path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "an oxDNA simulator's input directory holds a file named `input`"),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "an oxDNA simulator's input directory holds a file named `input`",
+                ),
             ));
         }
         if !program.is_file() {
@@ -111,7 +119,12 @@ impl OxdnaSimulator {
     /// per distinct set of constants, shared by every simulator with the same `build`). Every
     /// parameter with an oxDNA macro can then be trained; `base` are the values of the untrained
     /// ones.
-    pub fn from_source(name: impl Into<String>, input_dir: impl Into<PathBuf>, build: OxdnaBuild, base: ParamSet) -> Result<Self> {
+    pub fn from_source(
+        name: impl Into<String>,
+        input_dir: impl Into<PathBuf>,
+        build: OxdnaBuild,
+        base: ParamSet,
+    ) -> Result<Self> {
         let name = name.into();
         let input_dir = input_dir.into();
         // the constructor's checks with the tree's CMakeLists.txt standing in for the binary
@@ -234,7 +247,8 @@ impl OxdnaSimulator {
     /// The names in `params` that the program cannot take at run time, with their values.
     fn refused(&self, set: &ParamSet) -> Vec<String> {
         let built = |n: &str| self.build.is_some() && !oxdna_macros(n).is_empty();
-        let runtime = |n: &str| built(n) || (self.sequence_dependent && (n.starts_with("ss_") || n == "eps_stack_kt_coeff"));
+        let runtime =
+            |n: &str| built(n) || (self.sequence_dependent && (n.starts_with("ss_") || n == "eps_stack_kt_coeff"));
         set.iter()
             .filter(|(n, _)| !runtime(n) && *n != "kt")
             .filter(|(n, v)| {
@@ -249,7 +263,8 @@ impl OxdnaSimulator {
     /// constants of the one before (its `*_F4_THETA*` table indices coincide), so a build with the
     /// two groups differing would compute another model than oxgrad's.
     fn tied(&self, set: &ParamSet) -> Vec<String> {
-        const TIED: [(&str, u8, u8); 6] = [("hb", 2, 3), ("hb", 7, 8), ("stack", 5, 6), ("cross", 2, 3), ("cross", 7, 8), ("coax", 5, 6)];
+        const TIED: [(&str, u8, u8); 6] =
+            [("hb", 2, 3), ("hb", 7, 8), ("stack", 5, 6), ("cross", 2, 3), ("cross", 7, 8), ("coax", 5, 6)];
         let mut out = Vec::new();
         for (x, used, tied) in TIED {
             for group in ["a", "theta0", "delta_theta_star"] {
@@ -293,17 +308,19 @@ impl OxdnaSimulator {
             .current_dir(dir)
             .stdout(open(&out_log)?)
             .stderr(open(&err_log)?)
-            .status().map_err(|e| Error::External {
-            program: program.display().to_string(),
-            detail: format!("could not be started: {e}"),
-        })?;
+            .status()
+            .map_err(|e| Error::External {
+                program: program.display().to_string(),
+                detail: format!("could not be started: {e}"),
+            })?;
         if !status.success() {
             return Err(failure(program, dir, &format!("ended with {status}")));
         }
         let traj = input.path("trajectory_file")?;
-        let frames = TrajectoryReader::open(&traj, self.nucleotides)
-            .and_then(|r| r.collect::<Result<Vec<_>>>())
-            .map_err(|e| failure(program, dir, &format!("exited successfully but its trajectory could not be read: {e}")))?;
+        let frames =
+            TrajectoryReader::open(&traj, self.nucleotides).and_then(|r| r.collect::<Result<Vec<_>>>()).map_err(
+                |e| failure(program, dir, &format!("exited successfully but its trajectory could not be read: {e}")),
+            )?;
         if frames.is_empty() {
             return Err(failure(
                 program,

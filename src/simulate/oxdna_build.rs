@@ -39,7 +39,10 @@ impl OxdnaBuild {
                 return Err(Error::io(
                     "find the oxDNA source tree's",
                     &p,
-                    std::io::Error::new(std::io::ErrorKind::NotFound, "give the root of an oxDNA source tree (with CMakeLists.txt and src/model.h)"),
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "give the root of an oxDNA source tree (with CMakeLists.txt and src/model.h)",
+                    ),
                 ));
             }
         }
@@ -92,7 +95,10 @@ impl OxdnaBuild {
                     if started.elapsed() > WAIT {
                         return Err(Error::External {
                             program: "cmake".into(),
-                            detail: format!("another process has held {} for over 4 hours: remove it if no build is running", lock.display()),
+                            detail: format!(
+                                "another process has held {} for over 4 hours: remove it if no build is running",
+                                lock.display()
+                            ),
                         });
                     }
                     std::thread::sleep(Duration::from_millis(200));
@@ -131,25 +137,39 @@ impl OxdnaBuild {
             configure.extend(["-DCUDA=ON".to_string(), "-DCUDA_COMMON_ARCH=OFF".to_string()]);
         }
         let threads = self.threads.to_string();
-        let compile = ["--build", &build.display().to_string(), "-j", &threads, "--target", "oxDNA"].map(String::from).to_vec();
+        let compile =
+            ["--build", &build.display().to_string(), "-j", &threads, "--target", "oxDNA"].map(String::from).to_vec();
         for args in [configure, compile] {
             let out = log.try_clone().map_err(|e| Error::io("write", &log_path, e))?;
             let err = log.try_clone().map_err(|e| Error::io("write", &log_path, e))?;
-            let status = std::process::Command::new(&cmake).args(&args).stdout(out).stderr(err).status().map_err(|e| Error::External {
-                program: cmake.display().to_string(),
-                detail: format!("could not be started: {e} (install CMake, or set CMAKE_BIN_PATH)"),
-            })?;
+            let status =
+                std::process::Command::new(&cmake).args(&args).stdout(out).stderr(err).status().map_err(|e| {
+                    Error::External {
+                        program: cmake.display().to_string(),
+                        detail: format!("could not be started: {e} (install CMake, or set CMAKE_BIN_PATH)"),
+                    }
+                })?;
             if !status.success() {
                 return Err(Error::External {
                     program: cmake.display().to_string(),
-                    detail: format!("{} ended with {status}; build log {}:\n{}", args.join(" "), log_path.display(), tail(&log_path)),
+                    detail: format!(
+                        "{} ended with {status}; build log {}:\n{}",
+                        args.join(" "),
+                        log_path.display(),
+                        tail(&log_path)
+                    ),
                 });
             }
         }
         if !binary.is_file() {
             return Err(Error::External {
                 program: cmake.display().to_string(),
-                detail: format!("the build succeeded but left no {}; build log {}:\n{}", binary.display(), log_path.display(), tail(&log_path)),
+                detail: format!(
+                    "the build succeeded but left no {}; build log {}:\n{}",
+                    binary.display(),
+                    log_path.display(),
+                    tail(&log_path)
+                ),
             });
         }
         Ok(())

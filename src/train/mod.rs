@@ -156,7 +156,10 @@ impl Summary {
         let initial = join(&|r| r.initial.iter().map(ToString::to_string).collect());
         let targets: Vec<String> = if self.validation.is_empty() {
             self.records.first().map_or_else(Vec::new, |r| {
-                r.objectives.values().flat_map(|o| o.observables.values().filter_map(|x| x.target.map(fmt_sig))).collect()
+                r.objectives
+                    .values()
+                    .flat_map(|o| o.observables.values().filter_map(|x| x.target.map(fmt_sig)))
+                    .collect()
             })
         } else {
             self.validation.iter().flat_map(|r| r.targets.iter().map(|t| fmt_sig(*t))).collect()
@@ -368,8 +371,11 @@ impl Training {
                 plot::all(dir, &records, &[]).ok();
                 return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
             }
-            let line = serde_json::to_string(&rec).map_err(|e| Error::invalid("metrics", e, "a step record must serialise"))?;
-            writeln!(metrics, "{line}").and_then(|()| metrics.sync_data()).map_err(|e| Error::io("write", &metrics_path, e))?;
+            let line = serde_json::to_string(&rec)
+                .map_err(|e| Error::invalid("metrics", e, "a step record must serialise"))?;
+            writeln!(metrics, "{line}")
+                .and_then(|()| metrics.sync_data())
+                .map_err(|e| Error::io("write", &metrics_path, e))?;
             records.push(rec);
             params = out.params.clone();
             state = out.state;
@@ -381,7 +387,11 @@ impl Training {
         let set = |p: &BTreeMap<String, f64>| -> Result<ParamSet> {
             self.base.with_params(p.iter().map(|(k, v)| (k.as_str(), *v)))
         };
-        let best = records.iter().filter(|r| r.loss.is_finite()).min_by(|a, b| a.loss.total_cmp(&b.loss)).map_or(0, |r| r.step);
+        let best = records
+            .iter()
+            .filter(|r| r.loss.is_finite())
+            .min_by(|a, b| a.loss.total_cmp(&b.loss))
+            .map_or(0, |r| r.step);
         let best_set = set(&records[best].params)?;
         atomic::write(&dir.join("params_final.toml"), set(&params)?.to_toml_string().as_bytes())?;
         atomic::write(&dir.join("params_best.toml"), best_set.to_toml_string().as_bytes())?;
@@ -393,7 +403,8 @@ impl Training {
                     return Err(self.interrupted(dir, records.len(), opts));
                 }
                 let v = self.validate(&best_set)?;
-                let json = serde_json::to_string_pretty(&v).map_err(|e| Error::invalid("validation", e, "must serialise"))?;
+                let json =
+                    serde_json::to_string_pretty(&v).map_err(|e| Error::invalid("validation", e, "must serialise"))?;
                 atomic::write(&dir.join("validation.json"), json.as_bytes())?;
                 v
             }
@@ -420,7 +431,10 @@ impl Training {
         Error::Interrupted {
             step: completed.saturating_sub(1),
             dir: dir.to_path_buf(),
-            resume: opts.resume_command.clone().unwrap_or_else(|| format!("oxgrad optimize --resume {}", dir.display())),
+            resume: opts
+                .resume_command
+                .clone()
+                .unwrap_or_else(|| format!("oxgrad optimize --resume {}", dir.display())),
         }
     }
 
@@ -472,7 +486,8 @@ impl Training {
         std::fs::create_dir_all(&state_dir).map_err(|e| Error::io("create directory", &state_dir, e))?;
         let mut refs = BTreeMap::new();
         for (id, o) in &cp.observables {
-            let bytes = serde_json::to_vec(o).map_err(|e| Error::invalid("checkpoint", e, "an observable must serialise"))?;
+            let bytes =
+                serde_json::to_vec(o).map_err(|e| Error::invalid("checkpoint", e, "an observable must serialise"))?;
             let name = format!("{:016x}.json", fnv1a(&bytes));
             let path = state_dir.join(&name);
             if !path.exists() {
@@ -505,13 +520,22 @@ impl Training {
     fn load(&mut self, dir: &Path) -> Result<(Params, OptimizerState, Vec<StepRecord>)> {
         let path = dir.join("checkpoint.json");
         let text = std::fs::read(&path).map_err(|e| {
-            Error::io("read", &path, std::io::Error::new(e.kind(), format!("{e}: is this a run directory, with at least one completed step?")))
+            Error::io(
+                "read",
+                &path,
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{e}: is this a run directory, with at least one completed step?"),
+                ),
+            )
         })?;
-        let mut file: CheckpointFile = serde_json::from_slice(&text).map_err(|e| Error::parse(&path, e.line(), "an oxgrad checkpoint", e.to_string()))?;
+        let mut file: CheckpointFile = serde_json::from_slice(&text)
+            .map_err(|e| Error::parse(&path, e.line(), "an oxgrad checkpoint", e.to_string()))?;
         for (id, name) in &file.observables {
             let p = dir.join("state").join(name);
             let bytes = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
-            let o: Observation = serde_json::from_slice(&bytes).map_err(|e| Error::parse(&p, e.line(), "a cached observable", e.to_string()))?;
+            let o: Observation = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::parse(&p, e.line(), "a cached observable", e.to_string()))?;
             file.checkpoint.observables.insert(id.clone(), o);
         }
         let (params, state) = self.optimization.restore(file.checkpoint)?;
@@ -572,6 +596,8 @@ pub fn read_records(dir: &Path) -> Result<Vec<StepRecord>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(k, l)| serde_json::from_str(l).map_err(|e| Error::parse(&path, k + 1, "a step record (JSON)", e.to_string())))
+        .map(|(k, l)| {
+            serde_json::from_str(l).map_err(|e| Error::parse(&path, k + 1, "a step record (JSON)", e.to_string()))
+        })
         .collect()
 }

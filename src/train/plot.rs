@@ -33,7 +33,8 @@ const COLOURS: [RGBColor; 6] = [
 
 /// A padded range around finite values (with a fallback for none or one).
 fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
         return 0.0..1.0;
     }
@@ -71,7 +72,13 @@ fn loss(path: &Path, records: &[StepRecord]) -> Result<()> {
         .y_label_area_size(80)
         .build_cartesian_2d(steps_range(records), yr)
         .map_err(|e| err(path, e))?;
-    chart.configure_mesh().x_desc("step").y_desc("loss").label_style(("sans-serif", 14)).draw().map_err(|e| err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("loss")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(path, e))?;
     for (k, (name, pts)) in series.iter().enumerate() {
         let c = COLOURS[k % COLOURS.len()];
         let finite: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.1.is_finite()).collect();
@@ -110,10 +117,15 @@ fn observables(path: &Path, records: &[StepRecord], validation: &[ValidationReco
             .collect();
         let first = &records[0].objectives[obj].observables[name];
         let target = first.target;
-        let val = validation.iter().find(|v| &v.objective == obj).and_then(|v| {
-            v.observables.iter().position(|x| x == name).map(|k| (v.initial[k], v.best[k]))
-        });
-        let best_step = records.iter().filter(|r| r.loss.is_finite()).min_by(|a, b| a.loss.total_cmp(&b.loss)).map_or(0, |r| r.step);
+        let val = validation
+            .iter()
+            .find(|v| &v.objective == obj)
+            .and_then(|v| v.observables.iter().position(|x| x == name).map(|k| (v.initial[k], v.best[k])));
+        let best_step = records
+            .iter()
+            .filter(|r| r.loss.is_finite())
+            .min_by(|a, b| a.loss.total_cmp(&b.loss))
+            .map_or(0, |r| r.step);
         let mut ys: Vec<f64> = pts.iter().flat_map(|p| [p.1 - p.2.max(0.0), p.1 + p.2.max(0.0)]).collect();
         ys.extend(target);
         if let Some((a, b)) = val {
@@ -141,9 +153,16 @@ fn observables(path: &Path, records: &[StepRecord], validation: &[ValidationReco
             .label("reweighted estimate ± SE")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
         chart
-            .draw_series(finite.iter().filter(|p| p.2.is_finite()).map(|p| PathElement::new(vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)], blue.stroke_width(2))))
+            .draw_series(
+                finite
+                    .iter()
+                    .filter(|p| p.2.is_finite())
+                    .map(|p| PathElement::new(vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)], blue.stroke_width(2))),
+            )
             .map_err(|e| err(path, e))?;
-        chart.draw_series(finite.iter().map(|p| Circle::new((p.0, p.1), 3, blue.filled()))).map_err(|e| err(path, e))?;
+        chart
+            .draw_series(finite.iter().map(|p| Circle::new((p.0, p.1), 3, blue.filled())))
+            .map_err(|e| err(path, e))?;
         if let Some(t) = target {
             let x = steps_range(records);
             chart
@@ -156,11 +175,18 @@ fn observables(path: &Path, records: &[StepRecord], validation: &[ValidationReco
             let red = COLOURS[1];
             for (x, e) in [(0.0, a), (best_step as f64, b)] {
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(x + 0.15, e.value - e.std_err), (x + 0.15, e.value + e.std_err)], red.stroke_width(2))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x + 0.15, e.value - e.std_err), (x + 0.15, e.value + e.std_err)],
+                        red.stroke_width(2),
+                    )))
                     .map_err(|e| err(path, e))?;
             }
             chart
-                .draw_series([(0.0, a), (best_step as f64, b)].into_iter().map(|(x, e)| TriangleMarker::new((x + 0.15, e.value), 6, red.filled())))
+                .draw_series(
+                    [(0.0, a), (best_step as f64, b)]
+                        .into_iter()
+                        .map(|(x, e)| TriangleMarker::new((x + 0.15, e.value), 6, red.filled())),
+                )
                 .map_err(|e| err(path, e))?
                 .label("validation (initial, best) ± SE")
                 .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
@@ -186,7 +212,13 @@ fn neff(path: &Path, records: &[StepRecord]) -> Result<()> {
         .y_label_area_size(80)
         .build_cartesian_2d(steps_range(records), 0.0..1.05)
         .map_err(|e| err(path, e))?;
-    chart.configure_mesh().x_desc("step").y_desc("n_eff / N").label_style(("sans-serif", 14)).draw().map_err(|e| err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("n_eff / N")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(path, e))?;
     let names: Vec<String> = records.first().map_or_else(Vec::new, |r| r.objectives.keys().cloned().collect());
     for (k, name) in names.iter().enumerate() {
         let c = COLOURS[k % COLOURS.len()];

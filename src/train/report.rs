@@ -63,7 +63,8 @@ fn tick_label(t: f64) -> String {
 
 /// A padded range around finite values.
 fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -72,7 +73,15 @@ fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// A line chart with optional error bars and horizontal reference lines, as an SVG element.
-fn chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hlines: &[(f64, String)], xr: (f64, f64), yr: Option<(f64, f64)>) -> String {
+fn chart(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    series: &[Series],
+    hlines: &[(f64, String)],
+    xr: (f64, f64),
+    yr: Option<(f64, f64)>,
+) -> String {
     let (w, h, ml, mr, mt, mb) = (860.0, 320.0, 80.0, 200.0, 36.0, 44.0);
     let (pw, ph) = (w - ml - mr, h - mt - mb);
     let (y0, y1) = yr.unwrap_or_else(|| {
@@ -81,7 +90,8 @@ fn chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hlines: &[(
                 .iter()
                 .flat_map(|s| {
                     s.points.iter().enumerate().flat_map(move |(k, p)| {
-                        let e = s.errors.as_ref().and_then(|e| e.get(k)).copied().filter(|e| e.is_finite()).unwrap_or(0.0);
+                        let e =
+                            s.errors.as_ref().and_then(|e| e.get(k)).copied().filter(|e| e.is_finite()).unwrap_or(0.0);
                         [p.1 - e, p.1 + e]
                     })
                 })
@@ -92,22 +102,63 @@ fn chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hlines: &[(
     let sx = |x: f64| ml + (x - x0) / (x1 - x0).max(1e-300) * pw;
     let sy = |y: f64| mt + ph - (y - y0) / (y1 - y0).max(1e-300) * ph;
     let mut s = String::new();
-    let _ = write!(s, r#"<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}">"#, esc(title));
+    let _ = write!(
+        s,
+        r#"<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{}">"#,
+        esc(title)
+    );
     let _ = write!(s, r##"<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#888"/>"##);
-    let _ = write!(s, r#"<text x="{}" y="22" text-anchor="middle" font-size="16" font-weight="bold">{}</text>"#, ml + pw / 2.0, esc(title));
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="16" font-weight="bold">{}</text>"#,
+        ml + pw / 2.0,
+        esc(title)
+    );
     for t in ticks(y0, y1, 5) {
         let y = sy(t);
-        let _ = write!(s, r##"<line x1="{ml}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="12">{}</text>"##, ml + pw, ml - 6.0, y + 4.0, tick_label(t));
+        let _ = write!(
+            s,
+            r##"<line x1="{ml}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="12">{}</text>"##,
+            ml + pw,
+            ml - 6.0,
+            y + 4.0,
+            tick_label(t)
+        );
     }
     for t in ticks(x0, x1, 8) {
         let x = sx(t);
-        let _ = write!(s, r##"<line x1="{x}" x2="{x}" y1="{mt}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" text-anchor="middle" font-size="12">{}</text>"##, mt + ph, mt + ph + 16.0, tick_label(t));
+        let _ = write!(
+            s,
+            r##"<line x1="{x}" x2="{x}" y1="{mt}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" text-anchor="middle" font-size="12">{}</text>"##,
+            mt + ph,
+            mt + ph + 16.0,
+            tick_label(t)
+        );
     }
-    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle" font-size="13">{}</text>"#, ml + pw / 2.0, h - 8.0, esc(xlabel));
-    let _ = write!(s, r#"<text x="16" y="{}" text-anchor="middle" font-size="13" transform="rotate(-90 16 {})">{}</text>"#, mt + ph / 2.0, mt + ph / 2.0, esc(ylabel));
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle" font-size="13">{}</text>"#,
+        ml + pw / 2.0,
+        h - 8.0,
+        esc(xlabel)
+    );
+    let _ = write!(
+        s,
+        r#"<text x="16" y="{}" text-anchor="middle" font-size="13" transform="rotate(-90 16 {})">{}</text>"#,
+        mt + ph / 2.0,
+        mt + ph / 2.0,
+        esc(ylabel)
+    );
     for (v, label) in hlines {
         let y = sy(*v);
-        let _ = write!(s, r##"<line x1="{ml}" x2="{}" y1="{y}" y2="{y}" stroke="#000" stroke-dasharray="6 4"/><text x="{}" y="{}" font-size="12">{}</text>"##, ml + pw, ml + pw + 6.0, y + 4.0, esc(label));
+        let _ = write!(
+            s,
+            r##"<line x1="{ml}" x2="{}" y1="{y}" y2="{y}" stroke="#000" stroke-dasharray="6 4"/><text x="{}" y="{}" font-size="12">{}</text>"##,
+            ml + pw,
+            ml + pw + 6.0,
+            y + 4.0,
+            esc(label)
+        );
     }
     // the first series is drawn last, on top; the legend lists the first twelve
     for (k, se) in series.iter().enumerate().rev() {
@@ -120,19 +171,50 @@ fn chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series], hlines: &[(
             .collect();
         if pts.len() > 1 {
             let path: Vec<String> = pts.iter().map(|p| format!("{:.2},{:.2}", sx(p.0), sy(p.1))).collect();
-            let _ = write!(s, r#"<polyline fill="none" stroke="{}" stroke-width="{}" points="{}"/>"#, se.colour, se.width, path.join(" "));
+            let _ = write!(
+                s,
+                r#"<polyline fill="none" stroke="{}" stroke-width="{}" points="{}"/>"#,
+                se.colour,
+                se.width,
+                path.join(" ")
+            );
         }
         for p in &pts {
             if p.2.is_finite() {
-                let _ = write!(s, r#"<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="{3}" stroke-width="2"/>"#, sx(p.0), sy(p.1 - p.2), sy(p.1 + p.2), se.colour);
+                let _ = write!(
+                    s,
+                    r#"<line x1="{0}" x2="{0}" y1="{1}" y2="{2}" stroke="{3}" stroke-width="2"/>"#,
+                    sx(p.0),
+                    sy(p.1 - p.2),
+                    sy(p.1 + p.2),
+                    se.colour
+                );
             }
             if se.markers {
-                let _ = write!(s, r#"<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {} ± {}</title></circle>"#, sx(p.0), sy(p.1), se.colour, esc(&se.name), fmt_sig(p.1), fmt_sig(p.2));
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {} ± {}</title></circle>"#,
+                    sx(p.0),
+                    sy(p.1),
+                    se.colour,
+                    esc(&se.name),
+                    fmt_sig(p.1),
+                    fmt_sig(p.2)
+                );
             }
         }
         if k < 12 {
             let ly = mt + 14.0 + 18.0 * k as f64;
-            let _ = write!(s, r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="3"/><text x="{}" y="{}" font-size="12">{}</text>"#, ml + pw + 10.0, ml + pw + 30.0, se.colour, ml + pw + 36.0, ly + 4.0, esc(&se.name));
+            let _ = write!(
+                s,
+                r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="3"/><text x="{}" y="{}" font-size="12">{}</text>"#,
+                ml + pw + 10.0,
+                ml + pw + 30.0,
+                se.colour,
+                ml + pw + 36.0,
+                ly + 4.0,
+                esc(&se.name)
+            );
         }
     }
     s.push_str("</svg>");
@@ -159,17 +241,44 @@ fn timeline(records: &[StepRecord]) -> String {
     let pw = w - ml - mr;
     let sx = |t: f64| ml + (t - t0) / (t1 - t0).max(1e-9) * pw;
     let mut s = String::new();
-    let _ = write!(s, r#"<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="task timeline">"#);
-    let _ = write!(s, r#"<text x="{}" y="22" text-anchor="middle" font-size="16" font-weight="bold">tasks: which simulator and objective ran when, on which worker</text>"#, ml + pw / 2.0);
+    let _ = write!(
+        s,
+        r#"<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="task timeline">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="16" font-weight="bold">tasks: which simulator and objective ran when, on which worker</text>"#,
+        ml + pw / 2.0
+    );
     for (i, wk) in workers.iter().enumerate() {
         let y = mt + row * i as f64;
-        let _ = write!(s, r##"<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text><line x1="{ml}" x2="{}" y1="{}" y2="{}" stroke="#eee"/>"##, ml - 6.0, y + row / 2.0 + 4.0, esc(wk), ml + pw, y + row, y + row);
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text><line x1="{ml}" x2="{}" y1="{}" y2="{}" stroke="#eee"/>"##,
+            ml - 6.0,
+            y + row / 2.0 + 4.0,
+            esc(wk),
+            ml + pw,
+            y + row,
+            y + row
+        );
     }
     for t in ticks(0.0, t1 - t0, 8) {
         let x = sx(t0 + t);
-        let _ = write!(s, r##"<line x1="{x}" x2="{x}" y1="{mt}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" text-anchor="middle" font-size="12">{}</text>"##, h - 40.0, h - 24.0, tick_label(t));
+        let _ = write!(
+            s,
+            r##"<line x1="{x}" x2="{x}" y1="{mt}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" text-anchor="middle" font-size="12">{}</text>"##,
+            h - 40.0,
+            h - 24.0,
+            tick_label(t)
+        );
     }
-    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle" font-size="13">seconds since the first task</text>"#, ml + pw / 2.0, h - 6.0);
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle" font-size="13">seconds since the first task</text>"#,
+        ml + pw / 2.0,
+        h - 6.0
+    );
     for t in &tasks {
         let i = workers.iter().position(|w| *w == t.worker).unwrap_or(0);
         let y = mt + row * i as f64 + 4.0;
@@ -202,7 +311,11 @@ fn timeline(records: &[StepRecord]) -> String {
 /// The report of the run in `dir` as HTML.
 pub fn html(dir: &Path) -> Result<String> {
     if !dir.join("metrics.jsonl").is_file() {
-        return Err(Error::invalid("run directory", dir.display(), "no metrics.jsonl: is this an oxgrad optimize run directory?"));
+        return Err(Error::invalid(
+            "run directory",
+            dir.display(),
+            "no metrics.jsonl: is this an oxgrad optimize run directory?",
+        ));
     }
     let records = read_records(dir)?;
     let validation: Vec<ValidationRecord> = std::fs::read_to_string(dir.join("validation.json"))
@@ -237,7 +350,8 @@ pre{{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}} .ok{{color:#2
         h.push_str("<p>No step has finished yet.</p></body></html>");
         return Ok(h);
     }
-    let best = records.iter().filter(|r| r.loss.is_finite()).min_by(|a, b| a.loss.total_cmp(&b.loss)).map_or(0, |r| r.step);
+    let best =
+        records.iter().filter(|r| r.loss.is_finite()).min_by(|a, b| a.loss.total_cmp(&b.loss)).map_or(0, |r| r.step);
     let _ = write!(
         h,
         "<table><tr><th>initial loss</th><th>last loss</th><th>best step</th><th>steps evaluated</th></tr><tr><td>{}</td><td>{}</td><td>{best}</td><td>{done}</td></tr></table>",
@@ -281,7 +395,10 @@ pre{{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}} .ok{{color:#2
             loss.push(Series {
                 name: name.clone(),
                 colour: COLOURS[(k + 1) % COLOURS.len()],
-                points: records.iter().map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.loss))).collect(),
+                points: records
+                    .iter()
+                    .map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.loss)))
+                    .collect(),
                 errors: None,
                 width: 1.5,
                 markers: true,
@@ -344,7 +461,10 @@ pre{{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}} .ok{{color:#2
         .map(|(k, name)| Series {
             name: name.clone(),
             colour: COLOURS[k % COLOURS.len()],
-            points: records.iter().map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.n_eff))).collect(),
+            points: records
+                .iter()
+                .map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.n_eff)))
+                .collect(),
             errors: None,
             width: 2.0,
             markers: true,
@@ -373,6 +493,9 @@ mod tests {
         assert_eq!(ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
         let t = ticks(10.31, 10.52, 5);
         assert!(t.iter().all(|x| (10.31..=10.52).contains(x)) && t.len() >= 4, "{t:?}");
-        assert_eq!([tick_label(5.0), tick_label(0.6000000000000001), tick_label(10.55), tick_label(-2.5e-5)], ["5", "0.6", "10.55", "-2.50e-5"]);
+        assert_eq!(
+            [tick_label(5.0), tick_label(0.6000000000000001), tick_label(10.55), tick_label(-2.5e-5)],
+            ["5", "0.6", "10.55", "-2.50e-5"]
+        );
     }
 }

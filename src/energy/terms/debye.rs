@@ -11,8 +11,8 @@
 
 use super::{Factors, Feature, Site, Spec};
 use crate::energy::functions::ParamSource;
-use crate::params::smoothing::debye;
 use crate::math::Real;
+use crate::params::smoothing::debye;
 
 /// The term: one factor of the backbone distance, times the charge product.
 pub const SPEC: Spec = &[&[(Feature::Dist(Site::Backbone, Site::Backbone), 0)]];

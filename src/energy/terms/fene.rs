@@ -88,7 +88,8 @@ mod tests {
             let mut p = ParamSet::dna1_defaults();
             p.set("eps_backbone", eps).unwrap();
             let fene: Fene<f64> = Fene::new(&p);
-            let (eps, r0, delta, fmax, finf) = ["eps_backbone", "r0_backbone", "delta_backbone", "fmax", "finf"].map(|n| p.value(n)).into();
+            let (eps, r0, delta, fmax, finf) =
+                ["eps_backbone", "r0_backbone", "delta_backbone", "fmax", "finf"].map(|n| p.value(n)).into();
             let force = |x: f64| eps * x / (delta * delta - x * x);
             let (mut lo, mut hi) = (0.0, delta);
             for _ in 0..200 {
