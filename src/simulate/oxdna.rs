@@ -74,9 +74,24 @@ impl OxdnaSimulator {
         program: impl Into<PathBuf>,
         base: ParamSet,
     ) -> Result<Self> {
-        let name = name.into();
-        let input_dir = input_dir.into();
         let program = program.into();
+        if !program.is_file() {
+            return Err(Error::External {
+                program: program.display().to_string(),
+                detail: "not found: give the path of an oxDNA binary (or of `oxgrad`, with args [\"simulate\"])".into(),
+            });
+        }
+        OxdnaSimulator::with_program(name.into(), input_dir.into(), program, None, base)
+    }
+
+    /// The simulator of `new` and `from_source`, once the program is known.
+    fn with_program(
+        name: String,
+        input_dir: PathBuf,
+        program: PathBuf,
+        build: Option<OxdnaBuild>,
+        base: ParamSet,
+    ) -> Result<Self> {
         let input_path = input_dir.join("input");
         if !input_path.is_file() {
             return Err(Error::io(
@@ -87,12 +102,6 @@ impl OxdnaSimulator {
                     "an oxDNA simulator's input directory holds a file named `input`",
                 ),
             ));
-        }
-        if !program.is_file() {
-            return Err(Error::External {
-                program: program.display().to_string(),
-                detail: "not found: give the path of an oxDNA binary (or of `oxgrad`, with args [\"simulate\"])".into(),
-            });
         }
         let mut sim = OxdnaSimulator {
             runs_dir: std::env::temp_dir().join(format!("oxgrad-sim-{}", std::process::id())),
@@ -109,7 +118,7 @@ impl OxdnaSimulator {
             kt: 0.0,
             sequence_dependent: false,
             cuda: false,
-            build: None,
+            build,
         };
         sim.read_input()?;
         Ok(sim)
@@ -125,13 +134,9 @@ impl OxdnaSimulator {
         build: OxdnaBuild,
         base: ParamSet,
     ) -> Result<Self> {
-        let name = name.into();
-        let input_dir = input_dir.into();
-        // the constructor's checks with the tree's CMakeLists.txt standing in for the binary
-        let mut sim = OxdnaSimulator::new(name, input_dir, build.source().join("CMakeLists.txt"), base)?;
-        sim.program = build.source().join("<built from source>");
-        sim.build = Some(build);
-        Ok(sim)
+        // named in errors; each run's binary comes from the build
+        let program = build.source().join("<built from source>");
+        OxdnaSimulator::with_program(name.into(), input_dir.into(), program, Some(build), base)
     }
 
     /// Arguments before the input file's name (`["simulate"]` for `oxgrad`).

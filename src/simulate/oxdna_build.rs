@@ -7,6 +7,7 @@
 //! Each build lives in `<cache>/oxdna-<hash>/` with its header, its log (`build.log`) and the
 //! binary (`build/bin/oxDNA`). `cmake` comes from `CMAKE_BIN_PATH` if set, else from `PATH`.
 
+use super::native::fnv1a;
 use crate::error::{Error, Result};
 use crate::params::exchange::to_oxdna_header;
 use crate::params::ParamSet;
@@ -190,9 +191,4 @@ fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n")
-}
-
-/// FNV-1a, 64 bits: a stable name for a header's build.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
