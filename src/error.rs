@@ -133,6 +133,16 @@ pub enum Error {
         detail: String,
     },
 
+    /// A task's worker process (process pool, Slurm step) that failed or died: how it ended and
+    /// the last lines of its stderr.
+    #[error("worker process {how}{}", stderr_tail_text(stderr_tail))]
+    Worker {
+        /// How it ended ("(pid 12) was killed by signal 9 (SIGKILL: …)", "(pid 12) failed: …").
+        how: String,
+        /// The last lines of its stderr ("" when it printed nothing).
+        stderr_tail: String,
+    },
+
     /// Code that panicked where oxgrad caught it (a user's component in a task); the message is
     /// the panic's.
     #[error("panicked: {message}")]
@@ -204,6 +214,14 @@ pub enum Error {
         /// The two sides and how to reconcile them.
         detail: String,
     },
+}
+
+fn stderr_tail_text(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; the end of its stderr:\n{}", tail.lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n"))
+    }
 }
 
 fn suggest(suggestions: &[String]) -> String {

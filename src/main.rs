@@ -14,7 +14,19 @@ fn main() -> ExitCode {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // colours only on a terminal: a log file (Slurm's --output, a redirect) gets plain text
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi);
+    if oxgrad::optimize::executor::worker::is_worker() {
+        // a worker's lines go to its driver's log, which adds the time and the task
+        log.without_time().init();
+    } else {
+        log.init();
+    }
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         // `oxgrad … | head`: the reader left; nothing is wrong

@@ -7,6 +7,7 @@ mod optimize;
 mod params;
 mod report;
 mod simulate;
+mod slurm;
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +43,8 @@ pub enum Command {
     Convert(generate::ConvertArgs),
     /// Export parameters to, or import them from, mythos / jax_dna and oxDNA's seq_dep_file.
     Params(params::ParamsArgs),
+    /// Write an sbatch script that runs `oxgrad optimize CONFIG` on Slurm, tasks as job steps.
+    SlurmScript(slurm::SlurmScriptArgs),
 }
 
 /// Prints one line on standard output. A closed pipe (`oxgrad … | head`) is not an error: it
@@ -82,5 +85,6 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Observe(a) => observe::observe(&a),
         Command::Report(a) => report::report(&a),
         Command::Params(a) => params::params(&a),
+        Command::SlurmScript(a) => slurm::slurm_script(&a),
     }
 }

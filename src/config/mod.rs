@@ -355,12 +355,17 @@ impl Default for ValidationConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorConfig {
-    /// `"thread"` (default).
+    /// `"thread"` (default), `"process"` (worker processes) or `"slurm"` (job steps of the
+    /// allocation the run is in).
     #[serde(default = "default_thread")]
     pub kind: String,
-    /// CPUs the pool may use (default: every core).
+    /// CPUs the pool may use (default: every core; under Slurm, the allocation's, not set here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<usize>,
+    /// Where the process and Slurm executors keep their spool directory (default: the system's
+    /// temporary directory; under Slurm, `oxgrad-spool` in the current directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool: Option<PathBuf>,
 }
 
 fn default_thread() -> String {
@@ -369,7 +374,7 @@ fn default_thread() -> String {
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        ExecutorConfig { kind: default_thread(), cpus: None }
+        ExecutorConfig { kind: default_thread(), cpus: None, spool: None }
     }
 }
 
@@ -472,7 +477,7 @@ impl ConfigFile {
             s.diff_coeff.get_or_insert(2.5);
             s.verlet_skin.get_or_insert(0.05);
         }
-        if c.executor.cpus.is_none() {
+        if c.executor.cpus.is_none() && c.executor.kind != "slurm" {
             c.executor.cpus = Some(std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
         }
         let text = toml::to_string(&c).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"));

@@ -9,7 +9,9 @@ use crate::generate::{helix, parse_sequence, Shape};
 use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader};
 use crate::objective::{DiffTre, Loss};
 use crate::observable::{Observable, ObservableSpec};
-use crate::optimize::{create_n_names, Aggregate, LocalPool, ObservableId, Optimization, Simulator, UpdateRule};
+use crate::optimize::{
+    create_n_names, Aggregate, LocalPool, ObservableId, Optimization, ProcessPool, Simulator, UpdateRule,
+};
 use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
 use crate::simulate::{MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator};
 use crate::system::{Topology, TopologyFormat};
@@ -145,18 +147,26 @@ impl ConfigFile {
             }
             other => return Err(self.error("aggregate.kind", unknown_choice(other, &["mean", "weighted", "passthrough"]))),
         };
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let cpus = match (c.executor.kind.as_str(), c.executor.cpus) {
-            ("thread", Some(0)) => return Err(self.error("executor.cpus", "at least 1 CPU")),
-            ("thread", Some(n)) => n,
-            ("thread", None) => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            ("process" | "slurm", _) => {
+            ("thread" | "process", Some(0)) => return Err(self.error("executor.cpus", "at least 1 CPU")),
+            ("thread" | "process", Some(n)) => n,
+            ("thread" | "process", None) => cores,
+            ("slurm", Some(_)) => {
                 return Err(self.error(
-                    "executor.kind",
-                    format!("the {} executor is not available in this version: use \"thread\"", c.executor.kind),
+                    "executor.cpus",
+                    "the slurm executor uses the CPUs of the allocation it runs in: remove cpus and ask sbatch for them (`oxgrad slurm-script` writes the script)",
                 ))
             }
-            (other, _) => return Err(self.error("executor.kind", unknown_choice(other, &["thread"]))),
+            ("slurm", None) => cores,
+            (other, _) => return Err(self.error("executor.kind", unknown_choice(other, &["thread", "process", "slurm"]))),
         };
+        if c.executor.spool.is_some() && c.executor.kind == "thread" {
+            return Err(self.error(
+                "executor.spool",
+                "only the process and slurm executors use a spool directory: remove spool or set kind = \"process\"",
+            ));
+        }
         self.check_validation()?;
         let steps = c.optimizer.steps;
         Ok(Plan { params, trained, update, steps, simulators, objectives, aggregate, cpus, file: self })
@@ -653,13 +663,24 @@ impl Plan {
     }
 
     /// The optimisation this plan describes (simulators, objectives, aggregation, update rule,
-    /// the thread pool).
-    #[must_use]
-    pub fn optimization(&self) -> Optimization {
-        let mut opt = Optimization::new(self.update.clone())
+    /// the executor of `[executor]`). Fails for `kind = "slurm"` outside an allocation.
+    pub fn optimization(&self) -> Result<Optimization> {
+        let e = &self.file.config.executor;
+        let opt = Optimization::new(self.update.clone())
             .aggregate(self.aggregate.clone())
-            .executor(LocalPool::with_cpus(self.cpus))
             .max_objective_calls(self.file.config.optimizer.max_objective_calls);
+        let with_spool = |p: ProcessPool| match &e.spool {
+            Some(dir) => p.spool(dir),
+            None => p,
+        };
+        let mut opt = match e.kind.as_str() {
+            "process" => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?)),
+            "slurm" => opt.executor(with_spool(ProcessPool::slurm().map_err(|err| match err {
+                Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
+                other => other,
+            })?)),
+            _ => opt.executor(LocalPool::with_cpus(self.cpus)),
+        };
         for s in &self.simulators {
             for sim in s.simulators() {
                 opt = opt.add_simulator(sim);
@@ -668,14 +689,14 @@ impl Plan {
         for o in &self.objectives {
             opt = opt.add_objective(o.difftre.clone());
         }
-        opt
+        Ok(opt)
     }
 
     /// The training run: the optimisation, the objectives' observables and validations, the
     /// resolved configuration and seeds for the run directory.
     pub fn training(&self) -> Result<Training> {
         let mut t =
-            Training::new(self.optimization(), self.params.clone(), self.start(), self.steps).threads(self.cpus);
+            Training::new(self.optimization()?, self.params.clone(), self.start(), self.steps).threads(self.cpus);
         let v = &self.file.config.validation;
         for o in &self.objectives {
             let validation = match (v.enabled, o.validation_simulator.map(|i| &self.simulators[i].kind)) {

@@ -33,7 +33,7 @@ impl Optimization {
     pub fn snapshot(&self, params: &Params, state: &OptimizerState) -> Result<Checkpoint> {
         let mut observables = BTreeMap::new();
         for (id, h) in &state.observables {
-            let o = self.store.get(*h).ok_or_else(|| {
+            let o = self.store.fetch(*h).map_err(|_| {
                 Error::invalid("checkpoint", id, "a cached observable is missing from the object store")
             })?;
             observables.insert(id.to_string(), (*o).clone());

@@ -114,6 +114,8 @@ impl TaskContext {
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
         let mut c = std::process::Command::new(program);
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
+        // a program started by a task is not the task's worker, even if it is an oxgrad program
+        c.env_remove(super::executor::worker::WORKER_ENV);
         c
     }
 }
@@ -152,7 +154,7 @@ pub trait Simulator: Send + Sync {
 }
 
 /// What an objective returns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ObjectiveOutput {
     /// Whether the gradients are valid; `false` asks for fresh observables.
     pub is_ready: bool,

@@ -20,12 +20,22 @@ pub struct SchedulerHints {
     pub mem_mb: Option<u64>,
     /// How many times a failed task is re-run (any failure: error or panic). `None`: never.
     pub max_retries: Option<u32>,
+    /// Environment variables of the task: its worker process's own under the process and Slurm
+    /// executors; under the thread pool, those of the child processes it starts
+    /// ([`super::TaskContext::command`]). They override the executor's.
+    pub env: BTreeMap<String, String>,
     /// Engine-specific options keyed by engine name (`"local"`, `"process"`, `"slurm"`), merged last.
     pub custom: BTreeMap<String, Map<String, Value>>,
 }
 
-static NONE: SchedulerHints =
-    SchedulerHints { num_cpus: None, num_gpus: None, mem_mb: None, max_retries: None, custom: BTreeMap::new() };
+static NONE: SchedulerHints = SchedulerHints {
+    num_cpus: None,
+    num_gpus: None,
+    mem_mb: None,
+    max_retries: None,
+    env: BTreeMap::new(),
+    custom: BTreeMap::new(),
+};
 
 impl SchedulerHints {
     /// No hints.
@@ -35,7 +45,7 @@ impl SchedulerHints {
     }
 
     /// The standard fields that are set, under their own names (`num_cpus`, `num_gpus`, `mem_mb`,
-    /// `max_retries`), renamed through `rename`, then `custom[engine]` merged over them verbatim.
+    /// `max_retries`, `env`), renamed through `rename`, then `custom[engine]` merged over them verbatim.
     #[must_use]
     pub fn to_options(&self, engine: &str, rename: &[(&str, &str)]) -> Map<String, Value> {
         let mut out = Map::new();
@@ -54,6 +64,9 @@ impl SchedulerHints {
         }
         if let Some(v) = self.max_retries {
             put("max_retries", v.into());
+        }
+        if !self.env.is_empty() {
+            put("env", self.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect());
         }
         if let Some(c) = self.custom.get(engine) {
             for (k, v) in c {

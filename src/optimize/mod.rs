@@ -46,7 +46,7 @@ pub use component::{
     create_n, create_n_names, GenericObjective, Objective, ObjectiveOutput, ObservableId, Observation, Params,
     SimOutput, Simulator, State, TaskContext,
 };
-pub use executor::{Executor, Finished, Inline, LocalPool, TaskRun};
+pub use executor::{Executor, Finished, Inline, Launcher, LocalPool, Pool, ProcessPool, TaskRun, Threads, Workers};
 pub use hints::SchedulerHints;
 pub use scheduler::{OptimizerState, StepOutput};
 pub use update::{UpdateRule, UpdateState};
@@ -211,18 +211,32 @@ impl Optimization {
         Ok(())
     }
 
+    fn registry(&self) -> executor::Registry {
+        executor::Registry {
+            simulators: self.simulators.clone(),
+            objectives: self.objectives.clone(),
+            store: Arc::clone(&self.store),
+        }
+    }
+
     fn start(&mut self) -> Result<()> {
         if !self.started {
             self.validate()?;
-            let registry = executor::Registry {
-                simulators: self.simulators.clone(),
-                objectives: self.objectives.clone(),
-                store: Arc::clone(&self.store),
-            };
-            self.executor.start(Arc::new(registry))?;
+            self.serve_if_worker();
+            self.executor.start(Arc::new(self.registry()))?;
             self.started = true;
         }
         Ok(())
+    }
+
+    /// In a worker of a [`ProcessPool`] ([`executor::worker::is_worker`]): runs the one task the
+    /// driver sent and exits the process. Otherwise does nothing. `run`, `step` and `evaluate`
+    /// call it first; call it yourself where your program would otherwise do work a worker must
+    /// not repeat (write files, print results) before it runs the optimization.
+    pub fn serve_if_worker(&self) {
+        if executor::worker::is_worker() {
+            executor::worker::serve(&self.registry());
+        }
     }
 
     /// One optimisation step from `params` and `state`.

@@ -90,6 +90,13 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
         next_id += 1;
         let o = hints.resolve(engine, &opt.defaults, &[("name", task.clone().into())]);
         let num = |k: &str, d: f64| o.get(k).and_then(serde_json::Value::as_f64).unwrap_or(d);
+        let env = o
+            .get("env")
+            .and_then(serde_json::Value::as_object)
+            .map(|m| {
+                m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect()
+            })
+            .unwrap_or_default();
         Job {
             id: next_id,
             task,
@@ -99,6 +106,8 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
             step: state.step,
             resources: Resources { cpus: num("num_cpus", 1.0), gpus: num("num_gpus", 0.0), mem_mb: num("mem_mb", 0.0) },
             max_retries: num("max_retries", 0.0) as u32,
+            env,
+            options: o,
         }
     };
 

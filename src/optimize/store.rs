@@ -1,10 +1,17 @@
 //! The object store: observables live here once, and travel as [`Handle`]s. The driver keeps
 //! handles; an objective's task resolves them inside the worker into shared references
 //! (`Arc`), so a trajectory is never copied through the driver.
+//!
+//! An object is either in memory (produced by a task of this process) or in a file of a spool
+//! directory (produced by a worker process, [`super::ProcessPool`]): then the driver holds only
+//! its path, and the objective's worker reads it from there. Dropping a handle
+//! ([`ObjectStore::retain`]) deletes its file.
 
 use super::component::Observation;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -12,30 +19,76 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Handle(pub u64);
 
+#[derive(Debug, Clone)]
+enum Entry {
+    Memory(Arc<Observation>),
+    File(PathBuf),
+}
+
 /// Observables by handle, shared by the driver and the workers of one process.
 #[derive(Debug, Default)]
 pub struct ObjectStore {
     next: AtomicU64,
-    objects: Mutex<HashMap<Handle, Arc<Observation>>>,
+    objects: Mutex<HashMap<Handle, Entry>>,
 }
 
 impl ObjectStore {
     /// Stores `value` and returns its handle.
     pub fn put(&self, value: Observation) -> Handle {
+        self.insert(Entry::Memory(Arc::new(value)))
+    }
+
+    /// Takes over the observable in `path` (written by [`write_object`]); the store deletes the
+    /// file when the handle is dropped.
+    pub fn put_file(&self, path: PathBuf) -> Handle {
+        self.insert(Entry::File(path))
+    }
+
+    fn insert(&self, e: Entry) -> Handle {
         let h = Handle(self.next.fetch_add(1, Ordering::Relaxed));
-        self.lock().insert(h, Arc::new(value));
+        self.lock().insert(h, e);
         h
     }
 
-    /// The observable behind `h`.
-    #[must_use]
-    pub fn get(&self, h: Handle) -> Option<Arc<Observation>> {
-        self.lock().get(&h).cloned()
+    /// The observable behind `h`, read from its file if it lives in one.
+    pub fn fetch(&self, h: Handle) -> Result<Arc<Observation>> {
+        let entry = self.lock().get(&h).cloned();
+        match entry {
+            Some(Entry::Memory(o)) => Ok(o),
+            Some(Entry::File(p)) => read_object(&p).map(Arc::new),
+            None => {
+                Err(Error::invalid("observable handle", h.0, "the observable was dropped from the store before use"))
+            }
+        }
     }
 
-    /// Drops every object whose handle is not in `keep`.
+    /// The file holding `h`; an object in memory is written to `dir` first (once: the entry then
+    /// refers to the file).
+    pub fn file_of(&self, h: Handle, dir: &Path) -> Result<PathBuf> {
+        let entry = self.lock().get(&h).cloned();
+        match entry {
+            Some(Entry::File(p)) => Ok(p),
+            Some(Entry::Memory(o)) => {
+                let path = dir.join(format!("object-{}.cbor", h.0));
+                write_object(&path, o.as_ref())?;
+                self.lock().insert(h, Entry::File(path.clone()));
+                Ok(path)
+            }
+            None => {
+                Err(Error::invalid("observable handle", h.0, "the observable was dropped from the store before use"))
+            }
+        }
+    }
+
+    /// Drops every object whose handle is not in `keep` (and deletes its file).
     pub fn retain(&self, keep: &[Handle]) {
-        self.lock().retain(|h, _| keep.contains(h));
+        self.lock().retain(|h, e| {
+            let k = keep.contains(h);
+            if let (false, Entry::File(p)) = (k, e) {
+                let _ = std::fs::remove_file(p);
+            }
+            k
+        });
     }
 
     /// Number of stored objects.
@@ -50,8 +103,27 @@ impl ObjectStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Handle, Arc<Observation>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Handle, Entry>> {
         // a poisoned lock only means a task panicked while holding it; the map itself is intact
         self.objects.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Writes `value` to `path` as CBOR (binary serde), through a temporary file renamed into place,
+/// so a reader never sees half an object.
+pub fn write_object<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    ciborium::into_writer(value, &mut w).map_err(|e| Error::io("write", &tmp, std::io::Error::other(e.to_string())))?;
+    let file = w.into_inner().map_err(|e| Error::io("write", &tmp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))
+}
+
+/// Reads a value written by [`write_object`].
+pub fn read_object<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    ciborium::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| Error::io("read", path, std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())))
 }

@@ -340,6 +340,8 @@ impl Training {
 
     /// Runs into `dir` (see the [module docs](self)).
     pub fn run(mut self, dir: &Path, opts: &RunOptions) -> Result<Summary> {
+        // a worker of the process or Slurm executor runs its task here, before the directory
+        self.optimization.serve_if_worker();
         let _lock = DirLock::acquire(dir)?;
         let (mut params, mut state, mut records) = if opts.resume {
             self.load(dir)?

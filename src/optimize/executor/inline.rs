@@ -41,7 +41,7 @@ impl Executor for Inline {
             self.queue.pop_front().ok_or_else(|| Error::invalid("wait", "no jobs", "submit a job before waiting"))?;
         let reg =
             self.registry.as_ref().ok_or_else(|| Error::invalid("executor", "not started", "call start first"))?;
-        let env = super::local::task_env(&job, &[], &[]);
+        let env = super::pool::task_env(&job, &[], &[]);
         Ok(reg.run_timed(&job, &env, "inline"))
     }
 }

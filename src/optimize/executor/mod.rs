@@ -1,15 +1,29 @@
 //! Executors run simulator and objective jobs. A [`Job`] names its component by index and carries
-//! plain data (parameters, state, observable handles), never a closure, so the in-process
-//! [`Inline`] executor, the thread pool [`LocalPool`] (and later process and Slurm executors) share
-//! one scheduler.
+//! plain data (parameters, state, observable handles), never a closure, so one scheduler drives
+//! every executor:
+//!
+//! | executor | engine (`custom` hints) | a task runs | built by |
+//! |---|---|---|---|
+//! | [`Inline`] | `"local"` | in the calling thread, one at a time | `Inline` |
+//! | [`LocalPool`] | `"local"` | on a thread of the driver | [`LocalPool::new`] |
+//! | [`ProcessPool`] | `"process"` | in a worker process: your program, re-started | [`ProcessPool::new`] |
+//! | [`ProcessPool`] on Slurm | `"slurm"` | in a worker process started as a job step by `srun` | [`ProcessPool::slurm`] |
+//!
+//! The pools share their resource accounting ([`Pool`]): a task starts when the CPUs, GPUs and
+//! memory its hints ask for are free. How a task is started is a [`Launcher`], the extension
+//! point for other batch systems.
 
 mod inline;
-mod local;
+mod pool;
+mod process;
+mod slurm;
+pub mod worker;
 
 pub use inline::Inline;
-pub use local::LocalPool;
+pub use pool::{Launcher, LocalPool, Pool, Threads};
+pub use process::{ProcessPool, Workers};
 
-use super::component::{ObjectiveOutput, Params, State, TaskContext};
+use super::component::{ObjectiveOutput, Observation, Params, SimOutput, State, TaskContext};
 use super::store::{Handle, ObjectStore};
 use super::{Objective, Simulator};
 use crate::error::{Error, Result};
@@ -65,6 +79,11 @@ pub struct Job {
     pub resources: Resources,
     /// Re-runs allowed after a failure.
     pub max_retries: u32,
+    /// The task's own environment variables ([`super::SchedulerHints::env`]).
+    pub env: Vec<(String, String)>,
+    /// Every resolved option of the task (defaults < hints < `custom[engine]` < fixed keys):
+    /// what a launcher passes on, e.g. `custom.slurm` options to `srun`.
+    pub options: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What a finished job produced.
@@ -92,93 +111,126 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Runs `job` once in the calling thread (attempt `attempt`, environment `env`).
-    pub fn execute(&self, job: &Job, attempt: u32, env: Vec<(String, String)>) -> Result<JobOutput> {
+    /// Runs simulator job `job` (attempt `attempt`, environment `env`) in the calling thread and
+    /// checks it returned one observable per exposed name.
+    pub fn simulate(&self, job: &Job, index: usize, attempt: u32, env: Vec<(String, String)>) -> Result<SimOutput> {
         let ctx = TaskContext { task: job.task.clone(), step: job.step, attempt, env };
+        let sim = self.simulator(index)?;
+        let span = tracing::info_span!("simulator_run", task = %job.task, attempt);
+        let _g = span.enter();
+        let out = sim.run(&ctx, &job.params, &job.state)?;
+        let expected = sim.exposes().len();
+        if out.observables.len() != expected {
+            return Err(Error::invalid(
+                "simulator output",
+                format!("{} observables", out.observables.len()),
+                format!("simulator '{}' exposes {expected}: return one per exposed name, in order", sim.name()),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Runs objective job `job` on `values` (its required observables, in order).
+    pub fn calculate(
+        &self,
+        job: &Job,
+        index: usize,
+        values: &[Arc<Observation>],
+        attempt: u32,
+        env: Vec<(String, String)>,
+    ) -> Result<ObjectiveOutput> {
+        let ctx = TaskContext { task: job.task.clone(), step: job.step, attempt, env };
+        let obj = self.objectives.get(index).ok_or_else(|| out_of_range("objective", index))?;
+        let span = tracing::info_span!("objective_compute", task = %job.task, attempt);
+        let _g = span.enter();
+        obj.calculate(&ctx, values, &job.params, &job.state)
+    }
+
+    fn simulator(&self, index: usize) -> Result<&Arc<dyn Simulator>> {
+        self.simulators.get(index).ok_or_else(|| out_of_range("simulator", index))
+    }
+
+    /// The name of the component `kind` refers to.
+    pub fn component_name(&self, kind: &JobKind) -> Result<&str> {
+        match kind {
+            JobKind::Simulate { index } => Ok(self.simulator(*index)?.name()),
+            JobKind::Calculate { index, .. } => {
+                Ok(self.objectives.get(*index).ok_or_else(|| out_of_range("objective", *index))?.name())
+            }
+        }
+    }
+
+    /// Runs `job` once in the calling thread (attempt `attempt`, environment `env`); observables
+    /// come from and go to the object store.
+    pub fn execute(&self, job: &Job, attempt: u32, env: Vec<(String, String)>) -> Result<JobOutput> {
         match &job.kind {
             JobKind::Simulate { index } => {
-                let sim = &self.simulators[*index];
-                let span = tracing::info_span!("simulator_run", task = %job.task, attempt);
-                let _g = span.enter();
-                let out = sim.run(&ctx, &job.params, &job.state)?;
-                let expected = sim.exposes().len();
-                if out.observables.len() != expected {
-                    return Err(Error::invalid(
-                        "simulator output",
-                        format!("{} observables", out.observables.len()),
-                        format!("simulator '{}' exposes {expected}: return one per exposed name, in order", sim.name()),
-                    ));
-                }
+                let out = self.simulate(job, *index, attempt, env)?;
                 let handles = out.observables.into_iter().map(|o| self.store.put(o)).collect();
                 Ok(JobOutput::Simulated { handles, state: out.state })
             }
             JobKind::Calculate { index, inputs } => {
-                let obj = &self.objectives[*index];
-                let span = tracing::info_span!("objective_compute", task = %job.task, attempt);
-                let _g = span.enter();
-                let values = inputs
-                    .iter()
-                    .map(|h| {
-                        self.store.get(*h).ok_or_else(|| {
-                            Error::invalid(
-                                "observable handle",
-                                h.0,
-                                "the observable was dropped from the store before use",
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(JobOutput::Calculated(obj.calculate(&ctx, &values, &job.params, &job.state)?))
+                let values = inputs.iter().map(|h| self.store.fetch(*h)).collect::<Result<Vec<_>>>()?;
+                Ok(JobOutput::Calculated(self.calculate(job, *index, &values, attempt, env)?))
             }
         }
     }
 
     /// Runs `job` with retries on `worker`, timing it.
     pub fn run_timed(&self, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
-        let start = unix_now();
-        let (result, attempts) = self.execute_with_retries(job, env);
-        let ran = TaskRun {
-            task: job.task.clone(),
-            step: job.step,
-            worker: worker.to_string(),
-            start,
-            end: unix_now(),
-            attempts,
-            cpus: job.resources.cpus,
-            gpus: job.resources.gpus,
-            mem_mb: job.resources.mem_mb,
-            ok: result.is_ok(),
-        };
-        Finished { id: job.id, result, ran }
+        run_with_retries(job, worker, |attempt| self.execute(job, attempt, env.to_vec()))
     }
+}
 
-    /// Runs `job` with retries: on an error or a panic it is run again, up to `max_retries` more
-    /// times; the last failure is reported with the task's name. Also returns the attempts made.
-    pub fn execute_with_retries(&self, job: &Job, env: &[(String, String)]) -> (Result<JobOutput>, u32) {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let run =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(job, attempt, env.to_vec())));
-            let err = match run {
-                Ok(Ok(out)) => return (Ok(out), attempt),
-                Ok(Err(e)) => e,
-                Err(panic) => Error::Panicked {
-                    message: panic
-                        .downcast_ref::<String>()
-                        .map(String::as_str)
-                        .or_else(|| panic.downcast_ref::<&str>().copied())
-                        .unwrap_or("(no message)")
-                        .to_string(),
-                },
-            };
-            if attempt > job.max_retries {
-                let failed = Error::TaskFailed { task: job.task.clone(), attempts: attempt, source: Box::new(err) };
-                return (Err(failed), attempt);
-            }
-            tracing::warn!(task = %job.task, attempt, "failed, retrying: {err}");
+fn out_of_range(what: &str, index: usize) -> Error {
+    Error::invalid(
+        format!("{what} index"),
+        index,
+        "the job names a component this optimization does not have: a worker must build the same optimization as its driver",
+    )
+}
+
+/// Runs `attempt(1)`, `attempt(2)`, … until one succeeds or `job.max_retries` re-runs have
+/// failed (an error or a panic counts as a failure; the last is reported with the task's name),
+/// and times the whole on `worker`. Launchers call this with their own way of running one attempt.
+pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) -> Result<JobOutput>) -> Finished {
+    let start = unix_now();
+    let mut n = 0;
+    let result = loop {
+        n += 1;
+        let err = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt(n))) {
+            Ok(Ok(out)) => break Ok(out),
+            Ok(Err(e)) => e,
+            Err(panic) => Error::Panicked { message: panic_message(panic.as_ref()) },
+        };
+        if n > job.max_retries {
+            break Err(Error::TaskFailed { task: job.task.clone(), attempts: n, source: Box::new(err) });
         }
-    }
+        tracing::warn!(task = %job.task, attempt = n, "failed, retrying: {err}");
+    };
+    let ran = TaskRun {
+        task: job.task.clone(),
+        step: job.step,
+        worker: worker.to_string(),
+        start,
+        end: unix_now(),
+        attempts: n,
+        cpus: job.resources.cpus,
+        gpus: job.resources.gpus,
+        mem_mb: job.resources.mem_mb,
+        ok: result.is_ok(),
+    };
+    Finished { id: job.id, result, ran }
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)")
+        .to_string()
 }
 
 /// Runs jobs. `submit` never blocks on the job; `wait_any` returns one finished job.
@@ -191,6 +243,22 @@ pub trait Executor: Send {
     fn submit(&mut self, job: Job) -> Result<()>;
     /// Blocks until some job finishes; its result after retries, and when and where it ran.
     fn wait_any(&mut self) -> Result<Finished>;
+}
+
+/// A boxed executor is an executor: choose one at run time (`Box<dyn Executor>`).
+impl<E: Executor + ?Sized> Executor for Box<E> {
+    fn engine(&self) -> &'static str {
+        (**self).engine()
+    }
+    fn start(&mut self, registry: Arc<Registry>) -> Result<()> {
+        (**self).start(registry)
+    }
+    fn submit(&mut self, job: Job) -> Result<()> {
+        (**self).submit(job)
+    }
+    fn wait_any(&mut self) -> Result<Finished> {
+        (**self).wait_any()
+    }
 }
 
 /// A finished job: its result after retries, and its run.

@@ -1,6 +1,8 @@
-//! The local thread pool: tasks run on worker threads as soon as the CPUs, GPUs and memory their
-//! hints reserve are free (first fit in submission order). Totals default to the machine's cores,
-//! no GPUs and unlimited memory, and can be set like `ray.init(num_cpus=…)`.
+//! The pools: tasks start as soon as the CPUs, GPUs and memory their hints reserve are free (first
+//! fit in submission order), each watched by a thread of the driver. What that thread does is the
+//! pool's [`Launcher`]: run the task itself ([`Threads`], the [`LocalPool`]), or start a worker
+//! process and wait for it ([`super::Workers`], the [`super::ProcessPool`]). Totals default to the
+//! machine's cores, no GPUs and unlimited memory, and can be set like `ray.init(num_cpus=…)`.
 
 use super::{Executor, Finished, Job, JobId, Registry, Resources};
 use crate::error::{Error, Result};
@@ -12,8 +14,42 @@ use std::sync::Arc;
 type Work = (Job, Vec<(String, String)>);
 type Done = Finished;
 
-/// A thread pool with resource accounting.
-pub struct LocalPool {
+/// How a pool runs one task: called on a thread of the driver that the pool reserved the task's
+/// resources for; returns when the task has finished (after its retries, see
+/// [`super::run_with_retries`]). Implement it to run tasks through another batch system.
+pub trait Launcher: Send + Sync + 'static {
+    /// The engine name whose `custom` hints apply (`"local"`, `"process"`, `"slurm"`).
+    fn engine(&self) -> &'static str;
+    /// Called once with the components before the first task (e.g. to create a spool directory).
+    fn start(&self, registry: &Arc<Registry>) -> Result<()> {
+        let _ = registry;
+        Ok(())
+    }
+    /// Runs `job` with environment `env` (its threads, GPUs and variables) on pool slot `worker`.
+    fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished;
+    /// Called when the pool is dropped (e.g. to stop what still runs).
+    fn shutdown(&self) {}
+}
+
+/// Tasks run on the driver's own threads: the [`LocalPool`].
+#[derive(Debug, Default)]
+pub struct Threads;
+
+impl Launcher for Threads {
+    fn engine(&self) -> &'static str {
+        "local"
+    }
+    fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
+        registry.run_timed(job, env, worker)
+    }
+}
+
+/// The thread pool: tasks run on threads of the driver.
+pub type LocalPool = Pool<Threads>;
+
+/// A pool with resource accounting whose tasks are run by launcher `L`.
+pub struct Pool<L: Launcher> {
+    launcher: Arc<L>,
     cpus: f64,
     gpus: usize,
     mem_mb: f64,
@@ -38,19 +74,32 @@ impl Default for LocalPool {
 }
 
 impl LocalPool {
-    /// A pool with every core of the machine, no GPUs and unlimited memory.
+    /// A thread pool with every core of the machine, no GPUs and unlimited memory.
     #[must_use]
     pub fn new() -> LocalPool {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        LocalPool::with_cpus(cores)
+        Pool::with_launcher(Threads, machine_cores())
     }
 
-    /// A pool with `cpus` CPUs.
+    /// A thread pool with `cpus` CPUs.
     #[must_use]
     pub fn with_cpus(cpus: usize) -> LocalPool {
+        Pool::with_launcher(Threads, cpus)
+    }
+}
+
+/// The machine's cores.
+pub(crate) fn machine_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+impl<L: Launcher> Pool<L> {
+    /// A pool of `cpus` CPUs, no GPUs and unlimited memory whose tasks `launcher` runs.
+    #[must_use]
+    pub fn with_launcher(launcher: L, cpus: usize) -> Pool<L> {
         let (work_tx, work_rx) = unbounded();
         let (done_tx, done_rx) = unbounded();
-        LocalPool {
+        Pool {
+            launcher: Arc::new(launcher),
             cpus: cpus as f64,
             gpus: 0,
             mem_mb: f64::INFINITY,
@@ -86,7 +135,18 @@ impl LocalPool {
         self
     }
 
-    /// With an environment variable for every task's child processes.
+    /// The launcher.
+    #[must_use]
+    pub fn launcher(&self) -> &L {
+        &self.launcher
+    }
+
+    pub(crate) fn launcher_mut(&mut self) -> &mut L {
+        Arc::get_mut(&mut self.launcher).expect("the launcher is shared only once the pool has started")
+    }
+
+    /// With an environment variable for every task (a worker process's own; under threads, that
+    /// of the child processes a task starts). A task's own `env` hint overrides it.
     #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
@@ -96,7 +156,10 @@ impl LocalPool {
     fn refuse(&self, job: &Job) -> Option<String> {
         let r = job.resources;
         if r.cpus > self.cpus {
-            return Some(format!("it needs {} CPUs and the pool has {}: lower its num_cpus hint or give the pool more (LocalPool::with_cpus)", r.cpus, self.cpus));
+            return Some(format!(
+                "it needs {} CPUs and the pool has {}: lower its num_cpus hint or give the pool more (`with_cpus`)",
+                r.cpus, self.cpus
+            ));
         }
         if r.gpus > self.gpus as f64 {
             return Some(format!(
@@ -164,11 +227,12 @@ impl LocalPool {
         let (rx, tx) = (self.work_rx.clone(), self.done_tx.clone());
         let registry = self.registry.clone();
         let idle = Arc::clone(&self.idle);
-        let worker = format!("thread-{}", self.workers.len());
+        let launcher = Arc::clone(&self.launcher);
+        let worker = format!("{}-{}", launcher.engine(), self.workers.len());
         self.workers.push(std::thread::spawn(move || {
             let Some(registry) = registry else { return };
             while let Ok((job, env)) = rx.recv() {
-                let out = registry.run_timed(&job, &env, &worker);
+                let out = launcher.run(&registry, &job, &env, &worker);
                 idle.fetch_add(1, Ordering::SeqCst);
                 if tx.send(out).is_err() {
                     return;
@@ -179,7 +243,7 @@ impl LocalPool {
 }
 
 /// The environment of a task: its CPU count as `OMP_NUM_THREADS`/`RAYON_NUM_THREADS`, its GPUs as
-/// `CUDA_VISIBLE_DEVICES`, then the executor's own variables.
+/// `CUDA_VISIBLE_DEVICES`, then the executor's own variables, then the task's own.
 pub(crate) fn task_env(job: &Job, gpus: &[usize], extra: &[(String, String)]) -> Vec<(String, String)> {
     let threads = (job.resources.cpus.ceil() as u64).max(1).to_string();
     let mut env = vec![("OMP_NUM_THREADS".to_string(), threads.clone()), ("RAYON_NUM_THREADS".to_string(), threads)];
@@ -188,15 +252,17 @@ pub(crate) fn task_env(job: &Job, gpus: &[usize], extra: &[(String, String)]) ->
         env.push(("CUDA_VISIBLE_DEVICES".to_string(), ids.join(",")));
     }
     env.extend(extra.iter().cloned());
+    env.extend(job.env.iter().cloned());
     env
 }
 
-impl Executor for LocalPool {
+impl<L: Launcher> Executor for Pool<L> {
     fn engine(&self) -> &'static str {
-        "local"
+        self.launcher.engine()
     }
 
     fn start(&mut self, registry: Arc<Registry>) -> Result<()> {
+        self.launcher.start(&registry)?;
         self.registry = Some(registry);
         Ok(())
     }
@@ -233,8 +299,9 @@ impl Executor for LocalPool {
     }
 }
 
-impl Drop for LocalPool {
+impl<L: Launcher> Drop for Pool<L> {
     fn drop(&mut self) {
+        self.launcher.shutdown();
         self.work_tx = None; // closes the channel: idle workers end
         for w in self.workers.drain(..) {
             let _ = w.join();

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# A real one-node Slurm cluster on localhost, for CI and for developers (root, non-interactive,
+# no systemd, no cgroups): installs Debian's slurm-wlm and munge, writes a minimal configuration
+# and starts munged, slurmctld and slurmd. The Slurm executor's tests (tests/slurm.rs) run
+# against it.
+#
+# Usage: .ci/slurm.sh start|stop|selftest
+#   then: export SLURM_CONF=/tmp/slurm-ci/slurm.conf
+#         cargo test --release --test slurm -- --ignored
+#
+# Adapted from the project's notes on this kind of machine (the pitfalls each setting avoids:
+# DefMemPerCPU, EnforcePartLimits=ALL, OverMemoryKill with jobacct_gather/linux, slurmd -N).
+set -euo pipefail
+SLURM_ROOT=${SLURM_ROOT:-/tmp/slurm-ci}
+export SLURM_CONF=$SLURM_ROOT/slurm.conf
+MUNGE_DIR=$SLURM_ROOT/munge
+
+install() {
+  command -v slurmctld >/dev/null && command -v munged >/dev/null && return
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d in containers blocks the postinst service starts; that is fine, we start by hand
+  apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+}
+
+write_conf() {
+  mkdir -p "$SLURM_ROOT"/{state,spool,log} "$MUNGE_DIR"
+  chmod 755 "$SLURM_ROOT"; chmod 700 "$MUNGE_DIR"
+  [ -f "$MUNGE_DIR/munge.key" ] || mungekey --create --keyfile="$MUNGE_DIR/munge.key"
+  chmod 600 "$MUNGE_DIR/munge.key"
+  local mem_mb ncpu
+  mem_mb=$(awk '/MemTotal/ {print int($2/1024) - 512}' /proc/meminfo)
+  ncpu=$(nproc)
+  cat > "$SLURM_CONF" <<CONF
+ClusterName=ci
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$MUNGE_DIR/munge.socket
+StateSaveLocation=$SLURM_ROOT/state
+SlurmdSpoolDir=$SLURM_ROOT/spool
+SlurmctldPidFile=$SLURM_ROOT/slurmctld.pid
+SlurmdPidFile=$SLURM_ROOT/slurmd.pid
+SlurmctldLogFile=$SLURM_ROOT/log/slurmctld.log
+SlurmdLogFile=$SLURM_ROOT/log/slurmd.log
+SlurmctldPort=${SLURMCTLD_PORT:-6817}
+SlurmdPort=${SLURMD_PORT:-6818}
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=1
+JobAcctGatherParams=OverMemoryKill
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$SLURM_ROOT/log/jobcomp.txt
+MpiDefault=none
+SchedulerType=sched/backfill
+ReturnToService=2
+EnforcePartLimits=ALL
+DefMemPerCPU=1024
+InactiveLimit=0
+KillWait=5
+MinJobAge=300
+Waittime=0
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=$mem_mb State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+}
+
+start() {
+  if sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+    echo "slurm already up: SLURM_CONF=$SLURM_CONF"; return
+  fi
+  install
+  [ -n "${KEEP_CONF:-}" ] || write_conf
+  munged --force --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_DIR/munge.socket" \
+         --pid-file="$MUNGE_DIR/munged.pid" --log-file="$SLURM_ROOT/log/munged.log" \
+         --seed-file="$MUNGE_DIR/munged.seed"
+  munge -n -S "$MUNGE_DIR/munge.socket" | unmunge -S "$MUNGE_DIR/munge.socket" >/dev/null
+  slurmctld -f "$SLURM_CONF"
+  slurmd -f "$SLURM_CONF" -N localhost        # -N: node name independent of the container hostname
+  for _ in $(seq 1 120); do
+    sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break
+    sleep 0.25
+  done
+  sinfo -h -N -o '%T' | grep -qE '^(idle|mixed|allocated)' || { tail -n 20 "$SLURM_ROOT"/log/*.log; exit 1; }
+  echo "slurm up: SLURM_CONF=$SLURM_CONF"
+}
+
+stop() {
+  for f in "$SLURM_ROOT/slurmd.pid" "$SLURM_ROOT/slurmctld.pid" "$MUNGE_DIR/munged.pid"; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f"); kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  done
+}
+
+selftest() {
+  srun -n1 -c1 --mem=100M hostname
+  out=$(salloc -n2 -c1 --mem-per-cpu=200M bash -c \
+    's=$(date +%s%N); srun --exact -n1 -c1 sleep 2 & srun --exact -n1 -c1 sleep 2 & wait; echo $(( ($(date +%s%N)-s)/1000000 ))' 2>/dev/null)
+  [ "$out" -lt 3500 ] || { echo "steps did not run concurrently ($out ms)"; exit 1; }
+  set +e; srun -n1 bash -c 'exit 3'; rc=$?; set -e
+  [ "$rc" -eq 3 ] || { echo "exit code not propagated ($rc)"; exit 1; }
+  echo "selftest ok (2x2s steps in ${out} ms, failing step rc=$rc)"
+}
+
+"${1:-start}"

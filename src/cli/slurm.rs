@@ -1,0 +1,106 @@
+//! `oxgrad slurm-script CONFIG`: an `sbatch` script that runs `oxgrad optimize CONFIG` as the
+//! driver of a Slurm job whose tasks are job steps (`[executor] kind = "slurm"`). The job asks
+//! for as many CPUs as the configuration's simulator copies can use at once (each copy's
+//! `num_cpus` hint, default 1) and at least what its largest objective asks for.
+
+use clap::Args;
+use oxgrad::config::ConfigFile;
+use oxgrad::{Error, Result};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `oxgrad slurm-script`.
+#[derive(Debug, Args)]
+pub struct SlurmScriptArgs {
+    /// The training configuration; its `[executor] kind` must be "slurm".
+    pub config: PathBuf,
+    /// Run directory of the optimization (as `oxgrad optimize -o`).
+    #[arg(long, short, default_value = "oxgrad-run")]
+    pub output: PathBuf,
+    /// CPUs of the job (default: what the simulator copies use at once).
+    #[arg(long)]
+    pub cpus: Option<u32>,
+    /// Memory per CPU, MB.
+    #[arg(long, default_value_t = 2000)]
+    pub mem_per_cpu: u64,
+    /// Wall-clock limit (`--time`), e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Partition (`--partition`).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Account (`--account`).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Any other sbatch option, verbatim, e.g. `--sbatch-option=--qos=high` (repeatable).
+    #[arg(long = "sbatch-option", value_name = "OPTION", allow_hyphen_values = true)]
+    pub sbatch_options: Vec<String>,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| Error::io("find the absolute path of", p, e))
+}
+
+/// Quotes `s` for bash.
+fn sh(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
+    let file = ConfigFile::read(&a.config)?;
+    if file.config.executor.kind != "slurm" {
+        return Err(file.error(
+            "executor.kind",
+            format!(
+                "is \"{}\": a Slurm job runs its tasks as job steps only with kind = \"slurm\"; set it under [executor]",
+                file.config.executor.kind
+            ),
+        ));
+    }
+    let plan = file.build()?; // every file the run needs is checked now, not after queueing
+    let sims: u32 = plan.simulators.iter().flat_map(|s| s.simulators()).map(|s| s.hints().num_cpus.unwrap_or(1)).sum();
+    let objectives =
+        plan.objectives.iter().map(|o| oxgrad::optimize::Objective::hints(&*o.difftre).num_cpus.unwrap_or(1));
+    let cpus = a.cpus.unwrap_or_else(|| sims.max(objectives.max().unwrap_or(1)).max(1));
+    let exe = std::env::current_exe().map_err(|e| Error::io("find the running program", Path::new("oxgrad"), e))?;
+    let config = absolute(&a.config)?;
+    let output = absolute(&a.output)?;
+    let workdir = std::env::current_dir().map_err(|e| Error::io("find the current directory", Path::new("."), e))?;
+    let stem = a.config.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let mut s = String::new();
+    let _ = writeln!(s, "#!/bin/bash");
+    let _ = writeln!(s, "# written by `oxgrad slurm-script {}`; submit with: sbatch THIS_FILE", a.config.display());
+    let _ = writeln!(s, "# The job runs the optimization's driver; each simulator and objective task is a job step");
+    let _ = writeln!(s, "# (srun --exact) inside it, retried as its hints say.");
+    let _ = writeln!(s, "#SBATCH --job-name={}", sh(&format!("oxgrad-{stem}")));
+    let _ = writeln!(s, "#SBATCH --nodes=1");
+    let _ = writeln!(s, "#SBATCH --ntasks=1");
+    let _ = writeln!(s, "#SBATCH --cpus-per-task={cpus}");
+    let _ = writeln!(s, "#SBATCH --mem-per-cpu={}M", a.mem_per_cpu);
+    let _ =
+        writeln!(s, "#SBATCH --output={}", sh(&workdir.join(format!("oxgrad-{stem}-%j.log")).display().to_string()));
+    for (flag, v) in [("time", &a.time), ("partition", &a.partition), ("account", &a.account)] {
+        if let Some(v) = v {
+            let _ = writeln!(s, "#SBATCH --{flag}={}", sh(v));
+        }
+    }
+    for o in &a.sbatch_options {
+        let _ = writeln!(s, "#SBATCH {o}");
+    }
+    let _ = writeln!(s, "set -euo pipefail");
+    let _ = writeln!(s, "cd {}", sh(&workdir.display().to_string()));
+    let _ = writeln!(
+        s,
+        "exec {} optimize {} --output {}",
+        sh(&exe.display().to_string()),
+        sh(&config.display().to_string()),
+        sh(&output.display().to_string())
+    );
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::io("write", Path::new("<stdout>"), e))
+}

@@ -1,0 +1,402 @@
+//! The process pool: every task runs in a worker process of its own — your program, started
+//! again in worker mode ([`super::worker`]) — so an abort, a segfault, an out-of-memory kill or a
+//! `SIGKILL` ends one attempt of one task, never the run. The task is retried as its
+//! `max_retries` hint allows, then reported with its name, how the worker ended and the end of
+//! its stderr.
+//!
+//! - **Environment**: a worker's own environment is its task's: `OMP_NUM_THREADS` and
+//!   `RAYON_NUM_THREADS` from `num_cpus`, `CUDA_VISIBLE_DEVICES` from `num_gpus`, the pool's
+//!   variables ([`super::Pool::env`]), then the task's `env` hint.
+//! - **Data**: inputs and results go through a spool directory as binary (CBOR) files; a
+//!   simulator's observables stay in the files its worker wrote, and the objective's worker reads
+//!   them there: the driver handles paths, never trajectories.
+//! - **Memory**: a task with a `mem_mb` hint is stopped (`SIGKILL`, with every process it
+//!   started) when the resident memory of its worker and the worker's children exceeds it, and
+//!   reported as such; the driver is not touched.
+//! - **Logs**: each line a worker prints reaches the driver's log (target `oxgrad::worker`),
+//!   tagged with the task's name.
+//!
+//! ```no_run
+//! use oxgrad::optimize::{Optimization, ProcessPool, UpdateRule};
+//! let opt = Optimization::new(UpdateRule::adam(0.01)?).executor(ProcessPool::new()?);
+//! # Ok::<(), oxgrad::Error>(())
+//! ```
+
+use super::pool::{machine_cores, Launcher, Pool};
+use super::slurm::Srun;
+use super::worker::{WireKind, WorkerJob, WorkerResult, WORKER_ENV};
+use super::{run_with_retries, Finished, Job, JobKind, JobOutput, Registry};
+use crate::error::{Error, Result};
+use crate::optimize::store::{read_object, write_object};
+use std::collections::{HashSet, VecDeque};
+use std::ffi::OsString;
+use std::io::BufRead;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Lines of a failed worker's stderr kept for its report.
+const TAIL_LINES: usize = 20;
+
+/// Tasks run in worker processes: the [`ProcessPool`]'s launcher (and, through `srun`, the
+/// Slurm executor's).
+pub struct Workers {
+    program: PathBuf,
+    args: Vec<OsString>,
+    spool: Option<PathBuf>,
+    dir: OnceLock<PathBuf>,
+    /// Remove the spool's parent too when it is empty (Slurm's default `oxgrad-spool`).
+    tidy_parent: bool,
+    seq: AtomicU64,
+    pub(crate) srun: Option<Srun>,
+    live: Mutex<HashSet<u32>>,
+}
+
+/// The process pool (and, built with [`ProcessPool::slurm`], the Slurm executor).
+pub type ProcessPool = Pool<Workers>;
+
+impl Workers {
+    /// Workers that run this program with these arguments.
+    pub(crate) fn this_program() -> Result<Workers> {
+        let program = std::env::current_exe().map_err(|e| Error::io("find the running program", Path::new("."), e))?;
+        Ok(Workers {
+            program,
+            args: std::env::args_os().skip(1).collect(),
+            spool: None,
+            dir: OnceLock::new(),
+            tidy_parent: false,
+            seq: AtomicU64::new(0),
+            srun: None,
+            live: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The spool directory, once started.
+    #[must_use]
+    pub fn spool_dir(&self) -> Option<&Path> {
+        self.dir.get().map(PathBuf::as_path)
+    }
+
+    fn attempt(&self, registry: &Registry, job: &Job, env: &[(String, String)], attempt: u32) -> Result<JobOutput> {
+        let dir = self.dir.get().ok_or_else(|| Error::invalid("process pool", "not started", "start it first"))?;
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let job_file = dir.join(format!("job-{n}.cbor"));
+        let result_file = dir.join(format!("job-{n}.result.cbor"));
+        let kind = match &job.kind {
+            JobKind::Simulate { index } => WireKind::Simulate { index: *index },
+            JobKind::Calculate { index, inputs } => WireKind::Calculate {
+                index: *index,
+                inputs: inputs.iter().map(|h| registry.store.file_of(*h, dir)).collect::<Result<_>>()?,
+            },
+        };
+        let wj = WorkerJob {
+            task: job.task.clone(),
+            component: registry.component_name(&job.kind)?.to_string(),
+            kind,
+            params: (*job.params).clone(),
+            state: job.state.clone(),
+            step: job.step,
+            attempt,
+            env: env.to_vec(),
+            result: result_file.clone(),
+            objects: dir.join(format!("obs-{n}")),
+        };
+        write_object(&job_file, &wj)?;
+        let outcome = self.run_worker(job, env, &job_file);
+        let _ = std::fs::remove_file(&job_file);
+        let result = outcome.and_then(|(pid, tail)| Ok((pid, tail, read_object::<WorkerResult>(&result_file)?)));
+        let _ = std::fs::remove_file(&result_file);
+        let (pid, stderr_tail, result) = result?;
+        match result {
+            WorkerResult::Simulated { files, state } => {
+                let handles = files.into_iter().map(|f| registry.store.put_file(f)).collect();
+                Ok(JobOutput::Simulated { handles, state })
+            }
+            WorkerResult::Calculated(out) => Ok(JobOutput::Calculated(out)),
+            WorkerResult::Failed(msg) => Err(Error::Worker { how: format!("(pid {pid}) failed: {msg}"), stderr_tail }),
+        }
+    }
+
+    /// Starts the worker for `job_file` and waits for it; its pid and the end of its stderr when
+    /// it exited with status 0 or 1 (a result file was written), otherwise how it ended.
+    fn run_worker(&self, job: &Job, env: &[(String, String)], job_file: &Path) -> Result<(u32, String)> {
+        let mut cmd = match &self.srun {
+            Some(s) => {
+                let mut c = Command::new("srun");
+                c.args(s.args(job)).arg(&self.program);
+                c
+            }
+            None => Command::new(&self.program),
+        };
+        cmd.args(&self.args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env(WORKER_ENV, job_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // its own process group: the terminal's Ctrl-C reaches the driver, which ends the run
+            // after its step, and a memory kill reaches every process the task started
+            .process_group(0);
+        let shown = match &self.srun {
+            Some(_) => format!("srun … {}", self.program.display()),
+            None => self.program.display().to_string(),
+        };
+        let mut child = cmd.spawn().map_err(|e| Error::External {
+            program: shown.clone(),
+            detail: format!("could not be started as the worker of task '{}': {e}", job.task),
+        })?;
+        let pid = child.id();
+        self.lock_live().insert(pid);
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let forwarders = [
+            child.stdout.take().map(|s| forward(s, job.task.clone(), None)),
+            child.stderr.take().map(|s| forward(s, job.task.clone(), Some(Arc::clone(&tail)))),
+        ];
+        let limit_mb = (self.srun.is_none() && job.resources.mem_mb > 0.0).then_some(job.resources.mem_mb);
+        let mut over: Option<f64> = None;
+        let mut nap = Duration::from_micros(200);
+        let mut last_check = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => break Ok(s),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            if let Some(limit) = limit_mb {
+                if last_check.elapsed() >= Duration::from_millis(20) {
+                    last_check = Instant::now();
+                    let rss = tree_rss_mb(pid);
+                    if rss > limit && over.is_none() {
+                        over = Some(rss);
+                        kill_group(pid, "KILL");
+                    }
+                }
+            }
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(10));
+        };
+        self.lock_live().remove(&pid);
+        for f in forwarders.into_iter().flatten() {
+            // a grandchild that keeps the pipe open must not hold the driver: wait a little only
+            let _ = f.recv_timeout(Duration::from_secs(2));
+        }
+        let status = status.map_err(|e| Error::io("wait for the worker of", Path::new(&job.task), e))?;
+        let stderr_tail = tail.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default();
+        if let Some(rss) = over {
+            return Err(Error::Worker {
+                how: format!(
+                    "(pid {pid}) was stopped: its resident memory reached {rss:.0} MB, above the task's mem_mb = {:.0}: raise the task's mem_mb hint or make it use less",
+                    job.resources.mem_mb
+                ),
+                stderr_tail,
+            });
+        }
+        match status.code() {
+            Some(0 | 1) => Ok((pid, stderr_tail)),
+            _ => Err(Error::Worker {
+                how: format!("(pid {pid}) {}", describe(status, self.srun.is_some())),
+                stderr_tail,
+            }),
+        }
+    }
+
+    fn lock_live(&self) -> std::sync::MutexGuard<'_, HashSet<u32>> {
+        self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Launcher for Workers {
+    fn engine(&self) -> &'static str {
+        if self.srun.is_some() {
+            "slurm"
+        } else {
+            "process"
+        }
+    }
+
+    fn start(&self, _: &Arc<Registry>) -> Result<()> {
+        if self.dir.get().is_some() {
+            return Ok(());
+        }
+        // one directory per pool: several pools of one process never share (or delete) files
+        static POOLS: AtomicU64 = AtomicU64::new(0);
+        let name = format!("oxgrad-spool-{}-{}", std::process::id(), POOLS.fetch_add(1, Ordering::Relaxed));
+        let dir = self.spool.clone().unwrap_or_else(std::env::temp_dir).join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the spool directory", &dir, e))?;
+        let _ = self.dir.set(dir);
+        Ok(())
+    }
+
+    fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
+        run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, attempt))
+    }
+
+    fn shutdown(&self) {
+        let signal = if self.srun.is_some() { "TERM" } else { "KILL" };
+        for pid in self.lock_live().drain() {
+            kill_group(pid, signal);
+        }
+        if let Some(dir) = self.dir.get() {
+            let _ = std::fs::remove_dir_all(dir);
+            if let (true, Some(parent)) = (self.tidy_parent, dir.parent()) {
+                let _ = std::fs::remove_dir(parent); // only when empty
+            }
+        }
+    }
+}
+
+impl ProcessPool {
+    /// A pool of worker processes on every core of the machine: this program, started again
+    /// with the same arguments, runs each task ([`super::worker`]).
+    pub fn new() -> Result<ProcessPool> {
+        Ok(Pool::with_launcher(Workers::this_program()?, machine_cores()))
+    }
+
+    /// A pool of worker processes with `cpus` CPUs.
+    pub fn with_cpus(cpus: usize) -> Result<ProcessPool> {
+        Ok(Pool::with_launcher(Workers::this_program()?, cpus))
+    }
+
+    /// Workers run `program` instead of this program (it must build the same optimization).
+    #[must_use]
+    pub fn worker_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.launcher_mut().program = program.into();
+        self
+    }
+
+    /// Workers get these arguments instead of this program's (e.g. a test harness's filter that
+    /// selects the one test that builds the optimization).
+    #[must_use]
+    pub fn worker_args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
+        self.launcher_mut().args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The pool's spool directory goes under `dir` (default: the system's temporary directory;
+    /// under Slurm, `oxgrad-spool` in the current directory: it must be one every node sees). The
+    /// pool removes its own directory when it is dropped.
+    #[must_use]
+    pub fn spool(mut self, dir: impl Into<PathBuf>) -> Self {
+        let l = self.launcher_mut();
+        l.spool = Some(dir.into());
+        l.tidy_parent = false;
+        self
+    }
+
+    pub(crate) fn default_spool(mut self, dir: PathBuf) -> Self {
+        let l = self.launcher_mut();
+        l.spool = Some(dir);
+        l.tidy_parent = true;
+        self
+    }
+}
+
+/// Forwards each line of `stream` to the log, tagged with `task`, keeping the last lines in
+/// `tail`; the returned channel closes at the end of the stream.
+fn forward(
+    stream: impl std::io::Read + Send + 'static,
+    task: String,
+    tail: Option<Arc<Mutex<VecDeque<String>>>>,
+) -> crossbeam_channel::Receiver<()> {
+    let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(stream);
+        for line in reader.split(b'\n').map_while(std::io::Result::ok) {
+            let line = String::from_utf8_lossy(&line).trim_end().to_string();
+            relog(&task, &line);
+            if let Some(t) = &tail {
+                if let Ok(mut t) = t.lock() {
+                    if t.len() == TAIL_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(line);
+                }
+            }
+        }
+        drop(tx);
+    });
+    rx
+}
+
+/// Logs a worker's line in the driver, at the level the worker logged it (a line that starts
+/// with `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`; other lines at info), tagged `[task]`.
+fn relog(task: &str, line: &str) {
+    let t = line.trim_start();
+    let level = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].into_iter().find(|l| t.starts_with(l));
+    let text = level.map_or(t, |l| t[l.len()..].trim_start());
+    match level {
+        Some("ERROR") => tracing::error!(target: "oxgrad::worker", "[{task}] {text}"),
+        Some("WARN") => tracing::warn!(target: "oxgrad::worker", "[{task}] {text}"),
+        Some("DEBUG") => tracing::debug!(target: "oxgrad::worker", "[{task}] {text}"),
+        Some("TRACE") => tracing::trace!(target: "oxgrad::worker", "[{task}] {text}"),
+        _ => tracing::info!(target: "oxgrad::worker", "[{task}] {text}"),
+    }
+}
+
+/// How a worker ended, in words.
+fn describe(status: ExitStatus, srun: bool) -> String {
+    if let Some(sig) = status.signal() {
+        let name = match sig {
+            2 => " (SIGINT)",
+            6 => " (SIGABRT: an abort, e.g. a failed allocation or a panic with panic = \"abort\")",
+            7 => " (SIGBUS)",
+            8 => " (SIGFPE)",
+            9 => " (SIGKILL: killed from outside, e.g. by the kernel's out-of-memory killer)",
+            11 => " (SIGSEGV: a segmentation fault)",
+            15 => " (SIGTERM)",
+            _ => "",
+        };
+        return format!("was killed by signal {sig}{name}");
+    }
+    let code = status.code().unwrap_or(-1);
+    let hint = match (code, srun) {
+        (137, true) => " (128 + SIGKILL: Slurm kills a step over its --mem this way; raise the task's mem_mb)",
+        (c, true) if c > 128 => " (128 + a signal: the step was killed)",
+        (2, false) => " (the worker could not read its job or write its result: see its stderr)",
+        _ => "",
+    };
+    format!("exited with status {code}{hint}")
+}
+
+/// Resident memory of `pid` and all its descendants, MB.
+fn tree_rss_mb(pid: u32) -> f64 {
+    let mut total_kb = 0.0;
+    let mut stack = vec![pid];
+    let mut seen = HashSet::new();
+    while let Some(p) = stack.pop() {
+        if !seen.insert(p) {
+            continue;
+        }
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
+            if let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            {
+                total_kb += kb;
+            }
+        }
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
+            for t in tasks.flatten() {
+                if let Ok(children) = std::fs::read_to_string(t.path().join("children")) {
+                    stack.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                }
+            }
+        }
+    }
+    total_kb / 1024.0
+}
+
+/// Sends `signal` to the process group `pgid` (the worker and everything it started).
+fn kill_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg("--")
+        .arg(format!("-{pgid}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}

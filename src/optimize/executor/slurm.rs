@@ -1,0 +1,143 @@
+//! The Slurm executor: inside an allocation (`sbatch`, `salloc`), each task is a job step,
+//! `srun --exact -n1 -N1 -c<num_cpus> --mem=<mem_mb>M [--gpus=<num_gpus>] <this program>`,
+//! running a worker ([`super::worker`]) exactly as the process pool does: retries, failure
+//! reports, environment and logs are the same. Slurm enforces each step's CPUs and memory (a step
+//! over its `--mem` is killed and reported); the pool also counts the allocation's CPUs and
+//! memory so that surplus tasks wait in the driver instead of piling up as pending steps.
+//!
+//! Options under a task's `custom.slurm` hints go to `srun` verbatim: `{ partition = "gpu" }`
+//! becomes `--partition=gpu`, `{ overcommit = true }` becomes `--overcommit`. The spool directory
+//! must be one every node of the allocation sees: by default `oxgrad-spool` in the directory the
+//! driver was started in (set it with [`super::ProcessPool::spool`]).
+//!
+//! `oxgrad slurm-script CONFIG` writes an `sbatch` script for a configuration.
+
+use super::pool::Pool;
+use super::process::{ProcessPool, Workers};
+use super::Job;
+use crate::error::{Error, Result};
+
+/// Hint keys the pool interprets itself; every other option of a task goes to `srun`.
+const OWN_KEYS: [&str; 6] = ["num_cpus", "num_gpus", "mem_mb", "max_retries", "env", "name"];
+
+/// How steps are started: the memory a step gets when its task names none.
+#[derive(Debug, Clone)]
+pub(crate) struct Srun {
+    /// MB per CPU for a task without `mem_mb` (the allocation's share per CPU); without it, a
+    /// step would claim the allocation's whole memory and steps would run one at a time.
+    default_mem_per_cpu: Option<u64>,
+}
+
+impl Srun {
+    /// `srun`'s options for `job`.
+    pub(crate) fn args(&self, job: &Job) -> Vec<String> {
+        let r = job.resources;
+        let mut a = vec![
+            "--exact".to_string(),
+            "--ntasks=1".into(),
+            "--nodes=1".into(),
+            format!("--cpus-per-task={}", (r.cpus.ceil() as u64).max(1)),
+            format!("--job-name={}", job.task),
+            "--kill-on-bad-exit=1".into(),
+        ];
+        if r.mem_mb > 0.0 {
+            a.push(format!("--mem={}M", r.mem_mb.ceil() as u64));
+        } else if let Some(m) = self.default_mem_per_cpu {
+            a.push(format!("--mem-per-cpu={m}M"));
+        }
+        if r.gpus > 0.0 {
+            a.push(format!("--gpus={}", r.gpus.ceil() as u64));
+        }
+        for (k, v) in &job.options {
+            if OWN_KEYS.contains(&k.as_str()) {
+                continue;
+            }
+            match v {
+                serde_json::Value::Bool(true) => a.push(format!("--{k}")),
+                serde_json::Value::Bool(false) | serde_json::Value::Null => {}
+                serde_json::Value::String(s) => a.push(format!("--{k}={s}")),
+                other => a.push(format!("--{k}={other}")),
+            }
+        }
+        a
+    }
+}
+
+/// Total CPUs of `SLURM_JOB_CPUS_PER_NODE` (`"4(x2),2"` is 4 + 4 + 2).
+fn parse_cpus_per_node(text: &str) -> Option<usize> {
+    let mut total = 0;
+    for part in text.split(',') {
+        let (n, times) = match part.split_once("(x") {
+            Some((n, rest)) => (n, rest.trim_end_matches(')').parse::<usize>().ok()?),
+            None => (part, 1),
+        };
+        total += n.trim().parse::<usize>().ok()? * times;
+    }
+    (total > 0).then_some(total)
+}
+
+fn env_num(key: &str) -> Option<u64> {
+    std::env::var(key).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+impl ProcessPool {
+    /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
+    /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
+    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`), each task a job step started by `srun`.
+    ///
+    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
+    pub fn slurm() -> Result<ProcessPool> {
+        if std::env::var_os("SLURM_JOB_ID").is_none() {
+            return Err(Error::invalid(
+                "executor",
+                "slurm",
+                "this process is not inside a Slurm allocation (SLURM_JOB_ID is not set): submit the run with sbatch (`oxgrad slurm-script CONFIG > run.sh && sbatch run.sh`), start it under salloc, or use the \"process\" executor on this machine",
+            ));
+        }
+        if !on_path("srun") {
+            return Err(Error::invalid(
+                "executor",
+                "slurm",
+                "srun is not on PATH: load Slurm's module (e.g. `module load slurm`) or add its bin directory to PATH",
+            ));
+        }
+        let nodes = env_num("SLURM_JOB_NUM_NODES").or_else(|| env_num("SLURM_NNODES")).unwrap_or(1).max(1);
+        let cpus = std::env::var("SLURM_JOB_CPUS_PER_NODE")
+            .ok()
+            .and_then(|t| parse_cpus_per_node(&t))
+            .or_else(|| env_num("SLURM_CPUS_ON_NODE").map(|c| c as usize * nodes as usize))
+            .unwrap_or(1);
+        let memory = env_num("SLURM_MEM_PER_NODE")
+            .map(|m| m * nodes)
+            .or_else(|| env_num("SLURM_MEM_PER_CPU").map(|m| m * cpus as u64));
+        let mut workers = Workers::this_program()?;
+        workers.srun = Some(Srun { default_mem_per_cpu: memory.map(|m| (m / cpus as u64).max(1)) });
+        let mut pool = Pool::with_launcher(workers, cpus);
+        if let Some(m) = memory {
+            pool = pool.memory_mb(m);
+        }
+        if let Some(g) = env_num("SLURM_GPUS_ON_NODE") {
+            pool = pool.gpus((g * nodes) as usize);
+        }
+        let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".".as_ref(), e))?;
+        Ok(pool.default_spool(cwd.join("oxgrad-spool")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpus_per_node_forms() {
+        assert_eq!(parse_cpus_per_node("4"), Some(4));
+        assert_eq!(parse_cpus_per_node("4(x2),2"), Some(10));
+        assert_eq!(parse_cpus_per_node("16(x3)"), Some(48));
+        assert_eq!(parse_cpus_per_node("x"), None);
+        assert_eq!(parse_cpus_per_node("0"), None);
+    }
+}

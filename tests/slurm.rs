@@ -1,0 +1,289 @@
+//! The Slurm executor against a real Slurm cluster (`.ci/slurm.sh start`; `.ci/run` starts one):
+//! every test here is `#[ignore]`d by default and run with
+//! `cargo test --release --test slurm -- --ignored`.
+//!
+//! A test runs itself inside an allocation: outside one it calls `salloc … <this binary> <its
+//! name>`; inside it is the driver, and the job steps `srun` starts are this binary again, in
+//! worker mode. What they measure is written by the tasks themselves.
+
+use oxgrad::optimize::executor::unix_now;
+use oxgrad::optimize::*;
+use oxgrad::params::ParamGrads;
+use oxgrad::Error;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const NEEDS: &str = "needs a Slurm cluster: .ci/slurm.sh start && export SLURM_CONF=/tmp/slurm-ci/slurm.conf";
+
+/// Inside the allocation this test made (the driver, or one of its workers).
+fn inside() -> bool {
+    std::env::var_os("SLURM_JOB_ID").is_some() && std::env::var_os("OXGRAD_TEST_DIR").is_some()
+}
+
+fn cluster_up() {
+    let ok = Command::new("sinfo").args(["-h", "-o", "%T"]).output().is_ok_and(|o| o.status.success());
+    assert!(ok, "no Slurm cluster answers `sinfo`: {NEEDS}");
+}
+
+/// Runs this test binary's `test` inside `salloc <alloc>`; its output. Panics (with that
+/// output) if it failed.
+fn in_allocation(test: &str, alloc: &[&str]) -> String {
+    cluster_up();
+    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("salloc")
+        .args(alloc)
+        .arg(&exe)
+        .args([test, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+        .env("OXGRAD_TEST_DIR", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "inside the allocation:\n{text}");
+    text
+}
+
+fn slurm_pool(test: &str) -> ProcessPool {
+    ProcessPool::slurm().unwrap().worker_args([test, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
+}
+
+/// Sleeps `busy`, then reports when it ran and what Slurm gave its step.
+struct Timed {
+    name: String,
+    busy: Duration,
+    hints: SchedulerHints,
+    /// Exit with this status on the first attempt (a failed step).
+    fail_first: Option<i32>,
+    /// Allocate this many MB and hold them for two seconds.
+    hog_mb: usize,
+}
+
+impl Timed {
+    fn new(name: &str, busy_ms: u64, cpus: u32, mem_mb: Option<u64>) -> Timed {
+        let hints = SchedulerHints { num_cpus: Some(cpus), mem_mb, ..SchedulerHints::default() };
+        Timed { name: name.into(), busy: Duration::from_millis(busy_ms), hints, fail_first: None, hog_mb: 0 }
+    }
+}
+
+impl Simulator for Timed {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &str {
+        "Timed"
+    }
+    fn produces(&self) -> Vec<String> {
+        vec!["span".into()]
+    }
+    fn hints(&self) -> &SchedulerHints {
+        &self.hints
+    }
+    fn run(&self, ctx: &TaskContext, _: &Params, _: &State) -> oxgrad::Result<SimOutput> {
+        if let (Some(code), 1) = (self.fail_first, ctx.attempt) {
+            std::process::exit(code);
+        }
+        if self.hog_mb > 0 {
+            let block: Vec<u8> = vec![1; self.hog_mb << 20];
+            std::thread::sleep(Duration::from_secs(3));
+            std::hint::black_box(&block);
+        }
+        let start = unix_now();
+        std::thread::sleep(self.busy);
+        let env = |k: &str| std::env::var(k).unwrap_or_default();
+        // what Slurm allocated to this step (its environment shows the job's memory, not the step's)
+        let step = format!("{}.{}", env("SLURM_JOB_ID"), env("SLURM_STEP_ID"));
+        let shown = Command::new("scontrol").args(["show", "step", &step]).output().unwrap();
+        let tres = String::from_utf8_lossy(&shown.stdout)
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("TRES=").map(str::to_string))
+            .unwrap_or_default();
+        let span = serde_json::json!({
+            "start": start, "end": unix_now(), "step_id": env("SLURM_STEP_ID"),
+            "cpus": env("SLURM_CPUS_PER_TASK"), "tres": tres, "attempt": ctx.attempt,
+        });
+        Ok(SimOutput { observables: vec![Observation::Json(span)], state: State::new() })
+    }
+}
+
+fn report_all(sims: &[Timed]) -> GenericObjective {
+    let ids = sims.iter().flat_map(Simulator::exposes).collect();
+    // the generic objective reports its inputs under their names (`span.Timed.NAME`)
+    GenericObjective::new("spans", ids, |_, _| Ok((ParamGrads([("x".to_string(), 0.0)].into()), BTreeMap::new())))
+}
+
+fn run_spans(test: &str, sims: Vec<Timed>) -> oxgrad::Result<Vec<serde_json::Value>> {
+    let objective = report_all(&sims);
+    let opt = Optimization::new(UpdateRule::sgd(0.1)?)
+        .simulators(sims)
+        .objective(objective)
+        .aggregate(Aggregate::Mean)
+        .executor(slurm_pool(test));
+    let out = opt.run([("x".to_string(), 0.0)].into(), 1, None)?;
+    Ok(out.last.observables["spans"]
+        .values()
+        .map(|o| match o {
+            Observation::Json(v) => v.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect())
+}
+
+/// Runs `sims` in the allocation `alloc` (one optimization per test: a worker builds the same
+/// optimization as its driver, and this test's driver runs just this one).
+fn spans_in_allocation(
+    test: &str,
+    alloc: &[&str],
+    sims: impl FnOnce() -> Vec<Timed>,
+) -> Option<Vec<serde_json::Value>> {
+    if !inside() {
+        in_allocation(test, alloc);
+        return None;
+    }
+    Some(run_spans(test, sims()).unwrap())
+}
+
+/// The most spans that overlap at any instant.
+fn max_overlap(spans: &[serde_json::Value]) -> usize {
+    let t = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    spans
+        .iter()
+        .map(|a| spans.iter().filter(|b| t(b, "start") <= t(a, "start") && t(a, "start") < t(b, "end")).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn one_cpu_steps_never_oversubscribe_the_allocation() {
+    // five one-CPU tasks on two CPUs: at most two at once, and two at once do happen
+    let test = "one_cpu_steps_never_oversubscribe_the_allocation";
+    let sims = || (0..5).map(|i| Timed::new(&format!("cpu.{i}"), 700, 1, None)).collect();
+    let Some(spans) = spans_in_allocation(test, &["--cpus-per-task=2", "--mem=1000M"], sims) else { return };
+    assert_eq!(spans.len(), 5);
+    assert_eq!(max_overlap(&spans), 2, "{spans:?}");
+    let ids: std::collections::BTreeSet<&str> = spans.iter().map(|s| s["step_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5, "each task its own job step: {spans:?}");
+    // without a mem_mb hint a step gets the allocation's memory per CPU (1000 MB / 2 CPUs)
+    assert!(spans.iter().all(|s| s["tres"] == "cpu=1,mem=500M,node=1"), "srun -c1 --mem-per-cpu=500M: {spans:?}");
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn memory_hints_are_step_limits_and_queue_steps() {
+    // two tasks of 600 MB in an allocation of 1000 MB: one at a time, each step --mem=600M; a
+    // two-CPU task gets -c2
+    let test = "memory_hints_are_step_limits_and_queue_steps";
+    let sims = || {
+        let mut v: Vec<Timed> = (0..2).map(|i| Timed::new(&format!("mem.{i}"), 700, 1, Some(600))).collect();
+        v.push(Timed::new("wide", 10, 2, Some(100)));
+        v
+    };
+    let Some(spans) = spans_in_allocation(test, &["--cpus-per-task=2", "--mem=1000M"], sims) else { return };
+    let (wide, mem): (Vec<_>, Vec<_>) = spans.into_iter().partition(|s| s["cpus"] == "2");
+    assert_eq!((wide.len(), mem.len()), (1, 2), "{wide:?} {mem:?}");
+    assert_eq!(max_overlap(&mem), 1, "{mem:?}");
+    assert!(mem.iter().all(|s| s["tres"] == "cpu=1,mem=600M,node=1"), "srun -c1 --mem=600M: {mem:?}");
+    assert_eq!(wide[0]["tres"], "cpu=2,mem=100M,node=1");
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn a_failed_step_is_retried() {
+    let test = "a_failed_step_is_retried";
+    let sims = || {
+        let mut flaky = Timed::new("flaky", 10, 1, None);
+        flaky.fail_first = Some(7);
+        flaky.hints.max_retries = Some(1);
+        vec![flaky]
+    };
+    let Some(spans) = spans_in_allocation(test, &["--cpus-per-task=1", "--mem=500M"], sims) else { return };
+    assert_eq!(spans[0]["attempt"], 2);
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn a_step_over_its_memory_is_killed_and_reported() {
+    const TEST: &str = "a_step_over_its_memory_is_killed_and_reported";
+    if !inside() {
+        in_allocation(TEST, &["--cpus-per-task=1", "--mem=1500M"]);
+        return;
+    }
+    let mut hog = Timed::new("hog", 10, 1, Some(100));
+    hog.hog_mb = 600;
+    hog.hints.max_retries = Some(1);
+    let err = run_spans(TEST, vec![hog]).unwrap_err();
+    let Error::TaskFailed { task, attempts: 2, source } = &err else { panic!("{err}") };
+    assert_eq!(task, "simulator_run:hog");
+    let Error::Worker { how, .. } = &**source else { panic!("{source}") };
+    assert!(how.contains("exited with status 137 (128 + SIGKILL: Slurm kills a step over its --mem this way"), "{err}");
+}
+
+/// The example's last line: the final parameters.
+fn example(args: &[&str], slurm: bool) -> BTreeMap<String, f64> {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("examples").join("executors");
+    assert!(bin.is_file(), "{} is built by `cargo test` (examples are compiled with the tests)", bin.display());
+    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let mut cmd = if slurm {
+        let mut c = Command::new("salloc");
+        c.args(["--cpus-per-task=2", "--mem=1500M"]).arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let out = cmd.args(args).current_dir(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn the_same_optimization_gives_the_same_parameters_on_every_executor() {
+    cluster_up();
+    let thread = example(&["--executor", "thread"], false);
+    let process = example(&["--executor", "process"], false);
+    let slurm = example(&["--executor", "slurm"], true);
+    assert_eq!(thread.len(), 20);
+    let moved = thread.iter().filter(|(k, v)| (**v - process[*k]).abs() > 1e-12 || (**v - slurm[*k]).abs() > 1e-12);
+    assert_eq!(moved.count(), 0, "thread {thread:?}\nprocess {process:?}\nslurm {slurm:?}");
+    assert!(thread["theta0_stack_4"].abs() > 1e-4, "the optimization moved the parameters: {thread:?}");
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn a_slurm_script_runs_the_optimization_under_sbatch() {
+    cluster_up();
+    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let config = include_str!("../examples/executors.rs").split("r#\"").nth(1).unwrap().split("\"#").next().unwrap();
+    std::fs::write(dir.path().join("c.toml"), format!("{config}\n[executor]\nkind = \"slurm\"\n")).unwrap();
+    let oxgrad = env!("CARGO_BIN_EXE_oxgrad");
+    let script = Command::new(oxgrad)
+        .args(["slurm-script", "c.toml", "-o", "run", "--mem-per-cpu", "700"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(script.status.success(), "{}", String::from_utf8_lossy(&script.stderr));
+    std::fs::write(dir.path().join("run.sh"), &script.stdout).unwrap();
+    let sub = Command::new("sbatch").args(["--parsable", "run.sh"]).current_dir(dir.path()).output().unwrap();
+    assert!(sub.status.success(), "{}", String::from_utf8_lossy(&sub.stderr));
+    let job = String::from_utf8_lossy(&sub.stdout).trim().to_string();
+    wait_for_job(&job);
+    let log = std::fs::read_to_string(dir.path().join(format!("oxgrad-c-{job}.log"))).unwrap();
+    assert!(log.lines().last().unwrap().starts_with("initial_loss="), "{log}");
+    assert!(Path::new(&dir.path().join("run/params_final.toml")).is_file(), "{log}");
+}
+
+fn wait_for_job(job: &str) {
+    for _ in 0..1200 {
+        let q = Command::new("squeue").args(["-h", "-j", job]).output().unwrap();
+        if String::from_utf8_lossy(&q.stdout).trim().is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("job {job} did not end within 5 minutes");
+}
