@@ -1,10 +1,14 @@
-//! Scheduler overhead and parallel efficiency of the local thread pool.
+//! Scheduler overhead and parallel efficiency of the executors.
 //!
-//! `cargo run --release --example scheduler_overhead` prints one JSON line:
+//! `cargo run --release --example scheduler_overhead [-- --executor thread|process|slurm]`
+//! prints one JSON line:
 //! - `overhead_us_per_task`: a step of 64 no-op simulators and one objective that needs all of
-//!   them, divided by its 65 tasks (median of 20 steps; every step re-simulates);
-//! - `parallel_efficiency`: 8 CPU-bound simulators of 200 ms each on all cores; ideal time
-//!   (⌈8 / cores⌉ × 200 ms) divided by the measured step time.
+//!   them, divided by its 65 tasks (median of 20 steps on threads, of 6 on worker processes or
+//!   Slurm job steps; every step re-simulates);
+//! - `parallel_efficiency` (thread pool only): 8 CPU-bound simulators of 200 ms each on all
+//!   cores; ideal time (⌈8 / cores⌉ × 200 ms) divided by the measured step time.
+//!
+//! With `slurm`, run it inside an allocation: `salloc -c2 target/release/examples/scheduler_overhead --executor slurm`.
 
 use oxgrad::optimize::*;
 use oxgrad::params::ParamGrads;
@@ -64,25 +68,35 @@ impl Objective for All {
     }
 }
 
-fn optimization(n: usize, busy: Duration) -> Optimization {
+fn optimization(n: usize, busy: Duration, executor: Box<dyn Executor>) -> Optimization {
     let sims = create_n(n, Some("w"), |name| Work { name, busy });
     let ids = sims.iter().flat_map(Simulator::exposes).collect();
     Optimization::new(UpdateRule::sgd(1e-3).unwrap())
         .simulators(sims)
         .objective(All { ids })
         .aggregate(Aggregate::Mean)
-        .executor(LocalPool::new())
+        .executor(executor)
 }
 
 fn main() -> oxgrad::Result<()> {
     let theta: Params = [("theta".to_string(), 0.5)].into();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
 
+    let args: Vec<String> = std::env::args().collect();
+    let kind =
+        args.iter().position(|a| a == "--executor").and_then(|i| args.get(i + 1)).map_or("thread", String::as_str);
+    let (executor, steps): (Box<dyn Executor>, usize) = match kind {
+        "thread" => (Box::new(LocalPool::new()), 21),
+        "process" => (Box::new(ProcessPool::new()?), 7),
+        "slurm" => (Box::new(ProcessPool::slurm()?), 7),
+        other => return Err(oxgrad::Error::invalid("--executor", other, "use thread, process or slurm")),
+    };
+
     // overhead: 64 no-op simulators + 1 objective per step
-    let mut opt = optimization(64, Duration::ZERO);
+    let mut opt = optimization(64, Duration::ZERO, executor);
     let mut state = OptimizerState::default();
     let mut times = Vec::new();
-    for _ in 0..21 {
+    for _ in 0..steps {
         let t = Instant::now();
         let out = opt.step(&theta, state)?;
         times.push(t.elapsed().as_secs_f64());
@@ -93,15 +107,20 @@ fn main() -> oxgrad::Result<()> {
     times.remove(0); // warm-up (thread start)
     times.sort_by(f64::total_cmp);
     let overhead_us = times[times.len() / 2] / 65.0 * 1e6;
+    if kind != "thread" {
+        // a worker builds the first optimization of this program: only one runs on processes
+        println!("{{\"executor\":\"{kind}\",\"cores\":{cores},\"overhead_us_per_task\":{overhead_us:.1}}}");
+        return Ok(());
+    }
 
     // parallel efficiency: 8 × 200 ms of CPU work on all cores
-    let mut opt = optimization(8, Duration::from_millis(200));
+    let mut opt = optimization(8, Duration::from_millis(200), Box::new(LocalPool::new()));
     let t = Instant::now();
     opt.step(&theta, OptimizerState::default())?;
     let measured = t.elapsed().as_secs_f64();
     let ideal = (8usize.div_ceil(cores)) as f64 * 0.2;
     println!(
-        "{{\"cores\":{cores},\"overhead_us_per_task\":{overhead_us:.1},\"parallel_efficiency\":{:.3},\"measured_s\":{measured:.3},\"ideal_s\":{ideal:.3}}}",
+        "{{\"executor\":\"thread\",\"cores\":{cores},\"overhead_us_per_task\":{overhead_us:.1},\"parallel_efficiency\":{:.3},\"measured_s\":{measured:.3},\"ideal_s\":{ideal:.3}}}",
         ideal / measured
     );
     Ok(())

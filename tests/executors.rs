@@ -165,10 +165,17 @@ fn processes_give_the_threads_result_and_their_own_environment() {
             })
             .collect::<Vec<_>>()
     };
+    let spool = dir.join("spool");
     let on_processes = optimization(sims())
-        .executor(pool("processes_give_the_threads_result_and_their_own_environment", &dir, 2).env("POOL_VAR", "p"))
+        .executor(
+            pool("processes_give_the_threads_result_and_their_own_environment", &dir, 2)
+                .env("POOL_VAR", "p")
+                .spool(&spool),
+        )
         .run(start(), 12, None)
         .unwrap();
+    // the pool removed its spool directory (job files, observables) when the run ended
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
     let on_threads = optimization(sims()).executor(LocalPool::with_cpus(2)).run(start(), 12, None).unwrap();
     let on_inline = optimization(sims()).executor(Inline::default()).run(start(), 12, None).unwrap();
     let (p, t, i) = (on_processes.params["theta"], on_threads.params["theta"], on_inline.params["theta"]);

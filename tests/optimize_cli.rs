@@ -178,3 +178,63 @@ target = 10.5
         );
     }
 }
+
+/// `[executor] kind = "process"`: the same run on worker processes gives the thread pool's
+/// parameters to the last bit, and the workers' log lines reach the driver's log with their task.
+#[test]
+fn the_process_executor_gives_the_thread_pools_result_and_forwards_worker_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("threads.toml"), SHORT).unwrap();
+    std::fs::write(dir.path().join("processes.toml"), format!("{SHORT}\n[executor]\nkind = \"process\"\ncpus = 2\n"))
+        .unwrap();
+    let threads = oxgrad(&["optimize", "threads.toml", "-o", "t"], dir.path());
+    assert!(threads.status.success(), "{}", String::from_utf8_lossy(&threads.stderr));
+    let processes = oxgrad(&["-v", "optimize", "processes.toml", "-o", "p"], dir.path());
+    let log = String::from_utf8_lossy(&processes.stderr);
+    assert!(processes.status.success(), "{log}");
+    let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join("params_final.toml")).unwrap();
+    assert_eq!(read("t"), read("p"));
+    for task in ["simulator_run:duplex.0", "simulator_run:duplex.1", "objective_compute:rise"] {
+        assert!(log.contains(&format!("DEBUG [{task}] worker pid ")), "{task} not in:\n{log}");
+    }
+}
+
+#[test]
+fn the_slurm_executor_outside_an_allocation_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), format!("{SHORT}\n[executor]\nkind = \"slurm\"\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxgrad"))
+        .args(["optimize", "s.toml", "-o", "run"])
+        .env_remove("SLURM_JOB_ID")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last().unwrap(),
+        "error: s.toml:30: executor.kind: this process is not inside a Slurm allocation (SLURM_JOB_ID is not set): submit the run with sbatch (`oxgrad slurm-script CONFIG > run.sh && sbatch run.sh`), start it under salloc, or use the \"process\" executor on this machine"
+    );
+    // a script for it, with the configuration's CPUs (two copies) and absolute paths
+    let script = oxgrad(&["slurm-script", "s.toml", "--time", "01:00:00"], dir.path());
+    assert!(script.status.success(), "{}", String::from_utf8_lossy(&script.stderr));
+    let text = String::from_utf8_lossy(&script.stdout);
+    let cwd = dir.path().display();
+    for line in [
+        "#!/bin/bash",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --mem-per-cpu=2000M",
+        "#SBATCH --time=01:00:00",
+        &format!("#SBATCH --output={cwd}/oxgrad-s-%j.log"),
+        &format!("cd {cwd}"),
+        &format!("exec {} optimize {cwd}/s.toml --output {cwd}/oxgrad-run", env!("CARGO_BIN_EXE_oxgrad")),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
+    // a configuration for another executor is refused
+    std::fs::write(dir.path().join("t.toml"), SHORT).unwrap();
+    let refused = oxgrad(&["slurm-script", "t.toml"], dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        "error: t.toml: executor.kind: is \"thread\": a Slurm job runs its tasks as job steps only with kind = \"slurm\"; set it under [executor]"
+    );
+}

@@ -31,7 +31,7 @@ fn cluster_up() {
 /// output) if it failed.
 fn in_allocation(test: &str, alloc: &[&str]) -> String {
     cluster_up();
-    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let exe = std::env::current_exe().unwrap();
     let out = Command::new("salloc")
         .args(alloc)
@@ -226,7 +226,7 @@ fn example(args: &[&str], slurm: bool) -> BTreeMap<String, f64> {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("examples").join("executors");
     assert!(bin.is_file(), "{} is built by `cargo test` (examples are compiled with the tests)", bin.display());
-    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let mut cmd = if slurm {
         let mut c = Command::new("salloc");
         c.args(["--cpus-per-task=2", "--mem=1500M"]).arg(&bin);
@@ -257,7 +257,7 @@ fn the_same_optimization_gives_the_same_parameters_on_every_executor() {
 #[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
 fn a_slurm_script_runs_the_optimization_under_sbatch() {
     cluster_up();
-    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let config = include_str!("../examples/executors.rs").split("r#\"").nth(1).unwrap().split("\"#").next().unwrap();
     std::fs::write(dir.path().join("c.toml"), format!("{config}\n[executor]\nkind = \"slurm\"\n")).unwrap();
     let oxgrad = env!("CARGO_BIN_EXE_oxgrad");

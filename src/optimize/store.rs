@@ -110,14 +110,13 @@ impl ObjectStore {
 }
 
 /// Writes `value` to `path` as CBOR (binary serde), through a temporary file renamed into place,
-/// so a reader never sees half an object.
+/// so a reader never sees half an object. Not synced to disk: spool files live for one run.
 pub fn write_object<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let tmp = path.with_extension("partial");
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
     let mut w = std::io::BufWriter::new(file);
     ciborium::into_writer(value, &mut w).map_err(|e| Error::io("write", &tmp, std::io::Error::other(e.to_string())))?;
-    let file = w.into_inner().map_err(|e| Error::io("write", &tmp, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io("write", &tmp, e))?;
+    w.into_inner().map_err(|e| Error::io("write", &tmp, e.into_error()))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io("rename into place", path, e))
 }
 

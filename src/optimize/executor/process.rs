@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Lines of a failed worker's stderr kept for its report.
 const TAIL_LINES: usize = 20;
@@ -157,26 +157,21 @@ impl Workers {
         ];
         let limit_mb = (self.srun.is_none() && job.resources.mem_mb > 0.0).then_some(job.resources.mem_mb);
         let mut over: Option<f64> = None;
-        let mut nap = Duration::from_micros(200);
-        let mut last_check = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break Ok(s),
-                Ok(None) => {}
-                Err(e) => break Err(e),
-            }
-            if let Some(limit) = limit_mb {
-                if last_check.elapsed() >= Duration::from_millis(20) {
-                    last_check = Instant::now();
-                    let rss = tree_rss_mb(pid);
-                    if rss > limit && over.is_none() {
-                        over = Some(rss);
-                        kill_group(pid, "KILL");
-                    }
+        let status = match limit_mb {
+            None => child.wait(),
+            Some(limit) => loop {
+                match child.try_wait() {
+                    Ok(Some(s)) => break Ok(s),
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
                 }
-            }
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(Duration::from_millis(10));
+                let rss = tree_rss_mb(pid);
+                if rss > limit && over.is_none() {
+                    over = Some(rss);
+                    kill_group(pid, "KILL");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            },
         };
         self.lock_live().remove(&pid);
         for f in forwarders.into_iter().flatten() {
