@@ -238,3 +238,21 @@ fn the_slurm_executor_outside_an_allocation_says_what_to_do() {
         "error: t.toml: executor.kind: is \"thread\": a Slurm job runs its tasks as job steps only with kind = \"slurm\"; set it under [executor]"
     );
 }
+
+#[test]
+fn the_slurm_executor_without_srun_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), format!("{SHORT}\n[executor]\nkind = \"slurm\"\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oxgrad"))
+        .args(["optimize", "s.toml", "-o", "run"])
+        .env("SLURM_JOB_ID", "12")
+        .env("PATH", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().last().unwrap(),
+        "error: s.toml:30: executor.kind: srun is not on PATH: load Slurm's module (e.g. `module load slurm`) or add its bin directory to PATH"
+    );
+    assert!(!dir.path().join("run").exists(), "nothing was started");
+}

@@ -140,4 +140,52 @@ mod tests {
         assert_eq!(parse_cpus_per_node("x"), None);
         assert_eq!(parse_cpus_per_node("0"), None);
     }
+
+    #[test]
+    fn srun_options_from_resources_and_custom_hints() {
+        let mut options = serde_json::Map::new();
+        for (k, v) in [
+            ("num_cpus", serde_json::json!(2)),
+            ("name", "simulator_run:a".into()),
+            ("partition", "gpu".into()),
+            ("overcommit", true.into()),
+            ("exclusive", false.into()),
+            ("time", "00:10:00".into()),
+            ("nice", 5.into()),
+        ] {
+            options.insert(k.to_string(), v);
+        }
+        let mut job = Job {
+            id: 1,
+            task: "simulator_run:a".into(),
+            kind: super::super::JobKind::Simulate { index: 0 },
+            params: std::sync::Arc::default(),
+            state: serde_json::Map::new(),
+            step: 0,
+            resources: super::super::Resources { cpus: 1.5, gpus: 1.0, mem_mb: 0.0 },
+            max_retries: 0,
+            env: Vec::new(),
+            options,
+        };
+        let srun = Srun { default_mem_per_cpu: Some(500) };
+        let fixed = [
+            "--exact",
+            "--ntasks=1",
+            "--nodes=1",
+            "--cpus-per-task=2",
+            "--job-name=simulator_run:a",
+            "--kill-on-bad-exit=1",
+        ];
+        let custom = ["--partition=gpu", "--overcommit", "--time=00:10:00", "--nice=5"];
+        let with = |mem: &str| {
+            let mut v: Vec<String> = fixed.iter().map(ToString::to_string).collect();
+            v.push(mem.into());
+            v.push("--gpus=1".into());
+            v.extend(custom.iter().map(ToString::to_string));
+            v
+        };
+        assert_eq!(srun.args(&job), with("--mem-per-cpu=500M"));
+        job.resources.mem_mb = 1200.0;
+        assert_eq!(srun.args(&job), with("--mem=1200M"));
+    }
 }
