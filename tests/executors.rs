@@ -26,7 +26,7 @@ struct Noisy {
 #[derive(Clone, Copy, PartialEq)]
 enum Trouble {
     None,
-    /// Writes its pid to `$OXGRAD_TEST_DIR/pid` and sleeps: the driver kills it.
+    /// At the first step, writes its pid to `$OXGRAD_TEST_DIR/pid` and sleeps: the driver kills it.
     WaitToBeKilled,
     /// Prints to stderr and aborts, on every attempt.
     AbortAlways,
@@ -59,7 +59,7 @@ impl Simulator for Noisy {
     }
     fn run(&self, ctx: &TaskContext, p: &Params, _: &State) -> oxgrad::Result<SimOutput> {
         match (self.first_attempt, ctx.attempt) {
-            (Trouble::WaitToBeKilled, 1) => {
+            (Trouble::WaitToBeKilled, 1) if ctx.step == 0 => {
                 std::fs::write(test_dir().join("pid"), std::process::id().to_string()).unwrap();
                 std::thread::sleep(Duration::from_secs(30));
             }
@@ -200,6 +200,8 @@ fn a_worker_killed_mid_task_is_retried() {
     s.hints.max_retries = Some(1);
     let opt = optimization(vec![s]).executor(pool("a_worker_killed_mid_task_is_retried", &dir, 2));
     let pid_file = dir.join("pid");
+    // a worker runs its task here and exits: only the driver goes on to start a killer
+    opt.serve_if_worker();
     let killer = std::thread::spawn(move || {
         for _ in 0..3000 {
             if let Ok(pid) = std::fs::read_to_string(&pid_file) {
@@ -213,11 +215,23 @@ fn a_worker_killed_mid_task_is_retried() {
         }
         false
     });
-    let result = opt.run(start(), 2, None).unwrap();
+    let mut first = Vec::new();
+    let mut keep_first = |out: &StepOutput, step: usize| {
+        if step == 0 {
+            first = out.tasks.clone();
+        }
+        (None, true)
+    };
+    let result = opt.run(start(), 2, Some(&mut keep_first)).unwrap();
     assert!(killer.join().unwrap(), "the worker was found and killed");
-    let runs: Vec<&TaskRun> = result.last.tasks.iter().filter(|r| r.task == "simulator_run:victim").collect();
-    assert!(runs.iter().all(|r| r.ok));
+    let victim = first.iter().find(|r| r.task == "simulator_run:victim").unwrap();
+    assert!(victim.ok && victim.attempts == 2, "killed once, then run again: {victim:?}");
     assert_eq!(result.steps, 2);
+    assert!(
+        result.last.tasks.iter().all(|r| r.ok && r.attempts == 1),
+        "the second step ran once: {:?}",
+        result.last.tasks
+    );
 }
 
 #[test]
@@ -268,4 +282,18 @@ fn a_task_over_its_memory_is_stopped_and_the_driver_survives() {
     // the driver is unharmed and can run another optimization
     let ok = optimization(vec![Noisy::new("fine", 1)]).executor(Inline::default()).run(start(), 1, None);
     assert!(ok.is_ok());
+}
+
+#[test]
+fn a_worker_that_never_reaches_the_optimization_is_reported_as_such() {
+    let (_keep, dir) = dir();
+    // the workers run a test that does not exist: the harness runs nothing and exits 0
+    let opt = optimization(vec![Noisy::new("lost", 1)])
+        .executor(pool("no_such_test", &dir, 1).worker_args(["no_such_test", "--exact"]));
+    let err = opt.run(start(), 1, None).unwrap_err();
+    let Error::TaskFailed { task, attempts: 1, source } = &err else { panic!("{err}") };
+    assert_eq!(task, "simulator_run:lost");
+    let Error::Worker { how, .. } = &**source else { panic!("{source}") };
+    assert!(how.contains(") exited with status 0 without running its task: started again as `"), "{how}");
+    assert!(how.ends_with(" no_such_test --exact`, your program must build the same optimization as the driver and reach its run, step or evaluate (or call serve_if_worker) before anything that can fail or exit"), "{how}");
 }

@@ -107,7 +107,19 @@ impl Workers {
         write_object(&job_file, &wj)?;
         let outcome = self.run_worker(job, env, &job_file);
         let _ = std::fs::remove_file(&job_file);
-        let result = outcome.and_then(|(pid, tail)| Ok((pid, tail, read_object::<WorkerResult>(&result_file)?)));
+        let result = outcome.and_then(|(pid, code, tail)| {
+            if !result_file.exists() {
+                return Err(Error::Worker {
+                    how: format!(
+                        "(pid {pid}) exited with status {code} without running its task: started again as `{}{}`, your program must build the same optimization as the driver and reach its run, step or evaluate (or call serve_if_worker) before anything that can fail or exit",
+                        self.program.display(),
+                        self.args.iter().map(|a| format!(" {}", a.to_string_lossy())).collect::<String>()
+                    ),
+                    stderr_tail: tail,
+                });
+            }
+            Ok((pid, tail, read_object::<WorkerResult>(&result_file)?))
+        });
         let _ = std::fs::remove_file(&result_file);
         let (pid, stderr_tail, result) = result?;
         match result {
@@ -120,9 +132,10 @@ impl Workers {
         }
     }
 
-    /// Starts the worker for `job_file` and waits for it; its pid and the end of its stderr when
-    /// it exited with status 0 or 1 (a result file was written), otherwise how it ended.
-    fn run_worker(&self, job: &Job, env: &[(String, String)], job_file: &Path) -> Result<(u32, String)> {
+    /// Starts the worker for `job_file` and waits for it; its pid, exit status and the end of its
+    /// stderr when it exited with status 0 or 1 (normally with a result file written), otherwise
+    /// how it ended.
+    fn run_worker(&self, job: &Job, env: &[(String, String)], job_file: &Path) -> Result<(u32, i32, String)> {
         let mut cmd = match &self.srun {
             Some(s) => {
                 let mut c = Command::new("srun");
@@ -183,14 +196,14 @@ impl Workers {
         if let Some(rss) = over {
             return Err(Error::Worker {
                 how: format!(
-                    "(pid {pid}) was stopped: its resident memory reached {rss:.0} MB, above the task's mem_mb = {:.0}: raise the task's mem_mb hint or make it use less",
+                    "(pid {pid}) was stopped: its resident memory reached {rss:.1} MB, above the task's mem_mb = {:.0}: raise the task's mem_mb hint or make it use less",
                     job.resources.mem_mb
                 ),
                 stderr_tail,
             });
         }
         match status.code() {
-            Some(0 | 1) => Ok((pid, stderr_tail)),
+            Some(code @ (0 | 1)) => Ok((pid, code, stderr_tail)),
             _ => Err(Error::Worker {
                 how: format!("(pid {pid}) {}", describe(status, self.srun.is_some())),
                 stderr_tail,
