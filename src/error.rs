@@ -80,6 +80,23 @@ pub enum Error {
         hint: String,
     },
 
+    /// An optimization that cannot run as configured (no objective, no simulator, no
+    /// aggregation, clashing names, an observable no simulator exposes): mythos' messages.
+    #[error("invalid optimization: {msg}")]
+    Optimization {
+        /// What is wrong and how to fix it.
+        msg: String,
+    },
+
+    /// A broken internal invariant: an executor asked for a job it never ran, a result of the
+    /// wrong kind, a value that cannot be serialised. A bug in oxgrad, or in code that drives the
+    /// low-level executor API directly: please report it with what led to it.
+    #[error("internal error: {what} (a bug: please report it with the command or program that led here)")]
+    Internal {
+        /// What went wrong.
+        what: String,
+    },
+
     /// A required key is missing from an input file or configuration.
     #[error("{source_name}: missing required key '{key}': {hint}")]
     MissingKey {
@@ -198,9 +215,9 @@ pub enum Error {
     /// A run stopped by a signal (Ctrl-C, SIGTERM) after committing its last complete step.
     #[error("interrupted after step {step}: everything up to it is saved in {}; continue with: {resume}", dir.display())]
     Interrupted {
-        /// Steps completed.
+        /// The last step completed: an optimisation step's index (as in metrics.jsonl), an MD step number.
         step: usize,
-        /// The run directory.
+        /// Where the state is saved: the run directory, or an MD run's last configuration.
         dir: PathBuf,
         /// The command that continues the run.
         resume: String,
@@ -271,6 +288,11 @@ impl Error {
     /// ```
     pub fn user(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::User(Box::new(error))
+    }
+
+    /// A broken internal invariant ([`Error::Internal`]).
+    pub fn internal(what: impl Into<String>) -> Self {
+        Error::Internal { what: what.into() }
     }
 
     /// Two inputs that disagree.

@@ -328,7 +328,7 @@ fn name_clashes_are_refused() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid optimization = configuration: All objective, simulator, and exposes names must be unique (duplicated: same, theta.Sampler.same, value.Sampler.same)"
+        "invalid optimization: All objective, simulator, and exposes names must be unique (duplicated: same, theta.Sampler.same, value.Sampler.same)"
     );
     let a = Sampler::new("x", 1.0, 0.0);
     let obj = constant("x", &a, 1.0);

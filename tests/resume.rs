@@ -125,11 +125,12 @@ fn ctrl_c_ends_after_the_current_step_and_says_how_to_resume() {
     let out = run.wait_with_output().unwrap();
     assert!(!out.status.success(), "an interrupted run is not a success");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("interrupted after step") && err.contains("continue with: oxgrad optimize --resume run"),
+    let done = lines(&metrics);
+    assert_eq!(
+        err.lines().last().unwrap(),
+        format!("error: interrupted after step {}: everything up to it is saved in run; continue with: oxgrad optimize --resume run", done - 1),
         "{err}"
     );
-    let done = lines(&metrics);
     assert!((2..7).contains(&done), "{done} steps");
     // the committed state is consistent with the metrics: resuming finishes the run
     let resumed = start(d.path(), &["optimize", "--resume", "run"]).wait_with_output().unwrap();

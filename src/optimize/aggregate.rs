@@ -41,16 +41,12 @@ impl Aggregate {
     /// Checks that the aggregation fits `n` objectives.
     pub fn check(&self, n: usize) -> Result<()> {
         match self {
-            Aggregate::WeightedSum(w) if w.len() != n => Err(Error::invalid(
-                "WeightedSum weights",
-                format!("{w:?}"),
-                format!("give one weight per objective ({n}), in objective order"),
-            )),
-            Aggregate::Passthrough if n != 1 => Err(Error::invalid(
-                "aggregate",
-                "Passthrough",
-                format!("passthrough takes the gradients of exactly one objective, and {n} are configured: use Mean or WeightedSum"),
-            )),
+            Aggregate::WeightedSum(w) if w.len() != n => Err(Error::Optimization {
+                msg: format!("WeightedSum has {} weights {w:?}: give one weight per objective ({n}), in objective order", w.len()),
+            }),
+            Aggregate::Passthrough if n != 1 => Err(Error::Optimization {
+                msg: format!("passthrough takes the gradients of exactly one objective, and {n} are configured: use Mean or WeightedSum"),
+            }),
             _ => Ok(()),
         }
     }
@@ -96,12 +92,12 @@ mod tests {
         assert_eq!(Aggregate::custom(|gs| gs[1].clone()).apply(&grads), grads[1]);
         assert_eq!(
             Aggregate::WeightedSum(vec![1.0]).check(2).unwrap_err().to_string(),
-            "invalid WeightedSum weights = [1.0]: give one weight per objective (2), in objective order"
+            "invalid optimization: WeightedSum has 1 weights [1.0]: give one weight per objective (2), in objective order"
         );
         assert!(Aggregate::WeightedSum(vec![1.0, 2.0]).check(2).is_ok());
         assert_eq!(
             Aggregate::Passthrough.check(2).unwrap_err().to_string(),
-            "invalid aggregate = Passthrough: passthrough takes the gradients of exactly one objective, and 2 are configured: use Mean or WeightedSum"
+            "invalid optimization: passthrough takes the gradients of exactly one objective, and 2 are configured: use Mean or WeightedSum"
         );
         assert!(Aggregate::Passthrough.check(1).is_ok() && Aggregate::Mean.check(3).is_ok());
         let names: Vec<String> = [

@@ -34,7 +34,7 @@ impl Optimization {
         let mut observables = BTreeMap::new();
         for (id, h) in &state.observables {
             let o = self.store.fetch(*h).map_err(|_| {
-                Error::invalid("checkpoint", id, "a cached observable is missing from the object store")
+                Error::internal(format!("checkpoint: the cached observable {id} is missing from the object store"))
             })?;
             observables.insert(id.to_string(), (*o).clone());
         }

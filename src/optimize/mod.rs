@@ -175,7 +175,7 @@ impl Optimization {
 
     /// Checks the configuration (mythos' order and messages).
     fn validate(&self) -> Result<()> {
-        let config = |msg: &str| Error::invalid("optimization", "configuration", msg);
+        let config = |msg: &str| Error::Optimization { msg: msg.to_string() };
         if self.objectives.is_empty() {
             return Err(config("At least one objective is required."));
         }

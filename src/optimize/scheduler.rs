@@ -158,11 +158,7 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
         match running.remove(&id) {
             Some(Producer::Simulator(i)) => {
                 let JobOutput::Simulated { handles, state: st } = result? else {
-                    return Err(Error::invalid(
-                        "job output",
-                        "objective output",
-                        "a simulator job returned an objective's output",
-                    ));
+                    return Err(Error::internal("a simulator job returned an objective's output"));
                 };
                 for (eid, h) in exposes[i].iter().zip(handles) {
                     obs.insert(eid.clone(), h);
@@ -171,11 +167,7 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
             }
             Some(Producer::Objective(j)) => {
                 let JobOutput::Calculated(out) = result? else {
-                    return Err(Error::invalid(
-                        "job output",
-                        "simulator output",
-                        "an objective job returned a simulator's output",
-                    ));
+                    return Err(Error::internal("an objective job returned a simulator's output"));
                 };
                 cs.insert(opt.objectives[j].name().to_string(), out.state);
                 if out.is_ready {
@@ -190,7 +182,9 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
                     last_missing[j] = out.needs_update;
                 }
             }
-            None => return Err(Error::invalid("job id", id, "the executor returned a job this step did not submit")),
+            None => {
+                return Err(Error::internal(format!("the executor returned job {id}, which this step did not submit")))
+            }
         }
         if grads.iter().all(Option::is_some) && running.is_empty() {
             break;

@@ -56,9 +56,7 @@ impl ObjectStore {
         match entry {
             Some(Entry::Memory(o)) => Ok(o),
             Some(Entry::File(p)) => read_object(&p).map(Arc::new),
-            None => {
-                Err(Error::invalid("observable handle", h.0, "the observable was dropped from the store before use"))
-            }
+            None => Err(Error::internal(format!("observable handle {} was dropped from the store before use", h.0))),
         }
     }
 
@@ -74,9 +72,7 @@ impl ObjectStore {
                 self.lock().insert(h, Entry::File(path.clone()));
                 Ok(path)
             }
-            None => {
-                Err(Error::invalid("observable handle", h.0, "the observable was dropped from the store before use"))
-            }
+            None => Err(Error::internal(format!("observable handle {} was dropped from the store before use", h.0))),
         }
     }
 

@@ -374,7 +374,7 @@ impl Training {
                 return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
             }
             let line = serde_json::to_string(&rec)
-                .map_err(|e| Error::invalid("metrics", e, "a step record must serialise"))?;
+                .map_err(|e| Error::internal(format!("a step record does not serialise: {e}")))?;
             writeln!(metrics, "{line}")
                 .and_then(|()| metrics.sync_data())
                 .map_err(|e| Error::io("write", &metrics_path, e))?;
@@ -405,8 +405,8 @@ impl Training {
                     return Err(self.interrupted(dir, records.len(), opts));
                 }
                 let v = self.validate(&best_set)?;
-                let json =
-                    serde_json::to_string_pretty(&v).map_err(|e| Error::invalid("validation", e, "must serialise"))?;
+                let json = serde_json::to_string_pretty(&v)
+                    .map_err(|e| Error::internal(format!("the validation does not serialise: {e}")))?;
                 atomic::write(&dir.join("validation.json"), json.as_bytes())?;
                 v
             }
@@ -488,8 +488,8 @@ impl Training {
         std::fs::create_dir_all(&state_dir).map_err(|e| Error::io("create directory", &state_dir, e))?;
         let mut refs = BTreeMap::new();
         for (id, o) in &cp.observables {
-            let bytes =
-                serde_json::to_vec(o).map_err(|e| Error::invalid("checkpoint", e, "an observable must serialise"))?;
+            let bytes = serde_json::to_vec(o)
+                .map_err(|e| Error::internal(format!("a checkpointed observable does not serialise: {e}")))?;
             let name = format!("{:016x}.json", fnv1a(&bytes));
             let path = state_dir.join(&name);
             if !path.exists() {
@@ -503,7 +503,8 @@ impl Training {
             observables: refs.clone(),
             records: records.to_vec(),
         };
-        let json = serde_json::to_vec(&file).map_err(|e| Error::invalid("checkpoint", e, "must serialise"))?;
+        let json = serde_json::to_vec(&file)
+            .map_err(|e| Error::internal(format!("the checkpoint does not serialise: {e}")))?;
         atomic::write(&dir.join("checkpoint.json"), &json)?;
         // observables no longer referenced are dropped
         if let Ok(entries) = std::fs::read_dir(&state_dir) {
@@ -544,7 +545,10 @@ impl Training {
         // metrics.jsonl may hold a line of a step that was not committed: rewrite it from the checkpoint
         let mut lines = String::new();
         for r in &file.records {
-            lines.push_str(&serde_json::to_string(r).map_err(|e| Error::invalid("metrics", e, "must serialise"))?);
+            lines.push_str(
+                &serde_json::to_string(r)
+                    .map_err(|e| Error::internal(format!("a step record does not serialise: {e}")))?,
+            );
             lines.push('\n');
         }
         atomic::write(&dir.join("metrics.jsonl"), lines.as_bytes())?;

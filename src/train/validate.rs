@@ -49,17 +49,13 @@ impl Validation {
                 });
             }
         });
-        let mut results = results
-            .into_inner()
-            .map_err(|_| Error::invalid("validation", "threads", "a validation thread panicked"))?;
+        let mut results = results.into_inner().map_err(|_| Error::internal("a validation thread panicked"))?;
         let mut out = Vec::new();
         for (s, set) in sets.iter().enumerate() {
             let mut trajs = Vec::new();
             for c in 0..self.copies {
                 let k = s * self.copies + c;
-                let t = results[k]
-                    .take()
-                    .ok_or_else(|| Error::invalid("validation", "run", "a validation run did not finish"))??;
+                let t = results[k].take().ok_or_else(|| Error::internal("a validation run did not finish"))??;
                 trajs.push(t);
             }
             out.push(self.estimates(&trajs, set)?);

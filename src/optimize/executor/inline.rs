@@ -37,10 +37,13 @@ impl Executor for Inline {
     }
 
     fn wait_any(&mut self) -> Result<Finished> {
-        let job =
-            self.queue.pop_front().ok_or_else(|| Error::invalid("wait", "no jobs", "submit a job before waiting"))?;
-        let reg =
-            self.registry.as_ref().ok_or_else(|| Error::invalid("executor", "not started", "call start first"))?;
+        let job = self.queue.pop_front().ok_or_else(|| {
+            Error::internal("wait on the inline executor with no job submitted: submit a job before waiting")
+        })?;
+        let reg = self
+            .registry
+            .as_ref()
+            .ok_or_else(|| Error::internal("the inline executor was not started: call start first"))?;
         let env = super::pool::task_env(&job, &[], &[]);
         Ok(reg.run_timed(&job, &env, "inline"))
     }

@@ -121,10 +121,12 @@ impl Registry {
         let out = sim.run(&ctx, &job.params, &job.state)?;
         let expected = sim.exposes().len();
         if out.observables.len() != expected {
-            return Err(Error::invalid(
-                "simulator output",
-                format!("{} observables", out.observables.len()),
-                format!("simulator '{}' exposes {expected}: return one per exposed name, in order", sim.name()),
+            return Err(Error::mismatch(
+                format!("simulator '{}'", sim.name()),
+                format!(
+                    "it returned {} observables and exposes {expected}: return one per exposed name, in order",
+                    out.observables.len()
+                ),
             ));
         }
         Ok(out)
@@ -183,10 +185,9 @@ impl Registry {
 }
 
 fn out_of_range(what: &str, index: usize) -> Error {
-    Error::invalid(
-        format!("{what} index"),
-        index,
-        "the job names a component this optimization does not have: a worker must build the same optimization as its driver",
+    Error::mismatch(
+        "worker",
+        format!("the job names {what} {index}, which this optimization does not have: a worker must build the same optimization as its driver"),
     )
 }
 
@@ -279,7 +280,7 @@ pub struct TaskRun {
     pub task: String,
     /// The optimisation step.
     pub step: usize,
-    /// The worker (`thread-0`, `inline`, …).
+    /// The pool slot that ran it (`thread-0`, `process-1`, `slurm-0`, `inline`, …).
     pub worker: String,
     /// Start, seconds since the Unix epoch.
     pub start: f64,

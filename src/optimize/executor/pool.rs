@@ -20,6 +20,11 @@ type Done = Finished;
 pub trait Launcher: Send + Sync + 'static {
     /// The engine name whose `custom` hints apply (`"local"`, `"process"`, `"slurm"`).
     fn engine(&self) -> &'static str;
+    /// How the pool's slots are named in task records: `PREFIX-0`, `PREFIX-1`, … (default: the
+    /// engine name).
+    fn slot_prefix(&self) -> &'static str {
+        self.engine()
+    }
     /// Called once with the components before the first task (e.g. to create a spool directory).
     fn start(&self, registry: &Arc<Registry>) -> Result<()> {
         let _ = registry;
@@ -38,6 +43,9 @@ pub struct Threads;
 impl Launcher for Threads {
     fn engine(&self) -> &'static str {
         "local"
+    }
+    fn slot_prefix(&self) -> &'static str {
+        "thread"
     }
     fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
         registry.run_timed(job, env, worker)
@@ -155,15 +163,21 @@ impl<L: Launcher> Pool<L> {
 
     fn refuse(&self, job: &Job) -> Option<String> {
         let r = job.resources;
+        let (more_cpus, more_gpus) = match self.launcher.engine() {
+            "local" => ("give the pool more (LocalPool::with_cpus)", "give the pool GPUs (LocalPool::gpus)"),
+            "process" => ("give the pool more (ProcessPool::with_cpus)", "give the pool GPUs (ProcessPool::gpus)"),
+            "slurm" => ("ask the allocation for more (sbatch -c)", "ask the allocation for GPUs (sbatch --gpus)"),
+            _ => ("give the pool more", "give the pool GPUs"),
+        };
         if r.cpus > self.cpus {
             return Some(format!(
-                "it needs {} CPUs and the pool has {}: lower its num_cpus hint or give the pool more (`with_cpus`)",
+                "it needs {} CPUs and the pool has {}: lower its num_cpus hint or {more_cpus}",
                 r.cpus, self.cpus
             ));
         }
         if r.gpus > self.gpus as f64 {
             return Some(format!(
-                "it needs {} GPUs and the pool has {}: lower its num_gpus hint or give the pool GPUs (LocalPool::gpus)",
+                "it needs {} GPUs and the pool has {}: lower its num_gpus hint or {more_gpus}",
                 r.gpus, self.gpus
             ));
         }
@@ -228,7 +242,7 @@ impl<L: Launcher> Pool<L> {
         let registry = self.registry.clone();
         let idle = Arc::clone(&self.idle);
         let launcher = Arc::clone(&self.launcher);
-        let worker = format!("{}-{}", launcher.engine(), self.workers.len());
+        let worker = format!("{}-{}", launcher.slot_prefix(), self.workers.len());
         self.workers.push(std::thread::spawn(move || {
             let Some(registry) = registry else { return };
             while let Ok((job, env)) = rx.recv() {
@@ -269,7 +283,9 @@ impl<L: Launcher> Executor for Pool<L> {
 
     fn submit(&mut self, job: Job) -> Result<()> {
         if self.registry.is_none() {
-            return Err(Error::invalid("executor", "not started", "call start before submitting jobs"));
+            return Err(Error::internal(
+                "a job was submitted to a pool that was not started: call start before submitting jobs",
+            ));
         }
         if let Some(why) = self.refuse(&job) {
             return Err(Error::TaskRefused { task: job.task.clone(), reason: why });
@@ -281,12 +297,12 @@ impl<L: Launcher> Executor for Pool<L> {
 
     fn wait_any(&mut self) -> Result<Finished> {
         if self.running.is_empty() {
-            return Err(Error::invalid("wait", "no running jobs", "submit a job before waiting"));
+            return Err(Error::internal("wait on a pool with no running job: submit a job before waiting"));
         }
         let out = self
             .done_rx
             .recv()
-            .map_err(|_| Error::invalid("thread pool", "disconnected", "a worker thread ended unexpectedly"))?;
+            .map_err(|_| Error::internal("a pool thread ended unexpectedly (its channel is disconnected)"))?;
         if let Some((r, shares)) = self.running.remove(&out.id) {
             self.free.cpus += r.cpus;
             self.free.mem_mb += r.mem_mb;

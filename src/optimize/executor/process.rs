@@ -81,7 +81,7 @@ impl Workers {
     }
 
     fn attempt(&self, registry: &Registry, job: &Job, env: &[(String, String)], attempt: u32) -> Result<JobOutput> {
-        let dir = self.dir.get().ok_or_else(|| Error::invalid("process pool", "not started", "start it first"))?;
+        let dir = self.dir.get().ok_or_else(|| Error::internal("a job reached a process pool that was not started"))?;
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let job_file = dir.join(format!("job-{n}.cbor"));
         let result_file = dir.join(format!("job-{n}.result.cbor"));
