@@ -52,6 +52,15 @@ pub enum Shape {
 /// Builds an ideal helix of `sequence` (5'→3' of the first strand) centred in a cubic box of
 /// side `box_side` (default: large enough for the helix, at least 20). DNA uses T, RNA (any U
 /// in the sequence) pairs A with U.
+///
+/// ```
+/// use oxgrad::generate::{helix, parse_sequence, Shape};
+/// use oxgrad::system::TopologyFormat;
+/// let (top, conf) = helix(&parse_sequence("ACGTACGT")?, Shape::Duplex, None, TopologyFormat::New)?;
+/// assert_eq!((top.len(), conf.len()), (16, 16));
+/// assert!(parse_sequence("ACGX").is_err()); // says which letter and where
+/// # Ok::<(), oxgrad::Error>(())
+/// ```
 pub fn helix(
     sequence: &[Base],
     shape: Shape,

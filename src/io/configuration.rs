@@ -74,6 +74,15 @@ impl Configuration {
     }
 
     /// Reads the first frame of a configuration file with `n` nucleotides.
+    ///
+    /// ```
+    /// use oxgrad::io::Configuration;
+    /// let c = Configuration::read("tests/data/oxdna/dna1-avg-8bp-T296/init.dat", 16)?;
+    /// assert_eq!(c.len(), 16);
+    /// // a wrong count is an error that says so, not a panic
+    /// assert!(Configuration::read("tests/data/oxdna/dna1-avg-8bp-T296/init.dat", 17).is_err());
+    /// # Ok::<(), oxgrad::Error>(())
+    /// ```
     pub fn read(path: impl AsRef<Path>, n: usize) -> Result<Configuration> {
         let path = path.as_ref();
         TrajectoryReader::open(path, n)?.next_frame()

@@ -64,6 +64,15 @@ pub struct InputFile {
 
 impl InputFile {
     /// Reads and parses an input file.
+    ///
+    /// ```
+    /// use oxgrad::io::InputFile;
+    /// let mut input = InputFile::read("tests/data/oxdna/dna1-avg-8bp-T296/input_md")?;
+    /// assert_eq!(input.get("interaction_type"), Some("DNA"));
+    /// input.set("steps", 5000);
+    /// assert_eq!(input.opt_f64("steps")?, Some(5000.0));
+    /// # Ok::<(), oxgrad::Error>(())
+    /// ```
     pub fn read(path: impl AsRef<Path>) -> Result<InputFile> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read input file", path, e))?;

@@ -17,6 +17,17 @@ use std::path::Path;
 
 impl Topology {
     /// Reads a topology file in either format (detected from the header).
+    ///
+    /// ```
+    /// use oxgrad::system::{Topology, TopologyFormat};
+    /// let (top, format) = Topology::read("tests/data/oxdna/dna1-avg-8bp-T296/init.top")?;
+    /// assert_eq!((top.len(), format), (16, TopologyFormat::Classic));
+    /// // written out and read back: the same file, byte for byte
+    /// let text = top.to_text(TopologyFormat::Classic)?;
+    /// let (again, _) = Topology::parse(&text, "copy.top".as_ref())?;
+    /// assert_eq!(again.to_text(TopologyFormat::Classic)?, text);
+    /// # Ok::<(), oxgrad::Error>(())
+    /// ```
     pub fn read(path: impl AsRef<Path>) -> Result<(Topology, TopologyFormat)> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read topology", path, e))?;

@@ -9,6 +9,17 @@ use std::sync::Arc;
 pub type AggregateFn = dyn Fn(&[ParamGrads]) -> ParamGrads + Send + Sync;
 
 /// How gradients of several objectives become one.
+///
+/// ```
+/// use oxgrad::optimize::Aggregate;
+/// use oxgrad::params::ParamGrads;
+/// let g = |x: f64| ParamGrads([("eps".to_string(), x)].into());
+/// assert_eq!(Aggregate::Mean.apply(&[g(1.0), g(3.0)]), g(2.0));
+/// assert_eq!(Aggregate::WeightedSum(vec![1.0, 0.5]).apply(&[g(1.0), g(4.0)]), g(3.0));
+/// // your own: the larger of the two, name by name
+/// let max = Aggregate::custom(|gs| ParamGrads([("eps".to_string(), gs[0].0["eps"].max(gs[1].0["eps"]))].into()));
+/// assert_eq!(max.apply(&[g(1.0), g(4.0)]), g(4.0));
+/// ```
 #[derive(Clone)]
 pub enum Aggregate {
     /// Σ_k g_k / K, name by name.

@@ -295,6 +295,12 @@ pub fn create_n_names(n: usize, base: Option<&str>) -> Vec<String> {
 }
 
 /// `n` uniquely named copies: `make(name)` for each name of [`create_n_names`].
+///
+/// ```
+/// use oxgrad::optimize::create_n;
+/// let names = create_n(3, Some("duplex"), |name| name);
+/// assert_eq!(names, ["duplex.0", "duplex.1", "duplex.2"]);
+/// ```
 pub fn create_n<S>(n: usize, base: Option<&str>, make: impl FnMut(String) -> S) -> Vec<S> {
     create_n_names(n, base).into_iter().map(make).collect()
 }

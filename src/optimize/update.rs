@@ -49,6 +49,19 @@ pub struct UpdateState {
 
 impl UpdateRule {
     /// Adam with optax's defaults and learning rate `lr`.
+    ///
+    /// ```
+    /// use oxgrad::optimize::{UpdateRule, UpdateState};
+    /// use oxgrad::params::ParamGrads;
+    /// let rule = UpdateRule::adam(0.01)?;
+    /// let mut state = UpdateState::default();
+    /// let p = [("eps".to_string(), 1.0)].into();
+    /// let next = rule.apply(&p, &ParamGrads([("eps".to_string(), 2.0)].into()), &mut state);
+    /// // Adam's first step is the learning rate, against the gradient's sign
+    /// assert!((next["eps"] - 0.99).abs() < 1e-9);
+    /// assert!(UpdateRule::adam(-1.0).is_err());
+    /// # Ok::<(), oxgrad::Error>(())
+    /// ```
     pub fn adam(lr: f64) -> Result<UpdateRule> {
         check_lr(lr)?;
         Ok(UpdateRule::Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip_norm: None })

@@ -18,6 +18,18 @@ pub struct TrajectorySimulator {
 
 impl TrajectorySimulator {
     /// Named `name`, replaying `trajectory` (whose states carry their temperature).
+    ///
+    /// ```
+    /// use oxgrad::io::{Configuration, TrajectoryReader};
+    /// use oxgrad::optimize::Simulator;
+    /// use oxgrad::simulate::TrajectorySimulator;
+    /// use oxgrad::trajectory::Trajectory;
+    /// let frames: Vec<Configuration> =
+    ///     TrajectoryReader::open("tests/data/oxdna/dna1-avg-8bp-T296/trajectory.dat", 16)?.collect::<oxgrad::Result<_>>()?;
+    /// let sim = TrajectorySimulator::new("replay", Trajectory::new(frames, None)?);
+    /// assert_eq!(sim.exposes()[0].to_string(), "trajectory.TrajectorySimulator.replay");
+    /// # Ok::<(), oxgrad::Error>(())
+    /// ```
     pub fn new(name: impl Into<String>, trajectory: Trajectory) -> TrajectorySimulator {
         TrajectorySimulator { name: name.into(), trajectory: Arc::new(trajectory), hints: SchedulerHints::default() }
     }

@@ -28,7 +28,40 @@
 //!
 //! Library users get the same directory: build a [`Training`] from an [`Optimization`] and the
 //! objectives' observables, and [`Training::run`] it. Own observers ([`Observer`]) hear about
-//! every step.
+//! every step. A configuration builds one ([`crate::config::Plan::training`]):
+//!
+//! ```
+//! use oxgrad::config::ConfigFile;
+//! use oxgrad::train::RunOptions;
+//! let toml = r#"
+//! [model]
+//! kind = "dna1"
+//! temperature = "300K"
+//! [optimizer]
+//! learning_rate = 1e-3
+//! steps = 2
+//! train = ["Stacking"]
+//! [[simulator]]
+//! name = "duplex"
+//! kind = "native"
+//! duplex = "ACGTTGCA"
+//! md_steps = 1000
+//! sample_every = 100
+//! [[objective]]
+//! name = "rise"
+//! simulators = ["duplex"]
+//! observable = { kind = "rise", exclude_end_pairs = 1 }
+//! target = 0.36
+//! [validation]
+//! enabled = false
+//! "#;
+//! let plan = ConfigFile::parse(toml, "fit.toml".as_ref())?.build()?;
+//! let dir = tempfile::tempdir().unwrap();
+//! let summary = plan.training()?.run(dir.path(), &RunOptions::default())?;
+//! assert_eq!(summary.steps, 2);
+//! assert!(dir.path().join("metrics.jsonl").is_file() && dir.path().join("params_final.toml").is_file());
+//! # Ok::<(), oxgrad::Error>(())
+//! ```
 
 pub mod plot;
 pub mod report;

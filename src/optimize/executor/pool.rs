@@ -83,6 +83,14 @@ impl Default for LocalPool {
 
 impl LocalPool {
     /// A thread pool with every core of the machine, no GPUs and unlimited memory.
+    ///
+    /// ```
+    /// use oxgrad::optimize::{LocalPool, Optimization, UpdateRule};
+    /// // 8 CPUs, 2 GPUs (tasks see theirs in CUDA_VISIBLE_DEVICES), 16 GB, a variable for all
+    /// let pool = LocalPool::with_cpus(8).gpus(2).memory_mb(16_000).env("OXDNA_LOG", "quiet");
+    /// let opt = Optimization::new(UpdateRule::adam(1e-3)?).executor(pool);
+    /// # Ok::<(), oxgrad::Error>(())
+    /// ```
     #[must_use]
     pub fn new() -> LocalPool {
         Pool::with_launcher(Threads, machine_cores())
