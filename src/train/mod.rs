@@ -28,7 +28,7 @@
 //!
 //! Library users get the same directory: build a [`Training`] from an [`Optimization`] and the
 //! objectives' observables, and [`Training::run`] it. Own observers ([`Observer`]) hear about
-//! every step. A configuration builds one ([`crate::config::Plan::training`]):
+//! every step. A configuration builds one ([`crate::config::plan::Plan::training`]):
 //!
 //! ```
 //! use oxgrad::config::ConfigFile;
