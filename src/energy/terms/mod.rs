@@ -233,3 +233,24 @@ pub struct PairGradient {
     /// ∂E/∂θ_q.
     pub q: Vec3,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Geometry;
+    use crate::geometry::Vec3;
+    use crate::params::{ModelKind, ParamSet};
+
+    /// The neighbour-list margin is exactly the farthest site: smaller would lose pairs, larger
+    /// only costs time (which no energy test can see).
+    #[test]
+    fn max_offset_is_the_distance_of_the_farthest_site() {
+        for (set, model) in [(ParamSet::dna1_defaults(), ModelKind::Dna1), (ParamSet::dna2_defaults(), ModelKind::Dna2)]
+        {
+            let g = Geometry::<f64>::new(&set, model);
+            let frame = [Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0)];
+            let farthest = g.offsets(&frame).into_iter().map(Vec3::norm).fold(0.0, f64::max);
+            assert!((g.max_offset() - farthest).abs() < 1e-12, "{model:?}: {} vs {farthest}", g.max_offset());
+            assert!(farthest > 0.3, "{model:?}: sites sit about 0.4 from the centre");
+        }
+    }
+}
