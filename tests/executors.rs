@@ -97,10 +97,16 @@ impl Simulator for Noisy {
     }
 }
 
-/// Loss (mean − 3)² over every simulator's samples; reports the workers' environments.
+/// Loss (mean − 3)² over every simulator's samples; reports the workers' environments; new
+/// samples at every step.
 fn fit(sims: &[Noisy]) -> GenericObjective {
+    fit_cached("fit", sims).resimulate_each_step()
+}
+
+/// [`fit`] on whatever samples are cached.
+fn fit_cached(name: &str, sims: &[Noisy]) -> GenericObjective {
     let ids: Vec<ObservableId> = sims.iter().flat_map(Simulator::exposes).collect();
-    GenericObjective::new("fit", ids, |obs, _| {
+    GenericObjective::new(name, ids, |obs, _| {
         let mut sum = 0.0;
         let mut n = 0.0;
         let mut report = BTreeMap::new();
@@ -120,7 +126,6 @@ fn fit(sims: &[Noisy]) -> GenericObjective {
         report.insert("mean".to_string(), Observation::Scalar(mean));
         Ok((ParamGrads([("theta".to_string(), 2.0 * (mean - 3.0))].into()), report))
     })
-    .resimulate_each_step()
 }
 
 fn optimization(sims: Vec<Noisy>) -> Optimization {
@@ -296,4 +301,36 @@ fn a_worker_that_never_reaches_the_optimization_is_reported_as_such() {
     let Error::Worker { how, .. } = &**source else { panic!("{source}") };
     assert!(how.contains(") exited with status 0 without running its task: started again as `"), "{how}");
     assert!(how.ends_with(" no_such_test --exact`, your program must build the same optimization as the driver and reach its run, step or evaluate (or call serve_if_worker) before anything that can fail or exit"), "{how}");
+}
+
+/// Observables restored from a checkpoint live in the driver's memory; two objectives that need
+/// the same one at once get it written to the spool once, not twice over each other.
+#[test]
+fn restored_observables_shared_by_two_objectives_reach_both_workers() {
+    let (_keep, dir) = dir();
+    let build = || {
+        let sims = vec![Noisy::new("shared", 11)];
+        let (a, b) = (fit_cached("a", &sims), fit_cached("b", &sims));
+        Optimization::new(UpdateRule::adam(0.3).unwrap())
+            .simulators(sims)
+            .objective(a)
+            .objective(b)
+            .aggregate(Aggregate::Mean)
+    };
+    // a checkpoint after one step on threads (its observables come back into memory)
+    let mut threads = build().executor(LocalPool::with_cpus(2));
+    let first = threads.step(&start(), OptimizerState::default()).unwrap();
+    let cp = threads.snapshot(&first.params, &first.state).unwrap();
+    let mut processes =
+        build().executor(pool("restored_observables_shared_by_two_objectives_reach_both_workers", &dir, 2));
+    let (params, state) = processes.restore(cp.clone()).unwrap();
+    let mut again = build().executor(LocalPool::with_cpus(2));
+    let (p2, s2) = again.restore(cp).unwrap();
+    let on_processes = processes.step(&params, state).unwrap();
+    let on_threads = again.step(&p2, s2).unwrap();
+    assert_eq!(on_processes.params, on_threads.params);
+    // both objectives ran on the restored samples (no simulation), each in its own worker
+    let ran: Vec<&str> = on_processes.tasks.iter().map(|r| r.task.as_str()).collect();
+    assert_eq!(ran.len(), 2, "{ran:?}");
+    assert!(ran.iter().all(|t| t.starts_with("objective_compute:")), "{ran:?}");
 }

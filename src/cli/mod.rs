@@ -61,6 +61,10 @@ pub fn print_line(line: &str) -> oxgrad::Result<()> {
 /// step); the second one exits at once with status 130.
 pub fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if oxgrad::optimize::executor::worker::is_worker() {
+        // a worker runs one task and ends; a signal (scancel, the driver's group kill) ends it now
+        return flag;
+    }
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // registration fails only for forbidden signals; these two are allowed
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, std::sync::Arc::clone(&flag));

@@ -670,7 +670,7 @@ impl Plan {
             .aggregate(self.aggregate.clone())
             .max_objective_calls(self.file.config.optimizer.max_objective_calls);
         let with_spool = |p: ProcessPool| match &e.spool {
-            Some(dir) => p.spool(dir),
+            Some(dir) => p.spool(self.file.resolve(dir)),
             None => p,
         };
         let mut opt = match e.kind.as_str() {

@@ -222,7 +222,10 @@ impl Optimization {
     fn start(&mut self) -> Result<()> {
         if !self.started {
             self.validate()?;
-            self.serve_if_worker();
+            // threads run nothing in workers: only an optimization that starts workers serves
+            if self.executor.engine() != "local" {
+                self.serve_if_worker();
+            }
             self.executor.start(Arc::new(self.registry()))?;
             self.started = true;
         }
@@ -231,7 +234,8 @@ impl Optimization {
 
     /// In a worker of a [`ProcessPool`] ([`executor::worker::is_worker`]): runs the one task the
     /// driver sent and exits the process. Otherwise does nothing. `run`, `step` and `evaluate`
-    /// call it first; call it yourself where your program would otherwise do work a worker must
+    /// of an optimization on worker processes call it first (one on threads never does); call it
+    /// yourself where your program would otherwise do work a worker must
     /// not repeat (write files, print results) before it runs the optimization.
     pub fn serve_if_worker(&self) {
         if executor::worker::is_worker() {

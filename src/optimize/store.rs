@@ -63,13 +63,14 @@ impl ObjectStore {
     /// The file holding `h`; an object in memory is written to `dir` first (once: the entry then
     /// refers to the file).
     pub fn file_of(&self, h: Handle, dir: &Path) -> Result<PathBuf> {
-        let entry = self.lock().get(&h).cloned();
-        match entry {
+        // under the lock: two tasks that need the same object write it once, not at once
+        let mut objects = self.lock();
+        match objects.get(&h).cloned() {
             Some(Entry::File(p)) => Ok(p),
             Some(Entry::Memory(o)) => {
                 let path = dir.join(format!("object-{}.cbor", h.0));
                 write_object(&path, o.as_ref())?;
-                self.lock().insert(h, Entry::File(path.clone()));
+                objects.insert(h, Entry::File(path.clone()));
                 Ok(path)
             }
             None => Err(Error::internal(format!("observable handle {} was dropped from the store before use", h.0))),
@@ -108,7 +109,9 @@ impl ObjectStore {
 /// Writes `value` to `path` as CBOR (binary serde), through a temporary file renamed into place,
 /// so a reader never sees half an object. Not synced to disk: spool files live for one run.
 pub fn write_object<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("partial");
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}-{n}.partial", std::process::id()));
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
     let mut w = std::io::BufWriter::new(file);
     ciborium::into_writer(value, &mut w).map_err(|e| Error::io("write", &tmp, std::io::Error::other(e.to_string())))?;

@@ -152,6 +152,13 @@ impl Registry {
         self.simulators.get(index).ok_or_else(|| out_of_range("simulator", index))
     }
 
+    /// Every simulator's and then every objective's name, in order.
+    #[must_use]
+    pub fn component_names(&self) -> Vec<String> {
+        let sims = self.simulators.iter().map(|s| s.name().to_string());
+        sims.chain(self.objectives.iter().map(|o| o.name().to_string())).collect()
+    }
+
     /// The name of the component `kind` refers to.
     pub fn component_name(&self, kind: &JobKind) -> Result<&str> {
         match kind {

@@ -25,6 +25,11 @@ pub trait Launcher: Send + Sync + 'static {
     fn slot_prefix(&self) -> &'static str {
         self.engine()
     }
+    /// What `job` reserves in the pool (default: its resources as its hints give them; the Slurm
+    /// executor adds the memory a step without a `mem_mb` hint gets).
+    fn reserve(&self, job: &Job) -> Resources {
+        job.resources
+    }
     /// Called once with the components before the first task (e.g. to create a spool directory).
     fn start(&self, registry: &Arc<Registry>) -> Result<()> {
         let _ = registry;
@@ -177,6 +182,11 @@ impl<L: Launcher> Pool<L> {
             "slurm" => ("ask the allocation for more (sbatch -c)", "ask the allocation for GPUs (sbatch --gpus)"),
             _ => ("give the pool more", "give the pool GPUs"),
         };
+        let more_memory = if self.launcher.engine() == "slurm" {
+            "ask the allocation for more (sbatch --mem)"
+        } else {
+            "raise the pool's memory"
+        };
         if r.cpus > self.cpus {
             return Some(format!(
                 "it needs {} CPUs and the pool has {}: lower its num_cpus hint or {more_cpus}",
@@ -194,7 +204,7 @@ impl<L: Launcher> Pool<L> {
         }
         if r.mem_mb > self.mem_mb {
             return Some(format!(
-                "it needs {} MB and the pool has {} MB: lower its mem_mb hint or raise the pool's memory",
+                "it needs {} MB and the pool has {} MB: lower its mem_mb hint or {more_memory}",
                 r.mem_mb, self.mem_mb
             ));
         }
@@ -289,7 +299,8 @@ impl<L: Launcher> Executor for Pool<L> {
         Ok(())
     }
 
-    fn submit(&mut self, job: Job) -> Result<()> {
+    fn submit(&mut self, mut job: Job) -> Result<()> {
+        job.resources = self.launcher.reserve(&job);
         if self.registry.is_none() {
             return Err(Error::internal(
                 "a job was submitted to a pool that was not started: call start before submitting jobs",

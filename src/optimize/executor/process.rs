@@ -11,8 +11,12 @@
 //!   simulator's observables stay in the files its worker wrote, and the objective's worker reads
 //!   them there: the driver handles paths, never trajectories.
 //! - **Memory**: a task with a `mem_mb` hint is stopped (`SIGKILL`, with every process it
-//!   started) when the resident memory of its worker and the worker's children exceeds it, and
-//!   reported as such; the driver is not touched.
+//!   started) when the resident memory of its worker and the worker's children exceeds it
+//!   (checked every 20 ms), and reported as such; the driver is not touched.
+//! - **Lifetime**: a worker holds a pipe from its driver on stdin and exits when it closes, so
+//!   a driver that dies (a second Ctrl-C, `SIGKILL`) leaves no worker behind.
+//! - **Threads**: a worker's `RAYON_NUM_THREADS` is its task's `num_cpus` (default 1), so an
+//!   objective's energy evaluation uses the CPUs its hints reserve, no more.
 //! - **Logs**: each line a worker prints reaches the driver's log (target `oxgrad::worker`),
 //!   tagged with the task's name.
 //!
@@ -95,6 +99,7 @@ impl Workers {
         let wj = WorkerJob {
             task: job.task.clone(),
             component: registry.component_name(&job.kind)?.to_string(),
+            components: registry.component_names(),
             kind,
             params: (*job.params).clone(),
             state: job.state.clone(),
@@ -108,6 +113,14 @@ impl Workers {
         let outcome = self.run_worker(job, env, &job_file);
         let _ = std::fs::remove_file(&job_file);
         let result = outcome.and_then(|(pid, code, tail)| {
+            if !result_file.exists() && self.srun.is_some() {
+                return Err(Error::Worker {
+                    how: format!(
+                        "(srun, pid {pid}) exited with status {code} without running the task: srun refused the step or the worker did not start; its stderr says why"
+                    ),
+                    stderr_tail: tail,
+                });
+            }
             if !result_file.exists() {
                 return Err(Error::Worker {
                     how: format!(
@@ -147,7 +160,8 @@ impl Workers {
         cmd.args(&self.args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env(WORKER_ENV, job_file)
-            .stdin(Stdio::null())
+            // a pipe the driver holds: at its end (the driver died) the worker stops too
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // its own process group: the terminal's Ctrl-C reaches the driver, which ends the run
@@ -162,6 +176,7 @@ impl Workers {
             detail: format!("could not be started as the worker of task '{}': {e}", job.task),
         })?;
         let pid = child.id();
+        let lifeline = child.stdin.take();
         self.lock_live().insert(pid);
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let forwarders = [
@@ -182,11 +197,13 @@ impl Workers {
                 if rss > limit && over.is_none() {
                     over = Some(rss);
                     kill_group(pid, "KILL");
+                    let _ = child.kill();
                 }
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(20));
             },
         };
         self.lock_live().remove(&pid);
+        drop(lifeline);
         for f in forwarders.into_iter().flatten() {
             // a grandchild that keeps the pipe open must not hold the driver: wait a little only
             let _ = f.recv_timeout(Duration::from_secs(2));
@@ -225,15 +242,25 @@ impl Launcher for Workers {
         }
     }
 
+    fn reserve(&self, job: &Job) -> super::Resources {
+        self.srun.as_ref().map_or(job.resources, |s| s.reserve(job))
+    }
+
     fn start(&self, _: &Arc<Registry>) -> Result<()> {
         if self.dir.get().is_some() {
             return Ok(());
         }
-        // one directory per pool: several pools of one process never share (or delete) files
+        // one new directory per pool: pools of one process, and drivers of different jobs that
+        // share a spool on a cluster file system, never share (or delete) each other's files
         static POOLS: AtomicU64 = AtomicU64::new(0);
-        let name = format!("oxgrad-spool-{}-{}", std::process::id(), POOLS.fetch_add(1, Ordering::Relaxed));
-        let dir = self.spool.clone().unwrap_or_else(std::env::temp_dir).join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the spool directory", &dir, e))?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let job = std::env::var("SLURM_JOB_ID").map(|j| format!("job{j}-")).unwrap_or_default();
+        let name =
+            format!("oxgrad-spool-{job}{}-{}-{nanos:08x}", std::process::id(), POOLS.fetch_add(1, Ordering::Relaxed));
+        let parent = self.spool.clone().unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io("create the spool directory", &parent, e))?;
+        let dir = parent.join(name);
+        std::fs::create_dir(&dir).map_err(|e| Error::io("create the spool directory", &dir, e))?;
         let _ = self.dir.set(dir);
         Ok(())
     }

@@ -5,8 +5,8 @@
 //! over its `--mem` is killed and reported); the pool also counts the allocation's CPUs and
 //! memory so that surplus tasks wait in the driver instead of piling up as pending steps.
 //!
-//! Options under a task's `custom.slurm` hints go to `srun` verbatim: `{ partition = "gpu" }`
-//! becomes `--partition=gpu`, `{ overcommit = true }` becomes `--overcommit`. The spool directory
+//! Options under a task's `custom.slurm` hints go to `srun` verbatim: `{ constraint = "avx512" }`
+//! becomes `--constraint=avx512`, `{ overcommit = true }` becomes `--overcommit`. The spool directory
 //! must be one every node of the allocation sees: by default `oxgrad-spool` in the directory the
 //! driver was started in (set it with [`super::ProcessPool::spool`]).
 //!
@@ -29,6 +29,16 @@ pub(crate) struct Srun {
 }
 
 impl Srun {
+    /// What a step of `job` takes from the allocation: its `mem_mb`, or else its CPUs' share.
+    pub(crate) fn reserve(&self, job: &Job) -> super::Resources {
+        let mut r = job.resources;
+        let custom_mem = ["mem", "mem-per-cpu", "mem-per-gpu"].iter().any(|k| job.options.contains_key(*k));
+        if let (true, false, Some(m)) = (r.mem_mb <= 0.0, custom_mem, self.default_mem_per_cpu) {
+            r.mem_mb = (r.cpus.ceil().max(1.0)) * m as f64;
+        }
+        r
+    }
+
     /// `srun`'s options for `job`.
     pub(crate) fn args(&self, job: &Job) -> Vec<String> {
         let r = job.resources;
@@ -39,10 +49,14 @@ impl Srun {
             format!("--cpus-per-task={}", (r.cpus.ceil() as u64).max(1)),
             format!("--job-name={}", job.task),
             "--kill-on-bad-exit=1".into(),
+            // the worker needs its environment (OXGRAD_WORKER, PATH, its hints), whatever the
+            // job's --export (a site default of NONE would leave the step without it)
+            "--export=ALL".into(),
         ];
+        let custom_mem = ["mem", "mem-per-cpu", "mem-per-gpu"].iter().any(|k| job.options.contains_key(*k));
         if r.mem_mb > 0.0 {
             a.push(format!("--mem={}M", r.mem_mb.ceil() as u64));
-        } else if let Some(m) = self.default_mem_per_cpu {
+        } else if let (Some(m), false) = (self.default_mem_per_cpu, custom_mem) {
             a.push(format!("--mem-per-cpu={m}M"));
         }
         if r.gpus > 0.0 {
@@ -175,6 +189,7 @@ mod tests {
             "--cpus-per-task=2",
             "--job-name=simulator_run:a",
             "--kill-on-bad-exit=1",
+            "--export=ALL",
         ];
         let custom = ["--partition=gpu", "--overcommit", "--time=00:10:00", "--nice=5"];
         let with = |mem: &str| {

@@ -41,6 +41,8 @@ pub(crate) struct WorkerJob {
     pub task: String,
     /// The component's name, checked against the worker's own.
     pub component: String,
+    /// Every simulator's and objective's name, in order: the worker's optimization must match.
+    pub components: Vec<String>,
     pub kind: WireKind,
     pub params: Params,
     pub state: State,
@@ -92,6 +94,22 @@ pub(crate) fn serve(registry: &Registry) -> ! {
 
 fn serve_job(registry: &Registry, path: &Path) -> Result<bool> {
     let wj: WorkerJob = read_object(path)?;
+    // the driver holds the other end of stdin: when it dies, so does this worker
+    std::thread::spawn(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        std::process::exit(3);
+    });
+    let ours = registry.component_names();
+    if ours != wj.components {
+        return Err(Error::mismatch(
+            "worker",
+            format!(
+                "the driver's optimization has the components {:?} and this program's has {:?}: a worker must build the same optimization as its driver (same components, same order)",
+                wj.components, ours
+            ),
+        ));
+    }
     tracing::debug!("worker pid {} runs {} (attempt {})", std::process::id(), wj.task, wj.attempt);
     let (kind, inputs) = match &wj.kind {
         WireKind::Simulate { index } => (JobKind::Simulate { index: *index }, Vec::new()),
