@@ -497,6 +497,22 @@ mod tests {
         let (w, n) = weights(&[1e4, 1e4 - 800.0, 0.0]);
         assert!((w[0] - 1.0).abs() < 1e-15 && w[2] < 1e-300);
         assert!((n - 1.0 / 3.0).abs() < 1e-12);
+        // a state of infinite energy (log-weight −∞) has weight 0 and leaves n_eff finite
+        let (w, n) = weights(&[0.0, f64::NEG_INFINITY]);
+        assert_eq!(w, [1.0, 0.0]);
+        assert!((n - 0.5).abs() < 1e-15, "{n}");
+    }
+
+    #[test]
+    fn each_temperature_gets_its_own_neff() {
+        // at kT 0.1 two equal states (n_eff 1); at kT 0.11 one of three states carries all weight
+        let a = [0.0, 0.0, 5.0, -30.0, -30.0];
+        let temps = [0.1, 0.1, 0.11, 0.11, 0.11];
+        let got = per_temperature_neff(&a, &temps);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!((got[0].0, got[1].0), (0.1, 0.11));
+        assert!((got[0].1 - 1.0).abs() < 1e-12, "{got:?}");
+        assert!((got[1].1 - 1.0 / 3.0).abs() < 1e-12, "{got:?}");
     }
 
     #[test]
@@ -508,6 +524,8 @@ mod tests {
         let model = EnergyModel::new(&top, crate::params::ParamSet::dna1_defaults()).unwrap();
         let obs: Vec<Arc<dyn Observable>> = vec![Arc::new(crate::observable::Distance::between(&top, 0, 1).unwrap())];
         let d = DiffTre::new("pt", vec![], model.clone(), obs.clone(), Loss::squared(1.0)).unwrap();
+        assert_eq!(d.observables().len(), 1, "the objective keeps its observables");
+        assert_eq!(d.observables()[0].name(), obs[0].name());
         let e = d.min_n_eff(0.0).err().unwrap().to_string();
         assert_eq!(
             e,
