@@ -32,8 +32,7 @@ impl Srun {
     /// What a step of `job` takes from the allocation: its `mem_mb`, or else its CPUs' share.
     pub(crate) fn reserve(&self, job: &Job) -> super::Resources {
         let mut r = job.resources;
-        let custom_mem = ["mem", "mem-per-cpu", "mem-per-gpu"].iter().any(|k| job.options.contains_key(*k));
-        if let (true, false, Some(m)) = (r.mem_mb <= 0.0, custom_mem, self.default_mem_per_cpu) {
+        if let (true, false, Some(m)) = (r.mem_mb <= 0.0, custom_mem(job), self.default_mem_per_cpu) {
             r.mem_mb = (r.cpus.ceil().max(1.0)) * m as f64;
         }
         r
@@ -53,10 +52,9 @@ impl Srun {
             // job's --export (a site default of NONE would leave the step without it)
             "--export=ALL".into(),
         ];
-        let custom_mem = ["mem", "mem-per-cpu", "mem-per-gpu"].iter().any(|k| job.options.contains_key(*k));
         if r.mem_mb > 0.0 {
             a.push(format!("--mem={}M", r.mem_mb.ceil() as u64));
-        } else if let (Some(m), false) = (self.default_mem_per_cpu, custom_mem) {
+        } else if let (Some(m), false) = (self.default_mem_per_cpu, custom_mem(job)) {
             a.push(format!("--mem-per-cpu={m}M"));
         }
         if r.gpus > 0.0 {
@@ -75,6 +73,11 @@ impl Srun {
         }
         a
     }
+}
+
+/// Whether the task's `custom.slurm` hints set a step's memory themselves.
+fn custom_mem(job: &Job) -> bool {
+    ["mem", "mem-per-cpu", "mem-per-gpu"].iter().any(|k| job.options.contains_key(*k))
 }
 
 /// Total CPUs of `SLURM_JOB_CPUS_PER_NODE` (`"4(x2),2"` is 4 + 4 + 2).
@@ -200,6 +203,14 @@ mod tests {
             v
         };
         assert_eq!(srun.args(&job), with("--mem-per-cpu=500M"));
+        // the task's own custom memory option replaces the default share, and the pool reserves
+        // what the step really gets
+        assert_eq!(srun.reserve(&job).mem_mb, 1000.0);
+        job.options.insert("mem".into(), "4G".into());
+        assert!(srun.args(&job).iter().all(|a| !a.starts_with("--mem-per-cpu")), "{:?}", srun.args(&job));
+        assert!(srun.args(&job).contains(&"--mem=4G".to_string()));
+        assert_eq!(srun.reserve(&job).mem_mb, 0.0);
+        job.options.shift_remove("mem");
         job.resources.mem_mb = 1200.0;
         assert_eq!(srun.args(&job), with("--mem=1200M"));
     }
