@@ -6,6 +6,7 @@
 //! [`tensor`] evaluates the same code on Burn tensors over batches of frames for gradients.
 //! Energies are system totals in oxDNA energy units; oxDNA prints them per nucleotide.
 
+pub mod custom;
 pub mod functions;
 mod kernel;
 mod model;
@@ -14,5 +15,6 @@ pub mod setup;
 pub mod tensor;
 pub mod terms;
 
+pub use custom::{EnergyTerm, Nucleotide, ParamSpec, Scope, TermParams};
 pub use model::{validate, ActivePair, Breakdown, EnergyModel, ForceWorkspace, Forces, Frame, TermId, Terms};
 pub use setup::ModelSetup;

@@ -131,21 +131,32 @@ impl<T: Real> Terms<T> {
     }
 }
 
-/// Energies of one frame, per term (system totals, energy units).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Breakdown(pub [f64; 8]);
+/// Energies of one frame, per term (system totals, energy units, unweighted).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// The built-in terms, indexed by [`TermId`].
+    pub builtin: [f64; 8],
+    /// The user's terms ([`super::EnergyTerm`]), by name, in the order they were added.
+    pub custom: Vec<(String, f64)>,
+}
 
 impl Breakdown {
-    /// The energy of one term.
+    /// The energy of one built-in term.
     #[must_use]
     pub fn term(&self, t: TermId) -> f64 {
-        self.0[t as usize]
+        self.builtin[t as usize]
+    }
+
+    /// The energy of the user's term `name`, if the model has it.
+    #[must_use]
+    pub fn custom(&self, name: &str) -> Option<f64> {
+        self.custom.iter().find(|(n, _)| n == name).map(|(_, e)| *e)
     }
 
     /// The sum of all terms.
     #[must_use]
     pub fn total(&self) -> f64 {
-        self.0.iter().sum()
+        self.builtin.iter().sum::<f64>() + self.custom.iter().map(|(_, e)| e).sum::<f64>()
     }
 }
 
@@ -258,6 +269,8 @@ pub struct EnergyModel {
     bonded_eps: Vec<f64>,
     /// Where each radial factor lives, for the force kernel.
     supports: super::kernel::Supports,
+    /// The user's terms, with their weights.
+    custom: Vec<super::custom::Attached>,
     /// MD: a bond at FENE's divergence is an error (see [`EnergyModel::fene_limit`]).
     strict_fene: bool,
     /// FENE's r0 and Δ.
@@ -289,6 +302,7 @@ impl EnergyModel {
             strengths: (Vec::new(), Vec::new()),
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
+            custom: Vec::new(),
             strict_fene: true,
             fene_bounds: (0.0, 0.0),
             terms,
@@ -325,6 +339,9 @@ impl EnergyModel {
         }
         validate(&params)?;
         let mut m = self.clone();
+        for t in &mut m.custom {
+            t.set_params(&params)?;
+        }
         m.terms = Terms::new(&params, params.model());
         m.dual = Terms::new(&params, params.model());
         m.params = params;
@@ -353,10 +370,52 @@ impl EnergyModel {
         self
     }
 
-    /// The term weights.
+    /// The weights of the built-in terms.
     #[must_use]
     pub fn term_weights(&self) -> [f64; 8] {
         self.weights
+    }
+
+    /// The model plus a user's term with `weight` (composition: the energy becomes
+    /// E + weight · E_term). Its parameters join the model's parameters with their defaults
+    /// (or keep the values the set already has for them, e.g. read from a file); see
+    /// [`super::custom`].
+    pub fn with_term<E: super::EnergyTerm>(mut self, term: E, weight: f64) -> Result<EnergyModel> {
+        if self.custom.iter().any(|t| &*t.name == term.name()) {
+            return Err(Error::invalid(
+                "term name",
+                term.name(),
+                "the model already has a term of this name: give each term its own name",
+            ));
+        }
+        let attached = super::custom::Attached::new(term, weight, self.n, &mut self.params)?;
+        self.custom.push(attached);
+        self.cutoff = self.compute_cutoff();
+        Ok(self)
+    }
+
+    /// The model with term `name` weighted by `weight` (0 drops it): a built-in term by its
+    /// name (`Stacking`, `Debye`, …) or a user's term.
+    pub fn with_weight(mut self, name: &str, weight: f64) -> Result<EnergyModel> {
+        if !weight.is_finite() {
+            return Err(Error::invalid(format!("weight of term '{name}'"), weight, "a finite number"));
+        }
+        if let Some(t) = TermId::ALL.into_iter().find(|t| t.term().name() == name) {
+            self.weights[t as usize] = weight;
+        } else if let Some(t) = self.custom.iter_mut().find(|t| &*t.name == name) {
+            t.weight = weight;
+        } else {
+            let known: Vec<&str> =
+                TermId::ALL.iter().map(|t| t.term().name()).chain(self.custom.iter().map(|t| &*t.name)).collect();
+            return Err(Error::invalid("term", name, format!("this model's terms are {}", known.join(", "))));
+        }
+        Ok(self)
+    }
+
+    /// The user's terms of the model: names and weights, in the order they were added.
+    #[must_use]
+    pub fn custom_terms(&self) -> Vec<(&str, f64)> {
+        self.custom.iter().map(|t| (&*t.name, t.weight)).collect()
     }
 
     /// The parameters.
@@ -390,7 +449,10 @@ impl EnergyModel {
     }
 
     fn compute_cutoff(&self) -> f64 {
-        self.compute_ranges().into_iter().fold(0.0, f64::max)
+        self.compute_ranges()
+            .into_iter()
+            .chain(self.custom.iter().map(super::custom::Attached::range))
+            .fold(0.0, f64::max)
     }
 
     /// For each non-bonded term, the centre distance beyond which it vanishes (its site range
@@ -652,6 +714,10 @@ impl EnergyModel {
                 }
             }
         }
+        for t in self.custom.iter().filter(|t| t.weight != 0.0) {
+            let pairs = t.pairs(frame, &self.bonded, |p, q| self.are_bonded(p, q), candidates);
+            t.add_forces(&self.dual.geo, frame, &pairs, out);
+        }
     }
 
     /// The pair with index `k` of [bonded pairs..., candidates...].
@@ -759,15 +825,34 @@ impl EnergyModel {
     /// Per-term energies of one configuration (system totals, unweighted).
     pub fn breakdown(&self, c: &Configuration) -> Result<Breakdown> {
         self.check(c)?;
+        let frame = Frame::new(c);
         let mut b = Breakdown::default();
-        self.visit_pairs_unchecked(&Frame::new(c), |a| b.0[a.term as usize] += a.energy);
+        self.visit_pairs_unchecked(&frame, |a| b.builtin[a.term as usize] += a.energy);
+        if !self.custom.is_empty() {
+            let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
+            for t in &self.custom {
+                let pairs = t.pairs(&frame, &self.bonded, |p, q| self.are_bonded(p, q), &candidates);
+                b.custom.push((t.name.to_string(), t.energy(&self.terms.geo, &frame, &pairs)));
+            }
+        }
         Ok(b)
     }
 
     /// The (weighted) energy of one configuration.
     pub fn energy(&self, c: &Configuration) -> Result<f64> {
         let b = self.breakdown(c)?;
-        Ok(b.0.iter().zip(&self.weights).map(|(e, w)| e * w).sum())
+        let builtin: f64 = b.builtin.iter().zip(&self.weights).map(|(e, w)| e * w).sum();
+        Ok(builtin + b.custom.iter().zip(&self.custom).map(|((_, e), t)| e * t.weight).sum::<f64>())
+    }
+
+    /// The user's terms, for the tensor evaluation.
+    pub(crate) fn attached(&self) -> &[super::custom::Attached] {
+        &self.custom
+    }
+
+    /// Whether `p` and `q` are backbone neighbours.
+    pub(crate) fn are_bonded(&self, p: usize, q: usize) -> bool {
+        self.neighbours[p].contains(&Some(q))
     }
 
     /// The energy of every frame, `[frames]`.

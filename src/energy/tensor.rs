@@ -13,8 +13,10 @@
 //! back-propagated and dropped, so peak memory grows with the batch, not with the trajectory.
 //! Without it every batch's graph is kept until one backward pass. Both give identical gradients.
 
+use super::custom::Nucleotide;
 use super::functions::ParamSource;
 use super::model::{EnergyModel, Frame, TermId, Terms};
+use super::terms::Site;
 use crate::backend;
 use crate::error::{Error, Result};
 use crate::geometry::Vec3;
@@ -128,10 +130,13 @@ impl EnergyParams {
 
     /// The `selected` parameters of `params`, as trainable values on `device`.
     pub fn from_set(params: &crate::params::ParamSet, selected: &[String], device: &Device) -> Result<EnergyParams> {
-        let values = selected.iter().map(|n| params.get(n)).collect::<Result<Vec<f64>>>()?;
+        // qualified names (`Stacking.eps_stack_base`) stand for the names the set stores
+        let names =
+            selected.iter().map(|n| params.canonical(n).map(str::to_string)).collect::<Result<Vec<String>>>()?;
+        let values = names.iter().map(|n| params.get(n)).collect::<Result<Vec<f64>>>()?;
         let n = values.len();
         let t = T1::from_data(TensorData::new(values, [n]), device);
-        Ok(EnergyParams { values: Param::from_tensor(t), names: selected.to_vec() })
+        Ok(EnergyParams { values: Param::from_tensor(t), names })
     }
 
     /// The gradient of each selected parameter.
@@ -276,6 +281,65 @@ impl EnergyModel {
             };
             let e = terms.pair_energy(term, &pair, &eps) * weights[term as usize];
             total = total.select_assign(0, int(&l.frame), e, IndexingUpdateOp::Add);
+        }
+        self.add_custom_energies(total, frames, params, &terms, nts, device)
+    }
+
+    /// Adds the weighted energies of the user's terms to `total` `[frames]`.
+    fn add_custom_energies(
+        &self,
+        mut total: T1,
+        frames: &[Frame],
+        params: &TensorParams,
+        terms: &Terms<T1>,
+        nts: &Nucleotides,
+        device: &Device,
+    ) -> T1 {
+        let n = self.len();
+        let int = |v: Vec<i64>| {
+            let len = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [len]), device)
+        };
+        // a term whose energy is a constant may come back as [1]: one value per element
+        let per_element = |e: T1, len: usize| if e.dims()[0] == len { e } else { e.expand([len]) };
+        for t in self.attached().iter().filter(|t| t.weight != 0.0) {
+            let values = t.tensor_params(params);
+            let mut l = TermPairs::default();
+            for (f, frame) in frames.iter().enumerate() {
+                let candidates = match t.range() {
+                    r if r > 0.0 => super::neighbors::pairs_within(&frame.r, &frame.bx, r),
+                    _ => Vec::new(),
+                };
+                for (p, q) in t.pairs(frame, self.bonded_pairs(), |p, q| self.are_bonded(p, q), &candidates) {
+                    let raw = frame.r[q] - frame.r[p];
+                    l.p.push((f * n + p) as i64);
+                    l.q.push((f * n + q) as i64);
+                    l.frame.push(f as i64);
+                    l.shift.push(frame.bx.min_image(raw) - raw);
+                }
+            }
+            if !l.p.is_empty() {
+                let len = l.p.len();
+                let (ip, iq) = (int(l.p), int(l.q));
+                let d = gather(&nts.r, &iq).sub(&gather(&nts.r, &ip)).add(&vectors(&l.shift, device));
+                let frame_of = |i: &Tensor<1, Int>| [0, 1, 2].map(|k| gather(&nts.axes[k], i));
+                let pair = terms.geo.pair(d, frame_of(&ip), frame_of(&iq));
+                let e = per_element(t.pair_tensor(&values, &pair), len) * t.weight;
+                total = total.select_assign(0, int(l.frame), e, IndexingUpdateOp::Add);
+            }
+            let list = t.nucleotides();
+            if !list.is_empty() {
+                let idx: Vec<i64> =
+                    (0..frames.len()).flat_map(|f| list.iter().map(move |&i| (f * n + i) as i64)).collect();
+                let owner: Vec<i64> = (0..frames.len()).flat_map(|f| list.iter().map(move |_| f as i64)).collect();
+                let len = idx.len();
+                let i = int(idx);
+                let a = [0, 1, 2].map(|k| gather(&nts.axes[k], &i));
+                let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| terms.geo.offset(s, &a));
+                let nt = Nucleotide { r: gather(&nts.r, &i), a, sites };
+                let e = per_element(t.nucleotide_tensor(&values, &nt), len) * t.weight;
+                total = total.select_assign(0, int(owner), e, IndexingUpdateOp::Add);
+            }
         }
         total
     }

@@ -149,6 +149,9 @@ struct Param {
     value: f64,
     terms: Vec<Term>,
     class: ParamClass,
+    /// For a parameter of a user's term ([`crate::energy::EnergyTerm`]): the term's name and the
+    /// parameter's name inside the term.
+    owner: Option<(String, String)>,
 }
 
 /// An ordered set of named model parameters (one global namespace).
@@ -174,6 +177,9 @@ pub const SHIPPED_SEQ_DEP: [(&str, &str); 3] = [
         include_str!("../../data/params/seqdep/rna_sequence_dependent_parameters.txt"),
     ),
 ];
+
+/// The section of a parameter file that holds the parameters of the user's terms.
+const CUSTOM_SECTION: &str = "custom";
 
 const DNA1_TOML: &str = include_str!("../../data/params/dna1/default_energy.toml");
 const DNA2_TOML: &str = include_str!("../../data/params/dna2/default_energy.toml");
@@ -243,8 +249,10 @@ impl ParamSet {
                 format!("Required properties {} are not initialized.", missing.join(", ")),
             ));
         }
-        if let Some(p) =
-            set.params.iter().find(|p| !reference.index.contains_key(&p.name) && !p.name.starts_with("ss_"))
+        if let Some(p) = set
+            .params
+            .iter()
+            .find(|p| p.owner.is_none() && !reference.index.contains_key(&p.name) && !p.name.starts_with("ss_"))
         {
             return Err(Error::UnknownParameter {
                 name: p.name.clone(),
@@ -273,6 +281,10 @@ impl ParamSet {
             if section == "model" {
                 continue;
             }
+            if section == CUSTOM_SECTION {
+                set.parse_custom(body, source)?;
+                continue;
+            }
             let term = Term::from_name(section).ok_or_else(|| Error::UnknownParameter {
                 name: format!("[{section}]"),
                 suggestions: closest(section, Term::ALL.iter().map(|t| t.section())),
@@ -287,6 +299,24 @@ impl ParamSet {
         }
         set.check_sequence_tables()?;
         Ok(set)
+    }
+
+    /// `[custom.TermName]` tables: the parameters of the user's terms.
+    fn parse_custom(&mut self, body: &toml::Value, source: &Path) -> Result<()> {
+        let expected = || {
+            Error::invalid(
+                format!("[{CUSTOM_SECTION}]"),
+                body,
+                format!("{}: one table per term, [{CUSTOM_SECTION}.TermName], of name = value", source.display()),
+            )
+        };
+        for (term, table) in body.as_table().ok_or_else(expected)? {
+            for (local, v) in table.as_table().ok_or_else(expected)? {
+                let stored = self.register_custom(term, local, value_of(local, v)?, ParamClass::Default)?;
+                self.set(&stored, value_of(local, v)?)?;
+            }
+        }
+        Ok(())
     }
 
     fn insert(&mut self, term: Term, name: &str, value: f64) -> Result<()> {
@@ -306,6 +336,7 @@ impl ParamSet {
                 }
                 if !p.terms.contains(&term) {
                     p.terms.push(term);
+                    self.index.insert(format!("{}.{name}", term.name()), i);
                 }
             }
             None => self.push(term, name, value),
@@ -316,7 +347,81 @@ impl ParamSet {
     /// Appends a new parameter.
     fn push(&mut self, term: Term, name: &str, value: f64) {
         self.index.insert(name.to_string(), self.params.len());
-        self.params.push(Param { name: name.to_string(), value, terms: vec![term], class: class_of(term, name) });
+        self.index.insert(format!("{}.{name}", term.name()), self.params.len());
+        self.params.push(Param {
+            name: name.to_string(),
+            value,
+            terms: vec![term],
+            class: class_of(term, name),
+            owner: None,
+        });
+    }
+
+    /// Registers parameter `local` of the user's term `term` (or finds it, keeping its value,
+    /// when the set already has it, e.g. read from a file) and returns the name it is stored
+    /// under: `local` itself when no other parameter has that name, otherwise the qualified
+    /// `term.local`. The qualified name always works as well.
+    pub(crate) fn register_custom(
+        &mut self,
+        term: &str,
+        local: &str,
+        default: f64,
+        class: ParamClass,
+    ) -> Result<String> {
+        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid(term) || !valid(local) {
+            return Err(Error::invalid(
+                "term parameter",
+                format!("{term}.{local}"),
+                "term and parameter names are non-empty and use only letters, digits and '_'",
+            ));
+        }
+        if Term::from_name(term).is_some() {
+            return Err(Error::invalid(
+                "term name",
+                term,
+                "this is the name of a built-in term of the oxDNA models: give your term its own name",
+            ));
+        }
+        if !default.is_finite() {
+            return Err(Error::invalid(format!("{term}.{local}"), default, "parameters must be finite numbers"));
+        }
+        let qualified = format!("{term}.{local}");
+        if let Some(&i) = self.index.get(&qualified) {
+            let p = &mut self.params[i];
+            p.class = class;
+            return Ok(p.name.clone());
+        }
+        let stored = if self.index.contains_key(local) { qualified.clone() } else { local.to_string() };
+        let i = self.params.len();
+        self.index.insert(stored.clone(), i);
+        self.index.insert(qualified, i);
+        self.params.push(Param {
+            name: stored.clone(),
+            value: default,
+            terms: Vec::new(),
+            class,
+            owner: Some((term.to_string(), local.to_string())),
+        });
+        Ok(stored)
+    }
+
+    /// The name `name` is stored under: itself, or the parameter a qualified name
+    /// (`Stacking.eps_stack_base`, `MyTerm.k`) stands for.
+    pub fn canonical(&self, name: &str) -> Result<&str> {
+        Ok(&self.params[self.position(name)?].name)
+    }
+
+    /// The user's terms that have parameters in this set, in order of appearance.
+    #[must_use]
+    pub fn custom_terms(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (term, _) in self.params.iter().filter_map(|p| p.owner.as_ref()) {
+            if !out.contains(&term.as_str()) {
+                out.push(term);
+            }
+        }
+        out
     }
 
     fn check_sequence_tables(&self) -> Result<()> {
@@ -593,6 +698,18 @@ impl ParamSet {
                 root.insert(term.section().into(), toml::Value::Table(t));
             }
         }
+        let mut custom = toml::Table::new();
+        for p in &self.params {
+            if let Some((term, local)) = &p.owner {
+                let t = custom.entry(term.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = t {
+                    t.insert(local.clone(), toml::Value::Float(p.value));
+                }
+            }
+        }
+        if !custom.is_empty() {
+            root.insert(CUSTOM_SECTION.into(), toml::Value::Table(custom));
+        }
         toml::to_string(&root).expect("a table of finite floats serialises")
     }
 
@@ -684,6 +801,7 @@ impl ParamSelection {
             ParamSelection::Names(names) => {
                 let mut out = Vec::with_capacity(names.len());
                 for n in names {
+                    let n = &set.canonical(n)?.to_string();
                     if set.class_of(n)? == ParamClass::State {
                         return Err(Error::invalid(
                             "optimised parameter",

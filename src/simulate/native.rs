@@ -18,6 +18,8 @@ pub struct NativeSimulator {
     topology: Topology,
     initial: Configuration,
     params: ParamSet,
+    /// The energy model at the base parameters (its terms and weights are kept in every run).
+    model: EnergyModel,
     config: MdConfig,
     equilibration_steps: u64,
     sample_every: u64,
@@ -67,11 +69,13 @@ impl NativeSimulator {
             return Err(Error::invalid("sample_every", 0, "sample a state every 1 or more steps"));
         }
         config.validate(params.value("kt"))?;
+        let model = EnergyModel::new(&topology, params.clone())?;
         Ok(NativeSimulator {
             name: name.into(),
             topology,
             initial,
             params,
+            model,
             config,
             equilibration_steps: 0,
             sample_every,
@@ -120,14 +124,43 @@ impl NativeSimulator {
             self.params.clone(),
             config,
             sample_every,
-        )
-        .map(|s| s.equilibration_steps(self.equilibration_steps).hints(self.hints.clone()))
+        )?
+        .equilibration_steps(self.equilibration_steps)
+        .hints(self.hints.clone())
+        .with_model(self.model.clone())
     }
 
     /// The same simulator under another name (for [`crate::optimize::create_n`]).
     #[must_use]
     pub fn renamed(&self, name: impl Into<String>) -> Self {
         NativeSimulator { name: name.into(), ..self.clone() }
+    }
+
+    /// Simulates `model` instead of the plain oxDNA model of the base parameters: its user terms
+    /// ([`crate::energy::EnergyTerm`]) and term weights are kept in every run, and its
+    /// parameters (the user terms' included) become the base parameters. The model must be of
+    /// this simulator's topology.
+    pub fn with_model(mut self, model: EnergyModel) -> Result<NativeSimulator> {
+        if model.len() != self.topology.len() {
+            return Err(Error::mismatch(
+                "energy model and topology",
+                format!(
+                    "the model has {} nucleotides, the simulator's topology {}: build the model from the same topology",
+                    model.len(),
+                    self.topology.len()
+                ),
+            ));
+        }
+        self.config.validate(model.params().value("kt"))?;
+        self.params = model.params().clone();
+        self.model = model;
+        Ok(self)
+    }
+
+    /// The energy model at the base parameters.
+    #[must_use]
+    pub fn model(&self) -> &EnergyModel {
+        &self.model
     }
 
     /// Runs with `params` and `seed` on one thread; the sampled trajectory.
@@ -137,7 +170,7 @@ impl NativeSimulator {
 
     /// Runs with `params` and `seed` on `threads` threads (the same trajectory for any number).
     pub fn run_threads(&self, params: &ParamSet, seed: u64, threads: usize) -> Result<Trajectory> {
-        let model = EnergyModel::new(&self.topology, params.clone())?;
+        let model = self.model.with_params(params.clone())?;
         let mut state = MdState::from_configuration(&self.initial);
         state.step = 0;
         let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;

@@ -1,0 +1,440 @@
+//! Energy terms written by users: a term is defined once, generically over [`Real`], and is then
+//! evaluated like the built-in ones — as `f64` energies, as forces and torques for molecular
+//! dynamics (from forward-mode [`Dual`] numbers, no autodiff graph in the MD loop) and as Burn
+//! tensors over batches of frames, so its parameters get gradients (DiffTRe, `vjp`,
+//! `map_batch_size`, `map_checkpoint`).
+//!
+//! A term says
+//! - its **name** (the column header in breakdowns, the prefix of its qualified parameter names);
+//! - its **parameters** ([`ParamSpec`]: name, default, unit, description): they join the model's
+//!   one parameter namespace, under their own name when it is free and as `Term.name` otherwise
+//!   (the qualified form always works). They are saved in parameter files under
+//!   `[custom.Term]`, selected and optimised like any other;
+//! - its **scope** ([`Scope`]): the bonded pairs, the non-bonded pairs within a centre cut-off,
+//!   chosen pairs, or chosen nucleotides;
+//! - its **energy** of one pair ([`EnergyTerm::pair_energy`], a function of the minimum-image
+//!   separation `d = r_q − r_p`, both frames and both sets of interaction sites) or of one
+//!   nucleotide ([`EnergyTerm::nucleotide_energy`], its position, frame and sites).
+//!
+//! Forces and torques are exact derivatives of that energy: each pair is evaluated 9 times (3
+//! components of `d`, 3 infinitesimal rotations of each frame) with one dual-number direction,
+//! a nucleotide 6 times. That is cheap for restraints and traps on a few nucleotides; a
+//! non-bonded term over every pair costs about 9 energy evaluations per pair per step.
+//!
+//! Units are oxDNA's simulation units (length 0.8518 nm, energy k_B · 3000 K).
+//!
+//! ```
+//! use oxgrad::energy::{EnergyModel, EnergyTerm, ParamSpec, Scope, TermParams};
+//! use oxgrad::energy::terms::Pair;
+//! use oxgrad::generate::{helix, parse_sequence, Shape};
+//! use oxgrad::math::Real;
+//! use oxgrad::prelude::*;
+//!
+//! /// A harmonic spring between the centres of two nucleotides.
+//! #[derive(Debug)]
+//! struct Spring(usize, usize);
+//!
+//! impl EnergyTerm for Spring {
+//!     fn name(&self) -> &str {
+//!         "Spring"
+//!     }
+//!     fn params(&self) -> Vec<ParamSpec> {
+//!         vec![
+//!             ParamSpec::new("k_spring", 2.0, "energy / length²", "stiffness"),
+//!             ParamSpec::new("r0_spring", 1.5, "length", "rest length").extra(),
+//!         ]
+//!     }
+//!     fn scope(&self) -> Scope {
+//!         Scope::Pairs(vec![(self.0, self.1)])
+//!     }
+//!     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+//!         let stretch = pair.d.norm() - p.get("r0_spring");
+//!         stretch.clone() * stretch * p.get("k_spring") * 0.5
+//!     }
+//! }
+//!
+//! let (top, conf) = helix(&parse_sequence("ACGTACGT")?, Shape::Duplex, None, TopologyFormat::Classic)?;
+//! let plain = EnergyModel::new(&top, ParamSet::dna2_defaults())?;
+//! let model = plain.clone().with_term(Spring(0, 15), 1.0)?;
+//! let spring = model.breakdown(&conf)?.custom("Spring").expect("a column per term");
+//! assert!(spring > 0.0);
+//! assert!((model.energy(&conf)? - plain.energy(&conf)? - spring).abs() < 1e-12);
+//! assert_eq!(model.params().get("Spring.k_spring")?, 2.0); // qualified names work too
+//! # Ok::<(), oxgrad::Error>(())
+//! ```
+
+use super::model::{add_pair, Forces, Frame};
+use super::tensor::T1;
+use super::terms::{Geometry, Pair, PairGradient};
+use crate::error::{Error, Result};
+use crate::geometry::Vec3;
+use crate::math::{Dual, Real, V3};
+use crate::params::{ParamClass, ParamSet};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// One parameter of a term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamSpec {
+    /// Its name inside the term (letters, digits, `_`).
+    pub name: String,
+    /// The value a model starts with.
+    pub default: f64,
+    /// Its unit, in oxDNA simulation units (documentation).
+    pub unit: String,
+    /// What it is (documentation).
+    pub doc: String,
+    /// How it may be optimised: [`ParamClass::Default`] (part of "all parameters"),
+    /// [`ParamClass::Extra`] (only when named) or [`ParamClass::State`] (never).
+    pub class: ParamClass,
+}
+
+impl ParamSpec {
+    /// A parameter optimised with "all parameters".
+    pub fn new(name: impl Into<String>, default: f64, unit: impl Into<String>, doc: impl Into<String>) -> ParamSpec {
+        ParamSpec { name: name.into(), default, unit: unit.into(), doc: doc.into(), class: ParamClass::Default }
+    }
+
+    /// Optimised only when named (a target distance, a geometric constant).
+    #[must_use]
+    pub fn extra(mut self) -> ParamSpec {
+        self.class = ParamClass::Extra;
+        self
+    }
+}
+
+/// Which nucleotides a term acts on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Scope {
+    /// Every backbone-bonded pair (p, q = n3(p)), as FENE and stacking.
+    Bonded,
+    /// Every pair p < q that is not backbone-bonded, with centres closer than `cutoff`
+    /// (minimum image; the model's neighbour lists grow to cover it).
+    NonBonded {
+        /// Centre-distance cut-off, simulation length units.
+        cutoff: f64,
+    },
+    /// These pairs (p, q), at any distance (minimum image).
+    Pairs(Vec<(usize, usize)>),
+    /// These nucleotides, one at a time ([`EnergyTerm::nucleotide_energy`]).
+    Nucleotides(Vec<usize>),
+}
+
+/// One nucleotide as a single-nucleotide term sees it.
+#[derive(Debug, Clone)]
+pub struct Nucleotide<T> {
+    /// Its centre, as stored in the configuration (not folded into the box).
+    pub r: V3<T>,
+    /// Its frame (a1, a2, a3).
+    pub a: [V3<T>; 3],
+    /// Its interaction sites' offsets from the centre, indexed by [`super::terms::Site`].
+    pub sites: [V3<T>; 4],
+}
+
+/// The values of a term's parameters, by the names the term declared.
+#[derive(Debug, Clone)]
+pub struct TermParams<T> {
+    term: Arc<str>,
+    names: Arc<[String]>,
+    values: Vec<T>,
+}
+
+impl<T: Clone> TermParams<T> {
+    /// The value of the term's parameter `name`.
+    ///
+    /// # Panics
+    /// If the term did not declare `name` in [`EnergyTerm::params`] (a mistake in the term's
+    /// code, reported with both names on the first evaluation).
+    #[must_use]
+    pub fn get(&self, name: &str) -> T {
+        match self.names.iter().position(|n| n == name) {
+            Some(k) => self.values[k].clone(),
+            None => panic!(
+                "energy term '{}' reads parameter '{name}', which its params() does not declare (it declares: {})",
+                self.term,
+                self.names.join(", ")
+            ),
+        }
+    }
+}
+
+/// A user's energy term (see the [module docs](self)). Only [`EnergyTerm::name`],
+/// [`EnergyTerm::params`], [`EnergyTerm::scope`] and the energy that the scope calls are needed.
+pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
+    /// The term's name: letters, digits and `_`, not one of the built-in terms' names.
+    fn name(&self) -> &str;
+
+    /// Its parameters.
+    fn params(&self) -> Vec<ParamSpec>;
+
+    /// The nucleotides it acts on.
+    fn scope(&self) -> Scope;
+
+    /// The energy of one pair (scopes [`Scope::Bonded`], [`Scope::NonBonded`], [`Scope::Pairs`]).
+    /// With tensors, `pair` holds every pair of a batch at once: use only arithmetic and the
+    /// [`Real`] methods, no branches on values (use [`Real::choose`]).
+    fn pair_energy<T: Real>(&self, params: &TermParams<T>, pair: &Pair<T>) -> T {
+        let _ = params;
+        pair.d.x.cst(0.0)
+    }
+
+    /// The energy of one nucleotide (scope [`Scope::Nucleotides`]).
+    fn nucleotide_energy<T: Real>(&self, params: &TermParams<T>, nucleotide: &Nucleotide<T>) -> T {
+        let _ = params;
+        nucleotide.r.x.cst(0.0)
+    }
+}
+
+/// [`EnergyTerm`] with its generic energies instantiated for the three number types.
+trait Evaluate: Send + Sync + std::fmt::Debug {
+    fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
+    fn pair_dual(&self, p: &TermParams<Dual>, pair: &Pair<Dual>) -> Dual;
+    fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1;
+    fn nt_f64(&self, p: &TermParams<f64>, nt: &Nucleotide<f64>) -> f64;
+    fn nt_dual(&self, p: &TermParams<Dual>, nt: &Nucleotide<Dual>) -> Dual;
+    fn nt_tensor(&self, p: &TermParams<T1>, nt: &Nucleotide<T1>) -> T1;
+}
+
+impl<E: EnergyTerm> Evaluate for E {
+    fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64 {
+        self.pair_energy(p, pair)
+    }
+    fn pair_dual(&self, p: &TermParams<Dual>, pair: &Pair<Dual>) -> Dual {
+        self.pair_energy(p, pair)
+    }
+    fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1 {
+        self.pair_energy(p, pair)
+    }
+    fn nt_f64(&self, p: &TermParams<f64>, nt: &Nucleotide<f64>) -> f64 {
+        self.nucleotide_energy(p, nt)
+    }
+    fn nt_dual(&self, p: &TermParams<Dual>, nt: &Nucleotide<Dual>) -> Dual {
+        self.nucleotide_energy(p, nt)
+    }
+    fn nt_tensor(&self, p: &TermParams<T1>, nt: &Nucleotide<T1>) -> T1 {
+        self.nucleotide_energy(p, nt)
+    }
+}
+
+/// A user's term attached to a model: its scope and parameter names resolved, with a weight.
+#[derive(Debug, Clone)]
+pub(crate) struct Attached {
+    term: Arc<dyn Evaluate>,
+    pub(crate) name: Arc<str>,
+    pub(crate) scope: Scope,
+    pub(crate) weight: f64,
+    /// The term's own parameter names, and the names they are stored under in the model's set.
+    locals: Arc<[String]>,
+    stored: Vec<String>,
+    values: TermParams<f64>,
+    duals: TermParams<Dual>,
+}
+
+impl Attached {
+    /// Checks `term` against a model of `n` nucleotides and registers its parameters in `params`.
+    pub(crate) fn new<E: EnergyTerm>(term: E, weight: f64, n: usize, params: &mut ParamSet) -> Result<Attached> {
+        let name: Arc<str> = term.name().into();
+        if !weight.is_finite() {
+            return Err(Error::invalid(format!("weight of term '{name}'"), weight, "a finite number"));
+        }
+        let scope = term.scope();
+        let bad_index = |i: usize| i >= n;
+        match &scope {
+            Scope::Bonded => {}
+            Scope::NonBonded { cutoff } => {
+                if !(cutoff.is_finite() && *cutoff > 0.0) {
+                    return Err(Error::invalid(format!("cut-off of term '{name}'"), cutoff, "a positive length"));
+                }
+            }
+            Scope::Pairs(pairs) => {
+                if let Some((p, q)) = pairs.iter().find(|(p, q)| bad_index(*p) || bad_index(*q) || p == q) {
+                    return Err(Error::invalid(
+                        format!("pair of term '{name}'"),
+                        format!("({p}, {q})"),
+                        format!("pairs are two different nucleotide indices below {n} (0-based, as in the topology)"),
+                    ));
+                }
+            }
+            Scope::Nucleotides(list) => {
+                if let Some(i) = list.iter().find(|i| bad_index(**i)) {
+                    return Err(Error::invalid(
+                        format!("nucleotide of term '{name}'"),
+                        i,
+                        format!("indices are below {n} (0-based, as in the topology)"),
+                    ));
+                }
+            }
+        }
+        let specs = term.params();
+        let mut locals = Vec::with_capacity(specs.len());
+        let mut stored = Vec::with_capacity(specs.len());
+        for s in &specs {
+            if locals.contains(&s.name) {
+                return Err(Error::invalid(
+                    format!("parameter of term '{name}'"),
+                    &s.name,
+                    "declared twice: give each parameter one ParamSpec",
+                ));
+            }
+            stored.push(params.register_custom(&name, &s.name, s.default, s.class)?);
+            locals.push(s.name.clone());
+        }
+        let locals: Arc<[String]> = locals.into();
+        let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
+        let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
+        let mut a = Attached { term: Arc::new(term), name, scope, weight, locals, stored, values, duals };
+        a.set_params(params)?;
+        Ok(a)
+    }
+
+    /// Reads the term's values from `params` (which must hold them: a set derived from the
+    /// model's own).
+    pub(crate) fn set_params(&mut self, params: &ParamSet) -> Result<()> {
+        let values = self
+            .stored
+            .iter()
+            .map(|s| {
+                params.get(s).map_err(|_| {
+                    Error::invalid(
+                        "parameter set",
+                        params.model(),
+                        format!(
+                            "it has no '{s}' for the model's term '{}': derive new values from model.params() (e.g. model.params().with_params(...)) so they keep the terms' parameters",
+                            self.name
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        self.duals.values = values.iter().map(|&v| Dual::cst(v)).collect();
+        self.values.values = values;
+        Ok(())
+    }
+
+    /// The term's parameters as tensors, from any parameter source of the model.
+    pub(crate) fn tensor_params(&self, src: &impl super::functions::ParamSource<T1>) -> TermParams<T1> {
+        TermParams {
+            term: self.name.clone(),
+            names: self.locals.clone(),
+            values: self.stored.iter().map(|s| src.p(s)).collect(),
+        }
+    }
+
+    /// Centre-distance range of a non-bonded term (0 otherwise).
+    pub(crate) fn range(&self) -> f64 {
+        match self.scope {
+            Scope::NonBonded { cutoff } => cutoff,
+            _ => 0.0,
+        }
+    }
+
+    /// The pairs the term acts on in `frame`: bonded, chosen, or the non-bonded `candidates`
+    /// within its cut-off (pairs p < q that are not `bonded`).
+    pub(crate) fn pairs(
+        &self,
+        frame: &Frame,
+        bonded: &[(usize, usize)],
+        is_bonded: impl Fn(usize, usize) -> bool,
+        candidates: &[(usize, usize)],
+    ) -> Vec<(usize, usize)> {
+        match &self.scope {
+            Scope::Bonded => bonded.to_vec(),
+            Scope::Pairs(pairs) => pairs.clone(),
+            Scope::NonBonded { cutoff } => candidates
+                .iter()
+                .copied()
+                .filter(|&(p, q)| {
+                    !is_bonded(p, q) && frame.bx.min_image(frame.r[q] - frame.r[p]).norm2() < cutoff * cutoff
+                })
+                .collect(),
+            Scope::Nucleotides(_) => Vec::new(),
+        }
+    }
+
+    /// The nucleotides of a single-nucleotide term.
+    pub(crate) fn nucleotides(&self) -> &[usize] {
+        match &self.scope {
+            Scope::Nucleotides(list) => list,
+            _ => &[],
+        }
+    }
+
+    /// The term's unweighted energy in `frame` over `pairs` and its nucleotides.
+    pub(crate) fn energy(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[(usize, usize)]) -> f64 {
+        let mut e = 0.0;
+        for &(p, q) in pairs {
+            e += self.term.pair_f64(&self.values, &frame.pair(geo, p, q));
+        }
+        for &i in self.nucleotides() {
+            let a = frame.axes[i].map(V3::from);
+            let sites = [0, 1, 2, 3].map(|k| V3::from(geo.offsets(&frame.axes[i])[k]));
+            e += self.term.nt_f64(&self.values, &Nucleotide { r: frame.r[i].into(), a, sites });
+        }
+        e
+    }
+
+    /// Adds the weighted energy, forces and torques over `pairs` and the term's nucleotides.
+    pub(crate) fn add_forces(&self, geo: &Geometry<Dual>, frame: &Frame, pairs: &[(usize, usize)], out: &mut Forces) {
+        let w = self.weight;
+        for &(p, q) in pairs {
+            let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
+            let (a, b) = (&frame.axes[p], &frame.axes[q]);
+            let eval = |dd: Vec3, ra: Vec3, rb: Vec3| {
+                self.term.pair_dual(&self.duals, &geo.pair(dual(d, dd), rotated(a, ra), rotated(b, rb))).d
+            };
+            let e = self.term.pair_dual(&self.duals, &geo.pair(dual(d, Vec3::ZERO), constant(a), constant(b))).v;
+            let mut g = PairGradient::default();
+            for (k, u) in UNIT.iter().enumerate() {
+                g.d.0[k] = w * eval(*u, Vec3::ZERO, Vec3::ZERO);
+                g.p.0[k] = w * eval(Vec3::ZERO, *u, Vec3::ZERO);
+                g.q.0[k] = w * eval(Vec3::ZERO, Vec3::ZERO, *u);
+            }
+            add_pair(out, (p, q), w * e, &g);
+        }
+        for &i in self.nucleotides() {
+            let a = &frame.axes[i];
+            let eval = |dr: Vec3, ra: Vec3| {
+                let axes = rotated(a, ra);
+                let sites = [
+                    super::terms::Site::Backbone,
+                    super::terms::Site::Backbone1,
+                    super::terms::Site::Stack,
+                    super::terms::Site::Base,
+                ]
+                .map(|s| geo.offset(s, &axes));
+                self.term.nt_dual(&self.duals, &Nucleotide { r: dual(frame.r[i], dr), a: axes, sites })
+            };
+            out.energy += w * eval(Vec3::ZERO, Vec3::ZERO).v;
+            for (k, u) in UNIT.iter().enumerate() {
+                out.f[i].0[k] -= w * eval(*u, Vec3::ZERO).d;
+                out.torque[i].0[k] -= w * eval(Vec3::ZERO, *u).d;
+            }
+        }
+    }
+
+    /// The term's unweighted energy of one pair of a batch, as tensors.
+    pub(crate) fn pair_tensor(&self, params: &TermParams<T1>, pair: &Pair<T1>) -> T1 {
+        self.term.pair_tensor(params, pair)
+    }
+
+    /// The term's unweighted energy of nucleotides of a batch, as tensors.
+    pub(crate) fn nucleotide_tensor(&self, params: &TermParams<T1>, nt: &Nucleotide<T1>) -> T1 {
+        self.term.nt_tensor(params, nt)
+    }
+}
+
+const UNIT: [Vec3; 3] = [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])];
+
+/// `v + ε t` as a dual vector.
+fn dual(v: Vec3, t: Vec3) -> V3<Dual> {
+    V3::new(Dual { v: v.0[0], d: t.0[0] }, Dual { v: v.0[1], d: t.0[1] }, Dual { v: v.0[2], d: t.0[2] })
+}
+
+fn constant(f: &[Vec3; 3]) -> [V3<Dual>; 3] {
+    f.map(|v| dual(v, Vec3::ZERO))
+}
+
+/// A frame turning about `axis` at unit rate: each vector `v` moves along `axis × v`.
+fn rotated(f: &[Vec3; 3], axis: Vec3) -> [V3<Dual>; 3] {
+    f.map(|v| dual(v, axis.cross(v)))
+}

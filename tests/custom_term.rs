@@ -1,0 +1,334 @@
+//! Users' energy terms (`EnergyTerm`): energies against hand computation, forces and torques
+//! against automatic differentiation of the same definition, parameter gradients against finite
+//! differences, the parameter namespace (own, shared and qualified names, files), and native MD
+//! that responds to a restraint.
+
+use oxgrad::energy::terms::{Pair, Site};
+use oxgrad::energy::{EnergyModel, EnergyTerm, Nucleotide, ParamSpec, Scope, TermParams};
+use oxgrad::generate::{helix, parse_sequence, Shape};
+use oxgrad::math::{Real, V3};
+use oxgrad::prelude::*;
+use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
+
+/// A harmonic spring between two nucleotides' centres.
+#[derive(Debug)]
+struct Spring {
+    p: usize,
+    q: usize,
+}
+
+impl EnergyTerm for Spring {
+    fn name(&self) -> &str {
+        "Spring"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::new("k_spring", 3.0, "energy / length²", "stiffness"),
+            ParamSpec::new("r0_spring", 0.9, "length", "rest length").extra(),
+        ]
+    }
+    fn scope(&self) -> Scope {
+        Scope::Pairs(vec![(self.p, self.q)])
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        let s = pair.d.norm() - p.get("r0_spring");
+        s.clone() * s * p.get("k_spring") * 0.5
+    }
+}
+
+/// Bonded: aligns the base normals and pulls the stacking sites together (uses frames and sites).
+#[derive(Debug)]
+struct Align;
+
+impl EnergyTerm for Align {
+    fn name(&self) -> &str {
+        "Align"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        // `eps_exc` is also a built-in name: this one is stored as `Align.eps_exc`
+        vec![
+            ParamSpec::new("k_align", 0.7, "energy", "normal alignment"),
+            ParamSpec::new("eps_exc", 0.3, "energy / length²", "site pull"),
+        ]
+    }
+    fn scope(&self) -> Scope {
+        Scope::Bonded
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        let r = pair.between(Site::Stack, Site::Stack);
+        let align = (-pair.a[2].dot(&pair.b[2]) + 1.0) * p.get("k_align");
+        align + r.dot(&r) * p.get("eps_exc")
+    }
+}
+
+/// Non-bonded: a Gaussian bump between base sites of nucleotides closer than 1.6.
+#[derive(Debug)]
+struct Bump;
+
+impl EnergyTerm for Bump {
+    fn name(&self) -> &str {
+        "Bump"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::new("a_bump", 0.05, "energy", "height"), ParamSpec::new("w_bump", 0.6, "length", "width")]
+    }
+    fn scope(&self) -> Scope {
+        Scope::NonBonded { cutoff: 1.6 }
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        let r = pair.between(Site::Base, Site::Backbone);
+        let w = p.get("w_bump");
+        (-(r.dot(&r) / (w.clone() * w))).exp() * p.get("a_bump")
+    }
+}
+
+/// Single nucleotides: the base site held near a point.
+#[derive(Debug)]
+struct Trap {
+    nucleotides: Vec<usize>,
+    at: [f64; 3],
+}
+
+impl EnergyTerm for Trap {
+    fn name(&self) -> &str {
+        "Trap"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::new("k_trap", 0.4, "energy / length²", "stiffness")]
+    }
+    fn scope(&self) -> Scope {
+        Scope::Nucleotides(self.nucleotides.clone())
+    }
+    fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, nt: &Nucleotide<T>) -> T {
+        let x = &nt.r.x;
+        let at = V3::new(x.cst(self.at[0]), x.cst(self.at[1]), x.cst(self.at[2]));
+        let r = nt.r.add(&nt.sites[Site::Base as usize]).sub(&at);
+        r.dot(&r) * p.get("k_trap") * 0.5
+    }
+}
+
+fn duplex() -> (Topology, Configuration) {
+    let (top, mut conf) =
+        helix(&parse_sequence("ACGTTGCAGC").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    // move every nucleotide off the ideal helix a little, so no derivative vanishes by symmetry
+    for (i, r) in conf.r.iter_mut().enumerate() {
+        let t = i as f64;
+        *r = *r + Vec3::new(0.03 * (1.3 * t).sin(), 0.02 * (0.7 * t).cos(), 0.025 * (2.1 * t).sin());
+    }
+    for (i, a3) in conf.a3.iter_mut().enumerate() {
+        let t = i as f64;
+        *a3 = (*a3 + Vec3::new(0.08 * (0.9 * t).cos(), 0.06 * (1.7 * t).sin(), 0.0)).normalized();
+    }
+    (top, conf)
+}
+
+fn full_model(top: &Topology) -> EnergyModel {
+    EnergyModel::new(top, ParamSet::dna2_defaults())
+        .unwrap()
+        .with_term(Spring { p: 0, q: 19 }, 1.0)
+        .unwrap()
+        .with_term(Align, 0.5)
+        .unwrap()
+        .with_term(Bump, 2.0)
+        .unwrap()
+        .with_term(Trap { nucleotides: vec![3, 12], at: [0.5, -0.2, 1.0] }, 1.0)
+        .unwrap()
+}
+
+#[test]
+fn energies_are_the_terms_definitions_weighted() {
+    let (top, conf) = duplex();
+    let plain = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let model = full_model(&top);
+    let b = model.breakdown(&conf).unwrap();
+    // by hand: the spring between the centres of 0 and 19
+    let d = (conf.r[19] - conf.r[0]).norm();
+    let spring = 0.5 * 3.0 * (d - 0.9) * (d - 0.9);
+    assert!((b.custom("Spring").unwrap() - spring).abs() < 1e-12, "{:?} vs {spring}", b.custom("Spring"));
+    let names: Vec<&str> = b.custom.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Spring", "Align", "Bump", "Trap"]);
+    for (_, e) in &b.custom {
+        assert!(*e > 0.0, "every term contributes: {:?}", b.custom);
+    }
+    let expected = plain.energy(&conf).unwrap()
+        + b.custom("Spring").unwrap()
+        + 0.5 * b.custom("Align").unwrap()
+        + 2.0 * b.custom("Bump").unwrap()
+        + b.custom("Trap").unwrap();
+    assert!((model.energy(&conf).unwrap() - expected).abs() < 1e-10);
+    // the tensor evaluation (the gradients' path) agrees with the native one
+    let (e, _) = model.vjp(std::slice::from_ref(&conf), &[1.0], &[]).unwrap();
+    assert!((e[0] - expected).abs() < 1e-9, "{} vs {expected}", e[0]);
+    // and so does the force routine's energy
+    assert!((model.forces(&conf).unwrap().energy - expected).abs() < 1e-9);
+    // weights and removal by name
+    let dropped = model.clone().with_weight("Bump", 0.0).unwrap().with_weight("Stacking", 0.0).unwrap();
+    let expected = expected - 2.0 * b.custom("Bump").unwrap() - b.term(oxgrad::energy::TermId::Stacking);
+    assert!((dropped.energy(&conf).unwrap() - expected).abs() < 1e-10);
+    let e = model.with_weight("Bumpp", 1.0).unwrap_err().to_string();
+    assert!(e.contains("Bump") && e.contains("Stacking"), "{e}");
+}
+
+#[test]
+fn forces_and_torques_equal_autodiff_of_the_definition() {
+    let (top, conf) = duplex();
+    let plain = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let model = full_model(&top);
+    let f = model.forces(&conf).unwrap();
+    let f0 = plain.forces(&conf).unwrap();
+    let (fa, ta) = model.forces_torques_autodiff(&conf).unwrap();
+    let mut moved = 0.0_f64;
+    for i in 0..top.len() {
+        assert!((f.f[i] - fa[i]).norm() < 1e-8, "force {i}: {:?} vs {:?}", f.f[i], fa[i]);
+        assert!((f.torque[i] - ta[i]).norm() < 1e-8, "torque {i}: {:?} vs {:?}", f.torque[i], ta[i]);
+        moved = moved.max((f.f[i] - f0.f[i]).norm()).max((f.torque[i] - f0.torque[i]).norm());
+    }
+    assert!(moved > 0.05, "the user's terms change the forces ({moved})");
+}
+
+#[test]
+fn parameter_gradients_equal_finite_differences() {
+    let (top, conf) = duplex();
+    let model = full_model(&top);
+    let frames = vec![conf.clone(), {
+        let mut c = conf.clone();
+        c.r[5] = c.r[5] + Vec3::new(0.05, 0.0, -0.03);
+        c
+    }];
+    let names: Vec<String> =
+        ["k_spring", "r0_spring", "k_align", "Align.eps_exc", "eps_exc", "a_bump", "w_bump", "k_trap"]
+            .map(String::from)
+            .to_vec();
+    let (_, grads) = model.vjp(&frames, &[1.0, 0.5], &names).unwrap();
+    for name in &names {
+        let stored = model.params().canonical(name).unwrap().to_string();
+        let at = |h: f64| {
+            let v = model.params().get(name).unwrap();
+            let m = model.with_params(model.params().with_params([(name.as_str(), v + h)]).unwrap()).unwrap();
+            m.energy(&frames[0]).unwrap() + 0.5 * m.energy(&frames[1]).unwrap()
+        };
+        let h = 1e-5;
+        let fd = (at(h) - at(-h)) / (2.0 * h);
+        let g = grads.get(&stored).unwrap();
+        assert!((g - fd).abs() < 1e-6 * fd.abs().max(1.0), "{name}: autodiff {g} vs finite differences {fd}");
+        assert!(g.abs() > 1e-4, "{name}: the gradient is not trivially zero ({g})");
+    }
+}
+
+#[test]
+fn parameters_share_one_namespace_with_qualified_names() {
+    let (top, conf) = duplex();
+    let model = full_model(&top);
+    let p = model.params();
+    // own names stay plain, a clash with a built-in name is qualified, and qualified names always work
+    assert_eq!(p.canonical("k_spring").unwrap(), "k_spring");
+    assert_eq!(p.canonical("Spring.k_spring").unwrap(), "k_spring");
+    assert_eq!(p.canonical("Align.eps_exc").unwrap(), "Align.eps_exc");
+    assert_eq!(p.canonical("eps_exc").unwrap(), "eps_exc");
+    assert_eq!(p.canonical("UnbondedExcludedVolume.eps_exc").unwrap(), "eps_exc");
+    assert_eq!(p.get("Stacking.eps_stack_base").unwrap(), p.get("eps_stack_base").unwrap());
+    assert_eq!(p.get("Align.eps_exc").unwrap(), 0.3);
+    assert_eq!(p.get("eps_exc").unwrap(), ParamSet::dna2_defaults().get("eps_exc").unwrap());
+    // the class decides what "all parameters" optimises
+    let all = ParamSelection::All.resolve(p).unwrap();
+    assert!(all.contains(&"k_spring".to_string()) && !all.contains(&"r0_spring".to_string()));
+    let named = ParamSelection::Names(vec!["Spring.r0_spring".into()]).resolve(p).unwrap();
+    assert_eq!(named, ["r0_spring"]);
+    // strict: a name no term has is refused with suggestions
+    let e = p.with_params([("k_sprin", 1.0)]).unwrap_err().to_string();
+    assert!(e.contains("k_spring"), "{e}");
+    // files keep the user's parameters, and a model built from a file keeps the file's values
+    let changed = p.with_params([("k_trap", 0.9), ("Align.eps_exc", 0.25)]).unwrap();
+    let text = changed.to_toml_string();
+    assert!(text.contains("[custom.Trap]") && text.contains("[custom.Align]"), "{text}");
+    let back = ParamSet::from_toml_str(&text, std::path::Path::new("p.toml")).unwrap();
+    assert_eq!(back.get("Align.eps_exc").unwrap(), 0.25);
+    let rebuilt = EnergyModel::new(&top, back)
+        .unwrap()
+        .with_term(Spring { p: 0, q: 19 }, 1.0)
+        .unwrap()
+        .with_term(Align, 0.5)
+        .unwrap()
+        .with_term(Bump, 2.0)
+        .unwrap()
+        .with_term(Trap { nucleotides: vec![3, 12], at: [0.5, -0.2, 1.0] }, 1.0)
+        .unwrap();
+    // (the classes are the terms' own: they return when the terms are attached)
+    assert!(rebuilt.params() == &changed, "the file and the terms rebuild the same parameters");
+    let direct = model.with_params(changed).unwrap();
+    assert_eq!(rebuilt.energy(&conf).unwrap(), direct.energy(&conf).unwrap());
+    // a parameter set without the terms' parameters is refused, saying what to do
+    let e = model.with_params(ParamSet::dna2_defaults()).unwrap_err().to_string();
+    assert!(e.contains("k_spring") && e.contains("model.params()"), "{e}");
+}
+
+#[test]
+fn bad_terms_are_refused_with_clear_errors() {
+    let (top, _) = duplex();
+    let m = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let e = m.clone().with_term(Spring { p: 0, q: 20 }, 1.0).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid pair of term 'Spring' = (0, 20): pairs are two different nucleotide indices below 20 (0-based, as in the topology)"
+    );
+    let e = m.clone().with_term(Trap { nucleotides: vec![25], at: [0.0; 3] }, 1.0).unwrap_err().to_string();
+    assert!(e.contains("below 20"), "{e}");
+    let e = m.clone().with_term(Align, f64::NAN).unwrap_err().to_string();
+    assert!(e.contains("finite"), "{e}");
+    let twice = m.clone().with_term(Align, 1.0).unwrap().with_term(Align, 1.0).unwrap_err().to_string();
+    assert!(twice.contains("already has a term of this name"), "{twice}");
+    #[derive(Debug)]
+    struct Stacking;
+    impl EnergyTerm for Stacking {
+        fn name(&self) -> &str {
+            "Stacking"
+        }
+        fn params(&self) -> Vec<ParamSpec> {
+            vec![ParamSpec::new("k", 1.0, "", "")]
+        }
+        fn scope(&self) -> Scope {
+            Scope::Bonded
+        }
+    }
+    let e = m.with_term(Stacking, 1.0).unwrap_err().to_string();
+    assert!(e.contains("built-in term"), "{e}");
+}
+
+/// Native MD with a spring that pulls the terminal base pair apart: the pair opens to near the
+/// spring's rest length (and stays closed without it), and the trajectory is the same on one and
+/// two threads.
+#[test]
+fn native_md_follows_a_restraint() {
+    let (top, conf) = duplex();
+    let mut params = ParamSet::dna2_defaults();
+    params.set("kt", oxgrad::units::kt_from_str("300K").unwrap()).unwrap();
+    // nucleotide 0 (5' end of strand 1) pairs with 19 (3' end of strand 2)
+    let dist = |c: &Configuration| (c.r[19] - c.r[0]).norm();
+    let start = dist(&conf);
+    let model = EnergyModel::new(&top, params.clone()).unwrap().with_term(Spring { p: 0, q: 19 }, 1.0).unwrap();
+    let target = start + 1.5;
+    let model =
+        model.with_params(model.params().with_params([("k_spring", 10.0), ("r0_spring", target)]).unwrap()).unwrap();
+    let md = MdConfig {
+        dt: 0.003,
+        steps: 3000,
+        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
+        verlet_skin: 0.05,
+        seed: 5,
+    };
+    let sim = NativeSimulator::new("restrained", top.clone(), conf.clone(), params.clone(), md, 100)
+        .unwrap()
+        .with_model(model.clone())
+        .unwrap();
+    let set = sim.model().params().clone();
+    let traj = sim.run_threads(&set, 11, 1).unwrap();
+    let mean = traj.frames.iter().map(dist).sum::<f64>() / traj.frames.len() as f64;
+    assert!((mean - target).abs() < 0.3, "mean distance {mean}, target {target}, start {start}");
+    let two = sim.run_threads(&set, 11, 2).unwrap();
+    assert_eq!(traj.frames.last().unwrap().r, two.frames.last().unwrap().r, "thread count changes the trajectory");
+    // without the spring the ends stay apart
+    let free = NativeSimulator::new("free", top, conf, params.clone(), sim.config().clone(), 100).unwrap();
+    let traj = free.run_threads(&params, 11, 1).unwrap();
+    let mean_free = traj.frames.iter().map(dist).sum::<f64>() / traj.frames.len() as f64;
+    assert!((mean_free - start).abs() < 0.4, "free: {mean_free} (start {start})");
+}
