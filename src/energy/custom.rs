@@ -226,6 +226,7 @@ pub(crate) struct Attached {
     /// The term's own parameter names, and the names they are stored under in the model's set.
     locals: Arc<[String]>,
     stored: Vec<String>,
+    classes: Vec<ParamClass>,
     values: TermParams<f64>,
     duals: TermParams<Dual>,
 }
@@ -268,6 +269,7 @@ impl Attached {
         let specs = term.params();
         let mut locals = Vec::with_capacity(specs.len());
         let mut stored = Vec::with_capacity(specs.len());
+        let classes = specs.iter().map(|s| s.class).collect();
         for s in &specs {
             if locals.contains(&s.name) {
                 return Err(Error::invalid(
@@ -282,14 +284,15 @@ impl Attached {
         let locals: Arc<[String]> = locals.into();
         let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
         let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
-        let mut a = Attached { term: Arc::new(term), name, scope, weight, locals, stored, values, duals };
+        let mut a = Attached { term: Arc::new(term), name, scope, weight, locals, stored, classes, values, duals };
         a.set_params(params)?;
         Ok(a)
     }
 
     /// Reads the term's values from `params` (which must hold them: a set derived from the
-    /// model's own).
-    pub(crate) fn set_params(&mut self, params: &ParamSet) -> Result<()> {
+    /// model's own, or read from a file that has them) and gives them the term's classes (a
+    /// file does not record how a parameter may be optimised).
+    pub(crate) fn set_params(&mut self, params: &mut ParamSet) -> Result<()> {
         let values = self
             .stored
             .iter()
@@ -306,6 +309,9 @@ impl Attached {
                 })
             })
             .collect::<Result<Vec<f64>>>()?;
+        for (s, class) in self.stored.iter().zip(&self.classes) {
+            params.set_class(s, *class)?;
+        }
         self.duals.values = values.iter().map(|&v| Dual::cst(v)).collect();
         self.values.values = values;
         Ok(())

@@ -285,8 +285,13 @@ pub struct EnergyModel {
 impl EnergyModel {
     /// A model for `top` with `params` (whose `model` says oxDNA1 or oxDNA2). Fails with a clear
     /// message if a parameter is outside its domain.
+    ///
+    /// The set may not hold parameters of users' terms (`[custom.Term]` in a file): attach the
+    /// terms first ([`EnergyModel::with_term`]), then apply such a set with
+    /// [`EnergyModel::with_params`].
     pub fn new(top: &Topology, params: ParamSet) -> Result<EnergyModel> {
         validate(&params)?;
+        unused_custom(&params, &[])?;
         let terms = Terms::new(&params, params.model());
         let dual = Terms::new(&params, params.model());
         let half = params.model() == ModelKind::Dna2 && params.value("half_charged_ends") != 0.0;
@@ -329,7 +334,7 @@ impl EnergyModel {
     }
 
     /// The same model with other parameter values (dependents are re-derived).
-    pub fn with_params(&self, params: ParamSet) -> Result<EnergyModel> {
+    pub fn with_params(&self, mut params: ParamSet) -> Result<EnergyModel> {
         if params.model() != self.params.model() {
             return Err(Error::invalid(
                 "parameter set",
@@ -338,9 +343,10 @@ impl EnergyModel {
             ));
         }
         validate(&params)?;
+        unused_custom(&params, &self.custom)?;
         let mut m = self.clone();
         for t in &mut m.custom {
-            t.set_params(&params)?;
+            t.set_params(&mut params)?;
         }
         m.terms = Terms::new(&params, params.model());
         m.dual = Terms::new(&params, params.model());
@@ -960,6 +966,24 @@ pub(crate) fn add_pair(out: &mut Forces, (p, q): (usize, usize), e: f64, g: &Pai
     out.f[q] -= g.d;
     out.torque[p] -= g.p;
     out.torque[q] -= g.q;
+}
+
+/// Parameters of users' terms that the model does not have are an error (mythos' strict
+/// namespace): they would be silently ignored.
+fn unused_custom(params: &ParamSet, attached: &[super::custom::Attached]) -> Result<()> {
+    let unused: Vec<&str> =
+        params.custom_terms().into_iter().filter(|t| !attached.iter().any(|a| &*a.name == *t)).collect();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "parameter set",
+        params.model(),
+        format!(
+            "Some parameters were not used in any energy function: those of term(s) {}. Attach the term(s) with EnergyModel::with_term first, then apply these parameters with with_params (the oxgrad command line knows only the built-in terms)",
+            unused.join(", ")
+        ),
+    ))
 }
 
 /// Checks that every parameter lies in the domain where the model is defined.

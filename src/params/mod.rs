@@ -406,6 +406,13 @@ impl ParamSet {
         Ok(stored)
     }
 
+    /// Sets how parameter `name` may be optimised.
+    pub(crate) fn set_class(&mut self, name: &str, class: ParamClass) -> Result<()> {
+        let i = self.position(name)?;
+        self.params[i].class = class;
+        Ok(())
+    }
+
     /// The name `name` is stored under: itself, or the parameter a qualified name
     /// (`Stacking.eps_stack_base`, `MyTerm.k`) stands for.
     pub fn canonical(&self, name: &str) -> Result<&str> {

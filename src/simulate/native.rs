@@ -65,10 +65,7 @@ impl NativeSimulator {
                 format!("the configuration has {} nucleotides, the topology {}", initial.len(), topology.len()),
             ));
         }
-        if sample_every == 0 {
-            return Err(Error::invalid("sample_every", 0, "sample a state every 1 or more steps"));
-        }
-        config.validate(params.value("kt"))?;
+        check_settings(&config, sample_every, &params)?;
         let model = EnergyModel::new(&topology, params.clone())?;
         Ok(NativeSimulator {
             name: name.into(),
@@ -117,17 +114,8 @@ impl NativeSimulator {
 
     /// The same system with other MD settings and sampling interval (validated).
     pub fn with_config(&self, config: MdConfig, sample_every: u64) -> Result<NativeSimulator> {
-        NativeSimulator::new(
-            &self.name,
-            self.topology.clone(),
-            self.initial.clone(),
-            self.params.clone(),
-            config,
-            sample_every,
-        )?
-        .equilibration_steps(self.equilibration_steps)
-        .hints(self.hints.clone())
-        .with_model(self.model.clone())
+        check_settings(&config, sample_every, &self.params)?;
+        Ok(NativeSimulator { config, sample_every, ..self.clone() })
     }
 
     /// The same simulator under another name (for [`crate::optimize::create_n`]).
@@ -195,6 +183,13 @@ impl NativeSimulator {
     pub fn params_with(&self, values: &Params) -> Result<ParamSet> {
         self.params.with_params(values.iter().map(|(k, v)| (k.as_str(), *v)))
     }
+}
+
+fn check_settings(config: &MdConfig, sample_every: u64, params: &ParamSet) -> Result<()> {
+    if sample_every == 0 {
+        return Err(Error::invalid("sample_every", 0, "sample a state every 1 or more steps"));
+    }
+    config.validate(params.value("kt"))
 }
 
 /// A seed from a master seed, a name and a step (reproducible, and distinct for every simulator and step, so copies never share a random stream).
