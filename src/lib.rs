@@ -28,7 +28,8 @@
 //!   [`energy::EnergyModel::map`] (energies) or [`energy::EnergyModel::vjp`] (gradients).
 //! * Run MD: [`simulate::input::MdRun`] from an oxDNA input file, or [`simulate::md::Md`] step
 //!   by step.
-//! * Bring your own component: implement [`optimize::Simulator`], [`optimize::Objective`] or
+//! * Bring your own component: implement [`energy::EnergyTerm`] (an energy term, added with
+//!   [`energy::EnergyModel::with_term`]), [`optimize::Simulator`], [`optimize::Objective`] or
 //!   [`observable::Observable`], write a loss ([`objective::loss::Loss::custom`]) or a gradient
 //!   aggregation ([`optimize::Aggregate::custom`]); the `examples/` directory has one of each.
 //!
@@ -40,7 +41,7 @@
 //! | [`system`] | topologies: strands, nucleotides, bonds, sequences |
 //! | [`generate`] | ideal helices (single strands, duplexes) and thermal-like perturbations |
 //! | [`params`] | every constant as a named parameter (mythos / jax_dna names), oxDNA1/oxDNA2 defaults, optimisable subsets |
-//! | [`energy`] | the energy models, one definition evaluated as `f64`, forces and tensors |
+//! | [`energy`] | the energy models, one definition evaluated as `f64`, forces and tensors; users' terms ([`energy::custom`]) |
 //! | [`simulate`] | the native MD engine, oxDNA input files, external forces, simulators for the optimizer |
 //! | [`trajectory`] | sampled states with temperatures and metadata |
 //! | [`observable`] | structural observables with units and block-jackknife errors |

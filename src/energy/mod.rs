@@ -5,6 +5,9 @@
 //! [`EnergyModel`] evaluates it natively in `f64` (energies, neighbour search) and
 //! [`tensor`] evaluates the same code on Burn tensors over batches of frames for gradients.
 //! Energies are system totals in oxDNA energy units; oxDNA prints them per nucleotide.
+//!
+//! Users add their own terms to a model ([`EnergyTerm`], [`EnergyModel::with_term`], module
+//! [`custom`]): written once over [`crate::math::Real`], evaluated the same three ways.
 
 pub mod custom;
 pub mod functions;
