@@ -130,13 +130,10 @@ impl EnergyParams {
 
     /// The `selected` parameters of `params`, as trainable values on `device`.
     pub fn from_set(params: &crate::params::ParamSet, selected: &[String], device: &Device) -> Result<EnergyParams> {
-        // qualified names (`Stacking.eps_stack_base`) stand for the names the set stores
-        let names =
-            selected.iter().map(|n| params.canonical(n).map(str::to_string)).collect::<Result<Vec<String>>>()?;
-        let values = names.iter().map(|n| params.get(n)).collect::<Result<Vec<f64>>>()?;
+        let values = selected.iter().map(|n| params.get(n)).collect::<Result<Vec<f64>>>()?;
         let n = values.len();
         let t = T1::from_data(TensorData::new(values, [n]), device);
-        Ok(EnergyParams { values: Param::from_tensor(t), names })
+        Ok(EnergyParams { values: Param::from_tensor(t), names: selected.to_vec() })
     }
 
     /// The gradient of each selected parameter.
@@ -170,7 +167,7 @@ impl TensorParams {
     #[must_use]
     pub fn with_trainable(params: &crate::params::ParamSet, trainable: &EnergyParams, device: &Device) -> TensorParams {
         let mut out = TensorParams::constants(params, device);
-        out.bind(trainable);
+        out.bind(params, trainable);
         out
     }
 
@@ -178,12 +175,15 @@ impl TensorParams {
         TensorParams::with_trainable(model.params(), trainable, device)
     }
 
-    fn bind(&mut self, trainable: &EnergyParams) {
+    fn bind(&mut self, params: &crate::params::ParamSet, trainable: &EnergyParams) {
         let values = &mut self.values;
         if !trainable.names.is_empty() {
             let all = trainable.values.val();
             for (k, name) in trainable.names.iter().enumerate() {
-                values.insert(name.clone(), all.clone().slice(k..k + 1));
+                // a qualified name (`Stacking.eps_stack_base`) trains the parameter it stands for;
+                // its gradient keeps the name it was asked for
+                let stored = params.canonical(name).map_or_else(|_| name.clone(), str::to_string);
+                values.insert(stored, all.clone().slice(k..k + 1));
             }
         }
     }
