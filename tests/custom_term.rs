@@ -4,7 +4,7 @@
 //! that responds to a restraint.
 
 use oxgrad::energy::terms::{Pair, Site};
-use oxgrad::energy::{EnergyModel, EnergyTerm, Nucleotide, ParamSpec, Scope, TermParams};
+use oxgrad::energy::{EnergyModel, EnergyTerm, Nucleotide, ParamSpec, Scope, TermParams, TermRegistry};
 use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::math::{Real, V3};
 use oxgrad::prelude::*;
@@ -29,6 +29,12 @@ impl EnergyTerm for Spring {
     }
     fn scope(&self) -> Scope {
         Scope::Pairs(vec![(self.p, self.q)])
+    }
+    fn settings(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        t.insert("p".into(), (self.p as i64).into());
+        t.insert("q".into(), (self.q as i64).into());
+        t
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let s = pair.d.norm() - p.get("r0_spring");
@@ -328,4 +334,56 @@ fn native_md_follows_a_restraint() {
     let traj = free.run_threads(&params, 11, 1).unwrap();
     let mean_free = traj.frames.iter().map(dist).sum::<f64>() / traj.frames.len() as f64;
     assert!((mean_free - start).abs() < 0.4, "free: {mean_free} (start {start})");
+}
+
+/// The registry that rebuilds the four test terms from a model file.
+fn registry() -> TermRegistry {
+    let index = |t: &toml::Table, k: &str| -> oxgrad::Result<usize> {
+        t.get(k).and_then(toml::Value::as_integer).and_then(|x| usize::try_from(x).ok()).ok_or_else(|| {
+            oxgrad::Error::invalid(format!("Spring setting '{k}'"), format!("{:?}", t.get(k)), "a nucleotide index")
+        })
+    };
+    TermRegistry::new()
+        .register("Spring", move |t| Ok(Spring { p: index(t, "p")?, q: index(t, "q")? }))
+        .register("Align", |_| Ok(Align))
+        .register("Bump", |_| Ok(Bump))
+        .register("Trap", |_| Ok(Trap { nucleotides: vec![3, 12], at: [0.5, -0.2, 1.0] }))
+}
+
+#[test]
+fn models_are_saved_and_loaded_whole() {
+    let (top, conf) = duplex();
+    let model = full_model(&top).with_weight("Stacking", 0.5).unwrap().with_weight("Spring", 2.0).unwrap();
+    let mut model =
+        model.with_params(model.params().with_params([("k_trap", 0.8), ("Align.eps_exc", 0.2)]).unwrap()).unwrap();
+    model.map_batch_size = 7;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.toml");
+    model.write(&path).unwrap();
+    let back = EnergyModel::read(&top, &path, &registry()).unwrap();
+    assert_eq!(back.energy(&conf).unwrap(), model.energy(&conf).unwrap());
+    assert_eq!(back.params(), model.params());
+    assert_eq!(back.term_weights(), model.term_weights());
+    assert_eq!(back.custom_terms(), model.custom_terms());
+    assert_eq!(back.map_batch_size, 7);
+    assert_eq!(back.to_toml_string(), model.to_toml_string());
+
+    // a term the reading program does not know, a misspelt key, bad settings: clear errors
+    let text = model.to_toml_string();
+    let e = EnergyModel::from_toml_str(&top, &text, &path, &TermRegistry::new()).unwrap_err().to_string();
+    assert!(e.contains("term 'Spring'") && e.contains("TermRegistry::register") && e.contains("model.toml"), "{e}");
+    let e = EnergyModel::from_toml_str(&top, &text.replace("map_checkpoint", "map_checkpointt"), &path, &registry())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'model.map_checkpointt'") && e.contains("model.map_checkpoint,"), "{e}");
+    let line = text.lines().position(|l| l.starts_with("map_checkpoint")).unwrap() + 1;
+    assert!(e.contains(&format!("model.toml:{line}")), "{e}");
+    let e = EnergyModel::from_toml_str(&top, &text.replace("q = 19", "q = -1"), &path, &registry())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Spring setting 'q'"), "{e}");
+    let e = EnergyModel::from_toml_str(&top, &text.replace("Stacking = 0.5", "Stacked = 0.5"), &path, &registry())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Stacked") && e.contains("this model's terms are"), "{e}");
 }

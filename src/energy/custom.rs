@@ -170,6 +170,13 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
     /// The nucleotides it acts on.
     fn scope(&self) -> Scope;
 
+    /// What rebuilds this term, as its [`super::model_file::TermRegistry`] constructor reads it
+    /// back from a model file (e.g. the chosen nucleotides). The default, an empty table, suits
+    /// terms without settings.
+    fn settings(&self) -> toml::Table {
+        toml::Table::new()
+    }
+
     /// The energy of one pair (scopes [`Scope::Bonded`], [`Scope::NonBonded`], [`Scope::Pairs`]).
     /// With tensors, `pair` holds every pair of a batch at once: use only arithmetic and the
     /// [`Real`] methods, no branches on values (use [`Real::choose`]).
@@ -223,6 +230,8 @@ pub(crate) struct Attached {
     pub(crate) name: Arc<str>,
     pub(crate) scope: Scope,
     pub(crate) weight: f64,
+    /// Its settings, for model files.
+    pub(crate) settings: toml::Table,
     /// The term's own parameter names, and the names they are stored under in the model's set.
     locals: Arc<[String]>,
     stored: Vec<String>,
@@ -239,6 +248,7 @@ impl Attached {
             return Err(Error::invalid(format!("weight of term '{name}'"), weight, "a finite number"));
         }
         let scope = term.scope();
+        let settings = term.settings();
         let bad_index = |i: usize| i >= n;
         match &scope {
             Scope::Bonded => {}
@@ -284,7 +294,8 @@ impl Attached {
         let locals: Arc<[String]> = locals.into();
         let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
         let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
-        let mut a = Attached { term: Arc::new(term), name, scope, weight, locals, stored, classes, values, duals };
+        let mut a =
+            Attached { term: Arc::new(term), name, scope, weight, settings, locals, stored, classes, values, duals };
         a.set_params(params)?;
         Ok(a)
     }

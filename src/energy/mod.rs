@@ -13,6 +13,7 @@ pub mod custom;
 pub mod functions;
 mod kernel;
 mod model;
+pub mod model_file;
 pub mod neighbors;
 pub mod setup;
 pub mod tensor;
@@ -20,4 +21,5 @@ pub mod terms;
 
 pub use custom::{EnergyTerm, Nucleotide, ParamSpec, Scope, TermParams};
 pub use model::{validate, ActivePair, Breakdown, EnergyModel, ForceWorkspace, Forces, Frame, TermId, Terms};
+pub use model_file::TermRegistry;
 pub use setup::ModelSetup;
