@@ -503,6 +503,90 @@ mod tests {
         assert!((n - 0.5).abs() < 1e-15, "{n}");
     }
 
+    /// The 8-bp oxDNA1 reference trajectory, its model at 296 K and a DiffTRe objective on the
+    /// distance between the first pair's nucleotides.
+    fn reference_case() -> (DiffTre, Trajectory) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oxdna/dna1-avg-8bp-T296");
+        let (top, _) = crate::system::Topology::read(dir.join("init.top")).unwrap();
+        let frames: Vec<crate::io::Configuration> =
+            crate::io::TrajectoryReader::open(dir.join("trajectory.dat"), top.len())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let mut params = crate::params::ParamSet::dna1_defaults();
+        params.set("kt", crate::units::kt_from_str("296.15K").unwrap()).unwrap();
+        let kt = params.value("kt");
+        let model = EnergyModel::new(&top, params).unwrap();
+        let obs: Vec<Arc<dyn Observable>> = vec![Arc::new(crate::observable::Distance::between(&top, 0, 15).unwrap())];
+        let n = frames.len();
+        let d = DiffTre::new("d", vec![], model, obs, Loss::squared(1.0)).unwrap().min_n_eff(0.5).unwrap();
+        (d.max_valid_opt_steps(3).unwrap(), Trajectory::new(frames, Some(vec![kt; n])).unwrap())
+    }
+
+    fn run(d: &DiffTre, t: &Trajectory, params: &Params, state: &State) -> ObjectiveOutput {
+        let ctx = TaskContext { task: "objective_compute:d".into(), step: 0, attempt: 1, env: Vec::new() };
+        d.calculate(&ctx, &[Arc::new(Observation::Trajectory(t.clone()))], params, state).unwrap()
+    }
+
+    fn reference_params(out: &ObjectiveOutput) -> Params {
+        serde_json::from_value(out.state["reference_opt_params"].clone()).unwrap()
+    }
+
+    /// The reference (θ_ref, E_ref) serves while the trajectory is the same one and the reuse
+    /// limit is not reached; a trajectory that differs anywhere the fingerprint looks (length,
+    /// any coordinate of the first nucleotide in the first or last frame) is re-referenced.
+    #[test]
+    fn the_reference_is_reused_only_for_the_same_trajectory() {
+        let (d, traj) = reference_case();
+        let p0: Params = [("eps_stack_base".to_string(), 1.3448)].into_iter().collect();
+        let p1: Params = [("eps_stack_base".to_string(), 1.3448 * 1.002)].into_iter().collect();
+        let first = run(&d, &traj, &p0, &State::new());
+        assert!(first.is_ready);
+        assert_eq!(first.state["opt_steps"], 1);
+        // the same trajectory at new parameters: reweighted from θ0, one step further
+        let again = run(&d, &traj, &p1, &first.state);
+        assert!(again.is_ready);
+        assert_eq!(again.state["opt_steps"], 2);
+        assert_eq!(reference_params(&again), p0);
+        let fresh = run(&d, &traj, &p1, &State::new());
+        let loss = |o: &ObjectiveOutput| match &o.observables["loss"] {
+            Observation::Scalar(x) => *x,
+            other => panic!("{other:?}"),
+        };
+        assert!((loss(&again) - loss(&fresh)).abs() > 1e-9, "reweighting from θ0 changes the loss at θ1");
+        // any change the fingerprint covers makes it a new trajectory, referenced at θ1
+        let changes: [(usize, usize); 4] = [(0, 0), (0, 2), (usize::MAX, 1), (usize::MAX, 2)];
+        for (frame, axis) in changes {
+            let mut t = traj.clone();
+            let k = if frame == usize::MAX { t.frames.len() - 1 } else { frame };
+            t.frames[k].r[0].0[axis] += 1e-9;
+            let out = run(&d, &t, &p1, &again.state);
+            assert_eq!(out.state["opt_steps"], 1, "frame {k}, axis {axis}: a new trajectory");
+            assert_eq!(reference_params(&out), p1, "frame {k}, axis {axis}: referenced at the current θ");
+        }
+        let mut shorter = traj.clone();
+        shorter.frames.pop();
+        shorter.temperature.as_mut().map(Vec::pop);
+        assert_eq!(run(&d, &shorter, &p1, &again.state).state["opt_steps"], 1, "fewer frames: a new trajectory");
+        // the reuse limit: the third update from one trajectory is allowed, the fourth is not
+        let third = run(&d, &traj, &p1, &again.state);
+        assert!(third.is_ready && third.state["opt_steps"] == 3);
+        let fourth = run(&d, &traj, &p1, &third.state);
+        assert!(!fourth.is_ready && fourth.state["opt_steps"] == 0);
+        // a step counter without a matching key is not a reuse
+        let mut forged = again.state.clone();
+        forged.insert("reference_key".into(), "0:0:0".into());
+        assert_eq!(run(&d, &traj, &p1, &forged).state["opt_steps"], 1);
+    }
+
+    #[test]
+    fn hints_are_the_ones_given() {
+        let (d, _) = reference_case();
+        let h = SchedulerHints { num_cpus: Some(3), max_retries: Some(2), ..SchedulerHints::default() };
+        let d = d.hints(h.clone());
+        assert_eq!(Objective::hints(&d), &h);
+    }
+
     #[test]
     fn each_temperature_gets_its_own_neff() {
         // at kT 0.1 two equal states (n_eff 1); at kT 0.11 one of three states carries all weight
