@@ -387,3 +387,65 @@ fn models_are_saved_and_loaded_whole() {
         .to_string();
     assert!(e.contains("Stacked") && e.contains("this model's terms are"), "{e}");
 }
+
+/// Reads the model's temperature: E = kT · k_t · |d| for one pair.
+#[derive(Debug)]
+struct Thermal;
+
+impl EnergyTerm for Thermal {
+    fn name(&self) -> &str {
+        "Thermal"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::shared("kt"), ParamSpec::new("k_t", 0.7, "1 / length", "slope")]
+    }
+    fn scope(&self) -> Scope {
+        Scope::Pairs(vec![(2, 15)])
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        pair.d.norm() * p.get("kt") * p.get("k_t")
+    }
+}
+
+#[test]
+fn shared_parameters_are_the_models_own() {
+    let (top, conf) = duplex();
+    let mut params = ParamSet::dna2_defaults();
+    params.set("kt", oxgrad::units::kt_from_str("330K").unwrap()).unwrap();
+    let model = EnergyModel::new(&top, params).unwrap().with_term(Thermal, 1.0).unwrap();
+    let d = (conf.r[15] - conf.r[2]).norm();
+    let e = model.breakdown(&conf).unwrap().custom("Thermal").unwrap();
+    assert!((e - 0.11 * 0.7 * d).abs() < 1e-12, "{e} vs {}", 0.11 * 0.7 * d);
+    assert!(!model.params().contains("Thermal.kt"), "the term does not own a kt");
+    // one kT: changing it changes the term, and its gradient collects the term and the built-ins
+    let at =
+        |kt: f64| model.with_params(model.params().with_params([("kt", kt)]).unwrap()).unwrap().energy(&conf).unwrap();
+    let warmer = model.with_params(model.params().with_params([("kt", 0.12)]).unwrap()).unwrap();
+    assert!((warmer.breakdown(&conf).unwrap().custom("Thermal").unwrap() - 0.12 * 0.7 * d).abs() < 1e-12);
+    let (_, g) = model.vjp(std::slice::from_ref(&conf), &[1.0], &["kt".to_string()]).unwrap();
+    let h = 1e-6;
+    let fd = (at(0.11 + h) - at(0.11 - h)) / (2.0 * h);
+    let g = g.get("kt").unwrap();
+    assert!((g - fd).abs() < 1e-6 * fd.abs().max(1.0), "autodiff {g} vs finite differences {fd}");
+    // the term alone would give 0.7 |d|: the built-in terms' dependence on kT is in it too
+    assert!((g - 0.7 * d).abs() > 1e-3, "the gradient collects the built-in terms' uses of kT: {g}");
+    // a shared name the model lacks, and a term that would own a state parameter, are refused
+    #[derive(Debug)]
+    struct Wrong(bool);
+    impl EnergyTerm for Wrong {
+        fn name(&self) -> &str {
+            "Wrong"
+        }
+        fn params(&self) -> Vec<ParamSpec> {
+            vec![if self.0 { ParamSpec::shared("kT") } else { ParamSpec::new("salt_conc", 1.0, "M", "") }]
+        }
+        fn scope(&self) -> Scope {
+            Scope::Bonded
+        }
+    }
+    let base = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let e = base.clone().with_term(Wrong(true), 1.0).unwrap_err().to_string();
+    assert!(e.contains("has no parameter of this name"), "{e}");
+    let e = base.with_term(Wrong(false), 1.0).unwrap_err().to_string();
+    assert!(e.contains("ParamSpec::shared(\"salt_conc\")"), "{e}");
+}

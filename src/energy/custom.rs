@@ -9,7 +9,9 @@
 //! - its **parameters** ([`ParamSpec`]: name, default, unit, description): they join the model's
 //!   one parameter namespace, under their own name when it is free and as `Term.name` otherwise
 //!   (the qualified form always works). They are saved in parameter files under
-//!   `[custom.Term]`, selected and optimised like any other;
+//!   `[custom.Term]`, selected and optimised like any other. A term reads a parameter the
+//!   model already has — the temperature `kt`, `salt_conc`, a built-in constant — by declaring
+//!   it [`ParamSpec::shared`]: one value, tied, whose gradient collects every use;
 //! - its **scope** ([`Scope`]): the bonded pairs, the non-bonded pairs within a centre cut-off,
 //!   chosen pairs, or chosen nucleotides;
 //! - its **energy** of one pair ([`EnergyTerm::pair_energy`], a function of the minimum-image
@@ -87,12 +89,31 @@ pub struct ParamSpec {
     /// How it may be optimised: [`ParamClass::Default`] (part of "all parameters"),
     /// [`ParamClass::Extra`] (only when named) or [`ParamClass::State`] (never).
     pub class: ParamClass,
+    /// Whether this is a parameter the model already has (`kt`, `salt_conc`, another term's
+    /// constant) that the term reads rather than owns ([`ParamSpec::shared`]).
+    #[serde(default)]
+    pub shared: bool,
 }
 
 impl ParamSpec {
     /// A parameter optimised with "all parameters".
     pub fn new(name: impl Into<String>, default: f64, unit: impl Into<String>, doc: impl Into<String>) -> ParamSpec {
-        ParamSpec { name: name.into(), default, unit: unit.into(), doc: doc.into(), class: ParamClass::Default }
+        ParamSpec {
+            name: name.into(),
+            default,
+            unit: unit.into(),
+            doc: doc.into(),
+            class: ParamClass::Default,
+            shared: false,
+        }
+    }
+
+    /// A parameter of the model that the term reads (tied, as in mythos' global namespace): the
+    /// temperature `kt`, the salt concentration `salt_conc`, or any other parameter already in
+    /// the model (built-in or another term's). Its value and class are the model's; its gradient
+    /// collects every use. A model without it refuses the term.
+    pub fn shared(name: impl Into<String>) -> ParamSpec {
+        ParamSpec { shared: true, class: ParamClass::State, ..ParamSpec::new(name, 0.0, "", "") }
     }
 
     /// Optimised only when named (a target distance, a geometric constant).
@@ -235,7 +256,7 @@ pub(crate) struct Attached {
     /// The term's own parameter names, and the names they are stored under in the model's set.
     locals: Arc<[String]>,
     stored: Vec<String>,
-    classes: Vec<ParamClass>,
+    classes: Vec<Option<ParamClass>>,
     values: TermParams<f64>,
     duals: TermParams<Dual>,
 }
@@ -279,7 +300,8 @@ impl Attached {
         let specs = term.params();
         let mut locals = Vec::with_capacity(specs.len());
         let mut stored = Vec::with_capacity(specs.len());
-        let classes = specs.iter().map(|s| s.class).collect();
+        // the classes of the term's own parameters (a shared one keeps the model's)
+        let classes = specs.iter().map(|s| (!s.shared).then_some(s.class)).collect();
         for s in &specs {
             if locals.contains(&s.name) {
                 return Err(Error::invalid(
@@ -288,7 +310,30 @@ impl Attached {
                     "declared twice: give each parameter one ParamSpec",
                 ));
             }
-            stored.push(params.register_custom(&name, &s.name, s.default, s.class)?);
+            if !s.shared && params.class_of(&s.name).is_ok_and(|c| c == ParamClass::State) {
+                return Err(Error::invalid(
+                    format!("parameter of term '{name}'"),
+                    &s.name,
+                    format!(
+                        "the model's '{}' describes the simulated state (temperature, salt): declare it ParamSpec::shared(\"{}\") to read it, or give the term's own parameter another name",
+                        s.name, s.name
+                    ),
+                ));
+            }
+            stored.push(if s.shared {
+                params
+                    .canonical(&s.name)
+                    .map_err(|_| {
+                        Error::invalid(
+                            format!("shared parameter of term '{name}'"),
+                            &s.name,
+                            "the model has no parameter of this name: use ParamSpec::new for a parameter the term owns",
+                        )
+                    })?
+                    .to_string()
+            } else {
+                params.register_custom(&name, &s.name, s.default, s.class)?
+            });
             locals.push(s.name.clone());
         }
         let locals: Arc<[String]> = locals.into();
@@ -321,7 +366,9 @@ impl Attached {
             })
             .collect::<Result<Vec<f64>>>()?;
         for (s, class) in self.stored.iter().zip(&self.classes) {
-            params.set_class(s, *class)?;
+            if let Some(class) = class {
+                params.set_class(s, *class)?;
+            }
         }
         self.duals.values = values.iter().map(|&v| Dual::cst(v)).collect();
         self.values.values = values;
