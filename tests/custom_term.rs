@@ -449,3 +449,119 @@ fn shared_parameters_are_the_models_own() {
     let e = base.with_term(Wrong(false), 1.0).unwrap_err().to_string();
     assert!(e.contains("ParamSpec::shared(\"salt_conc\")"), "{e}");
 }
+
+/// A term with one parameter `k` (two of them share the name): E = k · |d|.
+#[derive(Debug)]
+struct Named(&'static str, usize, usize);
+
+impl EnergyTerm for Named {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::new("k", 1.0, "energy / length", "slope")]
+    }
+    fn scope(&self) -> Scope {
+        Scope::Pairs(vec![(self.1, self.2)])
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        pair.d.norm() * p.get("k")
+    }
+}
+
+/// Two terms that declare the same name are both qualified, in whichever order they come, and a
+/// file's values reach the right term whatever the order of its sections.
+#[test]
+fn a_name_two_terms_declare_is_qualified_for_both() {
+    let (top, conf) = duplex();
+    let base = || EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let ab = base().with_term(Named("A", 0, 5), 1.0).unwrap().with_term(Named("B", 1, 7), 1.0).unwrap();
+    let ba = base().with_term(Named("B", 1, 7), 1.0).unwrap().with_term(Named("A", 0, 5), 1.0).unwrap();
+    for m in [&ab, &ba] {
+        assert!(!m.params().contains("k"), "an ambiguous plain name does not exist");
+        assert_eq!(m.params().canonical("A.k").unwrap(), "A.k");
+        assert_eq!(m.params().canonical("B.k").unwrap(), "B.k");
+    }
+    let set = ab.params().with_params([("A.k", 7.0), ("B.k", 5.0)]).unwrap();
+    let text = set.to_toml_string();
+    let file = ParamSet::from_toml_str(&text, std::path::Path::new("p.toml")).unwrap();
+    let m = ba.with_params(file).unwrap();
+    let b = m.breakdown(&conf).unwrap();
+    let (da, db) = ((conf.r[5] - conf.r[0]).norm(), (conf.r[7] - conf.r[1]).norm());
+    assert!((b.custom("A").unwrap() - 7.0 * da).abs() < 1e-12 && (b.custom("B").unwrap() - 5.0 * db).abs() < 1e-12);
+    // one parameter under two names would split its gradient: refused
+    let e = ab.vjp(std::slice::from_ref(&conf), &[1.0], &["eps_stack_base".into(), "Stacking.eps_stack_base".into()]);
+    assert!(e.unwrap_err().to_string().contains("both name the same parameter"));
+}
+
+#[test]
+fn a_term_is_checked_when_it_is_added() {
+    let (top, _) = duplex();
+    let m = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    // reads a parameter it does not declare: an error now, not a panic in the middle of a run
+    #[derive(Debug)]
+    struct Sloppy;
+    impl EnergyTerm for Sloppy {
+        fn name(&self) -> &str {
+            "Sloppy"
+        }
+        fn params(&self) -> Vec<ParamSpec> {
+            vec![ParamSpec::new("k_sloppy", 1.0, "", "")]
+        }
+        fn scope(&self) -> Scope {
+            Scope::Nucleotides(vec![0])
+        }
+        fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, nt: &Nucleotide<T>) -> T {
+            nt.r.norm() * p.get("k_sloppy") * p.get("r0_sloppy")
+        }
+    }
+    let e = m.clone().with_term(Sloppy, 1.0).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid energy of term 'Sloppy' = r0_sloppy: it reads parameter(s) its params() does not declare (it declares: k_sloppy): add a ParamSpec for each (ParamSpec::shared for one the model already has)"
+    );
+    // a term without parameters still gets its name checked
+    #[derive(Debug)]
+    struct Debye;
+    impl EnergyTerm for Debye {
+        fn name(&self) -> &str {
+            "Debye"
+        }
+        fn params(&self) -> Vec<ParamSpec> {
+            Vec::new()
+        }
+        fn scope(&self) -> Scope {
+            Scope::Bonded
+        }
+    }
+    assert!(m.with_term(Debye, 1.0).unwrap_err().to_string().contains("built-in term"));
+}
+
+/// The parallel force routine (above 2048 pairs) with users' terms gives the same forces, bit
+/// for bit, as one thread.
+#[test]
+fn forces_with_users_terms_do_not_depend_on_threads() {
+    let seq = "ACGTTGCAGCATGCAATCGGATCCAGTCAGTTGACCGTAGCATGCAAGTCCATGGAATTCGATCG";
+    let seq = seq.repeat(2);
+    let (top, conf) = helix(&parse_sequence(&seq).unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    let model = EnergyModel::new(&top, ParamSet::dna2_defaults())
+        .unwrap()
+        .with_term(Bump, 1.0)
+        .unwrap()
+        .with_term(Trap { nucleotides: vec![3, 40, 100], at: [1.0, 2.0, 3.0] }, 1.0)
+        .unwrap();
+    let frame = oxgrad::energy::Frame::new(&conf);
+    let candidates = oxgrad::energy::neighbors::pairs_within(&frame.r, &frame.bx, model.cutoff());
+    assert!(candidates.len() + model.bonded_pairs().len() > 2048, "{} pairs: the parallel path", candidates.len());
+    let run = |threads: usize| {
+        let mut out = oxgrad::energy::Forces::zeros(top.len());
+        let mut ws = oxgrad::energy::ForceWorkspace::with_threads(threads).unwrap();
+        model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws).unwrap();
+        out
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two);
+    let bumps = model.breakdown(&conf).unwrap().custom("Bump").unwrap();
+    let e = model.energy(&conf).unwrap();
+    assert!(bumps > 0.0 && (one.energy - e).abs() < 1e-9 * e.abs(), "{bumps}, {} vs {e}", one.energy);
+}

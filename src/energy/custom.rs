@@ -20,8 +20,13 @@
 //!
 //! Forces and torques are exact derivatives of that energy: each pair is evaluated 9 times (3
 //! components of `d`, 3 infinitesimal rotations of each frame) with one dual-number direction,
-//! a nucleotide 6 times. That is cheap for restraints and traps on a few nucleotides; a
+//! a nucleotide 6 times (3 translations, 3 rotations). That is cheap for restraints and traps on a few nucleotides; a
 //! non-bonded term over every pair costs about 9 energy evaluations per pair per step.
+//!
+//! **Sampling.** DiffTRe reweights trajectories sampled from the model it trains, so they must
+//! come from a simulator that includes the user's terms: [`crate::simulate::NativeSimulator`]
+//! with [`with_model`](crate::simulate::NativeSimulator::with_model). An installed oxDNA cannot
+//! run them, and [`crate::simulate::OxdnaSimulator`] refuses parameters of users' terms.
 //!
 //! Units are oxDNA's simulation units (length 0.8518 nm, energy k_B · 3000 K).
 //!
@@ -67,7 +72,7 @@
 
 use super::model::{add_pair, Forces, Frame};
 use super::tensor::T1;
-use super::terms::{Geometry, Pair, PairGradient};
+use super::terms::{Geometry, Pair, PairGradient, Site};
 use crate::error::{Error, Result};
 use crate::geometry::Vec3;
 use crate::math::{Dual, Real, V3};
@@ -130,7 +135,8 @@ pub enum Scope {
     /// Every backbone-bonded pair (p, q = n3(p)), as FENE and stacking.
     Bonded,
     /// Every pair p < q that is not backbone-bonded, with centres closer than `cutoff`
-    /// (minimum image; the model's neighbour lists grow to cover it).
+    /// (minimum image; the model's neighbour lists grow to cover it). The energy should go to
+    /// zero smoothly at the cut-off: a jump there is a force MD never sees, and energy drifts.
     NonBonded {
         /// Centre-distance cut-off, simulation length units.
         cutoff: f64,
@@ -158,6 +164,9 @@ pub struct TermParams<T> {
     term: Arc<str>,
     names: Arc<[String]>,
     values: Vec<T>,
+    /// While a term is checked ([`EnergyModel::with_term`](super::EnergyModel::with_term)):
+    /// the undeclared names it reads, and the value they get meanwhile.
+    probe: Option<(Arc<std::sync::Mutex<Vec<String>>>, T)>,
 }
 
 impl<T: Clone> TermParams<T> {
@@ -165,11 +174,20 @@ impl<T: Clone> TermParams<T> {
     ///
     /// # Panics
     /// If the term did not declare `name` in [`EnergyTerm::params`] (a mistake in the term's
-    /// code, reported with both names on the first evaluation).
+    /// code). [`EnergyModel::with_term`](super::EnergyModel::with_term) evaluates the term once
+    /// and reports such names as an error, so this happens only for names read on paths that
+    /// evaluation did not take.
     #[must_use]
     pub fn get(&self, name: &str) -> T {
         match self.names.iter().position(|n| n == name) {
             Some(k) => self.values[k].clone(),
+            None if self.probe.is_some() => {
+                let (misses, value) = self.probe.as_ref().expect("checked");
+                if let Ok(mut m) = misses.lock() {
+                    m.push(name.to_string());
+                }
+                value.clone()
+            }
             None => panic!(
                 "energy term '{}' reads parameter '{name}', which its params() does not declare (it declares: {})",
                 self.term,
@@ -253,8 +271,11 @@ pub(crate) struct Attached {
     pub(crate) weight: f64,
     /// Its settings, for model files.
     pub(crate) settings: toml::Table,
-    /// The term's own parameter names, and the names they are stored under in the model's set.
+    /// The term's own parameter names; the names that find them in the model's set whatever
+    /// other terms it has (`Term.local` for its own, the given name for shared ones); the names
+    /// they are stored under now.
     locals: Arc<[String]>,
+    keys: Vec<String>,
     stored: Vec<String>,
     classes: Vec<Option<ParamClass>>,
     values: TermParams<f64>,
@@ -263,8 +284,15 @@ pub(crate) struct Attached {
 
 impl Attached {
     /// Checks `term` against a model of `n` nucleotides and registers its parameters in `params`.
-    pub(crate) fn new<E: EnergyTerm>(term: E, weight: f64, n: usize, params: &mut ParamSet) -> Result<Attached> {
+    pub(crate) fn new<E: EnergyTerm>(
+        term: E,
+        weight: f64,
+        n: usize,
+        params: &mut ParamSet,
+        geo: &Geometry<f64>,
+    ) -> Result<Attached> {
         let name: Arc<str> = term.name().into();
+        crate::params::check_term_name(&name)?;
         if !weight.is_finite() {
             return Err(Error::invalid(format!("weight of term '{name}'"), weight, "a finite number"));
         }
@@ -299,7 +327,7 @@ impl Attached {
         }
         let specs = term.params();
         let mut locals = Vec::with_capacity(specs.len());
-        let mut stored = Vec::with_capacity(specs.len());
+        let mut keys = Vec::with_capacity(specs.len());
         // the classes of the term's own parameters (a shared one keeps the model's)
         let classes = specs.iter().map(|s| (!s.shared).then_some(s.class)).collect();
         for s in &specs {
@@ -320,40 +348,79 @@ impl Attached {
                     ),
                 ));
             }
-            stored.push(if s.shared {
-                params
-                    .canonical(&s.name)
-                    .map_err(|_| {
-                        Error::invalid(
-                            format!("shared parameter of term '{name}'"),
-                            &s.name,
-                            "the model has no parameter of this name: use ParamSpec::new for a parameter the term owns",
-                        )
-                    })?
-                    .to_string()
+            keys.push(if s.shared {
+                params.canonical(&s.name).map_err(|_| {
+                    Error::invalid(
+                        format!("shared parameter of term '{name}'"),
+                        &s.name,
+                        "the model has no parameter of this name: use ParamSpec::new for a parameter the term owns",
+                    )
+                })?;
+                s.name.clone()
             } else {
-                params.register_custom(&name, &s.name, s.default, s.class)?
+                params.register_custom(&name, &s.name, s.default, s.class)?;
+                format!("{name}.{}", s.name)
             });
             locals.push(s.name.clone());
         }
         let locals: Arc<[String]> = locals.into();
-        let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
-        let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new() };
-        let mut a =
-            Attached { term: Arc::new(term), name, scope, weight, settings, locals, stored, classes, values, duals };
+        let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
+        let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
+        let mut a = Attached {
+            term: Arc::new(term),
+            name,
+            scope,
+            weight,
+            settings,
+            locals,
+            keys,
+            stored: Vec::new(),
+            classes,
+            values,
+            duals,
+        };
         a.set_params(params)?;
+        a.probe(geo)?;
         Ok(a)
+    }
+
+    /// Evaluates the term once on a made-up pair or nucleotide: a parameter it reads without
+    /// declaring it is an error now rather than a panic in the middle of a run.
+    fn probe(&self, geo: &Geometry<f64>) -> Result<()> {
+        let misses = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let p = TermParams { probe: Some((misses.clone(), 1.0)), ..self.values.clone() };
+        let frame = [Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0)].map(V3::from);
+        if matches!(self.scope, Scope::Nucleotides(_)) {
+            let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, &frame));
+            let r = V3::from(Vec3::new(0.5, 0.3, 0.2));
+            self.term.nt_f64(&p, &Nucleotide { r, a: frame, sites });
+        } else {
+            self.term.pair_f64(&p, &geo.pair(V3::from(Vec3::new(0.6, 0.3, 0.2)), frame.clone(), frame));
+        }
+        let mut misses = misses.lock().map_or_else(|e| e.into_inner().clone(), |m| m.clone());
+        misses.dedup();
+        if misses.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            format!("energy of term '{}'", self.name),
+            misses.join(", "),
+            format!(
+                "it reads parameter(s) its params() does not declare (it declares: {}): add a ParamSpec for each (ParamSpec::shared for one the model already has)",
+                self.locals.join(", ")
+            ),
+        ))
     }
 
     /// Reads the term's values from `params` (which must hold them: a set derived from the
     /// model's own, or read from a file that has them) and gives them the term's classes (a
     /// file does not record how a parameter may be optimised).
     pub(crate) fn set_params(&mut self, params: &mut ParamSet) -> Result<()> {
-        let values = self
-            .stored
+        let stored = self
+            .keys
             .iter()
             .map(|s| {
-                params.get(s).map_err(|_| {
+                params.canonical(s).map(str::to_string).map_err(|_| {
                     Error::invalid(
                         "parameter set",
                         params.model(),
@@ -364,7 +431,9 @@ impl Attached {
                     )
                 })
             })
-            .collect::<Result<Vec<f64>>>()?;
+            .collect::<Result<Vec<String>>>()?;
+        let values = stored.iter().map(|s| params.get(s)).collect::<Result<Vec<f64>>>()?;
+        self.stored = stored;
         for (s, class) in self.stored.iter().zip(&self.classes) {
             if let Some(class) = class {
                 params.set_class(s, *class)?;
@@ -381,6 +450,7 @@ impl Attached {
             term: self.name.clone(),
             names: self.locals.clone(),
             values: self.stored.iter().map(|s| src.p(s)).collect(),
+            probe: None,
         }
     }
 
@@ -444,14 +514,18 @@ impl Attached {
             let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
             let (a, b) = (&frame.axes[p], &frame.axes[q]);
             let eval = |dd: Vec3, ra: Vec3, rb: Vec3| {
-                self.term.pair_dual(&self.duals, &geo.pair(dual(d, dd), rotated(a, ra), rotated(b, rb))).d
+                self.term.pair_dual(&self.duals, &geo.pair(dual(d, dd), rotated(a, ra), rotated(b, rb)))
             };
-            let e = self.term.pair_dual(&self.duals, &geo.pair(dual(d, Vec3::ZERO), constant(a), constant(b))).v;
             let mut g = PairGradient::default();
+            let mut e = 0.0;
             for (k, u) in UNIT.iter().enumerate() {
-                g.d.0[k] = w * eval(*u, Vec3::ZERO, Vec3::ZERO);
-                g.p.0[k] = w * eval(Vec3::ZERO, *u, Vec3::ZERO);
-                g.q.0[k] = w * eval(Vec3::ZERO, Vec3::ZERO, *u);
+                let along = eval(*u, Vec3::ZERO, Vec3::ZERO);
+                if k == 0 {
+                    e = along.v;
+                }
+                g.d.0[k] = w * along.d;
+                g.p.0[k] = w * eval(Vec3::ZERO, *u, Vec3::ZERO).d;
+                g.q.0[k] = w * eval(Vec3::ZERO, Vec3::ZERO, *u).d;
             }
             add_pair(out, (p, q), w * e, &g);
         }
@@ -459,18 +533,15 @@ impl Attached {
             let a = &frame.axes[i];
             let eval = |dr: Vec3, ra: Vec3| {
                 let axes = rotated(a, ra);
-                let sites = [
-                    super::terms::Site::Backbone,
-                    super::terms::Site::Backbone1,
-                    super::terms::Site::Stack,
-                    super::terms::Site::Base,
-                ]
-                .map(|s| geo.offset(s, &axes));
+                let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, &axes));
                 self.term.nt_dual(&self.duals, &Nucleotide { r: dual(frame.r[i], dr), a: axes, sites })
             };
-            out.energy += w * eval(Vec3::ZERO, Vec3::ZERO).v;
             for (k, u) in UNIT.iter().enumerate() {
-                out.f[i].0[k] -= w * eval(*u, Vec3::ZERO).d;
+                let along = eval(*u, Vec3::ZERO);
+                if k == 0 {
+                    out.energy += w * along.v;
+                }
+                out.f[i].0[k] -= w * along.d;
                 out.torque[i].0[k] -= w * eval(Vec3::ZERO, *u).d;
             }
         }
@@ -492,10 +563,6 @@ const UNIT: [Vec3; 3] = [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0
 /// `v + ε t` as a dual vector.
 fn dual(v: Vec3, t: Vec3) -> V3<Dual> {
     V3::new(Dual { v: v.0[0], d: t.0[0] }, Dual { v: v.0[1], d: t.0[1] }, Dual { v: v.0[2], d: t.0[2] })
-}
-
-fn constant(f: &[Vec3; 3]) -> [V3<Dual>; 3] {
-    f.map(|v| dual(v, Vec3::ZERO))
 }
 
 /// A frame turning about `axis` at unit rate: each vector `v` moves along `axis × v`.

@@ -384,8 +384,9 @@ impl EnergyModel {
 
     /// The model plus a user's term with `weight` (composition: the energy becomes
     /// E + weight · E_term). Its parameters join the model's parameters with their defaults
-    /// (or keep the values the set already has for them, e.g. read from a file); see
-    /// [`super::custom`].
+    /// (apply other values, e.g. a file's, with [`EnergyModel::with_params`]); see
+    /// [`super::custom`]. The term is evaluated once here, so one that reads a parameter it does
+    /// not declare is an error now, not a panic later.
     pub fn with_term<E: super::EnergyTerm>(mut self, term: E, weight: f64) -> Result<EnergyModel> {
         if self.custom.iter().any(|t| &*t.name == term.name()) {
             return Err(Error::invalid(
@@ -394,8 +395,12 @@ impl EnergyModel {
                 "the model already has a term of this name: give each term its own name",
             ));
         }
-        let attached = super::custom::Attached::new(term, weight, self.n, &mut self.params)?;
+        let attached = super::custom::Attached::new(term, weight, self.n, &mut self.params, &self.terms.geo)?;
         self.custom.push(attached);
+        // a name the new term shares with an earlier one is now qualified for both
+        for t in &mut self.custom {
+            t.set_params(&mut self.params)?;
+        }
         self.cutoff = self.compute_cutoff();
         Ok(self)
     }
@@ -847,8 +852,11 @@ impl EnergyModel {
     /// The (weighted) energy of one configuration.
     pub fn energy(&self, c: &Configuration) -> Result<f64> {
         let b = self.breakdown(c)?;
-        let builtin: f64 = b.builtin.iter().zip(&self.weights).map(|(e, w)| e * w).sum();
-        Ok(builtin + b.custom.iter().zip(&self.custom).map(|((_, e), t)| e * t.weight).sum::<f64>())
+        // a term of weight 0 is dropped, even where its energy is not finite
+        let builtin: f64 = b.builtin.iter().zip(&self.weights).filter(|(_, w)| **w != 0.0).map(|(e, w)| e * w).sum();
+        let custom: f64 =
+            b.custom.iter().zip(&self.custom).filter(|(_, t)| t.weight != 0.0).map(|((_, e), t)| e * t.weight).sum();
+        Ok(builtin + custom)
     }
 
     /// The user's terms, for the tensor evaluation.

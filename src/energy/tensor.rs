@@ -130,6 +130,16 @@ impl EnergyParams {
 
     /// The `selected` parameters of `params`, as trainable values on `device`.
     pub fn from_set(params: &crate::params::ParamSet, selected: &[String], device: &Device) -> Result<EnergyParams> {
+        // one parameter under two names (`k` and `Term.k`) would split its gradient
+        for (i, a) in selected.iter().enumerate() {
+            if let Some(b) = selected[..i].iter().find(|b| params.canonical(b).ok() == params.canonical(a).ok()) {
+                return Err(Error::invalid(
+                    "selected parameters",
+                    format!("{b}, {a}"),
+                    "both name the same parameter: select it once",
+                ));
+            }
+        }
         let values = selected.iter().map(|n| params.get(n)).collect::<Result<Vec<f64>>>()?;
         let n = values.len();
         let t = T1::from_data(TensorData::new(values, [n]), device);

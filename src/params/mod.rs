@@ -236,7 +236,9 @@ impl ParamSet {
     /// Parses a complete parameter file: `model = "dna1"|"dna2"` and one table per term
     /// (`[fene]`, `[stacking]`, …). Values are numbers or expressions such as `"pi - 2.35"`.
     /// Every parameter of the model must be present; unknown names are errors that list the
-    /// closest valid names.
+    /// closest valid names. Parameters of users' terms (`[custom.Term]` tables) are read as
+    /// optimised by default: a file does not record their class, which the term restores when a
+    /// model that has it takes the set ([`crate::energy::EnergyModel::with_params`]).
     pub fn from_toml_str(text: &str, source: &Path) -> Result<ParamSet> {
         let set = ParamSet::parse_raw(text, source)?;
         let reference = ParamSet::defaults(set.model);
@@ -359,8 +361,9 @@ impl ParamSet {
 
     /// Registers parameter `local` of the user's term `term` (or finds it, keeping its value,
     /// when the set already has it, e.g. read from a file) and returns the name it is stored
-    /// under: `local` itself when no other parameter has that name, otherwise the qualified
-    /// `term.local`. The qualified name always works as well.
+    /// under: `local` itself when no built-in parameter and no other term's parameter has that
+    /// name, otherwise the qualified `term.local` (for both terms that declare it). The
+    /// qualified name always works as well.
     pub(crate) fn register_custom(
         &mut self,
         term: &str,
@@ -368,19 +371,12 @@ impl ParamSet {
         default: f64,
         class: ParamClass,
     ) -> Result<String> {
-        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid(term) || !valid(local) {
+        check_term_name(term)?;
+        if !valid_name(local) {
             return Err(Error::invalid(
                 "term parameter",
                 format!("{term}.{local}"),
-                "term and parameter names are non-empty and use only letters, digits and '_'",
-            ));
-        }
-        if Term::from_name(term).is_some() {
-            return Err(Error::invalid(
-                "term name",
-                term,
-                "this is the name of a built-in term of the oxDNA models: give your term its own name",
+                "parameter names are non-empty and use only letters, digits and '_'",
             ));
         }
         if !default.is_finite() {
@@ -392,7 +388,19 @@ impl ParamSet {
             p.class = class;
             return Ok(p.name.clone());
         }
-        let stored = if self.index.contains_key(local) { qualified.clone() } else { local.to_string() };
+        // a name two terms declare is ambiguous: both are stored qualified, whatever the order in
+        // which the terms (or a file's sections) arrive
+        if let Some(&i) = self.index.get(local) {
+            if self.params[i].owner.is_some() {
+                let other = &mut self.params[i];
+                let (t, l) = other.owner.clone().expect("checked above");
+                other.name = format!("{t}.{l}");
+                self.index.remove(local);
+            }
+        }
+        let taken = self.index.contains_key(local)
+            || self.params.iter().any(|p| p.owner.as_ref().is_some_and(|(t, l)| l == local && t != term));
+        let stored = if taken { qualified.clone() } else { local.to_string() };
         let i = self.params.len();
         self.index.insert(stored.clone(), i);
         self.index.insert(qualified, i);
@@ -762,6 +770,25 @@ fn value_of(name: &str, v: &toml::Value) -> Result<f64> {
 fn toml_error(source: &Path, text: &str, e: &toml::de::Error) -> Error {
     let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     Error::parse(source, line, "a TOML parameter file", e.message().to_string())
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Checks the name of a user's term: letters, digits and `_`, not a built-in term's name.
+pub(crate) fn check_term_name(term: &str) -> Result<()> {
+    if !valid_name(term) {
+        return Err(Error::invalid("term name", term, "term names are non-empty and use only letters, digits and '_'"));
+    }
+    if Term::from_name(term).is_some() {
+        return Err(Error::invalid(
+            "term name",
+            term,
+            "this is the name of a built-in term of the oxDNA models: give your term its own name",
+        ));
+    }
+    Ok(())
 }
 
 /// The valid names closest to `name` (edit distance), best first, at most three.

@@ -129,11 +129,11 @@ impl NativeSimulator {
     /// parameters (the user terms' included) become the base parameters. The model must be of
     /// this simulator's topology.
     pub fn with_model(mut self, model: EnergyModel) -> Result<NativeSimulator> {
-        if model.len() != self.topology.len() {
+        if model.len() != self.topology.len() || model.bonded_pairs() != self.topology.bonded_pairs().as_slice() {
             return Err(Error::mismatch(
                 "energy model and topology",
                 format!(
-                    "the model has {} nucleotides, the simulator's topology {}: build the model from the same topology",
+                    "the model has {} nucleotides, the simulator's topology {} (or their strands differ): build the model from the same topology",
                     model.len(),
                     self.topology.len()
                 ),

@@ -92,6 +92,13 @@ impl OxdnaSimulator {
         build: Option<OxdnaBuild>,
         base: ParamSet,
     ) -> Result<Self> {
+        if let Some(term) = base.custom_terms().first() {
+            return Err(Error::invalid(
+                "base parameters",
+                format!("[custom.{term}]"),
+                "oxDNA cannot simulate users' energy terms, so its trajectories would not sample the model being trained: simulate a model with such terms natively (NativeSimulator::with_model)",
+            ));
+        }
         let input_path = input_dir.join("input");
         if !input_path.is_file() {
             return Err(Error::io(
