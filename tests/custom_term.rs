@@ -4,7 +4,7 @@
 //! that responds to a restraint.
 
 use oxgrad::energy::terms::{Pair, Site};
-use oxgrad::energy::{EnergyModel, EnergyTerm, Nucleotide, ParamSpec, Scope, TermParams, TermRegistry};
+use oxgrad::energy::{EnergyModel, EnergyTerm, NucleotideFrame, ParamSpec, Scope, TermParams, TermRegistry};
 use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::math::{Real, V3};
 use oxgrad::prelude::*;
@@ -105,7 +105,7 @@ impl EnergyTerm for Trap {
     fn scope(&self) -> Scope {
         Scope::Nucleotides(self.nucleotides.clone())
     }
-    fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, nt: &Nucleotide<T>) -> T {
+    fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, nt: &NucleotideFrame<T>) -> T {
         let x = &nt.r.x;
         let at = V3::new(x.cst(self.at[0]), x.cst(self.at[1]), x.cst(self.at[2]));
         let r = nt.r.add(&nt.sites[Site::Base as usize]).sub(&at);
@@ -511,7 +511,7 @@ fn a_term_is_checked_when_it_is_added() {
         fn scope(&self) -> Scope {
             Scope::Nucleotides(vec![0])
         }
-        fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, nt: &Nucleotide<T>) -> T {
+        fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, nt: &NucleotideFrame<T>) -> T {
             nt.r.norm() * p.get("k_sloppy") * p.get("r0_sloppy")
         }
     }
@@ -564,4 +564,63 @@ fn forces_with_users_terms_do_not_depend_on_threads() {
     let bumps = model.breakdown(&conf).unwrap().custom("Bump").unwrap();
     let e = model.energy(&conf).unwrap();
     assert!(bumps > 0.0 && (one.energy - e).abs() < 1e-9 * e.abs(), "{bumps}, {} vs {e}", one.energy);
+}
+
+/// A new base-pairing term: an extra attraction between the base sites of G–C pairs only.
+#[derive(Debug)]
+struct ExtraGc;
+
+impl EnergyTerm for ExtraGc {
+    fn name(&self) -> &str {
+        "ExtraGc"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::new("eps_gc", 0.2, "energy", "depth"), ParamSpec::new("w_gc", 0.3, "length", "width")]
+    }
+    fn scope(&self) -> Scope {
+        Scope::NonBonded { cutoff: 2.0 }
+    }
+    fn acts_on(&self, p: (usize, &oxgrad::system::Nucleotide), q: (usize, &oxgrad::system::Nucleotide)) -> bool {
+        matches!((p.1.base, q.1.base), (Base::G, Base::C) | (Base::C, Base::G))
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        let r = pair.between(Site::Base, Site::Base);
+        let w = p.get("w_gc");
+        -(-(r.dot(&r) / (w.clone() * w))).exp() * p.get("eps_gc")
+    }
+}
+
+#[test]
+fn a_base_pairing_term_acts_on_the_pairs_it_chooses() {
+    let (top, conf) = duplex();
+    let model = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap().with_term(ExtraGc, 1.0).unwrap();
+    // by hand: every non-bonded G–C pair with centres closer than 2.0
+    let frame = oxgrad::energy::Frame::new(&conf);
+    let geo = oxgrad::energy::terms::Geometry::new(model.params(), oxgrad::params::ModelKind::Dna2);
+    let mut expected = 0.0;
+    let mut pairs = 0;
+    for p in 0..top.len() {
+        for q in p + 1..top.len() {
+            let (a, b) = (&top.nucleotides[p], &top.nucleotides[q]);
+            let gc = matches!((a.base, b.base), (Base::G, Base::C) | (Base::C, Base::G));
+            if !gc || a.n3 == Some(q) || a.n5 == Some(q) || (conf.r[q] - conf.r[p]).norm() >= 2.0 {
+                continue;
+            }
+            let base = |i: usize| frame.r[i] + geo.offsets(&frame.axes[i])[Site::Base as usize];
+            let r2 = (base(q) - base(p)).norm2();
+            expected += -0.2 * (-r2 / 0.09).exp();
+            pairs += 1;
+        }
+    }
+    assert!(pairs >= 4 && expected < -0.1, "{pairs} G–C pairs, {expected}");
+    let got = model.breakdown(&conf).unwrap().custom("ExtraGc").unwrap();
+    assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
+    let (e, g) = model.vjp(std::slice::from_ref(&conf), &[1.0], &["eps_gc".to_string()]).unwrap();
+    assert!((e[0] - model.energy(&conf).unwrap()).abs() < 1e-9);
+    assert!((g.get("eps_gc").unwrap() - expected / 0.2).abs() < 1e-9);
+    let f = model.forces(&conf).unwrap();
+    let (fa, ta) = model.forces_torques_autodiff(&conf).unwrap();
+    for i in 0..top.len() {
+        assert!((f.f[i] - fa[i]).norm() < 1e-8 && (f.torque[i] - ta[i]).norm() < 1e-8, "nucleotide {i}");
+    }
 }

@@ -13,7 +13,9 @@
 //!   model already has — the temperature `kt`, `salt_conc`, a built-in constant — by declaring
 //!   it [`ParamSpec::shared`]: one value, tied, whose gradient collects every use;
 //! - its **scope** ([`Scope`]): the bonded pairs, the non-bonded pairs within a centre cut-off,
-//!   chosen pairs, or chosen nucleotides;
+//!   chosen pairs, or chosen nucleotides; and, optionally, which pairs of the scope it acts on by
+//!   their bases, strands or indices ([`EnergyTerm::acts_on`]: a base-pairing term takes
+//!   complementary bases only);
 //! - its **energy** of one pair ([`EnergyTerm::pair_energy`], a function of the minimum-image
 //!   separation `d = r_q − r_p`, both frames and both sets of interaction sites) or of one
 //!   nucleotide ([`EnergyTerm::nucleotide_energy`], its position, frame and sites).
@@ -77,6 +79,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Vec3;
 use crate::math::{Dual, Real, V3};
 use crate::params::{ParamClass, ParamSet};
+use crate::system::Nucleotide as TopologyNucleotide;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -149,7 +152,7 @@ pub enum Scope {
 
 /// One nucleotide as a single-nucleotide term sees it.
 #[derive(Debug, Clone)]
-pub struct Nucleotide<T> {
+pub struct NucleotideFrame<T> {
     /// Its centre, as stored in the configuration (not folded into the box).
     pub r: V3<T>,
     /// Its frame (a1, a2, a3).
@@ -216,6 +219,14 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
         toml::Table::new()
     }
 
+    /// Whether the term acts on the pair (p, q) of its scope, from the two nucleotides as the
+    /// topology has them (base, strand, neighbours) and their indices: a base-pairing term acts
+    /// on complementary bases only. The default: every pair of the scope.
+    fn acts_on(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool {
+        let _ = (p, q);
+        true
+    }
+
     /// The energy of one pair (scopes [`Scope::Bonded`], [`Scope::NonBonded`], [`Scope::Pairs`]).
     /// With tensors, `pair` holds every pair of a batch at once: use only arithmetic and the
     /// [`Real`] methods, no branches on values (use [`Real::choose`]).
@@ -225,7 +236,7 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// The energy of one nucleotide (scope [`Scope::Nucleotides`]).
-    fn nucleotide_energy<T: Real>(&self, params: &TermParams<T>, nucleotide: &Nucleotide<T>) -> T {
+    fn nucleotide_energy<T: Real>(&self, params: &TermParams<T>, nucleotide: &NucleotideFrame<T>) -> T {
         let _ = params;
         nucleotide.r.x.cst(0.0)
     }
@@ -233,15 +244,19 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
 
 /// [`EnergyTerm`] with its generic energies instantiated for the three number types.
 trait Evaluate: Send + Sync + std::fmt::Debug {
+    fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool;
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
     fn pair_dual(&self, p: &TermParams<Dual>, pair: &Pair<Dual>) -> Dual;
     fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1;
-    fn nt_f64(&self, p: &TermParams<f64>, nt: &Nucleotide<f64>) -> f64;
-    fn nt_dual(&self, p: &TermParams<Dual>, nt: &Nucleotide<Dual>) -> Dual;
-    fn nt_tensor(&self, p: &TermParams<T1>, nt: &Nucleotide<T1>) -> T1;
+    fn nt_f64(&self, p: &TermParams<f64>, nt: &NucleotideFrame<f64>) -> f64;
+    fn nt_dual(&self, p: &TermParams<Dual>, nt: &NucleotideFrame<Dual>) -> Dual;
+    fn nt_tensor(&self, p: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1;
 }
 
 impl<E: EnergyTerm> Evaluate for E {
+    fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool {
+        self.acts_on(p, q)
+    }
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64 {
         self.pair_energy(p, pair)
     }
@@ -251,13 +266,13 @@ impl<E: EnergyTerm> Evaluate for E {
     fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1 {
         self.pair_energy(p, pair)
     }
-    fn nt_f64(&self, p: &TermParams<f64>, nt: &Nucleotide<f64>) -> f64 {
+    fn nt_f64(&self, p: &TermParams<f64>, nt: &NucleotideFrame<f64>) -> f64 {
         self.nucleotide_energy(p, nt)
     }
-    fn nt_dual(&self, p: &TermParams<Dual>, nt: &Nucleotide<Dual>) -> Dual {
+    fn nt_dual(&self, p: &TermParams<Dual>, nt: &NucleotideFrame<Dual>) -> Dual {
         self.nucleotide_energy(p, nt)
     }
-    fn nt_tensor(&self, p: &TermParams<T1>, nt: &Nucleotide<T1>) -> T1 {
+    fn nt_tensor(&self, p: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1 {
         self.nucleotide_energy(p, nt)
     }
 }
@@ -393,7 +408,7 @@ impl Attached {
         if matches!(self.scope, Scope::Nucleotides(_)) {
             let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, &frame));
             let r = V3::from(Vec3::new(0.5, 0.3, 0.2));
-            self.term.nt_f64(&p, &Nucleotide { r, a: frame, sites });
+            self.term.nt_f64(&p, &NucleotideFrame { r, a: frame, sites });
         } else {
             self.term.pair_f64(&p, &geo.pair(V3::from(Vec3::new(0.6, 0.3, 0.2)), frame.clone(), frame));
         }
@@ -468,18 +483,21 @@ impl Attached {
         &self,
         frame: &Frame,
         bonded: &[(usize, usize)],
-        is_bonded: impl Fn(usize, usize) -> bool,
+        topology: &[TopologyNucleotide],
         candidates: &[(usize, usize)],
     ) -> Vec<(usize, usize)> {
+        let is_bonded = |p: usize, q: usize| topology[p].n3 == Some(q) || topology[p].n5 == Some(q);
+        let acts = |&(p, q): &(usize, usize)| self.term.acts((p, &topology[p]), (q, &topology[q]));
         match &self.scope {
-            Scope::Bonded => bonded.to_vec(),
-            Scope::Pairs(pairs) => pairs.clone(),
+            Scope::Bonded => bonded.iter().copied().filter(acts).collect(),
+            Scope::Pairs(pairs) => pairs.iter().copied().filter(acts).collect(),
             Scope::NonBonded { cutoff } => candidates
                 .iter()
                 .copied()
                 .filter(|&(p, q)| {
                     !is_bonded(p, q) && frame.bx.min_image(frame.r[q] - frame.r[p]).norm2() < cutoff * cutoff
                 })
+                .filter(acts)
                 .collect(),
             Scope::Nucleotides(_) => Vec::new(),
         }
@@ -502,7 +520,7 @@ impl Attached {
         for &i in self.nucleotides() {
             let a = frame.axes[i].map(V3::from);
             let sites = [0, 1, 2, 3].map(|k| V3::from(geo.offsets(&frame.axes[i])[k]));
-            e += self.term.nt_f64(&self.values, &Nucleotide { r: frame.r[i].into(), a, sites });
+            e += self.term.nt_f64(&self.values, &NucleotideFrame { r: frame.r[i].into(), a, sites });
         }
         e
     }
@@ -534,7 +552,7 @@ impl Attached {
             let eval = |dr: Vec3, ra: Vec3| {
                 let axes = rotated(a, ra);
                 let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, &axes));
-                self.term.nt_dual(&self.duals, &Nucleotide { r: dual(frame.r[i], dr), a: axes, sites })
+                self.term.nt_dual(&self.duals, &NucleotideFrame { r: dual(frame.r[i], dr), a: axes, sites })
             };
             for (k, u) in UNIT.iter().enumerate() {
                 let along = eval(*u, Vec3::ZERO);
@@ -553,7 +571,7 @@ impl Attached {
     }
 
     /// The term's unweighted energy of nucleotides of a batch, as tensors.
-    pub(crate) fn nucleotide_tensor(&self, params: &TermParams<T1>, nt: &Nucleotide<T1>) -> T1 {
+    pub(crate) fn nucleotide_tensor(&self, params: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1 {
         self.term.nt_tensor(params, nt)
     }
 }

@@ -271,6 +271,8 @@ pub struct EnergyModel {
     supports: super::kernel::Supports,
     /// The user's terms, with their weights.
     custom: Vec<super::custom::Attached>,
+    /// The topology's nucleotides (what users' terms choose their pairs by).
+    topology: Vec<crate::system::Nucleotide>,
     /// MD: a bond at FENE's divergence is an error (see [`EnergyModel::fene_limit`]).
     strict_fene: bool,
     /// FENE's r0 and Δ.
@@ -308,6 +310,7 @@ impl EnergyModel {
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
             custom: Vec::new(),
+            topology: top.nucleotides.clone(),
             strict_fene: true,
             fene_bounds: (0.0, 0.0),
             terms,
@@ -726,7 +729,7 @@ impl EnergyModel {
             }
         }
         for t in self.custom.iter().filter(|t| t.weight != 0.0) {
-            let pairs = t.pairs(frame, &self.bonded, |p, q| self.are_bonded(p, q), candidates);
+            let pairs = t.pairs(frame, &self.bonded, &self.topology, candidates);
             t.add_forces(&self.dual.geo, frame, &pairs, out);
         }
     }
@@ -842,7 +845,7 @@ impl EnergyModel {
         if !self.custom.is_empty() {
             let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
             for t in &self.custom {
-                let pairs = t.pairs(&frame, &self.bonded, |p, q| self.are_bonded(p, q), &candidates);
+                let pairs = t.pairs(&frame, &self.bonded, &self.topology, &candidates);
                 b.custom.push((t.name.to_string(), t.energy(&self.terms.geo, &frame, &pairs)));
             }
         }
@@ -864,9 +867,9 @@ impl EnergyModel {
         &self.custom
     }
 
-    /// Whether `p` and `q` are backbone neighbours.
-    pub(crate) fn are_bonded(&self, p: usize, q: usize) -> bool {
-        self.neighbours[p].contains(&Some(q))
+    /// The topology's nucleotides.
+    pub(crate) fn topology_nucleotides(&self) -> &[crate::system::Nucleotide] {
+        &self.topology
     }
 
     /// The energy of every frame, `[frames]`.

@@ -13,7 +13,7 @@
 //! back-propagated and dropped, so peak memory grows with the batch, not with the trajectory.
 //! Without it every batch's graph is kept until one backward pass. Both give identical gradients.
 
-use super::custom::Nucleotide;
+use super::custom::NucleotideFrame;
 use super::functions::ParamSource;
 use super::model::{EnergyModel, Frame, TermId, Terms};
 use super::terms::Site;
@@ -320,7 +320,7 @@ impl EnergyModel {
                     r if r > 0.0 => super::neighbors::pairs_within(&frame.r, &frame.bx, r),
                     _ => Vec::new(),
                 };
-                for (p, q) in t.pairs(frame, self.bonded_pairs(), |p, q| self.are_bonded(p, q), &candidates) {
+                for (p, q) in t.pairs(frame, self.bonded_pairs(), self.topology_nucleotides(), &candidates) {
                     let raw = frame.r[q] - frame.r[p];
                     l.p.push((f * n + p) as i64);
                     l.q.push((f * n + q) as i64);
@@ -346,7 +346,7 @@ impl EnergyModel {
                 let i = int(idx);
                 let a = [0, 1, 2].map(|k| gather(&nts.axes[k], &i));
                 let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| terms.geo.offset(s, &a));
-                let nt = Nucleotide { r: gather(&nts.r, &i), a, sites };
+                let nt = NucleotideFrame { r: gather(&nts.r, &i), a, sites };
                 let e = per_element(t.nucleotide_tensor(&values, &nt), len) * t.weight;
                 total = total.select_assign(0, int(owner), e, IndexingUpdateOp::Add);
             }
