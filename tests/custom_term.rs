@@ -212,6 +212,17 @@ fn parameter_gradients_equal_finite_differences() {
             .map(String::from)
             .to_vec();
     let (_, grads) = model.vjp(&frames, &[1.0, 0.5], &names).unwrap();
+    // batching and checkpointing (mythos' map_batch_size, map_checkpoint) change nothing
+    let mut batched = model.clone();
+    batched.map_batch_size = 1;
+    for checkpoint in [true, false] {
+        batched.map_checkpoint = checkpoint;
+        let (_, other) = batched.vjp(&frames, &[1.0, 0.5], &names).unwrap();
+        for n in &names {
+            let (a, b) = (grads.get(n).unwrap(), other.get(n).unwrap());
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{n}, checkpoint {checkpoint}: {a} vs {b}");
+        }
+    }
     for name in &names {
         let at = |h: f64| {
             let v = model.params().get(name).unwrap();
