@@ -200,6 +200,14 @@ impl<T: Clone> TermParams<T> {
     }
 }
 
+/// A term's parameters serve the crate's building blocks ([`super::functions`], the built-in
+/// terms' factors in [`super::terms`]), which read parameters by name.
+impl<T: Clone> super::functions::ParamSource<T> for TermParams<T> {
+    fn p(&self, name: &str) -> T {
+        self.get(name)
+    }
+}
+
 /// A user's energy term (see the [module docs](self)). Only [`EnergyTerm::name`],
 /// [`EnergyTerm::params`], [`EnergyTerm::scope`] and the energy that the scope calls are needed.
 pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
@@ -227,6 +235,15 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
         true
     }
 
+    /// A constant factor of the pair's energy from the topology (default 1): a charge product
+    /// (half charges at strand ends), a strength that depends on the bases. It multiplies the
+    /// energy of [`EnergyTerm::pair_energy`] and so its forces and gradients; parameters that
+    /// should be trained belong in [`EnergyTerm::params`] instead.
+    fn pair_scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64 {
+        let _ = (p, q);
+        1.0
+    }
+
     /// The energy of one pair (scopes [`Scope::Bonded`], [`Scope::NonBonded`], [`Scope::Pairs`]).
     /// With tensors, `pair` holds every pair of a batch at once: use only arithmetic and the
     /// [`Real`] methods, no branches on values (use [`Real::choose`]).
@@ -245,6 +262,7 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
 /// [`EnergyTerm`] with its generic energies instantiated for the three number types.
 trait Evaluate: Send + Sync + std::fmt::Debug {
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool;
+    fn scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64;
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
     fn pair_dual(&self, p: &TermParams<Dual>, pair: &Pair<Dual>) -> Dual;
     fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1;
@@ -256,6 +274,9 @@ trait Evaluate: Send + Sync + std::fmt::Debug {
 impl<E: EnergyTerm> Evaluate for E {
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool {
         self.acts_on(p, q)
+    }
+    fn scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64 {
+        self.pair_scale(p, q)
     }
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64 {
         self.pair_energy(p, pair)
@@ -485,12 +506,13 @@ impl Attached {
         bonded: &[(usize, usize)],
         topology: &[TopologyNucleotide],
         candidates: &[(usize, usize)],
-    ) -> Vec<(usize, usize)> {
+    ) -> Vec<(usize, usize, f64)> {
         let is_bonded = |p: usize, q: usize| topology[p].n3 == Some(q) || topology[p].n5 == Some(q);
         let acts = |&(p, q): &(usize, usize)| self.term.acts((p, &topology[p]), (q, &topology[q]));
+        let scaled = |(p, q): (usize, usize)| (p, q, self.term.scale((p, &topology[p]), (q, &topology[q])));
         match &self.scope {
-            Scope::Bonded => bonded.iter().copied().filter(acts).collect(),
-            Scope::Pairs(pairs) => pairs.iter().copied().filter(acts).collect(),
+            Scope::Bonded => bonded.iter().copied().filter(acts).map(scaled).collect(),
+            Scope::Pairs(pairs) => pairs.iter().copied().filter(acts).map(scaled).collect(),
             Scope::NonBonded { cutoff } => candidates
                 .iter()
                 .copied()
@@ -498,6 +520,7 @@ impl Attached {
                     !is_bonded(p, q) && frame.bx.min_image(frame.r[q] - frame.r[p]).norm2() < cutoff * cutoff
                 })
                 .filter(acts)
+                .map(scaled)
                 .collect(),
             Scope::Nucleotides(_) => Vec::new(),
         }
@@ -512,10 +535,10 @@ impl Attached {
     }
 
     /// The term's unweighted energy in `frame` over `pairs` and its nucleotides.
-    pub(crate) fn energy(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[(usize, usize)]) -> f64 {
+    pub(crate) fn energy(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[(usize, usize, f64)]) -> f64 {
         let mut e = 0.0;
-        for &(p, q) in pairs {
-            e += self.term.pair_f64(&self.values, &frame.pair(geo, p, q));
+        for &(p, q, scale) in pairs {
+            e += scale * self.term.pair_f64(&self.values, &frame.pair(geo, p, q));
         }
         for &i in self.nucleotides() {
             let a = frame.axes[i].map(V3::from);
@@ -526,9 +549,15 @@ impl Attached {
     }
 
     /// Adds the weighted energy, forces and torques over `pairs` and the term's nucleotides.
-    pub(crate) fn add_forces(&self, geo: &Geometry<Dual>, frame: &Frame, pairs: &[(usize, usize)], out: &mut Forces) {
-        let w = self.weight;
-        for &(p, q) in pairs {
+    pub(crate) fn add_forces(
+        &self,
+        geo: &Geometry<Dual>,
+        frame: &Frame,
+        pairs: &[(usize, usize, f64)],
+        out: &mut Forces,
+    ) {
+        for &(p, q, scale) in pairs {
+            let w = self.weight * scale;
             let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
             let (a, b) = (&frame.axes[p], &frame.axes[q]);
             let eval = |dd: Vec3, ra: Vec3, rb: Vec3| {
@@ -547,6 +576,7 @@ impl Attached {
             }
             add_pair(out, (p, q), w * e, &g);
         }
+        let w = self.weight;
         for &i in self.nucleotides() {
             let a = &frame.axes[i];
             let eval = |dr: Vec3, ra: Vec3| {

@@ -15,6 +15,7 @@ mod kernel;
 mod model;
 pub mod model_file;
 pub mod neighbors;
+pub mod rna2;
 pub mod setup;
 pub mod tensor;
 pub mod terms;

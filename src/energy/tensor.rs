@@ -315,12 +315,14 @@ impl EnergyModel {
         for t in self.attached().iter().filter(|t| t.weight != 0.0) {
             let values = t.tensor_params(params);
             let mut l = TermPairs::default();
+            let mut scales = Vec::new();
             for (f, frame) in frames.iter().enumerate() {
                 let candidates = match t.range() {
                     r if r > 0.0 => super::neighbors::pairs_within(&frame.r, &frame.bx, r),
                     _ => Vec::new(),
                 };
-                for (p, q) in t.pairs(frame, self.bonded_pairs(), self.topology_nucleotides(), &candidates) {
+                for (p, q, s) in t.pairs(frame, self.bonded_pairs(), self.topology_nucleotides(), &candidates) {
+                    scales.push(s);
                     let raw = frame.r[q] - frame.r[p];
                     l.p.push((f * n + p) as i64);
                     l.q.push((f * n + q) as i64);
@@ -334,7 +336,9 @@ impl EnergyModel {
                 let d = gather(&nts.r, &iq).sub(&gather(&nts.r, &ip)).add(&vectors(&l.shift, device));
                 let frame_of = |i: &Tensor<1, Int>| [0, 1, 2].map(|k| gather(&nts.axes[k], i));
                 let pair = terms.geo.pair(d, frame_of(&ip), frame_of(&iq));
-                let e = per_element(t.pair_tensor(&values, &pair), len) * t.weight;
+                let e = per_element(t.pair_tensor(&values, &pair), len)
+                    * column(scales.into_iter(), len, device)
+                    * t.weight;
                 total = total.select_assign(0, int(l.frame), e, IndexingUpdateOp::Add);
             }
             let list = t.nucleotides();

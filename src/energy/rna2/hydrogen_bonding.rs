@@ -1,0 +1,58 @@
+//! Hydrogen bonding of oxRNA2, between the base sites (0.4 a1) of Watson–Crick pairs (A–U, G–C;
+//! the sequence-averaged model has no G–U wobble): the DNA form, V = f1(r; ε_HB) f4(θ1) f4(θ2)
+//! f4(θ3) f4(θ4) f4(θ7) f4(θ8), with ε_HB = 0.870439, f1 a 8, r0 0.4, rc 0.75, r_low 0.34,
+//! r_high 0.70, and (a, θ0, Δθ*) = (1.5, 0, 0.7) for θ1–θ3, (0.46, π, 0.7) for θ4, (4, π/2, 0.45)
+//! for θ7, θ8. oxDNA tabulates these six angular factors; here they are exact (module docs).
+
+use super::{f4_specs, owned_specs, rna_pair, specs};
+use crate::energy::terms::{energy, hydrogen_bonding, Pair};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::math::Real;
+use crate::system::{Base, Nucleotide};
+use std::f64::consts::PI;
+
+/// The oxRNA2 hydrogen-bonding term.
+#[derive(Debug, Clone, Copy)]
+pub struct HydrogenBonding;
+
+impl EnergyTerm for HydrogenBonding {
+    fn name(&self) -> &str {
+        "RnaHydrogenBonding"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        let mut p = specs(&[
+            ("eps_hb", 0.870_439),
+            ("a_hb", 8.0),
+            ("dr0_hb", 0.4),
+            ("dr_c_hb", 0.75),
+            ("dr_low_hb", 0.34),
+            ("dr_high_hb", 0.70),
+        ]);
+        let mut angles = Vec::new();
+        for (k, a, theta0, star) in [
+            (1, 1.5, 0.0, 0.7),
+            (2, 1.5, 0.0, 0.7),
+            (3, 1.5, 0.0, 0.7),
+            (4, 0.46, PI, 0.7),
+            (7, 4.0, PI / 2.0, 0.45),
+            (8, 4.0, PI / 2.0, 0.45),
+        ] {
+            angles.extend(f4_specs("hb", k, a, theta0, star));
+        }
+        p.extend(owned_specs(angles));
+        p
+    }
+    fn scope(&self) -> Scope {
+        // base sites 0.4 from the centre, f1 zero beyond 0.784
+        Scope::NonBonded { cutoff: 2.0 }
+    }
+    fn acts_on(&self, p: (usize, &Nucleotide), q: (usize, &Nucleotide)) -> bool {
+        matches!(
+            (p.1.base, q.1.base),
+            (Base::A, Base::U | Base::T) | (Base::U | Base::T, Base::A) | (Base::G, Base::C) | (Base::C, Base::G)
+        )
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        energy(hydrogen_bonding::SPEC, &hydrogen_bonding::HydrogenBonding::new(p), &rna_pair(pair), &p.get("eps_hb"))
+    }
+}
