@@ -9,38 +9,115 @@ use oxgrad::energy::rna2;
 use oxgrad::io::TrajectoryReader;
 use oxgrad::prelude::*;
 
-const CASE: &str = "rna2-avg-12bp-T300-salt1.0";
+/// oxDNA's reference duplex, and the same frames with strand 2 nicked and 20 jittered copies
+/// (coaxial stacking in every frame, excluded volume in some: oxDNA's DNAnalysis, see PROVENANCE).
+const CASES: [&str; 2] = ["rna2-avg-12bp-T300-salt1.0", "extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0"];
 
-fn reference() -> (Topology, Vec<Configuration>, Vec<Vec<f64>>) {
-    let dir = case_dir(CASE);
+fn reference(case: &str) -> (Topology, Vec<Configuration>, Vec<Vec<f64>>) {
+    let dir = case_dir(case);
     let (top, _) = Topology::read(dir.join("init.top")).unwrap();
     let frames: Vec<Configuration> =
         TrajectoryReader::open(dir.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
     let text = std::fs::read_to_string(dir.join("energies.tsv")).unwrap();
-    let rows = text.lines().skip(1).map(|l| l.split('\t').skip(3).take(8).map(|x| x.parse().unwrap()).collect()).collect();
+    let rows =
+        text.lines().skip(1).map(|l| l.split('\t').skip(3).take(8).map(|x| x.parse().unwrap()).collect()).collect();
     (top, frames, rows)
 }
 
-/// Every term of every frame, per nucleotide: hydrogen bonding within 2e-5 (oxDNA interpolates
-/// its angular factors from tables, these are exact), the other seven within 5e-7 (oxDNA keeps
-/// its constants in single precision).
+/// Every term of every frame, per nucleotide: hydrogen bonding within 5e-5 (oxDNA interpolates
+/// its angular factors from tables, these are exact; 1.1e-5 on the MD frames, more on the
+/// jittered ones), the other seven within 5e-7 + 2e-6 relative (oxDNA keeps its constants in single
+/// precision, which the steep excluded volume of the jittered frames amplifies).
 #[test]
 fn energies_match_oxdna_term_by_term() {
-    let (top, frames, rows) = reference();
-    let model = rna2::model(&top, 0.1, 1.0).unwrap();
+    for case in CASES {
+        let (top, frames, rows) = reference(case);
+        check_energies(case, &top, &frames, &rows);
+    }
+}
+
+fn check_energies(case: &str, top: &Topology, frames: &[Configuration], rows: &[Vec<f64>]) {
+    let model = rna2::model(top, 0.1, 1.0).unwrap();
     let n = top.len() as f64;
     let mut worst = [0.0_f64; 8];
-    for (frame, row) in frames.iter().zip(&rows) {
+    let mut nonzero = [0_usize; 8];
+    for (frame, row) in frames.iter().zip(rows) {
         let b = model.breakdown(frame).unwrap();
         for (k, (name, header)) in rna2::HEADERS.iter().enumerate() {
             let got = b.custom(name).unwrap() / n;
             worst[k] = worst[k].max((got - row[k]).abs());
-            let tol = if *header == "HYDROGEN_BONDING" { 2e-5 } else { 5e-7 };
-            assert!((got - row[k]).abs() < tol, "{header}: {got} vs oxDNA {}", row[k]);
+            // single-precision constants move the steep excluded volume by ~1e-6 relative
+            let tol = if *header == "HYDROGEN_BONDING" { 5e-5 } else { 5e-7 + 2e-6 * row[k].abs() };
+            assert!((got - row[k]).abs() < tol, "{case} {header}: {got} vs oxDNA {}", row[k]);
+            nonzero[k] += usize::from(row[k] != 0.0);
         }
         // the built-in DNA terms are off
         assert!((model.energy(frame).unwrap() - b.custom.iter().map(|(_, e)| e).sum::<f64>()).abs() < 1e-12);
     }
-    println!("largest difference per nucleotide: {:?}", rna2::HEADERS.iter().map(|h| h.1).zip(worst).collect::<Vec<_>>());
-    assert!(rows.iter().any(|r| r[5] < -0.05) && rows.iter().any(|r| r[7] > 0.0), "cross-stacking and Debye–Hückel are exercised");
+    println!(
+        "{case}: largest difference per nucleotide {:?}",
+        rna2::HEADERS.iter().map(|h| h.1).zip(worst).collect::<Vec<_>>()
+    );
+    println!("{case}: frames where oxDNA's term is not zero {nonzero:?}");
+    if case.starts_with("extra") {
+        assert!(nonzero.iter().all(|k| *k > 0), "every term is exercised: {nonzero:?}");
+    }
+}
+
+/// Forces and torques from the terms' dual numbers equal automatic differentiation of the same
+/// definitions, on jittered frames where every term acts.
+#[test]
+fn forces_and_torques_equal_autodiff() {
+    let (top, frames, rows) = reference(CASES[1]);
+    let model = rna2::model(&top, 0.1, 1.0).unwrap();
+    let mut checked = 0;
+    for (frame, row) in frames.iter().zip(&rows).skip(10) {
+        if row[1] == 0.0 && row[3] == 0.0 {
+            continue; // frames with excluded volume
+        }
+        let f = model.forces(frame).unwrap();
+        let (fa, ta) = model.forces_torques_autodiff(frame).unwrap();
+        for i in 0..top.len() {
+            assert!((f.f[i] - fa[i]).norm() < 1e-7 * fa[i].norm().max(1.0), "force {i}: {:?} vs {:?}", f.f[i], fa[i]);
+            assert!((f.torque[i] - ta[i]).norm() < 1e-7 * ta[i].norm().max(1.0), "torque {i}");
+        }
+        assert!((f.energy - model.energy(frame).unwrap()).abs() < 1e-9);
+        let net = f.f.iter().fold(Vec3::ZERO, |a, b| a + *b);
+        assert!(net.norm() < 1e-9, "Newton's third law: net force {net:?}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} frames");
+}
+
+/// Native MD of the RNA duplex with the John thermostat holds the kinetic temperature and the
+/// duplex (its hydrogen bonds stay formed).
+#[test]
+fn native_md_holds_temperature_and_the_duplex() {
+    use oxgrad::simulate::{Md, MdConfig, MdState, Thermostat};
+    let (top, frames, _) = reference(CASES[0]);
+    let model = rna2::model(&top, 0.1, 1.0).unwrap();
+    let cfg = MdConfig {
+        dt: 0.003,
+        steps: 0,
+        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
+        verlet_skin: 0.05,
+        seed: 11,
+    };
+    let mut state = MdState::from_configuration(&frames[0]);
+    let mut md = Md::new(&model, cfg, &state).unwrap();
+    md.refresh_velocities(&mut state);
+    let (mut kin, mut samples) = (0.0, 0);
+    for step in 1..=4000 {
+        md.step(&mut state).unwrap();
+        if step > 1000 && step % 10 == 0 {
+            // equipartition: ½ kT per degree of freedom, 3 translational and 3 rotational each
+            let (kt, kr) = state.kinetic();
+            kin += (kt + kr) / (3.0 * 24.0);
+            samples += 1;
+        }
+    }
+    let t = kin / f64::from(samples);
+    assert!((t - 0.1).abs() < 0.01, "mean kinetic temperature {t} (kT 0.1)");
+    let hb = model.breakdown(&state.to_configuration(md.potential())).unwrap().custom("RnaHydrogenBonding").unwrap();
+    assert!(hb / 24.0 < -0.15, "the duplex stays paired: H-bonding {} per nucleotide", hb / 24.0);
 }
