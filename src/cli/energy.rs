@@ -56,9 +56,22 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
             })
         }
     };
+    // the model's terms: the built-in ones it weighs, then its users' terms (oxRNA2's under
+    // oxDNA's column names)
+    let weights = setup.model.term_weights();
     let terms: Vec<TermId> = TermId::ALL
         .into_iter()
+        .filter(|t| weights[*t as usize] != 0.0)
         .filter(|t| *t != TermId::Debye || setup.model.params().model() == ModelKind::Dna2)
+        .collect();
+    let custom: Vec<(String, f64, String)> = setup
+        .model
+        .custom_terms()
+        .into_iter()
+        .map(|(name, w)| {
+            let header = oxgrad::energy::rna2::HEADERS.iter().find(|(n, _)| *n == name).map_or(name, |(_, h)| *h);
+            (name.to_string(), w, header.to_string())
+        })
         .collect();
     // the inputs are registered (and checked) before the output is opened: `-o` can never be one of them
     let mut files = Outputs::new(a.force);
@@ -79,7 +92,8 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
     let n = setup.topology.len() as f64;
     match a.format {
         Format::Tsv => {
-            let header: Vec<&str> = terms.iter().map(|t| t.header()).collect();
+            let header: Vec<&str> =
+                terms.iter().map(|t| t.header()).chain(custom.iter().map(|(_, _, h)| h.as_str())).collect();
             writeln!(out, "frame\tstep\t{}\tTOTAL", header.join("\t")).map_err(io)?;
         }
         Format::Json => {
@@ -95,8 +109,11 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
     for (k, frame) in TrajectoryReader::open(&trajectory, setup.topology.len())?.enumerate() {
         let frame = frame?;
         let b = setup.model.breakdown(&frame)?;
-        let values: Vec<f64> = terms.iter().map(|t| b.term(*t) / n).collect();
-        let total = b.total() / n;
+        let custom_values = custom.iter().map(|(name, _, _)| b.custom(name).unwrap_or(0.0) / n);
+        let values: Vec<f64> = terms.iter().map(|t| b.term(*t) / n).chain(custom_values).collect();
+        // the model's energy: each term times its weight
+        let weighted = terms.iter().map(|t| weights[*t as usize]).chain(custom.iter().map(|(_, w, _)| *w));
+        let total = values.iter().zip(weighted).map(|(v, w)| v * w).sum::<f64>();
         match a.format {
             Format::Tsv => {
                 let cols: Vec<String> = values.iter().map(ToString::to_string).collect();
@@ -106,8 +123,9 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
                 let mut obj = serde_json::Map::new();
                 obj.insert("frame".into(), k.into());
                 obj.insert("step".into(), frame.step.into());
-                for (t, v) in terms.iter().zip(&values) {
-                    obj.insert(t.header().into(), (*v).into());
+                let headers = terms.iter().map(|t| t.header()).chain(custom.iter().map(|(_, _, h)| h.as_str()));
+                for (h, v) in headers.zip(&values) {
+                    obj.insert(h.into(), (*v).into());
                 }
                 obj.insert("TOTAL".into(), total.into());
                 write!(out, "{}{}", if k > 0 { "," } else { "" }, serde_json::Value::Object(obj)).map_err(io)?;

@@ -38,7 +38,7 @@ pub fn model_kind(input: &InputFile) -> Result<ModelKind> {
             "interaction_type",
             other,
             format!(
-                "{}: oxgrad evaluates DNA, DNA_nomesh, DNA2 and DNA2_nomesh (RNA models are not available yet)",
+                "{}: oxgrad evaluates DNA, DNA_nomesh, DNA2, DNA2_nomesh and RNA2 (sequence-averaged; not oxRNA1's RNA)",
                 input.source.display()
             ),
         )),
@@ -139,6 +139,50 @@ fn read_seq_dep(input: &InputFile) -> Result<SeqDepFile> {
 }
 
 impl ModelSetup {
+    /// oxRNA2 ([`crate::energy::rna2`]): temperature `T`, `salt_concentration` (default 1.0 M, as
+    /// in oxDNA), `dh_half_charged_ends`, `dh_lambda`, `dh_strength`; model parameters from
+    /// `params` (a parameter file of an RNA2 model) where given.
+    fn rna2(input: &InputFile, params: Option<&ParamSet>) -> Result<ModelSetup> {
+        let src = input.source.display();
+        if !input.bool_or("use_average_seq", true)? {
+            return Err(Error::invalid(
+                "use_average_seq",
+                "false",
+                format!("{src}: oxgrad's oxRNA2 is sequence-averaged; the sequence-dependent RNA model is not available yet"),
+            ));
+        }
+        if input.bool_or("mismatch_repulsion", false)? {
+            return Err(Error::invalid(
+                "mismatch_repulsion",
+                "true",
+                format!("{src}: oxgrad's oxRNA2 has no mismatch repulsion"),
+            ));
+        }
+        let kt = input.temperature("T")?;
+        let salt = input.opt_f64("salt_concentration")?.unwrap_or(1.0);
+        let debye = crate::energy::rna2::DebyeHuckel::new(salt)?
+            .half_charged_ends(input.bool_or("dh_half_charged_ends", true)?);
+        let (topology, _) = Topology::read(input.path("topology")?)?;
+        let mut model = crate::energy::rna2::model_with(&topology, kt, debye)?;
+        if let Some(p) = params {
+            // the file's model parameters, the input's temperature
+            model = model.with_params(p.with_params([("kt", kt)])?)?;
+        }
+        let mut overrides = Vec::new();
+        if let Some(l) = input.opt_f64("dh_lambda")? {
+            overrides.push(("RnaDebyeHuckel.lambda_factor", l));
+        }
+        if let Some(s) = input.opt_f64("dh_strength")? {
+            let q = model.params().get("RnaDebyeHuckel.q_eff")?;
+            overrides.push(("RnaDebyeHuckel.prefactor_coeff", s / (q * q)));
+        }
+        if !overrides.is_empty() {
+            model = model.with_params(model.params().with_params(overrides)?)?;
+        }
+        let trajectory = input.get("trajectory_file").map(|_| input.path("trajectory_file")).transpose()?;
+        Ok(ModelSetup { model, topology, trajectory })
+    }
+
     /// Reads the topology and builds the model an oxDNA input file describes.
     pub fn from_input(input: &InputFile) -> Result<ModelSetup> {
         ModelSetup::from_input_with(input, None)
@@ -147,6 +191,9 @@ impl ModelSetup {
     /// As [`ModelSetup::from_input`], with model parameters from `params` (see
     /// [`params_from_input_with`]).
     pub fn from_input_with(input: &InputFile, params: Option<&ParamSet>) -> Result<ModelSetup> {
+        if input.get("interaction_type") == Some("RNA2") {
+            return ModelSetup::rna2(input, params);
+        }
         let params = params_from_input_with(input, params)?;
         let (topology, _) = Topology::read(input.path("topology")?)?;
         let model = EnergyModel::new(&topology, params)?;

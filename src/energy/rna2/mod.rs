@@ -58,6 +58,11 @@ use crate::system::Topology;
 /// a DNA parameter has the same name). The temperature is the shared `kt`; the salt is a
 /// setting of the Debye–Hückel term (its cut-off depends on it).
 pub fn model(topology: &Topology, kt: f64, salt: f64) -> Result<EnergyModel> {
+    model_with(topology, kt, DebyeHuckel::new(salt)?)
+}
+
+/// [`model`] with a Debye–Hückel term of other settings (half charges at strand ends off).
+pub fn model_with(topology: &Topology, kt: f64, debye: DebyeHuckel) -> Result<EnergyModel> {
     let mut base = ParamSet::dna1_defaults();
     base.set("kt", kt)?;
     let m = EnergyModel::new(topology, base)?.without_terms(&TermId::ALL);
@@ -69,7 +74,7 @@ pub fn model(topology: &Topology, kt: f64, salt: f64) -> Result<EnergyModel> {
         .with_term(HydrogenBonding, 1.0)?
         .with_term(CrossStacking, 1.0)?
         .with_term(CoaxialStacking, 1.0)?
-        .with_term(DebyeHuckel::new(salt)?, 1.0)?;
+        .with_term(debye, 1.0)?;
     Ok(m)
 }
 
