@@ -10,7 +10,8 @@
 //! (1.3, 0.151, 0.8) for θ4, (0.9, 0.685, 0.95) for θ5, θ6; f5: a 2, x* −0.65.
 
 use super::{f4_specs, owned_specs, rna_pair, specs};
-use crate::energy::terms::{coaxial_stacking, energy, Pair};
+use crate::energy::functions::F2;
+use crate::energy::terms::{coaxial_stacking, energy, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
 use crate::params::ModelKind;
@@ -49,7 +50,12 @@ impl EnergyTerm for CoaxialStacking {
         Scope::NonBonded { cutoff: 2.0 }
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        let pair = rna_pair(pair);
+        let radial = F2::new(p, "k_coax", "dr0_coax", "dr_c_coax", "dr_low_coax", "dr_high_coax");
+        if radial.eval(&pair.between(Site::Stack, Site::Stack).norm()).is_zero() {
+            return pair.d.x.cst(0.0);
+        }
         let term = coaxial_stacking::CoaxialStacking::new(p, ModelKind::Dna1);
-        energy(term.spec(), &term, &rna_pair(pair), &pair.d.x.cst(0.0))
+        energy(term.spec(), &term, &pair, &pair.d.x.cst(0.0))
     }
 }

@@ -5,7 +5,8 @@
 //! for θ7, θ8. oxDNA tabulates these six angular factors; here they are exact (module docs).
 
 use super::{f4_specs, owned_specs, rna_pair, specs};
-use crate::energy::terms::{energy, hydrogen_bonding, Pair};
+use crate::energy::functions::F1;
+use crate::energy::terms::{energy, hydrogen_bonding, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
 use crate::system::{Base, Nucleotide};
@@ -53,6 +54,12 @@ impl EnergyTerm for HydrogenBonding {
         )
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        energy(hydrogen_bonding::SPEC, &hydrogen_bonding::HydrogenBonding::new(p), &rna_pair(pair), &p.get("eps_hb"))
+        let pair = rna_pair(pair);
+        let eps = p.get("eps_hb");
+        // most pairs of the scope are out of the radial factor's reach: skip the angles there
+        if F1::new(p, "hb").eval(&pair.between(Site::Base, Site::Base).norm(), &eps).is_zero() {
+            return eps.cst(0.0);
+        }
+        energy(hydrogen_bonding::SPEC, &hydrogen_bonding::HydrogenBonding::new(p), &pair, &eps)
     }
 }
