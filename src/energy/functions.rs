@@ -326,6 +326,21 @@ mod tests {
     use super::*;
     use crate::params::ParamSet;
 
+    /// f6 = (a/2)(θ − b)² beyond b, zero before: by hand, where no reference frame reaches (θ1
+    /// within 0.025 of π with coaxial stacking on).
+    #[test]
+    fn f6_is_half_a_times_the_square_beyond_b() {
+        let p = ParamSet::dna2_defaults();
+        let f = F6::<f64>::new(&p);
+        let (a, b) = (p.value("a_coax_1_f6"), p.value("b_coax_1_f6"));
+        for theta in [b + 0.004, b + 0.017, std::f64::consts::PI] {
+            let expected = a / 2.0 * (theta - b) * (theta - b);
+            assert!((f.eval(&theta) - expected).abs() < 1e-15, "θ {theta}: {} vs {expected}", f.eval(&theta));
+        }
+        assert!((f.eval(&std::f64::consts::PI) - 40.0 / 2.0 * 0.025f64.powi(2)).abs() < 1e-4);
+        assert_eq!(f.eval(&(b - 0.01)), 0.0);
+    }
+
     /// Every function and its tails are continuous with continuous slope at the breakpoints.
     #[test]
     fn functions_are_c1_at_breakpoints() {

@@ -543,6 +543,20 @@ mod tests {
         let first = run(&d, &traj, &p0, &State::new());
         assert!(first.is_ready);
         assert_eq!(first.state["opt_steps"], 1);
+        // one temperature: one n_eff; two temperatures: each reported too
+        assert!(!first.observables.keys().any(|k| k.starts_with("neff_kT")), "{:?}", first.observables.keys());
+        let mut two = traj.clone();
+        let half = two.frames.len() / 2;
+        if let Some(t) = two.temperature.as_mut() {
+            t[half..].iter_mut().for_each(|x| *x *= 1.01);
+        }
+        let out = run(&d, &two, &p0, &State::new());
+        assert_eq!(
+            out.observables.keys().filter(|k| k.starts_with("neff_kT")).count(),
+            2,
+            "{:?}",
+            out.observables.keys()
+        );
         // the same trajectory at new parameters: reweighted from θ0, one step further
         let again = run(&d, &traj, &p1, &first.state);
         assert!(again.is_ready);
