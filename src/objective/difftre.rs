@@ -587,10 +587,33 @@ mod tests {
         assert!(third.is_ready && third.state["opt_steps"] == 3);
         let fourth = run(&d, &traj, &p1, &third.state);
         assert!(!fourth.is_ready && fourth.state["opt_steps"] == 0);
-        // a step counter without a matching key is not a reuse
+        // a step counter without a matching key is not a reuse, nor is a matching key at step 0
         let mut forged = again.state.clone();
         forged.insert("reference_key".into(), "0:0:0".into());
         assert_eq!(run(&d, &traj, &p1, &forged).state["opt_steps"], 1);
+        let mut reset = again.state.clone();
+        reset.insert("opt_steps".into(), 0.into());
+        let out = run(&d, &traj, &p1, &reset);
+        assert_eq!(reference_params(&out), p1);
+        let neff = |o: &ObjectiveOutput| match &o.observables["neff"] {
+            Observation::Scalar(x) => *x,
+            other => panic!("{other:?}"),
+        };
+        // re-referenced at the current θ: uniform weights (no stale reference energies)
+        assert!((neff(&out) - 1.0).abs() < 1e-12, "n_eff {}", neff(&out));
+        // the fingerprint sees a flip of any low bit of a coordinate
+        for bit in 0..8 {
+            let mut t = traj.clone();
+            let x = &mut t.frames[0].r[0].0[0];
+            *x = f64::from_bits(x.to_bits() ^ (1 << bit));
+            let out = run(&d, &t, &p1, &again.state);
+            assert_eq!(out.state["opt_steps"], 1, "bit {bit}: a new trajectory");
+            assert!((neff(&out) - 1.0).abs() < 1e-12, "bit {bit}: referenced afresh");
+        }
+        // n_eff exactly at the threshold still counts as enough
+        let at = neff(&again);
+        let strict = reference_case().0.min_n_eff(at).unwrap();
+        assert!(run(&strict, &traj, &p1, &first.state).is_ready, "n_eff {at} = min_n_eff");
     }
 
     #[test]
