@@ -601,14 +601,14 @@ mod tests {
         };
         // re-referenced at the current θ: uniform weights (no stale reference energies)
         assert!((neff(&out) - 1.0).abs() < 1e-12, "n_eff {}", neff(&out));
-        // the fingerprint sees a flip of any low bit of a coordinate
-        for bit in 0..8 {
+        // the fingerprint sees a flip of any low bit of any coordinate it covers
+        for (axis, bit) in (0..3).flat_map(|a| (0..8).map(move |b| (a, b))) {
             let mut t = traj.clone();
-            let x = &mut t.frames[0].r[0].0[0];
+            let x = &mut t.frames[0].r[0].0[axis];
             *x = f64::from_bits(x.to_bits() ^ (1 << bit));
             let out = run(&d, &t, &p1, &again.state);
-            assert_eq!(out.state["opt_steps"], 1, "bit {bit}: a new trajectory");
-            assert!((neff(&out) - 1.0).abs() < 1e-12, "bit {bit}: referenced afresh");
+            assert_eq!(out.state["opt_steps"], 1, "axis {axis}, bit {bit}: a new trajectory");
+            assert!((neff(&out) - 1.0).abs() < 1e-12, "axis {axis}, bit {bit}: referenced afresh");
         }
         // n_eff exactly at the threshold still counts as enough
         let at = neff(&again);
