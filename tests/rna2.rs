@@ -121,3 +121,38 @@ fn native_md_holds_temperature_and_the_duplex() {
     let hb = model.breakdown(&state.to_configuration(md.potential())).unwrap().custom("RnaHydrogenBonding").unwrap();
     assert!(hb / 24.0 < -0.15, "the duplex stays paired: H-bonding {} per nucleotide", hb / 24.0);
 }
+
+/// Parameter gradients of oxRNA2 (through the tensor path of the users' terms) equal central
+/// differences of the native energies, for parameters of five terms and the shared kT.
+#[test]
+fn parameter_gradients_equal_finite_differences() {
+    let (top, frames, _) = reference(CASES[1]);
+    let model = rna2::model(&top, 0.1, 1.0).unwrap();
+    let frames = &frames[10..14];
+    let names: Vec<String> = [
+        "RnaStacking.eps_stack_base",
+        "RnaStacking.a_stack_9",
+        "RnaHydrogenBonding.eps_hb",
+        "RnaCrossStacking.theta0_cross_1",
+        "RnaCoaxialStacking.k_coax",
+        "RnaDebyeHuckel.lambda_factor",
+        "RnaNonbondedExcludedVolume.sigma_backbone",
+        "kt",
+    ]
+    .map(String::from)
+    .to_vec();
+    let weights = vec![0.25; frames.len()];
+    let (_, grads) = model.vjp(frames, &weights, &names).unwrap();
+    for name in &names {
+        let at = |h: f64| {
+            let v = model.params().get(name).unwrap();
+            let m = model.with_params(model.params().with_params([(name.as_str(), v + h)]).unwrap()).unwrap();
+            frames.iter().map(|f| 0.25 * m.energy(f).unwrap()).sum::<f64>()
+        };
+        let h = 1e-6;
+        let fd = (at(h) - at(-h)) / (2.0 * h);
+        let g = grads.get(name).unwrap();
+        assert!((g - fd).abs() < 1e-5 * fd.abs().max(1.0), "{name}: autodiff {g} vs finite differences {fd}");
+        assert!(g.abs() > 1e-6, "{name}: {g} is not trivially zero");
+    }
+}

@@ -7,7 +7,8 @@
 //! Energies are system totals in oxDNA energy units; oxDNA prints them per nucleotide.
 //!
 //! Users add their own terms to a model ([`EnergyTerm`], [`EnergyModel::with_term`], module
-//! [`custom`]): written once over [`crate::math::Real`], evaluated the same three ways.
+//! [`custom`]): written once over [`crate::math::Real`], evaluated the same three ways. oxRNA2
+//! ([`rna2`]) is built that way, from eight such terms.
 
 pub mod custom;
 pub mod functions;
