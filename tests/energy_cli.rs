@@ -110,9 +110,43 @@ fn missing_sequence_dependent_file() {
             && err.contains("my_params.txt': no such file (seq_dep_file in the input)"),
         "{err}"
     );
-    std::fs::write(tmp.path().join("input2"), "interaction_type = RNA2\nT = 300K\ntopology = init.top\n").unwrap();
+    // oxRNA1 and the sequence-dependent oxRNA2 are refused by name
+    std::fs::write(tmp.path().join("input2"), "interaction_type = RNA\nT = 300K\ntopology = init.top\n").unwrap();
     let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input2"]).stderr).to_string();
-    assert!(err.contains("invalid interaction_type = RNA2"), "{err}");
+    assert!(err.contains("invalid interaction_type = RNA:") && err.contains("RNA2 (sequence-averaged"), "{err}");
+    std::fs::write(
+        tmp.path().join("input3"),
+        "interaction_type = RNA2\nT = 300K\nuse_average_seq = false\ntopology = init.top\ntrajectory_file = t.dat\n",
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input3"]).stderr).to_string();
+    assert!(err.contains("invalid use_average_seq = false") && err.contains("sequence-averaged"), "{err}");
+}
+
+/// `oxgrad energy` on oxDNA's own RNA2 analysis input prints oxDNA's columns, within 1.1e-5 per
+/// nucleotide of oxDNA's numbers (hydrogen bonding; the rest within 2e-7).
+#[test]
+fn rna2_energies_through_the_command_line() {
+    let dir = case_dir("rna2-avg-12bp-T300-salt1.0");
+    let out = oxgrad(&dir, &["energy", "input_analysis"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "frame\tstep\tFENE\tBONDED_EXCL_VOL\tSTACKING\tNONBONDED_EXCL_VOL\tHYDROGEN_BONDING\tCROSS_STACKING\tCOAXIAL_STACKING\tDEBYE_HUCKEL\tTOTAL"
+    );
+    let reference = std::fs::read_to_string(dir.join("energies.tsv")).unwrap();
+    let mut rows = 0;
+    for (got, want) in lines.zip(reference.lines().skip(1)) {
+        let g: Vec<f64> = got.split('\t').skip(2).map(|x| x.parse().unwrap()).collect();
+        let w: Vec<f64> = want.split('\t').skip(3).take(9).map(|x| x.parse().unwrap()).collect();
+        for (k, (a, b)) in g.iter().zip(&w).enumerate() {
+            assert!((a - b).abs() < if k == 4 || k == 8 { 1.2e-5 } else { 2e-7 }, "column {k}: {a} vs {b}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 10);
 }
 
 #[test]
