@@ -121,6 +121,13 @@ fn missing_sequence_dependent_file() {
     .unwrap();
     let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input3"]).stderr).to_string();
     assert!(err.contains("invalid use_average_seq = false") && err.contains("sequence-averaged"), "{err}");
+    // oxRNA2 outside 0–100 °C, and oxDNA's r_high key, are refused by name
+    for (key, line) in [("T", "T = 400K"), ("debye_huckel_rhigh", "T = 300K\ndebye_huckel_rhigh = 1.2")] {
+        std::fs::write(tmp.path().join("input4"), format!("interaction_type = RNA2\n{line}\ntopology = init.top\n"))
+            .unwrap();
+        let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input4"]).stderr).to_string();
+        assert!(err.contains(&format!("invalid {key} = ")), "{err}");
+    }
 }
 
 /// `oxgrad energy` on oxDNA's own RNA2 analysis input prints oxDNA's columns, within 1.1e-5 per

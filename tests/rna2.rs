@@ -156,3 +156,31 @@ fn parameter_gradients_equal_finite_differences() {
         assert!(g.abs() > 1e-6, "{name}: {g} is not trivially zero");
     }
 }
+
+/// A backbone bond stretched past FENE's divergence makes the energy non-finite (so MD stops,
+/// as oxDNA does), unless FENE is bounded as with `max_backbone_force`; a saved oxRNA2 model
+/// reads back whole with `rna2::registry()`.
+#[test]
+fn fene_diverges_and_models_read_back() {
+    let (top, frames, _) = reference(CASES[0]);
+    let mut far = frames[0].clone();
+    let (p, q) = (1, 0);
+    let d = far.r[q] - far.r[p];
+    far.r[q] = far.r[q] + d * (0.4 / d.norm());
+    let strict = rna2::model(&top, 0.1, 1.0).unwrap();
+    assert!(!strict.energy(&far).unwrap().is_finite());
+    let bounded =
+        rna2::model_with(&top, 0.1, rna2::Fene::bounded(), rna2::DebyeHuckel::new(1.0, 0.1).unwrap()).unwrap();
+    let e = bounded.energy(&far).unwrap();
+    assert!(e.is_finite() && e > strict.energy(&frames[0]).unwrap(), "{e}");
+    // model files
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rna2.toml");
+    let changed =
+        bounded.with_params(bounded.params().with_params([("RnaHydrogenBonding.eps_hb", 0.9)]).unwrap()).unwrap();
+    changed.write(&path).unwrap();
+    let back = oxgrad::energy::EnergyModel::read(&top, &path, &rna2::registry()).unwrap();
+    assert_eq!(back.energy(&far).unwrap(), changed.energy(&far).unwrap());
+    assert_eq!(back.energy(&frames[3]).unwrap(), changed.energy(&frames[3]).unwrap());
+    assert_eq!(back.params(), changed.params());
+}

@@ -100,7 +100,11 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
             write!(
                 out,
                 "{{\"model\":\"{}\",\"units\":\"oxDNA energy units per nucleotide\",\"nucleotides\":{},\"frames\":[",
-                setup.model.params().model(),
+                if custom.iter().any(|(n, _, _)| n == "RnaFene") {
+                    "rna2".to_string()
+                } else {
+                    setup.model.params().model().to_string()
+                },
                 setup.topology.len()
             )
             .map_err(io)?;

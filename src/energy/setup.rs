@@ -139,9 +139,10 @@ fn read_seq_dep(input: &InputFile) -> Result<SeqDepFile> {
 }
 
 impl ModelSetup {
-    /// oxRNA2 ([`crate::energy::rna2`]): temperature `T`, `salt_concentration` (default 1.0 M, as
-    /// in oxDNA), `dh_half_charged_ends`, `dh_lambda`, `dh_strength`; model parameters from
-    /// `params` (a parameter file of an RNA2 model) where given.
+    /// oxRNA2 ([`crate::energy::rna2`]): temperature `T` (0–100 °C unless `T_force_value`),
+    /// `salt_concentration` (default 1.0 M, as in oxDNA), `dh_half_charged_ends`, `dh_lambda`,
+    /// `dh_strength`, `max_backbone_force` (and `_far`); model parameters from `params` (a
+    /// parameter file of an RNA2 model) where given.
     fn rna2(input: &InputFile, params: Option<&ParamSet>) -> Result<ModelSetup> {
         let src = input.source.display();
         if !input.bool_or("use_average_seq", true)? {
@@ -158,17 +159,39 @@ impl ModelSetup {
                 format!("{src}: oxgrad's oxRNA2 has no mismatch repulsion"),
             ));
         }
+        if input.get("debye_huckel_rhigh").is_some() {
+            return Err(Error::invalid(
+                "debye_huckel_rhigh",
+                input.get("debye_huckel_rhigh").unwrap_or_default(),
+                format!("{src}: oxgrad's oxRNA2 uses r_high = 3 λ; remove the key"),
+            ));
+        }
         let kt = input.temperature("T")?;
+        // oxDNA's RNA models refuse temperatures outside 0–100 °C unless told otherwise
+        if !(273.15 / 3000.0..=373.15 / 3000.0).contains(&kt) && !input.bool_or("T_force_value", false)? {
+            return Err(Error::invalid(
+                "T",
+                format!("{} K", kt * 3000.0),
+                format!("{src}: oxRNA2 is parametrised between 0 and 100 °C (set T_force_value = true to go outside, as in oxDNA)"),
+            ));
+        }
         let salt = input.opt_f64("salt_concentration")?.unwrap_or(1.0);
-        let debye = crate::energy::rna2::DebyeHuckel::new(salt)?
+        let debye = crate::energy::rna2::DebyeHuckel::new(salt, kt)?
             .half_charged_ends(input.bool_or("dh_half_charged_ends", true)?);
+        let bounded = input.opt_f64("max_backbone_force")?;
+        let fene =
+            if bounded.is_some() { crate::energy::rna2::Fene::bounded() } else { crate::energy::rna2::Fene::strict() };
         let (topology, _) = Topology::read(input.path("topology")?)?;
-        let mut model = crate::energy::rna2::model_with(&topology, kt, debye)?;
+        let mut model = crate::energy::rna2::model_with(&topology, kt, fene, debye)?;
         if let Some(p) = params {
             // the file's model parameters, the input's temperature
             model = model.with_params(p.with_params([("kt", kt)])?)?;
         }
         let mut overrides = Vec::new();
+        if let Some(fmax) = bounded {
+            overrides.push(("RnaFene.fmax", fmax));
+            overrides.push(("RnaFene.finf", input.opt_f64("max_backbone_force_far")?.unwrap_or(0.04)));
+        }
         if let Some(l) = input.opt_f64("dh_lambda")? {
             overrides.push(("RnaDebyeHuckel.lambda_factor", l));
         }

@@ -71,7 +71,7 @@ const THERMOSTATS: &str = "no, john (or brownian), langevin";
 
 /// Every key the MD engine reads (and `oxgrad energy`'s analysis keys, which MD inputs often
 /// carry harmlessly).
-const KNOWN: [&str; 44] = [
+const KNOWN: [&str; 46] = [
     "sim_type",
     "backend",
     "backend_precision",
@@ -83,6 +83,8 @@ const KNOWN: [&str; 44] = [
     "dh_lambda",
     "dh_strength",
     "dh_half_charged_ends",
+    "T_force_value",
+    "mismatch_repulsion",
     "dt",
     "steps",
     "thermostat",
@@ -162,7 +164,9 @@ impl MdRun {
         let mut setup = ModelSetup::from_input_with(input, params)?;
         // FENE: a bond at its divergence is a blow-up unless max_backbone_force asks for oxDNA's
         // bounded continuation
-        if let Some(fmax) = input.opt_f64("max_backbone_force")? {
+        // (oxRNA2 takes these keys when its model is built)
+        let dna = setup.model.term_weights()[crate::energy::TermId::Fene as usize] != 0.0;
+        if let Some(fmax) = input.opt_f64("max_backbone_force")?.filter(|_| dna) {
             let finf = input.opt_f64("max_backbone_force_far")?.unwrap_or(0.04);
             let p = setup.model.params().with_params([("fmax", fmax), ("finf", finf)])?;
             setup.model = setup.model.with_params(p)?.fene_limit(false);

@@ -7,8 +7,10 @@
 //! ```
 //!
 //! B and r_c make V and its derivative continuous; χ = ½ at a strand end (half-charged ends, on by
-//! default in oxDNA), else 1. The salt concentration (mol/L) is a setting of the term: it decides
-//! the cut-off, 2 |backbone| + r_c, with room for kT up to 1.5 times the model's.
+//! default in oxDNA), else 1. The salt concentration (mol/L) and the temperature the term is made
+//! for are its settings: they decide the cut-off of its pairs, 2 |backbone| + r_c, sized for λ up
+//! to 1.5 times its value there (kT up to 2.25 times, or `lambda_factor` trained up by half);
+//! beyond that, pairs inside r_c would be missed, so build the model again.
 
 use super::rna_pair;
 use crate::energy::functions::ParamSource;
@@ -22,16 +24,21 @@ use crate::system::Nucleotide;
 #[derive(Debug, Clone, Copy)]
 pub struct DebyeHuckel {
     salt: f64,
+    kt: f64,
     half_charged_ends: bool,
 }
 
 impl DebyeHuckel {
-    /// At salt concentration `salt` (mol/L), with half charges at strand ends.
-    pub fn new(salt: f64) -> Result<DebyeHuckel> {
+    /// At salt concentration `salt` (mol/L) and temperature `kt` (simulation units), with half
+    /// charges at strand ends.
+    pub fn new(salt: f64, kt: f64) -> Result<DebyeHuckel> {
         if !(salt.is_finite() && salt > 0.0) {
             return Err(Error::invalid("salt_concentration", salt, "a positive concentration in mol/L"));
         }
-        Ok(DebyeHuckel { salt, half_charged_ends: true })
+        if !(kt.is_finite() && kt > 0.0) {
+            return Err(Error::invalid("kt", kt, "a positive temperature in simulation units (T[K]/3000)"));
+        }
+        Ok(DebyeHuckel { salt, kt, half_charged_ends: true })
     }
 
     /// With or without half charges at strand ends (oxDNA's `dh_half_charged_ends`).
@@ -71,13 +78,14 @@ impl EnergyTerm for DebyeHuckel {
         ]
     }
     fn scope(&self) -> Scope {
-        // r_c = 4.5 λ at the model's kT; λ grows as √kT: room for 1.5 times the kT of 0.1
-        let lambda = 0.366_725_8 * (1.5_f64).sqrt() / self.salt.sqrt();
-        Scope::NonBonded { cutoff: 2.0 * 0.447_213_6 + 4.5 * lambda }
+        // r_c = 4.5 λ; room for λ 1.5 times its default at this temperature and salt
+        let lambda = 0.366_725_8 * (self.kt / 0.1).sqrt() / self.salt.sqrt();
+        Scope::NonBonded { cutoff: 2.0 * 0.447_213_6 + 4.5 * 1.5 * lambda }
     }
     fn settings(&self) -> toml::Table {
         let mut t = toml::Table::new();
         t.insert("salt".into(), self.salt.into());
+        t.insert("kt".into(), self.kt.into());
         t.insert("half_charged_ends".into(), self.half_charged_ends.into());
         t
     }

@@ -1,16 +1,34 @@
 //! FENE backbone of oxRNA2, between bonded neighbours' backbone sites (−0.4 a1 + 0.2 a3):
-//! V = −(ε/2) ln(1 − (r − r0)²/Δ²), ε = 2, r0 = 0.761070781051, Δ = 0.25. Beyond the stretch
-//! where the force reaches `fmax` the energy continues with a bounded force, as oxgrad's DNA FENE
-//! does (oxDNA's RNA code returns 1e12 there).
+//! V = −(ε/2) ln(1 − (r − r0)²/Δ²), ε = 2, r0 = 0.761070781051, Δ = 0.25. At |r − r0| ≥ Δ the
+//! energy is not finite, so MD stops there with an error and `error_conf.dat`, as oxDNA does
+//! (its RNA code returns 1e12). [`Fene::bounded`] instead continues past the stretch where the
+//! force reaches `fmax` with a force falling to `finf` (oxDNA's `max_backbone_force`).
 
 use super::{rna_pair, specs};
-use crate::energy::terms::{energy, fene, Pair};
+use crate::energy::terms::{energy, fene, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
 
 /// The oxRNA2 FENE term.
-#[derive(Debug, Clone, Copy)]
-pub struct Fene;
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fene {
+    bounded: bool,
+}
+
+impl Fene {
+    /// FENE that diverges at |r − r0| = Δ (the default).
+    #[must_use]
+    pub fn strict() -> Fene {
+        Fene { bounded: false }
+    }
+
+    /// FENE continued past the stretch where its force reaches `fmax` (`RnaFene.fmax`,
+    /// `RnaFene.finf`), as oxDNA's `max_backbone_force`.
+    #[must_use]
+    pub fn bounded() -> Fene {
+        Fene { bounded: true }
+    }
+}
 
 impl EnergyTerm for Fene {
     fn name(&self) -> &str {
@@ -24,7 +42,19 @@ impl EnergyTerm for Fene {
     fn scope(&self) -> Scope {
         Scope::Bonded
     }
+    fn settings(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        t.insert("bounded".into(), self.bounded.into());
+        t
+    }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        energy(fene::SPEC, &fene::Fene::new(p), &rna_pair(pair), &pair.d.x.cst(0.0))
+        let pair = rna_pair(pair);
+        if self.bounded {
+            return energy(fene::SPEC, &fene::Fene::new(p), &pair, &pair.d.x.cst(0.0));
+        }
+        let x = pair.between(Site::Backbone, Site::Backbone).norm() - p.get("r0_backbone");
+        let delta = p.get("delta_backbone");
+        // not finite at |x| ≥ Δ: the MD engine stops there
+        -(p.get("eps_backbone") * 0.5) * (-(x.clone() * x) / (delta.clone() * delta) + 1.0).ln()
     }
 }

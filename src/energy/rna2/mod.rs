@@ -45,7 +45,7 @@ pub use hydrogen_bonding::HydrogenBonding;
 pub use stacking::Stacking;
 
 use super::terms::Pair;
-use super::{EnergyModel, ParamSpec, TermId};
+use super::{EnergyModel, ParamSpec, TermId, TermRegistry};
 use crate::error::Result;
 use crate::math::{Real, V3};
 use crate::params::ParamSet;
@@ -58,16 +58,17 @@ use crate::system::Topology;
 /// a DNA parameter has the same name). The temperature is the shared `kt`; the salt is a
 /// setting of the Debye–Hückel term (its cut-off depends on it).
 pub fn model(topology: &Topology, kt: f64, salt: f64) -> Result<EnergyModel> {
-    model_with(topology, kt, DebyeHuckel::new(salt)?)
+    model_with(topology, kt, Fene::strict(), DebyeHuckel::new(salt, kt)?)
 }
 
-/// [`model`] with a Debye–Hückel term of other settings (half charges at strand ends off).
-pub fn model_with(topology: &Topology, kt: f64, debye: DebyeHuckel) -> Result<EnergyModel> {
+/// [`model`] with FENE and Debye–Hückel terms of other settings ([`Fene::bounded`],
+/// [`DebyeHuckel::half_charged_ends`]).
+pub fn model_with(topology: &Topology, kt: f64, fene: Fene, debye: DebyeHuckel) -> Result<EnergyModel> {
     let mut base = ParamSet::dna1_defaults();
     base.set("kt", kt)?;
     let m = EnergyModel::new(topology, base)?.without_terms(&TermId::ALL);
     let m = m
-        .with_term(Fene, 1.0)?
+        .with_term(fene, 1.0)?
         .with_term(ExcludedVolume::bonded(), 1.0)?
         .with_term(Stacking, 1.0)?
         .with_term(ExcludedVolume::nonbonded(), 1.0)?
@@ -76,6 +77,33 @@ pub fn model_with(topology: &Topology, kt: f64, debye: DebyeHuckel) -> Result<En
         .with_term(CoaxialStacking, 1.0)?
         .with_term(debye, 1.0)?;
     Ok(m)
+}
+
+/// The constructors of the eight terms, for reading a saved oxRNA2 model
+/// ([`EnergyModel::read`]); add your own terms to it with [`TermRegistry::register`].
+#[must_use]
+pub fn registry() -> TermRegistry {
+    let number = |t: &toml::Table, k: &str| -> Result<f64> {
+        t.get(k).and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).ok_or_else(|| {
+            crate::error::Error::invalid(format!("RnaDebyeHuckel setting '{k}'"), format!("{:?}", t.get(k)), "a number")
+        })
+    };
+    let flag = |t: &toml::Table, k: &str, default: bool| t.get(k).and_then(toml::Value::as_bool).unwrap_or(default);
+    TermRegistry::new()
+        .register("RnaFene", move |t| Ok(if flag(t, "bounded", false) { Fene::bounded() } else { Fene::strict() }))
+        .register("RnaBondedExcludedVolume", |_| Ok(ExcludedVolume::bonded()))
+        .register("RnaStacking", |_| Ok(Stacking))
+        .register("RnaNonbondedExcludedVolume", |_| Ok(ExcludedVolume::nonbonded()))
+        .register("RnaHydrogenBonding", |_| Ok(HydrogenBonding))
+        .register("RnaCrossStacking", |_| Ok(CrossStacking))
+        .register("RnaCoaxialStacking", |_| Ok(CoaxialStacking))
+        .register("RnaDebyeHuckel", move |t| {
+            Ok(DebyeHuckel::new(number(t, "salt")?, number(t, "kt")?)?.half_charged_ends(flag(
+                t,
+                "half_charged_ends",
+                true,
+            )))
+        })
 }
 
 /// oxDNA's split-energy column of each term, in order (for `oxgrad energy`).
