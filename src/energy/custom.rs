@@ -7,23 +7,28 @@
 //! A term says
 //! - its **name** (the column header in breakdowns, the prefix of its qualified parameter names);
 //! - its **parameters** ([`ParamSpec`]: name, default, unit, description): they join the model's
-//!   one parameter namespace, under their own name when it is free and as `Term.name` otherwise
-//!   (the qualified form always works). They are saved in parameter files under
+//!   one parameter namespace, under their own name when no built-in parameter and no other
+//!   term's has it, and as `Term.name` otherwise (the qualified form always works). They are saved in parameter files under
 //!   `[custom.Term]`, selected and optimised like any other. A term reads a parameter the
 //!   model already has — the temperature `kt`, `salt_conc`, a built-in constant — by declaring
 //!   it [`ParamSpec::shared`]: one value, tied, whose gradient collects every use;
 //! - its **scope** ([`Scope`]): the bonded pairs, the non-bonded pairs within a centre cut-off,
 //!   chosen pairs, or chosen nucleotides; and, optionally, which pairs of the scope it acts on by
 //!   their bases, strands or indices ([`EnergyTerm::acts_on`]: a base-pairing term takes
-//!   complementary bases only);
+//!   complementary bases only) and with which constant factor from the topology
+//!   ([`EnergyTerm::pair_scale`]: half charges at strand ends);
 //! - its **energy** of one pair ([`EnergyTerm::pair_energy`], a function of the minimum-image
 //!   separation `d = r_q − r_p`, both frames and both sets of interaction sites) or of one
 //!   nucleotide ([`EnergyTerm::nucleotide_energy`], its position, frame and sites).
 //!
 //! Forces and torques are exact derivatives of that energy: each pair is evaluated 9 times (3
 //! components of `d`, 3 infinitesimal rotations of each frame) with one dual-number direction,
-//! a nucleotide 6 times (3 translations, 3 rotations). That is cheap for restraints and traps on a few nucleotides; a
-//! non-bonded term over every pair costs about 9 energy evaluations per pair per step.
+//! a nucleotide 6 times (3 translations, 3 rotations). That is cheap for restraints and traps on
+//! a few nucleotides; a non-bonded term over every pair costs about 9 energy evaluations per pair
+//! per step (BENCHMARKS.md: about 7 times the whole built-in force routine).
+//!
+//! A model with users' terms saves and loads as a TOML file ([`super::model_file`]), and
+//! [`super::rna2`] builds a whole model family, oxRNA2, from eight such terms.
 //!
 //! **Sampling.** DiffTRe reweights trajectories sampled from the model it trains, so they must
 //! come from a simulator that includes the user's terms: [`crate::simulate::NativeSimulator`]
