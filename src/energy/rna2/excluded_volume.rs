@@ -3,9 +3,10 @@
 //! between backbone sites (σ 0.70, r* 0.675); ε = 2. The RNA backbone site is −0.4 a1 + 0.2 a3.
 
 use super::{rna_pair, specs};
-use crate::energy::terms::{energy, excluded_volume, Pair};
+use crate::energy::terms::{energy, excluded_volume, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
+use crate::params::smoothing::f3_tail;
 
 /// Bonded or non-bonded excluded volume.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,22 @@ impl EnergyTerm for ExcludedVolume {
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let spec = if self.bonded { excluded_volume::BONDED } else { excluded_volume::NONBONDED };
-        energy(spec, &excluded_volume::ExcludedVolume::new(p), &rna_pair(pair), &pair.d.x.cst(0.0))
+        let pair = rna_pair(pair);
+        let zero = pair.d.x.cst(0.0);
+        // most pairs have every site pair beyond its f3 cut-off: nothing to build there
+        let reach = |(sigma, star): (&str, &str), x: Site, y: Site| {
+            let (_, rc) = f3_tail(p.get(sigma), p.get(star));
+            pair.between(x, y).norm().lt(&rc)
+        };
+        let near = [
+            reach(("sigma_base", "dr_star_base"), Site::Base, Site::Base),
+            reach(("sigma_base_back", "dr_star_base_back"), Site::Base, Site::Backbone),
+            reach(("sigma_back_base", "dr_star_back_base"), Site::Backbone, Site::Base),
+            reach(("sigma_backbone", "dr_star_backbone"), Site::Backbone, Site::Backbone),
+        ];
+        if !near.iter().any(T::any) {
+            return zero;
+        }
+        energy(spec, &excluded_volume::ExcludedVolume::new(p), &pair, &zero)
     }
 }

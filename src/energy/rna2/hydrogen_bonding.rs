@@ -5,10 +5,10 @@
 //! for θ7, θ8. oxDNA tabulates these six angular factors; here they are exact (module docs).
 
 use super::{f4_specs, owned_specs, rna_pair, specs};
-use crate::energy::functions::F1;
 use crate::energy::terms::{energy, hydrogen_bonding, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
+use crate::params::smoothing::f1_tail;
 use crate::system::{Base, Nucleotide};
 use std::f64::consts::PI;
 
@@ -56,8 +56,9 @@ impl EnergyTerm for HydrogenBonding {
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let pair = rna_pair(pair);
         let eps = p.get("eps_hb");
-        // most pairs of the scope are out of the radial factor's reach: skip the angles there
-        if F1::new(p, "hb").eval(&pair.between(Site::Base, Site::Base).norm(), &eps).is_zero() {
+        // most pairs of the scope are beyond the radial factor's reach: nothing to build there
+        let (_, reach) = f1_tail(p.get("a_hb"), p.get("dr0_hb"), p.get("dr_c_hb"), p.get("dr_high_hb"));
+        if !T::any(&pair.between(Site::Base, Site::Base).norm().lt(&reach)) {
             return eps.cst(0.0);
         }
         energy(hydrogen_bonding::SPEC, &hydrogen_bonding::HydrogenBonding::new(p), &pair, &eps)
