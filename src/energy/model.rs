@@ -565,11 +565,20 @@ impl EnergyModel {
             TermId::CoaxialStacking,
             TermId::Debye,
         ];
-        for &(p, q) in &self.bonded {
-            let pair = frame.pair(&self.terms.geo, p, q);
-            for term in BONDED {
-                f(term, p, q, self.strength_index(term, p, q).unwrap_or(0), &pair);
+        // a term of weight 0 is dropped (an oxRNA2 model switches every built-in term off)
+        let on = |t: &TermId| self.weights[*t as usize] != 0.0;
+        let bonded: Vec<TermId> = BONDED.into_iter().filter(on).collect();
+        let nonbonded: Vec<TermId> = NONBONDED.into_iter().filter(on).collect();
+        if !bonded.is_empty() {
+            for &(p, q) in &self.bonded {
+                let pair = frame.pair(&self.terms.geo, p, q);
+                for &term in &bonded {
+                    f(term, p, q, self.strength_index(term, p, q).unwrap_or(0), &pair);
+                }
             }
+        }
+        if nonbonded.is_empty() {
+            return;
         }
         for &(p, q) in candidates {
             if self.neighbours[p].contains(&Some(q)) {
@@ -577,7 +586,7 @@ impl EnergyModel {
             }
             let pair = frame.pair(&self.terms.geo, p, q);
             let centre = V3::norm(&pair.d);
-            for term in NONBONDED {
+            for &term in &nonbonded {
                 if centre >= self.ranges[term as usize] {
                     continue;
                 }
@@ -588,8 +597,8 @@ impl EnergyModel {
         }
     }
 
-    /// Visits every pair with a non-zero contribution to a term, unweighted. The frame must have
-    /// the topology's nucleotide count.
+    /// Visits every pair with a non-zero contribution to a term of non-zero weight, unweighted.
+    /// The frame must have the topology's nucleotide count.
     pub fn visit_pairs(&self, frame: &Frame, visit: impl FnMut(ActivePair)) -> Result<()> {
         self.check_frame(frame)?;
         self.visit_pairs_unchecked(frame, visit);
@@ -836,7 +845,8 @@ impl EnergyModel {
         Ok(out)
     }
 
-    /// Per-term energies of one configuration (system totals, unweighted).
+    /// Per-term energies of one configuration (system totals, unweighted; a built-in term of
+    /// weight 0 is not evaluated and reads 0).
     pub fn breakdown(&self, c: &Configuration) -> Result<Breakdown> {
         self.check(c)?;
         let frame = Frame::new(c);
