@@ -192,3 +192,40 @@ fn parameter_sets_round_trip_through_serde() {
     let e = serde_json::from_str::<ParamSet>(&bad).unwrap_err().to_string();
     assert!(e.contains("q_eff"), "{e}");
 }
+
+/// `oxgrad simulate` runs oxDNA's own RNA2 MD input (shortened) and writes oxDNA's files: a
+/// trajectory whose frames parse, finite energies, a last configuration.
+#[test]
+fn rna2_simulates_through_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = case_dir("rna2-avg-12bp-T300-salt1.0");
+    for f in ["init.top", "init.dat"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let input = std::fs::read_to_string(src.join("input_md")).unwrap();
+    let short: Vec<String> = input
+        .lines()
+        .filter(|l| !l.starts_with("equilibration_steps"))
+        .map(|l| match l.split('=').next().map(str::trim) {
+            Some("steps") => "steps = 300".to_string(),
+            Some("print_conf_interval") => "print_conf_interval = 100".to_string(),
+            Some("print_energy_every") => "print_energy_every = 100".to_string(),
+            _ => l.to_string(),
+        })
+        .collect();
+    std::fs::write(tmp.path().join("input"), short.join("\n")).unwrap();
+    let out = oxgrad(tmp.path(), &["simulate", "input"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let frames: Vec<_> = oxgrad::io::TrajectoryReader::open(tmp.path().join("trajectory.dat"), 24)
+        .unwrap()
+        .collect::<oxgrad::Result<_>>()
+        .unwrap();
+    assert_eq!(frames.len(), 3);
+    let energies = std::fs::read_to_string(tmp.path().join("energy_md.dat")).unwrap();
+    let rows: Vec<Vec<f64>> =
+        energies.lines().map(|l| l.split_whitespace().map(|x| x.parse().unwrap()).collect()).collect();
+    assert!(rows.len() >= 3 && rows.iter().all(|r| r.iter().all(|x| x.is_finite())), "{energies}");
+    // the potential energy per nucleotide of an RNA duplex, not of a DNA one evaluated on it
+    assert!(rows.iter().all(|r| r[1] < -0.5 && r[1] > -2.0), "{energies}");
+    assert!(tmp.path().join("last_conf.dat").exists());
+}
