@@ -7,57 +7,22 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use oxgrad::energy::neighbors::pairs_within;
-use oxgrad::energy::terms::{Pair, Site};
-use oxgrad::energy::{EnergyModel, EnergyTerm, ForceWorkspace, Forces, Frame, ParamSpec, Scope, TermParams};
+use oxgrad::energy::{EnergyModel, ForceWorkspace, Forces, Frame};
 use oxgrad::generate::{helix, parse_sequence, Shape};
-use oxgrad::math::Real;
 use oxgrad::params::ParamSet;
 use oxgrad::system::TopologyFormat;
 
-#[derive(Debug)]
-struct Restraint;
+/// The same terms as the tests use: a spring on one pair, a Gaussian over non-bonded pairs.
+#[path = "../tests/common/terms.rs"]
+mod terms;
 
-impl EnergyTerm for Restraint {
-    fn name(&self) -> &str {
-        "Restraint"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::new("k_restraint", 1.0, "energy / length²", "stiffness")]
-    }
-    fn scope(&self) -> Scope {
-        Scope::Pairs(vec![(0, 119)])
-    }
-    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let s = pair.d.norm() - 1.0;
-        s.clone() * s * p.get("k_restraint") * 0.5
-    }
-}
-
-#[derive(Debug)]
-struct Bump;
-
-impl EnergyTerm for Bump {
-    fn name(&self) -> &str {
-        "Bump"
-    }
-    fn params(&self) -> Vec<ParamSpec> {
-        vec![ParamSpec::new("a_bump", 0.05, "energy", "height"), ParamSpec::new("w_bump", 0.6, "length", "width")]
-    }
-    fn scope(&self) -> Scope {
-        Scope::NonBonded { cutoff: 1.6 }
-    }
-    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let r = pair.between(Site::Base, Site::Backbone);
-        let w = p.get("w_bump");
-        (-(r.dot(&r) / (w.clone() * w))).exp() * p.get("a_bump")
-    }
-}
+use terms::{Bump, Spring};
 
 fn forces(c: &mut Criterion) {
     let seq = "ACGTTGCAATGCCGTAAGCTTGACCATGGTCAGTCAAGTCCTAGGATCCAGTTCACGTGA";
     let (top, conf) = helix(&parse_sequence(seq).unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
     let plain = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
-    let restrained = plain.clone().with_term(Restraint, 1.0).unwrap();
+    let restrained = plain.clone().with_term(Spring { p: 0, q: 119 }, 1.0).unwrap();
     let bumped = restrained.clone().with_term(Bump, 1.0).unwrap();
     let frame = Frame::new(&conf);
     let mut g = c.benchmark_group("forces_120nt");

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod terms;
+
 use std::path::PathBuf;
 
 /// The oxDNA reference cases copied from ../shared/reference/oxdna (see tests/data/oxdna/PROVENANCE).
@@ -17,4 +19,30 @@ pub const CASES: [&str; 7] = [
 /// Directory of one reference case.
 pub fn case_dir(case: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oxdna").join(case)
+}
+
+/// A DiffTRe evaluation's gradient at `theta` against central differences of `loss` (to 2e-5
+/// relative), and a step of 1e-4 along −∇L lowering the loss by what the gradient predicts
+/// (to 2 %). `loss_at_theta` and `grads` are the evaluation's own.
+pub fn check_gradient_and_step(
+    theta: &oxgrad::optimize::Params,
+    loss_at_theta: f64,
+    grads: &oxgrad::params::ParamGrads,
+    loss: impl Fn(&oxgrad::optimize::Params) -> f64,
+) {
+    for name in theta.keys() {
+        let h = 1e-6;
+        let (mut up, mut down) = (theta.clone(), theta.clone());
+        *up.get_mut(name).unwrap() += h;
+        *down.get_mut(name).unwrap() -= h;
+        let fd = (loss(&up) - loss(&down)) / (2.0 * h);
+        let ad = grads.get(name).unwrap();
+        assert!((ad - fd).abs() <= 2e-5 * fd.abs().max(ad.abs()) + 1e-9, "d/d{name}: {ad} vs {fd}");
+    }
+    let g2: f64 = theta.keys().map(|n| grads.get(n).unwrap().powi(2)).sum();
+    let h = 1e-4 / g2.sqrt();
+    let stepped: oxgrad::optimize::Params =
+        theta.iter().map(|(k, v)| (k.clone(), v - h * grads.get(k).unwrap())).collect();
+    let drop = loss_at_theta - loss(&stepped);
+    assert!((drop - h * g2).abs() < 0.02 * h * g2, "loss dropped {drop}, gradient predicts {}", h * g2);
 }

@@ -9,7 +9,7 @@
 //! f2: K 80, r0 0.5, rc 0.6, r_low 0.42, r_high 0.58; (a, θ0, Δθ*) = (2, 2.592, 0.65) for θ1,
 //! (1.3, 0.151, 0.8) for θ4, (0.9, 0.685, 0.95) for θ5, θ6; f5: a 2, x* −0.65.
 
-use super::{f4_specs, owned_specs, rna_pair, specs};
+use super::{angle_specs, rna_pair, specs};
 use crate::energy::functions::F2;
 use crate::energy::terms::{coaxial_stacking, energy, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
@@ -36,13 +36,10 @@ impl EnergyTerm for CoaxialStacking {
             ("a_coax_4p", 2.0),
             ("cos_phi4_star_coax", -0.65),
         ]);
-        let mut angles = Vec::new();
-        for (k, a, theta0, star) in
-            [(1, 2.0, 2.592, 0.65), (4, 1.3, 0.151, 0.8), (5, 0.9, 0.685, 0.95), (6, 0.9, 0.685, 0.95)]
-        {
-            angles.extend(f4_specs("coax", k, a, theta0, star));
-        }
-        p.extend(owned_specs(angles));
+        p.extend(angle_specs(
+            "coax",
+            &[(1, 2.0, 2.592, 0.65), (4, 1.3, 0.151, 0.8), (5, 0.9, 0.685, 0.95), (6, 0.9, 0.685, 0.95)],
+        ));
         p
     }
     fn scope(&self) -> Scope {

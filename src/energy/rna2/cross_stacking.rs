@@ -9,7 +9,7 @@
 //! (a, θ0, Δθ*) = (2.25, 0.505, 0.58) for θ1, (1.7, 1.266, 0.68) for θ2, θ3, (1.7, 0.309, 0.68)
 //! for θ7, θ8.
 
-use super::{f4_specs, owned_specs, rna_pair, specs};
+use super::{angle_specs, rna_pair, specs};
 use crate::energy::functions::{F2, F4};
 use crate::energy::terms::{Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
@@ -31,17 +31,16 @@ impl EnergyTerm for CrossStacking {
             ("dr_low_cross", 0.42),
             ("dr_high_cross", 0.58),
         ]);
-        let mut angles = Vec::new();
-        for (k, a, theta0, star) in [
-            (1, 2.25, 0.505, 0.58),
-            (2, 1.7, 1.266, 0.68),
-            (3, 1.7, 1.266, 0.68),
-            (7, 1.7, 0.309, 0.68),
-            (8, 1.7, 0.309, 0.68),
-        ] {
-            angles.extend(f4_specs("cross", k, a, theta0, star));
-        }
-        p.extend(owned_specs(angles));
+        p.extend(angle_specs(
+            "cross",
+            &[
+                (1, 2.25, 0.505, 0.58),
+                (2, 1.7, 1.266, 0.68),
+                (3, 1.7, 1.266, 0.68),
+                (7, 1.7, 0.309, 0.68),
+                (8, 1.7, 0.309, 0.68),
+            ],
+        ));
         p
     }
     fn scope(&self) -> Scope {

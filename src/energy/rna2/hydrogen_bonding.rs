@@ -4,7 +4,7 @@
 //! r_high 0.70, and (a, θ0, Δθ*) = (1.5, 0, 0.7) for θ1–θ3, (0.46, π, 0.7) for θ4, (4, π/2, 0.45)
 //! for θ7, θ8. oxDNA tabulates these six angular factors; here they are exact (module docs).
 
-use super::{f4_specs, owned_specs, rna_pair, specs};
+use super::{angle_specs, rna_pair, specs};
 use crate::energy::terms::{energy, hydrogen_bonding, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
@@ -29,18 +29,17 @@ impl EnergyTerm for HydrogenBonding {
             ("dr_low_hb", 0.34),
             ("dr_high_hb", 0.70),
         ]);
-        let mut angles = Vec::new();
-        for (k, a, theta0, star) in [
-            (1, 1.5, 0.0, 0.7),
-            (2, 1.5, 0.0, 0.7),
-            (3, 1.5, 0.0, 0.7),
-            (4, 0.46, PI, 0.7),
-            (7, 4.0, PI / 2.0, 0.45),
-            (8, 4.0, PI / 2.0, 0.45),
-        ] {
-            angles.extend(f4_specs("hb", k, a, theta0, star));
-        }
-        p.extend(owned_specs(angles));
+        p.extend(angle_specs(
+            "hb",
+            &[
+                (1, 1.5, 0.0, 0.7),
+                (2, 1.5, 0.0, 0.7),
+                (3, 1.5, 0.0, 0.7),
+                (4, 0.46, PI, 0.7),
+                (7, 4.0, PI / 2.0, 0.45),
+                (8, 4.0, PI / 2.0, 0.45),
+            ],
+        ));
         p
     }
     fn scope(&self) -> Scope {

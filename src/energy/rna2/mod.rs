@@ -142,17 +142,27 @@ fn rna_pair<T: Real>(pair: &Pair<T>) -> Pair<T> {
     Pair { d: pair.d.clone(), a: pair.a.clone(), b: pair.b.clone(), sp: sites(&pair.a), sq: sites(&pair.b) }
 }
 
+/// An oxRNA2 parameter with its default.
+fn spec(name: impl Into<String>, default: f64) -> ParamSpec {
+    ParamSpec::new(name, default, "oxDNA units", "oxRNA2")
+}
+
 /// `ParamSpec`s from (name, default) lists.
 fn specs(list: &[(&str, f64)]) -> Vec<ParamSpec> {
-    list.iter().map(|(n, v)| ParamSpec::new(*n, *v, "oxDNA units", "oxRNA2")).collect()
+    list.iter().map(|(n, v)| spec(*n, *v)).collect()
 }
 
-/// The f4 parameters of angle `k` of factor group `x` (a, θ0, Δθ*).
-fn f4_specs(x: &str, k: u8, a: f64, theta0: f64, star: f64) -> Vec<(String, f64)> {
-    vec![(format!("a_{x}_{k}"), a), (format!("theta0_{x}_{k}"), theta0), (format!("delta_theta_star_{x}_{k}"), star)]
-}
-
-/// `ParamSpec`s from owned (name, default) lists.
-fn owned_specs(list: Vec<(String, f64)>) -> Vec<ParamSpec> {
-    list.into_iter().map(|(n, v)| ParamSpec::new(n, v, "oxDNA units", "oxRNA2")).collect()
+/// The f4 parameters (`a_X_k`, `theta0_X_k`, `delta_theta_star_X_k`) of each angle
+/// (k, a, θ0, Δθ*) of factor group `x`.
+fn angle_specs(x: &str, angles: &[(u8, f64, f64, f64)]) -> Vec<ParamSpec> {
+    angles
+        .iter()
+        .flat_map(|&(k, a, theta0, star)| {
+            [
+                spec(format!("a_{x}_{k}"), a),
+                spec(format!("theta0_{x}_{k}"), theta0),
+                spec(format!("delta_theta_star_{x}_{k}"), star),
+            ]
+        })
+        .collect()
 }

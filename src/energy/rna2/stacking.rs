@@ -9,7 +9,7 @@
 //!
 //! (no θ4 factor, unlike DNA). f1: a 6, r0 0.43, rc 0.93, r_low 0.35, r_high 0.78.
 
-use super::{comb, f4_specs, owned_specs, specs};
+use super::{angle_specs, comb, specs};
 use crate::energy::functions::{F1, F4, F5};
 use crate::energy::terms::Pair;
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
@@ -45,11 +45,10 @@ impl EnergyTerm for Stacking {
             ("a_stack_2", 2.0),
             ("neg_cos_phi2_star_stack", -0.65),
         ]));
-        let mut angles = Vec::new();
-        for (k, a, star) in [(5, 0.9, 0.95), (6, 0.9, 0.95), (9, 1.3, 0.8), (10, 1.3, 0.8)] {
-            angles.extend(f4_specs("stack", k, a, 0.0, star));
-        }
-        p.extend(owned_specs(angles));
+        p.extend(angle_specs(
+            "stack",
+            &[(5, 0.9, 0.0, 0.95), (6, 0.9, 0.0, 0.95), (9, 1.3, 0.0, 0.8), (10, 1.3, 0.0, 0.8)],
+        ));
         p
     }
     fn scope(&self) -> Scope {
