@@ -25,7 +25,7 @@
 //! components of `d`, 3 infinitesimal rotations of each frame) with one dual-number direction,
 //! a nucleotide 6 times (3 translations, 3 rotations). That is cheap for restraints and traps on
 //! a few nucleotides; a non-bonded term over every pair costs about 9 energy evaluations per pair
-//! per step (BENCHMARKS.md: about 7 times the whole built-in force routine).
+//! per step (BENCHMARKS.md: 3–7 times the whole built-in force routine).
 //!
 //! A model with users' terms saves and loads as a TOML file ([`super::model_file`]), and
 //! [`super::rna2`] builds a whole model family, oxRNA2, from eight such terms.

@@ -53,7 +53,8 @@ impl TermRegistry {
     }
 
     /// Registers the term called `name`: `make` builds it from the settings its
-    /// [`EnergyTerm::settings`] wrote.
+    /// [`EnergyTerm::settings`] wrote. A second registration under the same name replaces the
+    /// first.
     #[must_use]
     pub fn register<E: EnergyTerm>(
         mut self,
