@@ -591,6 +591,75 @@ fn a_base_pairing_term_acts_on_the_pairs_it_chooses() {
     }
 }
 
+/// The base-pairing attraction with a trainable strength per pair type (A–T, G–C), chosen by
+/// `pair_strength`; `typo` names a strength the term does not declare.
+#[derive(Debug)]
+struct PairStrengths {
+    typo: bool,
+}
+
+impl EnergyTerm for PairStrengths {
+    fn name(&self) -> &str {
+        "PairStrengths"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![
+            ParamSpec::new("s_at", 0.1, "energy", "A–T depth"),
+            ParamSpec::new("s_gc", 0.2, "energy", "G–C depth"),
+            ParamSpec::new("w_pair", 0.3, "length", "width"),
+        ]
+    }
+    fn scope(&self) -> Scope {
+        Scope::NonBonded { cutoff: 2.0 }
+    }
+    fn pair_strength(&self, p: Base, q: Base) -> Option<&str> {
+        match (p, q) {
+            (Base::A, Base::T) | (Base::T, Base::A) => Some(if self.typo { "s_AT" } else { "s_at" }),
+            (Base::G, Base::C) | (Base::C, Base::G) => Some("s_gc"),
+            _ => None,
+        }
+    }
+    fn acts_on(&self, p: (usize, &oxgrad::system::Nucleotide), q: (usize, &oxgrad::system::Nucleotide)) -> bool {
+        self.pair_strength(p.1.base, q.1.base).is_some()
+    }
+    fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        let r = pair.between(Site::Base, Site::Base);
+        let w = p.get("w_pair");
+        -(-(r.dot(&r) / (w.clone() * w))).exp()
+    }
+}
+
+/// Strengths per pair type multiply each pair's energy: with the A–T strength at 0 the term is
+/// the G–C-only term above; its energy is linear in each strength (gradient = the energy of that
+/// type's pairs over its strength); forces follow; an undeclared strength is refused.
+#[test]
+fn pair_strengths_are_parameters_chosen_by_bases() {
+    let (top, conf) = duplex();
+    let plain = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let model = plain.clone().with_term(PairStrengths { typo: false }, 1.0).unwrap();
+    let gc_only = model.with_params(model.params().with_params([("s_at", 0.0)]).unwrap()).unwrap();
+    let extra = plain.clone().with_term(ExtraGc, 1.0).unwrap().breakdown(&conf).unwrap().custom("ExtraGc").unwrap();
+    let gc = gc_only.breakdown(&conf).unwrap().custom("PairStrengths").unwrap();
+    assert!(extra < -0.1 && (gc - extra).abs() < 1e-12, "{gc} vs {extra}");
+    let total = model.breakdown(&conf).unwrap().custom("PairStrengths").unwrap();
+    let at = total - gc;
+    assert!(at < -0.05, "A–T pairs attract: {at}");
+    let names = ["s_at".to_string(), "s_gc".to_string()];
+    let (_, g) = model.vjp(std::slice::from_ref(&conf), &[1.0], &names).unwrap();
+    assert!((g.get("s_at").unwrap() - at / 0.1).abs() < 1e-9, "{:?}", g.get("s_at"));
+    assert!((g.get("s_gc").unwrap() - gc / 0.2).abs() < 1e-9, "{:?}", g.get("s_gc"));
+    let f = model.forces(&conf).unwrap();
+    let (fa, ta) = model.forces_torques_autodiff(&conf).unwrap();
+    for i in 0..top.len() {
+        assert!((f.f[i] - fa[i]).norm() < 1e-8 && (f.torque[i] - ta[i]).norm() < 1e-8, "nucleotide {i}");
+    }
+    let e = plain.with_term(PairStrengths { typo: true }, 1.0).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid pair strength of term 'PairStrengths' for bases A–T = s_AT: pair_strength names one of the term's own parameters (it declares: s_at, s_gc, w_pair)"
+    );
+}
+
 /// DiffTRe takes a model with a user's term: on the 8-bp oxDNA reference trajectory, the
 /// gradient of the reweighted loss with respect to the term's parameters equals central
 /// differences, and a small step along it lowers the loss by what it predicts.

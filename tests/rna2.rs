@@ -5,7 +5,7 @@
 mod common;
 
 use common::case_dir;
-use oxgrad::energy::rna2;
+use oxgrad::energy::{rna2, EnergyModel};
 use oxgrad::io::TrajectoryReader;
 use oxgrad::prelude::*;
 
@@ -13,11 +13,15 @@ use oxgrad::prelude::*;
 /// (coaxial stacking in every frame, excluded volume in some: oxDNA's DNAnalysis, see PROVENANCE).
 const CASES: [&str; 2] = ["rna2-avg-12bp-T300-salt1.0", "extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0"];
 
+/// The sequence-dependent case: CASES[1]'s frames on a topology with two G–U pairs and a
+/// mismatch, with made-up asymmetric strengths in `seq_dep_rna.txt` (PROVENANCE).
+const SEQDEP: &str = "extra-rna2-seqdep-wobble-jittered-12bp-T300-salt1.0";
+
 fn reference(case: &str) -> (Topology, Vec<Configuration>, Vec<Vec<f64>>) {
     let dir = case_dir(case);
     let (top, _) = Topology::read(dir.join("init.top")).unwrap();
-    let frames: Vec<Configuration> =
-        TrajectoryReader::open(dir.join("trajectory.dat"), top.len()).unwrap().map(Result::unwrap).collect();
+    let traj = if case == SEQDEP { case_dir(CASES[1]) } else { dir.clone() }.join("trajectory.dat");
+    let frames: Vec<Configuration> = TrajectoryReader::open(traj, top.len()).unwrap().map(Result::unwrap).collect();
     let text = std::fs::read_to_string(dir.join("energies.tsv")).unwrap();
     let rows =
         text.lines().skip(1).map(|l| l.split('\t').skip(3).take(8).map(|x| x.parse().unwrap()).collect()).collect();
@@ -32,13 +36,61 @@ fn reference(case: &str) -> (Topology, Vec<Configuration>, Vec<Vec<f64>>) {
 fn energies_match_oxdna_term_by_term() {
     for case in CASES {
         let (top, frames, rows) = reference(case);
-        check_energies(case, &top, &frames, &rows);
+        check_energies(case, &rna2::model(&top, 0.1, 1.0).unwrap(), &frames, &rows);
     }
 }
 
-fn check_energies(case: &str, top: &Topology, frames: &[Configuration], rows: &[Vec<f64>]) {
-    let model = rna2::model(top, 0.1, 1.0).unwrap();
-    let n = top.len() as f64;
+/// The sequence-dependent model from oxDNA's file format: stacking strengths by base step in
+/// oxDNA's orientation (the transposed table misses by 1e-2), H-bonding by pair including G–U
+/// wobble pairs, cross-stacking by pair of bases; the uniform tables give the averaged model.
+#[test]
+fn sequence_dependent_energies_match_oxdna() {
+    let (top, frames, rows) = reference(SEQDEP);
+    let seq = rna2::SequenceDependence::read(case_dir(SEQDEP).join("seq_dep_rna.txt")).unwrap();
+    let model = seq_model(&top, &seq);
+    check_energies(SEQDEP, &model, &frames, &rows);
+    let mut transposed = seq.clone();
+    for x in 0..4 {
+        for y in 0..4 {
+            transposed.stack[x][y] = seq.stack[y][x];
+        }
+    }
+    let stacking = |m: &EnergyModel| m.breakdown(&frames[0]).unwrap().custom("RnaStacking").unwrap() / 24.0;
+    let off = (stacking(&seq_model(&top, &transposed)) - rows[0][2]).abs();
+    assert!(off > 1e-3, "the transposed stacking table is told apart: {off}");
+    // the wobble pairs bond: without them H-bonding is weaker
+    let no_wobble = model.with_params(model.params().with_params([("hydr_G_U", 0.0)]).unwrap()).unwrap();
+    let hb = |m: &EnergyModel| m.breakdown(&frames[0]).unwrap().custom("RnaHydrogenBonding").unwrap();
+    assert!(hb(&model) < hb(&no_wobble) - 0.05, "{} vs {}", hb(&model), hb(&no_wobble));
+    // a trained sequence-dependent model saves and reads back whole, and its strengths write
+    // back to oxDNA's file format
+    let dir = tempfile::tempdir().unwrap();
+    let trained =
+        model.with_params(model.params().with_params([("stck_G_C", 1.7), ("cross_A_U", 61.0)]).unwrap()).unwrap();
+    trained.write(dir.path().join("m.toml")).unwrap();
+    let back = EnergyModel::read(&top, dir.path().join("m.toml"), &rna2::registry()).unwrap();
+    assert_eq!(back.params(), trained.params());
+    assert_eq!(back.energy(&frames[5]).unwrap(), trained.energy(&frames[5]).unwrap());
+    assert_ne!(back.energy(&frames[5]).unwrap(), model.energy(&frames[5]).unwrap());
+    seq.to_file().write(dir.path().join("seq.txt")).unwrap();
+    assert_eq!(rna2::SequenceDependence::read(dir.path().join("seq.txt")).unwrap(), seq);
+    // uniform strengths are the averaged model
+    let (top, frames, _) = reference(CASES[1]);
+    let uniform = seq_model(&top, &rna2::SequenceDependence::uniform());
+    let averaged = rna2::model(&top, 0.1, 1.0).unwrap();
+    for f in &frames {
+        let (a, b) = (uniform.energy(f).unwrap(), averaged.energy(f).unwrap());
+        assert!((a - b).abs() < 1e-12 * a.abs(), "{a} vs {b}");
+    }
+}
+
+fn seq_model(top: &Topology, seq: &rna2::SequenceDependence) -> EnergyModel {
+    let debye = rna2::DebyeHuckel::new(1.0, 0.1).unwrap();
+    rna2::model_with(top, 0.1, rna2::Fene::strict(), debye, Some(seq)).unwrap()
+}
+
+fn check_energies(case: &str, model: &EnergyModel, frames: &[Configuration], rows: &[Vec<f64>]) {
+    let n = model.len() as f64;
     let mut worst = [0.0_f64; 8];
     let mut nonzero = [0_usize; 8];
     for (frame, row) in frames.iter().zip(rows) {
@@ -66,19 +118,27 @@ fn check_energies(case: &str, top: &Topology, frames: &[Configuration], rows: &[
 }
 
 /// Forces and torques from the terms' dual numbers equal automatic differentiation of the same
-/// definitions, on jittered frames where every term acts.
+/// definitions, on jittered frames where every term acts, for the averaged and the
+/// sequence-dependent model (strengths per pair).
 #[test]
 fn forces_and_torques_equal_autodiff() {
     let (top, frames, rows) = reference(CASES[1]);
-    let model = rna2::model(&top, 0.1, 1.0).unwrap();
+    check_forces(&rna2::model(&top, 0.1, 1.0).unwrap(), &frames, &rows);
+    let (top, frames, rows) = reference(SEQDEP);
+    let seq = rna2::SequenceDependence::read(case_dir(SEQDEP).join("seq_dep_rna.txt")).unwrap();
+    check_forces(&seq_model(&top, &seq), &frames, &rows);
+}
+
+fn check_forces(model: &EnergyModel, frames: &[Configuration], rows: &[Vec<f64>]) {
+    let top_len = model.len();
     let mut checked = 0;
-    for (frame, row) in frames.iter().zip(&rows).skip(10) {
+    for (frame, row) in frames.iter().zip(rows).skip(10) {
         if row[1] == 0.0 && row[3] == 0.0 {
             continue; // frames with excluded volume
         }
         let f = model.forces(frame).unwrap();
         let (fa, ta) = model.forces_torques_autodiff(frame).unwrap();
-        for i in 0..top.len() {
+        for i in 0..top_len {
             assert!((f.f[i] - fa[i]).norm() < 1e-7 * fa[i].norm().max(1.0), "force {i}: {:?} vs {:?}", f.f[i], fa[i]);
             assert!((f.torque[i] - ta[i]).norm() < 1e-7 * ta[i].norm().max(1.0), "torque {i}");
         }
@@ -124,13 +184,12 @@ fn native_md_holds_temperature_and_the_duplex() {
 }
 
 /// Parameter gradients of oxRNA2 (through the tensor path of the users' terms) equal central
-/// differences of the native energies, for parameters of five terms and the shared kT.
+/// differences of the native energies, for parameters of five terms and the shared kT, and for
+/// the per-pair strengths of the sequence-dependent model.
 #[test]
 fn parameter_gradients_equal_finite_differences() {
     let (top, frames, _) = reference(CASES[1]);
-    let model = rna2::model(&top, 0.1, 1.0).unwrap();
-    let frames = &frames[10..14];
-    let names: Vec<String> = [
+    let names = [
         "RnaStacking.eps_stack_base",
         "RnaStacking.a_stack_9",
         "RnaHydrogenBonding.eps_hb",
@@ -139,9 +198,17 @@ fn parameter_gradients_equal_finite_differences() {
         "RnaDebyeHuckel.lambda_factor",
         "RnaNonbondedExcludedVolume.sigma_backbone",
         "kt",
-    ]
-    .map(String::from)
-    .to_vec();
+    ];
+    check_gradients(&rna2::model(&top, 0.1, 1.0).unwrap(), &frames[10..14], &names);
+    let (top, frames, _) = reference(SEQDEP);
+    let seq = rna2::SequenceDependence::read(case_dir(SEQDEP).join("seq_dep_rna.txt")).unwrap();
+    let names =
+        ["stck_G_G", "stck_U_A", "st_t_dep", "hydr_A_U", "hydr_C_G", "hydr_G_U", "cross_C_U", "cross_G_G", "kt"];
+    check_gradients(&seq_model(&top, &seq), &frames[10..14], &names);
+}
+
+fn check_gradients(model: &EnergyModel, frames: &[Configuration], names: &[&str]) {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let weights = vec![0.25; frames.len()];
     let (_, grads) = model.vjp(frames, &weights, &names).unwrap();
     for name in &names {
@@ -171,7 +238,7 @@ fn fene_diverges_and_models_read_back() {
     let strict = rna2::model(&top, 0.1, 1.0).unwrap();
     assert!(!strict.energy(&far).unwrap().is_finite());
     let bounded =
-        rna2::model_with(&top, 0.1, rna2::Fene::bounded(), rna2::DebyeHuckel::new(1.0, 0.1).unwrap()).unwrap();
+        rna2::model_with(&top, 0.1, rna2::Fene::bounded(), rna2::DebyeHuckel::new(1.0, 0.1).unwrap(), None).unwrap();
     let e = bounded.energy(&far).unwrap();
     assert!(e.is_finite() && e > strict.energy(&frames[0]).unwrap(), "{e}");
     // model files
@@ -180,7 +247,7 @@ fn fene_diverges_and_models_read_back() {
     let changed =
         bounded.with_params(bounded.params().with_params([("RnaHydrogenBonding.eps_hb", 0.9)]).unwrap()).unwrap();
     changed.write(&path).unwrap();
-    let back = oxgrad::energy::EnergyModel::read(&top, &path, &rna2::registry()).unwrap();
+    let back = EnergyModel::read(&top, &path, &rna2::registry()).unwrap();
     assert_eq!(back.energy(&far).unwrap(), changed.energy(&far).unwrap());
     assert_eq!(back.energy(&frames[3]).unwrap(), changed.energy(&frames[3]).unwrap());
     assert_eq!(back.params(), changed.params());

@@ -15,8 +15,10 @@
 //! - its **scope** ([`Scope`]): the bonded pairs, the non-bonded pairs within a centre cut-off,
 //!   chosen pairs, or chosen nucleotides; and, optionally, which pairs of the scope it acts on by
 //!   their bases, strands or indices ([`EnergyTerm::acts_on`]: a base-pairing term takes
-//!   complementary bases only) and with which constant factor from the topology
-//!   ([`EnergyTerm::pair_scale`]: half charges at strand ends);
+//!   complementary bases only), with which constant factor from the topology
+//!   ([`EnergyTerm::pair_scale`]: half charges at strand ends) and with which of its parameters
+//!   as a strength by the pair's bases ([`EnergyTerm::pair_strength`]: a trainable strength per
+//!   base step or base pair, as in sequence-dependent models);
 //! - its **energy** of one pair ([`EnergyTerm::pair_energy`], a function of the minimum-image
 //!   separation `d = r_q − r_p`, both frames and both sets of interaction sites) or of one
 //!   nucleotide ([`EnergyTerm::nucleotide_energy`], its position, frame and sites).
@@ -84,7 +86,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Vec3;
 use crate::math::{Dual, Real, V3};
 use crate::params::{ParamClass, ParamSet};
-use crate::system::Nucleotide as TopologyNucleotide;
+use crate::system::{Base, Nucleotide as TopologyNucleotide};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -249,6 +251,17 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
         1.0
     }
 
+    /// A parameter of the term, by the name it declared, that multiplies the energy of pairs of
+    /// these bases (`p` as the scope gives the pair: the 5' side of a bonded pair, the lower
+    /// index of a non-bonded one): a strength per base step or base pair, trained like any
+    /// parameter (oxRNA2's sequence-dependent stacking, H-bonding and cross-stacking use it).
+    /// It depends on the bases only, so the model checks every answer when the term is added.
+    /// The default: none.
+    fn pair_strength(&self, p: Base, q: Base) -> Option<&str> {
+        let _ = (p, q);
+        None
+    }
+
     /// The energy of one pair (scopes [`Scope::Bonded`], [`Scope::NonBonded`], [`Scope::Pairs`]).
     /// With tensors, `pair` holds every pair of a batch at once: use only arithmetic and the
     /// [`Real`] methods, no branches on values (use [`Real::choose`]).
@@ -319,6 +332,9 @@ pub(crate) struct Attached {
     keys: Vec<String>,
     stored: Vec<String>,
     classes: Vec<Option<ParamClass>>,
+    /// The index of the parameter that multiplies a pair's energy, by the pair's bases
+    /// ([`EnergyTerm::pair_strength`]).
+    strengths: [[Option<usize>; 5]; 5],
     values: TermParams<f64>,
     duals: TermParams<Dual>,
 }
@@ -404,6 +420,7 @@ impl Attached {
             });
             locals.push(s.name.clone());
         }
+        let strengths = resolve_strengths(&term, &name, &locals)?;
         let locals: Arc<[String]> = locals.into();
         let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
         let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
@@ -417,6 +434,7 @@ impl Attached {
             keys,
             stored: Vec::new(),
             classes,
+            strengths,
             values,
             duals,
         };
@@ -495,6 +513,20 @@ impl Attached {
         }
     }
 
+    /// The term's parameters as one tensor `[m + 1]` whose last entry is 1, and each pair's
+    /// index into it ([`EnergyTerm::pair_strength`], the last entry for a pair without one);
+    /// `None` when the term names no strengths.
+    pub(crate) fn strength_table(&self, params: &TermParams<T1>, pairs: &[TermPair]) -> Option<(T1, Vec<i64>)> {
+        if self.strengths.iter().flatten().all(Option::is_none) {
+            return None;
+        }
+        let m = params.values.len();
+        let mut entries = params.values.clone();
+        entries.push(params.values[0].ones_like());
+        let index = pairs.iter().map(|t| t.strength.unwrap_or(m) as i64).collect();
+        Some((T1::cat(entries, 0), index))
+    }
+
     /// Centre-distance range of a non-bonded term (0 otherwise).
     pub(crate) fn range(&self) -> f64 {
         match self.scope {
@@ -511,10 +543,15 @@ impl Attached {
         bonded: &[(usize, usize)],
         topology: &[TopologyNucleotide],
         candidates: &[(usize, usize)],
-    ) -> Vec<(usize, usize, f64)> {
+    ) -> Vec<TermPair> {
         let is_bonded = |p: usize, q: usize| topology[p].n3 == Some(q) || topology[p].n5 == Some(q);
         let acts = |&(p, q): &(usize, usize)| self.term.acts((p, &topology[p]), (q, &topology[q]));
-        let scaled = |(p, q): (usize, usize)| (p, q, self.term.scale((p, &topology[p]), (q, &topology[q])));
+        let scaled = |(p, q): (usize, usize)| TermPair {
+            p,
+            q,
+            scale: self.term.scale((p, &topology[p]), (q, &topology[q])),
+            strength: self.strengths[base_slot(topology[p].base)][base_slot(topology[q].base)],
+        };
         match &self.scope {
             Scope::Bonded => bonded.iter().copied().filter(acts).map(scaled).collect(),
             Scope::Pairs(pairs) => pairs.iter().copied().filter(acts).map(scaled).collect(),
@@ -540,10 +577,10 @@ impl Attached {
     }
 
     /// The term's unweighted energy in `frame` over `pairs` and its nucleotides.
-    pub(crate) fn energy(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[(usize, usize, f64)]) -> f64 {
+    pub(crate) fn energy(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[TermPair]) -> f64 {
         let mut e = 0.0;
-        for &(p, q, scale) in pairs {
-            e += scale * self.term.pair_f64(&self.values, &frame.pair(geo, p, q));
+        for t in pairs {
+            e += self.factor(t) * self.term.pair_f64(&self.values, &frame.pair(geo, t.p, t.q));
         }
         for &i in self.nucleotides() {
             let a = frame.axes[i].map(V3::from);
@@ -554,15 +591,10 @@ impl Attached {
     }
 
     /// Adds the weighted energy, forces and torques over `pairs` and the term's nucleotides.
-    pub(crate) fn add_forces(
-        &self,
-        geo: &Geometry<Dual>,
-        frame: &Frame,
-        pairs: &[(usize, usize, f64)],
-        out: &mut Forces,
-    ) {
-        for &(p, q, scale) in pairs {
-            let w = self.weight * scale;
+    pub(crate) fn add_forces(&self, geo: &Geometry<Dual>, frame: &Frame, pairs: &[TermPair], out: &mut Forces) {
+        for t in pairs {
+            let (p, q) = (t.p, t.q);
+            let w = self.weight * self.factor(t);
             let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
             let (a, b) = (&frame.axes[p], &frame.axes[q]);
             let eval = |dd: Vec3, ra: Vec3, rb: Vec3| {
@@ -600,6 +632,11 @@ impl Attached {
         }
     }
 
+    /// The constant factor of a pair's energy: its scale times its strength parameter's value.
+    fn factor(&self, t: &TermPair) -> f64 {
+        t.scale * t.strength.map_or(1.0, |k| self.values.values[k])
+    }
+
     /// The term's unweighted energy of one pair of a batch, as tensors.
     pub(crate) fn pair_tensor(&self, params: &TermParams<T1>, pair: &Pair<T1>) -> T1 {
         self.term.pair_tensor(params, pair)
@@ -609,6 +646,52 @@ impl Attached {
     pub(crate) fn nucleotide_tensor(&self, params: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1 {
         self.term.nt_tensor(params, nt)
     }
+}
+
+/// A pair a term acts on in one frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TermPair {
+    pub(crate) p: usize,
+    pub(crate) q: usize,
+    /// [`EnergyTerm::pair_scale`].
+    pub(crate) scale: f64,
+    /// The index of the term's parameter that multiplies the energy ([`EnergyTerm::pair_strength`]).
+    pub(crate) strength: Option<usize>,
+}
+
+/// The row of a base in the strength table.
+fn base_slot(b: Base) -> usize {
+    match b {
+        Base::A => 0,
+        Base::C => 1,
+        Base::G => 2,
+        Base::T => 3,
+        Base::U => 4,
+    }
+}
+
+/// The term's [`EnergyTerm::pair_strength`] for every pair of bases, as indices into its
+/// parameters (`locals`); a name it did not declare is an error.
+fn resolve_strengths<E: EnergyTerm>(term: &E, name: &str, locals: &[String]) -> Result<[[Option<usize>; 5]; 5]> {
+    const ALL: [Base; 5] = [Base::A, Base::C, Base::G, Base::T, Base::U];
+    let mut table = [[None; 5]; 5];
+    for p in ALL {
+        for q in ALL {
+            let Some(s) = term.pair_strength(p, q) else { continue };
+            let k = locals.iter().position(|l| l == s).ok_or_else(|| {
+                Error::invalid(
+                    format!("pair strength of term '{name}' for bases {}–{}", p.letter(), q.letter()),
+                    s,
+                    format!(
+                        "pair_strength names one of the term's own parameters (it declares: {})",
+                        locals.join(", ")
+                    ),
+                )
+            })?;
+            table[base_slot(p)][base_slot(q)] = Some(k);
+        }
+    }
+    Ok(table)
 }
 
 const UNIT: [Vec3; 3] = [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])];

@@ -101,7 +101,14 @@ pub struct F2<T> {
 impl<T: Real> F2<T> {
     /// From `k`, `r0`, `rc`, `r_low`, `r_high` parameter names.
     pub fn new(src: &impl ParamSource<T>, k: &str, r0: &str, rc: &str, rlow: &str, rhigh: &str) -> Self {
-        let (k, r0, rc) = (src.p(k), src.p(r0), src.p(rc));
+        F2 { k: src.p(k), ..F2::unit(src, r0, rc, rlow, rhigh) }
+    }
+
+    /// With strength k = 1 (a strength that multiplies the term from outside, such as a per-pair
+    /// one), from `r0`, `rc`, `r_low`, `r_high` parameter names.
+    pub fn unit(src: &impl ParamSource<T>, r0: &str, rc: &str, rlow: &str, rhigh: &str) -> Self {
+        let (r0, rc) = (src.p(r0), src.p(rc));
+        let k = r0.cst(1.0);
         let (rlow, rhigh) = (src.p(rlow), src.p(rhigh));
         let (blow, rclow) = f2_tail(r0.clone(), rc.clone(), rlow.clone());
         let (bhigh, rchigh) = f2_tail(r0.clone(), rc.clone(), rhigh.clone());

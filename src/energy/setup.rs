@@ -38,7 +38,7 @@ pub fn model_kind(input: &InputFile) -> Result<ModelKind> {
             "interaction_type",
             other,
             format!(
-                "{}: oxgrad evaluates DNA, DNA_nomesh, DNA2, DNA2_nomesh and RNA2 (sequence-averaged; not oxRNA1's RNA)",
+                "{}: oxgrad evaluates DNA, DNA_nomesh, DNA2, DNA2_nomesh and RNA2 (oxRNA2, sequence-averaged or dependent; not oxRNA1's RNA)",
                 input.source.display()
             ),
         )),
@@ -140,18 +140,17 @@ fn read_seq_dep(input: &InputFile) -> Result<SeqDepFile> {
 
 impl ModelSetup {
     /// oxRNA2 ([`crate::energy::rna2`]): temperature `T` (0–100 °C unless `T_force_value`),
+    /// `use_average_seq` and `seq_dep_file` (oxDNA's RNA file),
     /// `salt_concentration` (default 1.0 M, as in oxDNA), `dh_half_charged_ends`, `dh_lambda`,
     /// `dh_strength`, `max_backbone_force` (and `_far`); model parameters from `params` (a
     /// parameter file of an RNA2 model) where given.
     fn rna2(input: &InputFile, params: Option<&ParamSet>) -> Result<ModelSetup> {
         let src = input.source.display();
-        if !input.bool_or("use_average_seq", true)? {
-            return Err(Error::invalid(
-                "use_average_seq",
-                "false",
-                format!("{src}: oxgrad's oxRNA2 is sequence-averaged; the sequence-dependent RNA model is not available yet"),
-            ));
-        }
+        let sequence = if input.bool_or("use_average_seq", true)? {
+            None
+        } else {
+            Some(crate::energy::rna2::SequenceDependence::from_file(&read_seq_dep(input)?)?)
+        };
         if input.bool_or("mismatch_repulsion", false)? {
             return Err(Error::invalid(
                 "mismatch_repulsion",
@@ -182,7 +181,7 @@ impl ModelSetup {
         let fene =
             if bounded.is_some() { crate::energy::rna2::Fene::bounded() } else { crate::energy::rna2::Fene::strict() };
         let (topology, _) = Topology::read(input.path("topology")?)?;
-        let mut model = crate::energy::rna2::model_with(&topology, kt, fene, debye)?;
+        let mut model = crate::energy::rna2::model_with(&topology, kt, fene, debye, sequence.as_ref())?;
         if let Some(p) = params {
             // the file's model parameters, the input's temperature
             model = model.with_params(p.with_params([("kt", kt)])?)?;

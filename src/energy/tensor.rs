@@ -316,13 +316,16 @@ impl EnergyModel {
             let values = t.tensor_params(params);
             let mut l = TermPairs::default();
             let mut scales = Vec::new();
+            let mut all = Vec::new();
             for (f, frame) in frames.iter().enumerate() {
                 let candidates = match t.range() {
                     r if r > 0.0 => super::neighbors::pairs_within(&frame.r, &frame.bx, r),
                     _ => Vec::new(),
                 };
-                for (p, q, s) in t.pairs(frame, self.bonded_pairs(), self.topology_nucleotides(), &candidates) {
-                    scales.push(s);
+                for tp in t.pairs(frame, self.bonded_pairs(), self.topology_nucleotides(), &candidates) {
+                    let (p, q) = (tp.p, tp.q);
+                    scales.push(tp.scale);
+                    all.push(tp);
                     let raw = frame.r[q] - frame.r[p];
                     l.p.push((f * n + p) as i64);
                     l.q.push((f * n + q) as i64);
@@ -336,9 +339,12 @@ impl EnergyModel {
                 let d = gather(&nts.r, &iq).sub(&gather(&nts.r, &ip)).add(&vectors(&l.shift, device));
                 let frame_of = |i: &Tensor<1, Int>| [0, 1, 2].map(|k| gather(&nts.axes[k], i));
                 let pair = terms.geo.pair(d, frame_of(&ip), frame_of(&iq));
-                let e = per_element(t.pair_tensor(&values, &pair), len)
+                let mut e = per_element(t.pair_tensor(&values, &pair), len)
                     * column(scales.into_iter(), len, device)
                     * t.weight;
+                if let Some((table, index)) = t.strength_table(&values, &all) {
+                    e = e * table.select(0, int(index));
+                }
                 total = total.select_assign(0, int(l.frame), e, IndexingUpdateOp::Add);
             }
             let list = t.nucleotides();

@@ -7,30 +7,48 @@
 //!
 //! (no θ4 factor, unlike DNA). f2: K 59.9626, r0 0.5, rc 0.6, r_low 0.42, r_high 0.58;
 //! (a, θ0, Δθ*) = (2.25, 0.505, 0.58) for θ1, (1.7, 1.266, 0.68) for θ2, θ3, (1.7, 0.309, 0.68)
-//! for θ7, θ8.
+//! for θ7, θ8. The sequence-dependent model has a K per pair of bases, `cross_X_Y` (X ≤ Y).
 
-use super::{angle_specs, rna_pair, specs};
+use super::sequence::CROSS_NAMES;
+use super::{angle_specs, rna_pair, spec, specs, SequenceDependence};
 use crate::energy::functions::{F2, F4};
 use crate::energy::terms::{Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
+use crate::system::Base;
 
-/// The oxRNA2 cross-stacking term.
-#[derive(Debug, Clone, Copy)]
-pub struct CrossStacking;
+/// The oxRNA2 cross-stacking term, sequence-averaged ([`CrossStacking::default`]) or with a
+/// strength per pair of bases ([`CrossStacking::sequence_dependent`]).
+#[derive(Debug, Clone, Default)]
+pub struct CrossStacking {
+    /// `CROSS_X_Y` (symmetric), when sequence-dependent.
+    sequence: Option<[[f64; 4]; 4]>,
+}
+
+impl CrossStacking {
+    /// With the cross-stacking strengths of `s`.
+    #[must_use]
+    pub fn sequence_dependent(s: &SequenceDependence) -> CrossStacking {
+        CrossStacking { sequence: Some(s.cross) }
+    }
+}
 
 impl EnergyTerm for CrossStacking {
     fn name(&self) -> &str {
         "RnaCrossStacking"
     }
+    fn settings(&self) -> toml::Table {
+        super::sequence_setting(self.sequence.is_some())
+    }
     fn params(&self) -> Vec<ParamSpec> {
-        let mut p = specs(&[
-            ("k_cross", 59.9626),
-            ("r0_cross", 0.5),
-            ("dr_c_cross", 0.6),
-            ("dr_low_cross", 0.42),
-            ("dr_high_cross", 0.58),
-        ]);
+        let mut p = match &self.sequence {
+            None => specs(&[("k_cross", 59.9626)]),
+            Some(k) => (0..4)
+                .flat_map(|x| (x..4).map(move |y| (x, y)))
+                .map(|(x, y)| spec(CROSS_NAMES[x][y], k[x][y]))
+                .collect(),
+        };
+        p.extend(specs(&[("r0_cross", 0.5), ("dr_c_cross", 0.6), ("dr_low_cross", 0.42), ("dr_high_cross", 0.58)]));
         p.extend(angle_specs(
             "cross",
             &[
@@ -47,11 +65,19 @@ impl EnergyTerm for CrossStacking {
         // base sites 0.4 from the centre, f2 zero beyond 0.625
         Scope::NonBonded { cutoff: 2.0 }
     }
+    fn pair_strength(&self, p: Base, q: Base) -> Option<&str> {
+        self.sequence.map(|_| CROSS_NAMES[p.index()][q.index()])
+    }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let pair = rna_pair(pair);
         let r = pair.between(Site::Base, Site::Base);
         let n = r.norm();
-        let radial = F2::new(p, "k_cross", "r0_cross", "dr_c_cross", "dr_low_cross", "dr_high_cross").eval(&n);
+        let (r0, rc, low, high) = ("r0_cross", "dr_c_cross", "dr_low_cross", "dr_high_cross");
+        let radial = match self.sequence {
+            None => F2::new(p, "k_cross", r0, rc, low, high),
+            Some(_) => F2::unit(p, r0, rc, low, high),
+        }
+        .eval(&n);
         if radial.is_zero() {
             return radial;
         }

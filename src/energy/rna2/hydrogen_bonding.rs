@@ -3,8 +3,11 @@
 //! f4(θ3) f4(θ4) f4(θ7) f4(θ8), with ε_HB = 0.870439, f1 a 8, r0 0.4, rc 0.75, r_low 0.34,
 //! r_high 0.70, and (a, θ0, Δθ*) = (1.5, 0, 0.7) for θ1–θ3, (0.46, π, 0.7) for θ4, (4, π/2, 0.45)
 //! for θ7, θ8. oxDNA tabulates these six angular factors; here they are exact (module docs).
+//! The sequence-dependent model has a strength per pair, `hydr_A_U`, `hydr_C_G` and `hydr_G_U`
+//! (the G–U wobble pair bonds only there).
 
-use super::{angle_specs, rna_pair, specs};
+use super::sequence::{hb_pair, HB_NAMES};
+use super::{angle_specs, rna_pair, spec, specs, SequenceDependence};
 use crate::energy::terms::{energy, hydrogen_bonding, Pair, Site};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
 use crate::math::Real;
@@ -12,23 +15,41 @@ use crate::params::smoothing::f1_tail;
 use crate::system::{Base, Nucleotide};
 use std::f64::consts::PI;
 
-/// The oxRNA2 hydrogen-bonding term.
-#[derive(Debug, Clone, Copy)]
-pub struct HydrogenBonding;
+/// The oxRNA2 hydrogen-bonding term, sequence-averaged ([`HydrogenBonding::default`]) or with a
+/// strength per base pair ([`HydrogenBonding::sequence_dependent`]).
+#[derive(Debug, Clone, Default)]
+pub struct HydrogenBonding {
+    /// The strengths of A–U, G–C and G–U, when sequence-dependent.
+    sequence: Option<[f64; 3]>,
+}
+
+impl HydrogenBonding {
+    /// With the H-bonding strengths of `s` (and the G–U wobble pair).
+    #[must_use]
+    pub fn sequence_dependent(s: &SequenceDependence) -> HydrogenBonding {
+        HydrogenBonding { sequence: Some(s.hb) }
+    }
+}
 
 impl EnergyTerm for HydrogenBonding {
     fn name(&self) -> &str {
         "RnaHydrogenBonding"
     }
+    fn settings(&self) -> toml::Table {
+        super::sequence_setting(self.sequence.is_some())
+    }
     fn params(&self) -> Vec<ParamSpec> {
-        let mut p = specs(&[
-            ("eps_hb", 0.870_439),
+        let mut p = match &self.sequence {
+            None => specs(&[("eps_hb", 0.870_439)]),
+            Some(hb) => HB_NAMES.iter().zip(hb).map(|(n, v)| spec(*n, *v)).collect(),
+        };
+        p.extend(specs(&[
             ("a_hb", 8.0),
             ("dr0_hb", 0.4),
             ("dr_c_hb", 0.75),
             ("dr_low_hb", 0.34),
             ("dr_high_hb", 0.70),
-        ]);
+        ]));
         p.extend(angle_specs(
             "hb",
             &[
@@ -47,14 +68,17 @@ impl EnergyTerm for HydrogenBonding {
         Scope::NonBonded { cutoff: 2.0 }
     }
     fn acts_on(&self, p: (usize, &Nucleotide), q: (usize, &Nucleotide)) -> bool {
-        matches!(
-            (p.1.base, q.1.base),
-            (Base::A, Base::U | Base::T) | (Base::U | Base::T, Base::A) | (Base::G, Base::C) | (Base::C, Base::G)
-        )
+        hb_pair(p.1.base, q.1.base, self.sequence.is_some()).is_some()
+    }
+    fn pair_strength(&self, p: Base, q: Base) -> Option<&str> {
+        self.sequence.and(hb_pair(p, q, true)).map(|k| HB_NAMES[k])
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let pair = rna_pair(pair);
-        let eps = p.get("eps_hb");
+        let eps = match self.sequence {
+            None => p.get("eps_hb"),
+            Some(_) => pair.d.x.cst(1.0),
+        };
         // most pairs of the scope are beyond the radial factor's reach: nothing to build there
         let (_, reach) = f1_tail(p.get("a_hb"), p.get("dr0_hb"), p.get("dr_c_hb"), p.get("dr_high_hb"));
         if !T::any(&pair.between(Site::Base, Site::Base).norm().lt(&reach)) {

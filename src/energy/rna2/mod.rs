@@ -30,8 +30,13 @@
 //! MD with this model takes its forces from the users' terms' dual numbers and is about 60 times
 //! slower than oxDNA's (BENCHMARKS.md).
 //!
-//! Not here yet: the sequence-dependent model (`use_average_seq = false`: per-pair stacking,
-//! H-bonding including G–U, and cross-stacking strengths) and mismatch repulsion.
+//! **Sequence dependence** ([`SequenceDependence`], oxDNA's `use_average_seq = false`): stacking,
+//! H-bonding (with the G–U wobble pair) and cross-stacking take a strength per base step or pair,
+//! each a trainable parameter that multiplies the energy of the pairs of its bases
+//! ([`super::EnergyTerm::pair_strength`]). `tests/rna2.rs` checks it against oxDNA on
+//! `extra-rna2-seqdep-wobble-jittered-12bp-T300-salt1.0` (made-up asymmetric tables, G–U pairs).
+//!
+//! Not here: oxDNA's optional mismatch repulsion (off by default there).
 
 mod coaxial_stacking;
 mod cross_stacking;
@@ -39,6 +44,7 @@ mod debye;
 mod excluded_volume;
 mod fene;
 mod hydrogen_bonding;
+mod sequence;
 mod stacking;
 
 pub use coaxial_stacking::CoaxialStacking;
@@ -47,6 +53,7 @@ pub use debye::DebyeHuckel;
 pub use excluded_volume::ExcludedVolume;
 pub use fene::Fene;
 pub use hydrogen_bonding::HydrogenBonding;
+pub use sequence::SequenceDependence;
 pub use stacking::Stacking;
 
 use super::terms::Pair;
@@ -63,25 +70,47 @@ use crate::system::Topology;
 /// a DNA parameter has the same name). The temperature is the shared `kt`; the salt is a
 /// setting of the Debye–Hückel term (its cut-off depends on it).
 pub fn model(topology: &Topology, kt: f64, salt: f64) -> Result<EnergyModel> {
-    model_with(topology, kt, Fene::strict(), DebyeHuckel::new(salt, kt)?)
+    model_with(topology, kt, Fene::strict(), DebyeHuckel::new(salt, kt)?, None)
 }
 
 /// [`model`] with FENE and Debye–Hückel terms of other settings ([`Fene::bounded`],
-/// [`DebyeHuckel::half_charged_ends`]).
-pub fn model_with(topology: &Topology, kt: f64, fene: Fene, debye: DebyeHuckel) -> Result<EnergyModel> {
+/// [`DebyeHuckel::half_charged_ends`]), and sequence-dependent strengths when `sequence` is given.
+pub fn model_with(
+    topology: &Topology,
+    kt: f64,
+    fene: Fene,
+    debye: DebyeHuckel,
+    sequence: Option<&SequenceDependence>,
+) -> Result<EnergyModel> {
     let mut base = ParamSet::dna1_defaults();
     base.set("kt", kt)?;
     let m = EnergyModel::new(topology, base)?.without_terms(&TermId::ALL);
-    let m = m
-        .with_term(fene, 1.0)?
+    let (stacking, hb, cross) = match sequence {
+        None => (Stacking::default(), HydrogenBonding::default(), CrossStacking::default()),
+        Some(s) => (
+            Stacking::sequence_dependent(s),
+            HydrogenBonding::sequence_dependent(s),
+            CrossStacking::sequence_dependent(s),
+        ),
+    };
+    m.with_term(fene, 1.0)?
         .with_term(ExcludedVolume::bonded(), 1.0)?
-        .with_term(Stacking, 1.0)?
+        .with_term(stacking, 1.0)?
         .with_term(ExcludedVolume::nonbonded(), 1.0)?
-        .with_term(HydrogenBonding, 1.0)?
-        .with_term(CrossStacking, 1.0)?
+        .with_term(hb, 1.0)?
+        .with_term(cross, 1.0)?
         .with_term(CoaxialStacking, 1.0)?
-        .with_term(debye, 1.0)?;
-    Ok(m)
+        .with_term(debye, 1.0)
+}
+
+/// The setting that marks a sequence-dependent term in a model file (its strengths are among the
+/// file's parameters).
+fn sequence_setting(dependent: bool) -> toml::Table {
+    let mut t = toml::Table::new();
+    if dependent {
+        t.insert("sequence_dependent".into(), true.into());
+    }
+    t
 }
 
 /// The constructors of the eight terms, for reading a saved oxRNA2 model
@@ -94,13 +123,33 @@ pub fn registry() -> TermRegistry {
         })
     };
     let flag = |t: &toml::Table, k: &str, default: bool| t.get(k).and_then(toml::Value::as_bool).unwrap_or(default);
+    let uniform = SequenceDependence::uniform;
     TermRegistry::new()
         .register("RnaFene", move |t| Ok(if flag(t, "bounded", false) { Fene::bounded() } else { Fene::strict() }))
         .register("RnaBondedExcludedVolume", |_| Ok(ExcludedVolume::bonded()))
-        .register("RnaStacking", |_| Ok(Stacking))
+        // a sequence-dependent term starts from uniform strengths; the file's parameters follow
+        .register("RnaStacking", move |t| {
+            Ok(if flag(t, "sequence_dependent", false) {
+                Stacking::sequence_dependent(&uniform())
+            } else {
+                Stacking::default()
+            })
+        })
         .register("RnaNonbondedExcludedVolume", |_| Ok(ExcludedVolume::nonbonded()))
-        .register("RnaHydrogenBonding", |_| Ok(HydrogenBonding))
-        .register("RnaCrossStacking", |_| Ok(CrossStacking))
+        .register("RnaHydrogenBonding", move |t| {
+            Ok(if flag(t, "sequence_dependent", false) {
+                HydrogenBonding::sequence_dependent(&uniform())
+            } else {
+                HydrogenBonding::default()
+            })
+        })
+        .register("RnaCrossStacking", move |t| {
+            Ok(if flag(t, "sequence_dependent", false) {
+                CrossStacking::sequence_dependent(&uniform())
+            } else {
+                CrossStacking::default()
+            })
+        })
         .register("RnaCoaxialStacking", |_| Ok(CoaxialStacking))
         .register("RnaDebyeHuckel", move |t| {
             Ok(DebyeHuckel::new(number(t, "salt")?, number(t, "kt")?)?.half_charged_ends(flag(
