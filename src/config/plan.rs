@@ -21,6 +21,37 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+/// How `[model]` becomes the energy model of a system.
+#[derive(Debug, Clone)]
+pub enum ModelRecipe {
+    /// oxDNA1 or oxDNA2: the parameter set says everything.
+    Dna,
+    /// oxRNA2 ([`crate::energy::rna2`]) at salt concentration `salt` (mol/L), sequence-dependent
+    /// with the tables of `sequence` where given.
+    Rna2 {
+        /// Salt concentration, mol/L.
+        salt: f64,
+        /// The sequence-dependent strengths' tables (their values are the parameters').
+        sequence: Option<crate::energy::rna2::SequenceDependence>,
+    },
+}
+
+impl ModelRecipe {
+    /// The model of `topology` with parameters `params` (the plan's set, or one derived from it).
+    pub fn model(&self, topology: &Topology, params: &ParamSet) -> Result<EnergyModel> {
+        match self {
+            ModelRecipe::Dna => EnergyModel::new(topology, params.clone()),
+            ModelRecipe::Rna2 { salt, sequence } => {
+                use crate::energy::rna2;
+                let kt = params.value("kt");
+                let debye = rna2::DebyeHuckel::new(*salt, kt)?;
+                rna2::model_with(topology, kt, rna2::Fene::strict(), debye, sequence.as_ref())?
+                    .with_params(params.clone())
+            }
+        }
+    }
+}
+
 /// One `[[simulator]]`: its system and its copies.
 pub struct SimulatorPlan {
     /// The configured name.
@@ -91,6 +122,8 @@ pub struct Plan {
     pub file: ConfigFile,
     /// The starting parameter set (model, temperature, salt, sequence dependence, overrides).
     pub params: ParamSet,
+    /// How a system's energy model is built from it.
+    pub recipe: ModelRecipe,
     /// The trained parameter names, in the set's order.
     pub trained: Vec<String>,
     /// The update rule.
@@ -111,8 +144,8 @@ impl ConfigFile {
     /// Builds every component; errors name the key and line.
     pub fn build(self) -> Result<Plan> {
         let c = &self.config;
-        let params = self.model_params()?;
-        let trained = self.trained(&params)?;
+        let (params, recipe) = self.model_params()?;
+        let trained = self.trained(&params, &recipe)?;
         let update = self.update_rule()?;
         if c.optimizer.steps < 1 {
             return Err(self.error("optimizer.steps", "at least 1 optimisation step"));
@@ -127,13 +160,17 @@ impl ConfigFile {
             return Err(self.error("objective", "At least one objective is required: add an [[objective]] table"));
         }
         self.unique_names()?;
-        let simulators =
-            c.simulators.iter().enumerate().map(|(i, s)| self.simulator(i, s, &params)).collect::<Result<Vec<_>>>()?;
+        let simulators = c
+            .simulators
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.simulator(i, s, &params, &recipe))
+            .collect::<Result<Vec<_>>>()?;
         let objectives = c
             .objectives
             .iter()
             .enumerate()
-            .map(|(i, o)| self.objective(i, o, &params, &simulators))
+            .map(|(i, o)| self.objective(i, o, &params, &recipe, &simulators))
             .collect::<Result<Vec<_>>>()?;
         let aggregate = match c.aggregate.kind.as_str() {
             "mean" => Aggregate::Mean,
@@ -169,16 +206,55 @@ impl ConfigFile {
         }
         self.check_validation()?;
         let steps = c.optimizer.steps;
-        Ok(Plan { params, trained, update, steps, simulators, objectives, aggregate, cpus, file: self })
+        Ok(Plan { params, recipe, trained, update, steps, simulators, objectives, aggregate, cpus, file: self })
     }
 
-    fn model_params(&self) -> Result<ParamSet> {
+    fn model_params(&self) -> Result<(ParamSet, ModelRecipe)> {
         let m = &self.config.model;
-        let kind = match m.kind.as_str() {
-            "dna1" => ModelKind::Dna1,
-            "dna2" => ModelKind::Dna2,
-            other => return Err(self.error("model.kind", unknown_choice(other, &["dna1", "dna2"]))),
+        let (mut p, recipe) = match m.kind.as_str() {
+            "dna1" => (self.dna_params(ModelKind::Dna1)?, ModelRecipe::Dna),
+            "dna2" => (self.dna_params(ModelKind::Dna2)?, ModelRecipe::Dna),
+            "rna2" => self.rna2_params()?,
+            other => return Err(self.error("model.kind", unknown_choice(other, &["dna1", "dna2", "rna2"]))),
         };
+        if let Some(f) = &m.params {
+            let path = self.resolve(f);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| self.error("model.params", format!("cannot read '{}': {e}", path.display())))?;
+            p.apply_toml_str(&text, &path).map_err(|e| self.error("model.params", e.to_string()))?;
+        }
+        crate::energy::validate(&p).map_err(|e| self.error("model.params", e.to_string()))?;
+        Ok((p, recipe))
+    }
+
+    /// oxRNA2: salt 1.0 M unless given (as oxDNA's RNA2), sequence-dependent with
+    /// `seq_dep_file` (oxDNA's RNA format) or, with `sequence_dependent = true` alone, per-base
+    /// strengths that start at the averaged model's values.
+    fn rna2_params(&self) -> Result<(ParamSet, ModelRecipe)> {
+        use crate::energy::rna2::{self, SequenceDependence};
+        let m = &self.config.model;
+        let kt = self.temperature(&m.temperature, "model.temperature")?;
+        if !(273.15 / 3000.0..=373.15 / 3000.0).contains(&kt) {
+            tracing::warn!("oxRNA2 is parametrised between 0 and 100 °C; [model] temperature is {:.2} K", kt * 3000.0);
+        }
+        let salt = m.salt.unwrap_or(1.0);
+        if !(salt > 0.0 && salt.is_finite()) {
+            return Err(self.error("model.salt", "a positive molar concentration, e.g. 1.0"));
+        }
+        let sequence = match (&m.seq_dep_file, m.sequence_dependent) {
+            (Some(f), _) => Some(
+                SequenceDependence::read(self.resolve(f))
+                    .map_err(|e| self.error("model.seq_dep_file", e.to_string()))?,
+            ),
+            (None, true) => Some(SequenceDependence::uniform()),
+            (None, false) => None,
+        };
+        let p = rna2::parameters(kt, salt, sequence.as_ref()).map_err(|e| self.error("model", e.to_string()))?;
+        Ok((p, ModelRecipe::Rna2 { salt, sequence }))
+    }
+
+    fn dna_params(&self, kind: ModelKind) -> Result<ParamSet> {
+        let m = &self.config.model;
         let mut p = ParamSet::defaults(kind);
         let kt = self.temperature(&m.temperature, "model.temperature")?;
         p.set("kt", kt).map_err(|e| self.error("model.temperature", e.to_string()))?;
@@ -210,13 +286,6 @@ impl ConfigFile {
             };
             p = p.with_sequence_dependence(&file).map_err(|e| self.error("model.seq_dep_file", e.to_string()))?;
         }
-        if let Some(f) = &m.params {
-            let path = self.resolve(f);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| self.error("model.params", format!("cannot read '{}': {e}", path.display())))?;
-            p.apply_toml_str(&text, &path).map_err(|e| self.error("model.params", e.to_string()))?;
-        }
-        crate::energy::validate(&p).map_err(|e| self.error("model.params", e.to_string()))?;
         Ok(p)
     }
 
@@ -231,13 +300,17 @@ impl ConfigFile {
         Ok(kt)
     }
 
-    fn trained(&self, p: &ParamSet) -> Result<Vec<String>> {
+    fn trained(&self, p: &ParamSet, recipe: &ModelRecipe) -> Result<Vec<String>> {
         let mut names: BTreeSet<String> = BTreeSet::new();
         if self.config.optimizer.train.is_empty() {
             return Err(self.error("optimizer.train", "name what to train: [\"all\"], term names or parameter names"));
         }
         for (i, entry) in self.config.optimizer.train.iter().enumerate() {
             let key = format!("optimizer.train[{i}]");
+            if matches!(recipe, ModelRecipe::Rna2 { .. }) {
+                names.extend(self.rna2_selection(p, entry, &key)?);
+                continue;
+            }
             let selection = if entry == "all" {
                 ParamSelection::All
             } else if let Some(t) = Term::from_name(entry) {
@@ -263,6 +336,35 @@ impl ConfigFile {
         }
         let order: Vec<String> = p.names().filter(|n| names.contains(*n)).map(ToString::to_string).collect();
         Ok(order)
+    }
+
+    /// What `entry` of `train` selects in an oxRNA2 model: `"all"` (every parameter of its
+    /// terms), a term (`"RnaStacking"`) or a parameter of a term; the DNA parameters the set
+    /// carries unused are refused.
+    fn rna2_selection(&self, p: &ParamSet, entry: &str, key: &str) -> Result<Vec<String>> {
+        let terms = p.custom_terms();
+        let own: Vec<String> = terms.iter().flat_map(|t| p.term_params(t)).collect();
+        if entry == "all" {
+            return Ok(own);
+        }
+        if terms.contains(&entry) {
+            return Ok(p.term_params(entry));
+        }
+        if let Some(name) = p.canonical(entry).ok().filter(|n| own.iter().any(|o| o == n)) {
+            return Ok(vec![name.to_string()]);
+        }
+        let valid = own.iter().map(String::as_str).chain(terms.iter().copied()).chain(std::iter::once("all"));
+        let hint = match closest(entry, valid).first() {
+            Some(b) => format!("did you mean '{b}'? "),
+            None => String::new(),
+        };
+        Err(self.error(
+            key,
+            format!(
+                "'{entry}' is neither \"all\", a term nor a parameter of the rna2 model; {hint}(terms: {})",
+                terms.join(", ")
+            ),
+        ))
     }
 
     fn update_rule(&self) -> Result<UpdateRule> {
@@ -302,7 +404,13 @@ impl ConfigFile {
         Ok(())
     }
 
-    fn simulator(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+    fn simulator(
+        &self,
+        i: usize,
+        s: &SimulatorConfig,
+        params: &ParamSet,
+        recipe: &ModelRecipe,
+    ) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
         let oxdna_only = [
             ("input_dir", s.input_dir.is_some()),
@@ -321,7 +429,11 @@ impl ConfigFile {
             }
         }
         match s.kind.as_str() {
-            "native" => self.native(i, s, params),
+            "native" => self.native(i, s, params, recipe),
+            "oxdna" if matches!(recipe, ModelRecipe::Rna2 { .. }) => Err(self.error(
+                &key("kind"),
+                "oxgrad passes trained parameters to oxDNA for its DNA models only: simulate oxRNA2 with kind = \"native\" (or replay an oxDNA trajectory with kind = \"trajectory\")",
+            )),
             "oxdna" => self.oxdna(i, s, params),
             "trajectory" => {
                 let native_only: [(&str, bool); 13] = [
@@ -456,7 +568,7 @@ impl ConfigFile {
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Oxdna { copies } })
     }
 
-    fn native(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+    fn native(&self, i: usize, s: &SimulatorConfig, params: &ParamSet, recipe: &ModelRecipe) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
         for (k, set) in [("trajectory", s.trajectory.is_some()), ("temperature", s.temperature.is_some())] {
             if set {
@@ -529,7 +641,9 @@ impl ConfigFile {
             seed: s.seed.unwrap_or(1),
         };
         md.validate(kt).map_err(|e| self.error(&key(setting_key(&e)), e.to_string()))?;
-        let template = NativeSimulator::new(&s.name, topology.clone(), initial, params.clone(), md, sample_every)
+        let template = recipe
+            .model(&topology, params)
+            .and_then(|model| NativeSimulator::of_model(&s.name, topology.clone(), initial, model, md, sample_every))
             .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
             .equilibration_steps(s.equilibration_steps.unwrap_or(0))
             .hints(s.hints.clone());
@@ -542,6 +656,7 @@ impl ConfigFile {
         i: usize,
         o: &ObjectiveConfig,
         params: &ParamSet,
+        recipe: &ModelRecipe,
         sims: &[SimulatorPlan],
     ) -> Result<ObjectivePlan> {
         let key = |k: &str| format!("objective[{i}].{k}");
@@ -589,6 +704,14 @@ impl ConfigFile {
             (Some(_), None, _, Some(_)) => return Err(self.error(&key("targets"), "one observable takes 'target', not 'targets'")),
             (None, Some(_), Some(_), _) => return Err(self.error(&key("target"), "several observables take 'targets', not 'target'")),
         };
+        if matches!(recipe, ModelRecipe::Rna2 { .. })
+            && specs.iter().any(|s| matches!(s, ObservableSpec::Diameter { .. }))
+        {
+            return Err(self.error(
+                &okey,
+                "the diameter observable measures between DNA backbone sites; for oxRNA2 measure with distance, end_to_end, rise, pitch or twist",
+            ));
+        }
         let observables: Vec<Arc<dyn Observable>> = specs
             .iter()
             .map(|s| s.build(topology, params, &self.dir()).map(Arc::from))
@@ -601,7 +724,7 @@ impl ConfigFile {
         }
         let loss = Loss::named(&o.loss, targets.clone()).map_err(|e| self.error(&key("loss"), e.to_string()))?;
         let required: Vec<ObservableId> = indices.iter().flat_map(|&s| sims[s].exposes()).collect();
-        let model = EnergyModel::new(topology, params.clone())?;
+        let model = recipe.model(topology, params)?;
         let mut d = DiffTre::new(&o.name, required, model, observables.clone(), loss)?
             .min_n_eff(o.min_n_eff)
             .map_err(|e| self.error(&key("min_n_eff"), e.to_string()))?

@@ -1,6 +1,6 @@
 //! Energy terms written by users: a term is defined once, generically over [`Real`], and is then
 //! evaluated like the built-in ones — as `f64` energies, as forces and torques for molecular
-//! dynamics (from forward-mode [`Dual`] numbers, no autodiff graph in the MD loop) and as Burn
+//! dynamics (from forward-mode dual numbers, [`Jet`], no autodiff graph in the MD loop) and as Burn
 //! tensors over batches of frames, so its parameters get gradients (DiffTRe, `vjp`,
 //! `map_batch_size`, `map_checkpoint`).
 //!
@@ -23,9 +23,9 @@
 //!   separation `d = r_q − r_p`, both frames and both sets of interaction sites) or of one
 //!   nucleotide ([`EnergyTerm::nucleotide_energy`], its position, frame and sites).
 //!
-//! Forces and torques are exact derivatives of that energy: each pair is evaluated 9 times (3
-//! components of `d`, 3 infinitesimal rotations of each frame) with one dual-number direction,
-//! a nucleotide 6 times (3 translations, 3 rotations). That is cheap for restraints and traps on
+//! Forces and torques are exact derivatives of that energy: each pair is evaluated once with a
+//! dual number of 9 directions ([`Jet`]: 3 components of `d`, 3 infinitesimal rotations of each
+//! frame), a nucleotide once with 6 (3 translations, 3 rotations). That is cheap for restraints and traps on
 //! a few nucleotides; a non-bonded term over every pair costs about 9 energy evaluations per pair
 //! per step (BENCHMARKS.md: 3–7 times the whole built-in force routine).
 //!
@@ -84,7 +84,7 @@ use super::tensor::T1;
 use super::terms::{Geometry, Pair, PairGradient, Site};
 use crate::error::{Error, Result};
 use crate::geometry::Vec3;
-use crate::math::{Dual, Real, V3};
+use crate::math::{Jet, Real, V3};
 use crate::params::{ParamClass, ParamSet};
 use crate::system::{Base, Nucleotide as TopologyNucleotide};
 use serde::{Deserialize, Serialize};
@@ -137,6 +137,29 @@ impl ParamSpec {
         self.class = ParamClass::Extra;
         self
     }
+}
+
+/// Interaction-site offsets in a nucleotide's frame: for each [`Site`] slot, the components
+/// along (a1, a2, a3), simulation length units ([`EnergyTerm::sites`]).
+pub type SiteOffsets = [[f64; 3]; 4];
+
+/// `c[0] a1 + c[1] a2 + c[2] a3` for the frame `f` (zero coefficients skipped).
+pub fn comb<T: Real>(f: &[V3<T>; 3], c: [f64; 3]) -> V3<T> {
+    // component by component: whole vectors of wide numbers are costly to move
+    let component = |get: fn(&V3<T>) -> &T| {
+        let mut acc: Option<T> = None;
+        for (v, k) in f.iter().zip(c) {
+            if k != 0.0 {
+                let t = get(v).clone() * k;
+                acc = Some(match acc {
+                    Some(a) => a + t,
+                    None => t,
+                });
+            }
+        }
+        acc.unwrap_or_else(|| f[0].x.cst(0.0))
+    };
+    V3::new(component(|v| &v.x), component(|v| &v.y), component(|v| &v.z))
 }
 
 /// Which nucleotides a term acts on.
@@ -262,6 +285,14 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// The term's own interaction sites, if the model's (oxDNA1/oxDNA2) are not its: each
+    /// site's offset from the centre as components along (a1, a2, a3), in the slots of
+    /// [`Site`] (backbone, oxDNA1 backbone, stacking, base). The pairs and nucleotides the term
+    /// receives carry these sites. oxRNA2's terms give the RNA sites. Default: the model's.
+    fn sites(&self) -> Option<SiteOffsets> {
+        None
+    }
+
     /// The energy of one pair (scopes [`Scope::Bonded`], [`Scope::NonBonded`], [`Scope::Pairs`]).
     /// With tensors, `pair` holds every pair of a batch at once: use only arithmetic and the
     /// [`Real`] methods, no branches on values (use [`Real::choose`]).
@@ -282,10 +313,10 @@ trait Evaluate: Send + Sync + std::fmt::Debug {
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool;
     fn scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64;
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
-    fn pair_dual(&self, p: &TermParams<Dual>, pair: &Pair<Dual>) -> Dual;
+    fn pair_jet(&self, p: &TermParams<Jet<9>>, pair: &Pair<Jet<9>>) -> Jet<9>;
     fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1;
     fn nt_f64(&self, p: &TermParams<f64>, nt: &NucleotideFrame<f64>) -> f64;
-    fn nt_dual(&self, p: &TermParams<Dual>, nt: &NucleotideFrame<Dual>) -> Dual;
+    fn nt_jet(&self, p: &TermParams<Jet<6>>, nt: &NucleotideFrame<Jet<6>>) -> Jet<6>;
     fn nt_tensor(&self, p: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1;
 }
 
@@ -299,7 +330,7 @@ impl<E: EnergyTerm> Evaluate for E {
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64 {
         self.pair_energy(p, pair)
     }
-    fn pair_dual(&self, p: &TermParams<Dual>, pair: &Pair<Dual>) -> Dual {
+    fn pair_jet(&self, p: &TermParams<Jet<9>>, pair: &Pair<Jet<9>>) -> Jet<9> {
         self.pair_energy(p, pair)
     }
     fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1 {
@@ -308,7 +339,7 @@ impl<E: EnergyTerm> Evaluate for E {
     fn nt_f64(&self, p: &TermParams<f64>, nt: &NucleotideFrame<f64>) -> f64 {
         self.nucleotide_energy(p, nt)
     }
-    fn nt_dual(&self, p: &TermParams<Dual>, nt: &NucleotideFrame<Dual>) -> Dual {
+    fn nt_jet(&self, p: &TermParams<Jet<6>>, nt: &NucleotideFrame<Jet<6>>) -> Jet<6> {
         self.nucleotide_energy(p, nt)
     }
     fn nt_tensor(&self, p: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1 {
@@ -335,8 +366,11 @@ pub(crate) struct Attached {
     /// The index of the parameter that multiplies a pair's energy, by the pair's bases
     /// ([`EnergyTerm::pair_strength`]).
     strengths: [[Option<usize>; 5]; 5],
+    /// The term's own sites ([`EnergyTerm::sites`]).
+    sites: Option<SiteOffsets>,
     values: TermParams<f64>,
-    duals: TermParams<Dual>,
+    jets9: TermParams<Jet<9>>,
+    jets6: TermParams<Jet<6>>,
 }
 
 impl Attached {
@@ -421,9 +455,14 @@ impl Attached {
             locals.push(s.name.clone());
         }
         let strengths = resolve_strengths(&term, &name, &locals)?;
+        let sites = term.sites();
+        if let Some(bad) = sites.iter().flatten().flatten().find(|x| !x.is_finite()) {
+            return Err(Error::invalid(format!("sites of term '{name}'"), bad, "finite offsets"));
+        }
         let locals: Arc<[String]> = locals.into();
         let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
-        let duals = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
+        let jets9 = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
+        let jets6 = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
         let mut a = Attached {
             term: Arc::new(term),
             name,
@@ -435,8 +474,10 @@ impl Attached {
             stored: Vec::new(),
             classes,
             strengths,
+            sites,
             values,
-            duals,
+            jets9,
+            jets6,
         };
         a.set_params(params)?;
         a.probe(geo)?;
@@ -450,11 +491,11 @@ impl Attached {
         let p = TermParams { probe: Some((misses.clone(), 1.0)), ..self.values.clone() };
         let frame = [Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0)].map(V3::from);
         if matches!(self.scope, Scope::Nucleotides(_)) {
-            let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, &frame));
+            let sites = self.nucleotide_sites(geo, &frame);
             let r = V3::from(Vec3::new(0.5, 0.3, 0.2));
             self.term.nt_f64(&p, &NucleotideFrame { r, a: frame, sites });
         } else {
-            self.term.pair_f64(&p, &geo.pair(V3::from(Vec3::new(0.6, 0.3, 0.2)), frame.clone(), frame));
+            self.term.pair_f64(&p, &self.pair(geo, V3::from(Vec3::new(0.6, 0.3, 0.2)), frame.clone(), frame));
         }
         let mut misses = misses.lock().map_or_else(|e| e.into_inner().clone(), |m| m.clone());
         misses.dedup();
@@ -498,7 +539,8 @@ impl Attached {
                 params.set_class(s, *class)?;
             }
         }
-        self.duals.values = values.iter().map(|&v| Dual::cst(v)).collect();
+        self.jets9.values = values.iter().map(|&v| Jet::cst(v)).collect();
+        self.jets6.values = values.iter().map(|&v| Jet::cst(v)).collect();
         self.values.values = values;
         Ok(())
     }
@@ -510,6 +552,27 @@ impl Attached {
             names: self.locals.clone(),
             values: self.stored.iter().map(|s| src.p(s)).collect(),
             probe: None,
+        }
+    }
+
+    /// The pair (separation `d`, frames `a`, `b`) with the term's sites.
+    pub(crate) fn pair<T: Real>(&self, geo: &Geometry<T>, d: V3<T>, a: [V3<T>; 3], b: [V3<T>; 3]) -> Pair<T> {
+        match &self.sites {
+            None => geo.pair(d, a, b),
+            Some(o) => {
+                // array literals build in place (`map` moves every wide vector once more)
+                let sp = [comb(&a, o[0]), comb(&a, o[1]), comb(&a, o[2]), comb(&a, o[3])];
+                let sq = [comb(&b, o[0]), comb(&b, o[1]), comb(&b, o[2]), comb(&b, o[3])];
+                Pair { d, a, b, sp, sq }
+            }
+        }
+    }
+
+    /// The term's sites of a nucleotide with frame `a`.
+    pub(crate) fn nucleotide_sites<T: Real>(&self, geo: &Geometry<T>, a: &[V3<T>; 3]) -> [V3<T>; 4] {
+        match &self.sites {
+            None => [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, a)),
+            Some(o) => [comb(a, o[0]), comb(a, o[1]), comb(a, o[2]), comb(a, o[3])],
         }
     }
 
@@ -579,55 +642,48 @@ impl Attached {
     /// The term's unweighted energy in `frame` over `pairs` and its nucleotides.
     pub(crate) fn energy(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[TermPair]) -> f64 {
         let mut e = 0.0;
+        let v = |x: &[Vec3; 3]| x.map(V3::from);
         for t in pairs {
-            e += self.factor(t) * self.term.pair_f64(&self.values, &frame.pair(geo, t.p, t.q));
+            let d = frame.bx.min_image(frame.r[t.q] - frame.r[t.p]).into();
+            let pair = self.pair(geo, d, v(&frame.axes[t.p]), v(&frame.axes[t.q]));
+            e += self.factor(t) * self.term.pair_f64(&self.values, &pair);
         }
         for &i in self.nucleotides() {
-            let a = frame.axes[i].map(V3::from);
-            let sites = [0, 1, 2, 3].map(|k| V3::from(geo.offsets(&frame.axes[i])[k]));
+            let a = v(&frame.axes[i]);
+            let sites = self.nucleotide_sites(geo, &a);
             e += self.term.nt_f64(&self.values, &NucleotideFrame { r: frame.r[i].into(), a, sites });
         }
         e
     }
 
-    /// Adds the weighted energy, forces and torques over `pairs` and the term's nucleotides.
-    pub(crate) fn add_forces(&self, geo: &Geometry<Dual>, frame: &Frame, pairs: &[TermPair], out: &mut Forces) {
+    /// Adds the weighted energy, forces and torques over `pairs` and the term's nucleotides: one
+    /// evaluation with 9 derivative directions per pair (the separation, rotations of either
+    /// frame), 6 per nucleotide (translation, rotation).
+    pub(crate) fn add_forces(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[TermPair], out: &mut Forces) {
+        let geo9 = geo.map(|x| Jet::<9>::cst(*x));
         for t in pairs {
             let (p, q) = (t.p, t.q);
             let w = self.weight * self.factor(t);
             let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
-            let (a, b) = (&frame.axes[p], &frame.axes[q]);
-            let eval = |dd: Vec3, ra: Vec3, rb: Vec3| {
-                self.term.pair_dual(&self.duals, &geo.pair(dual(d, dd), rotated(a, ra), rotated(b, rb)))
+            let pair = self.pair(&geo9, moved(d, 0), turned(&frame.axes[p], 3), turned(&frame.axes[q], 6));
+            let e = self.term.pair_jet(&self.jets9, &pair);
+            let g = PairGradient {
+                d: Vec3(std::array::from_fn(|k| w * e.d[k])),
+                p: Vec3(std::array::from_fn(|k| w * e.d[3 + k])),
+                q: Vec3(std::array::from_fn(|k| w * e.d[6 + k])),
             };
-            let mut g = PairGradient::default();
-            let mut e = 0.0;
-            for (k, u) in UNIT.iter().enumerate() {
-                let along = eval(*u, Vec3::ZERO, Vec3::ZERO);
-                if k == 0 {
-                    e = along.v;
-                }
-                g.d.0[k] = w * along.d;
-                g.p.0[k] = w * eval(Vec3::ZERO, *u, Vec3::ZERO).d;
-                g.q.0[k] = w * eval(Vec3::ZERO, Vec3::ZERO, *u).d;
-            }
-            add_pair(out, (p, q), w * e, &g);
+            add_pair(out, (p, q), w * e.v, &g);
         }
         let w = self.weight;
+        let geo6 = geo.map(|x| Jet::<6>::cst(*x));
         for &i in self.nucleotides() {
-            let a = &frame.axes[i];
-            let eval = |dr: Vec3, ra: Vec3| {
-                let axes = rotated(a, ra);
-                let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| geo.offset(s, &axes));
-                self.term.nt_dual(&self.duals, &NucleotideFrame { r: dual(frame.r[i], dr), a: axes, sites })
-            };
-            for (k, u) in UNIT.iter().enumerate() {
-                let along = eval(*u, Vec3::ZERO);
-                if k == 0 {
-                    out.energy += w * along.v;
-                }
-                out.f[i].0[k] -= w * along.d;
-                out.torque[i].0[k] -= w * eval(Vec3::ZERO, *u).d;
+            let a = turned(&frame.axes[i], 3);
+            let sites = self.nucleotide_sites(&geo6, &a);
+            let e = self.term.nt_jet(&self.jets6, &NucleotideFrame { r: moved(frame.r[i], 0), a, sites });
+            out.energy += w * e.v;
+            for k in 0..3 {
+                out.f[i].0[k] -= w * e.d[k];
+                out.torque[i].0[k] -= w * e.d[3 + k];
             }
         }
     }
@@ -694,14 +750,29 @@ fn resolve_strengths<E: EnergyTerm>(term: &E, name: &str, locals: &[String]) -> 
     Ok(table)
 }
 
-const UNIT: [Vec3; 3] = [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])];
-
-/// `v + ε t` as a dual vector.
-fn dual(v: Vec3, t: Vec3) -> V3<Dual> {
-    V3::new(Dual { v: v.0[0], d: t.0[0] }, Dual { v: v.0[1], d: t.0[1] }, Dual { v: v.0[2], d: t.0[2] })
+/// `v` moving along the three axes: derivative slots `first..first + 3`.
+fn moved<const N: usize>(v: Vec3, first: usize) -> V3<Jet<N>> {
+    let c = |k: usize| {
+        let mut j = Jet::cst(v.0[k]);
+        j.d[first + k] = 1.0;
+        j
+    };
+    V3::new(c(0), c(1), c(2))
 }
 
-/// A frame turning about `axis` at unit rate: each vector `v` moves along `axis × v`.
-fn rotated(f: &[Vec3; 3], axis: Vec3) -> [V3<Dual>; 3] {
-    f.map(|v| dual(v, axis.cross(v)))
+/// A frame turning about the three axes: in slot `first + k` each vector `v` moves along
+/// `e_k × v`.
+fn turned<const N: usize>(f: &[Vec3; 3], first: usize) -> [V3<Jet<N>>; 3] {
+    let turn = |v: Vec3| {
+        let mut c = [Jet::cst(v.0[0]), Jet::cst(v.0[1]), Jet::cst(v.0[2])];
+        for (k, axis) in [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])].iter().enumerate() {
+            let t = axis.cross(v);
+            for (i, ci) in c.iter_mut().enumerate() {
+                ci.d[first + k] = t.0[i];
+            }
+        }
+        let [x, y, z] = c;
+        V3::new(x, y, z)
+    };
+    [turn(f[0]), turn(f[1]), turn(f[2])]
 }

@@ -21,7 +21,7 @@ pub mod setup;
 pub mod tensor;
 pub mod terms;
 
-pub use custom::{EnergyTerm, NucleotideFrame, ParamSpec, Scope, TermParams};
+pub use custom::{comb, EnergyTerm, NucleotideFrame, ParamSpec, Scope, SiteOffsets, TermParams};
 pub use model::{validate, ActivePair, Breakdown, EnergyModel, ForceWorkspace, Forces, Frame, TermId, Terms};
 pub use model_file::TermRegistry;
 pub use setup::ModelSetup;

@@ -739,7 +739,7 @@ impl EnergyModel {
         }
         for t in self.custom.iter().filter(|t| t.weight != 0.0) {
             let pairs = t.pairs(frame, &self.bonded, &self.topology, candidates);
-            t.add_forces(&self.dual.geo, frame, &pairs, out);
+            t.add_forces(&self.terms.geo, frame, &pairs, out);
         }
     }
 

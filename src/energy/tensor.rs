@@ -16,7 +16,6 @@
 use super::custom::NucleotideFrame;
 use super::functions::ParamSource;
 use super::model::{EnergyModel, Frame, TermId, Terms};
-use super::terms::Site;
 use crate::backend;
 use crate::error::{Error, Result};
 use crate::geometry::Vec3;
@@ -338,7 +337,7 @@ impl EnergyModel {
                 let (ip, iq) = (int(l.p), int(l.q));
                 let d = gather(&nts.r, &iq).sub(&gather(&nts.r, &ip)).add(&vectors(&l.shift, device));
                 let frame_of = |i: &Tensor<1, Int>| [0, 1, 2].map(|k| gather(&nts.axes[k], i));
-                let pair = terms.geo.pair(d, frame_of(&ip), frame_of(&iq));
+                let pair = t.pair(&terms.geo, d, frame_of(&ip), frame_of(&iq));
                 let mut e = per_element(t.pair_tensor(&values, &pair), len)
                     * column(scales.into_iter(), len, device)
                     * t.weight;
@@ -355,7 +354,7 @@ impl EnergyModel {
                 let len = idx.len();
                 let i = int(idx);
                 let a = [0, 1, 2].map(|k| gather(&nts.axes[k], &i));
-                let sites = [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| terms.geo.offset(s, &a));
+                let sites = t.nucleotide_sites(&terms.geo, &a);
                 let nt = NucleotideFrame { r: gather(&nts.r, &i), a, sites };
                 let e = per_element(t.nucleotide_tensor(&values, &nt), len) * t.weight;
                 total = total.select_assign(0, int(owner), e, IndexingUpdateOp::Add);

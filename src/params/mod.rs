@@ -439,6 +439,17 @@ impl ParamSet {
         out
     }
 
+    /// The parameters a user's term owns that "all parameters" includes
+    /// ([`ParamClass::Default`]), by the names they are stored under.
+    #[must_use]
+    pub fn term_params(&self, term: &str) -> Vec<String> {
+        self.params
+            .iter()
+            .filter(|p| p.class == ParamClass::Default && p.owner.as_ref().is_some_and(|(t, _)| t == term))
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
     fn check_sequence_tables(&self) -> Result<()> {
         let names: Vec<String> =
             seq_stack_names().into_iter().chain(SEQ_HB_NAMES.iter().map(ToString::to_string)).collect();
@@ -552,6 +563,17 @@ impl ParamSet {
         let raw: toml::Table = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
         for (k, v) in &raw {
             match v {
+                // [custom.Term] tables: the users' terms' parameters, by qualified name
+                toml::Value::Table(t) if k == CUSTOM_SECTION => {
+                    for (term, body) in t {
+                        let body = body.as_table().ok_or_else(|| {
+                            Error::invalid(format!("{k}.{term}"), body, "a table of the term's parameters")
+                        })?;
+                        for (name, v) in body {
+                            self.set(&format!("{term}.{name}"), value_of(name, v)?)?;
+                        }
+                    }
+                }
                 toml::Value::Table(t) => {
                     for (name, v) in t {
                         self.set(name, value_of(name, v)?)?;

@@ -59,25 +59,39 @@ impl NativeSimulator {
         config: MdConfig,
         sample_every: u64,
     ) -> Result<NativeSimulator> {
+        let model = EnergyModel::new(&topology, params)?;
+        NativeSimulator::of_model(name, topology, initial, model, config, sample_every)
+    }
+
+    /// As [`NativeSimulator::new`], simulating `model` (a model of `topology` with users' terms,
+    /// oxRNA2, other term weights), whose parameters are the base parameters.
+    pub fn of_model(
+        name: impl Into<String>,
+        topology: Topology,
+        initial: Configuration,
+        model: EnergyModel,
+        config: MdConfig,
+        sample_every: u64,
+    ) -> Result<NativeSimulator> {
         if initial.len() != topology.len() {
             return Err(Error::mismatch(
                 "configuration and topology",
                 format!("the configuration has {} nucleotides, the topology {}", initial.len(), topology.len()),
             ));
         }
-        check_settings(&config, sample_every, &params)?;
-        let model = EnergyModel::new(&topology, params.clone())?;
-        Ok(NativeSimulator {
+        check_settings(&config, sample_every, model.params())?;
+        NativeSimulator {
             name: name.into(),
+            params: model.params().clone(),
+            model: model.clone(),
             topology,
             initial,
-            params,
-            model,
             config,
             equilibration_steps: 0,
             sample_every,
             hints: SchedulerHints::default(),
-        })
+        }
+        .with_model(model)
     }
 
     /// Steps run before sampling starts.

@@ -9,10 +9,10 @@
 //! f2: K 80, r0 0.5, rc 0.6, r_low 0.42, r_high 0.58; (a, θ0, Δθ*) = (2, 2.592, 0.65) for θ1,
 //! (1.3, 0.151, 0.8) for θ4, (0.9, 0.685, 0.95) for θ5, θ6; f5: a 2, x* −0.65.
 
-use super::{angle_specs, rna_pair, specs};
+use super::{angle_specs, specs};
 use crate::energy::functions::F2;
 use crate::energy::terms::{coaxial_stacking, energy, Pair, Site};
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::params::ModelKind;
 
@@ -23,6 +23,9 @@ pub struct CoaxialStacking;
 impl EnergyTerm for CoaxialStacking {
     fn name(&self) -> &str {
         "RnaCoaxialStacking"
+    }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
     }
     fn params(&self) -> Vec<ParamSpec> {
         let mut p = specs(&[
@@ -47,7 +50,6 @@ impl EnergyTerm for CoaxialStacking {
         Scope::NonBonded { cutoff: 2.0 }
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let pair = rna_pair(pair);
         let radial = F2::new(p, "k_coax", "dr0_coax", "dr_c_coax", "dr_low_coax", "dr_high_coax");
         if radial.eval(&pair.between(Site::Stack, Site::Stack).norm()).is_zero() {
             return pair.d.x.cst(0.0);

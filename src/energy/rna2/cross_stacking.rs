@@ -10,10 +10,10 @@
 //! for θ7, θ8. The sequence-dependent model has a K per pair of bases, `cross_X_Y` (X ≤ Y).
 
 use super::sequence::CROSS_NAMES;
-use super::{angle_specs, rna_pair, spec, specs, SequenceDependence};
+use super::{angle_specs, spec, specs, SequenceDependence};
 use crate::energy::functions::{F2, F4};
 use crate::energy::terms::{Pair, Site};
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::system::Base;
 
@@ -36,6 +36,9 @@ impl CrossStacking {
 impl EnergyTerm for CrossStacking {
     fn name(&self) -> &str {
         "RnaCrossStacking"
+    }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
     }
     fn settings(&self) -> toml::Table {
         super::sequence_setting(self.sequence.is_some())
@@ -69,7 +72,6 @@ impl EnergyTerm for CrossStacking {
         self.sequence.map(|_| CROSS_NAMES[p.index()][q.index()])
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let pair = rna_pair(pair);
         let r = pair.between(Site::Base, Site::Base);
         let n = r.norm();
         let (r0, rc, low, high) = ("r0_cross", "dr_c_cross", "dr_low_cross", "dr_high_cross");

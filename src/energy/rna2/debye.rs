@@ -12,10 +12,9 @@
 //! to 1.5 times its value there (kT up to 2.25 times, or `lambda_factor` trained up by half);
 //! beyond that, pairs inside r_c would be missed, so build the model again.
 
-use super::rna_pair;
 use crate::energy::functions::ParamSource;
 use crate::energy::terms::{debye, energy, Pair};
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::system::Nucleotide;
@@ -69,6 +68,9 @@ impl EnergyTerm for DebyeHuckel {
     fn name(&self) -> &str {
         "RnaDebyeHuckel"
     }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
+    }
     fn params(&self) -> Vec<ParamSpec> {
         vec![
             ParamSpec::shared("kt"),
@@ -95,6 +97,6 @@ impl EnergyTerm for DebyeHuckel {
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let src = WithSalt { params: p, salt: pair.d.x.cst(self.salt) };
-        energy(debye::SPEC, &debye::Debye::new(&src), &rna_pair(pair), &pair.d.x.cst(1.0))
+        energy(debye::SPEC, &debye::Debye::new(&src), pair, &pair.d.x.cst(1.0))
     }
 }

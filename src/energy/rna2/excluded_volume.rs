@@ -2,9 +2,9 @@
 //! base and a backbone site (σ 0.515, r* 0.50, both ways) and, between non-bonded nucleotides,
 //! between backbone sites (σ 0.70, r* 0.675); ε = 2. The RNA backbone site is −0.4 a1 + 0.2 a3.
 
-use super::{rna_pair, specs};
+use super::specs;
 use crate::energy::terms::{energy, excluded_volume, Pair, Site};
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::params::smoothing::f3_tail;
 
@@ -36,6 +36,9 @@ impl EnergyTerm for ExcludedVolume {
             "RnaNonbondedExcludedVolume"
         }
     }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
+    }
     fn params(&self) -> Vec<ParamSpec> {
         specs(&[
             ("eps_exc", 2.0),
@@ -59,7 +62,6 @@ impl EnergyTerm for ExcludedVolume {
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let spec = if self.bonded { excluded_volume::BONDED } else { excluded_volume::NONBONDED };
-        let pair = rna_pair(pair);
         let zero = pair.d.x.cst(0.0);
         // most pairs have every site pair beyond its f3 cut-off: nothing to build there
         let reach = |(sigma, star): (&str, &str), x: Site, y: Site| {

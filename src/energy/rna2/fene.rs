@@ -4,9 +4,9 @@
 //! (its RNA code returns 1e12). [`Fene::bounded`] instead continues past the stretch where the
 //! force reaches `fmax` with a force falling to `finf` (oxDNA's `max_backbone_force`).
 
-use super::{rna_pair, specs};
+use super::specs;
 use crate::energy::terms::{energy, fene, Pair, Site};
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 
 /// The oxRNA2 FENE term.
@@ -34,6 +34,9 @@ impl EnergyTerm for Fene {
     fn name(&self) -> &str {
         "RnaFene"
     }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
+    }
     fn params(&self) -> Vec<ParamSpec> {
         let mut p = specs(&[("eps_backbone", 2.0), ("r0_backbone", 0.761_070_781_051), ("delta_backbone", 0.25)]);
         p.extend(specs(&[("fmax", 500.0), ("finf", 4.0)]).into_iter().map(ParamSpec::extra));
@@ -48,7 +51,6 @@ impl EnergyTerm for Fene {
         t
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let pair = rna_pair(pair);
         if self.bounded {
             return energy(fene::SPEC, &fene::Fene::new(p), &pair, &pair.d.x.cst(0.0));
         }

@@ -7,9 +7,9 @@
 //! (the G–U wobble pair bonds only there).
 
 use super::sequence::{hb_pair, HB_NAMES};
-use super::{angle_specs, rna_pair, spec, specs, SequenceDependence};
+use super::{angle_specs, spec, specs, SequenceDependence};
 use crate::energy::terms::{energy, hydrogen_bonding, Pair, Site};
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::params::smoothing::f1_tail;
 use crate::system::{Base, Nucleotide};
@@ -34,6 +34,9 @@ impl HydrogenBonding {
 impl EnergyTerm for HydrogenBonding {
     fn name(&self) -> &str {
         "RnaHydrogenBonding"
+    }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
     }
     fn settings(&self) -> toml::Table {
         super::sequence_setting(self.sequence.is_some())
@@ -74,7 +77,6 @@ impl EnergyTerm for HydrogenBonding {
         self.sequence.and(hb_pair(p, q, true)).map(|k| HB_NAMES[k])
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let pair = rna_pair(pair);
         let eps = match self.sequence {
             None => p.get("eps_hb"),
             Some(_) => pair.d.x.cst(1.0),

@@ -56,10 +56,8 @@ pub use hydrogen_bonding::HydrogenBonding;
 pub use sequence::SequenceDependence;
 pub use stacking::Stacking;
 
-use super::terms::Pair;
 use super::{EnergyModel, ParamSpec, TermId, TermRegistry};
 use crate::error::Result;
-use crate::math::{Real, V3};
 use crate::params::ParamSet;
 use crate::system::Topology;
 
@@ -101,6 +99,16 @@ pub fn model_with(
         .with_term(cross, 1.0)?
         .with_term(CoaxialStacking, 1.0)?
         .with_term(debye, 1.0)
+}
+
+/// The parameters of the oxRNA2 model at temperature `kt` and salt `salt` (sequence-dependent
+/// with `sequence`): every term's parameters with their defaults, as [`model_with`]'s model has
+/// them for any topology (for training configurations and parameter files).
+pub fn parameters(kt: f64, salt: f64, sequence: Option<&SequenceDependence>) -> Result<ParamSet> {
+    use crate::generate::{helix, Shape};
+    use crate::system::{Base, TopologyFormat};
+    let (top, _) = helix(&[Base::A, Base::U], Shape::Strand, None, TopologyFormat::Classic)?;
+    Ok(model_with(&top, kt, Fene::strict(), DebyeHuckel::new(salt, kt)?, sequence)?.params().clone())
 }
 
 /// The setting that marks a sequence-dependent term in a model file (its strengths are among the
@@ -172,24 +180,9 @@ pub const HEADERS: [(&str, &str); 8] = [
     ("RnaDebyeHuckel", "DEBYE_HUCKEL"),
 ];
 
-/// The RNA site offsets of a nucleotide with frame `f`, in the slots of [`Site`]: backbone (in
-/// both backbone slots), the coaxial stacking site, the base.
-fn sites<T: Real>(f: &[V3<T>; 3]) -> [V3<T>; 4] {
-    let back = comb(f, [-0.4, 0.0, 0.2]);
-    [back.clone(), back, comb(f, [0.34, 0.0, 0.0]), comb(f, [0.4, 0.0, 0.0])]
-}
-
-/// c1 a1 + c2 a2 + c3 a3.
-fn comb<T: Real>(f: &[V3<T>; 3], c: [f64; 3]) -> V3<T> {
-    let s = |v: &V3<T>, k: f64| V3::new(v.x.clone() * k, v.y.clone() * k, v.z.clone() * k);
-    s(&f[0], c[0]).add(&s(&f[1], c[1])).add(&s(&f[2], c[2]))
-}
-
-/// The pair with the RNA sites in its slots (the pair a term receives carries the model's DNA
-/// sites).
-fn rna_pair<T: Real>(pair: &Pair<T>) -> Pair<T> {
-    Pair { d: pair.d.clone(), a: pair.a.clone(), b: pair.b.clone(), sp: sites(&pair.a), sq: sites(&pair.b) }
-}
+/// The RNA sites in the slots of [`crate::energy::terms::Site`]: backbone (in both backbone
+/// slots), the coaxial stacking site, the base ([`super::EnergyTerm::sites`]).
+const SITES: super::SiteOffsets = [[-0.4, 0.0, 0.2], [-0.4, 0.0, 0.2], [0.34, 0.0, 0.0], [0.4, 0.0, 0.0]];
 
 /// An oxRNA2 parameter with its default.
 fn spec(name: impl Into<String>, default: f64) -> ParamSpec {

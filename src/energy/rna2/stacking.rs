@@ -12,17 +12,17 @@
 //! ([`super::SequenceDependence`]).
 
 use super::sequence::STACK_NAMES;
-use super::{angle_specs, comb, spec, specs, SequenceDependence};
+use super::{angle_specs, spec, specs, SequenceDependence};
+use crate::energy::comb;
 use crate::energy::functions::{F1, F4, F5};
-use crate::energy::terms::Pair;
-use crate::energy::{EnergyTerm, ParamSpec, Scope, TermParams};
+use crate::energy::terms::{Pair, Site};
+use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::system::Base;
 
 /// Stacking sites and backbone directions, as (a1, a2, a3) components.
 const STACK_3: [f64; 3] = [0.4, 0.1, 0.0];
 const STACK_5: [f64; 3] = [0.124_906_078_525, -0.008_662_749_174_73, 0.0];
-const BACK: [f64; 3] = [-0.4, 0.0, 0.2];
 const P3: [f64; 3] = [-0.462_510, -0.528_218, 0.712_089];
 const P5: [f64; 3] = [-0.104_402, -0.841_783, 0.529_624];
 
@@ -45,6 +45,9 @@ impl Stacking {
 impl EnergyTerm for Stacking {
     fn name(&self) -> &str {
         "RnaStacking"
+    }
+    fn sites(&self) -> Option<SiteOffsets> {
+        Some(super::SITES)
     }
     fn settings(&self) -> toml::Table {
         super::sequence_setting(self.sequence.is_some())
@@ -96,7 +99,7 @@ impl EnergyTerm for Stacking {
             return radial;
         }
         let u_st = r_st.div(&n_st);
-        let r_bb = pair.d.add(&comb(b, BACK)).sub(&comb(a, BACK));
+        let r_bb = pair.between(Site::Backbone, Site::Backbone);
         let u_bb = r_bb.div(&r_bb.norm());
         let f4 = |k: u8, c: T| F4::new(p, "stack", k).eval_cos(&c);
         radial

@@ -92,6 +92,17 @@ impl<T: Real> Geometry<T> {
         }
     }
 
+    /// The same constants as another number type.
+    pub fn map<U>(&self, f: impl Fn(&T) -> U) -> Geometry<U> {
+        Geometry {
+            bb_x: f(&self.bb_x),
+            bb_y: self.bb_y.as_ref().map(&f),
+            bb1: f(&self.bb1),
+            st: f(&self.st),
+            hb: f(&self.hb),
+        }
+    }
+
     /// The offset of `site` for a nucleotide with frame `f`.
     pub fn offset(&self, site: Site, f: &[V3<T>; 3]) -> V3<T> {
         match site {
