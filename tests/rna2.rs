@@ -252,3 +252,83 @@ fn fene_diverges_and_models_read_back() {
     assert_eq!(back.energy(&frames[3]).unwrap(), changed.energy(&frames[3]).unwrap());
     assert_eq!(back.params(), changed.params());
 }
+
+/// `[model] kind = "rna2"` in a training configuration: "all" trains the oxRNA2 terms' parameters
+/// only (none of the DNA ones the set carries unused), a term name its parameters, a name the DNA
+/// terms share resolves to the one RNA term that has it; a `seq_dep_file` and `[custom.Term]`
+/// overrides reach the simulators' and the objective's models; `oxgrad optimize` trains a
+/// sequence-dependent strength end to end and writes it to its parameter files.
+#[test]
+fn training_configurations_take_oxrna2() {
+    use oxgrad::config::ConfigFile;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(case_dir(SEQDEP).join("seq_dep_rna.txt"), dir.path().join("seq.txt")).unwrap();
+    std::fs::write(dir.path().join("start.toml"), "[custom.RnaStacking]\nstck_A_A = 1.5\n").unwrap();
+    let config = |train: &str, extra: &str| {
+        format!(
+            r#"
+[model]
+kind = "rna2"
+temperature = "290K"
+{extra}
+
+[optimizer]
+learning_rate = 0.05
+steps = 1
+train = [{train}]
+
+[[simulator]]
+name = "strand"
+kind = "native"
+copies = 1
+strand = "AAAAAA"
+md_steps = 2000
+sample_every = 100
+
+[[objective]]
+name = "ends"
+simulators = ["strand"]
+observable = {{ kind = "end_to_end", strand = 0 }}
+target = 1.5
+
+[validation]
+enabled = false
+"#
+        )
+    };
+    let plan = |train: &str, extra: &str| {
+        ConfigFile::parse(&config(train, extra), &dir.path().join("c.toml")).and_then(ConfigFile::build).unwrap()
+    };
+    let all = plan("\"all\"", "").trained;
+    assert!(all.iter().any(|n| n == "RnaStacking.eps_stack_base") && all.iter().any(|n| n == "a_stack_9"), "{all:?}");
+    assert!(!all.iter().any(|n| n == "eps_stack_base" || n == "eps_backbone" || n == "kt"), "{all:?}");
+    let stacking = plan("\"RnaStacking\"", "").trained;
+    assert!(stacking.iter().all(|n| all.contains(n)) && stacking.len() == 23, "{stacking:?}");
+    assert_eq!(plan("\"eps_backbone\"", "").trained, ["RnaFene.eps_backbone"]);
+    // sequence-dependent, from the file, with an override of one strength
+    let p = plan("\"stck_A_A\", \"hydr_G_U\"", "seq_dep_file = \"seq.txt\"\nparams = \"start.toml\"");
+    assert_eq!(p.trained, ["stck_A_A", "hydr_G_U"]);
+    assert_eq!(p.params.get("stck_A_A").unwrap(), 1.5);
+    assert_eq!(p.params.get("stck_G_C").unwrap(), 1.67309, "STCK_G_C of the file");
+    let oxgrad::config::plan::SimulatorKind::Native { copies } = &p.simulators[0].kind else { panic!("native") };
+    let model = copies[0].model();
+    assert_eq!(model.params().get("stck_A_A").unwrap(), 1.5);
+    assert!((model.params().get("kt").unwrap() - 290.0 / 3000.0).abs() < 1e-15);
+    assert_eq!(model.custom_terms().len(), 8);
+    // end to end through the command line
+    std::fs::write(dir.path().join("c.toml"), config("\"stck_A_A\"", "sequence_dependent = true")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oxgrad"))
+        .args(["optimize", "c.toml", "-o", "run"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fin = std::fs::read_to_string(dir.path().join("run/params_final.toml")).unwrap();
+    let start = std::fs::read_to_string(dir.path().join("run/params_initial.toml")).unwrap();
+    let value = |text: &str| -> f64 {
+        let t: toml::Table = toml::from_str(text).unwrap();
+        t["custom"]["RnaStacking"]["stck_A_A"].as_float().unwrap()
+    };
+    assert!((value(&start) - 1.40206).abs() < 1e-12, "uniform start");
+    assert!((value(&fin) - value(&start)).abs() > 1e-3, "trained: {} → {}", value(&start), value(&fin));
+}

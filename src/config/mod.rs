@@ -70,18 +70,22 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// `"dna1"` or `"dna2"`.
+    /// `"dna1"`, `"dna2"` or `"rna2"` (oxRNA2, built per system from [`crate::energy::rna2`];
+    /// `train = ["all"]` then means its terms' parameters, and term names are `RnaStacking`, …).
     pub kind: String,
     /// Temperature: `"300K"`, `"27C"` or a number in simulation units (default `"300K"`).
     #[serde(default = "default_temperature")]
     pub temperature: TomlNumberOrString,
-    /// Salt concentration, molar (oxDNA2 only; default 0.5).
+    /// Salt concentration, molar (oxDNA2, default 0.5; oxRNA2, default 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<f64>,
-    /// Use oxDNA's sequence-dependent stacking and H-bonding strengths (default false).
+    /// Use sequence-dependent strengths (default false): oxDNA's stacking and H-bonding tables
+    /// for DNA; for oxRNA2 per-base stacking, H-bonding (with G–U) and cross-stacking strengths,
+    /// from `seq_dep_file` or, without one, starting at the averaged model's values.
     #[serde(default)]
     pub sequence_dependent: bool,
-    /// oxDNA's sequence-dependent parameter file (default: the one shipped for the model).
+    /// oxDNA's sequence-dependent parameter file (default: the one shipped for the DNA model;
+    /// oxDNA's RNA format for `rna2`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq_dep_file: Option<PathBuf>,
     /// Starting parameters: a partial or complete parameter TOML applied over the defaults.

@@ -353,6 +353,22 @@ impl ConfigFile {
         if let Some(name) = p.canonical(entry).ok().filter(|n| own.iter().any(|o| o == n)) {
             return Ok(vec![name.to_string()]);
         }
+        // a name the DNA terms also have: the RNA term's, when only one term has it
+        let qualified: Vec<String> = terms
+            .iter()
+            .map(|t| format!("{t}.{entry}"))
+            .filter(|q| p.canonical(q).is_ok_and(|n| own.iter().any(|o| o == n)))
+            .collect();
+        match qualified.as_slice() {
+            [one] => return Ok(vec![p.canonical(one)?.to_string()]),
+            [_, _, ..] => {
+                return Err(self.error(
+                    key,
+                    format!("'{entry}' is a parameter of several terms: name one of {}", qualified.join(", ")),
+                ))
+            }
+            [] => {}
+        }
         let valid = own.iter().map(String::as_str).chain(terms.iter().copied()).chain(std::iter::once("all"));
         let hint = match closest(entry, valid).first() {
             Some(b) => format!("did you mean '{b}'? "),

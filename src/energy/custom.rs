@@ -660,12 +660,18 @@ impl Attached {
     /// evaluation with 9 derivative directions per pair (the separation, rotations of either
     /// frame), 6 per nucleotide (translation, rotation).
     pub(crate) fn add_forces(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[TermPair], out: &mut Forces) {
-        let geo9 = geo.map(|x| Jet::<9>::cst(*x));
+        // the sites from constant offsets (multiplying by plain numbers, not by constant jets)
+        let offsets = self.sites.unwrap_or_else(|| geo.site_offsets());
+        let with_sites = |d, a: [V3<Jet<9>>; 3], b: [V3<Jet<9>>; 3]| {
+            let sp = [comb(&a, offsets[0]), comb(&a, offsets[1]), comb(&a, offsets[2]), comb(&a, offsets[3])];
+            let sq = [comb(&b, offsets[0]), comb(&b, offsets[1]), comb(&b, offsets[2]), comb(&b, offsets[3])];
+            Pair { d, a, b, sp, sq }
+        };
         for t in pairs {
             let (p, q) = (t.p, t.q);
             let w = self.weight * self.factor(t);
             let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
-            let pair = self.pair(&geo9, moved(d, 0), turned(&frame.axes[p], 3), turned(&frame.axes[q], 6));
+            let pair = with_sites(moved(d, 0), turned(&frame.axes[p], 3), turned(&frame.axes[q], 6));
             let e = self.term.pair_jet(&self.jets9, &pair);
             let g = PairGradient {
                 d: Vec3(std::array::from_fn(|k| w * e.d[k])),
@@ -763,15 +769,13 @@ fn moved<const N: usize>(v: Vec3, first: usize) -> V3<Jet<N>> {
 /// A frame turning about the three axes: in slot `first + k` each vector `v` moves along
 /// `e_k × v`.
 fn turned<const N: usize>(f: &[Vec3; 3], first: usize) -> [V3<Jet<N>>; 3] {
+    // e_x × v = (0, −v_z, v_y), e_y × v = (v_z, 0, −v_x), e_z × v = (−v_y, v_x, 0)
     let turn = |v: Vec3| {
-        let mut c = [Jet::cst(v.0[0]), Jet::cst(v.0[1]), Jet::cst(v.0[2])];
-        for (k, axis) in [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])].iter().enumerate() {
-            let t = axis.cross(v);
-            for (i, ci) in c.iter_mut().enumerate() {
-                ci.d[first + k] = t.0[i];
-            }
-        }
-        let [x, y, z] = c;
+        let [vx, vy, vz] = v.0;
+        let (mut x, mut y, mut z) = (Jet::cst(vx), Jet::cst(vy), Jet::cst(vz));
+        (y.d[first], z.d[first]) = (-vz, vy);
+        (x.d[first + 1], z.d[first + 1]) = (vz, -vx);
+        (x.d[first + 2], y.d[first + 2]) = (-vy, vx);
         V3::new(x, y, z)
     };
     [turn(f[0]), turn(f[1]), turn(f[2])]

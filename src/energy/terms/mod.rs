@@ -121,8 +121,16 @@ impl<T: Real> Geometry<T> {
 
     /// The pair with separation `d` and frames `a` (of p) and `b` (of q), its sites attached.
     pub fn pair(&self, d: V3<T>, a: [V3<T>; 3], b: [V3<T>; 3]) -> Pair<T> {
-        let sites =
-            |f: &[V3<T>; 3]| [Site::Backbone, Site::Backbone1, Site::Stack, Site::Base].map(|s| self.offset(s, f));
+        // an array literal builds in place (`map` moves every vector once more, which costs for
+        // the wide dual numbers of users' terms)
+        let sites = |f: &[V3<T>; 3]| {
+            [
+                self.offset(Site::Backbone, f),
+                self.offset(Site::Backbone1, f),
+                self.offset(Site::Stack, f),
+                self.offset(Site::Base, f),
+            ]
+        };
         Pair { sp: sites(&a), sq: sites(&b), d, a, b }
     }
 }
@@ -134,6 +142,12 @@ impl Geometry<f64> {
     pub fn offsets(&self, f: &[Vec3; 3]) -> [Vec3; 4] {
         let bb = f[0] * self.bb_x + self.bb_y.map_or(Vec3::ZERO, |y| f[1] * y);
         [bb, f[0] * self.bb1, f[0] * self.st, f[0] * self.hb]
+    }
+
+    /// The site offsets as components along (a1, a2, a3), in the slots of [`Site`].
+    #[must_use]
+    pub fn site_offsets(&self) -> [[f64; 3]; 4] {
+        [[self.bb_x, self.bb_y.unwrap_or(0.0), 0.0], [self.bb1, 0.0, 0.0], [self.st, 0.0, 0.0], [self.hb, 0.0, 0.0]]
     }
 
     /// The largest distance of any site from the centre (bounds neighbour-list cut-offs).
