@@ -2,7 +2,8 @@
 //! oxDNA2 duplex with the built-in terms alone, plus a restraint on one pair, plus a non-bonded
 //! user term over every pair within 1.6 (a Gaussian between base and backbone sites, the kind of
 //! term the built-in kernel has no hand-laid code for). Users' terms take their derivatives from
-//! dual numbers (9 evaluations per pair), the built-in ones from the hand-written kernel.
+//! dual numbers (one evaluation with 9 directions per pair), the built-in ones from the
+//! hand-written kernel.
 //! Run: `cargo bench --bench custom_term`.
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -25,9 +25,10 @@
 //!
 //! Forces and torques are exact derivatives of that energy: each pair is evaluated once with a
 //! dual number of 9 directions ([`Jet`]: 3 components of `d`, 3 infinitesimal rotations of each
-//! frame), a nucleotide once with 6 (3 translations, 3 rotations). That is cheap for restraints and traps on
-//! a few nucleotides; a non-bonded term over every pair costs about 9 energy evaluations per pair
-//! per step (BENCHMARKS.md: 3–7 times the whole built-in force routine).
+//! frame), a nucleotide once with 6 (3 translations, 3 rotations). That is cheap for restraints
+//! and traps on a few nucleotides; a non-bonded term over every pair within 1.6 costs about as
+//! much as the whole built-in force routine (BENCHMARKS.md: 2 times the built-in routine's time
+//! with it).
 //!
 //! A model with users' terms saves and loads as a TOML file ([`super::model_file`]), and
 //! [`super::rna2`] builds a whole model family, oxRNA2, from eight such terms.
