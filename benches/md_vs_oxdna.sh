@@ -73,6 +73,8 @@ for spec in "12 200000" "60 40000" "1000 2000"; do
     ox+=("$a"); og+=("$b"); r+=("$(python3 -c "print($a / $b)")")
     if [ -n "${OXGRAD_BASE:-}" ]; then
       sed -i '/^threads/d' "$d/input_base"
+      # an older binary may not know --force: clear its previous outputs instead
+      rm -f "$d/traj_base.dat" "$d/last_base.dat" "$d/energy_base.dat"
       c=$(cpu "$d" "$OXGRAD_BASE" simulate input_base)
       base+=("$c"); rb+=("$(python3 -c "print($c / $b)")")
     fi

@@ -191,172 +191,16 @@ impl From<crate::geometry::Vec3> for V3<f64> {
     }
 }
 
-/// A forward-mode dual number `v + d·ε`: a value and its derivative along one direction. The
+/// A forward-mode dual number `v + d·ε` of one direction: a value and its derivative. The
 /// native engine evaluates each term's one-dimensional factors with it to get f and f′ from the
 /// same generic code that computes energies.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Dual {
-    /// The value.
-    pub v: f64,
-    /// The derivative.
-    pub d: f64,
-}
+pub type Dual = Jet<1>;
 
 impl Dual {
-    /// A constant (zero derivative).
-    #[must_use]
-    pub const fn cst(v: f64) -> Dual {
-        Dual { v, d: 0.0 }
-    }
-
     /// The independent variable at `v` (unit derivative).
     #[must_use]
     pub const fn var(v: f64) -> Dual {
-        Dual { v, d: 1.0 }
-    }
-}
-
-impl Add for Dual {
-    type Output = Dual;
-    #[inline]
-    fn add(self, o: Dual) -> Dual {
-        Dual { v: self.v + o.v, d: self.d + o.d }
-    }
-}
-impl Sub for Dual {
-    type Output = Dual;
-    #[inline]
-    fn sub(self, o: Dual) -> Dual {
-        Dual { v: self.v - o.v, d: self.d - o.d }
-    }
-}
-impl Mul for Dual {
-    type Output = Dual;
-    #[inline]
-    fn mul(self, o: Dual) -> Dual {
-        Dual { v: self.v * o.v, d: self.d * o.v + self.v * o.d }
-    }
-}
-impl Div for Dual {
-    type Output = Dual;
-    #[inline]
-    fn div(self, o: Dual) -> Dual {
-        Dual { v: self.v / o.v, d: (self.d * o.v - self.v * o.d) / (o.v * o.v) }
-    }
-}
-impl Neg for Dual {
-    type Output = Dual;
-    #[inline]
-    fn neg(self) -> Dual {
-        Dual { v: -self.v, d: -self.d }
-    }
-}
-impl Add<f64> for Dual {
-    type Output = Dual;
-    #[inline]
-    fn add(self, c: f64) -> Dual {
-        Dual { v: self.v + c, d: self.d }
-    }
-}
-impl Sub<f64> for Dual {
-    type Output = Dual;
-    #[inline]
-    fn sub(self, c: f64) -> Dual {
-        Dual { v: self.v - c, d: self.d }
-    }
-}
-impl Mul<f64> for Dual {
-    type Output = Dual;
-    #[inline]
-    fn mul(self, c: f64) -> Dual {
-        Dual { v: self.v * c, d: self.d * c }
-    }
-}
-impl Div<f64> for Dual {
-    type Output = Dual;
-    #[inline]
-    fn div(self, c: f64) -> Dual {
-        Dual { v: self.v / c, d: self.d / c }
-    }
-}
-
-impl Real for Dual {
-    type Mask = bool;
-
-    #[inline]
-    fn exp(self) -> Self {
-        let e = self.v.exp();
-        Dual { v: e, d: self.d * e }
-    }
-    #[inline]
-    fn ln(self) -> Self {
-        Dual { v: self.v.ln(), d: self.d / self.v }
-    }
-    #[inline]
-    fn sqrt(self) -> Self {
-        let s = self.v.sqrt();
-        Dual { v: s, d: self.d / (2.0 * s) }
-    }
-    #[inline]
-    fn powi(self, n: i32) -> Self {
-        let p = self.v.powi(n - 1);
-        Dual { v: p * self.v, d: self.d * f64::from(n) * p }
-    }
-    #[inline]
-    fn recip(self) -> Self {
-        Dual { v: 1.0 / self.v, d: -self.d / (self.v * self.v) }
-    }
-    #[inline]
-    fn abs(self) -> Self {
-        if self.v < 0.0 {
-            -self
-        } else {
-            self
-        }
-    }
-    #[inline]
-    fn cos(self) -> Self {
-        Dual { v: self.v.cos(), d: -self.d * self.v.sin() }
-    }
-    #[inline]
-    fn acos_clamped(self) -> Self {
-        // as for tensors: clamp the value, keep the derivative finite
-        let bound = 1.0 - 1e-12;
-        let c = self.v.clamp(-bound, bound);
-        Dual { v: c.acos(), d: -self.d / (1.0 - c * c).sqrt() }
-    }
-    #[inline]
-    fn cst(&self, c: f64) -> Self {
-        Dual::cst(c)
-    }
-    #[inline]
-    fn lt(&self, rhs: &Self) -> bool {
-        self.v < rhs.v
-    }
-    #[inline]
-    fn le(&self, rhs: &Self) -> bool {
-        self.v <= rhs.v
-    }
-    #[inline]
-    fn and(a: &bool, b: &bool) -> bool {
-        *a && *b
-    }
-    #[inline]
-    fn any(m: &bool) -> bool {
-        *m
-    }
-    #[inline]
-    #[allow(clippy::float_cmp)]
-    fn is_zero(&self) -> bool {
-        self.v == 0.0 && self.d == 0.0
-    }
-    #[inline]
-    fn choose(mask: &bool, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self {
-        if *mask {
-            yes()
-        } else {
-            no()
-        }
+        Jet { v, d: [1.0] }
     }
 }
 
@@ -387,6 +231,12 @@ impl<const N: usize> Jet<N> {
     #[inline]
     fn zip(self, o: Self, f: impl Fn(f64, f64) -> f64) -> [f64; N] {
         std::array::from_fn(|k| f(self.d[k], o.d[k]))
+    }
+}
+
+impl<const N: usize> Default for Jet<N> {
+    fn default() -> Self {
+        Jet::cst(0.0)
     }
 }
 
@@ -498,7 +348,7 @@ impl<const N: usize> Real for Jet<N> {
     }
     #[inline]
     fn acos_clamped(self) -> Self {
-        // as Dual: clamp the value, keep the derivative finite
+        // as for tensors: clamp the value, keep the derivative finite
         let bound = 1.0 - 1e-12;
         let c = self.v.clamp(-bound, bound);
         self.chain(c.acos(), -1.0 / (1.0 - c * c).sqrt())

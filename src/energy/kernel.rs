@@ -156,7 +156,7 @@ impl<'a> Pair<'a> {
     fn radial<F: Factors<Dual>>(&mut self, f: &F, factor: u8, k: usize, eps: f64, w: f64) -> f64 {
         let (u, n) = self.sep(k);
         let y = f.factor(factor, &Dual::var(n), &Dual::cst(eps));
-        self.g[k] += u * (w * y.d);
+        self.g[k] += u * (w * y.d[0]);
         w * y.v
     }
 
@@ -192,7 +192,7 @@ fn factors<F: Factors<Dual>, const N: usize>(f: &F, s: [f64; N], eps: f64) -> Op
     let mut y = [Dual::default(); N];
     for k in 0..N {
         y[k] = f.factor(k as u8, &Dual::var(s[k]), &eps);
-        if y[k].v == 0.0 && y[k].d == 0.0 {
+        if y[k].v == 0.0 && y[k].d[0] == 0.0 {
             return None;
         }
     }
@@ -209,7 +209,7 @@ fn product<const N: usize>(y: &[Dual; N], w: f64) -> (f64, [f64; N]) {
     let mut c = [0.0; N];
     let mut suffix = w;
     for k in (0..N).rev() {
-        c[k] = y[k].d * prefix[k] * suffix;
+        c[k] = y[k].d[0] * prefix[k] * suffix;
         suffix *= y[k].v;
     }
     (suffix, c)
