@@ -123,7 +123,11 @@ fn missing_sequence_dependent_file() {
     )
     .unwrap();
     let err = String::from_utf8_lossy(&oxgrad(tmp.path(), &["energy", "input3"]).stderr).to_string();
-    assert!(err.contains("missing required key 'seq_dep_file'"), "{err}");
+    assert!(
+        err.contains("missing required key 'seq_dep_file'")
+            && err.contains("seq_dep_file = rna_sequence_dependent_parameters.txt"),
+        "{err}"
+    );
     // an oxDNA DNA file is not an RNA one
     std::fs::write(tmp.path().join("dna.txt"), "STCK_FACT_EPS = 0.18\n").unwrap();
     std::fs::write(

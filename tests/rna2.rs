@@ -49,6 +49,12 @@ fn sequence_dependent_energies_match_oxdna() {
     let seq = rna2::SequenceDependence::read(case_dir(SEQDEP).join("seq_dep_rna.txt")).unwrap();
     let model = seq_model(&top, &seq);
     check_energies(SEQDEP, &model, &frames, &rows);
+    // a table built in code is checked as a file is
+    let mut asymmetric = seq.clone();
+    asymmetric.cross[0][3] += 1.0;
+    let debye = rna2::DebyeHuckel::new(1.0, 0.1).unwrap();
+    let e = rna2::model_with(&top, 0.1, rna2::Fene::strict(), debye, Some(&asymmetric)).unwrap_err();
+    assert!(e.to_string().contains("(the table is symmetric)"), "{e}");
     let mut transposed = seq.clone();
     for x in 0..4 {
         for y in 0..4 {
@@ -305,6 +311,26 @@ enabled = false
     let stacking = plan("\"RnaStacking\"", "").trained;
     assert!(stacking.iter().all(|n| all.contains(n)) && stacking.len() == 23, "{stacking:?}");
     assert_eq!(plan("\"eps_backbone\"", "").trained, ["RnaFene.eps_backbone"]);
+    // an override of a DNA parameter the model does not read is refused; a term's table is taken
+    std::fs::write(dir.path().join("dna.toml"), "a_hb = 7.0\n").unwrap();
+    let e = ConfigFile::parse(&config("\"all\"", "params = \"dna.toml\""), &dir.path().join("c.toml"))
+        .and_then(ConfigFile::build)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains(
+            "sets 'a_hb', a parameter of the DNA terms that the rna2 model does not use: write RnaHydrogenBonding.a_hb"
+        ),
+        "{e}"
+    );
+    std::fs::write(dir.path().join("term.toml"), "[RnaHydrogenBonding]\na_hb = 7.0\n").unwrap();
+    let p = plan("\"all\"", "params = \"term.toml\"");
+    assert_eq!(p.params.get("RnaHydrogenBonding.a_hb").unwrap(), 7.0);
+    // a state parameter is named as such, an extra one is trained when named
+    let e =
+        ConfigFile::parse(&config("\"kt\"", ""), &dir.path().join("c.toml")).and_then(ConfigFile::build).err().unwrap();
+    assert!(e.to_string().contains("property of the simulated state"), "{e}");
     // sequence-dependent, from the file, with an override of one strength
     let p = plan("\"stck_A_A\", \"hydr_G_U\"", "seq_dep_file = \"seq.txt\"\nparams = \"start.toml\"");
     assert_eq!(p.trained, ["stck_A_A", "hydr_G_U"]);
@@ -329,6 +355,6 @@ enabled = false
         let t: toml::Table = toml::from_str(text).unwrap();
         t["custom"]["RnaStacking"]["stck_A_A"].as_float().unwrap()
     };
-    assert!((value(&start) - 1.40206).abs() < 1e-12, "uniform start");
+    assert!((value(&start) - 1.31585).abs() < 1e-12, "oxDNA's shipped STCK_A_A");
     assert!((value(&fin) - value(&start)).abs() > 1e-3, "trained: {} → {}", value(&start), value(&fin));
 }

@@ -80,12 +80,12 @@ pub struct ModelConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<f64>,
     /// Use sequence-dependent strengths (default false): oxDNA's stacking and H-bonding tables
-    /// for DNA; for oxRNA2 per-base stacking, H-bonding (with G–U) and cross-stacking strengths,
-    /// from `seq_dep_file` or, without one, starting at the averaged model's values.
+    /// for DNA; for oxRNA2 per-base stacking, H-bonding (with G–U) and cross-stacking strengths.
+    /// Without `seq_dep_file`, oxDNA's shipped file of the model.
     #[serde(default)]
     pub sequence_dependent: bool,
-    /// oxDNA's sequence-dependent parameter file (default: the one shipped for the DNA model;
-    /// oxDNA's RNA format for `rna2`).
+    /// oxDNA's sequence-dependent parameter file (default: the one shipped with oxDNA for the
+    /// model; oxDNA's RNA format for `rna2`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq_dep_file: Option<PathBuf>,
     /// Starting parameters: a partial or complete parameter TOML applied over the defaults.

@@ -12,7 +12,7 @@ use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{
     create_n_names, Aggregate, LocalPool, ObservableId, Optimization, ProcessPool, Simulator, UpdateRule,
 };
-use crate::params::{closest, ModelKind, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
+use crate::params::{closest, ModelKind, ParamClass, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
 use crate::simulate::{MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator};
 use crate::system::{Topology, TopologyFormat};
 use crate::train::{ObjectiveInfo, Training, Validation};
@@ -221,15 +221,43 @@ impl ConfigFile {
             let path = self.resolve(f);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| self.error("model.params", format!("cannot read '{}': {e}", path.display())))?;
+            let before = p.clone();
             p.apply_toml_str(&text, &path).map_err(|e| self.error("model.params", e.to_string()))?;
+            if matches!(recipe, ModelRecipe::Rna2 { .. }) {
+                // the DNA parameters an oxRNA2 set carries are read by no term: a change is a mistake
+                let unused = p.iter().zip(before.iter()).find(|((n, v), (_, w))| {
+                    v.to_bits() != w.to_bits()
+                        && p.owner(n).is_none()
+                        && p.class_of(n).is_ok_and(|c| c != ParamClass::State)
+                });
+                if let Some(((name, _), _)) = unused {
+                    let terms: Vec<String> = p
+                        .custom_terms()
+                        .iter()
+                        .map(|t| format!("{t}.{name}"))
+                        .filter(|q| p.owner(q).is_some())
+                        .collect();
+                    let hint = match terms.as_slice() {
+                        [] => String::new(),
+                        names => format!(": write {} (or the term's [custom.Term] table)", names.join(" or ")),
+                    };
+                    return Err(self.error(
+                        "model.params",
+                        format!(
+                            "'{}' sets '{name}', a parameter of the DNA terms that the rna2 model does not use{hint}",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
         }
         crate::energy::validate(&p).map_err(|e| self.error("model.params", e.to_string()))?;
         Ok((p, recipe))
     }
 
     /// oxRNA2: salt 1.0 M unless given (as oxDNA's RNA2), sequence-dependent with
-    /// `seq_dep_file` (oxDNA's RNA format) or, with `sequence_dependent = true` alone, per-base
-    /// strengths that start at the averaged model's values.
+    /// `seq_dep_file` (oxDNA's RNA format) or, with `sequence_dependent = true` alone, oxDNA's
+    /// shipped `rna_sequence_dependent_parameters.txt`.
     fn rna2_params(&self) -> Result<(ParamSet, ModelRecipe)> {
         use crate::energy::rna2::{self, SequenceDependence};
         let m = &self.config.model;
@@ -246,7 +274,11 @@ impl ConfigFile {
                 SequenceDependence::read(self.resolve(f))
                     .map_err(|e| self.error("model.seq_dep_file", e.to_string()))?,
             ),
-            (None, true) => Some(SequenceDependence::uniform()),
+            (None, true) => {
+                let name = "rna_sequence_dependent_parameters.txt";
+                let text = SHIPPED_SEQ_DEP.iter().find(|(n, _)| *n == name).map_or("", |(_, t)| *t);
+                Some(SequenceDependence::from_file(&SeqDepFile::parse(text, Path::new(name))?)?)
+            }
             (None, false) => None,
         };
         let p = rna2::parameters(kt, salt, sequence.as_ref()).map_err(|e| self.error("model", e.to_string()))?;
@@ -350,15 +382,16 @@ impl ConfigFile {
         if terms.contains(&entry) {
             return Ok(p.term_params(entry));
         }
-        if let Some(name) = p.canonical(entry).ok().filter(|n| own.iter().any(|o| o == n)) {
-            return Ok(vec![name.to_string()]);
+        // a parameter of an RNA term, as any named parameter (an extra one is taken), or the
+        // state (temperature, salt), which is refused as such
+        if p.owner(entry).is_some() || p.class_of(entry).is_ok_and(|c| c == ParamClass::State) {
+            return ParamSelection::Names(vec![entry.to_string()])
+                .resolve(p)
+                .map_err(|e| self.error(key, e.to_string()));
         }
         // a name the DNA terms also have: the RNA term's, when only one term has it
-        let qualified: Vec<String> = terms
-            .iter()
-            .map(|t| format!("{t}.{entry}"))
-            .filter(|q| p.canonical(q).is_ok_and(|n| own.iter().any(|o| o == n)))
-            .collect();
+        let qualified: Vec<String> =
+            terms.iter().map(|t| format!("{t}.{entry}")).filter(|q| p.owner(q).is_some()).collect();
         match qualified.as_slice() {
             [one] => return Ok(vec![p.canonical(one)?.to_string()]),
             [_, _, ..] => {

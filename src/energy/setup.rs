@@ -95,7 +95,11 @@ pub fn params_from_input_with(input: &InputFile, model_params: Option<&ParamSet>
     let average = input.bool_or("use_average_seq", true)?;
     match (average, p.is_sequence_dependent()) {
         (false, false) => {
-            let file = read_seq_dep(input)?;
+            let example = match p.model() {
+                ModelKind::Dna1 => "oxDNA1_sequence_dependent_parameters.txt",
+                ModelKind::Dna2 => "oxDNA2_sequence_dependent_parameters.txt",
+            };
+            let file = read_seq_dep(input, example)?;
             p = p.with_sequence_dependence(&file)?;
         }
         (true, true) => {
@@ -112,13 +116,14 @@ pub fn params_from_input_with(input: &InputFile, model_params: Option<&ParamSet>
     Ok(p)
 }
 
-fn read_seq_dep(input: &InputFile) -> Result<SeqDepFile> {
+/// The input's `seq_dep_file`; `example` names oxDNA's file of the model for the hint.
+fn read_seq_dep(input: &InputFile, example: &str) -> Result<SeqDepFile> {
     let name = input.get("seq_dep_file").ok_or_else(|| Error::MissingKey {
         source_name: input.source.display().to_string(),
         key: "seq_dep_file".into(),
-        hint: "use_average_seq = false needs the sequence-dependent parameter file, e.g. \
-               seq_dep_file = oxDNA1_sequence_dependent_parameters.txt"
-            .into(),
+        hint: format!(
+            "use_average_seq = false needs the sequence-dependent parameter file, e.g. seq_dep_file = {example}"
+        ),
     })?;
     let path = input.path("seq_dep_file")?;
     if path.exists() {
@@ -149,7 +154,8 @@ impl ModelSetup {
         let sequence = if input.bool_or("use_average_seq", true)? {
             None
         } else {
-            Some(crate::energy::rna2::SequenceDependence::from_file(&read_seq_dep(input)?)?)
+            let file = read_seq_dep(input, "rna_sequence_dependent_parameters.txt")?;
+            Some(crate::energy::rna2::SequenceDependence::from_file(&file)?)
         };
         if input.bool_or("mismatch_repulsion", false)? {
             return Err(Error::invalid(

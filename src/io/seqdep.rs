@@ -54,7 +54,14 @@ impl SeqDepFile {
                 .ok()
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| Error::parse(source, i + 1, format!("a finite number for {k}"), quoted(v)))?;
-            entries.insert(k.to_string(), (value, i + 1));
+            if let Some((_, first)) = entries.insert(k.to_string(), (value, i + 1)) {
+                return Err(Error::parse(
+                    source,
+                    i + 1,
+                    format!("each key once ({k} is already set on line {first})"),
+                    quoted(line),
+                ));
+            }
         }
         Ok(SeqDepFile { source: source.to_path_buf(), entries })
     }
@@ -140,6 +147,15 @@ mod tests {
         assert!((f.symmetric("HYDR", 'G', 'C').unwrap() - 1.243).abs() < 1e-15);
         let e = f.table("STCK").unwrap_err().to_string();
         assert_eq!(e, "s: missing required key 'STCK_A_A': the file must give all 16 STCK_X_Y entries");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        let e = SeqDepFile::parse("HYDR_A_T = 0.8\nHYDR_C_G = 1\nHYDR_A_T = 0.9\n", Path::new("s")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s:3: expected each key once (HYDR_A_T is already set on line 1), found 'HYDR_A_T = 0.9'"
+        );
     }
 
     #[test]

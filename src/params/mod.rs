@@ -439,6 +439,13 @@ impl ParamSet {
         out
     }
 
+    /// The user's term that owns `name` (any spelling), if a user's term does.
+    #[must_use]
+    pub fn owner(&self, name: &str) -> Option<&str> {
+        let i = self.position(name).ok()?;
+        self.params[i].owner.as_ref().map(|(t, _)| t.as_str())
+    }
+
     /// The parameters a user's term owns that "all parameters" includes
     /// ([`ParamClass::Default`]), by the names they are stored under.
     #[must_use]
@@ -563,7 +570,12 @@ impl ParamSet {
         let raw: toml::Table = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
         for (k, v) in &raw {
             match v {
-                // [custom.Term] tables: the users' terms' parameters, by qualified name
+                // a user's term's table, [Term] or [custom.Term]: its parameters, qualified
+                toml::Value::Table(t) if self.custom_terms().contains(&k.as_str()) => {
+                    for (name, v) in t {
+                        self.set(&format!("{k}.{name}"), value_of(name, v)?)?;
+                    }
+                }
                 toml::Value::Table(t) if k == CUSTOM_SECTION => {
                     for (term, body) in t {
                         let body = body.as_table().ok_or_else(|| {

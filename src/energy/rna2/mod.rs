@@ -1,5 +1,5 @@
 //! oxRNA2 (Šulc et al. 2014, J. Chem. Phys. 140, 235102; salt dependence: Matek et al. 2015,
-//! J. Chem. Phys. 143, 243122), sequence-averaged, written entirely through the public
+//! J. Chem. Phys. 143, 243122), sequence-averaged and sequence-dependent, written entirely through the public
 //! user-term API ([`super::EnergyTerm`]): each of its eight terms is a user's term in a file of
 //! its own, so the model family gets energies, MD forces and torques, parameter gradients and
 //! `map` batching exactly as any user's term does. [`model`] composes them.
@@ -83,6 +83,9 @@ pub fn model_with(
     let mut base = ParamSet::dna1_defaults();
     base.set("kt", kt)?;
     let m = EnergyModel::new(topology, base)?.without_terms(&TermId::ALL);
+    if let Some(s) = sequence {
+        s.check()?;
+    }
     let (stacking, hb, cross) = match sequence {
         None => (Stacking::default(), HydrogenBonding::default(), CrossStacking::default()),
         Some(s) => (

@@ -85,24 +85,20 @@ impl SequenceDependence {
             }
         }
         let cross = file.table("CROSS")?;
-        for x in 0..4 {
-            for y in 0..x {
-                if (cross[x][y] - cross[y][x]).abs() > 1e-12 {
-                    let (kx, ky) = (
-                        format!("CROSS_{}_{}", FILE_BASES[x], FILE_BASES[y]),
-                        format!("CROSS_{}_{}", FILE_BASES[y], FILE_BASES[x]),
-                    );
-                    return Err(Error::parse(
-                        &file.source,
-                        file.entries[&kx].1,
-                        format!(
-                            "{kx} equal to {ky} = {}: oxDNA applies one or the other depending on which nucleotide it visits first (its energy and force routines differ), so give a symmetric table",
-                            cross[y][x]
-                        ),
-                        cross[x][y].to_string(),
-                    ));
-                }
-            }
+        if let Err((x, y)) = symmetric(&cross) {
+            let (kx, ky) = (
+                format!("CROSS_{}_{}", FILE_BASES[x], FILE_BASES[y]),
+                format!("CROSS_{}_{}", FILE_BASES[y], FILE_BASES[x]),
+            );
+            return Err(Error::parse(
+                &file.source,
+                file.entries[&kx].1,
+                format!(
+                    "{kx} equal to {ky} = {}: oxDNA applies one or the other depending on which nucleotide it visits first (its energy and force routines differ), so give a symmetric table",
+                    cross[y][x]
+                ),
+                cross[x][y].to_string(),
+            ));
         }
         let mut hb = [0.0; 3];
         for (v, (x, y)) in hb.iter_mut().zip([('A', 'T'), ('C', 'G'), ('G', 'T')]) {
@@ -114,6 +110,22 @@ impl SequenceDependence {
             hint: "the temperature coefficient of the stacking strengths (1.97561 in oxDNA's rna file)".into(),
         })?;
         Ok(SequenceDependence { stack: file.table("STCK")?, st_t_dep, hb, cross })
+    }
+
+    /// Checks what a model needs: finite strengths and a symmetric cross-stacking table (for
+    /// tables built in code; [`SequenceDependence::from_file`] checks files).
+    pub fn check(&self) -> Result<()> {
+        let all = self.stack.iter().chain(&self.cross).flatten().chain(&self.hb).chain(std::iter::once(&self.st_t_dep));
+        if let Some(bad) = all.into_iter().find(|v| !v.is_finite()) {
+            return Err(Error::invalid("sequence-dependent strength", bad, "finite numbers"));
+        }
+        symmetric(&self.cross).map_err(|(x, y)| {
+            Error::invalid(
+                format!("cross-stacking strength [{x}][{y}]"),
+                self.cross[x][y],
+                format!("equal to [{y}][{x}] = {} (the table is symmetric)", self.cross[y][x]),
+            )
+        })
     }
 
     /// As oxDNA's file: `ST_T_DEP`, the 16 `STCK_X_Y` and `CROSS_X_Y`, and both spellings of
@@ -135,6 +147,18 @@ impl SequenceDependence {
         }
         SeqDepFile { source: PathBuf::from("(written by oxgrad)"), entries }
     }
+}
+
+/// The first entry (x > y) of a table that differs from its transpose's.
+fn symmetric(t: &[[f64; 4]; 4]) -> std::result::Result<(), (usize, usize)> {
+    for x in 0..4 {
+        for y in 0..x {
+            if (t[x][y] - t[y][x]).abs() > 1e-12 {
+                return Err((x, y));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether `key` is one of oxRNA2's file keys.
