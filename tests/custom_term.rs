@@ -106,6 +106,17 @@ fn energies_are_the_terms_definitions_weighted() {
     let d = (conf.r[19] - conf.r[0]).norm();
     let spring = 0.5 * 3.0 * (d - 0.9) * (d - 0.9);
     assert!((b.custom("Spring").unwrap() - spring).abs() < 1e-12, "{:?} vs {spring}", b.custom("Spring"));
+    // the trap on its own nucleotides 3 and 12 (base sites 0.4 a1 from the centres, a1 made
+    // orthogonal to the perturbed a3 as the model reads it)
+    let frame = oxgrad::energy::Frame::new(&conf);
+    let trap: f64 = [3, 12]
+        .iter()
+        .map(|&i| {
+            let r = conf.r[i] + frame.axes[i][0] * 0.4 - Vec3::new(0.5, -0.2, 1.0);
+            0.5 * 0.4 * r.norm2()
+        })
+        .sum();
+    assert!((b.custom("Trap").unwrap() - trap).abs() < 1e-12, "{:?} vs {trap}", b.custom("Trap"));
     let names: Vec<&str> = b.custom.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["Spring", "Align", "Bump", "Trap"]);
     for (_, e) in &b.custom {
@@ -128,6 +139,22 @@ fn energies_are_the_terms_definitions_weighted() {
     assert!((dropped.energy(&conf).unwrap() - expected).abs() < 1e-10);
     let e = model.with_weight("Bumpp", 1.0).unwrap_err().to_string();
     assert!(e.contains("Bump") && e.contains("Stacking"), "{e}");
+}
+
+/// A non-bonded term acts on pairs whose centres are closer than its cut-off: not at it.
+#[test]
+fn a_non_bonded_term_stops_at_its_cut_off() {
+    let (top, mut conf) = helix(&parse_sequence("A").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    let model = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap().with_term(Bump, 1.0).unwrap();
+    let bump = |x: f64, conf: &mut Configuration| {
+        conf.box_sides = Vec3::new(50.0, 50.0, 50.0);
+        conf.r[0] = Vec3::new(0.0, 0.0, 0.0);
+        conf.r[1] = Vec3::new(x, 0.0, 0.0);
+        model.breakdown(conf).unwrap().custom("Bump").unwrap()
+    };
+    assert_eq!(bump(1.6, &mut conf), 0.0, "at the cut-off");
+    assert_eq!((conf.r[1] - conf.r[0]).norm2(), 1.6 * 1.6, "exactly at it");
+    assert!(bump(1.6 - 1e-9, &mut conf) > 0.0, "just inside");
 }
 
 #[test]

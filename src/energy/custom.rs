@@ -781,3 +781,26 @@ fn turned<const N: usize>(f: &[Vec3; 3], first: usize) -> [V3<Jet<N>>; 3] {
     };
     [turn(f[0]), turn(f[1]), turn(f[2])]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TermParams;
+    use std::sync::Arc;
+
+    /// Outside the check in `with_term`, an undeclared name is the term's mistake: the panic
+    /// names the term, the name and what it declares.
+    #[test]
+    #[should_panic(
+        expected = "energy term 'T' reads parameter 'b', which its params() does not declare (it declares: a)"
+    )]
+    fn an_undeclared_name_read_later_names_the_term() {
+        let p = TermParams {
+            term: Arc::from("T"),
+            names: Arc::from(vec!["a".to_string()]),
+            values: vec![1.0],
+            probe: None,
+        };
+        assert_eq!(p.get("a"), 1.0);
+        let _ = p.get("b");
+    }
+}
