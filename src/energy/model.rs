@@ -638,7 +638,12 @@ impl EnergyModel {
 
     /// [`EnergyModel::accumulate_forces`] with reusable buffers and, when `ws` has a thread
     /// pool, the pairs computed in parallel. The pairs' contributions are always added in the
-    /// same order, so the result is bit for bit the same for any number of threads.
+    /// same order (each nucleotide's in pair order, the energy per chunk of pairs), so the
+    /// result is bit for bit the same for any number of threads.
+    ///
+    /// On several threads, chunks of pairs go to whichever thread is free; the pairs that act
+    /// are kept, packed, with their gradients, and each thread then adds them to the
+    /// nucleotides of its own range (no per-pair slots, no locks).
     pub fn accumulate_forces_with(
         &self,
         frame: &Frame,
@@ -687,52 +692,77 @@ impl EnergyModel {
         }
         let n = self.bonded.len() + candidates.len();
         let parallel = ws.pool.is_some() && n >= PARALLEL_PAIRS;
-        if parallel && (!ws.gather_valid || ws.pairs.len() != n || ws.gather_start.len() != self.n + 1) {
-            ws.build_gather(self.n, n, |k| self.pair_at(candidates, k));
+        if parallel {
+            ws.resize(n);
         }
         match &ws.pool {
             Some(pool) if parallel => {
                 use rayon::prelude::*;
                 let sites = &ws.sites;
-                let pairs = &mut ws.pairs;
-                // each pair's energy and gradient into its own slot, in pair order
-                // a few large chunks per thread: enough to balance, few enough to be cheap
-                let chunk = (n / (8 * pool.current_num_threads())).max(256);
+                // chunks of pairs, each taken by whichever thread is free; each chunk's acting
+                // pairs packed from its start
                 pool.install(|| {
-                    pairs
-                        .par_iter_mut()
-                        .with_min_len(chunk)
+                    ws.acting
+                        .par_chunks_mut(PAIR_CHUNK)
+                        .zip(ws.results.par_chunks_mut(PAIR_CHUNK))
+                        .zip(ws.chunks.par_iter_mut())
+                        .with_max_len(1)
                         .enumerate()
-                        .for_each(|(k, slot)| *slot = self.pair_forces(frame, sites, candidates, k));
+                        .for_each(|(c, ((acting, results), (used, energy)))| {
+                            let start = c * PAIR_CHUNK;
+                            (*used, *energy) = (0, 0.0);
+                            for k in start..start + acting.len() {
+                                if let Some((e, g)) = self.pair_forces(frame, sites, candidates, k) {
+                                    let (p, q) = self.pair_at(candidates, k);
+                                    *energy += e;
+                                    acting[*used] = (p as u32, q as u32);
+                                    results[*used] = g;
+                                    *used += 1;
+                                }
+                            }
+                        });
                 });
-                // every nucleotide sums its pairs' contributions in pair order: the same
-                // additions, in the same order, as the one-thread loop below
-                let (start, entries, pairs) = (&ws.gather_start, &ws.gather, &ws.pairs);
+                // each thread adds, for the nucleotides of its own range, every acting pair's
+                // contributions in pair order: the same additions, in the same order, as the
+                // one-thread loop below
+                let span = self.n.div_ceil(pool.current_num_threads()).max(1);
+                let (acting, results, chunks) = (&ws.acting, &ws.results, &ws.chunks);
                 pool.install(|| {
-                    out.f.par_iter_mut().zip(out.torque.par_iter_mut()).enumerate().with_min_len(256).for_each(
-                        |(i, (f, t))| {
-                            for &(k, is_p) in &entries[start[i] as usize..start[i + 1] as usize] {
-                                if let Some((_, g)) = &pairs[k as usize] {
-                                    if is_p {
-                                        *f += g.d;
-                                        *t -= g.p;
-                                    } else {
-                                        *f -= g.d;
-                                        *t -= g.q;
+                    out.f.par_chunks_mut(span).zip(out.torque.par_chunks_mut(span)).enumerate().for_each(
+                        |(r, (f, t))| {
+                            let (lo, len) = ((r * span) as u32, f.len() as u32);
+                            let mine = |i: u32| i.wrapping_sub(lo) < len;
+                            for (c, &(used, _)) in chunks.iter().enumerate() {
+                                let from = c * PAIR_CHUNK;
+                                for (&(p, q), g) in acting[from..from + used].iter().zip(&results[from..from + used]) {
+                                    if mine(p) {
+                                        f[(p - lo) as usize] += g.d;
+                                        t[(p - lo) as usize] -= g.p;
+                                    }
+                                    if mine(q) {
+                                        f[(q - lo) as usize] -= g.d;
+                                        t[(q - lo) as usize] -= g.q;
                                     }
                                 }
                             }
                         },
                     );
                 });
-                for (e, _) in ws.pairs.iter().flatten() {
+                for (_, e) in &ws.chunks {
                     out.energy += e;
                 }
             }
             _ => {
+                // energies summed per chunk, as on several threads
+                let mut sum = 0.0;
                 for k in 0..n {
                     if let Some((e, g)) = self.pair_forces(frame, &ws.sites, candidates, k) {
-                        add_pair(out, self.pair_at(candidates, k), e, &g);
+                        sum += e;
+                        add_gradient(out, self.pair_at(candidates, k), &g);
+                    }
+                    if (k + 1) % PAIR_CHUNK == 0 || k + 1 == n {
+                        out.energy += sum;
+                        sum = 0.0;
                     }
                 }
             }
@@ -897,18 +927,21 @@ impl EnergyModel {
 /// saves).
 const PARALLEL_PAIRS: usize = 2048;
 
+/// Pairs are computed in chunks of this many (a thread's unit of work) and their energies summed
+/// per chunk, on any number of threads.
+const PAIR_CHUNK: usize = 256;
+
 /// Buffers reused from one force evaluation to the next, and the threads that share one.
 #[derive(Default)]
 pub struct ForceWorkspace {
     sites: Vec<[Vec3; 4]>,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
-    /// Each pair's energy and gradient (`None`: nothing acts on it), in pair order.
-    pairs: Vec<Option<(f64, PairGradient)>>,
-    /// For each nucleotide, its pairs (index, whether it is the pair's p) in pair order:
-    /// `gather[gather_start[i]..gather_start[i + 1]]`.
-    gather_start: Vec<u32>,
-    gather: Vec<(u32, bool)>,
-    gather_valid: bool,
+    /// The pairs that act and their gradients, packed from the start of each chunk of
+    /// [`PAIR_CHUNK`] pairs.
+    acting: Vec<(u32, u32)>,
+    results: Vec<PairGradient>,
+    /// For each chunk, how many of its pairs act and their energy, summed in pair order.
+    chunks: Vec<(usize, f64)>,
 }
 
 impl ForceWorkspace {
@@ -928,35 +961,13 @@ impl ForceWorkspace {
         Ok(ForceWorkspace { pool, ..ForceWorkspace::default() })
     }
 
-    /// The candidate pairs changed (a new neighbour list): rebuild the per-nucleotide lists.
-    pub fn pairs_changed(&mut self) {
-        self.gather_valid = false;
-    }
-
-    fn build_gather(&mut self, nucleotides: usize, pairs: usize, pair_at: impl Fn(usize) -> (usize, usize)) {
-        let start = &mut self.gather_start;
-        start.clear();
-        start.resize(nucleotides + 1, 0);
-        for k in 0..pairs {
-            let (p, q) = pair_at(k);
-            start[p + 1] += 1;
-            start[q + 1] += 1;
+    /// Room for `pairs` pairs.
+    fn resize(&mut self, pairs: usize) {
+        if self.acting.len() != pairs {
+            self.acting.resize(pairs, (0, 0));
+            self.results.resize(pairs, PairGradient::default());
+            self.chunks.resize(pairs.div_ceil(PAIR_CHUNK), (0, 0.0));
         }
-        for i in 0..nucleotides {
-            start[i + 1] += start[i];
-        }
-        let mut fill: Vec<u32> = start[..nucleotides].to_vec();
-        self.gather.clear();
-        self.gather.resize(2 * pairs, (0, false));
-        for k in 0..pairs {
-            let (p, q) = pair_at(k);
-            for (i, is_p) in [(p, true), (q, false)] {
-                self.gather[fill[i] as usize] = (k as u32, is_p);
-                fill[i] += 1;
-            }
-        }
-        self.pairs.resize(pairs, None);
-        self.gather_valid = true;
     }
 
     /// Threads used.
@@ -981,8 +992,14 @@ impl std::fmt::Debug for ForceWorkspace {
 
 /// Adds one pair's energy and gradient to the totals: F_p = ∂E/∂d, F_q = −∂E/∂d, τ = −∂E/∂θ.
 #[inline]
-pub(crate) fn add_pair(out: &mut Forces, (p, q): (usize, usize), e: f64, g: &PairGradient) {
+pub(crate) fn add_pair(out: &mut Forces, pair: (usize, usize), e: f64, g: &PairGradient) {
     out.energy += e;
+    add_gradient(out, pair, g);
+}
+
+/// Adds one pair's forces and torques to the totals ([`add_pair`] without the energy).
+#[inline]
+fn add_gradient(out: &mut Forces, (p, q): (usize, usize), g: &PairGradient) {
     out.f[p] += g.d;
     out.f[q] -= g.d;
     out.torque[p] -= g.p;

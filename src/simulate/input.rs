@@ -334,7 +334,7 @@ impl MdRun {
         &self,
         threads: usize,
         stop: Option<&AtomicBool>,
-        mut progress: impl FnMut(u64, u64),
+        mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<MdState> {
         let mut state = MdState::from_configuration(&self.initial);
         let (start, total) = self.span();
@@ -367,50 +367,53 @@ impl MdRun {
         write_energy(&mut efile, &state, md.potential()).map_err(io(epath))?;
         let report = (total / 200).max(1);
         let mut last_good = (state.clone(), md.potential());
-        for k in 1..=total {
-            if let Err(e) = md.step(&mut state) {
-                last_good.0.to_configuration(last_good.1).write(&self.error_conf)?;
-                return Err(match e {
-                    Error::Unstable { step, detail } => Error::Unstable {
-                        step,
-                        detail: format!(
-                            "{detail}; the last good configuration (step {}) is in {}",
-                            last_good.0.step,
-                            self.error_conf.display()
-                        ),
-                    },
-                    other => other,
-                });
-            }
-            let u = md.potential();
-            if state.step % every == 0 {
-                write_energy(&mut efile, &state, u).map_err(io(epath))?;
-            }
-            if let Some((w, interval)) = traj.as_mut() {
-                if state.step % *interval == 0 {
-                    w.write(&state.to_configuration(u))?;
+        md.within(|md| -> Result<()> {
+            for k in 1..=total {
+                if let Err(e) = md.step(&mut state) {
+                    last_good.0.to_configuration(last_good.1).write(&self.error_conf)?;
+                    return Err(match e {
+                        Error::Unstable { step, detail } => Error::Unstable {
+                            step,
+                            detail: format!(
+                                "{detail}; the last good configuration (step {}) is in {}",
+                                last_good.0.step,
+                                self.error_conf.display()
+                            ),
+                        },
+                        other => other,
+                    });
                 }
+                let u = md.potential();
+                if state.step % every == 0 {
+                    write_energy(&mut efile, &state, u).map_err(io(epath))?;
+                }
+                if let Some((w, interval)) = traj.as_mut() {
+                    if state.step % *interval == 0 {
+                        w.write(&state.to_configuration(u))?;
+                    }
+                }
+                if state.step % self.lastconf.1 == 0 {
+                    state.to_configuration(u).write(&self.lastconf.0)?;
+                }
+                if k % report == 0 {
+                    progress(k, total);
+                }
+                if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                    state.to_configuration(u).write(&self.lastconf.0)?;
+                    return Err(Error::Interrupted {
+                        step: state.step as usize,
+                        dir: self.lastconf.0.clone(),
+                        resume: format!(
+                            "conf_file = {} and restart_step_counter = false in the input (and new output names, or --force)",
+                            self.lastconf.0.display()
+                        ),
+                    });
+                }
+                last_good.0.copy_from(&state);
+                last_good.1 = u;
             }
-            if state.step % self.lastconf.1 == 0 {
-                state.to_configuration(u).write(&self.lastconf.0)?;
-            }
-            if k % report == 0 {
-                progress(k, total);
-            }
-            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
-                state.to_configuration(u).write(&self.lastconf.0)?;
-                return Err(Error::Interrupted {
-                    step: state.step as usize,
-                    dir: self.lastconf.0.clone(),
-                    resume: format!(
-                        "conf_file = {} and restart_step_counter = false in the input (and new output names, or --force)",
-                        self.lastconf.0.display()
-                    ),
-                });
-            }
-            last_good.0.copy_from(&state);
-            last_good.1 = u;
-        }
+            Ok(())
+        })?;
         if let Some((w, _)) = traj {
             w.finish()?;
         }
@@ -419,7 +422,7 @@ impl MdRun {
     }
 
     /// [`MdRun::run_with`] on the input's `threads` (default 1), without a stop request.
-    pub fn run(&self, progress: impl FnMut(u64, u64)) -> Result<MdState> {
+    pub fn run(&self, progress: impl FnMut(u64, u64) + Send) -> Result<MdState> {
         self.run_with(self.threads.unwrap_or(1), None, progress)
     }
 

@@ -287,7 +287,6 @@ impl<'a> Md<'a> {
     fn compute_forces(&mut self, frame: &Frame, step: u64) {
         if self.list.needs_update(&frame.r) {
             self.list.build(frame, self.model.cutoff() + self.cfg.verlet_skin);
-            self.ws.pairs_changed();
         }
         self.forces.clear();
         self.model.accumulate_forces_unchecked(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
@@ -319,6 +318,16 @@ impl<'a> Md<'a> {
         match self.ws.pool() {
             Some(pool) => pool.install(|| self.step_inner(state, true)),
             None => self.step_inner(state, false),
+        }
+    }
+
+    /// Runs `f` (typically a loop of [`Md::step`]s) on this run's threads: the threads then stay
+    /// busy from one step to the next instead of each step being handed to them and back. The
+    /// results are the same; on one thread this just calls `f`.
+    pub fn within<R: Send>(&mut self, f: impl FnOnce(&mut Md<'a>) -> R + Send) -> R {
+        match self.ws.pool() {
+            Some(pool) => pool.install(|| f(self)),
+            None => f(self),
         }
     }
 

@@ -177,17 +177,20 @@ impl NativeSimulator {
         state.step = 0;
         let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;
         md.refresh_velocities(&mut state);
-        for _ in 0..self.equilibration_steps {
-            md.step(&mut state)?;
-        }
-        state.step = 0;
-        let mut frames = Vec::new();
-        for k in 1..=self.config.steps {
-            md.step(&mut state)?;
-            if k % self.sample_every == 0 {
-                frames.push(state.to_configuration(md.potential()));
+        let frames = md.within(|md| -> Result<Vec<Configuration>> {
+            for _ in 0..self.equilibration_steps {
+                md.step(&mut state)?;
             }
-        }
+            state.step = 0;
+            let mut frames = Vec::new();
+            for k in 1..=self.config.steps {
+                md.step(&mut state)?;
+                if k % self.sample_every == 0 {
+                    frames.push(state.to_configuration(md.potential()));
+                }
+            }
+            Ok(frames)
+        })?;
         let kt = params.value("kt");
         let n = frames.len();
         Trajectory::new(frames, Some(vec![kt; n]))
