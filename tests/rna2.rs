@@ -257,6 +257,25 @@ fn fene_diverges_and_models_read_back() {
     assert_eq!(back.energy(&far).unwrap(), changed.energy(&far).unwrap());
     assert_eq!(back.energy(&frames[3]).unwrap(), changed.energy(&frames[3]).unwrap());
     assert_eq!(back.params(), changed.params());
+    // settings are read strictly: a misspelt one, or one of the wrong kind, names the term, the
+    // setting and the file's line
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = |key: &str| text.lines().position(|l| l.trim_start().starts_with(key)).unwrap() + 1;
+    let refused =
+        |text: String| EnergyModel::from_toml_str(&top, &text, &path, &rna2::registry()).unwrap_err().to_string();
+    let e = refused(text.replace("bounded = true", "bounded = 1"));
+    assert!(e.contains("RnaFene setting 'bounded'") && e.contains("true or false"), "{e}");
+    assert!(e.contains(&format!("rna2.toml:{}", line("name = \"RnaFene\""))), "{e}");
+    let e = refused(text.replace("half_charged_ends", "half_charged_end"));
+    assert!(
+        e.contains("'half_charged_end'") && e.contains("RnaDebyeHuckel's settings are salt, kt, half_charged_ends"),
+        "{e}"
+    );
+    let e = refused(text.replace(
+        "[[model.terms]]\nname = \"RnaStacking\"",
+        "[[model.terms]]\nname = \"RnaStacking\"\nsettings = { sequence_dependant = true }",
+    ));
+    assert!(e.contains("'sequence_dependant'") && e.contains("RnaStacking's settings are sequence_dependent"), "{e}");
 }
 
 /// `[model] kind = "rna2"` in a training configuration: "all" trains the oxRNA2 terms' parameters

@@ -134,6 +134,11 @@ impl EnergyModel {
             let last = key.rsplit('.').next().unwrap_or(key);
             text.lines().position(|l| l.trim_start().starts_with(last)).map_or(0, |i| i + 1)
         };
+        // the line of a [[model.terms]] entry
+        let entry_line = |name: &str| {
+            let wanted = format!("name = {}", toml::Value::String(name.to_string()));
+            text.lines().position(|l| l.trim() == wanted).map_or(0, |i| i + 1)
+        };
         let bad =
             |key: &str, expected: &str| Error::parse(source, line_of(key), expected.to_string(), format!("'{key}'"));
         only_keys(&raw, &["model", "params"], "", &bad)?;
@@ -175,7 +180,7 @@ impl EnergyModel {
                 let known: Vec<&str> = registry.makers.keys().map(String::as_str).collect();
                 Error::parse(
                     source,
-                    line_of(name),
+                    entry_line(name),
                     format!(
                         "a term this program registered ({}): register it with TermRegistry::register (the oxgrad command line knows only the built-in terms)",
                         if known.is_empty() { "none".to_string() } else { known.join(", ") }
@@ -183,7 +188,13 @@ impl EnergyModel {
                     format!("term '{name}'"),
                 )
             })?;
-            m = make(m, settings, weight)?;
+            // a term's own error (a bad setting) with the file and line of its entry
+            m = make(m, settings, weight).map_err(|e| match e {
+                Error::InvalidSetting { .. } => {
+                    Error::parse(source, entry_line(name), format!("settings term '{name}' accepts"), e.to_string())
+                }
+                other => other,
+            })?;
         }
         if let Some(w) = model.get("weights") {
             let w = w.as_table().ok_or_else(|| bad("model.weights", "a table of term = weight"))?;

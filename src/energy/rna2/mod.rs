@@ -124,50 +124,97 @@ fn sequence_setting(dependent: bool) -> toml::Table {
     t
 }
 
+/// A term's settings in a model file: only the names in `known`, each checked by its reader
+/// (an unknown or misspelt setting is an error, not ignored).
+fn settings_of(term: &str, t: &toml::Table, known: &[&str]) -> Result<()> {
+    match t.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(crate::error::Error::invalid(
+            format!("{term} setting"),
+            format!("'{k}'"),
+            if known.is_empty() {
+                format!("{term} has no settings")
+            } else {
+                format!("{term}'s settings are {}", known.join(", "))
+            },
+        )),
+    }
+}
+
+/// A boolean setting (`default` when absent).
+fn flag(term: &str, t: &toml::Table, k: &str, default: bool) -> Result<bool> {
+    t.get(k).map_or(Ok(default), |v| {
+        v.as_bool().ok_or_else(|| crate::error::Error::invalid(format!("{term} setting '{k}'"), v, "true or false"))
+    })
+}
+
+/// A number setting (required).
+fn number(term: &str, t: &toml::Table, k: &str) -> Result<f64> {
+    t.get(k).and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).ok_or_else(|| {
+        crate::error::Error::invalid(
+            format!("{term} setting '{k}'"),
+            t.get(k).map_or("nothing".to_string(), ToString::to_string),
+            "a number",
+        )
+    })
+}
+
+/// Whether a term's settings mark it sequence-dependent.
+fn dependent(term: &str, t: &toml::Table) -> Result<bool> {
+    settings_of(term, t, &["sequence_dependent"])?;
+    flag(term, t, "sequence_dependent", false)
+}
+
 /// The constructors of the eight terms, for reading a saved oxRNA2 model
-/// ([`EnergyModel::read`]); add your own terms to it with [`TermRegistry::register`].
+/// ([`EnergyModel::read`]); add your own terms to it with [`TermRegistry::register`]. Settings
+/// are read strictly: an unknown one, or a value of the wrong kind, is an error.
 #[must_use]
 pub fn registry() -> TermRegistry {
-    let number = |t: &toml::Table, k: &str| -> Result<f64> {
-        t.get(k).and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).ok_or_else(|| {
-            crate::error::Error::invalid(format!("RnaDebyeHuckel setting '{k}'"), format!("{:?}", t.get(k)), "a number")
-        })
-    };
-    let flag = |t: &toml::Table, k: &str, default: bool| t.get(k).and_then(toml::Value::as_bool).unwrap_or(default);
     let uniform = SequenceDependence::uniform;
+    let none = |term: &'static str| move |t: &toml::Table| settings_of(term, t, &[]);
     TermRegistry::new()
-        .register("RnaFene", move |t| Ok(if flag(t, "bounded", false) { Fene::bounded() } else { Fene::strict() }))
-        .register("RnaBondedExcludedVolume", |_| Ok(ExcludedVolume::bonded()))
+        .register("RnaFene", |t| {
+            settings_of("RnaFene", t, &["bounded"])?;
+            Ok(if flag("RnaFene", t, "bounded", false)? { Fene::bounded() } else { Fene::strict() })
+        })
+        .register("RnaBondedExcludedVolume", move |t| {
+            none("RnaBondedExcludedVolume")(t).map(|()| ExcludedVolume::bonded())
+        })
         // a sequence-dependent term starts from uniform strengths; the file's parameters follow
         .register("RnaStacking", move |t| {
-            Ok(if flag(t, "sequence_dependent", false) {
+            Ok(if dependent("RnaStacking", t)? {
                 Stacking::sequence_dependent(&uniform())
             } else {
                 Stacking::default()
             })
         })
-        .register("RnaNonbondedExcludedVolume", |_| Ok(ExcludedVolume::nonbonded()))
+        .register("RnaNonbondedExcludedVolume", move |t| {
+            none("RnaNonbondedExcludedVolume")(t).map(|()| ExcludedVolume::nonbonded())
+        })
         .register("RnaHydrogenBonding", move |t| {
-            Ok(if flag(t, "sequence_dependent", false) {
+            Ok(if dependent("RnaHydrogenBonding", t)? {
                 HydrogenBonding::sequence_dependent(&uniform())
             } else {
                 HydrogenBonding::default()
             })
         })
         .register("RnaCrossStacking", move |t| {
-            Ok(if flag(t, "sequence_dependent", false) {
+            Ok(if dependent("RnaCrossStacking", t)? {
                 CrossStacking::sequence_dependent(&uniform())
             } else {
                 CrossStacking::default()
             })
         })
-        .register("RnaCoaxialStacking", |_| Ok(CoaxialStacking))
-        .register("RnaDebyeHuckel", move |t| {
-            Ok(DebyeHuckel::new(number(t, "salt")?, number(t, "kt")?)?.half_charged_ends(flag(
+        .register("RnaCoaxialStacking", move |t| none("RnaCoaxialStacking")(t).map(|()| CoaxialStacking))
+        .register("RnaDebyeHuckel", |t| {
+            let term = "RnaDebyeHuckel";
+            settings_of(term, t, &["salt", "kt", "half_charged_ends"])?;
+            Ok(DebyeHuckel::new(number(term, t, "salt")?, number(term, t, "kt")?)?.half_charged_ends(flag(
+                term,
                 t,
                 "half_charged_ends",
                 true,
-            )))
+            )?))
         })
 }
 
