@@ -156,6 +156,33 @@ fn rna2_energies_through_the_command_line() {
     {
         rna2_energies_of(case, frames, tol_hb);
     }
+    // a parameter file of the other kind (averaged / sequence-dependent) is refused by name
+    let tmp = tempfile::tempdir().unwrap();
+    let averaged = tmp.path().join("averaged.toml");
+    let dependent = tmp.path().join("dependent.toml");
+    oxgrad::energy::rna2::parameters(0.1, 1.0, None).unwrap().write(&averaged).unwrap();
+    let seq = oxgrad::energy::rna2::SequenceDependence::uniform();
+    oxgrad::energy::rna2::parameters(0.1, 1.0, Some(&seq)).unwrap().write(&dependent).unwrap();
+    for (case, params, file, says) in [
+        ("rna2-avg-12bp-T300-salt1.0", &dependent, "sequence-dependent", "use_average_seq = true"),
+        (
+            "extra-rna2-seqdep-wobble-jittered-12bp-T300-salt1.0",
+            &averaged,
+            "sequence-averaged",
+            "use_average_seq = false",
+        ),
+    ] {
+        let out = oxgrad(&case_dir(case), &["energy", "input_analysis", "--params", params.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(&format!("the oxRNA2 parameter file is {file}")) && err.contains(says), "{err}");
+    }
+    // and a file of the same kind is taken
+    let out = oxgrad(
+        &case_dir("rna2-avg-12bp-T300-salt1.0"),
+        &["energy", "input_analysis", "--params", averaged.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn rna2_energies_of(case: &str, frames: usize, tol_hb: f64) {

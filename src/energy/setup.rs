@@ -189,6 +189,21 @@ impl ModelSetup {
         let (topology, _) = Topology::read(input.path("topology")?)?;
         let mut model = crate::energy::rna2::model_with(&topology, kt, fene, debye, sequence.as_ref())?;
         if let Some(p) = params {
+            // a file of the other kind (averaged / sequence-dependent) lacks or has the strengths
+            let file_dependent = p.names().any(|n| n.rsplit('.').next() == Some("stck_A_A"));
+            if file_dependent != sequence.is_some() {
+                let (file, says) = if file_dependent {
+                    ("sequence-dependent (stck_X_Y, hydr_X_Y, cross_X_Y)", "use_average_seq = true (the default)")
+                } else {
+                    ("sequence-averaged", "use_average_seq = false")
+                };
+                return Err(Error::mismatch(
+                    "parameter file and input",
+                    format!(
+                        "the oxRNA2 parameter file is {file} and {src} says {says}: set use_average_seq to match the file (false needs seq_dep_file), or give a parameter file trained with the input's setting"
+                    ),
+                ));
+            }
             // the file's model parameters, the input's temperature
             model = model.with_params(p.with_params([("kt", kt)])?)?;
         }
