@@ -148,14 +148,23 @@ impl MdState {
         MdState { step: c.step, frame: Frame::new(c), v: c.v.clone(), l: c.l.clone() }
     }
 
-    /// Copies `other` into `self` without allocating (same number of nucleotides).
+    /// Copies `other` into `self` without allocating (same number of nucleotides); on two
+    /// threads inside a run's pool ([`Md::within`]) for large systems.
     pub fn copy_from(&mut self, other: &MdState) {
         self.step = other.step;
-        self.frame.r.copy_from_slice(&other.frame.r);
-        self.frame.axes.copy_from_slice(&other.frame.axes);
         self.frame.bx = other.frame.bx;
-        self.v.copy_from_slice(&other.v);
-        self.l.copy_from_slice(&other.l);
+        let (r, axes, v, l) = (&mut self.frame.r, &mut self.frame.axes, &mut self.v, &mut self.l);
+        let mut rest = || {
+            r.copy_from_slice(&other.frame.r);
+            v.copy_from_slice(&other.v);
+            l.copy_from_slice(&other.l);
+        };
+        if rayon::current_thread_index().is_some() && axes.len() >= 1024 {
+            rayon::join(|| axes.copy_from_slice(&other.frame.axes), rest);
+        } else {
+            axes.copy_from_slice(&other.frame.axes);
+            rest();
+        }
     }
 
     /// Kinetic energy: translational and rotational (m = 1, I = 1).
