@@ -4,7 +4,7 @@
 mod common;
 
 use common::case_dir;
-use oxgrad::energy::ModelSetup;
+use oxgrad::energy::{ModelSetup, TermId};
 use oxgrad::io::{Configuration, InputFile, TrajectoryReader};
 
 #[test]
@@ -40,6 +40,7 @@ fn native_forces_match_oxdna() {
 
 #[test]
 fn native_forces_equal_autodiff_forces_on_every_case() {
+    let mut overlapping = 0;
     for case in [
         "dna1-avg-8bp-T296",
         "dna1-seqdep-20bp-T300",
@@ -50,9 +51,19 @@ fn native_forces_equal_autodiff_forces_on_every_case() {
     ] {
         let dir = case_dir(case);
         let s = ModelSetup::from_input(&InputFile::read(dir.join("input_analysis_nomesh")).unwrap()).unwrap();
-        for frame in TrajectoryReader::open(dir.join("trajectory.dat"), s.topology.len()).unwrap().step_by(4) {
+        let frames = TrajectoryReader::open(dir.join("trajectory.dat"), s.topology.len()).unwrap();
+        for (k, frame) in frames.enumerate() {
             let frame = frame.unwrap();
+            // every fourth frame, and every frame where bonded neighbours overlap (the only
+            // ones where bonded excluded volume acts: frame 1 of the dense case)
+            let bonded_excl = s.model.breakdown(&frame).unwrap().term(TermId::BondedExcludedVolume);
+            if k % 4 != 0 && bonded_excl == 0.0 {
+                continue;
+            }
+            overlapping += usize::from(bonded_excl > 0.0);
             let native = s.model.forces(&frame).unwrap();
+            let e = s.model.energy(&frame).unwrap();
+            assert!((native.energy - e).abs() < 1e-12 * e.abs(), "{case} frame {k}: {} vs {e}", native.energy);
             let (f, t) = s.model.forces_torques_autodiff(&frame).unwrap();
             let scale = native.f.iter().chain(&native.torque).map(|v| v.norm()).fold(0.0, f64::max);
             for i in 0..s.topology.len() {
@@ -71,6 +82,7 @@ fn native_forces_equal_autodiff_forces_on_every_case() {
             }
         }
     }
+    assert!(overlapping > 0, "a frame with bonded excluded volume is checked");
 }
 
 /// Coaxial stacking where its φ3 and φ4 factors bend (cos φ < 0, which the reference systems
