@@ -191,6 +191,9 @@ fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
                 continue;
             }
             let f = s.model.forces(frame).unwrap();
+            // the force routine's energy is the model's (coaxial stacking included)
+            let e = s.model.energy(frame).unwrap();
+            assert!((f.energy - e).abs() <= 1e-10, "{input} frame {k}: {} vs {e}", f.energy);
             for r in mine {
                 let i = r[1] as usize;
                 for a in 0..3 {
