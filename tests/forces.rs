@@ -210,3 +210,50 @@ fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
         assert!(compared >= 6, "{input}: forces compared on {compared} frames");
     }
 }
+
+/// Overlaps no reference frame reaches, through the force routine (whose support tests skip
+/// pairs before computing them) and the model's energy alike: two nucleotides almost on top of
+/// each other (oxDNA2, every term that can act at once), and two whose backbones
+/// overlap while their bases point apart (excluded volume the only term acting, in oxDNA1).
+#[test]
+fn the_force_routine_sees_overlaps_the_references_never_reach() {
+    use oxgrad::energy::EnergyModel;
+    use oxgrad::generate::{helix, parse_sequence, Shape};
+    use oxgrad::geometry::Vec3;
+    use oxgrad::params::ParamSet;
+    use oxgrad::system::TopologyFormat;
+    let (top, mut conf) = helix(&parse_sequence("A").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+    conf.box_sides = Vec3::new(20.0, 20.0, 20.0);
+    let x = Vec3::new(1.0, 0.0, 0.0);
+    let z = Vec3::new(0.0, 0.0, 1.0);
+    let cases = [
+        ("on top of each other", Vec3::new(0.1, 0.05, 0.02), x, ParamSet::dna2_defaults()),
+        ("backbones only", Vec3::new(-0.8, 0.3, 0.0), x * -1.0, ParamSet::dna1_defaults()),
+    ];
+    for (what, at, a1, params) in cases {
+        conf.r[0] = Vec3::new(5.0, 5.0, 5.0);
+        conf.a1[0] = x;
+        conf.a3[0] = z;
+        conf.r[1] = conf.r[0] + at;
+        conf.a1[1] = a1;
+        conf.a3[1] = z;
+        let model = EnergyModel::new(&top, params).unwrap();
+        let b = model.breakdown(&conf).unwrap();
+        let excl = b.term(TermId::UnbondedExcludedVolume);
+        assert!(excl > 0.0, "{what}: excluded volume acts ({excl})");
+        let e = model.energy(&conf).unwrap();
+        let f = model.forces(&conf).unwrap();
+        assert!((f.energy - e).abs() <= 1e-12 * e.abs(), "{what}: {} vs {e}", f.energy);
+        if what == "backbones only" {
+            assert_eq!(e, excl, "{what}: nothing but excluded volume acts");
+        }
+        let (fa, ta) = model.forces_torques_autodiff(&conf).unwrap();
+        let scale = f.f.iter().chain(&f.torque).map(|v| v.norm()).fold(0.0, f64::max);
+        for i in 0..2 {
+            assert!(
+                (f.f[i] - fa[i]).norm() < 1e-9 * scale && (f.torque[i] - ta[i]).norm() < 1e-9 * scale,
+                "{what} {i}"
+            );
+        }
+    }
+}
