@@ -10,25 +10,10 @@
 //! Run: `cargo bench --bench md_threads` (`ROUNDS=`, `STEPS=` per block, `THREADS=` to change).
 //! oxDNA1, 300 K, dt 0.005, john thermostat, verlet_skin 0.05, as in `benches/simulate.rs`.
 
-use oxgrad::energy::EnergyModel;
-use oxgrad::generate::{helix, Shape};
-use oxgrad::params::ParamSet;
-use oxgrad::simulate::{Md, MdConfig, MdState, Thermostat};
-use oxgrad::system::{Base, TopologyFormat};
+use oxgrad::simulate::{Md, MdState};
 use std::time::Instant;
 
-fn sequence(bp: usize) -> Vec<Base> {
-    // a fixed pseudo-random sequence
-    let mut s = 0x2545_f491_4f6c_dd1du64;
-    (0..bp)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            [Base::A, Base::C, Base::G, Base::T][(s % 4) as usize]
-        })
-        .collect()
-}
+mod common;
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -62,18 +47,7 @@ fn main() {
         "nt", "threads", "1 thread s", "N threads s", "speed-up", "quartiles", "ceiling"
     );
     for nt in [2000, 4000] {
-        let (top, conf) = helix(&sequence(nt / 2), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
-        let mut p = ParamSet::dna1_defaults();
-        p.set("kt", 0.1).unwrap();
-        let model = EnergyModel::new(&top, p).unwrap();
-        let cfg = MdConfig {
-            dt: 0.005,
-            steps: 0,
-            thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
-            verlet_skin: 0.05,
-            seed: 1,
-        };
-        let start = MdState::from_configuration(&conf);
+        let (model, cfg, start) = common::duplex(nt);
         // one run on one thread, one on N, and N independent one-thread runs (the ceiling: what
         // the machine gives N unrelated jobs at that moment)
         let run = |threads: usize| {
