@@ -171,14 +171,13 @@ fn dependent(term: &str, t: &toml::Table) -> Result<bool> {
 #[must_use]
 pub fn registry() -> TermRegistry {
     let uniform = SequenceDependence::uniform;
-    let none = |term: &'static str| move |t: &toml::Table| settings_of(term, t, &[]);
     TermRegistry::new()
         .register("RnaFene", |t| {
             settings_of("RnaFene", t, &["bounded"])?;
             Ok(if flag("RnaFene", t, "bounded", false)? { Fene::bounded() } else { Fene::strict() })
         })
-        .register("RnaBondedExcludedVolume", move |t| {
-            none("RnaBondedExcludedVolume")(t).map(|()| ExcludedVolume::bonded())
+        .register("RnaBondedExcludedVolume", |t| {
+            settings_of("RnaBondedExcludedVolume", t, &[]).map(|()| ExcludedVolume::bonded())
         })
         // a sequence-dependent term starts from uniform strengths; the file's parameters follow
         .register("RnaStacking", move |t| {
@@ -188,8 +187,8 @@ pub fn registry() -> TermRegistry {
                 Stacking::default()
             })
         })
-        .register("RnaNonbondedExcludedVolume", move |t| {
-            none("RnaNonbondedExcludedVolume")(t).map(|()| ExcludedVolume::nonbonded())
+        .register("RnaNonbondedExcludedVolume", |t| {
+            settings_of("RnaNonbondedExcludedVolume", t, &[]).map(|()| ExcludedVolume::nonbonded())
         })
         .register("RnaHydrogenBonding", move |t| {
             Ok(if dependent("RnaHydrogenBonding", t)? {
@@ -205,7 +204,7 @@ pub fn registry() -> TermRegistry {
                 CrossStacking::default()
             })
         })
-        .register("RnaCoaxialStacking", move |t| none("RnaCoaxialStacking")(t).map(|()| CoaxialStacking))
+        .register("RnaCoaxialStacking", |t| settings_of("RnaCoaxialStacking", t, &[]).map(|()| CoaxialStacking))
         .register("RnaDebyeHuckel", |t| {
             let term = "RnaDebyeHuckel";
             settings_of(term, t, &["salt", "kt", "half_charged_ends"])?;
