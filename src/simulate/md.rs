@@ -433,3 +433,338 @@ impl<'a> Md<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The integrator and the thermostats, exactly where the equations allow it and
+    //! statistically (5σ) where they are random. Free nucleotides (single-nucleotide strands,
+    //! no terms) move only as the integrator and the thermostat say.
+    use super::*;
+    use crate::energy::TermId;
+    use crate::generate::{helix, parse_sequence, Shape};
+    use crate::geometry::PeriodicBox;
+    use crate::params::ParamSet;
+    use crate::system::{Base, StrandKind, Topology, TopologyFormat};
+
+    const KT: f64 = 0.1;
+
+    fn cfg(dt: f64, thermostat: Thermostat, verlet_skin: f64) -> MdConfig {
+        MdConfig { dt, steps: 0, thermostat, verlet_skin, seed: 7 }
+    }
+
+    /// `n` unbonded nucleotides on a cubic grid of spacing 3, each with velocity `v` and angular
+    /// momentum `l(i)`, in a model with no terms at all (forces and torques are zero).
+    fn free(n: usize, v: Vec3, l: impl Fn(usize) -> Vec3) -> (EnergyModel, MdState) {
+        let strands: Vec<_> = (0..n).map(|_| (vec![Base::A], StrandKind::Dna, false)).collect();
+        let top = Topology::from_sequences(&strands, TopologyFormat::Classic);
+        let mut p = ParamSet::dna1_defaults();
+        p.set("kt", KT).unwrap();
+        let model = EnergyModel::new(&top, p).unwrap().without_terms(&TermId::ALL);
+        let side = (n as f64).cbrt().ceil() as usize;
+        let at = |i: usize| Vec3::new((i % side) as f64, (i / side % side) as f64, (i / side / side) as f64) * 3.0;
+        let tilt = |i: usize| Vec3::new(1.0, 0.1 * (i % 7) as f64, 0.0);
+        let c = Configuration {
+            step: 0,
+            box_sides: Vec3::new(1.0, 1.0, 1.0) * (3.0 * side as f64),
+            energy: [0.0; 3],
+            r: (0..n).map(at).collect(),
+            a1: (0..n).map(tilt).collect(),
+            a3: vec![Vec3::new(0.0, 0.0, 1.0); n],
+            v: vec![v; n],
+            l: (0..n).map(l).collect(),
+        };
+        (model, MdState::from_configuration(&c))
+    }
+
+    fn close(a: Vec3, b: Vec3, tol: f64) -> bool {
+        (a - b).norm() <= tol
+    }
+
+    #[test]
+    fn bad_settings_are_refused_and_good_ones_kept() {
+        let john = Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 };
+        let langevin = Thermostat::Langevin { gamma_trans: 1.0, gamma_rot: 3.0 };
+        for t in [Thermostat::None, john, langevin] {
+            cfg(0.005, t, 0.05).validate(KT).unwrap();
+            cfg(1e-9, t, 1e-9).validate(KT).unwrap();
+        }
+        let bad = [
+            cfg(0.0, john, 0.05),
+            cfg(-0.005, john, 0.05),
+            cfg(f64::NAN, john, 0.05),
+            cfg(f64::INFINITY, john, 0.05),
+            cfg(0.005, john, 0.0),
+            cfg(0.005, john, -0.1),
+            cfg(0.005, john, f64::INFINITY),
+            cfg(0.005, Thermostat::John { newtonian_steps: 0, diff_coeff: 2.5 }, 0.05),
+            cfg(0.005, Thermostat::John { newtonian_steps: 103, diff_coeff: 0.0 }, 0.05),
+            cfg(0.005, Thermostat::John { newtonian_steps: 103, diff_coeff: f64::NAN }, 0.05),
+            // 2TNdt/(TNdt + 2D) ≥ 1: TNdt = 5.15 ≥ 2D
+            cfg(0.005, Thermostat::John { newtonian_steps: 10_300, diff_coeff: 2.5 }, 0.05),
+            cfg(0.005, Thermostat::Langevin { gamma_trans: 0.0, gamma_rot: 3.0 }, 0.05),
+            cfg(0.005, Thermostat::Langevin { gamma_trans: 1.0, gamma_rot: 0.0 }, 0.05),
+            cfg(0.005, Thermostat::Langevin { gamma_trans: f64::NAN, gamma_rot: 3.0 }, 0.05),
+        ];
+        for c in bad {
+            assert!(c.validate(KT).is_err(), "{c:?} was accepted");
+        }
+        // just below the refresh-probability limit (TNdt = 4.99 < 2D = 5)
+        cfg(0.005, Thermostat::John { newtonian_steps: 9980, diff_coeff: 2.5 }, 0.05).validate(KT).unwrap();
+    }
+
+    #[test]
+    fn john_probabilities_by_hand() {
+        // T N dt = 0.1 · 100 · 0.005 = 0.05; D_t = TNdt (1/p_t − 1/2) works out to D itself, so
+        // p_r = 2TNdt/(TNdt + 6D)
+        let (pt, pr) = john_probabilities(0.1, 0.005, 100, 0.2);
+        assert!((pt - 0.1 / 0.45).abs() < 1e-15, "{pt}");
+        assert!((pr - 0.1 / 1.25).abs() < 1e-15, "{pr}");
+        let (pt, pr) = john_probabilities(0.11, 0.003, 103, 2.5);
+        let tnd = 0.11 * 103.0 * 0.003;
+        assert!((pt - 2.0 * tnd / (tnd + 5.0)).abs() < 1e-15, "{pt}");
+        assert!((pr - 2.0 * tnd / (tnd + 15.0)).abs() < 1e-15, "{pr}");
+    }
+
+    #[test]
+    fn kinetic_energy_and_the_written_configuration_by_hand() {
+        let (_, mut st) = free(2, Vec3::new(1.0, 2.0, 2.0), |i| Vec3::new(0.0, 0.0, 1.0 + i as f64));
+        st.step = 42;
+        // ½ Σ v² = ½ · 2 · 9; ½ Σ L² = ½ (1 + 4)
+        assert_eq!(st.kinetic(), (9.0, 2.5));
+        let c = st.to_configuration(-3.0);
+        assert_eq!(c.step, 42);
+        assert_eq!(c.box_sides, Vec3::new(6.0, 6.0, 6.0));
+        // per nucleotide: K = 11.5 / 2, U = −3 / 2
+        assert_eq!(c.energy, [-1.5 + 5.75, -1.5, 5.75]);
+        assert_eq!((c.r.clone(), c.v.clone(), c.l.clone()), (st.frame.r.clone(), st.v.clone(), st.l.clone()));
+        for i in 0..2 {
+            assert_eq!((c.a1[i], c.a3[i]), (st.frame.axes[i][0], st.frame.axes[i][2]));
+            assert!(c.a1[i] != c.a3[i]);
+        }
+        let back = MdState::from_configuration(&c);
+        assert_eq!((back.step, back.v, back.l), (42, st.v.clone(), st.l.clone()));
+    }
+
+    #[test]
+    fn copy_from_copies_everything_on_any_thread() {
+        for n in [3, 1100] {
+            let (_, a) = free(n, Vec3::new(0.1, 0.2, 0.3), |i| Vec3::new(i as f64, 0.0, 1.0));
+            let (_, mut b) = free(n, Vec3::ZERO, |_| Vec3::ZERO);
+            let mut a = a;
+            a.step = 9;
+            a.frame.bx = PeriodicBox::new(Vec3::new(100.0, 101.0, 102.0));
+            a.frame.r[n - 1] = Vec3::new(-5.0, 0.0, 0.0);
+            a.frame.axes[n - 1] = [Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0), Vec3::new(1.0, 0.0, 0.0)];
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            pool.install(|| b.copy_from(&a));
+            assert_eq!(
+                (b.step, b.frame.bx.sides(), &b.frame.r, &b.frame.axes),
+                (9, a.frame.bx.sides(), &a.frame.r, &a.frame.axes)
+            );
+            assert_eq!((&b.v, &b.l), (&a.v, &a.l));
+        }
+    }
+
+    #[test]
+    fn free_nucleotides_drift_and_spin_exactly() {
+        // no forces: r = r0 + K v dt; L constant; the frame turns by K |L| dt about L̂. One
+        // nucleotide has L = 0 and must not turn.
+        let v = Vec3::new(0.3, -0.2, 0.1);
+        let spin = |i: usize| if i == 0 { Vec3::ZERO } else { Vec3::new(0.2, 0.1 * i as f64, -0.3) };
+        let (model, mut st) = free(5, v, spin);
+        let start = st.clone();
+        let dt = 0.004;
+        let mut md = Md::new(&model, cfg(dt, Thermostat::None, 0.3), &st).unwrap();
+        let k = 250;
+        for _ in 0..k {
+            md.step(&mut st).unwrap();
+        }
+        assert_eq!(st.step, k);
+        for i in 0..5 {
+            assert!(close(st.frame.r[i], start.frame.r[i] + v * (k as f64 * dt), 1e-12), "r[{i}]");
+            assert_eq!((st.v[i], st.l[i]), (v, spin(i)));
+            let l = spin(i);
+            for a in 0..3 {
+                let want = if i == 0 {
+                    start.frame.axes[i][a]
+                } else {
+                    rotate(start.frame.axes[i][a], l / l.norm(), l.norm() * k as f64 * dt)
+                };
+                assert!(
+                    close(st.frame.axes[i][a], want, 1e-10),
+                    "axis {a} of {i}: {:?} != {want:?}",
+                    st.frame.axes[i][a]
+                );
+            }
+        }
+        assert_eq!(md.potential(), 0.0);
+    }
+
+    #[test]
+    fn a_growing_pull_moves_a_free_nucleotide_as_velocity_verlet_says() {
+        // F(t) = (f0 + rate t) x̂ at step t. Velocity Verlet kicks with F(k)/2 and F(k+1)/2 in step
+        // k, so v_K = v0 + dt (K f0 + rate K²/2) exactly; for rate = 0, r_K = r0 + K v0 dt + f0 (K dt)²/2.
+        let (model, st0) = free(2, Vec3::new(0.1, 0.0, 0.0), |_| Vec3::ZERO);
+        let (dt, k) = (0.005, 400u64);
+        for (f0, rate) in [(0.3, 0.0), (0.3, 0.002)] {
+            let mut st = st0.clone();
+            let pull = ExternalForce::String { particles: vec![1], f0, rate, dir: Vec3::new(1.0, 0.0, 0.0) };
+            let mut md = Md::new(&model, cfg(dt, Thermostat::None, 0.3), &st).unwrap().external(vec![pull], &st);
+            for _ in 0..k {
+                md.step(&mut st).unwrap();
+            }
+            let kf = k as f64;
+            let want_v = 0.1 + dt * (kf * f0 + rate * kf * kf / 2.0);
+            assert!((st.v[1].0[0] - want_v).abs() < 1e-12, "v = {:?}, want {want_v}", st.v[1]);
+            assert_eq!(st.v[0], st0.v[0], "the pull acts on nucleotide 1 only");
+            if rate == 0.0 {
+                let want_r = st0.frame.r[1].0[0] + kf * 0.1 * dt + f0 * (kf * dt).powi(2) / 2.0;
+                assert!((st.frame.r[1].0[0] - want_r).abs() < 1e-12, "r = {:?}, want {want_r}", st.frame.r[1]);
+                // the potential includes the pull's −F·r
+                assert!((md.potential() + f0 * st.frame.r[1].0[0]).abs() < 1e-12, "U = {}", md.potential());
+            }
+        }
+    }
+
+    #[test]
+    fn the_verlet_list_is_rebuilt_when_a_nucleotide_has_moved_half_the_skin() {
+        // every nucleotide moves 0.005 per step; half the skin is 0.1015, first exceeded after 21
+        // steps: rebuilds at steps 21, 42, 63, 84, plus the first build
+        let (model, mut st) = free(8, Vec3::new(1.0, 0.0, 0.0), |_| Vec3::ZERO);
+        let mut md = Md::new(&model, cfg(0.005, Thermostat::None, 0.203), &st).unwrap();
+        assert_eq!(md.list_builds(), 1);
+        for _ in 0..100 {
+            md.step(&mut st).unwrap();
+        }
+        assert_eq!(md.list_builds(), 5);
+    }
+
+    #[test]
+    fn the_pair_list_misses_no_interaction_as_a_duplex_moves() {
+        // oxDNA2's Debye–Hückel acts out to the cut-off, so a pair list short of cut-off + skin
+        // would lose energy; a large skin makes the band between them wide
+        let (top, conf) =
+            helix(&parse_sequence("ACGTTGCAAT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+        let mut p = ParamSet::dna2_defaults();
+        p.set("kt", KT).unwrap();
+        let model = EnergyModel::new(&top, p).unwrap();
+        let mut st = MdState::from_configuration(&conf);
+        let john = Thermostat::John { newtonian_steps: 10, diff_coeff: 0.5 };
+        let mut md = Md::new(&model, cfg(0.005, john, 0.8), &st).unwrap();
+        md.refresh_velocities(&mut st);
+        for k in 0..3000 {
+            md.step(&mut st).unwrap();
+            if k % 100 == 99 {
+                let u = model.energy(&st.to_configuration(0.0)).unwrap();
+                assert!((md.potential() - u).abs() < 1e-10 * u.abs().max(1.0), "step {k}: {} != {u}", md.potential());
+            }
+        }
+        assert!(md.list_builds() > 2, "{} builds", md.list_builds());
+    }
+
+    /// Mean and variance of every component of `xs`.
+    fn moments(xs: &[Vec3]) -> (f64, f64) {
+        let comps: Vec<f64> = xs.iter().flat_map(|x| x.0).collect();
+        let n = comps.len() as f64;
+        let mean = comps.iter().sum::<f64>() / n;
+        (mean, comps.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0))
+    }
+
+    /// Asserts Gaussian samples have mean `mean` and variance `var` within 5σ.
+    fn assert_gaussian(xs: &[Vec3], mean: f64, var: f64, what: &str) {
+        let n = 3.0 * xs.len() as f64;
+        let (m, v) = moments(xs);
+        assert!((m - mean).abs() < 5.0 * (var / n).sqrt(), "{what}: mean {m}, want {mean}");
+        assert!((v - var).abs() < 5.0 * var * (2.0 / n).sqrt(), "{what}: variance {v}, want {var}");
+    }
+
+    #[test]
+    fn fresh_velocities_are_maxwellian_at_the_models_temperature() {
+        let (model, mut st) = free(3000, Vec3::ZERO, |_| Vec3::ZERO);
+        let mut md = Md::new(&model, cfg(0.005, Thermostat::None, 0.3), &st).unwrap();
+        md.refresh_velocities(&mut st);
+        assert_gaussian(&st.v, 0.0, KT, "v");
+        assert_gaussian(&st.l, 0.0, KT, "L");
+    }
+
+    #[test]
+    fn john_refreshes_at_its_probabilities_and_only_every_newtonian_steps() {
+        let n = 2000;
+        let (model, mut st) = free(n, Vec3::new(0.2, 0.0, 0.0), |_| Vec3::new(0.0, 0.0, 0.2));
+        let (dt, every, d) = (0.005, 100, 0.2);
+        let (pt, pr) = john_probabilities(KT, dt, every, d);
+        let john = Thermostat::John { newtonian_steps: every, diff_coeff: d };
+        let mut md = Md::new(&model, cfg(dt, john, 0.5), &st).unwrap();
+        let (mut changed_v, mut changed_l, mut fresh_v, mut fresh_l) = (0, 0, Vec::new(), Vec::new());
+        for _ in 0..1000 {
+            let before = st.clone();
+            md.step(&mut st).unwrap();
+            let cv: Vec<usize> = (0..n).filter(|&i| st.v[i] != before.v[i]).collect();
+            let cl: Vec<usize> = (0..n).filter(|&i| st.l[i] != before.l[i]).collect();
+            if st.step % every != 0 {
+                assert!(cv.is_empty() && cl.is_empty(), "step {}: refreshed between refreshes", st.step);
+                continue;
+            }
+            changed_v += cv.len();
+            changed_l += cl.len();
+            fresh_v.extend(cv.iter().map(|&i| st.v[i]));
+            fresh_l.extend(cl.iter().map(|&i| st.l[i]));
+        }
+        let trials = 10.0 * n as f64;
+        for (count, p, what) in [(changed_v, pt, "velocities"), (changed_l, pr, "angular momenta")] {
+            let f = count as f64 / trials;
+            assert!(
+                (f - p).abs() < 5.0 * (p * (1.0 - p) / trials).sqrt(),
+                "{what} refreshed with frequency {f}, want {p}"
+            );
+        }
+        assert_gaussian(&fresh_v, 0.0, KT, "refreshed v");
+        assert_gaussian(&fresh_l, 0.0, KT, "refreshed L");
+    }
+
+    #[test]
+    fn langevin_is_the_exact_ornstein_uhlenbeck_step() {
+        // v ← e^{−γ dt} v + √((1 − e^{−2γ dt}) T) ξ. Two runs with the same seed draw the same ξ,
+        // so their difference decays by e^{−γ dt} exactly; from rest the spread is the noise's.
+        let n = 3000;
+        let (gt, gr, dt) = (5.0, 15.0, 0.01);
+        let langevin = Thermostat::Langevin { gamma_trans: gt, gamma_rot: gr };
+        let (u, w) = (Vec3::new(0.3, -0.2, 0.1), Vec3::new(-0.1, 0.4, 0.2));
+        let (model, mut moving) = free(n, u, |_| w);
+        let (_, mut rest) = free(n, Vec3::ZERO, |_| Vec3::ZERO);
+        let mut a = Md::new(&model, cfg(dt, langevin, 0.3), &moving).unwrap();
+        let mut b = Md::new(&model, cfg(dt, langevin, 0.3), &rest).unwrap();
+        a.step(&mut moving).unwrap();
+        b.step(&mut rest).unwrap();
+        let (ct, cr) = ((-gt * dt).exp(), (-gr * dt).exp());
+        for i in 0..n {
+            assert!(close(moving.v[i] - rest.v[i], u * ct, 1e-14), "v[{i}]");
+            assert!(close(moving.l[i] - rest.l[i], w * cr, 1e-14), "L[{i}]");
+        }
+        assert_gaussian(&rest.v, 0.0, (1.0 - ct * ct) * KT, "v");
+        assert_gaussian(&rest.l, 0.0, (1.0 - cr * cr) * KT, "L");
+    }
+
+    #[test]
+    fn a_bonded_duplex_conserves_energy_without_a_thermostat() {
+        // forces and torques kicked with the right signs and sizes conserve the total energy;
+        // a wrong half-kick of either drifts it by orders of magnitude more
+        let (top, conf) =
+            helix(&parse_sequence("ACGTTGCA").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+        let mut p = ParamSet::dna1_defaults();
+        p.set("kt", KT).unwrap();
+        let model = EnergyModel::new(&top, p).unwrap();
+        let mut st = MdState::from_configuration(&conf);
+        let mut md = Md::new(&model, cfg(0.003, Thermostat::None, 0.2), &st).unwrap();
+        md.refresh_velocities(&mut st);
+        let total = |md: &Md, st: &MdState| (md.potential() + st.kinetic().0 + st.kinetic().1) / st.v.len() as f64;
+        let e0 = total(&md, &st);
+        let mut worst: f64 = 0.0;
+        for _ in 0..5000 {
+            md.step(&mut st).unwrap();
+            worst = worst.max((total(&md, &st) - e0).abs());
+        }
+        eprintln!("|E − E0| per nucleotide at most {worst:.2e}");
+        assert!(worst < 1e-3, "energy drifts by {worst:e} per nucleotide");
+    }
+}
