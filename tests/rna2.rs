@@ -58,6 +58,48 @@ fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
 /// The sequence-dependent model from oxDNA's file format: stacking strengths by base step in
 /// oxDNA's orientation (the transposed table misses by 1e-2), H-bonding by pair including G–U
 /// wobble pairs, cross-stacking by pair of bases; the uniform tables give the averaged model.
+/// Debye–Hückel's pairs reach as far as the term promises (λ up to 1.5 times its value at the
+/// model's salt and temperature, r_c = 4.5 λ between backbone sites) and no further, away from
+/// the references' 1 M and 300 K: two charges whose backbone sites face each other just inside
+/// that reach still repel, and the model's cut-off is exactly the reach plus both backbone offsets.
+#[test]
+fn debye_huckel_reaches_its_cut_off_at_any_salt_and_temperature() {
+    use oxgrad::system::StrandKind;
+    let (kt, salt) = (0.11, 0.2);
+    let strands = [(vec![Base::A], StrandKind::Rna, false), (vec![Base::C], StrandKind::Rna, false)];
+    let top = Topology::from_sequences(&strands, TopologyFormat::Classic);
+    let model = rna2::model(&top, kt, salt).unwrap();
+    let lambda = 0.366_725_8 * (kt / 0.1_f64).sqrt() / salt.sqrt();
+    // the RNA backbone site −0.4 a1 + 0.2 a3 lies along +x for a1 = (−cos θ, 0, sin θ),
+    // a3 = (sin θ, 0, cos θ) with tan θ = 1/2
+    let (sin, cos) = (0.5_f64).atan().sin_cos();
+    let (a1, a3) = (Vec3::new(-cos, 0.0, sin), Vec3::new(sin, 0.0, cos));
+    let backbone = 0.2_f64.sqrt();
+    let reach = 4.5 * 1.5 * lambda;
+    assert!((model.cutoff() - (reach + 2.0 * backbone)).abs() < 1e-6, "cut-off {} for reach {reach}", model.cutoff());
+    let trained = model
+        .with_params(model.params().with_params([("RnaDebyeHuckel.lambda_factor", 1.5 * 0.366_725_8)]).unwrap())
+        .unwrap();
+    let energy = |m: &EnergyModel, d: f64| {
+        let c = Configuration {
+            step: 0,
+            box_sides: Vec3::new(40.0, 40.0, 40.0),
+            energy: [0.0; 3],
+            r: vec![Vec3::new(0.0, 0.0, 0.0), Vec3::new(d + 2.0 * backbone, 0.0, 0.0)],
+            a1: vec![a1, -a1],
+            a3: vec![a3, -a3],
+            v: vec![Vec3::ZERO; 2],
+            l: vec![Vec3::ZERO; 2],
+        };
+        m.breakdown(&c).unwrap().custom("RnaDebyeHuckel").unwrap()
+    };
+    assert!(energy(&trained, reach * 0.999) > 0.0, "a pair inside r_c is lost");
+    assert_eq!(energy(&trained, reach * 1.001), 0.0);
+    // at the trained λ the default model's pair at 0.999 r_c(λ) is beyond its own r_c
+    assert_eq!(energy(&model, reach * 0.999), 0.0);
+    assert!(energy(&model, 4.5 * lambda * 0.999) > 0.0);
+}
+
 #[test]
 fn sequence_dependent_energies_match_oxdna() {
     let (top, frames, rows) = reference(SEQDEP);
