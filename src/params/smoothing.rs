@@ -102,10 +102,15 @@ mod tests {
         let (b, xc) = f4_tail(2.0, -0.65);
         assert_abs_diff_eq!(b, 10.903226, epsilon = 1e-6);
         assert_abs_diff_eq!(xc, -0.769231, epsilon = 1e-6);
-        let [lambda, _, r_high, _, b, rc] = debye(0.3616455075438555, 0.0543 / (0.815 * 0.815), 0.815, 0.1, 0.5);
+        let [lambda, kappa, r_high, a, b, rc] = debye(0.3616455075438555, 0.0543 / (0.815 * 0.815), 0.815, 0.1, 0.5);
         assert_abs_diff_eq!(lambda, 0.511444, epsilon = 1e-6);
+        assert_abs_diff_eq!(kappa, 1.0 / 0.511444, epsilon = 1e-5);
+        assert_abs_diff_eq!(a, 0.0543, epsilon = 1e-15);
         assert_abs_diff_eq!(r_high, 1.534332, epsilon = 1e-6);
         assert_abs_diff_eq!(rc, 2.301498, epsilon = 1e-6);
         assert_abs_diff_eq!(b, 2.99377e-3, epsilon = 1e-8);
+        // λ scales as √(kT/0.1) / √I (oxDNA2 at 330 K and 0.2 M)
+        let [lambda, ..] = debye(0.3616455075438555, 0.0543 / (0.815 * 0.815), 0.815, 0.11, 0.2);
+        assert_abs_diff_eq!(lambda, 0.3616455075438555 * (1.1_f64 / 0.2).sqrt(), epsilon = 1e-12);
     }
 }
