@@ -44,9 +44,10 @@ fn energies_match_oxdna_term_by_term() {
 }
 
 /// Coaxial stacking where the duplexes never take it: two one-nucleotide strands twisted about
-/// their normals, so that cos φ3 = cos φ4 runs through (−0.65, 0), where f5 bends, and below it
-/// (oxDNA's DNAnalysis, see PROVENANCE). Pins the RNA backbone sites φ3 and φ4 are measured
-/// about, and the signs of `cos_phi3_star_coax` and `cos_phi4_star_coax`.
+/// their normals, so that cos φ3 = cos φ4 runs through (−0.65, 0), where f5 bends, and below it,
+/// and six with one normal turned, where the RNA backbone sites (−0.4 a1 + 0.2 a3) give other
+/// φ3, φ4 than oxDNA1's (oxDNA's DNAnalysis, see PROVENANCE). Pins those sites and the signs of
+/// `cos_phi3_star_coax` and `cos_phi4_star_coax`.
 #[test]
 fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
     let case = "extra-rna2-coax-twisted-pairs";
