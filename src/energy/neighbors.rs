@@ -153,37 +153,60 @@ fn in_order(n: usize, from: impl Fn(usize, &mut Vec<(usize, usize)>) + Sync) -> 
 mod tests {
     use super::*;
 
-    #[test]
-    fn cell_list_agrees_with_all_pairs() {
-        // a deterministic scatter of 300 points in a box of side 12, some outside the box
-        let mut s = 12345u64;
+    /// Every pair closer than `cutoff`, by checking all of them (the definition).
+    fn brute(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> Vec<(usize, usize)> {
+        (0..r.len())
+            .flat_map(|i| (i + 1..r.len()).map(move |j| (i, j)))
+            .filter(|&(i, j)| bx.min_image(r[j] - r[i]).norm() < cutoff)
+            .collect()
+    }
+
+    /// `pairs_within` finds exactly the pairs closer than `cutoff`, each once, and the same list
+    /// in the same order on two threads.
+    fn check(r: &[Vec3], bx: &PeriodicBox, cutoff: f64) -> usize {
+        let list = pairs_within(r, bx, cutoff);
+        let mut sorted = list.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, brute(r, bx, cutoff));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        assert_eq!(pool.install(|| pairs_within(r, bx, cutoff)), list, "the order depends on the thread count");
+        list.len()
+    }
+
+    fn scatter(n: usize, seed: u64, lo: Vec3, span: Vec3) -> Vec<Vec3> {
+        let mut s = seed;
         let mut rnd = || {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64
         };
-        let r: Vec<Vec3> = (0..300).map(|_| Vec3::new(rnd() * 30.0 - 9.0, rnd() * 12.0, rnd() * 12.0)).collect();
+        (0..n).map(|_| Vec3::new(lo[0] + rnd() * span[0], lo[1] + rnd() * span[1], lo[2] + rnd() * span[2])).collect()
+    }
+
+    #[test]
+    fn every_strategy_finds_exactly_the_pairs_within_the_cut_off() {
+        // cell list: 600 points in a box of side 12, some outside the box (wrapped)
         let bx = PeriodicBox::new(Vec3::new(12.0, 12.0, 12.0));
-        let mut fast = pairs_within(&r, &bx, 2.5);
-        fast.sort_unstable();
-        let mut slow = Vec::new();
-        for i in 0..r.len() {
-            for j in i + 1..r.len() {
-                if bx.min_image(r[j] - r[i]).norm() < 2.5 {
-                    slow.push((i, j));
-                }
-            }
-        }
-        assert_eq!(fast, slow);
-        assert!(fast.len() > 100);
-        // sparse: a long chain in a huge box takes the binary-search path
-        let line: Vec<Vec3> = (0..500).map(|k| Vec3::new(k as f64 * 0.4, 0.3 * (k as f64).sin(), 5.0)).collect();
-        let huge = PeriodicBox::new(Vec3::new(1000.0, 1000.0, 1000.0));
-        let mut fast = pairs_within(&line, &huge, 1.5);
-        fast.sort_unstable();
-        let slow: Vec<(usize, usize)> = (0..500)
-            .flat_map(|i| (i + 1..500).map(move |j| (i, j)))
-            .filter(|&(i, j)| huge.min_image(line[j] - line[i]).norm() < 1.5)
-            .collect();
-        assert_eq!(fast, slow);
+        let r = scatter(600, 12345, Vec3::new(-9.0, 0.0, 0.0), Vec3::new(30.0, 12.0, 12.0));
+        assert!(check(&r, &bx, 2.5) > 1000);
+        // fewer than 64: all pairs, across the boundary too
+        assert!(check(&r[..60], &bx, 4.0) > 100);
+        // a box of fewer than three cells per side: the sweep, not the cell list
+        let small = PeriodicBox::new(Vec3::new(6.0, 6.0, 6.0));
+        assert!(check(&scatter(200, 7, Vec3::ZERO, Vec3::new(6.0, 6.0, 6.0)), &small, 2.5) > 1000);
+        // a long chain in a huge box: the sweep, which must also close the ring across the
+        // periodic boundary along its axis (a chain longer than the box side 50)
+        let ring: Vec<Vec3> = (0..600).map(|k| Vec3::new(k as f64 * 0.1 - 5.0, 0.3 * (k as f64).sin(), 5.0)).collect();
+        let long = PeriodicBox::new(Vec3::new(50.0, 1000.0, 1000.0));
+        let n = check(&ring, &long, 1.5);
+        assert!(brute(&ring, &long, 1.5).iter().any(|&(i, j)| j - i > 400), "pairs across the boundary");
+        assert!(n > 5000);
+        // the sweep's axis is 2 cut-offs long or less: every pair both ways round
+        let short = PeriodicBox::new(Vec3::new(2.9, 1000.0, 1000.0));
+        let r = scatter(300, 3, Vec3::new(0.0, 0.0, 0.0), Vec3::new(2.9, 2.0, 2.0));
+        assert!(check(&r, &short, 1.5) > 300);
+        // the sweep along another axis, in a chain that leaves the box
+        let line: Vec<Vec3> = (0..500).map(|k| Vec3::new(5.0, 0.3 * (k as f64).cos(), k as f64 * 0.4 - 30.0)).collect();
+        let huge = PeriodicBox::new(Vec3::new(1000.0, 1000.0, 150.0));
+        assert!(check(&line, &huge, 1.5) > 1000);
     }
 }

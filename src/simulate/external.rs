@@ -465,6 +465,87 @@ mod tests {
         assert!(matches!(&forces[1], ExternalForce::String { particles, .. } if particles == &[3, 4, 5]));
     }
 
+    /// Each force's value and energy at step 1000, by hand (oxDNA's definitions; round numbers).
+    #[test]
+    fn each_force_by_hand() {
+        let r = [Vec3::new(1.0, 2.0, 3.0), Vec3::ZERO, Vec3::new(3.0, 0.0, 0.0), Vec3::new(0.0, 4.0, 0.0)];
+        let bx = PeriodicBox::new(Vec3::new(100.0, 100.0, 100.0));
+        let (x, y, z) = (Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0));
+        let cases = [
+            // centre pos0 + rate t dir = (0, 0, 1): d = (1, 2, 2), F = −2 d, U = ½ 2 · 9
+            (
+                ExternalForce::Trap { particles: vec![0], pos0: Vec3::ZERO, stiff: 2.0, rate: 1e-3, dir: z },
+                vec![(0, Vec3::new(-2.0, -4.0, -4.0))],
+                9.0,
+            ),
+            // F = (F0 + rate t) dir = 1.5 ŷ on both, U = −F·r = −1.5 · 2
+            (
+                ExternalForce::String { particles: vec![0, 1], f0: 0.5, rate: 1e-3, dir: y },
+                vec![(0, y * 1.5), (1, y * 1.5)],
+                -3.0,
+            ),
+            // k = 1 + 1e-3 t = 2, rest length 1 + 1e-3 t = 2, distance 3: pulled 2 · 1 towards 2
+            (
+                ExternalForce::MutualTrap {
+                    particle: 1,
+                    reference: 2,
+                    stiff: 1.0,
+                    stiff_rate: 1e-3,
+                    r0: 1.0,
+                    rate: 1e-3,
+                    pbc: true,
+                },
+                vec![(1, x * 2.0)],
+                1.0,
+            ),
+            // distance 4 < r0 = 5: pushed away from 3 with magnitude 0.7, U = 0.7 · 1
+            (
+                ExternalForce::ConstantTrap { particle: 1, reference: 3, stiff: 0.7, r0: 5.0, pbc: false },
+                vec![(1, y * -0.7)],
+                0.7,
+            ),
+            // plane z = 2: nucleotides 1–3 are 2 below it, pushed up by 3 · 2 each, U = 3 · ½ 3 · 4
+            (
+                ExternalForce::RepulsionPlane { particles: vec![0, 1, 2, 3], stiff: 3.0, dir: z, position: -2.0 },
+                vec![(1, z * 6.0), (2, z * 6.0), (3, z * 6.0)],
+                18.0,
+            ),
+            // centres (0.5, 3, 1.5) and (1.5, 0, 0): d = (−1, 3, 1.5), |d| = 3.5, rest length 2;
+            // 2 · 1.5 shared by the two pulled nucleotides
+            (
+                ExternalForce::Com { com: vec![1, 2], reference: vec![0, 3], stiff: 2.0, r0: 1.0, rate: 1e-3 },
+                vec![(1, Vec3::new(-1.0, 3.0, 1.5) / 3.5 * 1.5), (2, Vec3::new(-1.0, 3.0, 1.5) / 3.5 * 1.5)],
+                2.25,
+            ),
+        ];
+        for (k, (force, want, energy)) in cases.iter().enumerate() {
+            let mut f = vec![Vec3::ZERO; 4];
+            let u = force.apply(1000, &r, &bx, &mut f);
+            assert!((u - energy).abs() < 1e-12, "force {k}: energy {u}, want {energy}");
+            for i in 0..4 {
+                let w = want.iter().find(|(j, _)| *j == i).map_or(Vec3::ZERO, |(_, w)| *w);
+                assert!((f[i] - w).norm() < 1e-12, "force {k} on {i}: {:?}, want {w:?}", f[i]);
+            }
+        }
+        // the minimum image only with PBC: nucleotide 2 seen from 1 across a box of side 4
+        let small = PeriodicBox::new(Vec3::new(4.0, 4.0, 4.0));
+        let trap = |pbc| ExternalForce::MutualTrap {
+            particle: 1,
+            reference: 2,
+            stiff: 1.0,
+            stiff_rate: 0.0,
+            r0: 0.0,
+            rate: 0.0,
+            pbc,
+        };
+        let mut f = vec![Vec3::ZERO; 4];
+        assert!((trap(true).apply(0, &r, &small, &mut f) - 0.5).abs() < 1e-12);
+        assert!((f[1] - x * -1.0).norm() < 1e-12, "{:?}", f[1]);
+        let mut f = vec![Vec3::ZERO; 4];
+        assert!((trap(false).apply(0, &r, &small, &mut f) - 4.5).abs() < 1e-12);
+        assert!((f[1] - x * 3.0).norm() < 1e-12, "{:?}", f[1]);
+    }
+
     #[test]
     fn bad_force_files_name_the_block() {
         let (top, _) = helix(&parse_sequence("ACGT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
