@@ -55,7 +55,7 @@ fn cell_list(r: &[Vec3], bx: &PeriodicBox, cutoff: f64, cells: [usize; 3]) -> Ve
     order.sort_unstable();
     let mut table = vec![(0usize, 0usize); total];
     for (k, &(c, _)) in order.iter().enumerate() {
-        if table[c].1 == 0 && (k == 0 || order[k - 1].0 != c) {
+        if k == 0 || order[k - 1].0 != c {
             table[c].0 = k;
         }
         table[c].1 = k + 1;
@@ -204,6 +204,13 @@ mod tests {
         let short = PeriodicBox::new(Vec3::new(2.9, 1000.0, 1000.0));
         let r = scatter(300, 3, Vec3::new(0.0, 0.0, 0.0), Vec3::new(2.9, 2.0, 2.0));
         assert!(check(&r, &short, 1.5) > 300);
+        // a cut-off longer than 2 and a sweep axis just under 2 cut-offs: still every pair once
+        let narrow = PeriodicBox::new(Vec3::new(4.6, 1000.0, 1000.0));
+        let r = scatter(200, 5, Vec3::ZERO, Vec3::new(4.6, 2.0, 2.0));
+        assert!(check(&r, &narrow, 2.5) > 1000);
+        // a box of 7 with a cut-off of 4 has one cell per side, not three of 7/3
+        let seven = PeriodicBox::new(Vec3::new(7.0, 7.0, 7.0));
+        assert!(check(&scatter(100, 9, Vec3::ZERO, Vec3::new(7.0, 7.0, 7.0)), &seven, 4.0) > 1000);
         // the sweep along another axis, in a chain that leaves the box
         let line: Vec<Vec3> = (0..500).map(|k| Vec3::new(5.0, 0.3 * (k as f64).cos(), k as f64 * 0.4 - 30.0)).collect();
         let huge = PeriodicBox::new(Vec3::new(1000.0, 1000.0, 150.0));

@@ -472,11 +472,11 @@ mod tests {
         let bx = PeriodicBox::new(Vec3::new(100.0, 100.0, 100.0));
         let (x, y, z) = (Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0));
         let cases = [
-            // centre pos0 + rate t dir = (0, 0, 1): d = (1, 2, 2), F = −2 d, U = ½ 2 · 9
+            // centre pos0 + rate t dir = (0, 0, 2): d = (1, 2, 1), F = −2 d, U = ½ 2 · 6
             (
-                ExternalForce::Trap { particles: vec![0], pos0: Vec3::ZERO, stiff: 2.0, rate: 1e-3, dir: z },
-                vec![(0, Vec3::new(-2.0, -4.0, -4.0))],
-                9.0,
+                ExternalForce::Trap { particles: vec![0], pos0: Vec3::ZERO, stiff: 2.0, rate: 2e-3, dir: z },
+                vec![(0, Vec3::new(-2.0, -4.0, -2.0))],
+                6.0,
             ),
             // F = (F0 + rate t) dir = 1.5 ŷ on both, U = −F·r = −1.5 · 2
             (
@@ -554,16 +554,50 @@ mod tests {
         let e = parse("{\n type = trapp\n}\n", Path::new("f"), &top).unwrap_err().to_string();
         assert!(e.contains("did you mean 'trap'?"), "{e}");
         let e = parse(
-            "{\n type = trap\n particle = 9\n pos0 = 0,0,0\n stiff = 1\n rate = 0\n dir = 0,0,1\n}\n",
+            "{\n type = trap\n particle = 8\n pos0 = 0,0,0\n stiff = 1\n rate = 0\n dir = 0,0,1\n}\n",
             Path::new("f"),
             &top,
         )
         .unwrap_err()
         .to_string();
-        assert_eq!(e, "f:1: expected nucleotide indices from 0 to 7 (or -1, lists, ranges a-b), found particle = 9");
+        assert_eq!(e, "f:1: expected nucleotide indices from 0 to 7 (or -1, lists, ranges a-b), found particle = 8");
         let e = parse("{\n type = string\n particle = 0\n F0 = x\n rate = 0\n dir = 0,0,1\n}\n", Path::new("f"), &top)
             .unwrap_err()
             .to_string();
         assert_eq!(e, "f:1: expected a number for 'F0', found 'x'");
+        let string = |dir: &str| format!("{{\n type = string\n particle = 0\n F0 = 1\n rate = 0\n dir = {dir}\n}}\n");
+        for dir in ["0, 1", "0, x, 1", "0, 0, inf"] {
+            let e = parse(&string(dir), Path::new("f"), &top).unwrap_err().to_string();
+            assert!(e.starts_with("f:1: expected three numbers 'x, y, z' for 'dir'"), "{dir}: {e}");
+        }
+        let mutual =
+            |r: &str| format!("{{\n type = mutual_trap\n particle = 0\n ref_particle = {r}\n stiff = 1\n r0 = 1\n}}\n");
+        let e = parse(&mutual("8"), Path::new("f"), &top).unwrap_err().to_string();
+        assert!(e.starts_with("f:1: expected a nucleotide index from 0 to 7 for 'ref_particle'"), "{e}");
+        assert!(matches!(
+            parse(&mutual("7"), Path::new("f"), &top).unwrap()[..],
+            [ExternalForce::MutualTrap { reference: 7, .. }]
+        ));
+    }
+
+    /// Particle lists as oxDNA reads them: -1 (all), `last`, lists, and ranges that follow a
+    /// strand from a through its 5' neighbours to b — on a circular strand too, where a range to a
+    /// nucleotide of another strand is an error, not an endless walk.
+    #[test]
+    fn particle_lists_ranges_and_circular_strands() {
+        use crate::system::{Base, StrandKind};
+        let (top, _) = helix(&parse_sequence("ACGT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+        assert_eq!(particles("-1", &top).unwrap(), (0..8).collect::<Vec<_>>());
+        assert_eq!(particles("last", &top).unwrap(), vec![7]);
+        assert_eq!(particles("0, 2 ,5", &top).unwrap(), vec![0, 2, 5]);
+        assert_eq!(particles("1-3,6", &top).unwrap(), vec![1, 2, 3, 6]);
+        assert!(particles("-3", &top).is_err());
+        assert!(particles("8", &top).is_err());
+        let ring = [(vec![Base::A; 5], StrandKind::Dna, true), (vec![Base::C; 3], StrandKind::Dna, false)];
+        let top = Topology::from_sequences(&ring, TopologyFormat::New);
+        assert_eq!(particles("3-1", &top).unwrap(), vec![3, 2, 1]);
+        assert_eq!(particles("1-3", &top).unwrap(), vec![1, 0, 4, 3], "round the circle");
+        let e = particles("2-6", &top).unwrap_err();
+        assert!(e.contains("nucleotide 6 is not reached from 2"), "{e}");
     }
 }
