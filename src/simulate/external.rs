@@ -461,6 +461,13 @@ mod tests {
                 }
             }
         }
+        // a file reads as its text parses
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forces.txt");
+        std::fs::write(&path, FILE).unwrap();
+        assert_eq!(read(&path, &top).unwrap(), forces);
+        let e = read(&dir.path().join("missing.txt"), &top).unwrap_err().to_string();
+        assert!(e.contains("missing.txt"), "{e}");
         // the range 3-5 follows the strand (classic topology: 3, 4, 5)
         assert!(matches!(&forces[1], ExternalForce::String { particles, .. } if particles == &[3, 4, 5]));
     }
