@@ -208,9 +208,9 @@ mod tests {
         let narrow = PeriodicBox::new(Vec3::new(4.6, 1000.0, 1000.0));
         let r = scatter(200, 5, Vec3::ZERO, Vec3::new(4.6, 2.0, 2.0));
         assert!(check(&r, &narrow, 2.5) > 1000);
-        // a box of 7 with a cut-off of 4 has one cell per side, not three of 7/3
-        let seven = PeriodicBox::new(Vec3::new(7.0, 7.0, 7.0));
-        assert!(check(&scatter(100, 9, Vec3::ZERO, Vec3::new(7.0, 7.0, 7.0)), &seven, 4.0) > 1000);
+        // a box of 9 with a cut-off of 5 has one cell per side, not four of 9/4
+        let nine = PeriodicBox::new(Vec3::new(9.0, 9.0, 9.0));
+        assert!(check(&scatter(100, 9, Vec3::ZERO, Vec3::new(9.0, 9.0, 9.0)), &nine, 5.0) > 1000);
         // the sweep along another axis, in a chain that leaves the box
         let line: Vec<Vec3> = (0..500).map(|k| Vec3::new(5.0, 0.3 * (k as f64).cos(), k as f64 * 0.4 - 30.0)).collect();
         let huge = PeriodicBox::new(Vec3::new(1000.0, 1000.0, 150.0));
