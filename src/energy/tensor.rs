@@ -478,3 +478,22 @@ impl EnergyModel {
         Ok((forces, torques))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Integer powers on tensors, every branch, against `f64::powi` (the terms use n = 2…14; a
+    /// user's term may use any).
+    #[test]
+    fn integer_powers_match_f64() {
+        let x = [0.7, 1.3, -2.1];
+        let t = column(x.iter().copied(), x.len(), &backend::cpu());
+        for n in [-3, -2, -1, 0, 1, 2, 3, 6, 7, 14] {
+            let got = host(Real::powi(t.clone(), n));
+            for (g, v) in got.iter().zip(x) {
+                assert!((g - v.powi(n)).abs() < 1e-12 * v.powi(n).abs().max(1.0), "{v}^{n}: {g}");
+            }
+        }
+    }
+}
