@@ -476,6 +476,13 @@ mod tests {
         (model, MdState::from_configuration(&c))
     }
 
+    /// A generated duplex of `seq` with `params` at kT = `KT`.
+    fn duplex(seq: &str, mut params: ParamSet) -> (EnergyModel, MdState) {
+        let (top, conf) = helix(&parse_sequence(seq).unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
+        params.set("kt", KT).unwrap();
+        (EnergyModel::new(&top, params).unwrap(), MdState::from_configuration(&conf))
+    }
+
     fn close(a: Vec3, b: Vec3, tol: f64) -> bool {
         (a - b).norm() <= tol
     }
@@ -646,12 +653,7 @@ mod tests {
     fn the_pair_list_misses_no_interaction_as_a_duplex_moves() {
         // oxDNA2's Debye–Hückel acts out to the cut-off, so a pair list short of cut-off + skin
         // would lose energy; a large skin makes the band between them wide
-        let (top, conf) =
-            helix(&parse_sequence("ACGTTGCAAT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
-        let mut p = ParamSet::dna2_defaults();
-        p.set("kt", KT).unwrap();
-        let model = EnergyModel::new(&top, p).unwrap();
-        let mut st = MdState::from_configuration(&conf);
+        let (model, mut st) = duplex("ACGTTGCAAT", ParamSet::dna2_defaults());
         let john = Thermostat::John { newtonian_steps: 10, diff_coeff: 0.5 };
         let mut md = Md::new(&model, cfg(0.005, john, 0.8), &st).unwrap();
         md.refresh_velocities(&mut st);
@@ -752,12 +754,7 @@ mod tests {
     fn a_bonded_duplex_conserves_energy_without_a_thermostat() {
         // forces and torques kicked with the right signs and sizes conserve the total energy;
         // a wrong half-kick of either drifts it by orders of magnitude more
-        let (top, conf) =
-            helix(&parse_sequence("ACGTTGCA").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
-        let mut p = ParamSet::dna1_defaults();
-        p.set("kt", KT).unwrap();
-        let model = EnergyModel::new(&top, p).unwrap();
-        let mut st = MdState::from_configuration(&conf);
+        let (model, mut st) = duplex("ACGTTGCA", ParamSet::dna1_defaults());
         let mut md = Md::new(&model, cfg(0.003, Thermostat::None, 0.2), &st).unwrap();
         md.refresh_velocities(&mut st);
         let total = |md: &Md, st: &MdState| (md.potential() + st.kinetic().0 + st.kinetic().1) / st.v.len() as f64;
