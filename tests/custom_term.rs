@@ -92,7 +92,7 @@ fn full_model(top: &Topology) -> EnergyModel {
         .unwrap()
         .with_term(Bump, 2.0)
         .unwrap()
-        .with_term(Trap { nucleotides: vec![3, 12], at: [0.5, -0.2, 1.0] }, 1.0)
+        .with_term(Trap { nucleotides: vec![3, 12], at: [0.5, -0.2, 1.0] }, 1.5)
         .unwrap()
 }
 
@@ -126,7 +126,7 @@ fn energies_are_the_terms_definitions_weighted() {
         + b.custom("Spring").unwrap()
         + 0.5 * b.custom("Align").unwrap()
         + 2.0 * b.custom("Bump").unwrap()
-        + b.custom("Trap").unwrap();
+        + 1.5 * b.custom("Trap").unwrap();
     assert!((model.energy(&conf).unwrap() - expected).abs() < 1e-10);
     // the tensor evaluation (the gradients' path) agrees with the native one
     let (e, _) = model.vjp(std::slice::from_ref(&conf), &[1.0], &[]).unwrap();
@@ -137,6 +137,12 @@ fn energies_are_the_terms_definitions_weighted() {
     let dropped = model.clone().with_weight("Bump", 0.0).unwrap().with_weight("Stacking", 0.0).unwrap();
     let expected = expected - 2.0 * b.custom("Bump").unwrap() - b.term(oxgrad::energy::TermId::Stacking);
     assert!((dropped.energy(&conf).unwrap() - expected).abs() < 1e-10);
+    // a built-in term weighted, natively and on tensors
+    let halved = model.clone().with_weight("Stacking", 0.5).unwrap();
+    let (e, _) = halved.vjp(std::slice::from_ref(&conf), &[1.0], &[]).unwrap();
+    let expected = model.energy(&conf).unwrap() - 0.5 * b.term(oxgrad::energy::TermId::Stacking);
+    assert!((halved.energy(&conf).unwrap() - expected).abs() < 1e-10);
+    assert!((e[0] - expected).abs() < 1e-9, "{} vs {expected}", e[0]);
     let e = model.with_weight("Bumpp", 1.0).unwrap_err().to_string();
     assert!(e.contains("Bump") && e.contains("Stacking"), "{e}");
 }
@@ -181,13 +187,20 @@ fn parameter_gradients_equal_finite_differences() {
     let frames = vec![conf.clone(), {
         let mut c = conf.clone();
         c.r[5] = c.r[5] + Vec3::new(0.05, 0.0, -0.03);
+        // and one the trap holds, so each frame's nucleotides are its own
+        c.r[12] = c.r[12] + Vec3::new(-0.02, 0.04, 0.01);
         c
     }];
     let names: Vec<String> =
         ["Spring.k_spring", "r0_spring", "k_align", "Align.eps_exc", "eps_exc", "a_bump", "w_bump", "k_trap"]
             .map(String::from)
             .to_vec();
-    let (_, grads) = model.vjp(&frames, &[1.0, 0.5], &names).unwrap();
+    let (energies, grads) = model.vjp(&frames, &[1.0, 0.5], &names).unwrap();
+    for (e, c) in energies.iter().zip(&frames) {
+        let native = model.energy(c).unwrap();
+        assert!((e - native).abs() < 1e-9, "tensor {e} vs native {native}");
+    }
+    assert!((energies[0] - energies[1]).abs() > 1e-6, "the two frames differ: {energies:?}");
     // batching and checkpointing (mythos' map_batch_size, map_checkpoint) change nothing
     let mut batched = model.clone();
     batched.map_batch_size = 1;

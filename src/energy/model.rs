@@ -1064,7 +1064,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
     )?;
     for site in ["base", "back_base", "base_back", "backbone"] {
         let (s, r) = (p.value(&format!("sigma_{site}")), p.value(&format!("dr_star_{site}")));
-        if !(s > 0.0 && r > 0.0 && r < s) {
+        if !(r > 0.0 && r < s) {
             return Err(Error::invalid(
                 format!("dr_star_{site}"),
                 r,
@@ -1110,7 +1110,153 @@ pub fn validate(p: &ParamSet) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::TermId;
+    use super::{validate, EnergyModel, Frame, TermId};
+    use crate::generate::{helix, parse_sequence, Shape};
+    use crate::params::{ModelKind, ParamSet};
+    use crate::system::TopologyFormat;
+
+    /// Each domain rule of [`validate`] at its edge: the defaults pass, a value just inside passes,
+    /// the value at the edge is refused with the parameter named.
+    #[test]
+    fn validate_refuses_each_parameter_at_the_edge_of_its_domain() {
+        for model in [ModelKind::Dna1, ModelKind::Dna2] {
+            let base = ParamSet::defaults(model);
+            let with = |vals: &[(&str, f64)]| base.with_params(vals.iter().copied()).unwrap();
+            let accepted = |vals: &[(&str, f64)]| {
+                if let Err(e) = validate(&with(vals)) {
+                    panic!("{model}: {vals:?} refused: {e}");
+                }
+            };
+            let refused = |vals: &[(&str, f64)], named: &str| match validate(&with(vals)) {
+                Ok(()) => panic!("{model}: {vals:?} accepted"),
+                Err(e) => assert!(e.to_string().contains(&format!("invalid {named} ")), "{model}: {vals:?}: {e}"),
+            };
+            accepted(&[]);
+            let mut positive =
+                vec!["eps_backbone", "delta_backbone", "fmax", "eps_exc", "a_stack", "a_hb", "k_cross", "k_coax", "kt"];
+            if model == ModelKind::Dna2 {
+                positive.extend(["salt_conc", "lambda_factor", "q_eff", "prefactor_coeff"]);
+            }
+            for n in positive {
+                refused(&[(n, 0.0)], n);
+                accepted(&[(n, 1e-3)]);
+            }
+            for names in [
+                ["dr_low_stack", "dr0_stack", "dr_high_stack", "dr_c_stack"],
+                ["dr_low_hb", "dr0_hb", "dr_high_hb", "dr_c_hb"],
+                ["dr_low_cross", "r0_cross", "dr_high_cross", "dr_c_cross"],
+                ["dr_low_coax", "dr0_coax", "dr_high_coax", "dr_c_coax"],
+            ] {
+                for i in 0..3 {
+                    // each neighbour pair equal in turn, the rest as they are
+                    refused(&[(names[i + 1], base.value(names[i]))], names[1]);
+                    let between = 0.5 * (base.value(names[i]) + base.value(names[i + 1]));
+                    accepted(&[(names[i + 1], between)]);
+                }
+            }
+            for site in ["base", "back_base", "base_back", "backbone"] {
+                let (sigma, star) = (format!("sigma_{site}"), format!("dr_star_{site}"));
+                let s = base.value(&sigma);
+                refused(&[(star.as_str(), s)], &star);
+                refused(&[(star.as_str(), 0.0)], &star);
+                accepted(&[(star.as_str(), 0.999 * s)]);
+                accepted(&[(star.as_str(), 1e-3)]);
+            }
+            // a·Δθ*² = 1 exactly at a = 4, Δθ* = 0.5
+            let angles: [(&str, &[u8]); 4] = [
+                ("stack", &[4, 5, 6]),
+                ("hb", &[1, 2, 3, 4, 7, 8]),
+                ("cross", &[1, 2, 3, 4, 7, 8]),
+                ("coax", &[1, 4, 5, 6]),
+            ];
+            for (x, ks) in angles {
+                for k in ks {
+                    let (a, ts) = (format!("a_{x}_{k}"), format!("delta_theta_star_{x}_{k}"));
+                    let (a, ts) = (a.as_str(), ts.as_str());
+                    refused(&[(a, 4.0), (ts, 0.5)], ts);
+                    accepted(&[(a, 4.0), (ts, 0.49)]);
+                    refused(&[(ts, 0.0)], ts);
+                    refused(&[(a, 0.0)], ts);
+                    accepted(&[(a, 1e-3)]);
+                }
+            }
+            // a·x*² = 1 exactly at a = 4, x* = −0.5
+            let mut phis = vec![("a_stack_1", "neg_cos_phi1_star_stack"), ("a_stack_2", "neg_cos_phi2_star_stack")];
+            if model == ModelKind::Dna1 {
+                phis.extend([("a_coax_3p", "cos_phi3_star_coax"), ("a_coax_4p", "cos_phi4_star_coax")]);
+            }
+            for (a, xs) in phis {
+                refused(&[(a, 4.0), (xs, -0.5)], xs);
+                accepted(&[(a, 4.0), (xs, -0.49)]);
+                refused(&[(xs, 0.0)], xs);
+                refused(&[(a, 0.0)], xs);
+                accepted(&[(a, 1e-3)]);
+            }
+        }
+    }
+
+    fn duplex(seq: &str) -> (crate::system::Topology, crate::io::Configuration) {
+        helix(&parse_sequence(seq).unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap()
+    }
+
+    /// What `diagnose` reports: every nucleotide with non-finite coordinates (the first ten), each
+    /// backbone bond at or past FENE's divergence (|r − r0| ≥ Δ, the first six reports), and a
+    /// plain sentence when neither is found.
+    #[test]
+    fn diagnose_names_the_broken_bonds_and_the_non_finite_nucleotides() {
+        let (top, conf) = duplex("ACGTACGTACGTACGT");
+        let model = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+        let (r0, delta) = (model.params().value("r0_backbone"), model.params().value("delta_backbone"));
+        let frame = Frame::new(&conf);
+        assert_eq!(model.diagnose(&frame), "the potential energy is not finite");
+
+        let mut bad = frame.clone();
+        for i in [3, 5] {
+            bad.r[i].0[0] = f64::NAN;
+        }
+        bad.axes[7][1].0[1] = f64::INFINITY;
+        let d = model.diagnose(&bad);
+        assert!(d.starts_with("non-finite coordinates of nucleotide(s) 3, 5, 7;"), "{d}");
+        for i in 0..10 {
+            bad.r[i].0[0] = f64::NAN;
+        }
+        let d = model.diagnose(&bad);
+        assert!(d.starts_with("non-finite coordinates of nucleotide(s) 0, 1, 2, 3, 4, 5, 6, 7, 8, 9;"), "{d}");
+        bad.r[11].0[2] = f64::NAN;
+        let d = model.diagnose(&bad);
+        assert!(d.starts_with("non-finite coordinates of nucleotide(s) 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, …;"), "{d}");
+
+        // nucleotide 15 ends the first strand, bonded to 14 only: moved along the
+        // backbone-backbone direction until the bond is at (refused) or just inside r0 ± Δ
+        let (end, other) = (15, 14);
+        let (p, q) = *model.bonded_pairs().iter().find(|&&pq| pq == (end, other) || pq == (other, end)).unwrap();
+        let bb = |f: &Frame, i: usize| f.r[i] + model.terms.geo.offsets(&f.axes[i])[0];
+        let stretch = |len: f64| {
+            let mut f = frame.clone();
+            let v = bb(&f, end) - bb(&f, other);
+            f.r[end] += v.normalized() * (len - v.norm());
+            f
+        };
+        for len in [r0 + 0.999 * delta, r0 - 0.999 * delta] {
+            assert_eq!(model.diagnose(&stretch(len)), "the potential energy is not finite");
+        }
+        for len in [r0 + delta + 1e-9, r0 - delta - 1e-9, r0 + 2.0 * delta] {
+            let d = model.diagnose(&stretch(len));
+            let want = format!(
+                "the backbone bond between nucleotides {p} and {q} is {len:.4} long, beyond FENE's divergence at {:.4}–{:.4}",
+                r0 - delta,
+                r0 + delta
+            );
+            assert!(d.starts_with(&want) && !d.contains(';'), "{d}\nwant {want}");
+        }
+        // every nucleotide moved apart: at most six reports
+        let mut far = frame.clone();
+        for (i, r) in far.r.iter_mut().enumerate() {
+            *r = *r * 3.0 + crate::geometry::Vec3::new(i as f64, 0.0, 0.0);
+        }
+        let d = model.diagnose(&far);
+        assert_eq!(d.matches("the backbone bond").count(), 6, "{d}");
+    }
 
     #[test]
     fn every_term_id_names_its_parameter_group() {

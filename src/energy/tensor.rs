@@ -268,7 +268,8 @@ impl EnergyModel {
         let mut total = T1::zeros([frames.len()], device);
         for term in TermId::ALL {
             let l = &lists[term as usize];
-            if l.p.is_empty() || weights[term as usize] == 0.0 {
+            // a term of weight 0 has no active pairs (`visit_pairs_unchecked` skips it)
+            if l.p.is_empty() {
                 continue;
             }
             let len = l.p.len();
@@ -495,5 +496,25 @@ mod tests {
                 assert!((g - v.powi(n)).abs() < 1e-12 * v.powi(n).abs().max(1.0), "{v}^{n}: {g}");
             }
         }
+    }
+
+    /// A one-element mask or value meets a full one: `and` and `choose` give what they give
+    /// element by element (the terms' masks mix `[pairs]` comparisons with `[1]` constants).
+    #[test]
+    fn masks_and_choices_broadcast_a_single_element() {
+        let dev = backend::cpu();
+        let x = column([0.5, 2.0, 3.0].into_iter(), 3, &dev);
+        let one = column([1.0].into_iter(), 1, &dev);
+        let bools = |m: Tensor<1, Bool>| m.into_data().try_to_vec::<bool>().unwrap();
+        let below = x.lt(&x.cst(2.5));
+        assert_eq!(bools(below.clone()), [true, true, false]);
+        for (single, want) in [(one.lt(&one.cst(2.0)), [true, true, false]), (one.lt(&one.cst(0.0)), [false; 3])] {
+            assert_eq!(bools(T1::and(&single, &below)), want);
+            assert_eq!(bools(T1::and(&below, &single)), want);
+        }
+        assert_eq!(bools(T1::and(&below, &x.le(&x.cst(0.5)))), [true, false, false]);
+        assert_eq!(host(T1::choose(&below, || one.cst(7.0), || x.clone())), [7.0, 7.0, 3.0]);
+        assert_eq!(host(T1::choose(&below, || x.clone(), || one.cst(7.0))), [0.5, 2.0, 7.0]);
+        assert_eq!(host(T1::choose(&below, || x.clone() * 2.0, || x.clone())), [1.0, 4.0, 3.0]);
     }
 }
