@@ -1258,6 +1258,63 @@ mod tests {
         assert_eq!(d.matches("the backbone bond").count(), 6, "{d}");
     }
 
+    /// Inputs that do not match the topology are refused, with what to do, before anything is
+    /// written; what matches is accepted.
+    #[test]
+    fn mismatched_frames_buffers_and_pairs_are_refused_and_change_nothing() {
+        use super::{ForceWorkspace, Forces};
+        let (top, conf) = duplex("ACGTACGT");
+        let model = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+        let n = model.len();
+        assert_eq!(n, 16);
+        assert!(!model.is_empty());
+        let none = crate::system::Topology::from_sequences::<Vec<crate::system::Base>>(&[], TopologyFormat::Classic);
+        assert!(EnergyModel::new(&none, ParamSet::dna2_defaults()).unwrap().is_empty());
+
+        let (_, longer) = duplex("ACGTACGTA");
+        let e = model.energy(&longer).unwrap_err().to_string();
+        assert!(e.contains("the configuration has 18 nucleotides, the topology 16"), "{e}");
+        assert!(model.check_frames(&[conf.clone(), longer]).is_err());
+        model.check_frames(&[conf.clone(), conf.clone()]).unwrap();
+
+        let frame = Frame::new(&conf);
+        let mut no_axis = frame.clone();
+        no_axis.axes.pop();
+        let mut no_centre = frame.clone();
+        no_centre.r.pop();
+        for f in [&no_axis, &no_centre] {
+            let e = model.visit_pairs(f, |_| {}).unwrap_err().to_string();
+            assert!(e.contains("build the frame from a configuration of this topology"), "{e}");
+            assert!(model.accumulate_forces(f, &[], &mut Forces::zeros(n)).is_err());
+        }
+        let mut visited = 0;
+        model.visit_pairs(&frame, |_| visited += 1).unwrap();
+        assert!(visited > 0);
+
+        let untouched = Forces::zeros(n);
+        let mut out = untouched.clone();
+        for bad in [(n, 0), (0, n), (3, 3)] {
+            let e = model.accumulate_forces(&frame, &[(0, 5), bad], &mut out).unwrap_err().to_string();
+            assert!(e.contains(&format!("pair ({}, {}) for 16 nucleotides", bad.0, bad.1)), "{e}");
+            assert_eq!(out, untouched);
+        }
+        let mut no_torque = Forces::zeros(n);
+        no_torque.torque.pop();
+        for mut bad in [Forces::zeros(n - 1), no_torque] {
+            let e = model.accumulate_forces(&frame, &[], &mut bad).unwrap_err().to_string();
+            assert!(e.contains("start from Forces::zeros(16)"), "{e}");
+        }
+        model.accumulate_forces(&frame, &[(0, n - 1), (n - 1, 0)], &mut out).unwrap();
+        assert!(out.energy != 0.0);
+
+        for (threads, pool) in [(0, false), (1, false), (2, true), (3, true)] {
+            let ws = ForceWorkspace::with_threads(threads).unwrap();
+            assert_eq!(ws.threads(), threads.max(1));
+            assert_eq!(ws.pool().is_some(), pool);
+            assert_eq!(format!("{ws:?}"), format!("ForceWorkspace({} threads)", threads.max(1)));
+        }
+    }
+
     #[test]
     fn every_term_id_names_its_parameter_group() {
         for t in TermId::ALL {
