@@ -68,6 +68,41 @@ impl EnergyTerm for Trap {
     }
 }
 
+/// Single nucleotides, each with a constant energy μ: the parameter on its own, which on tensors
+/// is one value that must count once per nucleotide and frame.
+#[derive(Debug)]
+struct Potential;
+
+impl EnergyTerm for Potential {
+    fn name(&self) -> &str {
+        "Potential"
+    }
+    fn params(&self) -> Vec<ParamSpec> {
+        vec![ParamSpec::new("mu", 0.25, "energy", "energy per nucleotide")]
+    }
+    fn scope(&self) -> Scope {
+        Scope::Nucleotides(vec![1, 4, 6])
+    }
+    fn nucleotide_energy<T: Real>(&self, p: &TermParams<T>, _: &NucleotideFrame<T>) -> T {
+        p.get("mu")
+    }
+}
+
+#[test]
+fn a_constant_term_counts_once_per_nucleotide_and_frame() {
+    let (top, conf) = duplex();
+    let plain = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    let model = plain.clone().with_term(Potential, 2.0).unwrap();
+    let expected = plain.energy(&conf).unwrap() + 2.0 * 3.0 * 0.25;
+    assert!((model.energy(&conf).unwrap() - expected).abs() < 1e-12);
+    let (energies, g) = model.vjp(&[conf.clone(), conf], &[1.0, 0.5], &["mu".to_string()]).unwrap();
+    for e in &energies {
+        assert!((e - expected).abs() < 1e-9, "{energies:?} vs {expected}");
+    }
+    // ∂/∂μ of Σ_f c_f E_f = (1 + 0.5) · weight 2 · 3 nucleotides
+    assert!((g.get("mu").unwrap() - 9.0).abs() < 1e-9, "{:?}", g.get("mu"));
+}
+
 fn duplex() -> (Topology, Configuration) {
     let (top, mut conf) =
         helix(&parse_sequence("ACGTTGCAGC").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();

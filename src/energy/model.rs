@@ -1315,6 +1315,39 @@ mod tests {
         }
     }
 
+    /// Pair energies are summed in chunks of [`super::PAIR_CHUNK`] pairs, each from zero, the chunks
+    /// in order: on one thread as on several, so the energy is the same to the last bit.
+    #[test]
+    fn pair_energies_are_summed_per_chunk_on_any_number_of_threads() {
+        use super::{ForceWorkspace, Forces, PAIR_CHUNK, PARALLEL_PAIRS};
+        let (top, mut conf) = duplex(&"ACGTTGCAGCATGCAATCGGATCCAGTCAGTTGACCGTAGCATGCAAGTCCATGGAATTCGATCG".repeat(2));
+        for (i, r) in conf.r.iter_mut().enumerate() {
+            let t = i as f64;
+            *r = *r
+                + crate::geometry::Vec3::new(0.03 * (1.3 * t).sin(), 0.02 * (0.7 * t).cos(), 0.025 * (2.1 * t).sin());
+        }
+        let model = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+        let frame = Frame::new(&conf);
+        let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+        let n = model.bonded_pairs().len() + candidates.len();
+        assert!(n > PARALLEL_PAIRS, "{n} pairs: the parallel path");
+        let sites: Vec<_> = frame.axes.iter().map(|a| model.terms.geo.offsets(a)).collect();
+        let energies: Vec<f64> =
+            (0..n).map(|k| model.pair_forces(&frame, &sites, &candidates, k).map_or(0.0, |(e, _)| e)).collect();
+        let sum = |v: &[f64]| v.iter().fold(0.0, |s, e| s + e);
+        let chunked = energies.chunks(PAIR_CHUNK).fold(0.0, |t, c| t + sum(c));
+        // the test can tell: other groupings round differently
+        assert_ne!(chunked.to_bits(), sum(&energies).to_bits());
+        let shifted = sum(&energies[..1]) + energies[1..].chunks(PAIR_CHUNK).fold(0.0, |t, c| t + sum(c));
+        assert_ne!(chunked.to_bits(), shifted.to_bits());
+        for threads in [1, 2, 3] {
+            let mut out = Forces::zeros(model.len());
+            let mut ws = ForceWorkspace::with_threads(threads).unwrap();
+            model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws).unwrap();
+            assert_eq!(out.energy.to_bits(), chunked.to_bits(), "{threads} threads: {} vs {chunked}", out.energy);
+        }
+    }
+
     #[test]
     fn every_term_id_names_its_parameter_group() {
         for t in TermId::ALL {

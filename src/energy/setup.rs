@@ -244,3 +244,165 @@ impl ModelSetup {
         Ok(ModelSetup { model, topology, trajectory })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each key an input may set, read into the parameters it sets; each refusal with what to do.
+    use super::*;
+
+    const DNA2: &str = "tests/data/oxdna/dna2-seqdep-16bp-T330-salt0.2/input";
+    const RNA2: &str = "tests/data/oxdna/rna2-avg-12bp-T300-salt1.0/input";
+
+    fn input(at: &str, text: &str) -> InputFile {
+        InputFile::parse(&format!("topology = init.top\n{text}"), Path::new(at)).unwrap()
+    }
+
+    fn refused(r: Result<impl std::fmt::Debug>, want: &str) {
+        match r {
+            Ok(v) => panic!("accepted ({v:?}), expected an error with '{want}'"),
+            Err(e) => assert!(e.to_string().contains(want), "'{e}' lacks '{want}'"),
+        }
+    }
+
+    #[test]
+    fn interaction_types_name_their_models() {
+        for (it, kind) in [
+            ("DNA", ModelKind::Dna1),
+            ("DNA_nomesh", ModelKind::Dna1),
+            ("DNA2", ModelKind::Dna2),
+            ("DNA2_nomesh", ModelKind::Dna2),
+        ] {
+            assert_eq!(model_kind(&input(DNA2, &format!("interaction_type = {it}"))).unwrap(), kind, "{it}");
+        }
+        assert_eq!(model_kind(&input(DNA2, "")).unwrap(), ModelKind::Dna1);
+        refused(model_kind(&input(DNA2, "interaction_type = RNA")), "interaction_type = RNA: tests/data");
+    }
+
+    #[test]
+    fn oxdna2_state_keys_set_temperature_salt_and_debye_huckel() {
+        let at = |extra: &str| params_from_input(&input(DNA2, &format!("interaction_type = DNA2\nT = 330K\n{extra}")));
+        let p = at("salt_concentration = 0.2").unwrap();
+        let q = p.value("q_eff");
+        assert!((p.value("kt") - 0.11).abs() < 1e-15);
+        assert_eq!(p.value("salt_conc"), 0.2);
+        assert!((p.value("prefactor_coeff") - OXDNA_DH_STRENGTH / (q * q)).abs() < 1e-15);
+        assert_eq!(p.value("half_charged_ends"), 1.0);
+        assert_eq!(p.value("lambda_factor"), ParamSet::dna2_defaults().value("lambda_factor"));
+        let p =
+            at("salt_concentration = 0.2\ndh_half_charged_ends = false\ndh_lambda = 0.4\ndh_strength = 0.1").unwrap();
+        assert_eq!(p.value("half_charged_ends"), 0.0);
+        assert_eq!(p.value("lambda_factor"), 0.4);
+        assert!((p.value("prefactor_coeff") - 0.1 / (q * q)).abs() < 1e-15);
+        refused(at("salt_concentration = 0"), "invalid salt_concentration = 0");
+        refused(at("salt_concentration = -0.1"), "invalid salt_concentration = -0.1");
+        refused(at(""), "salt_concentration");
+        // oxDNA1 has no salt
+        let p = params_from_input(&input(DNA2, "T = 300K\nsalt_concentration = 0")).unwrap();
+        assert_eq!(p.model(), ModelKind::Dna1);
+        assert!((p.value("kt") - 0.1).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_parameter_file_keeps_its_values_where_the_input_is_silent() {
+        let text = "interaction_type = DNA2\nT = 330K\nsalt_concentration = 0.2";
+        let mut fitted = ParamSet::dna2_defaults();
+        fitted.set("prefactor_coeff", 0.07).unwrap();
+        fitted.set("eps_stack_base", 1.5).unwrap();
+        let p = params_from_input_with(&input(DNA2, text), Some(&fitted)).unwrap();
+        assert_eq!((p.value("prefactor_coeff"), p.value("eps_stack_base")), (0.07, 1.5));
+        assert!((p.value("kt") - 0.11).abs() < 1e-15);
+        let p = params_from_input_with(&input(DNA2, &format!("{text}\ndh_strength = 0.1")), Some(&fitted)).unwrap();
+        assert!((p.value("prefactor_coeff") - 0.1 / p.value("q_eff").powi(2)).abs() < 1e-15);
+        refused(
+            params_from_input_with(&input(DNA2, text), Some(&ParamSet::dna1_defaults())),
+            "use parameters of the input's model",
+        );
+    }
+
+    #[test]
+    fn sequence_dependence_comes_from_the_file_the_input_names() {
+        let base = "interaction_type = DNA2\nT = 330K\nsalt_concentration = 0.2\nuse_average_seq = false";
+        let read = |extra: &str| params_from_input(&input(DNA2, &format!("{base}\n{extra}")));
+        // beside the input, and (a name oxDNA ships, not there) oxgrad's embedded copy: the same
+        let here = read("seq_dep_file = oxDNA2_sequence_dependent_parameters.txt").unwrap();
+        assert!(here.is_sequence_dependent());
+        let embedded = read("seq_dep_file = elsewhere/oxDNA2_sequence_dependent_parameters.txt").unwrap();
+        assert_eq!(here, embedded);
+        assert_ne!(here.value("ss_stack_weights_G_C"), here.value("ss_stack_weights_A_T"));
+        refused(read("seq_dep_file = nowhere.txt"), "no such file (seq_dep_file in the input)");
+        refused(read(""), "seq_dep_file = oxDNA2_sequence_dependent_parameters.txt");
+        refused(
+            params_from_input(&input(DNA2, "T = 300K\nuse_average_seq = false")),
+            "seq_dep_file = oxDNA1_sequence_dependent_parameters.txt",
+        );
+        // sequence-dependent parameters and an input that averages
+        let text = "interaction_type = DNA2\nT = 330K\nsalt_concentration = 0.2";
+        refused(params_from_input_with(&input(DNA2, text), Some(&here)), "set use_average_seq = false");
+        let kept = params_from_input_with(&input(DNA2, &format!("{text}\nuse_average_seq = false")), Some(&here));
+        assert_eq!(kept.unwrap().value("ss_stack_weights_G_C"), here.value("ss_stack_weights_G_C"));
+    }
+
+    #[test]
+    fn dna_inputs_name_their_topology_and_trajectory() {
+        let s = ModelSetup::from_input(&input(DNA2, "interaction_type = DNA2\nT = 330K\nsalt_concentration = 0.2"))
+            .unwrap();
+        assert_eq!((s.model.len(), s.topology.len(), s.trajectory), (32, 32, None));
+        let s = ModelSetup::from_input(&input(DNA2, "T = 300K\ntrajectory_file = trajectory.dat")).unwrap();
+        assert_eq!(s.trajectory.unwrap(), Path::new(DNA2).with_file_name("trajectory.dat"));
+        assert_eq!(s.model.params().model(), ModelKind::Dna1);
+    }
+
+    #[test]
+    fn oxrna2_inputs_set_temperature_salt_and_backbone_and_refuse_what_oxgrad_lacks() {
+        let setup = |extra: &str| ModelSetup::from_input(&input(RNA2, &format!("interaction_type = RNA2\n{extra}")));
+        let s = setup("T = 310K\ntrajectory_file = trajectory.dat").unwrap();
+        assert!((s.model.params().value("kt") - 310.0 / 3000.0).abs() < 1e-15);
+        assert_eq!(s.model.len(), 24);
+        assert_eq!(s.trajectory.unwrap(), Path::new(RNA2).with_file_name("trajectory.dat"));
+        let defaults = s.model.params().clone();
+
+        // 0–100 °C, both ends included, unless T_force_value
+        setup("T = 273.15K").unwrap();
+        setup("T = 373.15K").unwrap();
+        refused(setup("T = 373.2K"), "T_force_value = true");
+        refused(setup("T = 273.1K"), "T_force_value = true");
+        setup("T = 400K\nT_force_value = true").unwrap();
+
+        let s = setup("T = 300K\nmax_backbone_force = 5\ndh_lambda = 0.4\ndh_strength = 0.1").unwrap();
+        let p = s.model.params();
+        assert_eq!((p.value("RnaFene.fmax"), p.value("RnaFene.finf")), (5.0, 0.04));
+        assert_eq!(p.value("RnaDebyeHuckel.lambda_factor"), 0.4);
+        let q = p.value("RnaDebyeHuckel.q_eff");
+        assert!((p.value("RnaDebyeHuckel.prefactor_coeff") - 0.1 / (q * q)).abs() < 1e-15);
+        let s = setup("T = 300K\nmax_backbone_force = 5\nmax_backbone_force_far = 0.1").unwrap();
+        assert_eq!(s.model.params().value("RnaFene.finf"), 0.1);
+        assert_eq!(
+            s.model.params().value("RnaDebyeHuckel.lambda_factor"),
+            defaults.value("RnaDebyeHuckel.lambda_factor")
+        );
+
+        refused(setup("T = 300K\nmismatch_repulsion = true"), "no mismatch repulsion");
+        setup("T = 300K\nmismatch_repulsion = false").unwrap();
+        refused(setup("T = 300K\ndebye_huckel_rhigh = 2"), "invalid debye_huckel_rhigh = 2");
+        refused(setup("T = 300K\nuse_average_seq = false"), "seq_dep_file = rna_sequence_dependent_parameters.txt");
+    }
+
+    #[test]
+    fn an_oxrna2_parameter_file_must_match_the_inputs_sequence_setting() {
+        let with = |extra: &str, p: Option<&ParamSet>| {
+            ModelSetup::from_input_with(&input(RNA2, &format!("interaction_type = RNA2\n{extra}")), p)
+        };
+        let dependent = "T = 300K\nuse_average_seq = false\nseq_dep_file = rna_sequence_dependent_parameters.txt";
+        let averaged = with("T = 300K", None).unwrap().model.params().clone();
+        let seq = with(dependent, None).unwrap().model.params().clone();
+        assert!(seq.names().any(|n| n.ends_with("stck_A_A")) && !averaged.names().any(|n| n.ends_with("stck_A_A")));
+        refused(with(dependent, Some(&averaged)), "the oxRNA2 parameter file is sequence-averaged");
+        refused(with("T = 300K", Some(&seq)), "the oxRNA2 parameter file is sequence-dependent");
+        // a matching file keeps its values and takes the input's temperature
+        let name = "RnaDebyeHuckel.lambda_factor";
+        let fitted = averaged.with_params([(name, 0.5), ("kt", 0.2)]).unwrap();
+        let p = with("T = 310K", Some(&fitted)).unwrap().model.params().clone();
+        assert_eq!(p.value(name), 0.5);
+        assert!((p.value("kt") - 310.0 / 3000.0).abs() < 1e-15);
+    }
+}

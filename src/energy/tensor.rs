@@ -83,9 +83,10 @@ impl Real for T1 {
     fn le(&self, rhs: &Self) -> Self::Mask {
         self.clone().lower_equal(rhs.clone())
     }
+    // a `[1]` operand (a constant's comparison, a parameter) broadcasts against `[pairs]` in
+    // Burn's own `bool_and` and `mask_where`
     fn and(a: &Self::Mask, b: &Self::Mask) -> Self::Mask {
-        let (a, b) = broadcast_pair(a.clone(), b.clone());
-        a.bool_and(b)
+        a.clone().bool_and(b.clone())
     }
     fn any(_: &Self::Mask) -> bool {
         true
@@ -94,17 +95,7 @@ impl Real for T1 {
         false
     }
     fn choose(mask: &Self::Mask, yes: impl FnOnce() -> Self, no: impl FnOnce() -> Self) -> Self {
-        let dims = mask.dims();
-        let fit = |t: T1| if t.dims() == dims { t } else { t.expand(dims) };
-        fit(no()).mask_where(mask.clone(), fit(yes()))
-    }
-}
-
-fn broadcast_pair(a: Tensor<1, Bool>, b: Tensor<1, Bool>) -> (Tensor<1, Bool>, Tensor<1, Bool>) {
-    match (a.dims()[0], b.dims()[0]) {
-        (x, y) if x == y => (a, b),
-        (1, y) => (a.expand([y]), b),
-        (x, _) => (a, b.expand([x])),
+        no().mask_where(mask.clone(), yes())
     }
 }
 
@@ -516,5 +507,6 @@ mod tests {
         assert_eq!(host(T1::choose(&below, || one.cst(7.0), || x.clone())), [7.0, 7.0, 3.0]);
         assert_eq!(host(T1::choose(&below, || x.clone(), || one.cst(7.0))), [0.5, 2.0, 7.0]);
         assert_eq!(host(T1::choose(&below, || x.clone() * 2.0, || x.clone())), [1.0, 4.0, 3.0]);
+        assert_eq!(host(T1::choose(&below, || one.cst(7.0), || one.cst(1.0))), [7.0, 7.0, 1.0]);
     }
 }
