@@ -223,3 +223,59 @@ fn only_keys(table: &toml::Table, allowed: &[&str], prefix: &str, bad: &dyn Fn(&
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{helix, parse_sequence, Shape};
+    use crate::params::ModelKind;
+    use crate::system::TopologyFormat;
+
+    fn topology() -> Topology {
+        helix(&parse_sequence("ACGTACGT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap().0
+    }
+
+    /// Debye–Hückel's weight is written for oxDNA2, which has the term, and read back; oxDNA1's
+    /// file has no such weight.
+    #[test]
+    fn each_model_writes_the_weights_of_its_own_terms() {
+        let top = topology();
+        let dna2 = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap().with_weight("Debye", 0.5).unwrap();
+        let text = dna2.to_toml_string();
+        assert!(text.contains("Debye = 0.5"), "{text}");
+        let back = EnergyModel::from_toml_str(&top, &text, Path::new("m.toml"), &TermRegistry::new()).unwrap();
+        assert_eq!(back.term_weights(), dna2.term_weights());
+        let dna1 = EnergyModel::new(&top, ParamSet::defaults(ModelKind::Dna1)).unwrap();
+        let text = dna1.to_toml_string();
+        assert!(!text.contains("Debye") && text.contains("Stacking = 1.0"), "{text}");
+    }
+
+    #[test]
+    fn bad_files_name_the_line_and_what_was_expected() {
+        let top = topology();
+        let text = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap().to_toml_string();
+        let read = |t: &str| {
+            EnergyModel::from_toml_str(&top, t, Path::new("m.toml"), &TermRegistry::new()).unwrap_err().to_string()
+        };
+        // a TOML syntax error on line 3
+        let e = read("[model]\nmap_batch_size = 7\nmap_checkpoint = = true\n");
+        assert!(e.contains("m.toml:3"), "{e}");
+        let e = read(&text.replace("map_batch_size = 100", "map_batch_size = 0"));
+        assert!(e.contains("a positive whole number of frames"), "{e}");
+        let back = EnergyModel::from_toml_str(
+            &top,
+            &text.replace("map_batch_size = 100", "map_batch_size = 1"),
+            Path::new("m.toml"),
+            &TermRegistry::new(),
+        )
+        .unwrap();
+        assert_eq!(back.map_batch_size, 1);
+    }
+
+    #[test]
+    fn a_registry_lists_its_terms() {
+        assert_eq!(format!("{:?}", TermRegistry::new()), "[]");
+        let names = format!("{:?}", crate::energy::rna2::registry());
+        assert!(names.starts_with("[\"") && names.contains("\"RnaFene\""), "{names}");
+    }
+}
