@@ -118,3 +118,25 @@ impl Loss {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Loss;
+
+    #[test]
+    fn named_losses_take_finite_targets_and_say_what_they_are() {
+        for name in Loss::NAMES {
+            let loss = Loss::named(name, vec![1.5, -2.0]).unwrap();
+            assert_eq!(loss.targets(), Some(&[1.5, -2.0][..]));
+            for bad in [f64::NAN, f64::INFINITY] {
+                let e = Loss::named(name, vec![1.0, bad]).unwrap_err().to_string();
+                assert!(e.contains("targets must be finite numbers"), "{e}");
+            }
+        }
+        assert!(Loss::named("l1", vec![1.0]).unwrap_err().to_string().contains("one of squared, absolute, rmse"));
+        assert_eq!(format!("{:?}", Loss::named("rmse", vec![0.5]).unwrap()), "Rmse([0.5])");
+        assert_eq!(format!("{:?}", Loss::squared(2.0)), "Squared([2.0])");
+        assert_eq!(format!("{:?}", Loss::named("absolute", vec![]).unwrap()), "Absolute([])");
+        assert_eq!(format!("{:?}", Loss::custom(|o, _| o.clone())), "Custom(..)");
+    }
+}
