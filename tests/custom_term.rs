@@ -223,7 +223,7 @@ fn parameter_gradients_equal_finite_differences() {
         let mut c = conf.clone();
         c.r[5] = c.r[5] + Vec3::new(0.05, 0.0, -0.03);
         // and one the trap holds, so each frame's nucleotides are its own
-        c.r[12] = c.r[12] + Vec3::new(-0.02, 0.04, 0.01);
+        c.r[12] += Vec3::new(-0.02, 0.04, 0.01);
         c
     }];
     let names: Vec<String> =

@@ -1329,9 +1329,8 @@ mod tests {
             let mut conf = ideal.clone();
             for (i, r) in conf.r.iter_mut().enumerate() {
                 let t = i as f64;
-                *r = *r
-                    + crate::geometry::Vec3::new((1.3 * t).sin(), 0.7 * (0.7 * t).cos(), 0.8 * (2.1 * t).sin())
-                        * amplitude;
+                *r += crate::geometry::Vec3::new((1.3 * t).sin(), 0.7 * (0.7 * t).cos(), 0.8 * (2.1 * t).sin())
+                    * amplitude;
             }
             let frame = Frame::new(&conf);
             let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
