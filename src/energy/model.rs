@@ -1062,7 +1062,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
         ["dr_low_coax", "dr0_coax", "dr_high_coax", "dr_c_coax"],
         "the coaxial-stacking well must have positive width",
     )?;
-    for site in ["base", "back_base", "base_back", "backbone"] {
+    for site in crate::params::EXCLUDED_VOLUME_SITES {
         let (s, r) = (p.value(&format!("sigma_{site}")), p.value(&format!("dr_star_{site}")));
         if !(r > 0.0 && r < s) {
             return Err(Error::invalid(
@@ -1072,9 +1072,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
             ));
         }
     }
-    let angles: [(&str, &[u8]); 4] =
-        [("stack", &[4, 5, 6]), ("hb", &[1, 2, 3, 4, 7, 8]), ("cross", &[1, 2, 3, 4, 7, 8]), ("coax", &[1, 4, 5, 6])];
-    for (x, ks) in angles {
+    for (x, ks) in crate::params::ANGULAR_FACTORS {
         for k in ks {
             let (a, ts) = (p.value(&format!("a_{x}_{k}")), p.value(&format!("delta_theta_star_{x}_{k}")));
             if !(a > 0.0 && ts > 0.0 && a * ts * ts < 1.0) {
@@ -1154,7 +1152,7 @@ mod tests {
                     accepted(&[(names[i + 1], between)]);
                 }
             }
-            for site in ["base", "back_base", "base_back", "backbone"] {
+            for site in crate::params::EXCLUDED_VOLUME_SITES {
                 let (sigma, star) = (format!("sigma_{site}"), format!("dr_star_{site}"));
                 let s = base.value(&sigma);
                 refused(&[(star.as_str(), s)], &star);
@@ -1163,13 +1161,7 @@ mod tests {
                 accepted(&[(star.as_str(), 1e-3)]);
             }
             // a·Δθ*² = 1 exactly at a = 4, Δθ* = 0.5
-            let angles: [(&str, &[u8]); 4] = [
-                ("stack", &[4, 5, 6]),
-                ("hb", &[1, 2, 3, 4, 7, 8]),
-                ("cross", &[1, 2, 3, 4, 7, 8]),
-                ("coax", &[1, 4, 5, 6]),
-            ];
-            for (x, ks) in angles {
+            for (x, ks) in crate::params::ANGULAR_FACTORS {
                 for k in ks {
                     let (a, ts) = (format!("a_{x}_{k}"), format!("delta_theta_star_{x}_{k}"));
                     let (a, ts) = (a.as_str(), ts.as_str());

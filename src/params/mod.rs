@@ -154,6 +154,14 @@ struct Param {
     owner: Option<(String, String)>,
 }
 
+/// The excluded-volume site pairs, by the suffix of their `sigma_*`, `dr_star_*` parameters.
+pub(crate) const EXCLUDED_VOLUME_SITES: [&str; 4] = ["base", "back_base", "base_back", "backbone"];
+
+/// The angular factors f4(θ) of each term: its suffix and the angles k with parameters `a_{x}_{k}`
+/// and `delta_theta_star_{x}_{k}`.
+pub(crate) const ANGULAR_FACTORS: [(&str, &[u8]); 4] =
+    [("stack", &[4, 5, 6]), ("hb", &[1, 2, 3, 4, 7, 8]), ("cross", &[1, 2, 3, 4, 7, 8]), ("coax", &[1, 4, 5, 6])];
+
 /// An ordered set of named model parameters (one global namespace).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSet {
@@ -667,7 +675,7 @@ impl ParamSet {
         let mut put = |name: String, x: f64| {
             d.insert(name, x);
         };
-        for site in ["base", "back_base", "base_back", "backbone"] {
+        for site in EXCLUDED_VOLUME_SITES {
             let (b, rc) = f3_tail(v(&format!("sigma_{site}")), v(&format!("dr_star_{site}")));
             put(format!("b_{site}"), b);
             put(format!("dr_c_{site}"), rc);
@@ -689,13 +697,7 @@ impl ParamSet {
                 put(format!("dr_c_{side}_{suffix}"), xc);
             }
         }
-        let angles: [(&str, &[u8]); 4] = [
-            ("stack", &[4, 5, 6]),
-            ("hb", &[1, 2, 3, 4, 7, 8]),
-            ("cross", &[1, 2, 3, 4, 7, 8]),
-            ("coax", &[1, 4, 5, 6]),
-        ];
-        for (x, ks) in angles {
+        for (x, ks) in ANGULAR_FACTORS {
             for k in ks {
                 let (b, tc) = f4_tail(v(&format!("a_{x}_{k}")), v(&format!("delta_theta_star_{x}_{k}")));
                 put(format!("b_{x}_{k}"), b);
