@@ -212,6 +212,15 @@ pub enum Error {
         detail: String,
     },
 
+    /// Work abandoned because a stop was requested ([`crate::optimize::stop_flag`]): a
+    /// simulation in the middle of its steps. The run that started it reports
+    /// [`Error::Interrupted`] with what was saved.
+    #[error("stopped on request during {what}")]
+    Stopped {
+        /// What was stopped.
+        what: String,
+    },
+
     /// A run stopped by a signal (Ctrl-C, SIGTERM) after committing its last complete step.
     #[error("interrupted after step {step}: everything up to it is saved in {}; continue with: {resume}", dir.display())]
     Interrupted {

@@ -83,11 +83,27 @@ pub fn parse_temperature(text: &str) -> std::result::Result<f64, String> {
             ))
         }
     };
-    if kt > 0.0 {
-        Ok(kt)
-    } else {
-        Err(format!("a temperature above absolute zero, found '{t}'"))
+    check_kt(kt).map_err(|msg| format!("{msg}, found '{t}'"))
+}
+
+/// The highest temperature accepted, in kelvin: far above where any oxDNA model was fitted
+/// (0–100 °C), and far below what a bare number meant as kelvin becomes in simulation units
+/// (`T = 300` is 900,000 K).
+pub const MAX_KELVIN: f64 = 1000.0;
+
+/// Checks a simulation temperature: above absolute zero and at most [`MAX_KELVIN`]. The message
+/// of the error states the unit rule.
+pub fn check_kt(kt: f64) -> std::result::Result<f64, String> {
+    if !(kt > 0.0) {
+        return Err("a temperature above absolute zero".to_string());
     }
+    if !(kt <= kt_from_kelvin(MAX_KELVIN)) {
+        return Err(format!(
+            "a temperature up to {MAX_KELVIN} K; a bare number is in simulation units (T[K] / 3000), so this is {:.0} K: write '300K', '27C' or 0.1",
+            kelvin_from_kt(kt)
+        ));
+    }
+    Ok(kt)
 }
 
 /// [`parse_temperature`] as an oxgrad [`Error`].
@@ -158,6 +174,21 @@ mod tests {
         assert!(kt_from_str("hot").unwrap_err().to_string().contains("found 'hot'"));
         assert!(kt_from_str("-5K").unwrap_err().to_string().contains("above absolute zero"));
         assert!(kt_from_str("nanK").is_err());
+    }
+
+    /// A bare number meant as kelvin is simulation units, 3000 times hotter: refused with the rule.
+    #[test]
+    fn absurd_temperatures_are_refused_with_the_unit_rule() {
+        assert_eq!(
+            kt_from_str("300").unwrap_err().to_string(),
+            "invalid temperature = 300: expected a temperature up to 1000 K; a bare number is in simulation units \
+             (T[K] / 3000), so this is 900000 K: write '300K', '27C' or 0.1, found '300'"
+        );
+        assert!(kt_from_str("1001K").is_err());
+        assert!(kt_from_str("727C").is_err());
+        assert_relative_eq!(kt_from_str("1000K").unwrap(), 1.0 / 3.0);
+        assert_relative_eq!(kt_from_str("0.3").unwrap(), 0.3);
+        assert!(check_kt(f64::INFINITY).is_err() && check_kt(f64::NAN).is_err() && check_kt(0.0).is_err());
     }
 
     #[test]

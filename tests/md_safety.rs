@@ -218,7 +218,7 @@ fn ctrl_c_ends_after_the_step_and_a_run_continues_from_its_last_configuration() 
     let err = stderr(&out);
     assert_eq!(
         shape(err.lines().last().unwrap()),
-        "error: interrupted after step #: everything up to it is saved in last_conf.dat; continue with: conf_file = last_conf.dat and restart_step_counter = false in the input (and new output names, or --force)",
+        "error: interrupted after step #: everything up to it is saved in last_conf.dat; continue with: conf_file = last_conf.dat and restart_step_counter = false in input_md (and new output names, or --force)",
         "{err}"
     );
     let last = Configuration::read(d.path().join("last_conf.dat"), 24).unwrap();

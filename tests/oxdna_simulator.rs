@@ -519,3 +519,68 @@ fn oxdna_rebuilt_with_new_constants_computes_oxgrads_energies() {
         assert!((mine - f.energy[1]).abs() < 1e-5, "step {}: oxgrad {mine}, rebuilt oxDNA {}", f.step, f.energy[1]);
     }
 }
+
+/// A relative `program` is relative to the configuration file (here, from a directory above the
+/// configuration's), though each run starts in its own copy of the input directory; and a
+/// hostile simulator name never becomes a path.
+#[test]
+fn a_relative_program_is_found_from_the_run_copy_and_names_stay_inside() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg_dir = root.path().join("cfg");
+    std::fs::create_dir_all(cfg_dir.join("bin")).unwrap();
+    std::os::unix::fs::symlink(OXGRAD, cfg_dir.join("bin/sim")).unwrap();
+    let dir = input_dir(&cfg_dir, "");
+    let config = |name: &str| {
+        format!(
+            r#"
+[model]
+kind = "dna1"
+[optimizer]
+steps = 1
+train = ["Stacking"]
+[[simulator]]
+name = "{name}"
+kind = "oxdna"
+input_dir = "{}"
+program = "bin/sim"
+program_args = ["simulate"]
+input_overrides = {{ steps = 400, print_conf_interval = 100 }}
+[[objective]]
+name = "rise"
+simulators = ["{name}"]
+observable = {{ kind = "rise", exclude_end_pairs = 1 }}
+target = 0.36
+"#,
+            dir.display()
+        )
+    };
+    std::fs::write(cfg_dir.join("ox.toml"), config("ox")).unwrap();
+    let out = std::process::Command::new(OXGRAD)
+        .args(["optimize", "cfg/ox.toml", "--gradient-only"])
+        .current_dir(root.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"grads\""));
+    for hostile in ["../../escape", "/abs/x", "a/b", ".hidden"] {
+        std::fs::write(cfg_dir.join("bad.toml"), config(hostile)).unwrap();
+        let out = std::process::Command::new(OXGRAD)
+            .args(["optimize", "cfg/bad.toml", "--gradient-only"])
+            .current_dir(root.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("simulator[0].name") && err.contains("never paths"),
+            "{hostile}: {err}"
+        );
+    }
+    assert!(!root.path().join("escape").exists() && !cfg_dir.join("escape").exists());
+    // the library refuses it too, before a run writes anything
+    let sim = OxdnaSimulator::new("../x", &dir, OXGRAD, ParamSet::dna1_defaults())
+        .unwrap()
+        .runs_dir(root.path().join("runs"));
+    let e = sim.run(&ctx(0, 1), &Default::default(), &Default::default()).unwrap_err().to_string();
+    assert!(e.starts_with("invalid simulator name = \"../x\""), "{e}");
+    assert!(!root.path().join("x").exists());
+}

@@ -77,8 +77,13 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
     let mut files = Outputs::new(a.force);
     files.input(&a.input)?;
     files.input(&trajectory)?;
-    if let Ok(t) = input.path("topology") {
-        files.input(&t)?;
+    for key in ["topology", "seq_dep_file"] {
+        if let Some(p) = input.get(key).and_then(|_| input.path(key).ok()).filter(|p| p.is_file()) {
+            files.input(&p)?;
+        }
+    }
+    if let Some(p) = &a.params {
+        files.input(p)?;
     }
     let (path_label, mut atomic, sink): (PathBuf, Option<AtomicFile>, Box<dyn Write>) = match &a.output {
         Some(p) => (p.clone(), Some(files.create(p)?), Box::new(std::io::sink())),
@@ -110,14 +115,27 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
             .map_err(io)?;
         }
     }
+    let mut frames = 0;
     for (k, frame) in TrajectoryReader::open(&trajectory, setup.topology.len())?.enumerate() {
         let frame = frame?;
+        frames += 1;
         let b = setup.model.breakdown(&frame)?;
         let custom_values = custom.iter().map(|(name, _, _)| b.custom(name).unwrap_or(0.0) / n);
         let values: Vec<f64> = terms.iter().map(|t| b.term(*t) / n).chain(custom_values).collect();
         // the model's energy: each term times its weight
         let weighted = terms.iter().map(|t| weights[*t as usize]).chain(custom.iter().map(|(_, w, _)| *w));
         let total = values.iter().zip(weighted).map(|(v, w)| v * w).sum::<f64>();
+        if !total.is_finite() {
+            return Err(Error::invalid(
+                "trajectory",
+                trajectory.display(),
+                format!(
+                    "frame {k} (step {}) has a non-finite energy: {}",
+                    frame.step,
+                    setup.model.diagnose(&oxgrad::energy::Frame::new(&frame))
+                ),
+            ));
+        }
         match a.format {
             Format::Tsv => {
                 let cols: Vec<String> = values.iter().map(ToString::to_string).collect();
@@ -135,6 +153,13 @@ pub fn energy(a: &EnergyArgs) -> Result<()> {
                 write!(out, "{}{}", if k > 0 { "," } else { "" }, serde_json::Value::Object(obj)).map_err(io)?;
             }
         }
+    }
+    if frames == 0 {
+        return Err(Error::invalid(
+            "trajectory",
+            trajectory.display(),
+            "the file holds no frame: give a trajectory with at least one configuration",
+        ));
     }
     if let Format::Json = a.format {
         writeln!(out, "]}}").map_err(io)?;

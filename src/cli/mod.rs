@@ -57,19 +57,37 @@ pub fn print_line(line: &str) -> oxgrad::Result<()> {
         .map_err(|e| oxgrad::Error::io("write", std::path::Path::new("<stdout>"), e))
 }
 
-/// A flag set by the first Ctrl-C or SIGTERM (the command then ends cleanly after its current
-/// step); the second one exits at once with status 130.
+/// The process-wide stop flag ([`oxgrad::optimize::stop_flag`]), set by the first Ctrl-C or
+/// SIGTERM, which is acknowledged on stderr at once (the command then ends cleanly: a training
+/// run after its current step, native MD within a few steps); the second one exits at once with
+/// status 130.
 pub fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = oxgrad::optimize::stop_flag();
     if oxgrad::optimize::executor::worker::is_worker() {
         // a worker runs one task and ends; a signal (scancel, the driver's group kill) ends it now
         return flag;
     }
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // registration fails only for forbidden signals; these two are allowed
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, std::sync::Arc::clone(&flag));
-        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&flag));
-    }
+    static WATCHING: std::sync::Once = std::sync::Once::new();
+    WATCHING.call_once(|| {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            tracing::warn!("cannot watch for Ctrl-C: a Ctrl-C ends the program at once");
+            return;
+        };
+        let flag = std::sync::Arc::clone(&flag);
+        std::thread::spawn(move || {
+            for sig in signals.forever() {
+                if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!("second stop request: exiting now");
+                    std::process::exit(130);
+                }
+                let name = if sig == SIGINT { "Ctrl-C" } else { "SIGTERM" };
+                eprintln!(
+                    "{name} received: stopping cleanly (what is done is kept); press Ctrl-C again to exit at once"
+                );
+            }
+        });
+    });
     flag
 }
 

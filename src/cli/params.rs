@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use oxgrad::io::atomic::Outputs;
 use oxgrad::io::SeqDepFile;
-use oxgrad::params::exchange::{from_mythos_toml, to_mythos_toml, to_oxdna_header};
+use oxgrad::params::exchange::{from_mythos_toml, mythos_summary, to_mythos_toml, to_oxdna_header};
 use oxgrad::params::{ModelKind, ParamSet};
 use oxgrad::{Error, Result};
 use std::path::PathBuf;
@@ -71,9 +71,10 @@ pub struct ImportArgs {
     pub from: Format,
     /// The file to read.
     pub file: PathBuf,
-    /// The model it belongs to (names it does not give keep this model's defaults).
-    #[arg(long, value_enum, default_value_t = ModelKind::Dna1)]
-    pub model: ModelKind,
+    /// The model it belongs to (names it does not give keep this model's defaults). Default: what
+    /// the file says (a mythos file naming an oxDNA2-only parameter is dna2), else dna1.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
     /// The oxgrad parameter TOML to write.
     #[arg(long, short)]
     pub output: PathBuf,
@@ -147,10 +148,22 @@ fn import(a: &ImportArgs) -> Result<()> {
         }
         Format::Mythos => {
             let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io("read", &a.file, e))?;
-            from_mythos_toml(&text, &a.file, a.model)?
+            let (model, read) = mythos_summary(&text, &a.file)?;
+            (from_mythos_toml(&text, &a.file, a.model.unwrap_or(model))?, read)
         }
-        Format::OxdnaSeqdep => ParamSet::defaults(a.model).with_sequence_dependence(&SeqDepFile::read(&a.file)?)?,
+        Format::OxdnaSeqdep => {
+            let file = SeqDepFile::read(&a.file)?;
+            let read = file.entries.len();
+            (ParamSet::defaults(a.model.unwrap_or(ModelKind::Dna1)).with_sequence_dependence(&file)?, read)
+        }
     };
+    let (set, read) = set;
     io.write(&a.output, set.to_toml_string().as_bytes())?;
-    crate::cli::print_line(&format!("wrote {} ({} parameters, {})", a.output.display(), set.len(), set.model()))
+    crate::cli::print_line(&format!(
+        "wrote {}: a complete {} parameter set ({} parameters), {read} value(s) from {} and the rest at the model's defaults",
+        a.output.display(),
+        set.model(),
+        set.len(),
+        a.file.display()
+    ))
 }

@@ -22,8 +22,8 @@ pub struct SimulateArgs {
     /// Replace existing output files (trajectory, energy file, last configuration).
     #[arg(long)]
     pub force: bool,
-    /// Threads for one simulation (default: the input's `threads`, else every core); the
-    /// trajectory is the same for any number.
+    /// Threads for one simulation, at most the machine's cores (default: the input's `threads`,
+    /// else RAYON_NUM_THREADS, else every core); the trajectory is the same for any number.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Keys of the input the engine does not use are an error (default: one warning).
@@ -34,14 +34,29 @@ pub struct SimulateArgs {
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
     let input = InputFile::read(&a.input)?;
     let params = a.params.as_ref().map(ParamSet::read).transpose()?;
-    let run = MdRun::from_input_with(&input, params.as_ref())?;
+    let mut run = MdRun::from_input_with(&input, params.as_ref())?;
+    // the parameter file is an input too: no output may replace it
+    run.inputs.extend(a.params.iter().cloned());
     run.report_unused_keys(&a.input, a.strict)?;
     run.check_outputs(a.force)?;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = a.threads.or(run.threads).unwrap_or(cores);
-    if threads == 0 {
-        return Err(oxgrad::Error::invalid("--threads", 0, "at least 1 thread"));
-    }
+    let threads = match a.threads {
+        Some(t) => oxgrad::simulate::md::check_threads("--threads", t as u64, "")?,
+        None => match (run.threads, std::env::var("RAYON_NUM_THREADS")) {
+            (Some(t), _) => t,
+            // a task's num_cpus hint reaches a program it starts as RAYON_NUM_THREADS
+            (None, Ok(v)) => {
+                let t = v.trim().parse::<u64>().map_err(|_| {
+                    oxgrad::Error::invalid("RAYON_NUM_THREADS", &v, "a whole number of threads (or unset it)")
+                })?;
+                // 0 is rayon's "every core"
+                match t {
+                    0 => oxgrad::simulate::md::machine_cores(),
+                    t => oxgrad::simulate::md::check_threads("RAYON_NUM_THREADS", t, "environment: ")?,
+                }
+            }
+            (None, Err(_)) => oxgrad::simulate::md::machine_cores(),
+        },
+    };
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(run.span().1);
         b.set_style(

@@ -366,6 +366,10 @@ pub struct ExecutorConfig {
     /// CPUs the pool may use (default: every core; under Slurm, the allocation's, not set here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<usize>,
+    /// GPUs the pool may hand out to tasks' `num_gpus` hints (default: those detected —
+    /// `CUDA_VISIBLE_DEVICES` if set, else `nvidia-smi -L`; 0 without NVIDIA devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<usize>,
     /// Where the process and Slurm executors keep their spool directory (default: the system's
     /// temporary directory; under Slurm, `oxgrad-spool` in the current directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,7 +382,7 @@ fn default_thread() -> String {
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        ExecutorConfig { kind: default_thread(), cpus: None, spool: None }
+        ExecutorConfig { kind: default_thread(), cpus: None, gpus: None, spool: None }
     }
 }
 
@@ -433,6 +437,39 @@ impl ConfigFile {
         }
     }
 
+    /// Every file this configuration reads: the file itself, the model's parameter and
+    /// sequence-dependent files, each simulator's topology, configuration, trajectory and program,
+    /// the files directly in an oxDNA simulator's `input_dir`, and RMSD references. A run
+    /// directory's outputs may never be one of them ([`crate::train::Training::inputs`]).
+    #[must_use]
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let c = &self.config;
+        let mut files = vec![self.path.clone()];
+        let mut add = |p: &Option<PathBuf>| files.extend(p.iter().map(|p| self.resolve(p)));
+        add(&c.model.params);
+        add(&c.model.seq_dep_file);
+        for s in &c.simulators {
+            add(&s.topology);
+            add(&s.configuration);
+            add(&s.trajectory);
+            add(&s.program);
+        }
+        for o in &c.objectives {
+            for spec in o.observable.iter().chain(o.observables.iter().flatten()) {
+                if let ObservableSpec::Rmsd { reference } = spec {
+                    files.push(self.resolve(reference));
+                }
+            }
+        }
+        for dir in c.simulators.iter().filter_map(|s| s.input_dir.as_ref()) {
+            if let Ok(entries) = std::fs::read_dir(self.resolve(dir)) {
+                files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+            }
+        }
+        files.retain(|p| p.is_file());
+        files
+    }
+
     /// The configuration with its defaults written out (simulator settings, salt, CPUs), as
     /// TOML: the run directory keeps it, and it reads back to the same run.
     #[must_use]
@@ -451,6 +488,9 @@ impl ConfigFile {
             abs(&mut s.topology);
             abs(&mut s.configuration);
             abs(&mut s.trajectory);
+            abs(&mut s.input_dir);
+            abs(&mut s.source);
+            abs(&mut s.program);
         }
         for o in &mut c.objectives {
             let specs = o.observable.iter_mut().chain(o.observables.iter_mut().flatten());

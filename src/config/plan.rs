@@ -184,9 +184,14 @@ impl ConfigFile {
             }
             other => return Err(self.error("aggregate.kind", unknown_choice(other, &["mean", "weighted", "passthrough"]))),
         };
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let cores = crate::simulate::md::machine_cores();
         let cpus = match (c.executor.kind.as_str(), c.executor.cpus) {
-            ("thread" | "process", Some(0)) => return Err(self.error("executor.cpus", "at least 1 CPU")),
+            ("thread" | "process", Some(n)) if n == 0 || n > cores => {
+                return Err(self.error(
+                    "executor.cpus",
+                    format!("between 1 and the {cores} cores of this machine (leave it out to use every core)"),
+                ))
+            }
             ("thread" | "process", Some(n)) => n,
             ("thread" | "process", None) => cores,
             ("slurm", Some(_)) => {
@@ -326,10 +331,8 @@ impl ConfigFile {
             TomlNumberOrString::Number(x) => *x,
             TomlNumberOrString::Text(s) => crate::units::parse_temperature(s).map_err(|m| self.error(key, m))?,
         };
-        if !(kt > 0.0 && kt.is_finite()) {
-            return Err(self.error(key, "a positive temperature: \"300K\", \"27C\" or simulation units (0.1 = 300 K)"));
-        }
-        Ok(kt)
+        crate::units::check_kt(kt)
+            .map_err(|m| self.error(key, format!("{m} (\"300K\", \"27C\" or simulation units: 0.1 = 300 K)")))
     }
 
     fn trained(&self, p: &ParamSet, recipe: &ModelRecipe) -> Result<Vec<String>> {
@@ -440,8 +443,8 @@ impl ConfigFile {
             .map(|(i, s)| (format!("simulator[{i}].name"), &s.name))
             .chain(c.objectives.iter().enumerate().map(|(i, o)| (format!("objective[{i}].name"), &o.name)));
         for (key, name) in names {
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(self.error(&key, "a non-empty name without spaces"));
+            if let Err(Error::InvalidSetting { hint, .. }) = crate::optimize::check_name("component", name) {
+                return Err(self.error(&key, hint));
             }
             if !seen.insert(name.clone()) {
                 return Err(self.error(
@@ -737,6 +740,23 @@ impl ConfigFile {
             }
             indices.push(idx);
         }
+        // equilibration states are dropped from each run: at least one must remain
+        for &idx in &indices {
+            let states = match &sims[idx].kind {
+                SimulatorKind::Native { copies } => Some(copies[0].config().steps / copies[0].sample_every()),
+                SimulatorKind::Trajectory(t) => Some(t.trajectory().len() as u64),
+                SimulatorKind::Oxdna { .. } => None,
+            };
+            if let Some(states) = states.filter(|&n| o.equilibration_states as u64 >= n) {
+                return Err(self.error(
+                    &key("equilibration_states"),
+                    format!(
+                        "{} states are dropped from each run, and simulator '{}' samples {states} per run (md_steps / sample_every): drop fewer, or sample more",
+                        o.equilibration_states, sims[idx].name
+                    ),
+                ));
+            }
+        }
         let topology = &sims[indices[0]].topology;
         let (specs, targets, okey) = match (&o.observable, &o.observables, o.target, &o.targets) {
             (Some(spec), None, Some(t), None) => (vec![spec.clone()], vec![t], key("observable")),
@@ -845,13 +865,18 @@ impl Plan {
             Some(dir) => p.spool(self.file.resolve(dir)),
             None => p,
         };
+        let gpus = e.gpus.unwrap_or_else(crate::optimize::executor::detect_gpus);
         let mut opt = match e.kind.as_str() {
-            "process" => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?)),
-            "slurm" => opt.executor(with_spool(ProcessPool::slurm().map_err(|err| match err {
-                Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
-                other => other,
-            })?)),
-            _ => opt.executor(LocalPool::with_cpus(self.cpus)),
+            "process" => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
+            "slurm" => opt.executor(with_spool(
+                ProcessPool::slurm()
+                    .map_err(|err| match err {
+                        Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
+                        other => other,
+                    })?
+                    .gpus(gpus),
+            )),
+            _ => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus)),
         };
         for s in &self.simulators {
             for sim in s.simulators() {
@@ -867,8 +892,9 @@ impl Plan {
     /// The training run: the optimisation, the objectives' observables and validations, the
     /// resolved configuration and seeds for the run directory.
     pub fn training(&self) -> Result<Training> {
-        let mut t =
-            Training::new(self.optimization()?, self.params.clone(), self.start(), self.steps).threads(self.cpus);
+        let mut t = Training::new(self.optimization()?, self.params.clone(), self.start(), self.steps)
+            .threads(self.cpus)
+            .inputs(self.file.inputs());
         let v = &self.file.config.validation;
         for o in &self.objectives {
             let validation = match (v.enabled, o.validation_simulator.map(|i| &self.simulators[i].kind)) {

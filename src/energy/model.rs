@@ -821,7 +821,8 @@ impl EnergyModel {
     }
 
     /// What is wrong with a frame whose energy is not finite: backbone bonds stretched to FENE's
-    /// divergence (|r − r0| ≥ Δ) and nucleotides whose coordinates are not finite.
+    /// divergence (|r − r0| ≥ Δ), nucleotides whose coordinates are not finite, and nucleotides
+    /// at the same place.
     #[must_use]
     pub fn diagnose(&self, frame: &Frame) -> String {
         let (r0, delta) = self.fene_bounds;
@@ -847,6 +848,20 @@ impl EnergyModel {
                 ));
                 if parts.len() >= 6 {
                     break;
+                }
+            }
+        }
+        // coincident nucleotides (a site distance of 0 makes the repulsions 0/0)
+        let mut overlaps = 0;
+        'pairs: for p in 0..self.n {
+            for q in p + 1..self.n {
+                let d = frame.bx.min_image(frame.r[q] - frame.r[p]).norm();
+                if d < 1e-6 {
+                    parts.push(format!("nucleotides {p} and {q} are at the same place ({d:.1e} apart)"));
+                    overlaps += 1;
+                    if overlaps >= 6 {
+                        break 'pairs;
+                    }
                 }
             }
         }
@@ -1206,6 +1221,10 @@ mod tests {
         for i in [3, 5] {
             bad.r[i].0[0] = f64::NAN;
         }
+        let mut twin = frame.clone();
+        twin.r[9] = twin.r[2];
+        assert_eq!(model.diagnose(&twin), "nucleotides 2 and 9 are at the same place (0.0e0 apart)");
+
         bad.axes[7][1].0[1] = f64::INFINITY;
         let d = model.diagnose(&bad);
         assert!(d.starts_with("non-finite coordinates of nucleotide(s) 3, 5, 7;"), "{d}");

@@ -280,6 +280,36 @@ impl Objective for GenericObjective {
     }
 }
 
+/// The longest component name [`check_name`] accepts.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// Checks that `name` is a safe component name: 1 to [`MAX_NAME_LEN`] ASCII letters, digits,
+/// `_`, `-` and `.`, starting with a letter, a digit or `_`, and without `..`.
+///
+/// Names become file and directory names (an oxDNA simulator's runs go to `<runs>/<name>/…`,
+/// checkpoints and logs are tagged with them), so a name can never be a path: no `/`, `\`, no
+/// leading `.` or `-`, nothing that is not printable ASCII. `what` names the component in the error.
+///
+/// ```
+/// use oxgrad::optimize::check_name;
+/// assert!(check_name("simulator", "duplex.0").is_ok());
+/// assert!(check_name("simulator", "../x").is_err());
+/// ```
+pub fn check_name(what: &str, name: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name.len() <= MAX_NAME_LEN && first_ok && name.chars().all(ok_char) && !name.contains("..") {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!("{what} name"),
+        format!("{name:?}"),
+        format!(
+            "a name is 1 to {MAX_NAME_LEN} ASCII letters, digits, '_', '-' and '.', starting with a letter, digit or '_', without '..' (names become file names inside the run directory, never paths)"
+        ),
+    ))
+}
+
 /// `n` names `base.0 … base.{n-1}`; without a base, one random base shared by all.
 #[must_use]
 pub fn create_n_names(n: usize, base: Option<&str>) -> Vec<String> {
@@ -315,6 +345,20 @@ mod tests {
         assert_eq!(id, ObservableId::new("trajectory", "OxdnaSimulator", "helix.0"));
         assert_eq!(id.to_string(), "trajectory.OxdnaSimulator.helix.0");
         assert!(ObservableId::parse("trajectory.helix").is_err());
+    }
+
+    #[test]
+    fn names_are_never_paths() {
+        for good in ["duplex", "duplex.0", "a-b_c.1", "_x", "0"] {
+            assert!(check_name("simulator", good).is_ok(), "{good}");
+        }
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        for bad in ["", "../x", "..", ".", ".hidden", "-x", "/abs/x", "a/b", "a\\b", "a..b", "a b", "é", "a\0b", &long]
+        {
+            let e = check_name("simulator", bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid simulator name = "), "{bad}: {e}");
+            assert!(e.contains("never paths"), "{e}");
+        }
     }
 
     #[test]

@@ -43,8 +43,8 @@ pub mod update;
 pub use aggregate::Aggregate;
 pub use checkpoint::Checkpoint;
 pub use component::{
-    create_n, create_n_names, GenericObjective, Objective, ObjectiveOutput, ObservableId, Observation, Params,
-    SimOutput, Simulator, State, TaskContext,
+    check_name, create_n, create_n_names, GenericObjective, Objective, ObjectiveOutput, ObservableId, Observation,
+    Params, SimOutput, Simulator, State, TaskContext,
 };
 pub use executor::{Executor, Finished, Inline, Launcher, LocalPool, Pool, ProcessPool, TaskRun, Threads, Workers};
 pub use hints::SchedulerHints;
@@ -54,6 +54,22 @@ pub use update::{UpdateRule, UpdateState};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The process-wide stop request: the `oxgrad` program sets it on the first Ctrl-C or SIGTERM
+/// (a library user may set it too). A training run stops after its current step when it is set,
+/// and long work inside a step (native MD, equilibration included) stops within a few MD steps
+/// with [`Error::Stopped`], so the step is abandoned, not committed, and `--resume` redoes it.
+pub fn stop_flag() -> Arc<std::sync::atomic::AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+    Arc::clone(FLAG.get_or_init(Arc::default))
+}
+
+/// Whether a stop was requested ([`stop_flag`]).
+#[must_use]
+pub fn stop_requested() -> bool {
+    static FLAG: std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(stop_flag).load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// A callback after each step: receives the step's output and index, returns an optional
 /// replacement output and whether to keep going.
@@ -186,6 +202,12 @@ impl Optimization {
             return Err(config("An aggregate gradient function is required."));
         };
         agg.check(self.objectives.len())?;
+        for o in &self.objectives {
+            component::check_name("objective", o.name())?;
+        }
+        for s in &self.simulators {
+            component::check_name("simulator", s.name())?;
+        }
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let names =
             self.objectives.iter().map(|o| o.name().to_string()).chain(self.simulators.iter().flat_map(|s| {

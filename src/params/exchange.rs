@@ -82,6 +82,13 @@ fn hb_weight(set: &ParamSet, x: char, y: char) -> Option<f64> {
 /// replaces the default; names it does not give keep theirs.
 pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<ParamSet> {
     let raw: toml::Table = toml::from_str(text).map_err(|e| super::toml_error(source, text, &e))?;
+    if mythos_entries(&raw) == 0 {
+        return Err(Error::invalid(
+            "parameter file",
+            source.display(),
+            "it holds no parameter: a mythos / jax_dna parameter file has tables such as [stacking] with values like eps_stack_base = 1.3448",
+        ));
+    }
     let mut set = ParamSet::defaults(model);
     // sequence tables first: adding them resets eps_stack_kt_coeff to oxDNA's STCK_FACT_EPS
     let has_tables = raw
@@ -187,6 +194,23 @@ pub fn from_mythos_toml(text: &str, source: &Path, model: ModelKind) -> Result<P
         }
     }
     Ok(set)
+}
+
+/// The number of values a mythos parameter file gives (a 4 × 4 table counts once).
+fn mythos_entries(raw: &toml::Table) -> usize {
+    raw.iter().filter(|(k, _)| k.as_str() != "model").map(|(_, v)| v.as_table().map_or(1, toml::Table::len)).sum()
+}
+
+/// What a mythos parameter file holds: the model it belongs to (oxDNA2 if it names a parameter
+/// only oxDNA2 has, or says `model = "dna2"`) and the number of values it gives.
+pub fn mythos_summary(text: &str, source: &Path) -> Result<(ModelKind, usize)> {
+    let raw: toml::Table = toml::from_str(text).map_err(|e| super::toml_error(source, text, &e))?;
+    let dna1 = ParamSet::dna1_defaults();
+    let dna2_only = |name: &str| ParamSet::dna2_defaults().contains(name) && !dna1.contains(name);
+    let said = raw.get("model").and_then(toml::Value::as_str);
+    let names_dna2 = raw.values().filter_map(toml::Value::as_table).flat_map(|t| t.keys()).any(|k| dna2_only(k));
+    let model = if said == Some("dna2") || (said.is_none() && names_dna2) { ModelKind::Dna2 } else { ModelKind::Dna1 };
+    Ok((model, mythos_entries(&raw)))
 }
 
 /// The set with the sequence tables added (oxDNA's shipped values), to be overwritten.

@@ -234,31 +234,24 @@ impl ParamSet {
         }
     }
 
-    /// Reads a complete parameter file (see [`ParamSet::from_toml_str`]).
+    /// Reads a parameter file (see [`ParamSet::from_toml_str`]).
     pub fn read(path: impl AsRef<Path>) -> Result<ParamSet> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read parameter file", path, e))?;
         ParamSet::from_toml_str(&text, path)
     }
 
-    /// Parses a complete parameter file: `model = "dna1"|"dna2"` and one table per term
-    /// (`[fene]`, `[stacking]`, …). Values are numbers or expressions such as `"pi - 2.35"`.
-    /// Every parameter of the model must be present; unknown names are errors that list the
-    /// closest valid names. Parameters of users' terms (`[custom.Term]` tables) are read as
-    /// optimised by default: a file does not record their class, which the term restores when a
-    /// model that has it takes the set ([`crate::energy::EnergyModel::with_params`]).
+    /// Parses a parameter file: `model = "dna1"|"dna2"` and one table per term (`[fene]`,
+    /// `[stacking]`, …). Values are numbers or expressions such as `"pi - 2.35"`. Unknown names
+    /// are errors that list the closest valid names. A complete file (as `oxgrad optimize`
+    /// writes them) is taken as it is; a partial one gives the values it names over the model's
+    /// defaults, as a configuration's `[model] params` does. Parameters of users' terms
+    /// (`[custom.Term]` tables) are read as optimised by default: a file does not record their
+    /// class, which the term restores when a model that has it takes the set
+    /// ([`crate::energy::EnergyModel::with_params`]); a file with users' terms must be complete.
     pub fn from_toml_str(text: &str, source: &Path) -> Result<ParamSet> {
         let set = ParamSet::parse_raw(text, source)?;
         let reference = ParamSet::defaults(set.model);
-        let missing: Vec<&str> =
-            reference.params.iter().map(|p| p.name.as_str()).filter(|n| !set.index.contains_key(*n)).collect();
-        if !missing.is_empty() {
-            return Err(Error::invalid(
-                "parameter file",
-                source.display(),
-                format!("Required properties {} are not initialized.", missing.join(", ")),
-            ));
-        }
         if let Some(p) = set
             .params
             .iter()
@@ -269,7 +262,34 @@ impl ParamSet {
                 suggestions: closest(&p.name, reference.params.iter().map(|p| p.name.as_str())),
             });
         }
-        Ok(set)
+        let missing: Vec<&str> =
+            reference.params.iter().map(|p| p.name.as_str()).filter(|n| !set.index.contains_key(*n)).collect();
+        if missing.is_empty() {
+            return Ok(set);
+        }
+        let partial_ok = !set.params.iter().any(|p| p.owner.is_some() || p.name.starts_with("ss_"));
+        if partial_ok {
+            let (given, defaulted) = (reference.len() - missing.len(), missing.len());
+            let mut full = ParamSet::defaults(set.model);
+            full.apply_toml_str(text, source)?;
+            tracing::info!(
+                "{}: {given} parameter(s) given, the other {defaulted} at the {} defaults",
+                source.display(),
+                full.model
+            );
+            return Ok(full);
+        }
+        let shown: Vec<&str> = missing.iter().take(5).copied().collect();
+        Err(Error::invalid(
+            "parameter file",
+            source.display(),
+            format!(
+                "a file with users' terms or sequence tables must give every parameter, and {} are missing ({}{}): start from a complete file, e.g. a run's params_initial.toml",
+                missing.len(),
+                shown.join(", "),
+                if missing.len() > shown.len() { ", …" } else { "" }
+            ),
+        ))
     }
 
     /// Parses a parameter file without checking it against the model's defaults.

@@ -64,6 +64,8 @@ pub struct MdRun {
     pub error_conf: PathBuf,
     /// Keys of the input the engine does not use, each with its closest known key.
     pub unused_keys: Vec<(String, usize, Option<String>)>,
+    /// The input file (paths in it are relative to its directory).
+    pub source: PathBuf,
 }
 
 /// The thermostats oxgrad knows, as the error lists them.
@@ -248,10 +250,16 @@ impl MdRun {
             Vec::new()
         };
         let threads = match input.opt_u64("threads")? {
-            Some(0) => return Err(Error::invalid("threads", 0, format!("{src}: at least 1 thread"))),
-            t => t.map(|t| t as usize),
+            Some(t) => Some(super::md::check_threads("threads", t, &format!("{src}: "))?),
+            None => None,
         };
-        let interval = |k: &str, default: u64| -> Result<u64> { Ok(input.opt_u64(k)?.unwrap_or(default).max(1)) };
+        let interval = |k: &str, default: u64| -> Result<u64> {
+            match input.opt_u64(k)? {
+                Some(0) => Err(refuse(k, "0", "an interval of at least 1 step (leave the key out for the default)")),
+                Some(n) => Ok(n),
+                None => Ok(default.max(1)),
+            }
+        };
         let conf_every = interval("print_conf_interval", config.steps)?;
         let trajectory = match input.get("trajectory_file") {
             Some(_) => Some((input.path("trajectory_file")?, conf_every)),
@@ -274,6 +282,7 @@ impl MdRun {
             inputs,
             error_conf: input.dir().join("error_conf.dat"),
             unused_keys: unused_keys(input),
+            source: input.source.clone(),
         };
         if !run.restart_step_counter && run.initial.step >= run.config.steps {
             return Err(Error::invalid(
@@ -288,12 +297,14 @@ impl MdRun {
         Ok(run)
     }
 
-    /// The files a run writes: trajectory (if any), energy file, last configuration.
+    /// The files a run may write: trajectory (if any), energy file, last configuration, and the
+    /// last good configuration if it blows up (`error_conf.dat`).
     #[must_use]
     pub fn outputs(&self) -> Vec<&Path> {
         let mut out: Vec<&Path> = self.trajectory.iter().map(|t| t.0.as_path()).collect();
         out.push(&self.energy.0);
         out.push(&self.lastconf.0);
+        out.push(&self.error_conf);
         out
     }
 
@@ -310,7 +321,7 @@ impl MdRun {
                 return Err(Error::invalid(
                     "output",
                     a.display(),
-                    "two of trajectory_file, energy_file and lastconf_file name the same file: give each its own",
+                    "two of trajectory_file, energy_file, lastconf_file and error_conf.dat (written beside the input on a blow-up) name the same file: give each its own",
                 ));
             }
         }
@@ -404,8 +415,13 @@ impl MdRun {
                         step: state.step as usize,
                         dir: self.lastconf.0.clone(),
                         resume: format!(
-                            "conf_file = {} and restart_step_counter = false in the input (and new output names, or --force)",
-                            self.lastconf.0.display()
+                            "conf_file = {} and restart_step_counter = false in {} (and new output names, or --force)",
+                            self.lastconf
+                                .0
+                                .strip_prefix(self.source.parent().unwrap_or(Path::new("")))
+                                .unwrap_or(&self.lastconf.0)
+                                .display(),
+                            self.source.display()
                         ),
                     });
                 }

@@ -99,7 +99,11 @@ impl MdConfig {
                     return Err(Error::invalid(
                         "newtonian_steps",
                         newtonian_steps,
-                        format!("the refresh probability 2TNdt/(TNdt + 2D) = {pt:.3} must be below 1: use fewer steps or a larger diff_coeff"),
+                        format!(
+                            "the refresh probability 2TNdt/(TNdt + 2D) = {pt:.3} (T = {kt} = {:.0} K, N = newtonian_steps, dt = {}, D = diff_coeff = {diff_coeff}) must be below 1: check T, or use fewer steps, a smaller dt or a larger diff_coeff",
+                            crate::units::kelvin_from_kt(kt),
+                            self.dt
+                        ),
                     ));
                 }
             }
@@ -115,6 +119,27 @@ impl MdConfig {
             Thermostat::None => {}
         }
         Ok(())
+    }
+}
+
+/// The cores this machine offers this process.
+#[must_use]
+pub fn machine_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// Checks a thread count for one simulation: at least 1 and at most the machine's cores (more
+/// threads only share the same cores, and a typo such as 10000 would start that many). `what`
+/// names the setting in the error and `at` (e.g. `"input: "`) where it was given.
+pub fn check_threads(what: &str, threads: u64, at: &str) -> crate::Result<usize> {
+    let cores = machine_cores();
+    match usize::try_from(threads) {
+        Ok(t) if (1..=cores).contains(&t) => Ok(t),
+        _ => Err(crate::Error::invalid(
+            what,
+            threads,
+            format!("{at}between 1 and the {cores} cores of this machine (the trajectory is the same for any count)"),
+        )),
     }
 }
 

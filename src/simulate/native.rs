@@ -177,14 +177,21 @@ impl NativeSimulator {
         state.step = 0;
         let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;
         md.refresh_velocities(&mut state);
+        let stopped = || Error::Stopped { what: format!("the MD run of simulator '{}'", self.name) };
         let frames = md.within(|md| -> Result<Vec<Configuration>> {
             for _ in 0..self.equilibration_steps {
                 md.step(&mut state)?;
+                if crate::optimize::stop_requested() {
+                    return Err(stopped());
+                }
             }
             state.step = 0;
             let mut frames = Vec::new();
             for k in 1..=self.config.steps {
                 md.step(&mut state)?;
+                if crate::optimize::stop_requested() {
+                    return Err(stopped());
+                }
                 if k % self.sample_every == 0 {
                     frames.push(state.to_configuration(md.potential()));
                 }

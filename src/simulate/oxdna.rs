@@ -110,6 +110,14 @@ impl OxdnaSimulator {
                 ),
             ));
         }
+        // each run starts in its own copy of the input directory: a relative program path means
+        // relative to where it was given (the caller's directory), so it is made absolute here; a
+        // bare name (`oxDNA`) is looked up on PATH
+        let program = if program.is_absolute() || program.components().count() < 2 {
+            program
+        } else {
+            std::path::absolute(&program).map_err(|e| Error::io("resolve the program path", &program, e))?
+        };
         let mut sim = OxdnaSimulator {
             runs_dir: std::env::temp_dir().join(format!("oxgrad-sim-{}", std::process::id())),
             name,
@@ -381,6 +389,8 @@ impl Simulator for OxdnaSimulator {
         }
         // oxDNA reads its seed as a C int
         let seed = derive_seed(self.seed, &self.name, ctx.step) % (1 << 31);
+        // the name is one path component inside the runs directory, never a path of its own
+        crate::optimize::check_name("simulator", &self.name)?;
         let dir = self.runs_dir.join(&self.name).join(format!("step-{}-attempt-{}", ctx.step, ctx.attempt));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("clear the earlier run directory", &dir, e))?;

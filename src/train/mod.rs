@@ -245,7 +245,9 @@ pub struct RunOptions {
     pub force: bool,
     /// Continue the run in the directory from its last committed step.
     pub resume: bool,
-    /// Set (e.g. by a Ctrl-C handler) to stop after the current step, committed.
+    /// Set (e.g. by a Ctrl-C handler) to stop after the current step, committed. Default: the
+    /// process-wide [`crate::optimize::stop_flag`], which also stops native MD within a step
+    /// (the step is then abandoned and redone on resume).
     pub stop: Option<Arc<AtomicBool>>,
     /// The command that continues this run, for the interruption message.
     pub resume_command: Option<String>,
@@ -263,6 +265,7 @@ pub struct Training {
     seeds: Option<String>,
     observers: Vec<Box<dyn Observer>>,
     threads: usize,
+    inputs: Vec<PathBuf>,
 }
 
 impl Training {
@@ -280,6 +283,7 @@ impl Training {
             seeds: None,
             observers: Vec::new(),
             threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            inputs: Vec::new(),
         }
     }
 
@@ -302,6 +306,14 @@ impl Training {
     pub fn config(mut self, toml: String, seeds: String) -> Training {
         self.config = Some(toml);
         self.seeds = Some(seeds);
+        self
+    }
+
+    /// Files the run reads (its configuration, topologies, parameter files, …): no file the run
+    /// writes may be one of them, whatever its spelling (a link, a hard link), `--force` or not.
+    #[must_use]
+    pub fn inputs(mut self, files: impl IntoIterator<Item = PathBuf>) -> Training {
+        self.inputs.extend(files);
         self
     }
 
@@ -388,7 +400,7 @@ impl Training {
             .append(true)
             .open(&metrics_path)
             .map_err(|e| Error::io("open", &metrics_path, e))?;
-        let stop = opts.stop.clone().unwrap_or_default();
+        let stop = opts.stop.clone().unwrap_or_else(crate::optimize::stop_flag);
         while records.len() <= self.steps {
             if stop.load(Ordering::SeqCst) {
                 return Err(self.interrupted(dir, records.len(), opts));
@@ -396,9 +408,14 @@ impl Training {
             let step = records.len();
             let t = Instant::now();
             let out = if step < self.steps {
-                self.optimization.step(&params, state)?
+                self.optimization.step(&params, state)
             } else {
-                self.optimization.evaluate(&params, state)?
+                self.optimization.evaluate(&params, state)
+            };
+            // work abandoned on a stop request: the step is not committed, a resume redoes it
+            let out = match out {
+                Err(_) if stop.load(Ordering::SeqCst) => return Err(self.interrupted(dir, records.len(), opts)),
+                out => out?,
             };
             let rec = self.record(&out, &params, step, t.elapsed().as_secs_f64());
             if let Some((name, value)) = out.grads.first_non_finite() {
@@ -437,7 +454,10 @@ impl Training {
                 if stop.load(Ordering::SeqCst) {
                     return Err(self.interrupted(dir, records.len(), opts));
                 }
-                let v = self.validate(&best_set)?;
+                let v = match self.validate(&best_set) {
+                    Err(_) if stop.load(Ordering::SeqCst) => return Err(self.interrupted(dir, records.len(), opts)),
+                    v => v?,
+                };
                 let json = serde_json::to_string_pretty(&v)
                     .map_err(|e| Error::internal(format!("the validation does not serialise: {e}")))?;
                 atomic::write(&dir.join("validation.json"), json.as_bytes())?;
@@ -473,35 +493,38 @@ impl Training {
         }
     }
 
-    /// Starts a new run in `dir`: refuses an earlier run unless `force`, then writes the
+    /// Starts a new run in `dir`: refuses files of an earlier run (or any other file of the
+    /// names a run writes) unless `force`, and an input among them always; then writes the
     /// configuration, seeds and initial parameters.
     fn fresh(&self, dir: &Path, force: bool) -> Result<()> {
-        const RUN_FILES: [&str; 12] = [
-            "metrics.jsonl",
-            "checkpoint.json",
-            "params_initial.toml",
-            "params_best.toml",
-            "params_final.toml",
-            "validation.json",
-            "loss.png",
-            "observables.png",
-            "neff.png",
-            "report.html",
-            "config.toml",
-            "seeds.toml",
-        ];
-        if ["metrics.jsonl", "checkpoint.json"].iter().any(|f| dir.join(f).exists()) {
-            if !force {
-                return Err(Error::invalid(
-                    "run directory",
-                    dir.display(),
-                    "it holds an earlier run (metrics.jsonl): continue it with --resume, replace it with --force, or choose another directory",
-                ));
+        let mut io = atomic::Outputs::new(force);
+        for p in &self.inputs {
+            io.input(p)?;
+        }
+        let existing: Vec<&str> = RUN_FILES.iter().copied().filter(|f| dir.join(f).exists()).collect();
+        let state_dir = dir.join("state");
+        if !force && (!existing.is_empty() || state_dir.exists()) {
+            let what = if existing.contains(&"metrics.jsonl") { "an earlier run" } else { "files a run would replace" };
+            let names = if existing.is_empty() { "state/".to_string() } else { existing.join(", ") };
+            return Err(Error::invalid(
+                "run directory",
+                dir.display(),
+                format!(
+                    "it holds {what} ({names}): continue an interrupted run with --resume, replace it with --force, or choose another directory"
+                ),
+            ));
+        }
+        // an input is never replaced, --force or not
+        io.check_all(RUN_FILES.iter().map(|f| dir.join(f)).collect::<Vec<_>>().iter().map(PathBuf::as_path))?;
+        if force {
+            for f in existing {
+                let p = dir.join(f);
+                std::fs::remove_file(&p).map_err(|e| Error::io("remove the earlier run's", &p, e))?;
             }
-            for f in RUN_FILES {
-                let _ = std::fs::remove_file(dir.join(f));
+            if state_dir.is_dir() {
+                std::fs::remove_dir_all(&state_dir)
+                    .map_err(|e| Error::io("remove the earlier run's", &state_dir, e))?;
             }
-            let _ = std::fs::remove_dir_all(dir.join("state"));
         }
         if let Some(c) = &self.config {
             atomic::write(&dir.join("config.toml"), c.as_bytes())?;
@@ -535,6 +558,7 @@ impl Training {
             checkpoint: Checkpoint { observables: BTreeMap::new(), ..cp },
             observables: refs.clone(),
             records: records.to_vec(),
+            config: self.config.clone(),
         };
         let json = serde_json::to_vec(&file)
             .map_err(|e| Error::internal(format!("the checkpoint does not serialise: {e}")))?;
@@ -567,6 +591,20 @@ impl Training {
         })?;
         let mut file: CheckpointFile = serde_json::from_slice(&text)
             .map_err(|e| Error::parse(&path, e.line(), "an oxgrad checkpoint", e.to_string()))?;
+        if let (Some(started), Some(now)) = (&file.config, &self.config) {
+            let changed = changed_keys(started, now);
+            if !changed.is_empty() {
+                return Err(Error::invalid(
+                    "--resume",
+                    dir.display(),
+                    format!(
+                        "its config.toml differs from the configuration the run started with ({}): a resumed run continues exactly the run it was, so undo the edit; to run the edited configuration, start a new run from it (oxgrad optimize {} -o NEW_DIR)",
+                        changed.join(", "),
+                        dir.join("config.toml").display()
+                    ),
+                ));
+            }
+        }
         for (id, name) in &file.observables {
             let p = dir.join("state").join(name);
             let bytes = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
@@ -613,6 +651,22 @@ impl Training {
     }
 }
 
+/// The files a run writes into its directory (besides `state/`).
+pub const RUN_FILES: [&str; 12] = [
+    "metrics.jsonl",
+    "checkpoint.json",
+    "params_initial.toml",
+    "params_best.toml",
+    "params_final.toml",
+    "validation.json",
+    "loss.png",
+    "observables.png",
+    "neff.png",
+    "report.html",
+    "config.toml",
+    "seeds.toml",
+];
+
 /// `checkpoint.json`.
 #[derive(Serialize, Deserialize)]
 struct CheckpointFile {
@@ -621,6 +675,44 @@ struct CheckpointFile {
     /// Cached observables: qualified name → file in `state/`.
     observables: BTreeMap<String, String>,
     records: Vec<StepRecord>,
+    /// The resolved configuration the run started with (a resumed run must use the same).
+    #[serde(default)]
+    config: Option<String>,
+}
+
+/// The keys (dotted, `simulator[0].md_steps`) whose values differ between two TOML documents.
+fn changed_keys(a: &str, b: &str) -> Vec<String> {
+    fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, x) in t {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    flatten(&key, x, out);
+                }
+            }
+            toml::Value::Array(items) if items.iter().any(toml::Value::is_table) => {
+                for (i, x) in items.iter().enumerate() {
+                    flatten(&format!("{prefix}[{i}]"), x, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let table = |text: &str| {
+        let mut out = BTreeMap::new();
+        match text.parse::<toml::Table>() {
+            Ok(t) => flatten("", &toml::Value::Table(t), &mut out),
+            Err(_) => {
+                out.insert("(the whole file: it does not parse)".to_string(), text.to_string());
+            }
+        }
+        out
+    };
+    let (a, b) = (table(a), table(b));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
 }
 
 /// FNV-1a, 64 bits: content addresses of cached observables.

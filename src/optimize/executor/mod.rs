@@ -20,7 +20,7 @@ mod slurm;
 pub mod worker;
 
 pub use inline::Inline;
-pub use pool::{Launcher, LocalPool, Pool, Threads};
+pub use pool::{detect_gpus, Launcher, LocalPool, Pool, Threads};
 pub use process::{ProcessPool, Workers};
 
 use super::component::{ObjectiveOutput, Observation, Params, SimOutput, State, TaskContext};
@@ -211,7 +211,8 @@ pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) ->
             Ok(Err(e)) => e,
             Err(panic) => Error::Panicked { message: panic_message(panic.as_ref()) },
         };
-        if n > job.max_retries {
+        // a stop request is not a failure to retry
+        if n > job.max_retries || crate::optimize::stop_requested() {
             break Err(Error::TaskFailed { task: job.task.clone(), attempts: n, source: Box::new(err) });
         }
         tracing::warn!(task = %job.task, attempt = n, "failed, retrying: {err}");

@@ -139,6 +139,13 @@ impl<L: Launcher> Pool<L> {
         }
     }
 
+    /// With the GPUs this machine shows ([`detect_gpus`]).
+    #[must_use]
+    pub fn detected_gpus(self) -> Self {
+        let n = detect_gpus();
+        self.gpus(n)
+    }
+
     /// With `gpus` devices (ids 0…gpus−1).
     #[must_use]
     pub fn gpus(mut self, gpus: usize) -> Self {
@@ -177,8 +184,14 @@ impl<L: Launcher> Pool<L> {
     fn refuse(&self, job: &Job) -> Option<String> {
         let r = job.resources;
         let (more_cpus, more_gpus) = match self.launcher.engine() {
-            "local" => ("give the pool more (LocalPool::with_cpus)", "give the pool GPUs (LocalPool::gpus)"),
-            "process" => ("give the pool more (ProcessPool::with_cpus)", "give the pool GPUs (ProcessPool::gpus)"),
+            "local" => (
+                "give the pool more (LocalPool::with_cpus)",
+                "give the pool GPUs (`[executor] gpus = N` in a configuration, LocalPool::gpus in Rust)",
+            ),
+            "process" => (
+                "give the pool more (ProcessPool::with_cpus)",
+                "give the pool GPUs (`[executor] gpus = N` in a configuration, ProcessPool::gpus in Rust)",
+            ),
             "slurm" => ("ask the allocation for more (sbatch -c)", "ask the allocation for GPUs (sbatch --gpus)"),
             _ => ("give the pool more", "give the pool GPUs"),
         };
@@ -342,4 +355,25 @@ impl<L: Launcher> Drop for Pool<L> {
             let _ = w.join();
         }
     }
+}
+
+/// The GPUs a pool may hand out: those listed in `CUDA_VISIBLE_DEVICES` when it is set (as Slurm
+/// sets it for an allocation with GPUs; `-1`, `NoDevFiles` or empty mean none), else the NVIDIA
+/// devices `nvidia-smi -L` lists (one `GPU k: …` line each), else none.
+#[must_use]
+pub fn detect_gpus() -> usize {
+    if let Ok(v) = std::env::var("CUDA_VISIBLE_DEVICES") {
+        return v
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && *d != "NoDevFiles" && !d.starts_with('-'))
+            .count();
+    }
+    std::process::Command::new("nvidia-smi")
+        .arg("-L")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or(0, |o| String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.starts_with("GPU ")).count())
 }
