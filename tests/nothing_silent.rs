@@ -364,3 +364,37 @@ fn gpu_hints_are_met_by_detected_or_configured_gpus() {
     let configured = run(bin.parent().unwrap().to_str().unwrap(), &[]);
     assert!(configured.status.success(), "{}", stderr(&configured));
 }
+
+/// A first Ctrl-C during a long equilibration is acknowledged at once and the run stops within
+/// seconds (native MD checks between steps), saying nothing was committed.
+#[test]
+fn ctrl_c_during_a_long_equilibration_is_acknowledged_and_stops_within_seconds() {
+    let d = tempfile::tempdir().unwrap();
+    let text = TRAINING.replace("sample_every = 100", "sample_every = 100\nequilibration_steps = 100000000");
+    std::fs::write(d.path().join("t.toml"), text).unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_oxgrad"))
+        .args(["optimize", "t.toml", "-o", "run"])
+        .current_dir(d.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // the run has started simulating once its directory holds the initial parameters
+    let t = std::time::Instant::now();
+    while !d.path().join("run/params_initial.toml").exists() {
+        assert!(t.elapsed().as_secs() < 60 && run.try_wait().unwrap().is_none(), "the run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-INT", &run.id().to_string()]).status().unwrap().success());
+    let sent = std::time::Instant::now();
+    let out = run.wait_with_output().unwrap();
+    let waited = sent.elapsed();
+    let err = stderr(&out);
+    assert!(waited.as_secs_f64() < 10.0, "stopped after {waited:?}: {err}");
+    assert!(err.contains("Ctrl-C received: stopping cleanly"), "{err}");
+    assert_eq!(
+        err.lines().last().unwrap(),
+        "error: stopped on request during the first step of the run in run (no step was committed: start the run again)"
+    );
+}

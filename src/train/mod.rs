@@ -483,6 +483,14 @@ impl Training {
     }
 
     fn interrupted(&self, dir: &Path, completed: usize, opts: &RunOptions) -> Error {
+        if completed == 0 {
+            return Error::Stopped {
+                what: format!(
+                    "the first step of the run in {} (no step was committed: start the run again)",
+                    dir.display()
+                ),
+            };
+        }
         Error::Interrupted {
             step: completed.saturating_sub(1),
             dir: dir.to_path_buf(),
