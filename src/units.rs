@@ -111,6 +111,20 @@ pub fn kt_from_str(text: &str) -> Result<f64> {
     parse_temperature(text).map_err(|msg| Error::invalid("temperature", text, format!("expected {msg}")))
 }
 
+/// The highest salt concentration accepted, mol/L: above any aqueous buffer (NaCl saturates near
+/// 6 M), and far below a value meant in mM (`100` for 100 mM is 0.1).
+pub const MAX_SALT_MOLAR: f64 = 10.0;
+
+/// Checks a monovalent salt concentration in mol/L: positive and at most [`MAX_SALT_MOLAR`]. The
+/// message of the error states the unit.
+pub fn check_salt(molar: f64) -> std::result::Result<f64, String> {
+    if molar > 0.0 && molar <= MAX_SALT_MOLAR {
+        Ok(molar)
+    } else {
+        Err(format!("a molar concentration (mol/L) above 0 and up to {MAX_SALT_MOLAR}, e.g. 0.5; 100 mM is 0.1"))
+    }
+}
+
 /// oxDNA length units to nanometres.
 #[must_use]
 pub fn to_nm(length: f64) -> f64 {
@@ -174,6 +188,15 @@ mod tests {
         assert!(kt_from_str("hot").unwrap_err().to_string().contains("found 'hot'"));
         assert!(kt_from_str("-5K").unwrap_err().to_string().contains("above absolute zero"));
         assert!(kt_from_str("nanK").is_err());
+    }
+
+    #[test]
+    fn salt_is_molar_and_in_range() {
+        assert_eq!(check_salt(0.5), Ok(0.5));
+        assert_eq!(check_salt(10.0), Ok(10.0));
+        for bad in [0.0, -0.1, 10.5, 100.0, f64::NAN, f64::INFINITY] {
+            assert!(check_salt(bad).unwrap_err().contains("100 mM is 0.1"), "{bad}");
+        }
     }
 
     /// A bare number meant as kelvin is simulation units, 3000 times hotter: refused with the rule.

@@ -398,3 +398,30 @@ fn ctrl_c_during_a_long_equilibration_is_acknowledged_and_stops_within_seconds()
         "error: stopped on request during the first step of the run in run (no step was committed: start the run again)"
     );
 }
+
+/// Numbers with a physical range, beyond it: a step count of 0, a time step at which MD cannot
+/// be stable, salt meant in mM, a negative length as a target.
+#[test]
+fn numbers_outside_their_physical_range_are_refused_by_name() {
+    for (key, value, want) in [
+        ("steps", "0", "error: invalid steps = 0: "),
+        ("dt", "5", "error: invalid dt = 5: a positive time step up to 0.05"),
+    ] {
+        let d = case(&[(key, value)]);
+        let e = error_line(&oxgrad(&["simulate", "input_md"], d.path()));
+        assert!(e.starts_with(want), "{key}: {e}");
+    }
+    let d = case(&[("interaction_type", "DNA2"), ("salt_concentration", "100")]);
+    let e = error_line(&oxgrad(&["simulate", "input_md"], d.path()));
+    assert!(e.starts_with("error: invalid salt_concentration = 100: ") && e.contains("100 mM is 0.1"), "{e}");
+    let t = tempfile::tempdir().unwrap();
+    for (from, to, key) in [
+        ("kind = \"dna1\"", "kind = \"dna2\"\nsalt = 150", "model.salt"),
+        ("target = 0.36", "target = -5", "objective[0].observable"),
+        ("sample_every = 100", "sample_every = 100\ndt = 5", "simulator[0].dt"),
+    ] {
+        std::fs::write(t.path().join("t.toml"), TRAINING.replace(from, to)).unwrap();
+        let e = error_line(&oxgrad(&["optimize", "t.toml", "--gradient-only"], t.path()));
+        assert!(e.contains(key) && !e.contains("newtonian_steps"), "{to}: {e}");
+    }
+}

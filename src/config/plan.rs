@@ -271,9 +271,7 @@ impl ConfigFile {
             tracing::warn!("oxRNA2 is parametrised between 0 and 100 °C; [model] temperature is {:.2} K", kt * 3000.0);
         }
         let salt = m.salt.unwrap_or(1.0);
-        if !(salt > 0.0 && salt.is_finite()) {
-            return Err(self.error("model.salt", "a positive molar concentration, e.g. 1.0"));
-        }
+        crate::units::check_salt(salt).map_err(|m| self.error("model.salt", m))?;
         let sequence = match (&m.seq_dep_file, m.sequence_dependent) {
             (Some(f), _) => Some(
                 SequenceDependence::read(self.resolve(f))
@@ -301,10 +299,9 @@ impl ConfigFile {
                     self.error("model.salt", "oxDNA1 has no electrostatics: remove salt, or use kind = \"dna2\"")
                 )
             }
-            (ModelKind::Dna2, Some(s)) if !(s > 0.0 && s.is_finite()) => {
-                return Err(self.error("model.salt", "a positive molar concentration, e.g. 0.5"))
+            (ModelKind::Dna2, Some(s)) => {
+                p.set("salt_conc", crate::units::check_salt(s).map_err(|m| self.error("model.salt", m))?)?
             }
-            (ModelKind::Dna2, Some(s)) => p.set("salt_conc", s)?,
             _ => {}
         }
         if m.sequence_dependent || m.seq_dep_file.is_some() {
@@ -787,6 +784,12 @@ impl ConfigFile {
             .collect::<Result<_>>()
             .map_err(|e| self.error(&okey, e.to_string()))?;
         for (obs, t) in observables.iter().zip(&targets) {
+            if obs.unit() == "nm" && !(*t >= 0.0) {
+                return Err(self.error(
+                    &okey,
+                    format!("{} is a length in nm and never negative: the target {t} cannot be reached", obs.name()),
+                ));
+            }
             if obs.name() == "propeller_twist" && *t < 0.0 {
                 tracing::warn!("objective '{}': a propeller twist is never negative (180° − the angle between base normals); the target {t} cannot be reached", o.name);
             }

@@ -72,11 +72,16 @@ pub fn params_from_input_with(input: &InputFile, model_params: Option<&ParamSet>
         None => ParamSet::defaults(kind),
     };
     p.set("kt", input.temperature("T")?)?;
+    if kind == ModelKind::Dna1 && input.get("salt_concentration").is_some() {
+        tracing::warn!(
+            "{}: salt_concentration has no effect on oxDNA1 (interaction_type = {}), which has no electrostatics",
+            input.source.display(),
+            input.get("interaction_type").unwrap_or("DNA")
+        );
+    }
     if kind == ModelKind::Dna2 {
         let salt = input.f64("salt_concentration")?;
-        if salt <= 0.0 {
-            return Err(Error::invalid("salt_concentration", salt, "a positive molar concentration, e.g. 0.5"));
-        }
+        crate::units::check_salt(salt).map_err(|m| Error::invalid("salt_concentration", salt, m))?;
         p.set("salt_conc", salt)?;
         if let Some(l) = input.opt_f64("dh_lambda")? {
             p.set("lambda_factor", l)?;

@@ -211,13 +211,12 @@ impl MdRun {
                 s
             }
         };
-        let config = MdConfig {
-            dt,
-            steps: input.u64("steps")?,
-            thermostat,
-            verlet_skin: input.opt_f64("verlet_skin")?.unwrap_or(0.05),
-            seed,
-        };
+        let steps = input.u64("steps")?;
+        if steps == 0 {
+            return Err(refuse("steps", "0", "at least 1 step"));
+        }
+        let config =
+            MdConfig { dt, steps, thermostat, verlet_skin: input.opt_f64("verlet_skin")?.unwrap_or(0.05), seed };
         config.validate(kt)?;
         let conf_path = input.path("conf_file")?;
         let mut inputs = vec![input.source.clone(), input.path("topology")?, conf_path.clone()];

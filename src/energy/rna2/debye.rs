@@ -31,9 +31,7 @@ impl DebyeHuckel {
     /// At salt concentration `salt` (mol/L) and temperature `kt` (simulation units), with half
     /// charges at strand ends.
     pub fn new(salt: f64, kt: f64) -> Result<DebyeHuckel> {
-        if !(salt.is_finite() && salt > 0.0) {
-            return Err(Error::invalid("salt_concentration", salt, "a positive concentration in mol/L"));
-        }
+        crate::units::check_salt(salt).map_err(|m| Error::invalid("salt_concentration", salt, m))?;
         if !(kt.is_finite() && kt > 0.0) {
             return Err(Error::invalid("kt", kt, "a positive temperature in simulation units (T[K]/3000)"));
         }
