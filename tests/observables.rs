@@ -170,6 +170,12 @@ fn observe_prints_every_frame_and_the_mean_with_its_error() {
     // with 10 frames the error is at least σ/√10
     let sd = (per_frame.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 9.0).sqrt();
     assert!(json["std_err"].as_f64().unwrap() >= sd / 10f64.sqrt() * (1.0 - 1e-9));
+    // 10 frames cannot hold 8 blocks of 10 τ_int: the error comes from single frames, flagged
+    assert_eq!(
+        (json["reliable"].as_bool(), json["block_len"].as_u64(), json["blocks"].as_u64()),
+        (Some(false), Some(1), Some(10))
+    );
+    assert!(json["tau_int"].as_f64().unwrap() > 0.0, "{json}");
     // an unknown kind is refused with the closest valid one
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_oxgrad"))
         .args(["observe", "rize", "-t", "x", "--trajectory", "y"])

@@ -35,7 +35,8 @@ pub enum Command {
     /// Train parameters with DiffTRe from a configuration file (built-in default: fit oxDNA1's
     /// helical pitch to B-DNA's 10.5 bp/turn), then validate the fit with fresh simulations.
     Optimize(optimize::OptimizeArgs),
-    /// An observable on every frame of a trajectory, then its mean and standard error (JSON).
+    /// An observable on every frame of a trajectory, then its mean, standard error and
+    /// integrated autocorrelation time (JSON).
     Observe(observe::ObserveArgs),
     /// One self-contained HTML page about a run (also while it is in progress).
     Report(report::ReportArgs),

@@ -3,7 +3,7 @@
 
 use clap::Args;
 use oxgrad::io::{Configuration, TrajectoryReader};
-use oxgrad::observable::stats::estimate;
+use oxgrad::observable::stats::{estimate, fmt_sig};
 use oxgrad::observable::{feature_table, ObservableSpec, Reducer};
 use oxgrad::params::{ModelKind, ParamSet};
 use oxgrad::system::Topology;
@@ -106,7 +106,17 @@ pub fn observe(a: &ObserveArgs) -> Result<()> {
     let e = estimate(obs.as_ref(), &reducer, &table, &vec![1.0 / n as f64; n], &[n]);
     let json = serde_json::json!({
         "observable": obs.name(), "unit": obs.unit(), "mean": e.value, "std_err": e.std_err, "frames": n,
+        "tau_int": e.tau_int, "block_len": e.block_len, "blocks": e.blocks, "reliable": e.reliable,
     });
+    if e.std_err.is_finite() && !e.reliable {
+        tracing::warn!(
+            "the standard error of {} is unreliable ({n} frames, τ_int ≈ {} frames, {} blocks of {}): use a longer trajectory",
+            obs.name(),
+            fmt_sig(e.tau_int),
+            e.blocks,
+            e.block_len
+        );
+    }
     writeln!(out, "{json}").map_err(io)?;
     out.flush().map_err(io)
 }

@@ -86,8 +86,10 @@ pub use validate::Validation;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservableRecord {
     /// Reweighted estimate.
+    #[serde(deserialize_with = "crate::observable::stats::nan_if_null")]
     pub value: f64,
-    /// Its standard error.
+    /// Its standard error (NaN, written `null`, with fewer than two states).
+    #[serde(deserialize_with = "crate::observable::stats::nan_if_null")]
     pub std_err: f64,
     /// Its unit.
     pub unit: String,

@@ -173,7 +173,7 @@ fn observables(path: &Path, records: &[StepRecord], validation: &[ValidationReco
         }
         if let Some((a, b)) = val {
             let red = COLOURS[1];
-            for (x, e) in [(0.0, a), (best_step as f64, b)] {
+            for (x, e) in [(0.0, a), (best_step as f64, b)].into_iter().filter(|(_, e)| e.std_err.is_finite()) {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
                         vec![(x + 0.15, e.value - e.std_err), (x + 0.15, e.value + e.std_err)],

@@ -7,7 +7,7 @@
 
 use super::{read_records, StepRecord, ValidationRecord};
 use crate::error::{Error, Result};
-use crate::observable::stats::fmt_sig;
+use crate::observable::stats::{fmt_sig, fmt_with_err, Estimate};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,25 @@ pub fn write(dir: &Path) -> Result<PathBuf> {
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A validated estimate for the table: `value ± error`, marked when the error is unreliable.
+fn estimate_cell(e: &Estimate) -> String {
+    let mut s = esc(&fmt_with_err(e.value, e.std_err));
+    if e.std_err.is_finite() && !e.reliable {
+        let why = if e.tau_int.is_finite() {
+            format!(
+                "τ_int ≈ {} states, {} blocks of {} states: too few for a reliable error; simulate longer or run more copies",
+                fmt_sig(e.tau_int),
+                e.blocks,
+                e.block_len
+            )
+        } else {
+            "written by an older oxgrad, before errors checked the autocorrelation time".into()
+        };
+        let _ = write!(s, r#" <span class="bad" title="{}">(unreliable error)</span>"#, esc(&why));
+    }
+    s
 }
 
 /// One series of a chart.
@@ -193,13 +212,12 @@ fn chart(
             if se.markers {
                 let _ = write!(
                     s,
-                    r#"<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {} ± {}</title></circle>"#,
+                    r#"<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {}</title></circle>"#,
                     sx(p.0),
                     sy(p.1),
                     se.colour,
                     esc(&se.name),
-                    fmt_sig(p.1),
-                    fmt_sig(p.2)
+                    fmt_with_err(p.1, p.2)
                 );
             }
         }
@@ -365,14 +383,16 @@ pre{{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}} .ok{{color:#2
                 let (a, b, t) = (v.initial[k], v.best[k], v.targets[k]);
                 let share = ((a.value - t).abs() - (b.value - t).abs()) / (a.value - t).abs();
                 let class = if share >= 0.5 { "ok" } else { "bad" };
+                let share = if share.is_finite() { format!("{:.0} %", 100.0 * share) } else { "–".into() };
                 let _ = write!(
                     h,
-                    r#"<tr><td>{}</td><td>{} [{}]</td><td>{}</td><td>{a}</td><td>{b}</td><td class="{class}">{:.0} %</td><td>{} copies × {} steps</td></tr>"#,
+                    r#"<tr><td>{}</td><td>{} [{}]</td><td>{}</td><td>{}</td><td>{}</td><td class="{class}">{share}</td><td>{} copies × {} steps</td></tr>"#,
                     esc(&v.objective),
                     esc(name),
                     esc(&v.units[k]),
                     fmt_sig(t),
-                    100.0 * share,
+                    estimate_cell(&a),
+                    estimate_cell(&b),
                     v.copies,
                     v.md_steps
                 );
@@ -497,5 +517,72 @@ mod tests {
             [tick_label(5.0), tick_label(0.6000000000000001), tick_label(10.55), tick_label(-2.5e-5)],
             ["5", "0.6", "10.55", "-2.50e-5"]
         );
+    }
+
+    /// Estimates without an error (one state) print the value and why, never "NaN"; an
+    /// unreliable error is marked.
+    #[test]
+    fn a_single_state_estimate_prints_no_nan() {
+        use super::super::{ObjectiveRecord, ObservableRecord};
+        use std::collections::BTreeMap;
+        let dir = tempfile::tempdir().unwrap();
+        let record = |step: usize, value: f64| StepRecord {
+            step,
+            loss: 0.04 - 0.01 * step as f64,
+            objectives: BTreeMap::from([(
+                "fit".to_string(),
+                ObjectiveRecord {
+                    loss: 0.04 - 0.01 * step as f64,
+                    n_eff: 1.0,
+                    observables: BTreeMap::from([(
+                        "pitch".to_string(),
+                        ObservableRecord { value, std_err: f64::NAN, unit: "bp/turn".into(), target: Some(10.5) },
+                    )]),
+                },
+            )]),
+            params: BTreeMap::from([("eps".to_string(), 1.0 + 0.1 * step as f64)]),
+            grads: BTreeMap::from([("eps".to_string(), -0.1)]),
+            seconds: 1.0,
+            seeds: BTreeMap::new(),
+            tasks: Vec::new(),
+        };
+        let lines: Vec<String> =
+            [record(0, 10.3), record(1, 10.4)].iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+        std::fs::write(dir.path().join("metrics.jsonl"), lines.join("\n")).unwrap();
+        let one = Estimate {
+            value: 10.35,
+            std_err: f64::NAN,
+            states: 1,
+            blocks: 0,
+            tau_int: f64::NAN,
+            block_len: 0,
+            reliable: false,
+        };
+        let short = Estimate {
+            value: 10.49,
+            std_err: 0.01,
+            states: 40,
+            blocks: 8,
+            tau_int: 9.5,
+            block_len: 5,
+            reliable: false,
+        };
+        let v = ValidationRecord {
+            objective: "fit".into(),
+            observables: vec!["pitch".into()],
+            units: vec!["bp/turn".into()],
+            targets: vec![10.5],
+            initial: vec![one],
+            best: vec![short],
+            md_steps: 1000,
+            copies: 1,
+            sample_every: 1000,
+        };
+        std::fs::write(dir.path().join("validation.json"), serde_json::to_string(&[v]).unwrap()).unwrap();
+        let h = html(dir.path()).unwrap();
+        assert!(!h.contains("NaN"), "{h}");
+        assert!(h.contains("<td>10.350 (no error: fewer than 2 states)</td>"), "the validation table is missing");
+        assert!(h.contains("<title>estimate: 10.300 (no error: fewer than 2 states)</title>"));
+        assert!(h.contains(r#"10.490 ± 0.010000 <span class="bad" title="τ_int ≈ 9.5000 states, 8 blocks of 5 states"#));
     }
 }

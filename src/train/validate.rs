@@ -1,9 +1,11 @@
 //! Validation: fresh, independent simulations with given parameters, and each observable's plain
-//! (unweighted) average with its block-jackknife standard error — the check that a fit holds up,
-//! independent of the reweighted estimates the optimizer steered by.
+//! (unweighted) average with its standard error — the check that a fit holds up, independent of
+//! the reweighted estimates the optimizer steered by. The error is a block jackknife over blocks
+//! of ten integrated autocorrelation times within each copy, or over the copies themselves
+//! ([`crate::observable::stats`]); an error that cannot be trusted is logged as a warning.
 
 use crate::error::{Error, Result};
-use crate::observable::stats::{estimate, Estimate};
+use crate::observable::stats::{estimate, fmt_sig, Estimate};
 use crate::observable::{feature_table, Observable, Reducer};
 use crate::params::ParamSet;
 use crate::simulate::native::derive_seed;
@@ -63,7 +65,8 @@ impl Validation {
         Ok(out)
     }
 
-    /// Each observable's plain average over independent trajectories, with its error.
+    /// Each observable's plain average over independent trajectories, with its error; a warning
+    /// names each observable whose error is not [reliable](Estimate::reliable).
     pub fn estimates(&self, trajs: &[Trajectory], params: &ParamSet) -> Result<Validated> {
         let segments: Vec<usize> = trajs.iter().map(Trajectory::len).collect();
         let joined = Trajectory::concat(trajs)?;
@@ -72,7 +75,21 @@ impl Validation {
         let reducer = Reducer::new(params);
         self.observables
             .iter()
-            .map(|o| Ok(estimate(o.as_ref(), &reducer, &feature_table(o.as_ref(), &joined)?, &w, &segments)))
+            .map(|o| {
+                let e = estimate(o.as_ref(), &reducer, &feature_table(o.as_ref(), &joined)?, &w, &segments);
+                if !e.reliable {
+                    tracing::warn!(
+                        "validation: the standard error of '{}' is unreliable ({} states in {} copies, τ_int ≈ {} states, {} blocks of {}): simulate longer ([validation] md_steps) or run more copies",
+                        o.name(),
+                        e.states,
+                        trajs.len(),
+                        fmt_sig(e.tau_int),
+                        e.blocks,
+                        e.block_len
+                    );
+                }
+                Ok(e)
+            })
             .collect()
     }
 }
