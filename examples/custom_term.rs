@@ -10,7 +10,7 @@
 //! the gradient.
 //!
 //! ```sh
-//! cargo run --release --example custom_term          # about 3 minutes on 2 cores
+//! cargo run --release --example custom_term          # about 2 minutes on 2 cores
 //! ```
 //!
 //! The last line is one JSON object: the stiffness before and after, and the validated
@@ -75,9 +75,8 @@ fn main() -> oxgrad::Result<()> {
         verlet_skin: 0.05,
         seed: 1,
     };
-    let template = NativeSimulator::new("restrained", topology.clone(), start, base.clone(), md, 1_000)?
-        .equilibration_steps(50_000)
-        .with_model(model.clone())?;
+    let template = NativeSimulator::of_model("restrained", topology.clone(), start, model.clone(), md, 1_000)?
+        .equilibration_steps(50_000);
     let simulators = create_n(2, Some("restrained"), |name| template.renamed(name));
     let trajectories = simulators.iter().flat_map(Simulator::exposes).collect();
 
