@@ -8,6 +8,8 @@
 //! cargo run --release --example custom_loss        # about a minute on 2 cores
 //! ```
 //!
+//! With `OXGRAD_EXAMPLE_QUICK=1` every run is 10 times shorter and the fit takes 3 steps.
+//!
 //! The last line is one JSON object with the reweighted estimates before and after.
 
 use oxgrad::energy::EnergyModel;
@@ -20,19 +22,25 @@ use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
 use oxgrad::system::TopologyFormat;
 use std::sync::Arc;
 
+/// `OXGRAD_EXAMPLE_QUICK=1` runs everything short (`tests/examples.rs` runs every example so).
+fn quick() -> bool {
+    std::env::var("OXGRAD_EXAMPLE_QUICK").is_ok_and(|v| v == "1")
+}
+
 fn main() -> oxgrad::Result<()> {
     let (topology, start) = helix(&parse_sequence("ACGTTGCAATGC")?, Shape::Duplex, None, TopologyFormat::Classic)?;
     let mut params = ParamSet::dna1_defaults();
     params.set("kt", 0.1)?; // 300 K
+    let shorter = if quick() { 10 } else { 1 };
     let md = MdConfig {
         dt: 0.005,
-        steps: 100_000,
+        steps: 100_000 / shorter,
         thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
         verlet_skin: 0.05,
         seed: 3,
     };
-    let template =
-        NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 500)?.equilibration_steps(10_000);
+    let template = NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 500)?
+        .equilibration_steps(10_000 / shorter);
     let simulators = create_n(2, Some("duplex"), |n| template.renamed(n));
     let ids = simulators.iter().flat_map(Simulator::exposes).collect();
     let pairs = BasePairs::duplex(&topology, 2)?;
@@ -61,7 +69,7 @@ fn main() -> oxgrad::Result<()> {
         .simulators(simulators.clone())
         .add_objective(objective.clone())
         .aggregate(Aggregate::Passthrough)
-        .run(theta.clone(), 12, None)?;
+        .run(theta.clone(), if quick() { 3 } else { 12 }, None)?;
 
     // the same objective evaluated on its own: initial vs fitted parameters, on fresh trajectories
     let fresh = |p: &oxgrad::optimize::Params| -> oxgrad::Result<Vec<oxgrad::trajectory::Trajectory>> {

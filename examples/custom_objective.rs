@@ -16,6 +16,8 @@
 //! ```sh
 //! cargo run --release --example custom_objective     # about 20 s on 2 cores
 //! ```
+//!
+//! With `OXGRAD_EXAMPLE_QUICK=1` every simulation is 10 times shorter.
 
 use oxgrad::energy::EnergyModel;
 use oxgrad::generate::{helix, parse_sequence, Shape};
@@ -33,6 +35,11 @@ use oxgrad::units::to_nm;
 use oxgrad::Error;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// `OXGRAD_EXAMPLE_QUICK=1` runs everything short (`tests/examples.rs` runs every example so).
+fn quick() -> bool {
+    std::env::var("OXGRAD_EXAMPLE_QUICK").is_ok_and(|v| v == "1")
+}
 
 /// Fits ⟨O⟩ of one observable to a target with the fluctuation formula.
 struct FluctuationFit {
@@ -100,15 +107,16 @@ fn main() -> oxgrad::Result<()> {
     let (topology, start) = helix(&parse_sequence("ACGTTGCAAGCT")?, Shape::Duplex, None, TopologyFormat::Classic)?;
     let mut base = ParamSet::dna1_defaults();
     base.set("kt", oxgrad::units::kt_from_str("300K")?)?;
+    let shorter = if quick() { 10 } else { 1 };
     let md = MdConfig {
         dt: 0.005,
-        steps: 100_000,
+        steps: 100_000 / shorter,
         thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
         verlet_skin: 0.05,
         seed: 3,
     };
-    let sim =
-        NativeSimulator::new("duplex", topology.clone(), start, base.clone(), md, 500)?.equilibration_steps(10_000);
+    let sim = NativeSimulator::new("duplex", topology.clone(), start, base.clone(), md, 500)?
+        .equilibration_steps(10_000 / shorter);
     let rise: Arc<dyn Observable> = Arc::new(Rise::new(BasePairs::duplex(&topology, 2)?)?);
     let trained = ParamSelection::Terms(vec![Term::Stacking]).resolve(&base)?;
     let theta: Params = trained.iter().map(|n| (n.clone(), base.value(n))).collect();

@@ -12,6 +12,8 @@
 //! ```sh
 //! cargo build --release && cargo run --release --example custom_simulator [-- path/to/oxgrad]
 //! ```
+//!
+//! With `OXGRAD_EXAMPLE_QUICK=1` each simulation is 10 times shorter.
 
 use oxgrad::energy::EnergyModel;
 use oxgrad::generate::{helix, parse_sequence, Shape};
@@ -27,6 +29,11 @@ use oxgrad::trajectory::Trajectory;
 use oxgrad::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// `OXGRAD_EXAMPLE_QUICK=1` runs everything short (`tests/examples.rs` runs every example so).
+fn quick() -> bool {
+    std::env::var("OXGRAD_EXAMPLE_QUICK").is_ok_and(|v| v == "1")
+}
 
 /// Runs `program simulate input --params params.toml` in a directory of its own per run.
 struct ExternalMd {
@@ -139,7 +146,7 @@ fn main() -> oxgrad::Result<()> {
         topology: topology.clone(),
         start,
         base: base.clone(),
-        steps: 60_000,
+        steps: if quick() { 6_000 } else { 60_000 },
         every: 300,
         hints: SchedulerHints { max_retries: Some(1), ..SchedulerHints::default() },
     };

@@ -7,6 +7,9 @@
 //! cargo run --release --example fit_pitch            # about 3 minutes on 2 cores
 //! ```
 //!
+//! With `OXGRAD_EXAMPLE_QUICK=1` every run is 10 times shorter and the fit takes 5 steps: the
+//! same lines in seconds, with noisier numbers.
+//!
 //! The last line is one JSON object: the initial and fitted parameters' validated pitch.
 
 use oxgrad::energy::EnergyModel;
@@ -20,6 +23,11 @@ use oxgrad::system::TopologyFormat;
 use oxgrad::train::Validation;
 use std::sync::Arc;
 
+/// `OXGRAD_EXAMPLE_QUICK=1` runs everything short (`tests/examples.rs` runs every example so).
+fn quick() -> bool {
+    std::env::var("OXGRAD_EXAMPLE_QUICK").is_ok_and(|v| v == "1")
+}
+
 fn main() -> oxgrad::Result<()> {
     // the system and the model at 300 K
     let (topology, start) = helix(&parse_sequence("ACGTTGCAATGC")?, Shape::Duplex, None, TopologyFormat::Classic)?;
@@ -27,15 +35,16 @@ fn main() -> oxgrad::Result<()> {
     params.set("kt", oxgrad::units::kt_from_str("300K")?)?;
 
     // two copies of the native MD engine: 200 000 steps, a state every 1 000
+    let shorter = if quick() { 10 } else { 1 };
     let md = MdConfig {
         dt: 0.005,
-        steps: 200_000,
+        steps: 200_000 / shorter,
         thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
         verlet_skin: 0.05,
         seed: 1,
     };
-    let template =
-        NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 1_000)?.equilibration_steps(20_000);
+    let template = NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 1_000)?
+        .equilibration_steps(20_000 / shorter);
     let simulators = create_n(2, Some("duplex"), |name| template.renamed(name));
     let trajectories = simulators.iter().flat_map(Simulator::exposes).collect();
 
@@ -55,8 +64,9 @@ fn main() -> oxgrad::Result<()> {
         .executor(LocalPool::new());
     let mut state = OptimizerState::default();
     let mut best = (f64::INFINITY, theta.clone());
-    for step in 0..=20 {
-        let out = if step < 20 { opt.step(&theta, state)? } else { opt.evaluate(&theta, state)? };
+    let steps = if quick() { 5 } else { 20 };
+    for step in 0..=steps {
+        let out = if step < steps { opt.step(&theta, state)? } else { opt.evaluate(&theta, state)? };
         let s = out.scalars();
         println!(
             "step {step:2}: pitch {:.3} ± {:.3} bp/turn, loss {:.2e}",
@@ -72,7 +82,7 @@ fn main() -> oxgrad::Result<()> {
     // the independent check: fresh simulations, same seeds for both parameter sets
     let fitted = params.with_params(best.1.iter().map(|(k, v)| (k.as_str(), *v)))?;
     let mut long = template.config().clone();
-    long.steps = 1_000_000;
+    long.steps = 1_000_000 / shorter;
     let validation =
         Validation { simulator: template.with_config(long, 1_000)?, copies: 2, seed: 1001, observables: vec![pitch] };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);

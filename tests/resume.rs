@@ -136,13 +136,18 @@ fn ctrl_c_ends_after_the_current_step_and_says_how_to_resume() {
     let resumed = start(d.path(), &["optimize", "--resume", "run"]).wait_with_output().unwrap();
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(lines(&metrics), 7);
-    report_renders_in_a_headless_browser(&d.path().join("run"));
 }
 
-/// `oxgrad report DIR`, then Chromium (headless) loads the page: every chart is laid out with
-/// content, and a screenshot is taken (`DIR/report.png`).
-fn report_renders_in_a_headless_browser(run: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_oxgrad")).arg("report").arg(run).output().unwrap();
+/// `oxgrad report DIR` on a short run, then Chromium (headless) loads the page: every chart is
+/// laid out with content, and a screenshot is taken (`DIR/report.png`).
+#[test]
+fn report_renders_in_a_headless_browser() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("c.toml"), CONFIG.replace("steps = 6", "steps = 2")).unwrap();
+    let out = start(d.path(), &["optimize", "c.toml", "-o", "run"]).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = d.path().join("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_oxgrad")).arg("report").arg(&run).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
     assert!(
@@ -176,7 +181,7 @@ fn report_renders_in_a_headless_browser(run: &Path) {
             .arg(&page)
             .output()
             .unwrap_or_else(|e| {
-                panic!("cannot run {chromium} ({e}): install Chromium (apt-get install chromium) or set CHROMIUM")
+                panic!("cannot run {chromium} ({e}): install Chromium (apt-get install chromium, or run .ci/test, which installs it) or set CHROMIUM to a browser's path")
             })
     };
     let dom = browser(&["--virtual-time-budget=3000", "--dump-dom"]);
