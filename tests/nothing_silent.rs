@@ -369,9 +369,15 @@ fn gpu_hints_are_met_by_detected_or_configured_gpus() {
 /// seconds (native MD checks between steps), saying nothing was committed.
 #[test]
 fn ctrl_c_during_a_long_equilibration_is_acknowledged_and_stops_within_seconds() {
+    for executor in ["thread", "process"] {
+        ctrl_c_stops(executor);
+    }
+}
+
+fn ctrl_c_stops(executor: &str) {
     let d = tempfile::tempdir().unwrap();
     let text = TRAINING.replace("sample_every = 100", "sample_every = 100\nequilibration_steps = 100000000");
-    std::fs::write(d.path().join("t.toml"), text).unwrap();
+    std::fs::write(d.path().join("t.toml"), format!("{text}\n[executor]\nkind = \"{executor}\"\n")).unwrap();
     let mut run = Command::new(env!("CARGO_BIN_EXE_oxgrad"))
         .args(["optimize", "t.toml", "-o", "run"])
         .current_dir(d.path())
@@ -391,7 +397,7 @@ fn ctrl_c_during_a_long_equilibration_is_acknowledged_and_stops_within_seconds()
     let out = run.wait_with_output().unwrap();
     let waited = sent.elapsed();
     let err = stderr(&out);
-    assert!(waited.as_secs_f64() < 10.0, "stopped after {waited:?}: {err}");
+    assert!(waited.as_secs_f64() < 10.0, "{executor}: stopped after {waited:?}: {err}");
     assert!(err.contains("Ctrl-C received: stopping cleanly"), "{err}");
     assert_eq!(
         err.lines().last().unwrap(),

@@ -219,7 +219,7 @@ impl DiffTre {
             return Err(Error::invalid(
                 "n_equilibration_steps",
                 self.n_equilibration_steps,
-                "Equilibration slicing yields no states! Note slicing is in number of snapshots, not timesteps.",
+                "Equilibration slicing yields no states! Note slicing is in number of snapshots, not timesteps (a configuration's equilibration_states).",
             ));
         }
         if joined.temperature.is_none() {

@@ -164,8 +164,8 @@ impl Workers {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // its own process group: the terminal's Ctrl-C reaches the driver, which ends the run
-            // after its step, and a memory kill reaches every process the task started
+            // its own process group: the terminal's Ctrl-C reaches the driver only, which then
+            // ends the worker (below), and a memory kill reaches every process the task started
             .process_group(0);
         let shown = match &self.srun {
             Some(_) => format!("srun … {}", self.program.display()),
@@ -185,22 +185,29 @@ impl Workers {
         ];
         let limit_mb = (self.srun.is_none() && job.resources.mem_mb > 0.0).then_some(job.resources.mem_mb);
         let mut over: Option<f64> = None;
-        let status = match limit_mb {
-            None => child.wait(),
-            Some(limit) => loop {
-                match child.try_wait() {
-                    Ok(Some(s)) => break Ok(s),
-                    Ok(None) => {}
-                    Err(e) => break Err(e),
-                }
+        let mut stopped = false;
+        // watched every 20 ms: its memory (if limited) and the driver's stop request (Ctrl-C
+        // reaches the driver only), either of which ends the worker's whole group
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => break Ok(s),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            if !stopped && crate::optimize::stop_requested() {
+                stopped = true;
+                kill_group(pid, "KILL");
+                let _ = child.kill();
+            }
+            if let Some(limit) = limit_mb {
                 let rss = tree_rss_mb(pid);
                 if rss > limit && over.is_none() {
                     over = Some(rss);
                     kill_group(pid, "KILL");
                     let _ = child.kill();
                 }
-                std::thread::sleep(Duration::from_millis(20));
-            },
+            }
+            std::thread::sleep(Duration::from_millis(20));
         };
         self.lock_live().remove(&pid);
         drop(lifeline);
@@ -209,6 +216,9 @@ impl Workers {
             let _ = f.recv_timeout(Duration::from_secs(2));
         }
         let status = status.map_err(|e| Error::io("wait for the worker of", Path::new(&job.task), e))?;
+        if stopped {
+            return Err(Error::Stopped { what: format!("task '{}' (its worker was ended)", job.task) });
+        }
         let stderr_tail = tail.lock().map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default();
         if let Some(rss) = over {
             return Err(Error::Worker {
