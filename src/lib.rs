@@ -50,6 +50,7 @@
 //! | [`train`] | training runs: run directory, resume, validation, plots, report |
 //! | [`config`] | the TOML schema of a training run, checked with file, line and key |
 //! | [`units`] | simulation units and conversions |
+//! | [`machine`] | what this machine offers a run: cores, GPUs |
 //! | [`geometry`], [`math`] | vectors, frames, the periodic box; the scalar trait shared by `f64` and tensor code |
 //! | [`backend`] | the one place that names Burn backends |
 //!
@@ -84,6 +85,7 @@ mod error;
 pub mod generate;
 pub mod geometry;
 pub mod io;
+pub mod machine;
 pub mod math;
 pub mod objective;
 pub mod observable;

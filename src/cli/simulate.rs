@@ -50,11 +50,11 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
                 })?;
                 // 0 is rayon's "every core"
                 match t {
-                    0 => oxgrad::simulate::md::machine_cores(),
+                    0 => oxgrad::machine::cores(),
                     t => oxgrad::simulate::md::check_threads("RAYON_NUM_THREADS", t, "environment: ")?,
                 }
             }
-            (None, Err(_)) => oxgrad::simulate::md::machine_cores(),
+            (None, Err(_)) => oxgrad::machine::cores(),
         },
     };
     let bar = if std::io::stderr().is_terminal() {

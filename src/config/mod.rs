@@ -522,7 +522,7 @@ impl ConfigFile {
             s.verlet_skin.get_or_insert(0.05);
         }
         if c.executor.cpus.is_none() && c.executor.kind != "slurm" {
-            c.executor.cpus = Some(std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+            c.executor.cpus = Some(crate::machine::cores());
         }
         let text = toml::to_string(&c).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"));
         format!("# {} with its defaults written out (see docs/config.md)\n{text}", self.path.display())

@@ -184,7 +184,7 @@ impl ConfigFile {
             }
             other => return Err(self.error("aggregate.kind", unknown_choice(other, &["mean", "weighted", "passthrough"]))),
         };
-        let cores = crate::simulate::md::machine_cores();
+        let cores = crate::machine::cores();
         let cpus = match (c.executor.kind.as_str(), c.executor.cpus) {
             ("thread" | "process", Some(n)) if n == 0 || n > cores => {
                 return Err(self.error(
@@ -868,7 +868,7 @@ impl Plan {
             Some(dir) => p.spool(self.file.resolve(dir)),
             None => p,
         };
-        let gpus = e.gpus.unwrap_or_else(crate::optimize::executor::detect_gpus);
+        let gpus = e.gpus.unwrap_or_else(crate::machine::gpus);
         let mut opt = match e.kind.as_str() {
             "process" => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
             "slurm" => opt.executor(with_spool(

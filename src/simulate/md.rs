@@ -132,17 +132,11 @@ impl MdConfig {
 /// beyond it the integrator is unstable for every oxDNA model.
 pub const MAX_DT: f64 = 0.05;
 
-/// The cores this machine offers this process.
-#[must_use]
-pub fn machine_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-}
-
 /// Checks a thread count for one simulation: at least 1 and at most the machine's cores (more
 /// threads only share the same cores, and a typo such as 10000 would start that many). `what`
 /// names the setting in the error and `at` (e.g. `"input: "`) where it was given.
 pub fn check_threads(what: &str, threads: u64, at: &str) -> crate::Result<usize> {
-    let cores = machine_cores();
+    let cores = crate::machine::cores();
     match usize::try_from(threads) {
         Ok(t) if (1..=cores).contains(&t) => Ok(t),
         _ => Err(crate::Error::invalid(

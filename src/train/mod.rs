@@ -284,7 +284,7 @@ impl Training {
             config: None,
             seeds: None,
             observers: Vec::new(),
-            threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            threads: crate::machine::cores(),
             inputs: Vec::new(),
         }
     }

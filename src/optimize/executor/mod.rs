@@ -20,7 +20,7 @@ mod slurm;
 pub mod worker;
 
 pub use inline::Inline;
-pub use pool::{detect_gpus, Launcher, LocalPool, Pool, Threads};
+pub use pool::{Launcher, LocalPool, Pool, Threads};
 pub use process::{ProcessPool, Workers};
 
 use super::component::{ObjectiveOutput, Observation, Params, SimOutput, State, TaskContext};

@@ -98,7 +98,7 @@ impl LocalPool {
     /// ```
     #[must_use]
     pub fn new() -> LocalPool {
-        Pool::with_launcher(Threads, machine_cores())
+        Pool::with_launcher(Threads, crate::machine::cores())
     }
 
     /// A thread pool with `cpus` CPUs.
@@ -109,9 +109,6 @@ impl LocalPool {
 }
 
 /// The machine's cores.
-pub(crate) fn machine_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-}
 
 impl<L: Launcher> Pool<L> {
     /// A pool of `cpus` CPUs, no GPUs and unlimited memory whose tasks `launcher` runs.
@@ -137,13 +134,6 @@ impl<L: Launcher> Pool<L> {
             idle: Arc::new(AtomicUsize::new(0)),
             workers: Vec::new(),
         }
-    }
-
-    /// With the GPUs this machine shows ([`detect_gpus`]).
-    #[must_use]
-    pub fn detected_gpus(self) -> Self {
-        let n = detect_gpus();
-        self.gpus(n)
     }
 
     /// With `gpus` devices (ids 0…gpus−1).
@@ -355,25 +345,4 @@ impl<L: Launcher> Drop for Pool<L> {
             let _ = w.join();
         }
     }
-}
-
-/// The GPUs a pool may hand out: those listed in `CUDA_VISIBLE_DEVICES` when it is set (as Slurm
-/// sets it for an allocation with GPUs; `-1`, `NoDevFiles` or empty mean none), else the NVIDIA
-/// devices `nvidia-smi -L` lists (one `GPU k: …` line each), else none.
-#[must_use]
-pub fn detect_gpus() -> usize {
-    if let Ok(v) = std::env::var("CUDA_VISIBLE_DEVICES") {
-        return v
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty() && *d != "NoDevFiles" && !d.starts_with('-'))
-            .count();
-    }
-    std::process::Command::new("nvidia-smi")
-        .arg("-L")
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map_or(0, |o| String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.starts_with("GPU ")).count())
 }

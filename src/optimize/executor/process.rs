@@ -26,7 +26,7 @@
 //! # Ok::<(), oxgrad::Error>(())
 //! ```
 
-use super::pool::{machine_cores, Launcher, Pool};
+use super::pool::{Launcher, Pool};
 use super::slurm::Srun;
 use super::worker::{WireKind, WorkerJob, WorkerResult, WORKER_ENV};
 use super::{run_with_retries, Finished, Job, JobKind, JobOutput, Registry};
@@ -297,7 +297,7 @@ impl ProcessPool {
     /// A pool of worker processes on every core of the machine: this program, started again
     /// with the same arguments, runs each task ([`super::worker`]).
     pub fn new() -> Result<ProcessPool> {
-        Ok(Pool::with_launcher(Workers::this_program()?, machine_cores()))
+        Ok(Pool::with_launcher(Workers::this_program()?, crate::machine::cores()))
     }
 
     /// A pool of worker processes with `cpus` CPUs.
