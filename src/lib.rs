@@ -29,7 +29,7 @@
 //! * Run MD: [`simulate::input::MdRun`] from an oxDNA input file, or [`simulate::md::Md`] step
 //!   by step.
 //! * Bring your own component: implement [`energy::EnergyTerm`] (an energy term, added with
-//!   [`energy::EnergyModel::with_term`]), [`optimize::Simulator`], [`optimize::Objective`] or
+//!   [`energy::EnergyModel::with_term`]), [`component::Simulator`], [`component::Objective`] or
 //!   [`observable::Observable`], write a loss ([`objective::loss::Loss::custom`]) or a gradient
 //!   aggregation ([`optimize::Aggregate::custom`]); the `examples/` directory has one of each.
 //!
@@ -46,7 +46,8 @@
 //! | [`trajectory`] | sampled states with temperatures and metadata |
 //! | [`observable`] | structural observables with units and block-jackknife errors |
 //! | [`objective`] | DiffTRe and losses on tensors |
-//! | [`optimize`] | the scheduler, executors, hints, aggregation, optimizers, callbacks, checkpoints |
+//! | [`component`] | below `simulate`, `objective` and `optimize`: the `Simulator` and `Objective` traits, observations, task context, scheduler hints, names, the stop request |
+//! | [`optimize`] | the scheduler, executors, aggregation, optimizers, callbacks, checkpoints |
 //! | [`train`] | training runs: run directory, resume, validation, plots, report |
 //! | [`config`] | the TOML schema of a training run, checked with file, line and key |
 //! | [`units`] | simulation units and conversions |
@@ -54,9 +55,10 @@
 //! | [`geometry`], [`math`] | vectors, frames, the periodic box; the scalar trait shared by `f64` and tensor code |
 //! | [`backend`] | the one place that names Burn backends |
 //!
-//! Dependencies run one way: `io` reads files into `system`'s types (`system` knows no file
-//! format), `energy` evaluates a `params::ParamSet` (`params` knows no energy model), and
-//! `generate` builds on both `system` and `io`.
+//! Dependencies run one way (`ARCHITECTURE.md` lists what each module may use, and a test holds
+//! the source to it): `io` reads files into `system`'s types (`system` knows no file format),
+//! `energy` evaluates a `params::ParamSet` (`params` knows no energy model), `generate` builds on
+//! both `system` and `io`; simulators, objectives and the optimizer meet only in [`component`].
 //!
 //! Errors are one type, [`Error`]: every variant says what happened, where, and how to fix it.
 //!
@@ -79,6 +81,7 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod backend;
+pub mod component;
 pub mod config;
 pub mod energy;
 mod error;
@@ -106,10 +109,10 @@ pub struct ReadmeDoctests;
 
 /// The types most programs need.
 pub mod prelude {
+    pub use crate::component::{Objective, Simulator};
     pub use crate::error::{Error, Result};
     pub use crate::geometry::Vec3;
     pub use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader, TrajectoryWriter};
-    pub use crate::optimize::{Objective, Simulator};
     pub use crate::params::{ModelKind, ParamSelection, ParamSet, Term};
     pub use crate::system::{Base, Topology, TopologyFormat};
 }

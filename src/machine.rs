@@ -14,7 +14,11 @@ pub fn cores() -> usize {
 #[must_use]
 pub fn gpus() -> usize {
     if let Ok(v) = std::env::var("CUDA_VISIBLE_DEVICES") {
-        return v.split(',').map(str::trim).filter(|d| !d.is_empty() && *d != "NoDevFiles" && !d.starts_with('-')).count();
+        return v
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && *d != "NoDevFiles" && !d.starts_with('-'))
+            .count();
     }
     std::process::Command::new("nvidia-smi")
         .arg("-L")

@@ -1,27 +1,78 @@
 //! Every class of configuration error, each a fixture in `tests/inputs/config/bad/` whose last
-//! line `#! expect: LINE: KEY: MESSAGE` is the exact error (after the file name).
+//! line `#! expect: LINE: KEY: MESSAGE` is the exact error (after the file name). One test per
+//! fixture, so a failing fixture names itself and the others still run; a last test checks that
+//! every fixture of the directory has its test.
 
 use oxgrad::config::ConfigFile;
 use std::path::PathBuf;
 
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/config/bad")
+}
+
+fn check(name: &str) {
+    let path = dir().join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let expect = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#! expect: "))
+        .unwrap_or_else(|| panic!("{}: no '#! expect:' line", path.display()));
+    let err = ConfigFile::read(&path)
+        .and_then(ConfigFile::build)
+        .err()
+        .unwrap_or_else(|| panic!("{} was accepted", path.display()));
+    assert_eq!(err.to_string(), format!("{}:{expect}", path.display()));
+}
+
+macro_rules! fixtures {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check(stringify!($name));
+            }
+        )*
+        const FIXTURES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+fixtures!(
+    bad_learning_rate,
+    bad_temperature,
+    duplicate_name,
+    missing_steps,
+    missing_target,
+    native_key_on_trajectory,
+    no_system,
+    oxdna_key_on_native,
+    oxdna_program_and_source,
+    passthrough_with_two_objectives,
+    rna2_diameter,
+    rna2_dna_parameter,
+    rna2_oxdna_simulator,
+    salt_on_dna1,
+    syntax_error,
+    too_many_excluded_pairs,
+    two_systems,
+    unknown_loss,
+    unknown_model,
+    unknown_observable,
+    unknown_observable_key,
+    unknown_optimizer_key,
+    unknown_simulator_key,
+    unknown_simulator_reference,
+    unknown_trained_parameter,
+    wrong_type,
+);
+
 #[test]
-fn every_bad_configuration_fails_with_its_exact_message() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/inputs/config/bad");
-    let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let expect = text
-            .lines()
-            .find_map(|l| l.strip_prefix("#! expect: "))
-            .unwrap_or_else(|| panic!("{}: no '#! expect:' line", path.display()));
-        let err = ConfigFile::read(&path)
-            .and_then(ConfigFile::build)
-            .err()
-            .unwrap_or_else(|| panic!("{} was accepted", path.display()));
-        assert_eq!(err.to_string(), format!("{}:{expect}", path.display()), "{}", path.display());
-        checked += 1;
-    }
-    assert!(checked >= 20, "{checked} fixtures");
+fn every_fixture_has_its_test() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    assert_eq!(on_disk, FIXTURES, "add the new fixture's name to fixtures!(…)");
 }

@@ -51,7 +51,7 @@ fn distance(top: &Topology) -> Vec<Arc<dyn Observable>> {
 }
 
 fn ctx() -> TaskContext {
-    TaskContext { task: "objective_compute:d".into(), step: 0, attempt: 1, env: vec![] }
+    TaskContext { task: "objective_compute:d".into(), step: 0, attempt: 1, env: vec![], env_remove: vec![] }
 }
 
 fn theta0() -> Params {

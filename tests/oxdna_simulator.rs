@@ -35,7 +35,7 @@ fn input_dir(root: &Path, extra: &str) -> PathBuf {
 }
 
 fn ctx(step: usize, attempt: u32) -> TaskContext {
-    TaskContext { task: "simulator_run:oxdna".into(), step, attempt, env: vec![] }
+    TaskContext { task: "simulator_run:oxdna".into(), step, attempt, env: vec![], env_remove: vec![] }
 }
 
 fn sim(root: &Path, dir: &Path) -> OxdnaSimulator {
@@ -412,6 +412,7 @@ fn a_source_tree_is_built_once_per_set_of_constants() {
         step,
         attempt: 1,
         env: vec![("OXGRAD_FOR_FIXTURE".into(), OXGRAD.into())],
+        env_remove: vec![],
     };
     let builds = || {
         std::fs::read_dir(&cache)

@@ -33,9 +33,9 @@
 pub mod plan;
 mod spans;
 
+use crate::component::SchedulerHints;
 use crate::error::{Error, Location, Result};
 use crate::observable::ObservableSpec;
-use crate::optimize::SchedulerHints;
 use serde::{Deserialize, Serialize};
 use spans::Spans;
 use std::collections::BTreeMap;

@@ -871,14 +871,17 @@ impl Plan {
         let gpus = e.gpus.unwrap_or_else(crate::machine::gpus);
         let mut opt = match e.kind.as_str() {
             "process" => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
-            "slurm" => opt.executor(with_spool(
-                ProcessPool::slurm()
-                    .map_err(|err| match err {
-                        Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
-                        other => other,
-                    })?
-                    .gpus(gpus),
-            )),
+            "slurm" => {
+                let pool = ProcessPool::slurm().map_err(|err| match err {
+                    Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
+                    other => other,
+                })?;
+                // the allocation's GPUs, unless the configuration names a number
+                opt.executor(with_spool(match e.gpus {
+                    Some(g) => pool.gpus(g),
+                    None => pool,
+                }))
+            }
             _ => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus)),
         };
         for s in &self.simulators {

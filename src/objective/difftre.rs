@@ -26,14 +26,14 @@
 
 use super::loss::Loss;
 use crate::backend;
+use crate::component::{
+    Objective, ObjectiveOutput, ObservableId, Observation, Params, SchedulerHints, State, TaskContext,
+};
 use crate::energy::tensor::{EnergyParams, TensorParams, T1};
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
 use crate::observable::stats::{estimate, Estimate};
 use crate::observable::{feature_table, Observable, Reducer};
-use crate::optimize::{
-    Objective, ObjectiveOutput, ObservableId, Observation, Params, SchedulerHints, State, TaskContext,
-};
 use crate::params::{ParamGrads, ParamSet};
 use crate::trajectory::Trajectory;
 use burn::tensor::{Tensor, TensorData};
@@ -524,7 +524,13 @@ mod tests {
     }
 
     fn run(d: &DiffTre, t: &Trajectory, params: &Params, state: &State) -> ObjectiveOutput {
-        let ctx = TaskContext { task: "objective_compute:d".into(), step: 0, attempt: 1, env: Vec::new() };
+        let ctx = TaskContext {
+            task: "objective_compute:d".into(),
+            step: 0,
+            attempt: 1,
+            env: Vec::new(),
+            env_remove: Vec::new(),
+        };
         d.calculate(&ctx, &[Arc::new(Observation::Trajectory(t.clone()))], params, state).unwrap()
     }
 

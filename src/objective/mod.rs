@@ -1,4 +1,4 @@
-//! Objectives beyond the generic one ([`crate::optimize::GenericObjective`]): DiffTRe, the
+//! Objectives beyond the generic one ([`crate::component::GenericObjective`]): DiffTRe, the
 //! differentiable trajectory reweighting of Thaler & Zavadlav (Nat. Commun. 12, 6884, 2021), with
 //! losses written on tensors ([`loss`]) so that every gradient comes from autodiff.
 

@@ -4,10 +4,10 @@
 //! the results an uninterrupted run would have given: simulators derive their seeds from the
 //! step, and nothing else carries hidden state.
 
-use super::component::{ObservableId, Observation, Params, State};
 use super::scheduler::OptimizerState;
 use super::update::UpdateState;
 use super::Optimization;
+use crate::component::{ObservableId, Observation, Params, State};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -33,43 +33,24 @@
 
 pub mod aggregate;
 pub mod checkpoint;
-pub mod component;
 pub mod executor;
-pub mod hints;
 mod scheduler;
 pub mod store;
 pub mod update;
 
+pub use crate::component::{
+    check_name, create_n, create_n_names, hints, stop_flag, stop_requested, GenericObjective, Objective,
+    ObjectiveOutput, ObservableId, Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext,
+};
 pub use aggregate::Aggregate;
 pub use checkpoint::Checkpoint;
-pub use component::{
-    check_name, create_n, create_n_names, GenericObjective, Objective, ObjectiveOutput, ObservableId, Observation,
-    Params, SimOutput, Simulator, State, TaskContext,
-};
 pub use executor::{Executor, Finished, Inline, Launcher, LocalPool, Pool, ProcessPool, TaskRun, Threads, Workers};
-pub use hints::SchedulerHints;
 pub use scheduler::{OptimizerState, StepOutput};
 pub use update::{UpdateRule, UpdateState};
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// The process-wide stop request: the `oxgrad` program sets it on the first Ctrl-C or SIGTERM
-/// (a library user may set it too). A training run stops after its current step when it is set,
-/// and long work inside a step (native MD, equilibration included) stops within a few MD steps
-/// with [`Error::Stopped`], so the step is abandoned, not committed, and `--resume` redoes it.
-pub fn stop_flag() -> Arc<std::sync::atomic::AtomicBool> {
-    static FLAG: std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
-    Arc::clone(FLAG.get_or_init(Arc::default))
-}
-
-/// Whether a stop was requested ([`stop_flag`]).
-#[must_use]
-pub fn stop_requested() -> bool {
-    static FLAG: std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
-    FLAG.get_or_init(stop_flag).load(std::sync::atomic::Ordering::Relaxed)
-}
 
 /// A callback after each step: receives the step's output and index, returns an optional
 /// replacement output and whether to keep going.
@@ -203,10 +184,10 @@ impl Optimization {
         };
         agg.check(self.objectives.len())?;
         for o in &self.objectives {
-            component::check_name("objective", o.name())?;
+            crate::component::check_name("objective", o.name())?;
         }
         for s in &self.simulators {
-            component::check_name("simulator", s.name())?;
+            crate::component::check_name("simulator", s.name())?;
         }
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let names =

@@ -12,11 +12,11 @@
 //! 4. the gradients are aggregated in objective order and the update rule applied — never with
 //!    non-finite gradients (the run reports those after the callback).
 
-use super::component::{ObservableId, Observation, Params, State};
 use super::executor::{Job, JobId, JobKind, JobOutput, Resources, TaskRun};
 use super::store::Handle;
 use super::update::UpdateState;
 use super::Optimization;
+use crate::component::{ObservableId, Observation, Params, State};
 use crate::error::{Error, Result};
 use crate::params::ParamGrads;
 use std::collections::{BTreeMap, HashMap};

@@ -7,7 +7,7 @@
 //! its path, and the objective's worker reads it from there. Dropping a handle
 //! ([`ObjectStore::retain`]) deletes its file.
 
-use super::component::Observation;
+use crate::component::Observation;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 //! ε 1e-8 (optax's, not burn's 1e-5). Optional clipping scales the gradient to a maximum global
 //! norm first.
 
-use super::component::Params;
+use crate::component::Params;
 use crate::error::{Error, Result};
 use crate::params::ParamGrads;
 use serde::{Deserialize, Serialize};

@@ -3,10 +3,10 @@
 //! `sample_every` steps after `equilibration_steps`, each with its temperature.
 
 use super::md::{Md, MdConfig, MdState};
+use crate::component::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
 use crate::io::Configuration;
-use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::params::ParamSet;
 use crate::system::Topology;
 use crate::trajectory::Trajectory;
@@ -132,7 +132,7 @@ impl NativeSimulator {
         Ok(NativeSimulator { config, sample_every, ..self.clone() })
     }
 
-    /// The same simulator under another name (for [`crate::optimize::create_n`]).
+    /// The same simulator under another name (for [`crate::component::create_n`]).
     #[must_use]
     pub fn renamed(&self, name: impl Into<String>) -> Self {
         NativeSimulator { name: name.into(), ..self.clone() }
@@ -181,7 +181,7 @@ impl NativeSimulator {
         let frames = md.within(|md| -> Result<Vec<Configuration>> {
             for _ in 0..self.equilibration_steps {
                 md.step(&mut state)?;
-                if crate::optimize::stop_requested() {
+                if crate::component::stop_requested() {
                     return Err(stopped());
                 }
             }
@@ -189,7 +189,7 @@ impl NativeSimulator {
             let mut frames = Vec::new();
             for k in 1..=self.config.steps {
                 md.step(&mut state)?;
-                if crate::optimize::stop_requested() {
+                if crate::component::stop_requested() {
                     return Err(stopped());
                 }
                 if k % self.sample_every == 0 {

@@ -27,9 +27,9 @@
 
 use super::native::derive_seed;
 use super::oxdna_build::OxdnaBuild;
+use crate::component::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::error::{Error, Result};
 use crate::io::{InputFile, TrajectoryReader};
-use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::params::exchange::oxdna_macros;
 use crate::params::ParamSet;
 use crate::system::Topology;
@@ -210,7 +210,7 @@ impl OxdnaSimulator {
         self
     }
 
-    /// The same simulator under another name (for [`crate::optimize::create_n`]).
+    /// The same simulator under another name (for [`crate::component::create_n`]).
     #[must_use]
     pub fn renamed(&self, name: impl Into<String>) -> Self {
         OxdnaSimulator { name: name.into(), ..self.clone() }
@@ -390,7 +390,7 @@ impl Simulator for OxdnaSimulator {
         // oxDNA reads its seed as a C int
         let seed = derive_seed(self.seed, &self.name, ctx.step) % (1 << 31);
         // the name is one path component inside the runs directory, never a path of its own
-        crate::optimize::check_name("simulator", &self.name)?;
+        crate::component::check_name("simulator", &self.name)?;
         let dir = self.runs_dir.join(&self.name).join(format!("step-{}-attempt-{}", ctx.step, ctx.attempt));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io("clear the earlier run directory", &dir, e))?;

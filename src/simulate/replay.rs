@@ -3,8 +3,8 @@
 //! ensemble: when its effective sample size drops, re-referencing starts again from the same
 //! states at the current parameters.
 
+use crate::component::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::error::Result;
-use crate::optimize::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::trajectory::Trajectory;
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ impl TrajectorySimulator {
     ///
     /// ```
     /// use oxgrad::io::{Configuration, TrajectoryReader};
-    /// use oxgrad::optimize::Simulator;
+    /// use oxgrad::component::Simulator;
     /// use oxgrad::simulate::TrajectorySimulator;
     /// use oxgrad::trajectory::Trajectory;
     /// let frames: Vec<Configuration> =

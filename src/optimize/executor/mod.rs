@@ -23,9 +23,9 @@ pub use inline::Inline;
 pub use pool::{Launcher, LocalPool, Pool, Threads};
 pub use process::{ProcessPool, Workers};
 
-use super::component::{ObjectiveOutput, Observation, Params, SimOutput, State, TaskContext};
 use super::store::{Handle, ObjectStore};
 use super::{Objective, Simulator};
+use crate::component::{ObjectiveOutput, Observation, Params, SimOutput, State, TaskContext};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -114,7 +114,13 @@ impl Registry {
     /// Runs simulator job `job` (attempt `attempt`, environment `env`) in the calling thread and
     /// checks it returned one observable per exposed name.
     pub fn simulate(&self, job: &Job, index: usize, attempt: u32, env: Vec<(String, String)>) -> Result<SimOutput> {
-        let ctx = TaskContext { task: job.task.clone(), step: job.step, attempt, env };
+        let ctx = TaskContext {
+            task: job.task.clone(),
+            step: job.step,
+            attempt,
+            env,
+            env_remove: vec![worker::WORKER_ENV.to_string()],
+        };
         let sim = self.simulator(index)?;
         let span = tracing::info_span!("simulator_run", task = %job.task, attempt);
         let _g = span.enter();
@@ -141,7 +147,13 @@ impl Registry {
         attempt: u32,
         env: Vec<(String, String)>,
     ) -> Result<ObjectiveOutput> {
-        let ctx = TaskContext { task: job.task.clone(), step: job.step, attempt, env };
+        let ctx = TaskContext {
+            task: job.task.clone(),
+            step: job.step,
+            attempt,
+            env,
+            env_remove: vec![worker::WORKER_ENV.to_string()],
+        };
         let obj = self.objectives.get(index).ok_or_else(|| out_of_range("objective", index))?;
         let span = tracing::info_span!("objective_compute", task = %job.task, attempt);
         let _g = span.enter();
@@ -212,7 +224,7 @@ pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) ->
             Err(panic) => Error::Panicked { message: panic_message(panic.as_ref()) },
         };
         // a stop request is not a failure to retry
-        if n > job.max_retries || crate::optimize::stop_requested() {
+        if n > job.max_retries || crate::component::stop_requested() {
             break Err(Error::TaskFailed { task: job.task.clone(), attempts: n, source: Box::new(err) });
         }
         tracing::warn!(task = %job.task, attempt = n, "failed, retrying: {err}");

@@ -194,7 +194,7 @@ impl Workers {
                 Ok(None) => {}
                 Err(e) => break Err(e),
             }
-            if !stopped && crate::optimize::stop_requested() {
+            if !stopped && crate::component::stop_requested() {
                 stopped = true;
                 kill_group(pid, "KILL");
                 let _ = child.kill();
@@ -444,4 +444,27 @@ fn kill_group(pgid: u32, signal: &str) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+impl ProcessPool {
+    /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
+    /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
+    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`), each task a job step started by `srun`
+    /// (srun options from the `custom.slurm` hints).
+    ///
+    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
+    pub fn slurm() -> Result<ProcessPool> {
+        let a = super::slurm::allocation()?;
+        let mut workers = Workers::this_program()?;
+        workers.srun = Some(a.srun);
+        let mut pool = Pool::with_launcher(workers, a.cpus);
+        if let Some(m) = a.memory_mb {
+            pool = pool.memory_mb(m);
+        }
+        if let Some(g) = a.gpus {
+            pool = pool.gpus(g);
+        }
+        let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".".as_ref(), e))?;
+        Ok(pool.default_spool(cwd.join("oxgrad-spool")))
+    }
 }

@@ -12,8 +12,6 @@
 //!
 //! `oxgrad slurm-script CONFIG` writes an `sbatch` script for a configuration.
 
-use super::pool::Pool;
-use super::process::{ProcessPool, Workers};
 use super::Job;
 use crate::error::{Error, Result};
 
@@ -101,48 +99,48 @@ fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
-impl ProcessPool {
-    /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
-    /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
-    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`), each task a job step started by `srun`.
-    ///
-    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
-    pub fn slurm() -> Result<ProcessPool> {
-        if std::env::var_os("SLURM_JOB_ID").is_none() {
-            return Err(Error::invalid(
-                "executor",
-                "slurm",
-                "this process is not inside a Slurm allocation (SLURM_JOB_ID is not set): submit the run with sbatch (`oxgrad slurm-script CONFIG > run.sh && sbatch run.sh`), start it under salloc, or use the \"process\" executor on this machine",
-            ));
-        }
-        if !on_path("srun") {
-            return Err(Error::invalid(
-                "executor",
-                "slurm",
-                "srun is not on PATH: load Slurm's module (e.g. `module load slurm`) or add its bin directory to PATH",
-            ));
-        }
-        let nodes = env_num("SLURM_JOB_NUM_NODES").or_else(|| env_num("SLURM_NNODES")).unwrap_or(1).max(1);
-        let cpus = std::env::var("SLURM_JOB_CPUS_PER_NODE")
-            .ok()
-            .and_then(|t| parse_cpus_per_node(&t))
-            .or_else(|| env_num("SLURM_CPUS_ON_NODE").map(|c| c as usize * nodes as usize))
-            .unwrap_or(1);
-        let memory = env_num("SLURM_MEM_PER_NODE")
-            .map(|m| m * nodes)
-            .or_else(|| env_num("SLURM_MEM_PER_CPU").map(|m| m * cpus as u64));
-        let mut workers = Workers::this_program()?;
-        workers.srun = Some(Srun { default_mem_per_cpu: memory.map(|m| (m / cpus as u64).max(1)) });
-        let mut pool = Pool::with_launcher(workers, cpus);
-        if let Some(m) = memory {
-            pool = pool.memory_mb(m);
-        }
-        if let Some(g) = env_num("SLURM_GPUS_ON_NODE") {
-            pool = pool.gpus((g * nodes) as usize);
-        }
-        let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".".as_ref(), e))?;
-        Ok(pool.default_spool(cwd.join("oxgrad-spool")))
+/// The allocation a driver runs in: its CPUs, memory (MB) and GPUs, and how steps are started.
+pub(crate) struct Allocation {
+    pub(crate) cpus: usize,
+    pub(crate) memory_mb: Option<u64>,
+    pub(crate) gpus: Option<usize>,
+    pub(crate) srun: Srun,
+}
+
+/// Reads the allocation from Slurm's environment (`SLURM_JOB_CPUS_PER_NODE`,
+/// `SLURM_MEM_PER_NODE` or `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`).
+///
+/// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
+pub(crate) fn allocation() -> Result<Allocation> {
+    if std::env::var_os("SLURM_JOB_ID").is_none() {
+        return Err(Error::invalid(
+            "executor",
+            "slurm",
+            "this process is not inside a Slurm allocation (SLURM_JOB_ID is not set): submit the run with sbatch (`oxgrad slurm-script CONFIG > run.sh && sbatch run.sh`), start it under salloc, or use the \"process\" executor on this machine",
+        ));
     }
+    if !on_path("srun") {
+        return Err(Error::invalid(
+            "executor",
+            "slurm",
+            "srun is not on PATH: load Slurm's module (e.g. `module load slurm`) or add its bin directory to PATH",
+        ));
+    }
+    let nodes = env_num("SLURM_JOB_NUM_NODES").or_else(|| env_num("SLURM_NNODES")).unwrap_or(1).max(1);
+    let cpus = std::env::var("SLURM_JOB_CPUS_PER_NODE")
+        .ok()
+        .and_then(|t| parse_cpus_per_node(&t))
+        .or_else(|| env_num("SLURM_CPUS_ON_NODE").map(|c| c as usize * nodes as usize))
+        .unwrap_or(1);
+    let memory_mb = env_num("SLURM_MEM_PER_NODE")
+        .map(|m| m * nodes)
+        .or_else(|| env_num("SLURM_MEM_PER_CPU").map(|m| m * cpus as u64));
+    Ok(Allocation {
+        cpus,
+        memory_mb,
+        gpus: env_num("SLURM_GPUS_ON_NODE").map(|g| (g * nodes) as usize),
+        srun: Srun { default_mem_per_cpu: memory_mb.map(|m| (m / cpus as u64).max(1)) },
+    })
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@
 //! worker by path: the driver never reads them.
 
 use super::{JobKind, Registry};
+use crate::component::{ObjectiveOutput, Observation, Params, State};
 use crate::error::{Error, Result};
-use crate::optimize::component::{ObjectiveOutput, Observation, Params, State};
 use crate::optimize::store::{read_object, write_object};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -1,18 +1,24 @@
-//! Simulators and objectives: the units the optimizer schedules.
+//! Simulators and objectives: the units the optimizer schedules, and what they exchange.
 //!
 //! A [`Simulator`] turns parameters (and its own state from the previous run) into observables,
 //! one per name it exposes; an [`Objective`] turns the observables it requires into gradients,
 //! or answers "not ready" and names the observables it needs afresh. Both are plain data the
 //! optimizer shares with its workers; neither holds the optimizer's state.
 //!
-//! These traits live here, beside the scheduler that calls them, by choice: `optimize` depends on
-//! no simulator and no objective, while [`crate::simulate`] and [`crate::objective`] (and your
-//! own components) implement them, so the dependency runs one way. They are re-exported as
-//! `oxgrad::optimize::{Simulator, Objective}` and in [`crate::prelude`].
+//! This module sits below [`crate::simulate`], [`crate::objective`] and [`crate::optimize`]:
+//! simulators and objectives (yours too) implement its traits without importing the optimizer,
+//! and the optimizer schedules them without knowing any of them. It depends on nothing of
+//! oxgrad's but [`crate::params`] (gradients by name) and [`crate::trajectory`] (the states an
+//! [`Observation`] carries). What a task needs from its executor arrives in a [`TaskContext`];
+//! resources and retries are asked for with [`SchedulerHints`]; a stop request ([`stop_flag`])
+//! reaches long-running components. Everything here is re-exported by [`crate::optimize`] and
+//! the [`crate::prelude`].
 
-use super::hints::SchedulerHints;
+pub mod hints;
+
 use crate::error::{Error, Result};
 use crate::params::ParamGrads;
+pub use hints::SchedulerHints;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,6 +112,9 @@ pub struct TaskContext {
     /// Environment for child processes: `OMP_NUM_THREADS`, `RAYON_NUM_THREADS`,
     /// `CUDA_VISIBLE_DEVICES` from the task's hints, plus the executor's own variables.
     pub env: Vec<(String, String)>,
+    /// Variables a child process must not inherit (the executor's own markers, e.g. that the
+    /// task's process is a worker: a program the task starts is not).
+    pub env_remove: Vec<String>,
 }
 
 impl TaskContext {
@@ -114,8 +123,9 @@ impl TaskContext {
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
         let mut c = std::process::Command::new(program);
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
-        // a program started by a task is not the task's worker, even if it is an oxgrad program
-        c.env_remove(super::executor::worker::WORKER_ENV);
+        for k in &self.env_remove {
+            c.env_remove(k);
+        }
         c
     }
 }
@@ -280,6 +290,23 @@ impl Objective for GenericObjective {
     }
 }
 
+/// The process-wide stop request: the `oxgrad` program sets it on the first Ctrl-C or SIGTERM
+/// (a library user may set it too). A training run stops after its current step when it is set,
+/// and long work inside a step (native MD, equilibration included; a worker process) stops
+/// within a few MD steps with [`Error::Stopped`], so the step is abandoned, not committed, and
+/// `--resume` redoes it.
+pub fn stop_flag() -> Arc<std::sync::atomic::AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+    Arc::clone(FLAG.get_or_init(Arc::default))
+}
+
+/// Whether a stop was requested ([`stop_flag`]).
+#[must_use]
+pub fn stop_requested() -> bool {
+    static FLAG: std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(stop_flag).load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The longest component name [`check_name`] accepts.
 pub const MAX_NAME_LEN: usize = 100;
 
@@ -291,7 +318,7 @@ pub const MAX_NAME_LEN: usize = 100;
 /// leading `.` or `-`, nothing that is not printable ASCII. `what` names the component in the error.
 ///
 /// ```
-/// use oxgrad::optimize::check_name;
+/// use oxgrad::component::check_name;
 /// assert!(check_name("simulator", "duplex.0").is_ok());
 /// assert!(check_name("simulator", "../x").is_err());
 /// ```
@@ -327,7 +354,7 @@ pub fn create_n_names(n: usize, base: Option<&str>) -> Vec<String> {
 /// `n` uniquely named copies: `make(name)` for each name of [`create_n_names`].
 ///
 /// ```
-/// use oxgrad::optimize::create_n;
+/// use oxgrad::component::create_n;
 /// let names = create_n(3, Some("duplex"), |name| name);
 /// assert_eq!(names, ["duplex.0", "duplex.1", "duplex.2"]);
 /// ```
