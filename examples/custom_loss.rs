@@ -18,7 +18,7 @@ use oxgrad::objective::{DiffTre, Loss, Reference};
 use oxgrad::observable::{BasePairs, Observable, PropellerTwist, Rise};
 use oxgrad::optimize::{create_n, Aggregate, Optimization, Simulator, UpdateRule};
 use oxgrad::params::ParamSet;
-use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
+use oxgrad::simulate::{MdConfig, NativeSimulator};
 use oxgrad::system::TopologyFormat;
 use std::sync::Arc;
 
@@ -32,13 +32,7 @@ fn main() -> oxgrad::Result<()> {
     let mut params = ParamSet::dna1_defaults();
     params.set("kt", 0.1)?; // 300 K
     let shorter = if quick() { 10 } else { 1 };
-    let md = MdConfig {
-        dt: 0.005,
-        steps: 100_000 / shorter,
-        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
-        verlet_skin: 0.05,
-        seed: 3,
-    };
+    let md = MdConfig { seed: 3, ..MdConfig::with_steps(100_000 / shorter) };
     let template = NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 500)?
         .equilibration_steps(10_000 / shorter);
     let simulators = create_n(2, Some("duplex"), |n| template.renamed(n));

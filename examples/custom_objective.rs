@@ -28,7 +28,7 @@ use oxgrad::optimize::{
     TaskContext, UpdateRule,
 };
 use oxgrad::params::{ParamGrads, ParamSelection, ParamSet, Term};
-use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
+use oxgrad::simulate::{MdConfig, NativeSimulator};
 use oxgrad::system::TopologyFormat;
 use oxgrad::trajectory::Trajectory;
 use oxgrad::units::to_nm;
@@ -108,13 +108,7 @@ fn main() -> oxgrad::Result<()> {
     let mut base = ParamSet::dna1_defaults();
     base.set("kt", oxgrad::units::kt_from_str("300K")?)?;
     let shorter = if quick() { 10 } else { 1 };
-    let md = MdConfig {
-        dt: 0.005,
-        steps: 100_000 / shorter,
-        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
-        verlet_skin: 0.05,
-        seed: 3,
-    };
+    let md = MdConfig { seed: 3, ..MdConfig::with_steps(100_000 / shorter) };
     let sim = NativeSimulator::new("duplex", topology.clone(), start, base.clone(), md, 500)?
         .equilibration_steps(10_000 / shorter);
     let rise: Arc<dyn Observable> = Arc::new(Rise::new(BasePairs::duplex(&topology, 2)?)?);

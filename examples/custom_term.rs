@@ -27,7 +27,7 @@ use oxgrad::objective::{DiffTre, Loss};
 use oxgrad::observable::{Distance, Observable};
 use oxgrad::optimize::{create_n, Aggregate, LocalPool, Optimization, OptimizerState, Params, Simulator, UpdateRule};
 use oxgrad::params::ParamSet;
-use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
+use oxgrad::simulate::{MdConfig, NativeSimulator};
 use oxgrad::system::TopologyFormat;
 use oxgrad::train::Validation;
 use std::sync::Arc;
@@ -77,13 +77,7 @@ fn main() -> oxgrad::Result<()> {
 
     // two copies of the native engine simulating the restrained model
     let shorter = if quick() { 5 } else { 1 };
-    let md = MdConfig {
-        dt: 0.005,
-        steps: 400_000 / shorter,
-        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
-        verlet_skin: 0.05,
-        seed: 1,
-    };
+    let md = MdConfig::with_steps(400_000 / shorter);
     let template = NativeSimulator::of_model("restrained", topology.clone(), start, model.clone(), md, 1_000)?
         .equilibration_steps(50_000 / shorter);
     let simulators = create_n(2, Some("restrained"), |name| template.renamed(name));

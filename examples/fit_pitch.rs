@@ -18,7 +18,7 @@ use oxgrad::objective::{DiffTre, Loss};
 use oxgrad::observable::{BasePairs, Observable, Pitch};
 use oxgrad::optimize::{create_n, Aggregate, LocalPool, Optimization, OptimizerState, Simulator};
 use oxgrad::params::{ParamSelection, ParamSet, Term};
-use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
+use oxgrad::simulate::{MdConfig, NativeSimulator};
 use oxgrad::system::TopologyFormat;
 use oxgrad::train::Validation;
 use std::sync::Arc;
@@ -36,13 +36,7 @@ fn main() -> oxgrad::Result<()> {
 
     // two copies of the native MD engine: 200 000 steps, a state every 1 000
     let shorter = if quick() { 10 } else { 1 };
-    let md = MdConfig {
-        dt: 0.005,
-        steps: 200_000 / shorter,
-        thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
-        verlet_skin: 0.05,
-        seed: 1,
-    };
+    let md = MdConfig::with_steps(200_000 / shorter);
     let template = NativeSimulator::new("duplex", topology.clone(), start, params.clone(), md, 1_000)?
         .equilibration_steps(20_000 / shorter);
     let simulators = create_n(2, Some("duplex"), |name| template.renamed(name));

@@ -512,14 +512,15 @@ impl ConfigFile {
             let md = s.md_steps.unwrap_or(0);
             s.sample_every.get_or_insert((md / 100).max(1));
             s.equilibration_steps.get_or_insert(0);
-            s.seed.get_or_insert(1);
-            s.dt.get_or_insert(0.005);
+            use crate::simulate::MdConfig;
+            s.seed.get_or_insert(MdConfig::SEED);
+            s.dt.get_or_insert(MdConfig::DT);
             let thermostat = s.thermostat.get_or_insert_with(|| "john".into()).clone();
             if thermostat == "john" || thermostat == "brownian" {
-                s.newtonian_steps.get_or_insert(103);
+                s.newtonian_steps.get_or_insert(MdConfig::NEWTONIAN_STEPS);
             }
-            s.diff_coeff.get_or_insert(2.5);
-            s.verlet_skin.get_or_insert(0.05);
+            s.diff_coeff.get_or_insert(MdConfig::DIFF_COEFF);
+            s.verlet_skin.get_or_insert(MdConfig::VERLET_SKIN);
         }
         if c.executor.cpus.is_none() && c.executor.kind != "slurm" {
             c.executor.cpus = Some(crate::machine::cores());
@@ -595,5 +596,30 @@ mod tests {
         let e = ConfigFile::parse(text, Path::new("c.toml")).unwrap_err().to_string();
         assert!(e.starts_with("c.toml:6: "), "{e}");
         assert!(e.contains("unknown key 'learnig_rate'; did you mean 'learning_rate'?"), "{e}");
+    }
+
+    /// One set of MD defaults: a native simulator that names no MD setting runs with
+    /// `MdConfig::default()`, and the resolved configuration writes those same values out; an
+    /// oxDNA input's Langevin thermostat without frictions takes them from the same rule.
+    #[test]
+    fn md_defaults_have_one_home() {
+        use crate::simulate::{MdConfig, MdRun, Thermostat};
+        let text = "[model]\nkind = \"dna1\"\n[optimizer]\nsteps = 1\n[[simulator]]\nname = \"d\"\nkind = \"native\"\nduplex = \"ACGT\"\nmd_steps = 500\n[[objective]]\nname = \"r\"\nsimulators = [\"d\"]\nobservable = { kind = \"rise\", exclude_end_pairs = 1 }\ntarget = 0.36\n";
+        let file = ConfigFile::parse(text, Path::new("c.toml")).unwrap();
+        let plan = file.clone().build().unwrap();
+        let crate::config::plan::SimulatorKind::Native { copies } = &plan.simulators[0].kind else { panic!() };
+        assert_eq!(copies[0].config(), &MdConfig::with_steps(500));
+        let resolved: Config = toml::from_str(file.resolved_toml().split_once('\n').unwrap().1).unwrap();
+        let s = &resolved.simulators[0];
+        let d = MdConfig::default();
+        assert_eq!((s.dt, s.verlet_skin, s.seed), (Some(d.dt), Some(d.verlet_skin), Some(d.seed)));
+        assert_eq!((s.newtonian_steps, s.diff_coeff), (Some(MdConfig::NEWTONIAN_STEPS), Some(MdConfig::DIFF_COEFF)));
+        assert_eq!(d.thermostat, Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 });
+        assert_eq!((d.dt, d.verlet_skin, d.seed, d.steps), (0.005, 0.05, 1, 0));
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oxdna/dna1-avg-8bp-T296");
+        let mut input = crate::io::InputFile::read(dir.join("input_md")).unwrap();
+        input.set("thermostat", "langevin");
+        let run = MdRun::from_input(&input).unwrap();
+        assert_eq!(run.config.thermostat, Thermostat::langevin(296.15 / 3000.0, MdConfig::DIFF_COEFF));
     }
 }

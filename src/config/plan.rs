@@ -671,23 +671,26 @@ impl ConfigFile {
             return Err(self.error(&key("copies"), "at least 1 copy"));
         }
         let kt = params.value("kt");
-        let diff_coeff = s.diff_coeff.unwrap_or(2.5);
+        let diff_coeff = s.diff_coeff.unwrap_or(MdConfig::DIFF_COEFF);
         let thermostat = match s.thermostat.as_deref().unwrap_or("john") {
-            "john" | "brownian" => Thermostat::John { newtonian_steps: s.newtonian_steps.unwrap_or(103), diff_coeff },
+            "john" | "brownian" => {
+                Thermostat::John { newtonian_steps: s.newtonian_steps.unwrap_or(MdConfig::NEWTONIAN_STEPS), diff_coeff }
+            }
             "langevin" => {
                 if s.newtonian_steps.is_some() {
                     return Err(self.error(&key("newtonian_steps"), "applies to the john thermostat only"));
                 }
-                Thermostat::Langevin { gamma_trans: kt / diff_coeff, gamma_rot: kt / (3.0 * diff_coeff) }
+                Thermostat::langevin(kt, diff_coeff)
             }
             other => return Err(self.error(&key("thermostat"), unknown_choice(other, &["john", "langevin"]))),
         };
+        let d = MdConfig::with_steps(md_steps);
         let md = MdConfig {
-            dt: s.dt.unwrap_or(0.005),
-            steps: md_steps,
+            dt: s.dt.unwrap_or(d.dt),
             thermostat,
-            verlet_skin: s.verlet_skin.unwrap_or(0.05),
-            seed: s.seed.unwrap_or(1),
+            verlet_skin: s.verlet_skin.unwrap_or(d.verlet_skin),
+            seed: s.seed.unwrap_or(d.seed),
+            ..d
         };
         md.validate(kt).map_err(|e| self.error(&key(setting_key(&e)), e.to_string()))?;
         let template = recipe

@@ -187,10 +187,11 @@ impl MdRun {
                 Thermostat::John { newtonian_steps, diff_coeff }
             }
             "langevin" => {
-                let d = input.opt_f64("diff_coeff")?.unwrap_or(2.5);
+                let (gamma_trans, gamma_rot) =
+                    Thermostat::langevin_frictions(kt, input.opt_f64("diff_coeff")?.unwrap_or(MdConfig::DIFF_COEFF));
                 Thermostat::Langevin {
-                    gamma_trans: input.opt_f64("gamma_trans")?.unwrap_or(kt / d),
-                    gamma_rot: input.opt_f64("gamma_rot")?.unwrap_or(kt / (3.0 * d)),
+                    gamma_trans: input.opt_f64("gamma_trans")?.unwrap_or(gamma_trans),
+                    gamma_rot: input.opt_f64("gamma_rot")?.unwrap_or(gamma_rot),
                 }
             }
             other => {
@@ -215,8 +216,13 @@ impl MdRun {
         if steps == 0 {
             return Err(refuse("steps", "0", "at least 1 step"));
         }
-        let config =
-            MdConfig { dt, steps, thermostat, verlet_skin: input.opt_f64("verlet_skin")?.unwrap_or(0.05), seed };
+        let config = MdConfig {
+            dt,
+            steps,
+            thermostat,
+            verlet_skin: input.opt_f64("verlet_skin")?.unwrap_or(MdConfig::VERLET_SKIN),
+            seed,
+        };
         config.validate(kt)?;
         let conf_path = input.path("conf_file")?;
         let mut inputs = vec![input.source.clone(), input.path("topology")?, conf_path.clone()];

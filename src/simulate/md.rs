@@ -53,7 +53,31 @@ pub enum Thermostat {
     },
 }
 
-/// Settings of an MD run.
+impl Thermostat {
+    /// oxDNA's `john` thermostat with its usual settings ([`MdConfig::NEWTONIAN_STEPS`],
+    /// [`MdConfig::DIFF_COEFF`]).
+    pub const JOHN: Thermostat =
+        Thermostat::John { newtonian_steps: MdConfig::NEWTONIAN_STEPS, diff_coeff: MdConfig::DIFF_COEFF };
+
+    /// Langevin dynamics whose frictions give the translational diffusion coefficient `diff_coeff`
+    /// at temperature `kt` ([`Thermostat::langevin_frictions`]).
+    #[must_use]
+    pub fn langevin(kt: f64, diff_coeff: f64) -> Thermostat {
+        let (gamma_trans, gamma_rot) = Thermostat::langevin_frictions(kt, diff_coeff);
+        Thermostat::Langevin { gamma_trans, gamma_rot }
+    }
+
+    /// The translational and rotational frictions of a diffusion coefficient at temperature `kt`
+    /// (oxDNA's rule: γ_t = kT / D, γ_r = kT / (3D)).
+    #[must_use]
+    pub fn langevin_frictions(kt: f64, diff_coeff: f64) -> (f64, f64) {
+        (kt / diff_coeff, kt / (3.0 * diff_coeff))
+    }
+}
+
+/// Settings of an MD run. [`MdConfig::default`] are oxDNA's usual settings — dt 0.005, the
+/// `john` thermostat every 103 steps with D = 2.5, Verlet skin 0.05, seed 1 — with 0 steps; the
+/// configuration, the oxDNA input reader and the Rust API share them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MdConfig {
     /// Time step.
@@ -68,7 +92,36 @@ pub struct MdConfig {
     pub seed: u64,
 }
 
+impl Default for MdConfig {
+    fn default() -> MdConfig {
+        MdConfig {
+            dt: MdConfig::DT,
+            steps: 0,
+            thermostat: Thermostat::JOHN,
+            verlet_skin: MdConfig::VERLET_SKIN,
+            seed: MdConfig::SEED,
+        }
+    }
+}
+
 impl MdConfig {
+    /// oxDNA's usual time step (oxDNA time units).
+    pub const DT: f64 = 0.005;
+    /// oxDNA's usual steps between `john` velocity refreshes.
+    pub const NEWTONIAN_STEPS: u64 = 103;
+    /// oxDNA's usual translational diffusion coefficient (`diff_coeff`).
+    pub const DIFF_COEFF: f64 = 2.5;
+    /// oxDNA's usual Verlet-list skin (oxDNA length units).
+    pub const VERLET_SKIN: f64 = 0.05;
+    /// The seed when none is given.
+    pub const SEED: u64 = 1;
+
+    /// The default settings with `steps` steps.
+    #[must_use]
+    pub fn with_steps(steps: u64) -> MdConfig {
+        MdConfig { steps, ..MdConfig::default() }
+    }
+
     /// Checks the settings (written as `!(x > 0)` so NaN is rejected too).
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     pub fn validate(&self, kt: f64) -> Result<()> {

@@ -34,18 +34,12 @@ impl NativeSimulator {
     /// ```
     /// use oxgrad::generate::{helix, parse_sequence, Shape};
     /// use oxgrad::params::ParamSet;
-    /// use oxgrad::simulate::{MdConfig, NativeSimulator, Thermostat};
+    /// use oxgrad::simulate::{MdConfig, NativeSimulator};
     /// use oxgrad::system::TopologyFormat;
     /// let (top, start) = helix(&parse_sequence("ACGTTGCA")?, Shape::Duplex, None, TopologyFormat::Classic)?;
     /// let mut params = ParamSet::dna1_defaults();
     /// params.set("kt", oxgrad::units::kt_from_str("300K")?)?;
-    /// let md = MdConfig {
-    ///     dt: 0.005,
-    ///     steps: 1000,
-    ///     thermostat: Thermostat::John { newtonian_steps: 103, diff_coeff: 2.5 },
-    ///     verlet_skin: 0.05,
-    ///     seed: 1,
-    /// };
+    /// let md = MdConfig::with_steps(1000);
     /// let sim = NativeSimulator::new("duplex", top, start, params.clone(), md, 100)?.equilibration_steps(200);
     /// let traj = sim.run_with(&params, 7)?; // 10 states, every 100 steps
     /// assert_eq!(traj.len(), 10);
