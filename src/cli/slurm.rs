@@ -52,7 +52,7 @@ fn sh(s: &str) -> String {
 
 pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
     let file = ConfigFile::read(&a.config)?;
-    if file.config.executor.kind != "slurm" {
+    if file.config.executor.kind != oxgrad::config::ExecutorKind::Slurm {
         return Err(file.error(
             "executor.kind",
             format!(

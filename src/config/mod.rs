@@ -41,6 +41,98 @@ use spans::Spans;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Declares a configuration kind: a closed set of lowercase names, read and written as TOML
+/// strings (an unknown name is an error at its line, with the closest valid name).
+macro_rules! kinds {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? } default $default:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)+
+        }
+        impl $name {
+            /// Every name, in order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            /// Its name in a configuration.
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+kinds!(
+    /// `[model] kind`.
+    ModelFamily {
+        /// oxDNA1.
+        Dna1 = "dna1",
+        /// oxDNA2.
+        Dna2 = "dna2",
+        /// oxRNA2.
+        Rna2 = "rna2",
+    } default Dna1
+);
+kinds!(
+    /// `[optimizer] kind`.
+    OptimizerKind {
+        /// Adam (β1 0.9, β2 0.999, ε 1e-8).
+        Adam = "adam",
+        /// Plain gradient descent.
+        Sgd = "sgd",
+    } default Adam
+);
+kinds!(
+    /// `[[simulator]] kind`.
+    SimulatorKindName {
+        /// The embedded MD engine.
+        Native = "native",
+        /// An installed oxDNA run on an input directory.
+        Oxdna = "oxdna",
+        /// Existing oxDNA files replayed.
+        Trajectory = "trajectory",
+    } default Native
+);
+kinds!(
+    /// `[[objective]] kind`.
+    ObjectiveKind {
+        /// DiffTRe.
+        Difftre = "difftre",
+    } default Difftre
+);
+kinds!(
+    /// `[aggregate] kind`.
+    AggregateKind {
+        /// The mean of the objectives' gradients.
+        Mean = "mean",
+        /// Σ weight · gradient.
+        Weighted = "weighted",
+        /// The one objective's gradient.
+        Passthrough = "passthrough",
+    } default Mean
+);
+kinds!(
+    /// `[executor] kind`.
+    ExecutorKind {
+        /// Threads of the driver.
+        Thread = "thread",
+        /// A worker process per task.
+        Process = "process",
+        /// A Slurm job step per task.
+        Slurm = "slurm",
+    } default Thread
+);
+
 /// A whole training configuration (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +164,7 @@ pub struct Config {
 pub struct ModelConfig {
     /// `"dna1"`, `"dna2"` or `"rna2"` (oxRNA2, built per system from [`crate::energy::rna2`];
     /// `train = ["all"]` then means its terms' parameters, and term names are `RnaStacking`, …).
-    pub kind: String,
+    pub kind: ModelFamily,
     /// Temperature: `"300K"`, `"27C"` or a number in simulation units (default `"300K"`).
     #[serde(default = "default_temperature")]
     pub temperature: TomlNumberOrString,
@@ -112,8 +204,8 @@ fn default_temperature() -> TomlNumberOrString {
 #[serde(deny_unknown_fields)]
 pub struct OptimizerConfig {
     /// `"adam"` (default) or `"sgd"`.
-    #[serde(default = "default_adam")]
-    pub kind: String,
+    #[serde(default)]
+    pub kind: OptimizerKind,
     /// Learning rate (default 1e-3).
     #[serde(default = "default_lr")]
     pub learning_rate: f64,
@@ -130,9 +222,6 @@ pub struct OptimizerConfig {
     pub max_objective_calls: usize,
 }
 
-fn default_adam() -> String {
-    "adam".into()
-}
 fn default_lr() -> f64 {
     1e-3
 }
@@ -151,7 +240,7 @@ pub struct SimulatorConfig {
     pub name: String,
     /// `"native"` (the embedded MD engine), `"oxdna"` (an installed oxDNA run on an input
     /// directory) or `"trajectory"` (replays existing oxDNA files).
-    pub kind: String,
+    pub kind: SimulatorKindName,
     /// Independent copies (native and oxdna; default 1).
     #[serde(default = "one")]
     pub copies: usize,
@@ -243,8 +332,8 @@ pub struct ObjectiveConfig {
     /// Unique name.
     pub name: String,
     /// `"difftre"` (default).
-    #[serde(default = "default_difftre")]
-    pub kind: String,
+    #[serde(default)]
+    pub kind: ObjectiveKind,
     /// The simulators whose trajectories it reweights (all copies of each).
     pub simulators: Vec<String>,
     /// One observable (or use `observables`).
@@ -279,9 +368,6 @@ pub struct ObjectiveConfig {
     pub hints: SchedulerHints,
 }
 
-fn default_difftre() -> String {
-    "difftre".into()
-}
 fn default_squared() -> String {
     "squared".into()
 }
@@ -297,17 +383,13 @@ fn default_neff() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct AggregateConfig {
     /// `"mean"` (default), `"weighted"` (the objectives' `weight`s) or `"passthrough"`.
-    #[serde(default = "default_mean")]
-    pub kind: String,
-}
-
-fn default_mean() -> String {
-    "mean".into()
+    #[serde(default)]
+    pub kind: AggregateKind,
 }
 
 impl Default for AggregateConfig {
     fn default() -> Self {
-        AggregateConfig { kind: default_mean() }
+        AggregateConfig { kind: AggregateKind::Mean }
     }
 }
 
@@ -361,8 +443,8 @@ impl Default for ValidationConfig {
 pub struct ExecutorConfig {
     /// `"thread"` (default), `"process"` (worker processes) or `"slurm"` (job steps of the
     /// allocation the run is in).
-    #[serde(default = "default_thread")]
-    pub kind: String,
+    #[serde(default)]
+    pub kind: ExecutorKind,
     /// CPUs the pool may use (default: every core; under Slurm, the allocation's, not set here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<usize>,
@@ -376,13 +458,9 @@ pub struct ExecutorConfig {
     pub spool: Option<PathBuf>,
 }
 
-fn default_thread() -> String {
-    "thread".into()
-}
-
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        ExecutorConfig { kind: default_thread(), cpus: None, gpus: None, spool: None }
+        ExecutorConfig { kind: ExecutorKind::Thread, cpus: None, gpus: None, spool: None }
     }
 }
 
@@ -502,11 +580,11 @@ impl ConfigFile {
                 }
             }
         }
-        if c.model.kind == "dna2" && c.model.salt.is_none() {
+        if c.model.kind == ModelFamily::Dna2 && c.model.salt.is_none() {
             c.model.salt = Some(0.5);
         }
         for s in &mut c.simulators {
-            if s.kind != "native" {
+            if s.kind != SimulatorKindName::Native {
                 continue;
             }
             let md = s.md_steps.unwrap_or(0);
@@ -522,7 +600,7 @@ impl ConfigFile {
             s.diff_coeff.get_or_insert(MdConfig::DIFF_COEFF);
             s.verlet_skin.get_or_insert(MdConfig::VERLET_SKIN);
         }
-        if c.executor.cpus.is_none() && c.executor.kind != "slurm" {
+        if c.executor.cpus.is_none() && c.executor.kind != ExecutorKind::Slurm {
             c.executor.cpus = Some(crate::machine::cores());
         }
         let text = toml::to_string(&c).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"));

@@ -2,7 +2,10 @@
 //! simulators (with their copies), the DiffTRe objectives, the aggregation, the update rule and
 //! the validation runs. Every problem is reported at its key and line.
 
-use super::{ConfigFile, ObjectiveConfig, SimulatorConfig, TomlNumberOrString};
+use super::{
+    AggregateKind, ConfigFile, ExecutorKind, ModelFamily, ObjectiveConfig, OptimizerKind, SimulatorConfig,
+    SimulatorKindName, TomlNumberOrString,
+};
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
 use crate::generate::{helix, parse_sequence, Shape};
@@ -172,38 +175,36 @@ impl ConfigFile {
             .enumerate()
             .map(|(i, o)| self.objective(i, o, &params, &recipe, &simulators))
             .collect::<Result<Vec<_>>>()?;
-        let aggregate = match c.aggregate.kind.as_str() {
-            "mean" => Aggregate::Mean,
-            "weighted" => Aggregate::WeightedSum(objectives.iter().map(|o| o.weight).collect()),
-            "passthrough" if objectives.len() == 1 => Aggregate::Passthrough,
-            "passthrough" => {
+        let aggregate = match c.aggregate.kind {
+            AggregateKind::Mean => Aggregate::Mean,
+            AggregateKind::Weighted => Aggregate::WeightedSum(objectives.iter().map(|o| o.weight).collect()),
+            AggregateKind::Passthrough if objectives.len() == 1 => Aggregate::Passthrough,
+            AggregateKind::Passthrough => {
                 return Err(self.error(
                     "aggregate.kind",
                     format!("passthrough takes the gradients of exactly one objective, and {} are configured: use \"mean\" or \"weighted\"", objectives.len()),
                 ))
             }
-            other => return Err(self.error("aggregate.kind", unknown_choice(other, &["mean", "weighted", "passthrough"]))),
         };
         let cores = crate::machine::cores();
-        let cpus = match (c.executor.kind.as_str(), c.executor.cpus) {
-            ("thread" | "process", Some(n)) if n == 0 || n > cores => {
+        let cpus = match (c.executor.kind, c.executor.cpus) {
+            (ExecutorKind::Thread | ExecutorKind::Process, Some(n)) if n == 0 || n > cores => {
                 return Err(self.error(
                     "executor.cpus",
                     format!("between 1 and the {cores} cores of this machine (leave it out to use every core)"),
                 ))
             }
-            ("thread" | "process", Some(n)) => n,
-            ("thread" | "process", None) => cores,
-            ("slurm", Some(_)) => {
+            (ExecutorKind::Thread | ExecutorKind::Process, Some(n)) => n,
+            (ExecutorKind::Thread | ExecutorKind::Process, None) => cores,
+            (ExecutorKind::Slurm, Some(_)) => {
                 return Err(self.error(
                     "executor.cpus",
                     "the slurm executor uses the CPUs of the allocation it runs in: remove cpus and ask sbatch for them (`oxgrad slurm-script` writes the script)",
                 ))
             }
-            ("slurm", None) => cores,
-            (other, _) => return Err(self.error("executor.kind", unknown_choice(other, &["thread", "process", "slurm"]))),
+            (ExecutorKind::Slurm, None) => cores,
         };
-        if c.executor.spool.is_some() && c.executor.kind == "thread" {
+        if c.executor.spool.is_some() && c.executor.kind == ExecutorKind::Thread {
             return Err(self.error(
                 "executor.spool",
                 "only the process and slurm executors use a spool directory: remove spool or set kind = \"process\"",
@@ -216,11 +217,10 @@ impl ConfigFile {
 
     fn model_params(&self) -> Result<(ParamSet, ModelRecipe)> {
         let m = &self.config.model;
-        let (mut p, recipe) = match m.kind.as_str() {
-            "dna1" => (self.dna_params(ModelKind::Dna1)?, ModelRecipe::Dna),
-            "dna2" => (self.dna_params(ModelKind::Dna2)?, ModelRecipe::Dna),
-            "rna2" => self.rna2_params()?,
-            other => return Err(self.error("model.kind", unknown_choice(other, &["dna1", "dna2", "rna2"]))),
+        let (mut p, recipe) = match m.kind {
+            ModelFamily::Dna1 => (self.dna_params(ModelKind::Dna1)?, ModelRecipe::Dna),
+            ModelFamily::Dna2 => (self.dna_params(ModelKind::Dna2)?, ModelRecipe::Dna),
+            ModelFamily::Rna2 => self.rna2_params()?,
         };
         if let Some(f) = &m.params {
             let path = self.resolve(f);
@@ -418,10 +418,9 @@ impl ConfigFile {
 
     fn update_rule(&self) -> Result<UpdateRule> {
         let o = &self.config.optimizer;
-        let rule = match o.kind.as_str() {
-            "adam" => UpdateRule::adam(o.learning_rate),
-            "sgd" => UpdateRule::sgd(o.learning_rate),
-            other => return Err(self.error("optimizer.kind", unknown_choice(other, &["adam", "sgd"]))),
+        let rule = match o.kind {
+            OptimizerKind::Adam => UpdateRule::adam(o.learning_rate),
+            OptimizerKind::Sgd => UpdateRule::sgd(o.learning_rate),
         }
         .map_err(|e| self.error("optimizer.learning_rate", e.to_string()))?;
         match o.clip_norm {
@@ -470,21 +469,21 @@ impl ConfigFile {
             ("input_overrides", !s.input_overrides.is_empty()),
             ("keep_runs", s.keep_runs.is_some()),
         ];
-        if s.kind != "oxdna" {
+        if s.kind != SimulatorKindName::Oxdna {
             if let Some((k, _)) = oxdna_only.iter().find(|(_, set)| *set) {
                 return Err(
                     self.error(&key(k), format!("applies to kind = \"oxdna\" only, not to kind = \"{}\"", s.kind))
                 );
             }
         }
-        match s.kind.as_str() {
-            "native" => self.native(i, s, params, recipe),
-            "oxdna" if matches!(recipe, ModelRecipe::Rna2 { .. }) => Err(self.error(
+        match s.kind {
+            SimulatorKindName::Native => self.native(i, s, params, recipe),
+            SimulatorKindName::Oxdna if matches!(recipe, ModelRecipe::Rna2 { .. }) => Err(self.error(
                 &key("kind"),
                 "oxgrad passes trained parameters to oxDNA for its DNA models only: simulate oxRNA2 with kind = \"native\" (or replay an oxDNA trajectory with kind = \"trajectory\")",
             )),
-            "oxdna" => self.oxdna(i, s, params),
-            "trajectory" => {
+            SimulatorKindName::Oxdna => self.oxdna(i, s, params),
+            SimulatorKindName::Trajectory => {
                 let native_only: [(&str, bool); 13] = [
                     ("duplex", s.duplex.is_some()),
                     ("strand", s.strand.is_some()),
@@ -535,7 +534,6 @@ impl ConfigFile {
                     kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)),
                 })
             }
-            other => Err(self.error(&key("kind"), unknown_choice(other, &["native", "oxdna", "trajectory"]))),
         }
     }
 
@@ -712,9 +710,6 @@ impl ConfigFile {
         sims: &[SimulatorPlan],
     ) -> Result<ObjectivePlan> {
         let key = |k: &str| format!("objective[{i}].{k}");
-        if o.kind != "difftre" {
-            return Err(self.error(&key("kind"), unknown_choice(&o.kind, &["difftre"])));
-        }
         if o.simulators.is_empty() {
             return Err(
                 self.error(&key("simulators"), "name the simulators whose trajectories this objective reweights")
@@ -872,9 +867,9 @@ impl Plan {
             None => p,
         };
         let gpus = e.gpus.unwrap_or_else(crate::machine::gpus);
-        let mut opt = match e.kind.as_str() {
-            "process" => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
-            "slurm" => {
+        let mut opt = match e.kind {
+            ExecutorKind::Process => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
+            ExecutorKind::Slurm => {
                 let pool = ProcessPool::slurm().map_err(|err| match err {
                     Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
                     other => other,
@@ -885,7 +880,7 @@ impl Plan {
                     None => pool,
                 }))
             }
-            _ => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus)),
+            ExecutorKind::Thread => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus)),
         };
         for s in &self.simulators {
             for sim in s.simulators() {
@@ -940,7 +935,7 @@ impl Plan {
         }
         let mut seeds = toml::Table::new();
         for s in &self.file.config.simulators {
-            if s.kind == "native" || s.kind == "oxdna" {
+            if matches!(s.kind, SimulatorKindName::Native | SimulatorKindName::Oxdna) {
                 seeds.insert(s.name.clone(), toml::Value::Integer(s.seed.unwrap_or(1) as i64));
             }
         }
