@@ -5,6 +5,8 @@
 //! flagship in full is `tests/flagship.rs`). Seeds are fixed, so what is checked here comes out
 //! the same on every run.
 
+mod common;
+
 use oxgrad::config::ConfigFile;
 use oxgrad::train::{RunOptions, Summary};
 use std::path::{Path, PathBuf};
@@ -133,20 +135,8 @@ fn measurement_programs_run() {
 /// temporary directory.
 fn train_short(file: &str) -> Summary {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(file);
-    let mut t: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
-    let set = |t: &mut toml::Table, key: &str, v: i64| {
-        assert!(t.contains_key(key), "{file} has no {key}: update this test");
-        t.insert(key.into(), toml::Value::Integer(v));
-    };
-    set(t["optimizer"].as_table_mut().unwrap(), "steps", 1);
-    for s in t["simulator"].as_array_mut().unwrap() {
-        let s = s.as_table_mut().unwrap();
-        set(s, "md_steps", 2_000);
-        set(s, "sample_every", 100);
-        set(s, "equilibration_steps", 500);
-    }
-    set(t["validation"].as_table_mut().unwrap(), "md_steps", 4_000);
-    let plan = ConfigFile::parse(&toml::to_string(&t).unwrap(), &path).unwrap().build().unwrap();
+    let text = common::shortened_example(file, 1, 2_000, 500);
+    let plan = ConfigFile::parse(&text, &path).unwrap().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let summary = plan.training().unwrap().run(dir.path(), &RunOptions::default()).unwrap();
     assert_eq!(summary.steps, 1);

@@ -4,6 +4,8 @@
 //! simulations here (`tests/flagship.rs` runs it whole). The one line that needs an oxDNA source
 //! tree (`~/oxDNA`) is skipped, and the README says so.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -13,25 +15,6 @@ fn quickstart() -> Vec<String> {
     let section = readme.split_once("\n## Quickstart\n").expect("README.md has a '## Quickstart' section").1;
     let block = section.split_once("```sh\n").expect("an sh block under Quickstart").1;
     block.split_once("```").unwrap().0.lines().map(String::from).collect()
-}
-
-/// examples/flagship.toml with two updates and short simulations.
-fn short_flagship() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flagship.toml");
-    let mut t: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
-    let set = |t: &mut toml::Table, key: &str, v: i64| {
-        assert!(t.contains_key(key), "flagship.toml has no {key}: update this test");
-        t.insert(key.into(), toml::Value::Integer(v));
-    };
-    set(t["optimizer"].as_table_mut().unwrap(), "steps", 2);
-    for s in t["simulator"].as_array_mut().unwrap() {
-        let s = s.as_table_mut().unwrap();
-        set(s, "md_steps", 4_000);
-        set(s, "sample_every", 100);
-        set(s, "equilibration_steps", 1_000);
-    }
-    set(t["validation"].as_table_mut().unwrap(), "md_steps", 4_000);
-    toml::to_string(&t).unwrap()
 }
 
 #[test]
@@ -44,7 +27,11 @@ fn the_quickstart_runs_in_order_as_written() {
 
     let d = tempfile::tempdir().unwrap();
     std::fs::create_dir(d.path().join("examples")).unwrap();
-    std::fs::write(d.path().join("examples/flagship.toml"), short_flagship()).unwrap();
+    std::fs::write(
+        d.path().join("examples/flagship.toml"),
+        common::shortened_example("flagship.toml", 2, 4_000, 1_000),
+    )
+    .unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_oxgrad")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     for line in run {

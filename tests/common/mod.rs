@@ -46,3 +46,24 @@ pub fn check_gradient_and_step(
     let drop = loss_at_theta - loss(&stepped);
     assert!((drop - h * g2).abs() < 0.02 * h * g2, "loss dropped {drop}, gradient predicts {}", h * g2);
 }
+
+/// The text of a training configuration from examples/ with `steps` updates and short
+/// simulations (`md_steps` per run, a state every 100 steps, `equilibration` steps first, 4000
+/// validation steps): the example as a test can afford it.
+pub fn shortened_example(file: &str, steps: i64, md_steps: i64, equilibration: i64) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples").join(file);
+    let mut t: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    let set = |t: &mut toml::Table, key: &str, v: i64| {
+        assert!(t.contains_key(key), "{file} has no {key}: update this test");
+        t.insert(key.into(), toml::Value::Integer(v));
+    };
+    set(t["optimizer"].as_table_mut().unwrap(), "steps", steps);
+    for s in t["simulator"].as_array_mut().unwrap() {
+        let s = s.as_table_mut().unwrap();
+        set(s, "md_steps", md_steps);
+        set(s, "sample_every", 100);
+        set(s, "equilibration_steps", equilibration);
+    }
+    set(t["validation"].as_table_mut().unwrap(), "md_steps", 4_000);
+    toml::to_string(&t).unwrap()
+}

@@ -110,17 +110,23 @@ pub struct Registry {
     pub store: Arc<ObjectStore>,
 }
 
+/// What a task of `job` knows about itself: its name, step, attempt and the environment its
+/// child processes get (never the worker marker: a program the task starts is not a worker).
+fn task_context(job: &Job, attempt: u32, env: Vec<(String, String)>) -> TaskContext {
+    TaskContext {
+        task: job.task.clone(),
+        step: job.step,
+        attempt,
+        env,
+        env_remove: vec![worker::WORKER_ENV.to_string()],
+    }
+}
+
 impl Registry {
     /// Runs simulator job `job` (attempt `attempt`, environment `env`) in the calling thread and
     /// checks it returned one observable per exposed name.
     pub fn simulate(&self, job: &Job, index: usize, attempt: u32, env: Vec<(String, String)>) -> Result<SimOutput> {
-        let ctx = TaskContext {
-            task: job.task.clone(),
-            step: job.step,
-            attempt,
-            env,
-            env_remove: vec![worker::WORKER_ENV.to_string()],
-        };
+        let ctx = task_context(job, attempt, env);
         let sim = self.simulator(index)?;
         let span = tracing::info_span!("simulator_run", task = %job.task, attempt);
         let _g = span.enter();
@@ -147,13 +153,7 @@ impl Registry {
         attempt: u32,
         env: Vec<(String, String)>,
     ) -> Result<ObjectiveOutput> {
-        let ctx = TaskContext {
-            task: job.task.clone(),
-            step: job.step,
-            attempt,
-            env,
-            env_remove: vec![worker::WORKER_ENV.to_string()],
-        };
+        let ctx = task_context(job, attempt, env);
         let obj = self.objectives.get(index).ok_or_else(|| out_of_range("objective", index))?;
         let span = tracing::info_span!("objective_compute", task = %job.task, attempt);
         let _g = span.enter();
