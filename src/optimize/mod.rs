@@ -152,6 +152,12 @@ impl Optimization {
         self
     }
 
+    /// The observers added with [`Optimization::observe`], taken out (a training run calls
+    /// them itself, in its order).
+    pub(crate) fn take_observers(&mut self) -> Vec<Box<dyn Observer + Send>> {
+        std::mem::take(&mut self.observers)
+    }
+
     /// Options every task starts from; per-unit hints override them (mythos'
     /// `remote_options_default`), e.g. `{"num_cpus": 2}`.
     pub fn remote_options_default(mut self, defaults: serde_json::Map<String, serde_json::Value>) -> Self {
