@@ -47,7 +47,7 @@
 //! | [`observable`] | structural observables with units and block-jackknife errors |
 //! | [`objective`] | DiffTRe and losses on tensors |
 //! | [`component`] | below `simulate`, `objective` and `optimize`: the `Simulator` and `Objective` traits, observations, task context, scheduler hints, names, the stop request |
-//! | [`optimize`] | the scheduler, executors, aggregation, optimizers, callbacks, checkpoints |
+//! | [`optimize`] | the scheduler, executors, aggregation, optimizers, the run loop and its observers, checkpoints |
 //! | [`train`] | training runs: run directory, resume, validation, plots, report |
 //! | [`config`] | the TOML schema of a training run, checked with file, line and key |
 //! | [`units`] | simulation units and conversions |

@@ -7,7 +7,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use oxgrad::config::ConfigFile;
 use oxgrad::observable::stats::fmt_sig;
-use oxgrad::train::{Observer, RunOptions, StepRecord, Summary};
+use oxgrad::optimize::{Observer, Step};
+use oxgrad::train::{Recorder, RunOptions, Summary};
 use oxgrad::{Error, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -37,13 +38,15 @@ pub struct OptimizeArgs {
     pub resume: Option<PathBuf>,
 }
 
+/// The progress bar: an observer of the run's steps.
 struct Bar {
     bar: ProgressBar,
+    recorder: Recorder,
 }
 
 impl Observer for Bar {
-    fn on_step(&mut self, records: &[StepRecord], total: usize) -> Result<()> {
-        let Some(r) = records.last() else { return Ok(()) };
+    fn after_step(&mut self, step: &Step<'_>) -> Result<()> {
+        let r = self.recorder.record(step);
         let obs: Vec<String> = r
             .objectives
             .values()
@@ -53,32 +56,32 @@ impl Observer for Bar {
             .collect();
         let neff = r.objectives.values().map(|o| o.n_eff).fold(f64::INFINITY, f64::min);
         let msg = format!("loss {} | {} | n_eff {:.3}", fmt_sig(r.loss), obs.join(", "), neff);
-        tracing::info!("step {}/{total}: {msg} ({:.1} s)", r.step, r.seconds);
+        tracing::info!("step {}/{}: {msg} ({:.1} s)", r.step, step.total, r.seconds);
         self.bar.set_message(msg);
         self.bar.set_position(r.step as u64 + 1);
         Ok(())
     }
-    fn on_validation(&mut self, runs: usize) {
-        tracing::info!("validating: {runs} fresh simulations with the initial and the best parameters");
-        self.bar.set_message(format!("validating ({runs} fresh simulations)"));
+    fn on_status(&mut self, status: &str) {
+        tracing::info!("{status}");
+        self.bar.set_message(status.to_string());
     }
-    fn on_finish(&mut self, s: &Summary) -> Result<()> {
-        self.bar.finish_and_clear();
-        for v in &s.validation {
-            for (k, name) in v.observables.iter().enumerate() {
-                tracing::info!(
-                    "validation of '{}': {name} initial {} → best {} {} (target {}; {} copies × {} MD steps)",
-                    v.objective,
-                    v.initial[k],
-                    v.best[k],
-                    v.units[k],
-                    fmt_sig(v.targets[k]),
-                    v.copies,
-                    v.md_steps
-                );
-            }
+}
+
+/// The validation's estimates, one log line per observable.
+fn log_validation(s: &Summary) {
+    for v in &s.validation {
+        for (k, name) in v.observables.iter().enumerate() {
+            tracing::info!(
+                "validation of '{}': {name} initial {} → best {} {} (target {}; {} copies × {} MD steps)",
+                v.objective,
+                v.initial[k],
+                v.best[k],
+                v.units[k],
+                fmt_sig(v.targets[k]),
+                v.copies,
+                v.md_steps
+            );
         }
-        Ok(())
     }
 }
 
@@ -125,7 +128,10 @@ pub fn optimize(a: &OptimizeArgs) -> Result<()> {
         stop: Some(crate::cli::stop_flag()),
         resume_command: Some(format!("oxgrad optimize --resume {}", dir.display())),
     };
-    let summary = training.observe(Bar { bar: bar.clone() }).run(&dir, &opts);
+    let recorder = training.recorder();
+    let summary = training.observe(Bar { bar: bar.clone(), recorder }).run(&dir, &opts);
     bar.finish_and_clear();
-    crate::cli::print_line(&summary?.line())
+    let summary = summary?;
+    log_validation(&summary);
+    crate::cli::print_line(&summary.line())
 }

@@ -5,6 +5,7 @@
 //! step, and nothing else carries hidden state.
 
 use super::scheduler::OptimizerState;
+use super::store::ObjectStore;
 use super::update::UpdateState;
 use super::Optimization;
 use crate::component::{ObservableId, Observation, Params, State};
@@ -31,20 +32,7 @@ impl Optimization {
     /// The checkpoint of `state` with the next parameters `params` (cached observables are
     /// copied out of the object store).
     pub fn snapshot(&self, params: &Params, state: &OptimizerState) -> Result<Checkpoint> {
-        let mut observables = BTreeMap::new();
-        for (id, h) in &state.observables {
-            let o = self.store.fetch(*h).map_err(|_| {
-                Error::internal(format!("checkpoint: the cached observable {id} is missing from the object store"))
-            })?;
-            observables.insert(id.to_string(), (*o).clone());
-        }
-        Ok(Checkpoint {
-            step: state.step,
-            params: params.clone(),
-            observables,
-            component_state: state.component_state.clone(),
-            update: state.update.clone(),
-        })
+        snapshot(&self.store, params, state)
     }
 
     /// Puts a checkpoint's observables back into the object store; the parameters and state to
@@ -58,4 +46,23 @@ impl Optimization {
             OptimizerState { observables, component_state: cp.component_state, update: cp.update, step: cp.step };
         Ok((cp.params, state))
     }
+}
+
+/// The checkpoint of `state` with the next parameters `params`, its observables copied out of
+/// `store`.
+pub(crate) fn snapshot(store: &ObjectStore, params: &Params, state: &OptimizerState) -> Result<Checkpoint> {
+    let mut observables = BTreeMap::new();
+    for (id, h) in &state.observables {
+        let o = store.fetch(*h).map_err(|_| {
+            Error::internal(format!("checkpoint: the cached observable {id} is missing from the object store"))
+        })?;
+        observables.insert(id.to_string(), (*o).clone());
+    }
+    Ok(Checkpoint {
+        step: state.step,
+        params: params.clone(),
+        observables,
+        component_state: state.component_state.clone(),
+        update: state.update.clone(),
+    })
 }

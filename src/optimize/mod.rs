@@ -1,5 +1,7 @@
 //! The parallel optimizer: simulators and objectives as scheduled tasks, gradient aggregation,
-//! parameter updates, callbacks and NaN safety — mythos' `RayOptimizer`, natively.
+//! parameter updates, and the one run loop ([`Optimization::run_with`]) whose [`Observer`]s
+//! are progress, metrics, checkpoints, early stopping, callbacks and the NaN policy — mythos'
+//! `RayOptimizer`, natively. Training runs ([`crate::train`]) use the same loop.
 //!
 //! ```
 //! use oxgrad::optimize::*;
@@ -34,6 +36,7 @@
 pub mod aggregate;
 pub mod checkpoint;
 pub mod executor;
+pub mod observer;
 mod scheduler;
 pub mod store;
 pub mod update;
@@ -45,25 +48,15 @@ pub use crate::component::{
 pub use aggregate::Aggregate;
 pub use checkpoint::Checkpoint;
 pub use executor::{Executor, Finished, Inline, Launcher, LocalPool, Pool, ProcessPool, TaskRun, Threads, Workers};
+pub use observer::{
+    Callback, CallbackObserver, Control, FiniteGradients, Observer, RunEnd, RunPlan, Step, Termination,
+};
 pub use scheduler::{OptimizerState, StepOutput};
 pub use update::{UpdateRule, UpdateState};
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// A callback after each step: receives the step's output and index, returns an optional
-/// replacement output and whether to keep going.
-pub type Callback<'a> = &'a mut dyn FnMut(&StepOutput, usize) -> (Option<StepOutput>, bool);
-
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Termination {
-    /// All steps ran.
-    Completed,
-    /// The callback asked to stop.
-    EarlyStop,
-}
 
 /// The outcome of [`Optimization::run`].
 #[derive(Debug, Clone)]
@@ -89,6 +82,7 @@ pub struct Optimization {
     pub(crate) defaults: serde_json::Map<String, serde_json::Value>,
     pub(crate) max_calls: usize,
     pub(crate) store: Arc<store::ObjectStore>,
+    observers: Vec<Box<dyn Observer + Send>>,
     started: bool,
 }
 
@@ -104,6 +98,7 @@ impl Optimization {
             defaults: serde_json::Map::new(),
             max_calls: 2,
             store: Arc::new(store::ObjectStore::default()),
+            observers: Vec::new(),
             started: false,
         }
     }
@@ -148,6 +143,19 @@ impl Optimization {
     pub fn executor(mut self, e: impl Executor + 'static) -> Self {
         self.executor = Box::new(e);
         self
+    }
+
+    /// Adds an observer of every run of this optimisation (after those a run is given: the
+    /// callback of [`Optimization::run`], a training run's own).
+    pub fn observe(mut self, o: impl Observer + Send + 'static) -> Self {
+        self.observers.push(Box::new(o));
+        self
+    }
+
+    /// The observers added with [`Optimization::observe`], taken out (a training run calls
+    /// them itself, in its order).
+    pub(crate) fn take_observers(&mut self) -> Vec<Box<dyn Observer + Send>> {
+        std::mem::take(&mut self.observers)
     }
 
     /// Options every task starts from; per-unit hints override them (mythos'
@@ -260,52 +268,103 @@ impl Optimization {
         scheduler::step(self, params, state, false)
     }
 
-    /// Runs `n_steps` steps (at least 1) from `params`. After each step the callback may replace
-    /// the output and stop the run; then a NaN or infinite gradient stops it with an error.
-    pub fn run(
-        mut self,
-        params: Params,
-        n_steps: usize,
-        mut callback: Option<Callback<'_>>,
-    ) -> Result<OptimizationResult> {
+    /// Runs `n_steps` steps (at least 1) from `params`: [`Optimization::run_with`] with the
+    /// callback (if any) as the first observer. After each step the callback may replace the
+    /// output and stop the run; a NaN or infinite gradient stops it with an error, whatever the
+    /// callback said ([`FiniteGradients`]).
+    pub fn run(mut self, params: Params, n_steps: usize, callback: Option<Callback<'_>>) -> Result<OptimizationResult> {
         if n_steps < 1 {
             return Err(Error::invalid("n_steps", n_steps, "n_steps must be at least 1."));
         }
-        let mut state = OptimizerState::default();
-        let mut params = params;
-        let mut last = None;
-        for step in 0..n_steps {
-            let mut out = self.step(&params, state)?;
-            let mut keep_going = true;
-            if let Some(cb) = callback.as_mut() {
-                let (replacement, go) = cb(&out, step);
-                if let Some(r) = replacement {
-                    out = r;
-                }
-                keep_going = go;
-            }
-            if !keep_going {
-                tracing::info!(step, "early stopping");
-                return Ok(OptimizationResult {
-                    params: out.params.clone(),
-                    last: out,
-                    steps: step + 1,
-                    termination: Termination::EarlyStop,
-                });
-            }
-            if let Some((name, value)) = out.grads.first_non_finite() {
-                return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
-            }
-            params = out.params.clone();
-            state = out.state.clone();
-            last = Some(out);
+        let mut callback = callback.map(CallbackObserver);
+        let mut observers: Vec<&mut dyn Observer> = Vec::new();
+        if let Some(cb) = callback.as_mut() {
+            observers.push(cb);
         }
-        let last = last.expect("n_steps >= 1 ran at least one step");
-        Ok(OptimizationResult {
-            params: last.params.clone(),
-            last,
-            steps: n_steps,
-            termination: Termination::Completed,
-        })
+        let end = self.run_with(RunPlan::new(params, n_steps), &mut observers)?;
+        let last = end.last.ok_or_else(|| Error::Stopped { what: "the first step of the optimisation".into() })?;
+        Ok(OptimizationResult { params: end.params, last, steps: end.next, termination: end.termination })
+    }
+
+    /// The run loop (the only one: [`Optimization::run`] and training runs use it). Runs the
+    /// steps `plan` describes; after each one tells `observers`, then the optimisation's own
+    /// ([`Optimization::observe`]), then the NaN policy ([`FiniteGradients`]), as the
+    /// [`observer`] module describes. Ends when the steps are done, an observer asks to stop
+    /// (the parameters are then evaluated first if the plan says so), a stop request comes
+    /// ([`Termination::Interrupted`]: the step under way is abandoned) or a hook fails.
+    pub fn run_with(&mut self, plan: RunPlan, observers: &mut [&mut dyn Observer]) -> Result<RunEnd> {
+        let mut own = std::mem::take(&mut self.observers);
+        let end = self.drive(plan, observers, &mut own);
+        self.observers = own;
+        end
+    }
+
+    fn drive(
+        &mut self,
+        plan: RunPlan,
+        observers: &mut [&mut dyn Observer],
+        own: &mut [Box<dyn Observer + Send>],
+    ) -> Result<RunEnd> {
+        use std::sync::atomic::Ordering;
+        let RunPlan { mut params, mut state, first, steps, evaluate_last, stop } = plan;
+        let mut nan = FiniteGradients;
+        macro_rules! each {
+            (|$o:ident| $body:expr) => {{
+                for $o in observers.iter_mut() {
+                    $body;
+                }
+                for $o in own.iter_mut() {
+                    $body;
+                }
+            }};
+        }
+        each!(|o| o.on_start(first, steps)?);
+        let stopping = || stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
+        let (mut updates_end, mut index, mut last, mut termination) = (steps, first, None, Termination::Completed);
+        while index < updates_end || (evaluate_last && index == updates_end) {
+            if stopping() {
+                termination = Termination::Interrupted;
+                break;
+            }
+            let update = index < updates_end;
+            let t = std::time::Instant::now();
+            let out = if update { self.step(&params, state.clone()) } else { self.evaluate(&params, state.clone()) };
+            let output = match out {
+                // work abandoned on a stop request: the step is not done, a resumed run redoes it
+                Err(_) if stopping() => {
+                    termination = Termination::Interrupted;
+                    break;
+                }
+                out => out?,
+            };
+            let mut step = Step {
+                index,
+                total: steps,
+                update,
+                params: &params,
+                output,
+                seconds: t.elapsed().as_secs_f64(),
+                store: &self.store,
+            };
+            let mut control = Control::Continue;
+            each!(|o| if o.on_step(&mut step)? == Control::Stop {
+                control = Control::Stop;
+            });
+            nan.on_step(&mut step)?;
+            each!(|o| o.after_step(&step)?);
+            let output = step.output;
+            params = output.params.clone();
+            state = output.state.clone();
+            last = Some(output);
+            index += 1;
+            if control == Control::Stop && update {
+                tracing::info!(step = index - 1, "early stopping");
+                termination = Termination::EarlyStop;
+                updates_end = index;
+            }
+        }
+        let end = RunEnd { params, state, last, next: index, termination };
+        each!(|o| o.on_finish(&end)?);
+        Ok(end)
     }
 }

@@ -8,6 +8,13 @@
 //! parameters (same seeds for both, so their difference is not seed noise) give each observable
 //! with a block-jackknife standard error: the independent check of the fit.
 //!
+//! The steps are the optimisation's one run loop ([`Optimization::run_with`]); the run directory
+//! is its observer, and so are the run's own observers ([`Training::observe`], the
+//! [`crate::optimize::Observer`] trait): a progress bar, an early stop (the run then evaluates
+//! its last parameters and finishes as usual, with fewer updates), an edit of a step's output.
+//! A NaN or infinite gradient ends the run with the optimiser's error, after the step is
+//! plotted, not committed.
+//!
 //! Every step is committed to the run directory before the next starts: its line in
 //! `metrics.jsonl`, then `checkpoint.json` (written whole or not at all) with the parameters, the
 //! update rule's moments, each component's state and the cached trajectories. A run that was
@@ -27,8 +34,7 @@
 //! | `report.html` | one self-contained page ([`report`]), also while a run is in progress |
 //!
 //! Library users get the same directory: build a [`Training`] from an [`Optimization`] and the
-//! objectives' observables, and [`Training::run`] it. Own observers ([`Observer`]) hear about
-//! every step. A configuration builds one ([`crate::config::plan::Plan::training`]):
+//! objectives' observables, and [`Training::run`] it. A configuration builds one ([`crate::config::plan::Plan::training`]):
 //!
 //! ```
 //! use oxgrad::config::ConfigFile;
@@ -71,7 +77,10 @@ use crate::error::{Error, Result};
 use crate::io::atomic::{self, DirLock};
 use crate::observable::stats::{fmt_sig, Estimate};
 use crate::observable::Observable;
-use crate::optimize::{Aggregate, Checkpoint, Observation, Optimization, OptimizerState, Params, StepOutput, TaskRun};
+use crate::optimize::{
+    Aggregate, Checkpoint, Control, Observation, Observer, Optimization, OptimizerState, Params, RunPlan, Step,
+    StepOutput, TaskRun, Termination,
+};
 use crate::params::ParamSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -79,7 +88,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 pub use validate::Validation;
 
 /// One observable of one objective at one step.
@@ -162,7 +170,7 @@ pub struct Summary {
     pub final_loss: f64,
     /// The step with the lowest loss.
     pub best_step: usize,
-    /// Updates made.
+    /// Updates made (fewer than planned when an observer stopped the run).
     pub steps: usize,
     /// Validation per objective (empty when disabled or impossible).
     pub validation: Vec<ValidationRecord>,
@@ -208,20 +216,6 @@ impl Summary {
             targets.join(","),
             self.run_dir.display()
         )
-    }
-}
-
-/// What an observer of a run hears about. Every method does nothing by default.
-pub trait Observer {
-    /// A step was evaluated and committed (`records` so far, the last one new).
-    fn on_step(&mut self, _records: &[StepRecord], _total: usize) -> Result<()> {
-        Ok(())
-    }
-    /// The validation's `runs` fresh simulations started.
-    fn on_validation(&mut self, _runs: usize) {}
-    /// The run ended.
-    fn on_finish(&mut self, _summary: &Summary) -> Result<()> {
-        Ok(())
     }
 }
 
@@ -274,7 +268,8 @@ impl Training {
     /// `steps` updates of `optimization` from `start` (trained names and values), on top of the
     /// complete parameter set `base`.
     #[must_use]
-    pub fn new(optimization: Optimization, base: ParamSet, start: Params, steps: usize) -> Training {
+    pub fn new(mut optimization: Optimization, base: ParamSet, start: Params, steps: usize) -> Training {
+        let observers = optimization.take_observers().into_iter().map(|o| o as Box<dyn Observer>).collect();
         Training {
             optimization,
             base,
@@ -283,7 +278,7 @@ impl Training {
             objectives: Vec::new(),
             config: None,
             seeds: None,
-            observers: Vec::new(),
+            observers,
             threads: crate::machine::cores(),
             inputs: Vec::new(),
         }
@@ -296,7 +291,11 @@ impl Training {
         self
     }
 
-    /// Adds an observer.
+    /// Adds an observer of the run's steps (after those the optimisation already had). It hears
+    /// each step before the run records it ([`Observer::on_step`]: it may edit the step or stop
+    /// the run, which then evaluates its last parameters and finishes as usual), and after the
+    /// run committed it ([`Observer::after_step`]); [`Observer::on_status`] tells it when the
+    /// validation starts.
     #[must_use]
     pub fn observe(mut self, o: impl Observer + 'static) -> Training {
         self.observers.push(Box::new(o));
@@ -330,7 +329,7 @@ impl Training {
     /// {objective: …}, "grads": {parameter: …}}`.
     pub fn gradient_only(mut self) -> Result<serde_json::Value> {
         let out = self.optimization.evaluate(&self.start, OptimizerState::default())?;
-        let rec = self.record(&out, &self.start, 0, 0.0);
+        let rec = self.recorder().record_output(&out, &self.start, 0, 0.0);
         Ok(serde_json::json!({
             "loss": rec.loss,
             "n_eff": rec.objectives.iter().map(|(k, o)| (k.clone(), o.n_eff)).collect::<BTreeMap<_, _>>(),
@@ -338,106 +337,72 @@ impl Training {
         }))
     }
 
-    fn record(&self, out: &StepOutput, params: &Params, step: usize, seconds: f64) -> StepRecord {
-        let scalar = |obj: &str, name: &str| {
-            out.observables.get(obj).and_then(|m| m.get(name)).and_then(Observation::as_scalar).unwrap_or(f64::NAN)
-        };
-        let mut objectives = BTreeMap::new();
-        let mut losses = Vec::new();
-        for o in &self.objectives {
-            let observables = o
-                .observables
+    /// What turns a step of this run into its [`StepRecord`] (for observers that show them).
+    #[must_use]
+    pub fn recorder(&self) -> Recorder {
+        Recorder {
+            objectives: self
+                .objectives
                 .iter()
-                .enumerate()
-                .map(|(k, obs)| {
-                    let rec = ObservableRecord {
-                        value: scalar(&o.name, obs.name()),
-                        std_err: scalar(&o.name, &format!("{}_se", obs.name())),
-                        unit: obs.unit().to_string(),
-                        target: o.targets.get(k).copied(),
-                    };
-                    (obs.name().to_string(), rec)
+                .map(|o| RecordedObjective {
+                    name: o.name.clone(),
+                    observables: o.observables.iter().map(|x| (x.name().to_string(), x.unit().to_string())).collect(),
+                    targets: o.targets.clone(),
+                    weight: o.weight,
                 })
-                .collect();
-            let loss = scalar(&o.name, "loss");
-            losses.push((loss, o.weight));
-            objectives.insert(o.name.clone(), ObjectiveRecord { loss, n_eff: scalar(&o.name, "neff"), observables });
-        }
-        let loss = match self.optimization.aggregation() {
-            Some(Aggregate::WeightedSum(_)) => losses.iter().map(|(l, w)| l * w).sum(),
-            _ => losses.iter().map(|(l, _)| l).sum::<f64>() / losses.len().max(1) as f64,
-        };
-        let seeds = out
-            .state
-            .component_state
-            .iter()
-            .filter_map(|(k, st)| st.get("seed").and_then(serde_json::Value::as_u64).map(|s| (k.clone(), s)))
-            .collect();
-        StepRecord {
-            step,
-            loss,
-            objectives,
-            params: params.clone(),
-            grads: out.grads.0.clone(),
-            seconds,
-            seeds,
-            tasks: out.tasks.clone(),
+                .collect(),
+            weighted: matches!(self.optimization.aggregation(), Some(Aggregate::WeightedSum(_))),
         }
     }
 
-    /// Runs into `dir` (see the [module docs](self)).
+    /// Runs into `dir` (see the [module docs](self)): the optimisation's run loop
+    /// ([`Optimization::run_with`]) with the run directory as its observer, then the
+    /// validation, plots and report.
     pub fn run(mut self, dir: &Path, opts: &RunOptions) -> Result<Summary> {
         // a worker of the process or Slurm executor runs its task here, before the directory
         self.optimization.serve_if_worker();
         let _lock = DirLock::acquire(dir)?;
-        let (mut params, mut state, mut records) = if opts.resume {
+        let (params, state, records) = if opts.resume {
             self.load(dir)?
         } else {
             self.fresh(dir, opts.force)?;
             (self.start.clone(), OptimizerState::default(), Vec::new())
         };
         let metrics_path = dir.join("metrics.jsonl");
-        let mut metrics = std::fs::File::options()
+        let metrics = std::fs::File::options()
             .create(true)
             .append(true)
             .open(&metrics_path)
             .map_err(|e| Error::io("open", &metrics_path, e))?;
         let stop = opts.stop.clone().unwrap_or_else(crate::optimize::stop_flag);
-        while records.len() <= self.steps {
-            if stop.load(Ordering::SeqCst) {
-                return Err(self.interrupted(dir, records.len(), opts));
-            }
-            let step = records.len();
-            let t = Instant::now();
-            let out = if step < self.steps {
-                self.optimization.step(&params, state)
-            } else {
-                self.optimization.evaluate(&params, state)
-            };
-            // work abandoned on a stop request: the step is not committed, a resume redoes it
-            let out = match out {
-                Err(_) if stop.load(Ordering::SeqCst) => return Err(self.interrupted(dir, records.len(), opts)),
-                out => out?,
-            };
-            let rec = self.record(&out, &params, step, t.elapsed().as_secs_f64());
-            if let Some((name, value)) = out.grads.first_non_finite() {
-                records.push(rec);
+        let plan = RunPlan::new(params, self.steps).resume(records.len(), state).evaluate_last().stop_on(stop.clone());
+        let mut observers = std::mem::take(&mut self.observers);
+        let mut run = RunDir {
+            dir,
+            metrics,
+            metrics_path,
+            recorder: self.recorder(),
+            records,
+            config: self.config.as_deref(),
+            steps: self.steps,
+            observers: &mut observers,
+        };
+        let end = self.optimization.run_with(plan, &mut [&mut run]);
+        let records = run.records;
+        self.observers = observers;
+        let params = match end {
+            Err(e @ Error::NonFiniteGradient { .. }) => {
                 plot::all(dir, &records, &[]).ok();
-                return Err(Error::NonFiniteGradient { step, param: name.to_string(), value });
+                return Err(e);
             }
-            let line = serde_json::to_string(&rec)
-                .map_err(|e| Error::internal(format!("a step record does not serialise: {e}")))?;
-            writeln!(metrics, "{line}")
-                .and_then(|()| metrics.sync_data())
-                .map_err(|e| Error::io("write", &metrics_path, e))?;
-            records.push(rec);
-            params = out.params.clone();
-            state = out.state;
-            self.commit(dir, &params, &state, &records)?;
-            for o in &mut self.observers {
-                o.on_step(&records, self.steps)?;
+            Err(e) => return Err(e),
+            Ok(end) if end.termination == Termination::Interrupted => {
+                return Err(self.interrupted(dir, records.len(), opts))
             }
-        }
+            Ok(end) => end.params,
+        };
+        // the last record evaluates the final parameters: its index is the number of updates
+        self.steps = records.len() - 1;
         let set = |p: &BTreeMap<String, f64>| -> Result<ParamSet> {
             self.base.with_params(p.iter().map(|(k, v)| (k.as_str(), *v)))
         };
@@ -478,9 +443,6 @@ impl Training {
             records,
             params,
         };
-        for o in &mut self.observers {
-            o.on_finish(&summary)?;
-        }
         Ok(summary)
     }
 
@@ -546,46 +508,6 @@ impl Training {
         std::fs::write(dir.join("metrics.jsonl"), "").map_err(|e| Error::io("create", &dir.join("metrics.jsonl"), e))
     }
 
-    /// Commits the state after a step: cached observables by content hash under `state/`, then
-    /// `checkpoint.json` atomically (the commit point).
-    fn commit(&self, dir: &Path, params: &Params, state: &OptimizerState, records: &[StepRecord]) -> Result<()> {
-        let cp = self.optimization.snapshot(params, state)?;
-        let state_dir = dir.join("state");
-        std::fs::create_dir_all(&state_dir).map_err(|e| Error::io("create directory", &state_dir, e))?;
-        let mut refs = BTreeMap::new();
-        for (id, o) in &cp.observables {
-            let bytes = serde_json::to_vec(o)
-                .map_err(|e| Error::internal(format!("a checkpointed observable does not serialise: {e}")))?;
-            let name = format!("{:016x}.json", fnv1a(&bytes));
-            let path = state_dir.join(&name);
-            if !path.exists() {
-                atomic::write(&path, &bytes)?;
-            }
-            refs.insert(id.clone(), name);
-        }
-        let file = CheckpointFile {
-            version: 1,
-            checkpoint: Checkpoint { observables: BTreeMap::new(), ..cp },
-            observables: refs.clone(),
-            records: records.to_vec(),
-            config: self.config.clone(),
-        };
-        let json = serde_json::to_vec(&file)
-            .map_err(|e| Error::internal(format!("the checkpoint does not serialise: {e}")))?;
-        atomic::write(&dir.join("checkpoint.json"), &json)?;
-        // observables no longer referenced are dropped
-        if let Ok(entries) = std::fs::read_dir(&state_dir) {
-            let keep: std::collections::BTreeSet<&String> = refs.values().collect();
-            for e in entries.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                if n.ends_with(".json") && !keep.contains(&n) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Loads the last committed step of the run in `dir`.
     fn load(&mut self, dir: &Path) -> Result<(Params, OptimizerState, Vec<StepRecord>)> {
         let path = dir.join("checkpoint.json");
@@ -622,6 +544,9 @@ impl Training {
                 .map_err(|e| Error::parse(&p, e.line(), "a cached observable", e.to_string()))?;
             file.checkpoint.observables.insert(id.clone(), o);
         }
+        if let Some(n) = file.updates {
+            self.steps = n;
+        }
         let (params, state) = self.optimization.restore(file.checkpoint)?;
         // metrics.jsonl may hold a line of a step that was not committed: rewrite it from the checkpoint
         let mut lines = String::new();
@@ -641,8 +566,10 @@ impl Training {
         let mut out = Vec::new();
         for o in &self.objectives {
             let Some(val) = &o.validation else { continue };
+            let status =
+                format!("validating: {} fresh simulations with the initial and the best parameters", 2 * val.copies);
             for obs in &mut self.observers {
-                obs.on_validation(2 * val.copies);
+                obs.on_status(&status);
             }
             let res = val.run(&[&self.base, best], self.threads)?;
             out.push(ValidationRecord {
@@ -658,6 +585,180 @@ impl Training {
             });
         }
         Ok(out)
+    }
+}
+
+/// Commits the state after a step: cached observables by content hash under `state/`, then
+/// `checkpoint.json` atomically (the commit point).
+fn commit(
+    dir: &Path,
+    cp: Checkpoint,
+    records: &[StepRecord],
+    config: Option<&str>,
+    updates: Option<usize>,
+) -> Result<()> {
+    let state_dir = dir.join("state");
+    std::fs::create_dir_all(&state_dir).map_err(|e| Error::io("create directory", &state_dir, e))?;
+    let mut refs = BTreeMap::new();
+    for (id, o) in &cp.observables {
+        let bytes = serde_json::to_vec(o)
+            .map_err(|e| Error::internal(format!("a checkpointed observable does not serialise: {e}")))?;
+        let name = format!("{:016x}.json", fnv1a(&bytes));
+        let path = state_dir.join(&name);
+        if !path.exists() {
+            atomic::write(&path, &bytes)?;
+        }
+        refs.insert(id.clone(), name);
+    }
+    let file = CheckpointFile {
+        version: 1,
+        checkpoint: Checkpoint { observables: BTreeMap::new(), ..cp },
+        observables: refs.clone(),
+        records: records.to_vec(),
+        config: config.map(str::to_string),
+        updates,
+    };
+    let json =
+        serde_json::to_vec(&file).map_err(|e| Error::internal(format!("the checkpoint does not serialise: {e}")))?;
+    atomic::write(&dir.join("checkpoint.json"), &json)?;
+    // observables no longer referenced are dropped
+    if let Ok(entries) = std::fs::read_dir(&state_dir) {
+        let keep: std::collections::BTreeSet<&String> = refs.values().collect();
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.ends_with(".json") && !keep.contains(&n) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns a step of a training run into its [`StepRecord`] ([`Training::recorder`]).
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    objectives: Vec<RecordedObjective>,
+    weighted: bool,
+}
+
+#[derive(Debug, Clone)]
+struct RecordedObjective {
+    name: String,
+    /// Observable names and units.
+    observables: Vec<(String, String)>,
+    targets: Vec<f64>,
+    weight: f64,
+}
+
+impl Recorder {
+    /// The record of `step`.
+    #[must_use]
+    pub fn record(&self, step: &Step<'_>) -> StepRecord {
+        self.record_output(&step.output, step.params, step.index, step.seconds)
+    }
+
+    fn record_output(&self, out: &StepOutput, params: &Params, step: usize, seconds: f64) -> StepRecord {
+        let scalar = |obj: &str, name: &str| {
+            out.observables.get(obj).and_then(|m| m.get(name)).and_then(Observation::as_scalar).unwrap_or(f64::NAN)
+        };
+        let mut objectives = BTreeMap::new();
+        let mut losses = Vec::new();
+        for o in &self.objectives {
+            let observables = o
+                .observables
+                .iter()
+                .enumerate()
+                .map(|(k, (name, unit))| {
+                    let rec = ObservableRecord {
+                        value: scalar(&o.name, name),
+                        std_err: scalar(&o.name, &format!("{name}_se")),
+                        unit: unit.clone(),
+                        target: o.targets.get(k).copied(),
+                    };
+                    (name.clone(), rec)
+                })
+                .collect();
+            let loss = scalar(&o.name, "loss");
+            losses.push((loss, o.weight));
+            objectives.insert(o.name.clone(), ObjectiveRecord { loss, n_eff: scalar(&o.name, "neff"), observables });
+        }
+        let loss = if self.weighted {
+            losses.iter().map(|(l, w)| l * w).sum()
+        } else {
+            losses.iter().map(|(l, _)| l).sum::<f64>() / losses.len().max(1) as f64
+        };
+        let seeds = out
+            .state
+            .component_state
+            .iter()
+            .filter_map(|(k, st)| st.get("seed").and_then(serde_json::Value::as_u64).map(|s| (k.clone(), s)))
+            .collect();
+        StepRecord {
+            step,
+            loss,
+            objectives,
+            params: params.clone(),
+            grads: out.grads.0.clone(),
+            seconds,
+            seeds,
+            tasks: out.tasks.clone(),
+        }
+    }
+}
+
+/// The run directory as the observer of the run loop: records each step (after the user's
+/// observers have seen it), then, once the step passed the NaN policy, appends its line to
+/// `metrics.jsonl`, commits the checkpoint and tells the user's observers.
+struct RunDir<'a> {
+    dir: &'a Path,
+    metrics: std::fs::File,
+    metrics_path: PathBuf,
+    recorder: Recorder,
+    /// Every evaluated step (the last one possibly not committed: a non-finite gradient's).
+    records: Vec<StepRecord>,
+    config: Option<&'a str>,
+    /// The planned updates.
+    steps: usize,
+    observers: &'a mut [Box<dyn Observer>],
+}
+
+impl Observer for RunDir<'_> {
+    fn on_start(&mut self, first: usize, total: usize) -> Result<()> {
+        self.observers.iter_mut().try_for_each(|o| o.on_start(first, total))
+    }
+
+    fn on_step(&mut self, step: &mut Step<'_>) -> Result<Control> {
+        let mut control = Control::Continue;
+        for o in self.observers.iter_mut() {
+            if o.on_step(step)? == Control::Stop {
+                control = Control::Stop;
+            }
+        }
+        self.records.push(self.recorder.record(step));
+        Ok(control)
+    }
+
+    fn after_step(&mut self, step: &Step<'_>) -> Result<()> {
+        let rec = self.records.last().ok_or_else(|| Error::internal("a step was accepted before it was recorded"))?;
+        let line = serde_json::to_string(rec)
+            .map_err(|e| Error::internal(format!("a step record does not serialise: {e}")))?;
+        writeln!(self.metrics, "{line}")
+            .and_then(|()| self.metrics.sync_data())
+            .map_err(|e| Error::io("write", &self.metrics_path, e))?;
+        // the evaluation of the final parameters before the planned end: an observer stopped the run
+        let updates = (!step.update && step.index < self.steps).then_some(step.index);
+        commit(self.dir, step.checkpoint()?, &self.records, self.config, updates)?;
+        self.observers.iter_mut().try_for_each(|o| o.after_step(step))
+    }
+
+    fn on_status(&mut self, status: &str) {
+        for o in self.observers.iter_mut() {
+            o.on_status(status);
+        }
+    }
+
+    fn on_finish(&mut self, end: &crate::optimize::RunEnd) -> Result<()> {
+        self.observers.iter_mut().try_for_each(|o| o.on_finish(end))
     }
 }
 
@@ -688,6 +789,9 @@ struct CheckpointFile {
     /// The resolved configuration the run started with (a resumed run must use the same).
     #[serde(default)]
     config: Option<String>,
+    /// The updates made by a run an observer stopped early (absent: the planned ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updates: Option<usize>,
 }
 
 /// The keys (dotted, `simulator[0].md_steps`) whose values differ between two TOML documents.
