@@ -108,9 +108,12 @@ pub struct ObservableRecord {
 /// One objective at one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectiveRecord {
-    /// Its loss.
+    /// Its loss (NaN, written `null`, when the objective reports none).
+    #[serde(deserialize_with = "crate::observable::stats::nan_if_null")]
     pub loss: f64,
-    /// Smallest normalised effective sample size.
+    /// Smallest normalised effective sample size (NaN, written `null`, when the objective
+    /// reports none).
+    #[serde(deserialize_with = "crate::observable::stats::nan_if_null")]
     pub n_eff: f64,
     /// Observables by name.
     pub observables: BTreeMap<String, ObservableRecord>,
@@ -122,6 +125,7 @@ pub struct StepRecord {
     /// The step whose parameters were evaluated (0 = initial; `steps` = after the last update).
     pub step: usize,
     /// The aggregated loss (mean, weighted sum or the one objective's, as the aggregation).
+    #[serde(deserialize_with = "crate::observable::stats::nan_if_null")]
     pub loss: f64,
     /// Per objective.
     pub objectives: BTreeMap<String, ObjectiveRecord>,
@@ -845,4 +849,36 @@ pub fn read_records(dir: &Path) -> Result<Vec<StepRecord>> {
             serde_json::from_str(l).map_err(|e| Error::parse(&path, k + 1, "a step record (JSON)", e.to_string()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An objective that reports no n_eff or loss leaves NaN in its record: written `null`, read
+    /// back as NaN, so `metrics.jsonl` (and the report built from it) still loads.
+    #[test]
+    fn records_without_n_eff_or_loss_read_back() {
+        let rec = StepRecord {
+            step: 0,
+            loss: f64::NAN,
+            objectives: BTreeMap::from([(
+                "o".to_string(),
+                ObjectiveRecord { loss: f64::NAN, n_eff: f64::NAN, observables: BTreeMap::new() },
+            )]),
+            params: BTreeMap::new(),
+            grads: BTreeMap::new(),
+            seconds: 0.0,
+            seeds: BTreeMap::new(),
+            tasks: Vec::new(),
+        };
+        let line = serde_json::to_string(&rec).unwrap();
+        assert!(line.contains("\"n_eff\":null"), "{line}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("metrics.jsonl"), format!("{line}\n")).unwrap();
+        let back = read_records(dir.path()).unwrap();
+        assert!(
+            back[0].loss.is_nan() && back[0].objectives["o"].n_eff.is_nan() && back[0].objectives["o"].loss.is_nan()
+        );
+    }
 }
