@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
 use crate::io::Configuration;
 use crate::math::{Dual, Real, V3};
+use crate::params::strength::Strengths;
 use crate::params::{ModelKind, ParamSet, Term};
 use crate::system::Topology;
 use serde::{Deserialize, Serialize};
@@ -497,27 +498,9 @@ impl EnergyModel {
         }
     }
 
-    /// The `f64` strength tables: `[stacking 16, H-bond 2, Debye 3]` for [`Self::strength_index`].
+    /// The `f64` strength tables: `[stacking 16, H-bond 2]` for [`Self::strength_index`].
     fn strength_tables(&self) -> (Vec<f64>, Vec<f64>) {
-        let p = &self.params;
-        let kt = p.value("kt");
-        let stack: Vec<f64> = if p.is_sequence_dependent() {
-            let f = p.value("eps_stack_kt_coeff");
-            let bases = crate::io::seqdep::BASES;
-            bases
-                .iter()
-                .flat_map(|x| bases.iter().map(move |y| (x, y)))
-                .map(|(x, y)| p.value(&format!("ss_stack_weights_{x}_{y}")) * (1.0 - f + 9.0 * f * kt))
-                .collect()
-        } else {
-            vec![p.value("eps_stack_base") + p.value("eps_stack_kt_coeff") * kt; 16]
-        };
-        let hb = if p.is_sequence_dependent() {
-            vec![p.value("ss_hb_weights_A_T"), p.value("ss_hb_weights_C_G")]
-        } else {
-            vec![p.value("eps_hb"); 2]
-        };
-        (stack, hb)
+        Strengths::new(self.params.is_sequence_dependent(), |n| self.params.value(n)).tables()
     }
 
     fn check_frame(&self, frame: &Frame) -> Result<()> {
