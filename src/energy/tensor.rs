@@ -194,6 +194,8 @@ impl ParamSource<T1> for TensorParams {
     fn p(&self, name: &str) -> T1 {
         match self.values.get(name) {
             Some(t) => t.clone(),
+            // the same generic code read every name from the model's set when it was built
+            // (`EnergyModel::new` refuses a set without one)
             None => panic!("invariant: parameter '{name}' exists in every parameter set of this model"),
         }
     }
