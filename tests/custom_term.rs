@@ -578,6 +578,43 @@ fn a_term_is_checked_when_it_is_added() {
     assert!(m.with_term(Debye, 1.0).unwrap_err().to_string().contains("built-in term"));
 }
 
+/// A misspelt parameter name on a branch the term's first `f64` evaluation does not take (here:
+/// pairs beyond a switch distance) is an error when the term is added, not a panic when a pair
+/// first reaches the branch in the middle of a run.
+#[test]
+fn a_misspelt_name_on_any_branch_is_an_error_when_the_term_is_added() {
+    let (top, conf) = duplex();
+    let m = EnergyModel::new(&top, ParamSet::dna2_defaults()).unwrap();
+    #[derive(Debug)]
+    struct Switched(&'static str);
+    impl EnergyTerm for Switched {
+        fn name(&self) -> &str {
+            "Switched"
+        }
+        fn params(&self) -> Vec<ParamSpec> {
+            vec![ParamSpec::new("k_near", 1.0, "", ""), ParamSpec::new("k_far", 0.5, "", "")]
+        }
+        fn scope(&self) -> Scope {
+            Scope::NonBonded { cutoff: 3.0 }
+        }
+        fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+            let r = pair.d.norm();
+            let cut = r.cst(3.0) - r.clone();
+            // near pairs and far pairs have their own stiffness; `self.0` names the far one
+            T::choose(&r.lt(&r.cst(1.0)), || cut.clone() * p.get("k_near"), || cut.clone() * p.get(self.0))
+        }
+    }
+    let Err(e) = m.clone().with_term(Switched("k_fra"), 1.0) else { panic!("the misspelt name was accepted") };
+    assert_eq!(
+        e.to_string(),
+        "invalid energy of term 'Switched' = k_fra: it reads parameter(s) its params() does not declare (it declares: k_near, k_far): add a ParamSpec for each (ParamSpec::shared for one the model already has)"
+    );
+    // spelt right, the term works on both branches
+    let ok = m.with_term(Switched("k_far"), 1.0).unwrap();
+    assert!(ok.breakdown(&conf).unwrap().custom("Switched").unwrap() > 0.0);
+    ok.forces(&conf).unwrap();
+}
+
 /// The parallel force routine (above 2048 pairs) with users' terms gives the same forces, bit
 /// for bit, as one thread.
 #[test]

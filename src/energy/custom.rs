@@ -208,9 +208,10 @@ impl<T: Clone> TermParams<T> {
     ///
     /// # Panics
     /// If the term did not declare `name` in [`EnergyTerm::params`] (a mistake in the term's
-    /// code). [`EnergyModel::with_term`](super::EnergyModel::with_term) evaluates the term once
-    /// and reports such names as an error, so this happens only for names read on paths that
-    /// evaluation did not take.
+    /// code). [`EnergyModel::with_term`](super::EnergyModel::with_term) evaluates the term in
+    /// `f64` and as tensors, which take both sides of every [`Real::choose`], and reports such
+    /// names as an error: a term attached to a model reads only names it declared, unless it
+    /// chooses names by something other than its [`Real`] arithmetic (a global, a counter).
     #[must_use]
     pub fn get(&self, name: &str) -> T {
         match self.names.iter().position(|n| n == name) {
@@ -485,21 +486,47 @@ impl Attached {
         Ok(a)
     }
 
-    /// Evaluates the term once on a made-up pair or nucleotide: a parameter it reads without
-    /// declaring it is an error now rather than a panic in the middle of a run.
+    /// Evaluates the term once on a made-up pair or nucleotide, in `f64` and as tensors: a
+    /// parameter it reads without declaring it is an error now rather than a panic in the middle
+    /// of a run. The tensor evaluation takes both sides of every [`Real::choose`] (and no early
+    /// exit), so it reads every name that any evaluation of the term can read.
     fn probe(&self, geo: &Geometry<f64>) -> Result<()> {
         let misses = Arc::new(std::sync::Mutex::new(Vec::new()));
         let p = TermParams { probe: Some((misses.clone(), 1.0)), ..self.values.clone() };
-        let frame = [Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0)].map(V3::from);
-        if matches!(self.scope, Scope::Nucleotides(_)) {
+        let axes = [Vec3::new(1.0, 0.0, 0.0), Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0)];
+        let (centre, separation) = (Vec3::new(0.5, 0.3, 0.2), Vec3::new(0.6, 0.3, 0.2));
+        let frame = axes.map(V3::from);
+        let nucleotide = matches!(self.scope, Scope::Nucleotides(_));
+        if nucleotide {
             let sites = self.nucleotide_sites(geo, &frame);
-            let r = V3::from(Vec3::new(0.5, 0.3, 0.2));
-            self.term.nt_f64(&p, &NucleotideFrame { r, a: frame, sites });
+            self.term.nt_f64(&p, &NucleotideFrame { r: V3::from(centre), a: frame, sites });
         } else {
-            self.term.pair_f64(&p, &self.pair(geo, V3::from(Vec3::new(0.6, 0.3, 0.2)), frame.clone(), frame));
+            self.term.pair_f64(&p, &self.pair(geo, V3::from(separation), frame.clone(), frame));
         }
-        let mut misses = misses.lock().map_or_else(|e| e.into_inner().clone(), |m| m.clone());
-        misses.dedup();
+        let device = crate::backend::cpu();
+        let c = |x: f64| T1::from_data(burn::tensor::TensorData::new(vec![x], [1]), &device);
+        let v = |x: Vec3| V3::new(c(x.0[0]), c(x.0[1]), c(x.0[2]));
+        let values = self.values.values.iter().map(|&x| c(x)).collect();
+        let p = TermParams {
+            term: self.name.clone(),
+            names: self.locals.clone(),
+            values,
+            probe: Some((misses.clone(), c(1.0))),
+        };
+        let (geo, frame) = (geo.map(|x| c(*x)), axes.map(v));
+        if nucleotide {
+            let sites = self.nucleotide_sites(&geo, &frame);
+            self.term.nt_tensor(&p, &NucleotideFrame { r: v(centre), a: frame, sites });
+        } else {
+            self.term.pair_tensor(&p, &self.pair(&geo, v(separation), frame.clone(), frame));
+        }
+        let all = misses.lock().map_or_else(|e| e.into_inner().clone(), |m| m.clone());
+        let mut misses: Vec<String> = Vec::new();
+        for name in all {
+            if !misses.contains(&name) {
+                misses.push(name);
+            }
+        }
         if misses.is_empty() {
             return Ok(());
         }

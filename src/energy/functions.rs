@@ -36,6 +36,56 @@ impl ParamSource<crate::math::Dual> for crate::params::ParamSet {
     }
 }
 
+/// A parameter set as a model reads it when it is built: every name the model's terms read goes
+/// through here once, and a name the set does not have is an error from [`Checked::finish`]
+/// (with the closest names), never a panic. The tensor model reads the same names through the
+/// same generic code, so a built model's evaluations find every name they ask for.
+pub(crate) struct Checked<'a> {
+    set: &'a crate::params::ParamSet,
+    missing: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a> Checked<'a> {
+    /// Reads from `set`.
+    pub(crate) fn new(set: &'a crate::params::ParamSet) -> Checked<'a> {
+        Checked { set, missing: std::cell::RefCell::new(Vec::new()) }
+    }
+
+    /// The value of `name`; a name the set lacks is recorded (and reads as NaN meanwhile).
+    pub(crate) fn value(&self, name: &str) -> f64 {
+        if self.set.contains(name) {
+            self.set.value(name)
+        } else {
+            self.missing.borrow_mut().push(name.to_string());
+            f64::NAN
+        }
+    }
+
+    /// An error naming the first name read that the set does not have, with the closest names
+    /// it does have.
+    pub(crate) fn finish(self) -> crate::error::Result<()> {
+        match self.missing.into_inner().into_iter().next() {
+            None => Ok(()),
+            Some(name) => Err(crate::error::Error::UnknownParameter {
+                suggestions: crate::params::closest(&name, self.set.names()),
+                name,
+            }),
+        }
+    }
+}
+
+impl ParamSource<f64> for Checked<'_> {
+    fn p(&self, name: &str) -> f64 {
+        self.value(name)
+    }
+}
+
+impl ParamSource<crate::math::Dual> for Checked<'_> {
+    fn p(&self, name: &str) -> crate::math::Dual {
+        crate::math::Dual::cst(self.value(name))
+    }
+}
+
 /// f1, the Morse well with smooth cut-offs (ε supplied per pair).
 #[derive(Debug, Clone)]
 pub struct F1<T> {
@@ -332,6 +382,25 @@ impl<T: Real> F6<T> {
 mod tests {
     use super::*;
     use crate::params::ParamSet;
+
+    /// A model reads its parameters through `Checked` when it is built: a name the set lacks (a
+    /// misspelling in a term's code, or a term of the other model) is an error with the closest
+    /// names, not a panic.
+    #[test]
+    fn a_missing_name_is_an_error_with_the_closest_names() {
+        let set = ParamSet::dna1_defaults();
+        let src = Checked::new(&set);
+        assert!((src.value("eps_stack_base") - set.value("eps_stack_base")).abs() < 1e-300);
+        assert!(src.value("eps_stak_base").is_nan());
+        let e = src.finish().unwrap_err().to_string();
+        assert_eq!(e, "unknown parameter 'eps_stak_base'; did you mean 'eps_stack_base'?");
+        // oxDNA2's terms on an oxDNA1 set: the first name it lacks
+        let src = Checked::new(&set);
+        let _ = crate::energy::model::Terms::<f64>::new(&src, crate::params::ModelKind::Dna2);
+        let e = src.finish().unwrap_err().to_string();
+        assert!(e.starts_with("unknown parameter 'com_to_backbone_x'"), "{e}");
+        Checked::new(&set).finish().unwrap();
+    }
 
     /// f6 = (a/2)(θ − b)² beyond b, zero before: by hand, where no reference frame reaches (θ1
     /// within 0.025 of π with coaxial stacking on).

@@ -3,15 +3,22 @@
 //!
 //! The terms are defined once, as specs of (feature, factor) in [`super::terms`]; energies and
 //! Burn tensors evaluate those specs directly. MD needs forces millions of times, so this kernel
-//! evaluates the same specs laid out by hand: each site separation is computed once per pair
+//! evaluates the same specs laid out for speed: each site separation is computed once per pair
 //! and shared by every term that uses it (the base–base vector serves excluded volume, hydrogen
 //! bonding and cross-stacking); a term's radial factor is checked against its support on the
 //! squared distance before anything else, so a pair on which nothing acts costs a few
 //! comparisons; each factor's value and slope come from the term's own [`Factors`] on [`Dual`]
 //! numbers; and the gradient is accumulated with respect to each separation and frame vector,
-//! then turned into forces and torques once (reverse mode by hand). Each block below names the
-//! spec it mirrors; `tests/forces.rs` checks the kernel against automatic differentiation of the
-//! specs on every reference case, one term at a time.
+//! then turned into forces and torques once (reverse mode by hand).
+//!
+//! **Derived from the specs.** The kernel's per-term feature lists are computed from the terms'
+//! specs at compile time ([`kernel_spec`] names each term's spec; `layout` and `radials` turn it
+//! into separations by slot and checks of the layout the kernel relies on: factor k on feature
+//! k, the radial factor first, only separations it computes). A spec the kernel cannot evaluate
+//! does not compile, and a changed spec changes the kernel with it. Unit tests check that
+//! [`kernel_spec`] is what [`Terms::spec`] evaluates for every term and that the kernel's feature
+//! values are the specs' own; `tests/forces.rs` checks the forces against automatic
+//! differentiation of the specs on every reference case, one term at a time.
 //!
 //! **Exact functions, no tables.** oxDNA's default interactions (`interaction_type = DNA`,
 //! `DNA2`) tabulate the angular factor f4 on cos θ to avoid `acos`; its `_nomesh` variants
@@ -23,28 +30,223 @@
 //! by up to ~1e-5 per nucleotide) and is still 1.6–2.2× oxDNA's speed (`BENCHMARKS.md`).
 
 use super::model::{TermId, Terms};
-use super::terms::{Factors, PairGradient};
+use super::terms::{Axis, Factors, Feature, PairGradient, Site, Spec};
 use crate::geometry::Vec3;
 use crate::math::Dual;
 
-/// The site indices of [`super::terms::Site`].
-const BB: usize = 0;
-const B1: usize = 1;
-const ST: usize = 2;
-const BA: usize = 3;
-
 /// The separations a pair may need, as (site of p, site of q): base–base, base–backbone,
-/// backbone–base, backbone–backbone, stack–stack, backbone1–backbone1.
-const SLOTS: [(usize, usize); 6] = [(BA, BA), (BA, BB), (BB, BA), (BB, BB), (ST, ST), (B1, B1)];
-const S_BA: usize = 0;
-const S_BB: usize = 3;
-const S_ST: usize = 4;
-const S_B1: usize = 5;
+/// backbone–base, backbone–backbone, stack–stack, backbone1–backbone1. A term whose spec needs
+/// another separation does not compile (see [`slot`]).
+const SLOTS: [(Site, Site); 6] = [
+    (Site::Base, Site::Base),
+    (Site::Base, Site::Backbone),
+    (Site::Backbone, Site::Base),
+    (Site::Backbone, Site::Backbone),
+    (Site::Stack, Site::Stack),
+    (Site::Backbone1, Site::Backbone1),
+];
+
+/// [`SLOTS`] as indices into the site offsets, for the loops over separations (indexing through
+/// `Site` there cost about 1 % more instructions in MD).
+const SLOT_SITES: [(usize, usize); 6] = {
+    let mut out = [(0, 0); 6];
+    let mut k = 0;
+    while k < SLOTS.len() {
+        out[k] = (SLOTS[k].0 as usize, SLOTS[k].1 as usize);
+        k += 1;
+    }
+    out
+};
+
+/// The spec the kernel evaluates for `term` (oxDNA1 or oxDNA2): the term's own, as
+/// [`Terms::spec`] gives it (a unit test holds the two together for every term). Every feature
+/// list below is derived from these at compile time.
+const fn kernel_spec(term: TermId, dna1: bool) -> Spec {
+    use super::terms::{coaxial_stacking, cross_stacking, debye, excluded_volume, fene, hydrogen_bonding, stacking};
+    match term {
+        TermId::Fene => fene::SPEC,
+        TermId::BondedExcludedVolume => excluded_volume::BONDED,
+        TermId::Stacking => stacking::SPEC,
+        TermId::UnbondedExcludedVolume => excluded_volume::NONBONDED,
+        TermId::HydrogenBonding => hydrogen_bonding::SPEC,
+        TermId::CrossStacking => cross_stacking::SPEC,
+        TermId::CoaxialStacking if dna1 => coaxial_stacking::SPEC_DNA1,
+        TermId::CoaxialStacking => coaxial_stacking::SPEC_DNA2,
+        TermId::Debye => debye::SPEC,
+    }
+}
+
+/// A [`Feature`] as the kernel evaluates it: site separations by their slot in [`SLOTS`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Feat {
+    /// |r_k|.
+    Dist(usize),
+    /// sign · (a_i · b_j).
+    FrameDot(usize, usize, f64),
+    /// sign · (axis · r̂_k).
+    AxisOnSep(Axis, usize, f64),
+    /// r̂_k1 · (r̂_k2 × axis).
+    Triple(usize, usize, Axis),
+}
+
+/// The slot of the separation from site `x` of p to site `y` of q.
+const fn slot(x: Site, y: Site) -> usize {
+    let mut k = 0;
+    while k < SLOTS.len() {
+        if SLOTS[k].0 as usize == x as usize && SLOTS[k].1 as usize == y as usize {
+            return k;
+        }
+        k += 1;
+    }
+    panic!("a term's spec uses a site separation the force kernel does not compute: add it to SLOTS");
+}
+
+const fn feat(f: Feature) -> Feat {
+    match f {
+        Feature::Dist(x, y) => Feat::Dist(slot(x, y)),
+        Feature::FrameDot(i, j, sign) => Feat::FrameDot(i, j, sign),
+        Feature::AxisOnSep(u, x, y, sign) => Feat::AxisOnSep(u, slot(x, y), sign),
+        Feature::Triple((x1, y1), (x2, y2), u) => Feat::Triple(slot(x1, y1), slot(x2, y2), u),
+    }
+}
+
+/// A term that is one product of factors, as the kernel evaluates it: the features in factor
+/// order, the separations they use and the one of the radial factor (the first), which is
+/// checked against its support before anything else.
+#[derive(Debug, Clone, Copy)]
+struct Layout<const N: usize> {
+    f: [Feat; N],
+    /// Bit k: slot k is used.
+    slots: u8,
+    radial: usize,
+}
+
+/// The layout of a one-product spec: the kernel evaluates factor k on feature k, so a spec
+/// whose factor indices are not 0, 1, 2, … in order, that has another number of factors or
+/// whose first factor is not radial does not compile.
+const fn layout<const N: usize>(spec: Spec) -> Layout<N> {
+    assert!(spec.len() == 1, "the force kernel evaluates this term as one product of factors");
+    let product = spec[0];
+    assert!(product.len() == N, "the force kernel's factor count differs from the term's spec");
+    let mut f = [Feat::Dist(0); N];
+    let mut slots = 0u8;
+    let mut k = 0;
+    while k < N {
+        assert!(product[k].1 as usize == k, "the force kernel needs factor k on the spec's k-th feature");
+        f[k] = feat(product[k].0);
+        slots |= match f[k] {
+            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) => 1 << s,
+            Feat::FrameDot(..) => 0,
+            Feat::Triple(s, t, _) => (1 << s) | (1 << t),
+        };
+        k += 1;
+    }
+    let radial = match f[0] {
+        Feat::Dist(s) => s,
+        _ => panic!("the force kernel needs a term's radial factor first"),
+    };
+    Layout { f, slots, radial }
+}
+
+/// The (slot, factor) of each product of a spec whose products are single distances (FENE,
+/// excluded volume, Debye–Hückel).
+const fn radials<const N: usize>(spec: Spec) -> [(usize, u8); N] {
+    assert!(spec.len() == N, "the force kernel's product count differs from the term's spec");
+    let mut out = [(0, 0); N];
+    let mut k = 0;
+    while k < N {
+        assert!(spec[k].len() == 1, "the force kernel evaluates this term as single radial factors");
+        out[k] = match feat(spec[k][0].0) {
+            Feat::Dist(s) => (s, spec[k][0].1),
+            _ => panic!("the force kernel evaluates this term as single radial factors"),
+        };
+        k += 1;
+    }
+    out
+}
+
+#[allow(clippy::float_cmp)] // the signs are exactly ±1
+const fn same(a: &[Feat], b: &[Feat]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k < a.len() {
+        let equal = match (a[k], b[k]) {
+            (Feat::Dist(x), Feat::Dist(y)) => x == y,
+            (Feat::FrameDot(i, j, s), Feat::FrameDot(k2, l, t)) => i == k2 && j == l && s == t,
+            (Feat::AxisOnSep(u, x, s), Feat::AxisOnSep(v, y, t)) => same_axis(u, v) && x == y && s == t,
+            (Feat::Triple(x1, x2, u), Feat::Triple(y1, y2, v)) => x1 == y1 && x2 == y2 && same_axis(u, v),
+            _ => false,
+        };
+        if !equal {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+const fn same_axis(u: Axis, v: Axis) -> bool {
+    match (u, v) {
+        (Axis::P(i), Axis::P(j)) | (Axis::Q(i), Axis::Q(j)) => i == j,
+        _ => false,
+    }
+}
+
+/// The largest slot of `radial` and `f` plus one: how many separations a pair needs.
+const fn slots_used(radial: &[(usize, u8)], f: &[Feat], n: usize) -> usize {
+    let mut n = n;
+    let mut k = 0;
+    while k < radial.len() {
+        n = max(n, radial[k].0 + 1);
+        k += 1;
+    }
+    let mut k = 0;
+    while k < f.len() {
+        n = match f[k] {
+            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) => max(n, s + 1),
+            Feat::FrameDot(..) => n,
+            Feat::Triple(s, t, _) => max(max(n, s + 1), t + 1),
+        };
+        k += 1;
+    }
+    n
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+const FENE: [(usize, u8); 1] = radials(kernel_spec(TermId::Fene, true));
+const EXCL_BONDED: [(usize, u8); 3] = radials(kernel_spec(TermId::BondedExcludedVolume, true));
+const STACK: Layout<6> = layout(kernel_spec(TermId::Stacking, true));
+const EXCL: [(usize, u8); 4] = radials(kernel_spec(TermId::UnbondedExcludedVolume, true));
+const HB: Layout<7> = layout(kernel_spec(TermId::HydrogenBonding, true));
+const CROSS: Layout<7> = layout(kernel_spec(TermId::CrossStacking, true));
+const COAX1: Layout<7> = layout(kernel_spec(TermId::CoaxialStacking, true));
+const COAX2: Layout<5> = layout(kernel_spec(TermId::CoaxialStacking, false));
+const DEBYE: [(usize, u8); 1] = radials(kernel_spec(TermId::Debye, false));
+
+// hydrogen bonding and cross-stacking share one evaluation of their features
+const _: () = assert!(same(&HB.f, &CROSS.f), "the force kernel shares the features of H-bonding and cross-stacking");
+
+/// The separations a bonded pair needs.
+const BONDED_SLOTS: usize = slots_used(&FENE, &STACK.f, slots_used(&EXCL_BONDED, &[], 0));
+/// The separations a non-bonded pair needs (oxDNA1, oxDNA2).
+const NONBONDED_SLOTS: [usize; 2] = {
+    let common = slots_used(&DEBYE, &HB.f, slots_used(&EXCL, &CROSS.f, 0));
+    [slots_used(&[], &COAX1.f, common), slots_used(&[], &COAX2.f, common)]
+};
 
 /// Squared site distances inside which each radial factor can be non-zero.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Supports {
-    /// Excluded volume, cut-off² of slots 0–3.
+    /// Excluded volume, cut-off² of each factor.
     excl: [f64; 4],
     /// Open intervals (low², high²).
     stack: (f64, f64),
@@ -100,7 +302,7 @@ fn separations(d: Vec3, sp: &[Vec3; 4], sq: &[Vec3; 4], slots: usize) -> ([Vec3;
     let mut r = [Vec3::ZERO; 6];
     let mut n2 = [0.0; 6];
     for k in 0..slots {
-        let (x, y) = SLOTS[k];
+        let (x, y) = SLOT_SITES[k];
         r[k] = d + sq[y] - sp[x];
         n2[k] = r[k].norm2();
     }
@@ -150,6 +352,76 @@ impl<'a> Pair<'a> {
         self.gb[j] += ai * s;
     }
 
+    /// A frame vector of p or q.
+    #[inline(always)]
+    fn axis_vector(&self, u: Axis) -> Vec3 {
+        match u {
+            Axis::P(i) => self.a[i],
+            Axis::Q(i) => self.b[i],
+        }
+    }
+
+    /// Where the gradient with respect to a frame vector of p or q collects.
+    #[inline(always)]
+    fn axis_gradient(&mut self, u: Axis) -> &mut Vec3 {
+        match u {
+            Axis::P(i) => &mut self.ga[i],
+            Axis::Q(i) => &mut self.gb[i],
+        }
+    }
+
+    /// The values of the features of `l` (the separations they use marked used). `l` is one of
+    /// the constant layouts derived from the terms' specs, so after inlining the dispatch on the
+    /// kind of feature is resolved at compile time.
+    #[inline(always)]
+    fn features<const N: usize>(&mut self, l: &Layout<N>) -> [f64; N] {
+        for k in 0..SLOTS.len() {
+            if l.slots & (1 << k) != 0 {
+                self.sep(k);
+            }
+        }
+        let mut s = [0.0; N];
+        #[allow(clippy::needless_range_loop)] // an indexed loop over constants unrolls best
+        for k in 0..N {
+            s[k] = match l.f[k] {
+                Feat::Dist(slot) => self.n[slot],
+                Feat::FrameDot(i, j, sign) => self.a[i].dot(self.b[j]) * sign,
+                Feat::AxisOnSep(u, slot, sign) => self.axis_vector(u).dot(self.u[slot]) * sign,
+                Feat::Triple(k1, k2, u) => self.u[k1].dot(self.u[k2].cross(self.axis_vector(u))),
+            };
+        }
+        s
+    }
+
+    /// Adds c_k ∂s_k/∂(separations, frame vectors) for each feature s_k of `f` (evaluated by
+    /// [`Pair::features`]).
+    #[inline(always)]
+    fn apply<const N: usize>(&mut self, l: &Layout<N>, c: &[f64; N]) {
+        #[allow(clippy::needless_range_loop)] // an indexed loop over constants unrolls best
+        for k in 0..N {
+            match l.f[k] {
+                Feat::Dist(slot) => {
+                    let u = self.u[slot];
+                    self.g[slot] += u * c[k];
+                }
+                Feat::FrameDot(i, j, sign) => self.frame_dot(i, j, sign, c[k]),
+                Feat::AxisOnSep(u, slot, sign) => {
+                    let g = self.axis(slot, self.axis_vector(u), sign, c[k]);
+                    *self.axis_gradient(u) += g;
+                }
+                Feat::Triple(k1, k2, u) => {
+                    // s = r̂1 · (r̂2 × w): ∂/∂r1, ∂/∂r2 (projected), ∂/∂w = r̂1 × r̂2
+                    let (r1, n1, r2, n2) = (self.u[k1], self.n[k1], self.u[k2], self.n[k2]);
+                    let w = self.axis_vector(u);
+                    let (g1, g2) = (r2.cross(w), w.cross(r1));
+                    self.g[k1] += (g1 - r1 * g1.dot(r1)) * (c[k] / n1);
+                    self.g[k2] += (g2 - r2 * g2.dot(r2)) * (c[k] / n2);
+                    *self.axis_gradient(u) += r1.cross(r2) * c[k];
+                }
+            }
+        }
+    }
+
     /// A radial-only product (FENE, excluded volume, Debye–Hückel) on slot `k`: the energy;
     /// adds c = w f′ along r̂.
     #[inline]
@@ -167,7 +439,7 @@ impl<'a> Pair<'a> {
             return None;
         }
         let mut g = PairGradient::default();
-        for (k, &(x, y)) in SLOTS.iter().enumerate() {
+        for (k, &(x, y)) in SLOT_SITES.iter().enumerate() {
             if self.used & (1 << k) != 0 {
                 let gs = self.g[k];
                 g.d += gs;
@@ -246,45 +518,35 @@ pub(crate) fn bonded(
     sq: &[Vec3; 4],
 ) -> Option<(f64, PairGradient)> {
     let t = m.terms;
-    let mut k = Pair::new(a, b, sp, sq, separations(d, sp, sq, 6));
+    let mut k = Pair::new(a, b, sp, sq, separations(d, sp, sq, BONDED_SLOTS));
     let mut e = 0.0;
-    // fene::SPEC: f(|r_bb|)
+    // fene::SPEC
     if m.w(TermId::Fene) != 0.0 {
-        e += k.radial(&t.fene, 0, S_BB, 0.0, m.w(TermId::Fene));
+        let [(slot, factor)] = FENE;
+        e += k.radial(&t.fene, factor, slot, 0.0, m.w(TermId::Fene));
         if let Some((r0, delta)) = m.fene_limit {
-            if (k.n[S_BB] - r0).abs() >= delta {
+            if (k.n[slot] - r0).abs() >= delta {
                 e = f64::INFINITY;
             }
         }
     }
-    // excluded_volume::BONDED: base–base, base–backbone, backbone–base
+    // excluded_volume::BONDED
     let we = m.w(TermId::BondedExcludedVolume);
     if we != 0.0 {
-        for slot in 0..3 {
-            if k.n2[slot] < m.supports.excl[slot] {
-                e += k.radial(&t.excl, slot as u8, slot, 0.0, we);
+        for (slot, factor) in EXCL_BONDED {
+            if k.n2[slot] < m.supports.excl[factor as usize] {
+                e += k.radial(&t.excl, factor, slot, 0.0, we);
             }
         }
     }
     // stacking::SPEC: f1(r_st) f4(a3·b3) f4(−a3·r̂_st) f4(−b3·r̂_st) f5(b2·r̂_b1) f5(a2·r̂_b1)
     let ws = m.w(TermId::Stacking);
-    if let (true, Some(eps)) = (ws != 0.0 && within(m.supports.stack, k.n2[S_ST]), m.eps_bond) {
-        let (st, n) = k.sep(S_ST);
-        let (b1, _) = k.sep(S_B1);
-        let s = [n, a[2].dot(b[2]), -a[2].dot(st), -b[2].dot(st), b[1].dot(b1), a[1].dot(b1)];
+    if let (true, Some(eps)) = (ws != 0.0 && within(m.supports.stack, k.n2[STACK.radial]), m.eps_bond) {
+        let s = k.features(&STACK);
         if let Some(y) = factors(&t.stack, s, eps) {
             let (v, c) = product(&y, ws);
             e += v;
-            k.g[S_ST] += st * c[0];
-            k.frame_dot(2, 2, 1.0, c[1]);
-            let g = k.axis(S_ST, a[2], -1.0, c[2]);
-            k.ga[2] += g;
-            let g = k.axis(S_ST, b[2], -1.0, c[3]);
-            k.gb[2] += g;
-            let g = k.axis(S_B1, b[1], 1.0, c[4]);
-            k.gb[1] += g;
-            let g = k.axis(S_B1, a[1], 1.0, c[5]);
-            k.ga[1] += g;
+            k.apply(&STACK, &c);
         }
     }
     k.gradient(e)
@@ -302,7 +564,7 @@ pub(crate) fn nonbonded(
 ) -> Option<(f64, PairGradient)> {
     let t = m.terms;
     let sup = m.supports;
-    let (r, n2) = separations(d, sp, sq, if m.dna1 { 6 } else { 5 });
+    let (r, n2) = separations(d, sp, sq, if m.dna1 { NONBONDED_SLOTS[0] } else { NONBONDED_SLOTS[1] });
     let (we, w_hb, w_cr, w_cx, w_dh) = (
         m.w(TermId::UnbondedExcludedVolume),
         m.w(TermId::HydrogenBonding),
@@ -311,100 +573,145 @@ pub(crate) fn nonbonded(
         m.w(TermId::Debye),
     );
     // which terms can act, from squared site distances alone
-    let excl = we != 0.0 && (0..4).any(|s| n2[s] < sup.excl[s]);
-    let hb = m.eps_bond.filter(|_| w_hb != 0.0 && within(sup.hb, n2[S_BA]));
-    let cross = w_cr != 0.0 && within(sup.cross, n2[S_BA]);
-    let coax = w_cx != 0.0 && within(sup.coax, n2[S_ST]);
-    let debye = w_dh != 0.0 && n2[S_BB] < sup.debye;
+    let excl = we != 0.0 && EXCL.iter().any(|&(slot, factor)| n2[slot] < sup.excl[factor as usize]);
+    let hb = m.eps_bond.filter(|_| w_hb != 0.0 && within(sup.hb, n2[HB.radial]));
+    let cross = w_cr != 0.0 && within(sup.cross, n2[CROSS.radial]);
+    let coax = w_cx != 0.0 && within(sup.coax, n2[if m.dna1 { COAX1.radial } else { COAX2.radial }]);
+    let debye = w_dh != 0.0 && n2[DEBYE[0].0] < sup.debye;
     if !(excl || hb.is_some() || cross || coax || debye) {
         return None;
     }
     let mut k = Pair::new(a, b, sp, sq, (r, n2));
     let mut e = 0.0;
-    // excluded_volume::NONBONDED: base–base, base–backbone, backbone–base, backbone–backbone
+    // excluded_volume::NONBONDED
     if excl {
-        for slot in 0..4 {
-            if k.n2[slot] < sup.excl[slot] {
-                e += k.radial(&t.excl, slot as u8, slot, 0.0, we);
+        for (slot, factor) in EXCL {
+            if k.n2[slot] < sup.excl[factor as usize] {
+                e += k.radial(&t.excl, factor, slot, 0.0, we);
             }
         }
     }
-    // hydrogen_bonding::SPEC and cross_stacking::SPEC, on the features
-    // r_hb, −a1·b1, −b1·r̂, a1·r̂, a3·b3, −b3·r̂, a3·r̂ of the base–base separation
+    // hydrogen_bonding::SPEC and cross_stacking::SPEC, on the same features (checked at compile
+    // time): r_hb, −a1·b1, −b1·r̂, a1·r̂, a3·b3, −b3·r̂, a3·r̂ of the base–base separation
     if hb.is_some() || cross {
-        let (u, n) = k.sep(S_BA);
-        let s = [n, -a[0].dot(b[0]), -b[0].dot(u), a[0].dot(u), a[2].dot(b[2]), -b[2].dot(u), a[2].dot(u)];
-        let apply = |k: &mut Pair, c: &[f64; 7]| {
-            k.g[S_BA] += u * c[0];
-            k.frame_dot(0, 0, -1.0, c[1]);
-            let g = k.axis(S_BA, b[0], -1.0, c[2]);
-            k.gb[0] += g;
-            let g = k.axis(S_BA, a[0], 1.0, c[3]);
-            k.ga[0] += g;
-            k.frame_dot(2, 2, 1.0, c[4]);
-            let g = k.axis(S_BA, b[2], -1.0, c[5]);
-            k.gb[2] += g;
-            let g = k.axis(S_BA, a[2], 1.0, c[6]);
-            k.ga[2] += g;
-        };
+        let s = k.features(&HB);
         if let Some(eps) = hb {
             if let Some(y) = factors(&t.hb, s, eps) {
                 let (v, c) = product(&y, w_hb);
                 e += v;
-                apply(&mut k, &c);
+                k.apply(&HB, &c);
             }
         }
         if cross {
             if let Some(y) = factors(&t.cross, s, 0.0) {
                 let (v, c) = product(&y, w_cr);
                 e += v;
-                apply(&mut k, &c);
+                k.apply(&CROSS, &c);
             }
         }
     }
     // coaxial_stacking::SPEC_DNA1 / SPEC_DNA2: f2(r_st) f4(a3·b3) F(−a1·b1) f4s(a3·r̂_st) f4s(−b3·r̂_st)
     // [oxDNA1: f5(r̂_st·(r̂_b1 × a1)) f5(r̂_st·(r̂_b1 × b1))]
     if coax {
-        let (st, n) = k.sep(S_ST);
-        let common = [n, a[2].dot(b[2]), -a[0].dot(b[0]), a[2].dot(st), -b[2].dot(st)];
-        let apply = |k: &mut Pair, c: &[f64]| {
-            k.g[S_ST] += st * c[0];
-            k.frame_dot(2, 2, 1.0, c[1]);
-            k.frame_dot(0, 0, -1.0, c[2]);
-            let g = k.axis(S_ST, a[2], 1.0, c[3]);
-            k.ga[2] += g;
-            let g = k.axis(S_ST, b[2], -1.0, c[4]);
-            k.gb[2] += g;
-        };
         if m.dna1 {
-            let (b1, n1) = k.sep(S_B1);
-            let s =
-                [common[0], common[1], common[2], common[3], common[4], st.dot(b1.cross(a[0])), st.dot(b1.cross(b[0]))];
+            let s = k.features(&COAX1);
             if let Some(y) = factors(&t.coax, s, 0.0) {
                 let (v, c) = product(&y, w_cx);
                 e += v;
-                apply(&mut k, &c);
-                // s = r̂_st · (r̂_b1 × u): ∂/∂r_st, ∂/∂r_b1 (projected), ∂/∂u = r̂_st × r̂_b1
-                for (ck, u, on_p) in [(c[5], a[0], true), (c[6], b[0], false)] {
-                    let (g1, g2) = (b1.cross(u), u.cross(st));
-                    k.g[S_ST] += (g1 - st * g1.dot(st)) * (ck / n);
-                    k.g[S_B1] += (g2 - b1 * g2.dot(b1)) * (ck / n1);
-                    if on_p {
-                        k.ga[0] += st.cross(b1) * ck;
-                    } else {
-                        k.gb[0] += st.cross(b1) * ck;
-                    }
-                }
+                k.apply(&COAX1, &c);
             }
-        } else if let Some(y) = factors(&t.coax, common, 0.0) {
-            let (v, c) = product(&y, w_cx);
-            e += v;
-            apply(&mut k, &c);
+        } else {
+            let s = k.features(&COAX2);
+            if let Some(y) = factors(&t.coax, s, 0.0) {
+                let (v, c) = product(&y, w_cx);
+                e += v;
+                k.apply(&COAX2, &c);
+            }
         }
     }
     // debye::SPEC: χ_p χ_q f(|r_bb|)
     if let (true, Some(dh)) = (debye, t.debye.as_ref()) {
-        e += k.radial(dh, 0, S_BB, m.chi, w_dh);
+        let [(slot, factor)] = DEBYE;
+        e += k.radial(dh, factor, slot, m.chi, w_dh);
     }
     k.gradient(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        kernel_spec, separations, Layout, Pair, COAX1, COAX2, CROSS, DEBYE, EXCL, EXCL_BONDED, FENE, HB, STACK,
+    };
+    use crate::energy::model::{TermId, Terms};
+    use crate::energy::terms::{self, Spec};
+    use crate::geometry::{orthonormalize, Vec3};
+    use crate::math::V3;
+    use crate::params::ParamSet;
+
+    /// For every term of both DNA models, the spec the kernel's feature lists are derived from
+    /// is the one the term defines (what energies and tensors evaluate).
+    #[test]
+    fn the_kernel_evaluates_every_terms_own_spec() {
+        for set in [ParamSet::dna1_defaults(), ParamSet::dna2_defaults()] {
+            let dna1 = set.model() == crate::params::ModelKind::Dna1;
+            let terms = Terms::<f64>::new(&set, set.model());
+            for term in TermId::ALL {
+                let (spec, _) = terms.spec(term);
+                if spec.is_empty() {
+                    continue; // oxDNA1 has no Debye–Hückel term
+                }
+                assert_eq!(kernel_spec(term, dna1), spec, "{term:?}, {}", set.model());
+            }
+        }
+    }
+
+    /// The kernel's feature values are the terms' own ([`terms::feature`]) on random pairs, for
+    /// every term's list: each feature, its separation, its frame vectors and its sign.
+    #[test]
+    fn kernel_features_are_the_specs_features() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        let mut v = || Vec3::new(rand(), rand(), rand());
+        for set in [ParamSet::dna1_defaults(), ParamSet::dna2_defaults()] {
+            let geo = terms::Geometry::<f64>::new(&set, set.model());
+            for _ in 0..20 {
+                let frame = |(a1, a2, a3): (Vec3, Vec3, Vec3)| [a1, a2, a3];
+                let (a, b) = (frame(orthonormalize(v(), v())), frame(orthonormalize(v(), v())));
+                let d = v() * 0.8;
+                let (sp, sq) = (geo.offsets(&a), geo.offsets(&b));
+                let pair = geo.pair(V3::from(d), a.map(V3::from), b.map(V3::from));
+                let kernel = || Pair::new(&a, &b, &sp, &sq, separations(d, &sp, &sq, 6));
+                let check = |got: &[f64], spec: Spec, what: &str| {
+                    let want: Vec<f64> =
+                        spec.iter().flat_map(|p| p.iter()).map(|(f, _)| terms::feature(&pair, f)).collect();
+                    assert_eq!(got.len(), want.len(), "{what}");
+                    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                        assert!((g - w).abs() < 1e-12, "{what}, feature {k}: kernel {g}, spec {w}");
+                    }
+                };
+                fn layout<const N: usize>(k: &mut Pair, l: &Layout<N>) -> Vec<f64> {
+                    k.features(l).to_vec()
+                }
+                let radial = |r: &[(usize, u8)]| -> Vec<f64> {
+                    let mut k = kernel();
+                    r.iter().map(|&(slot, _)| k.sep(slot).1).collect()
+                };
+                let spec = |t: TermId, dna1: bool| kernel_spec(t, dna1);
+                check(&radial(&FENE), spec(TermId::Fene, true), "FENE");
+                check(&radial(&EXCL_BONDED), spec(TermId::BondedExcludedVolume, true), "bonded excluded volume");
+                check(&layout(&mut kernel(), &STACK), spec(TermId::Stacking, true), "stacking");
+                check(&radial(&EXCL), spec(TermId::UnbondedExcludedVolume, true), "excluded volume");
+                check(&layout(&mut kernel(), &HB), spec(TermId::HydrogenBonding, true), "H-bonding");
+                check(&layout(&mut kernel(), &CROSS), spec(TermId::CrossStacking, true), "cross-stacking");
+                check(&layout(&mut kernel(), &COAX1), spec(TermId::CoaxialStacking, true), "oxDNA1 coaxial stacking");
+                check(&layout(&mut kernel(), &COAX2), spec(TermId::CoaxialStacking, false), "oxDNA2 coaxial stacking");
+                check(&radial(&DEBYE), spec(TermId::Debye, false), "Debye–Hückel");
+            }
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The energy model: a topology and a parameter set, evaluated natively (`f64`, fast, for
 //! energies and neighbour search) and as a Burn autodiff graph (for gradients, [`super::tensor`]).
 
-use super::functions::ParamSource;
+use super::functions::{Checked, ParamSource};
 use super::neighbors::pairs_within;
 use super::terms::coaxial_stacking::CoaxialStacking;
 use super::terms::cross_stacking::{self, CrossStacking};
@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::geometry::{orthonormalize, PeriodicBox, Vec3};
 use crate::io::Configuration;
 use crate::math::{Dual, Real, V3};
+use crate::params::strength::Strengths;
 use crate::params::{ModelKind, ParamSet, Term};
 use crate::system::Topology;
 use serde::{Deserialize, Serialize};
@@ -294,10 +295,8 @@ impl EnergyModel {
     pub fn new(top: &Topology, params: ParamSet) -> Result<EnergyModel> {
         validate(&params)?;
         unused_custom(&params, &[])?;
-        let terms = Terms::new(&params, params.model());
-        let dual = Terms::new(&params, params.model());
-        let half = params.model() == ModelKind::Dna2 && params.value("half_charged_ends") != 0.0;
-        let chi = (0..top.len()).map(|i| if half && top.is_strand_end(i) { 0.5 } else { 1.0 }).collect();
+        let Derived { terms, dual, strengths, fene_bounds, half_charged } = Derived::new(&params)?;
+        let chi = (0..top.len()).map(|i| if half_charged && top.is_strand_end(i) { 0.5 } else { 1.0 }).collect();
         let mut m = EnergyModel {
             n: top.len(),
             bonded: top.bonded_pairs(),
@@ -306,13 +305,13 @@ impl EnergyModel {
             chi,
             cutoff: 0.0,
             ranges: [0.0; 8],
-            strengths: (Vec::new(), Vec::new()),
+            strengths,
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
             custom: Vec::new(),
             topology: top.nucleotides.clone(),
             strict_fene: true,
-            fene_bounds: (0.0, 0.0),
+            fene_bounds,
             terms,
             dual,
             params,
@@ -322,10 +321,8 @@ impl EnergyModel {
         };
         m.cutoff = m.compute_cutoff();
         m.ranges = m.compute_ranges();
-        m.strengths = m.strength_tables();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
-        m.fene_bounds = (m.params.value("r0_backbone"), m.params.value("delta_backbone"));
         Ok(m)
     }
 
@@ -351,15 +348,14 @@ impl EnergyModel {
         for t in &mut m.custom {
             t.set_params(&mut params)?;
         }
-        m.terms = Terms::new(&params, params.model());
-        m.dual = Terms::new(&params, params.model());
+        let derived = Derived::new(&params)?;
+        (m.terms, m.dual, m.strengths, m.fene_bounds) =
+            (derived.terms, derived.dual, derived.strengths, derived.fene_bounds);
         m.params = params;
         m.cutoff = m.compute_cutoff();
         m.ranges = m.compute_ranges();
-        m.strengths = m.strength_tables();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
-        m.fene_bounds = (m.params.value("r0_backbone"), m.params.value("delta_backbone"));
         Ok(m)
     }
 
@@ -495,29 +491,6 @@ impl EnergyModel {
             TermId::Debye => Some(usize::from(self.chi[p] < 1.0) + usize::from(self.chi[q] < 1.0)),
             _ => Some(0),
         }
-    }
-
-    /// The `f64` strength tables: `[stacking 16, H-bond 2, Debye 3]` for [`Self::strength_index`].
-    fn strength_tables(&self) -> (Vec<f64>, Vec<f64>) {
-        let p = &self.params;
-        let kt = p.value("kt");
-        let stack: Vec<f64> = if p.is_sequence_dependent() {
-            let f = p.value("eps_stack_kt_coeff");
-            let bases = crate::io::seqdep::BASES;
-            bases
-                .iter()
-                .flat_map(|x| bases.iter().map(move |y| (x, y)))
-                .map(|(x, y)| p.value(&format!("ss_stack_weights_{x}_{y}")) * (1.0 - f + 9.0 * f * kt))
-                .collect()
-        } else {
-            vec![p.value("eps_stack_base") + p.value("eps_stack_kt_coeff") * kt; 16]
-        };
-        let hb = if p.is_sequence_dependent() {
-            vec![p.value("ss_hb_weights_A_T"), p.value("ss_hb_weights_C_G")]
-        } else {
-            vec![p.value("eps_hb"); 2]
-        };
-        (stack, hb)
     }
 
     fn check_frame(&self, frame: &Frame) -> Result<()> {
@@ -938,6 +911,35 @@ impl EnergyModel {
     }
 }
 
+/// What a model derives from its parameters when it is built, every name read once through one
+/// [`Checked`] source: a name the set does not have is an error here, not a panic later.
+struct Derived {
+    terms: Terms<f64>,
+    dual: Terms<Dual>,
+    /// The strength tables (stacking `[16]`, H-bonding `[2]`) for [`EnergyModel::strength_index`].
+    strengths: (Vec<f64>, Vec<f64>),
+    /// FENE's r0 and Δ.
+    fene_bounds: (f64, f64),
+    /// oxDNA2 with half charges at strand ends.
+    half_charged: bool,
+}
+
+impl Derived {
+    fn new(params: &ParamSet) -> Result<Derived> {
+        let src = Checked::new(params);
+        let model = params.model();
+        let derived = Derived {
+            terms: Terms::new(&src, model),
+            dual: Terms::new(&src, model),
+            strengths: Strengths::new(params.is_sequence_dependent(), |n| src.value(n)).tables(),
+            fene_bounds: (src.value("r0_backbone"), src.value("delta_backbone")),
+            half_charged: model == ModelKind::Dna2 && src.value("half_charged_ends") != 0.0,
+        };
+        src.finish()?;
+        Ok(derived)
+    }
+}
+
 /// Below this many pairs a force evaluation stays on one thread (the pool costs more than it
 /// saves).
 const PARALLEL_PAIRS: usize = 2048;
@@ -1042,7 +1044,7 @@ fn unused_custom(params: &ParamSet, attached: &[super::custom::Attached]) -> Res
 /// Checks that every parameter lies in the domain where the model is defined.
 pub fn validate(p: &ParamSet) -> Result<()> {
     let positive = |name: &str| -> Result<()> {
-        let v = p.value(name);
+        let v = p.get(name)?;
         if v > 0.0 {
             Ok(())
         } else {
@@ -1053,7 +1055,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
         positive(n)?;
     }
     let ordered = |names: [&str; 4], what: &str| -> Result<()> {
-        let v = names.map(|n| p.value(n));
+        let v = [p.get(names[0])?, p.get(names[1])?, p.get(names[2])?, p.get(names[3])?];
         if v[0] < v[1] && v[1] < v[2] && v[2] < v[3] {
             Ok(())
         } else {
@@ -1078,7 +1080,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
         "the coaxial-stacking well must have positive width",
     )?;
     for site in crate::params::EXCLUDED_VOLUME_SITES {
-        let (s, r) = (p.value(&format!("sigma_{site}")), p.value(&format!("dr_star_{site}")));
+        let (s, r) = (p.get(&format!("sigma_{site}"))?, p.get(&format!("dr_star_{site}"))?);
         if !(r > 0.0 && r < s) {
             return Err(Error::invalid(
                 format!("dr_star_{site}"),
@@ -1089,7 +1091,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
     }
     for (x, ks) in crate::params::ANGULAR_FACTORS {
         for k in ks {
-            let (a, ts) = (p.value(&format!("a_{x}_{k}")), p.value(&format!("delta_theta_star_{x}_{k}")));
+            let (a, ts) = (p.get(&format!("a_{x}_{k}"))?, p.get(&format!("delta_theta_star_{x}_{k}"))?);
             if !(a > 0.0 && ts > 0.0 && a * ts * ts < 1.0) {
                 return Err(Error::invalid(
                     format!("delta_theta_star_{x}_{k}"),
@@ -1104,7 +1106,7 @@ pub fn validate(p: &ParamSet) -> Result<()> {
         phis.extend([("a_coax_3p", "cos_phi3_star_coax"), ("a_coax_4p", "cos_phi4_star_coax")]);
     }
     for (a, xs) in phis {
-        let (av, xv) = (p.value(a), p.value(xs));
+        let (av, xv) = (p.get(a)?, p.get(xs)?);
         if !(av > 0.0 && xv < 0.0 && av * xv * xv < 1.0) {
             return Err(Error::invalid(
                 xs,

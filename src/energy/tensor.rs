@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Vec3;
 use crate::io::Configuration;
 use crate::math::{Real, V3};
+use crate::params::strength::Strengths;
 use crate::params::ParamGrads;
 use burn::module::{Module, Param};
 use burn::tensor::{Bool, Device, Gradients, IndexingUpdateOp, Int, Tensor, TensorData};
@@ -193,6 +194,8 @@ impl ParamSource<T1> for TensorParams {
     fn p(&self, name: &str) -> T1 {
         match self.values.get(name) {
             Some(t) => t.clone(),
+            // the same generic code read every name from the model's set when it was built
+            // (`EnergyModel::new` refuses a set without one)
             None => panic!("invariant: parameter '{name}' exists in every parameter set of this model"),
         }
     }
@@ -358,22 +361,9 @@ impl EnergyModel {
     /// Strength tables as tensors (stacking `[16]`, H-bonding `[2]`), differentiable in the
     /// parameters they derive from.
     fn tensor_strengths(&self, params: &TensorParams) -> (T1, T1) {
-        let p = self.params();
-        let kt = params.p("kt");
-        if p.is_sequence_dependent() {
-            let f = params.p("eps_stack_kt_coeff");
-            let factor = -f.clone() + 1.0 + f * kt * 9.0;
-            let bases = crate::io::seqdep::BASES;
-            let entries: Vec<T1> = bases
-                .iter()
-                .flat_map(|x| bases.iter().map(move |y| (x, y)))
-                .map(|(x, y)| params.p(&format!("ss_stack_weights_{x}_{y}")) * factor.clone())
-                .collect();
-            let hb = T1::cat(vec![params.p("ss_hb_weights_A_T"), params.p("ss_hb_weights_C_G")], 0);
-            (T1::cat(entries, 0), hb)
-        } else {
-            let eps = params.p("eps_stack_base") + params.p("eps_stack_kt_coeff") * kt;
-            (eps.expand([16]), params.p("eps_hb").expand([2]))
+        match Strengths::new(self.params().is_sequence_dependent(), |n| params.p(n)) {
+            Strengths::Averaged { stack, hb } => (stack.expand([16]), hb.expand([2])),
+            Strengths::Sequence { stack, hb } => (T1::cat(stack, 0), T1::cat(hb.to_vec(), 0)),
         }
     }
 

@@ -3,8 +3,9 @@
 //! A [`ParamSet`] is one global namespace (as in mythos): a name used by two terms, such as
 //! `eps_exc` in both excluded-volume terms or `kt` in stacking and Debye–Hückel, is one parameter
 //! whose gradient collects both uses. Only independent parameters are stored; the dependent
-//! smoothing constants are derived on demand by [`ParamSet::dependents`], so they can never be
-//! stale. Defaults ship in `data/params/{dna1,dna2}/default_energy.toml` (embedded in the binary).
+//! smoothing constants and strengths are derived on demand by [`ParamSet::dependents`], so they
+//! can never be stale, from the one definition of each formula ([`smoothing`], [`strength`])
+//! that the energy models evaluate too. Defaults ship in `data/params/{dna1,dna2}/default_energy.toml` (embedded in the binary).
 //!
 //! ```
 //! use oxgrad::params::{ParamSet, ParamSelection, Term};
@@ -21,6 +22,7 @@
 pub mod exchange;
 pub mod expr;
 pub mod smoothing;
+pub mod strength;
 
 use crate::error::{Error, Result};
 use crate::io::SeqDepFile;
@@ -194,8 +196,7 @@ const DNA2_TOML: &str = include_str!("../../data/params/dna2/default_energy.toml
 
 /// The names of the sequence-dependent stacking table, `ss_stack_weights_X_Y` (X: 3'-side base).
 fn seq_stack_names() -> Vec<String> {
-    let b = crate::io::seqdep::BASES;
-    b.iter().flat_map(|x| b.iter().map(move |y| format!("ss_stack_weights_{x}_{y}"))).collect()
+    strength::STACK_PAIRS.iter().map(|xy| format!("ss_stack_weights_{xy}")).collect()
 }
 
 /// The sequence-dependent hydrogen-bonding strengths (symmetric: A–T and C–G).
@@ -736,14 +737,13 @@ impl ParamSet {
                 put(format!("cos_phi{k}_c_coax"), xc);
             }
         }
-        if self.is_sequence_dependent() {
-            let f = v("eps_stack_kt_coeff");
-            for name in seq_stack_names() {
-                let pair = &name["ss_stack_weights_".len()..];
-                put(format!("eps_stack_{pair}"), v(&name) * (1.0 - f + 9.0 * f * v("kt")));
+        match strength::Strengths::new(self.is_sequence_dependent(), v) {
+            strength::Strengths::Sequence { stack, .. } => {
+                for (xy, eps) in strength::STACK_PAIRS.iter().zip(stack) {
+                    put(format!("eps_stack_{xy}"), eps);
+                }
             }
-        } else {
-            put("eps_stack".into(), v("eps_stack_base") + v("eps_stack_kt_coeff") * v("kt"));
+            strength::Strengths::Averaged { stack, .. } => put("eps_stack".into(), stack),
         }
         if self.model == ModelKind::Dna2 {
             let names = ["lambda_", "kappa", "r_high", "prefactor", "smoothing_coeff", "r_cut"];

@@ -61,11 +61,16 @@ pub fn f4_tail<T: Real>(a: T, x_star: T) -> (T, T) {
     (b, ax.recip())
 }
 
+/// The Debye length at temperature `kt` and salt `salt` (molar): `λ = λ0 √(kT/0.1) / √I`.
+pub fn debye_length<T: Real>(lambda_factor: T, kt: T, salt: T) -> T {
+    lambda_factor * (kt / 0.1).sqrt() / salt.sqrt()
+}
+
 /// Debye–Hückel constants `(λ, κ, r_high, A, B, r_c)` at temperature `kt` and salt `salt` (molar):
 /// `λ = λ0 √(kT/0.1) / √I`, `r_high = 3λ`, `A = prefactor_coeff · q_eff²`,
 /// `B = A e^{−r_high/λ}(r_high+λ)² / (4 r_high³ λ²)`, `r_c = r_high(r_high+3λ)/(r_high+λ)`.
 pub fn debye<T: Real>(lambda_factor: T, prefactor_coeff: T, q_eff: T, kt: T, salt: T) -> [T; 6] {
-    let lambda = lambda_factor * (kt / 0.1).sqrt() / salt.sqrt();
+    let lambda = debye_length(lambda_factor, kt, salt);
     let kappa = lambda.clone().recip();
     let r_high = lambda.clone() * 3.0;
     let a = prefactor_coeff * q_eff.clone() * q_eff;

@@ -19,6 +19,9 @@ use crate::error::{Error, Result};
 use crate::math::Real;
 use crate::system::Nucleotide;
 
+/// oxRNA2's Debye length at kT 0.1 and 1 M salt (the default of `lambda_factor`).
+const LAMBDA_FACTOR: f64 = 0.366_725_8;
+
 /// The oxRNA2 Debye–Hückel term.
 #[derive(Debug, Clone, Copy)]
 pub struct DebyeHuckel {
@@ -72,14 +75,14 @@ impl EnergyTerm for DebyeHuckel {
     fn params(&self) -> Vec<ParamSpec> {
         vec![
             ParamSpec::shared("kt"),
-            ParamSpec::new("lambda_factor", 0.366_725_8, "length", "Debye length at kT 0.1 and 1 M"),
+            ParamSpec::new("lambda_factor", LAMBDA_FACTOR, "length", "Debye length at kT 0.1 and 1 M"),
             ParamSpec::new("q_eff", 1.26, "", "effective charge"),
             ParamSpec::new("prefactor_coeff", 0.054_043_839_758_125_47, "energy · length", "prefactor per charge²"),
         ]
     }
     fn scope(&self) -> Scope {
         // r_c = 4.5 λ; room for λ 1.5 times its default at this temperature and salt
-        let lambda = 0.366_725_8 * (self.kt / 0.1).sqrt() / self.salt.sqrt();
+        let lambda = crate::params::smoothing::debye_length(LAMBDA_FACTOR, self.kt, self.salt);
         Scope::NonBonded { cutoff: 2.0 * 0.447_213_6 + 4.5 * 1.5 * lambda }
     }
     fn settings(&self) -> toml::Table {

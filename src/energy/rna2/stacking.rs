@@ -91,7 +91,9 @@ impl EnergyTerm for Stacking {
         let r_st = pair.d.add(&comb(b, STACK_5)).sub(&comb(a, STACK_3));
         let n_st = r_st.norm();
         let eps = match self.sequence {
-            None => p.get("eps_stack_base") + p.get("eps_stack_kt_coeff") * p.get("kt"),
+            None => {
+                crate::params::strength::eps_stack(p.get("eps_stack_base"), p.get("eps_stack_kt_coeff"), p.get("kt"))
+            }
             Some(_) => p.get("st_t_dep") * p.get("kt") + 1.0,
         };
         let radial = F1::new(p, "stack").eval(&n_st, &eps);
