@@ -431,3 +431,21 @@ fn numbers_outside_their_physical_range_are_refused_by_name() {
         assert!(e.contains(key) && !e.contains("newtonian_steps"), "{to}: {e}");
     }
 }
+
+/// `--force` replaces what a run writes, never a file of the user's that happens to sit in the
+/// run's `state/` directory.
+#[test]
+fn force_replaces_only_what_a_run_writes() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("t.toml"), TRAINING).unwrap();
+    std::fs::create_dir_all(d.path().join("run/state")).unwrap();
+    std::fs::write(d.path().join("run/state/mine.json"), "{}").unwrap();
+    std::fs::write(d.path().join("run/state/notes.txt"), "mine").unwrap();
+    let e = error_line(&oxgrad(&["optimize", "t.toml", "-o", "run"], d.path()));
+    assert!(e.contains("(state/)") && e.contains("--force"), "{e}");
+    let out = oxgrad(&["optimize", "t.toml", "-o", "run", "--force"], d.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(d.path().join("run/state/mine.json")).unwrap(), "{}");
+    assert_eq!(std::fs::read_to_string(d.path().join("run/state/notes.txt")).unwrap(), "mine");
+    assert!(d.path().join("run/checkpoint.json").is_file());
+}

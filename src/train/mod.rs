@@ -491,15 +491,21 @@ impl Training {
             ));
         }
         // an input is never replaced, --force or not
-        io.check_all(RUN_FILES.iter().map(|f| dir.join(f)).collect::<Vec<_>>().iter().map(PathBuf::as_path))?;
+        for f in RUN_FILES {
+            io.check(&dir.join(f))?;
+        }
         if force {
             for f in existing {
                 let p = dir.join(f);
                 std::fs::remove_file(&p).map_err(|e| Error::io("remove the earlier run's", &p, e))?;
             }
-            if state_dir.is_dir() {
-                std::fs::remove_dir_all(&state_dir)
-                    .map_err(|e| Error::io("remove the earlier run's", &state_dir, e))?;
+            // only the cached observables a run writes there (16 hex digits .json); anything
+            // else in state/ is not ours and stays
+            for e in std::fs::read_dir(&state_dir).into_iter().flatten().flatten() {
+                if is_cached_observable(&e.file_name().to_string_lossy()) {
+                    let p = e.path();
+                    std::fs::remove_file(&p).map_err(|e| Error::io("remove the earlier run's", &p, e))?;
+                }
             }
         }
         if let Some(c) = &self.config {
@@ -630,7 +636,7 @@ fn commit(
         let keep: std::collections::BTreeSet<&String> = refs.values().collect();
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.ends_with(".json") && !keep.contains(&n) {
+            if is_cached_observable(&n) && !keep.contains(&n) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -831,6 +837,12 @@ fn changed_keys(a: &str, b: &str) -> Vec<String> {
     let (a, b) = (table(a), table(b));
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+/// Whether a file name in `state/` is one of the run's cached observables (`{:016x}.json`, its
+/// content hash): only those are ever removed.
+fn is_cached_observable(name: &str) -> bool {
+    name.len() == 21 && name.ends_with(".json") && name.as_bytes()[..16].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// FNV-1a, 64 bits: content addresses of cached observables.
