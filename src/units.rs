@@ -94,10 +94,10 @@ pub const MAX_KELVIN: f64 = 1000.0;
 /// Checks a simulation temperature: above absolute zero and at most [`MAX_KELVIN`]. The message
 /// of the error states the unit rule.
 pub fn check_kt(kt: f64) -> std::result::Result<f64, String> {
-    if !(kt > 0.0) {
+    if kt.is_nan() || kt <= 0.0 {
         return Err("a temperature above absolute zero".to_string());
     }
-    if !(kt <= kt_from_kelvin(MAX_KELVIN)) {
+    if kt > kt_from_kelvin(MAX_KELVIN) {
         return Err(format!(
             "a temperature up to {MAX_KELVIN} K; a bare number is in simulation units (T[K] / 3000), so this is {:.0} K: write '300K', '27C' or 0.1",
             kelvin_from_kt(kt)

@@ -782,7 +782,7 @@ impl ConfigFile {
             .collect::<Result<_>>()
             .map_err(|e| self.error(&okey, e.to_string()))?;
         for (obs, t) in observables.iter().zip(&targets) {
-            if obs.unit() == "nm" && !(*t >= 0.0) {
+            if obs.unit() == "nm" && (t.is_nan() || *t < 0.0) {
                 return Err(self.error(
                     &okey,
                     format!("{} is a length in nm and never negative: the target {t} cannot be reached", obs.name()),

@@ -108,8 +108,6 @@ impl LocalPool {
     }
 }
 
-/// The machine's cores.
-
 impl<L: Launcher> Pool<L> {
     /// A pool of `cpus` CPUs, no GPUs and unlimited memory whose tasks `launcher` runs.
     #[must_use]
