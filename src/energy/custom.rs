@@ -637,12 +637,7 @@ impl Attached {
     ) -> Vec<TermPair> {
         let is_bonded = |p: usize, q: usize| topology[p].n3 == Some(q) || topology[p].n5 == Some(q);
         let acts = |&(p, q): &(usize, usize)| self.term.acts((p, &topology[p]), (q, &topology[q]));
-        let scaled = |(p, q): (usize, usize)| TermPair {
-            p,
-            q,
-            scale: self.term.scale((p, &topology[p]), (q, &topology[q])),
-            strength: self.strengths[base_slot(topology[p].base)][base_slot(topology[q].base)],
-        };
+        let scaled = |(p, q): (usize, usize)| self.term_pair(topology, p, q);
         match &self.scope {
             Scope::Bonded => bonded.iter().copied().filter(acts).map(scaled).collect(),
             Scope::Pairs(pairs) => pairs.iter().copied().filter(acts).map(scaled).collect(),
@@ -657,6 +652,72 @@ impl Attached {
                 .collect(),
             Scope::Nucleotides(_) => Vec::new(),
         }
+    }
+
+    /// The pair (p, q) as the term evaluates it: its scale and strength from the topology.
+    fn term_pair(&self, topology: &[TopologyNucleotide], p: usize, q: usize) -> TermPair {
+        TermPair {
+            p,
+            q,
+            scale: self.term.scale((p, &topology[p]), (q, &topology[q])),
+            strength: self.strengths[base_slot(topology[p].base)][base_slot(topology[q].base)],
+        }
+    }
+
+    /// The unweighted energy of the pair (p, q) at separation `d` = r_q − r_p (minimum image)
+    /// with frames `a`, `b`, where the term acts on it (0 elsewhere): one pair of Monte Carlo's
+    /// pair sum. `bonded`: p and q are backbone neighbours, ordered as the model's bonded pairs
+    /// (p, n3(p)); a non-bonded pair comes with p < q, as the candidates of [`Attached::pairs`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn pair_unweighted(
+        &self,
+        geo: &Geometry<f64>,
+        topology: &[TopologyNucleotide],
+        (p, q): (usize, usize),
+        d: Vec3,
+        a: &[Vec3; 3],
+        b: &[Vec3; 3],
+        bonded: bool,
+    ) -> f64 {
+        let one = |p: usize, q: usize, d: Vec3, a: &[Vec3; 3], b: &[Vec3; 3]| {
+            if !self.term.acts((p, &topology[p]), (q, &topology[q])) {
+                return 0.0;
+            }
+            let v = |x: &[Vec3; 3]| x.map(V3::from);
+            let pair = self.pair(geo, d.into(), v(a), v(b));
+            self.factor(&self.term_pair(topology, p, q)) * self.term.pair_f64(&self.values, &pair)
+        };
+        match &self.scope {
+            Scope::Bonded if bonded => one(p, q, d, a, b),
+            Scope::NonBonded { cutoff } if !bonded && d.norm2() < cutoff * cutoff => one(p, q, d, a, b),
+            // a chosen pair counts as often, and in the order, as the list names it
+            Scope::Pairs(list) => list
+                .iter()
+                .map(|&t| match t {
+                    t if t == (p, q) => one(p, q, d, a, b),
+                    t if t == (q, p) => one(q, p, -d, b, a),
+                    _ => 0.0,
+                })
+                .sum(),
+            _ => 0.0,
+        }
+    }
+
+    /// The weighted energy of nucleotide `i` at `r` with frame `a` (single-nucleotide terms; 0
+    /// for other scopes), as often as the scope names it.
+    pub(crate) fn nucleotide_weighted(&self, geo: &Geometry<f64>, i: usize, r: Vec3, a: &[Vec3; 3]) -> f64 {
+        let times = self.nucleotides().iter().filter(|&&k| k == i).count();
+        if times == 0 || self.weight == 0.0 {
+            return 0.0;
+        }
+        self.weight * times as f64 * self.nucleotide_f64(geo, r, a)
+    }
+
+    /// The term's unweighted energy of one nucleotide.
+    fn nucleotide_f64(&self, geo: &Geometry<f64>, r: Vec3, a: &[Vec3; 3]) -> f64 {
+        let a = a.map(V3::from);
+        let sites = self.nucleotide_sites(geo, &a);
+        self.term.nt_f64(&self.values, &NucleotideFrame { r: r.into(), a, sites })
     }
 
     /// The nucleotides of a single-nucleotide term.
@@ -677,9 +738,7 @@ impl Attached {
             e += self.factor(t) * self.term.pair_f64(&self.values, &pair);
         }
         for &i in self.nucleotides() {
-            let a = v(&frame.axes[i]);
-            let sites = self.nucleotide_sites(geo, &a);
-            e += self.term.nt_f64(&self.values, &NucleotideFrame { r: frame.r[i].into(), a, sites });
+            e += self.nucleotide_f64(geo, frame.r[i], &frame.axes[i]);
         }
         e
     }

@@ -452,6 +452,12 @@ impl EnergyModel {
         &self.bonded
     }
 
+    /// The backbone neighbours (3', 5') of nucleotide `i`.
+    #[must_use]
+    pub fn backbone_neighbours(&self, i: usize) -> [Option<usize>; 2] {
+        self.neighbours[i]
+    }
+
     /// Centre-distance cut-off beyond which no non-bonded term acts (current parameters).
     #[must_use]
     pub fn cutoff(&self) -> f64 {
@@ -767,6 +773,22 @@ impl EnergyModel {
     ) -> Option<(f64, PairGradient)> {
         let (p, q) = self.pair_at(candidates, k);
         let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
+        let bond = (k < self.bonded.len()).then_some(k);
+        self.kernel_pair(bond, (p, q), d, (&frame.axes[p], &frame.axes[q]), (&sites[p], &sites[q]))
+    }
+
+    /// The weighted energy and gradient of the built-in terms on the pair (p, q) at separation
+    /// `d`: bonded pair number `bond` (ordered as [`EnergyModel::bonded_pairs`]) or, without one,
+    /// a non-bonded pair (`None` if nothing acts on it).
+    #[inline]
+    fn kernel_pair(
+        &self,
+        bond: Option<usize>,
+        (p, q): (usize, usize),
+        d: Vec3,
+        (a, b): (&[Vec3; 3], &[Vec3; 3]),
+        (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
+    ) -> Option<(f64, PairGradient)> {
         let mut input = super::kernel::PairInput {
             terms: &self.dual,
             supports: &self.supports,
@@ -776,10 +798,9 @@ impl EnergyModel {
             dna1: self.params.model() == ModelKind::Dna1,
             fene_limit: self.strict_fene.then_some(self.fene_bounds),
         };
-        let (a, b) = (&frame.axes[p], &frame.axes[q]);
-        if k < self.bonded.len() {
+        if let Some(k) = bond {
             input.eps_bond = Some(self.bonded_eps[k]);
-            return super::kernel::bonded(&input, d, a, b, &sites[p], &sites[q]);
+            return super::kernel::bonded(&input, d, a, b, sp, sq);
         }
         if self.neighbours[p].contains(&Some(q)) {
             return None;
@@ -790,7 +811,97 @@ impl EnergyModel {
         }
         input.eps_bond = self.strength_index(TermId::HydrogenBonding, p, q).map(|s| self.strengths.1[s]);
         input.chi = self.chi[p] * self.chi[q];
-        super::kernel::nonbonded(&input, d, a, b, &sites[p], &sites[q])
+        super::kernel::nonbonded(&input, d, a, b, sp, sq)
+    }
+
+    /// The weighted energy of the interaction of nucleotides `p` and `q` (every term, built-in
+    /// and the user's) with `q` at separation `d` = r_q − r_p (minimum image) from `p`, frames
+    /// `a` of `p` and `b` of `q` (orthonormal a1, a2, a3): one term of the pair sum, for Monte
+    /// Carlo moves that place nucleotides anywhere. Summed over all pairs p < q and added to
+    /// [`EnergyModel::nucleotide_interaction`] of each nucleotide it is [`EnergyModel::energy`].
+    /// A backbone bond stretched to FENE's divergence gives `+∞`.
+    ///
+    /// `p` and `q` must be different nucleotides of the model.
+    #[must_use]
+    pub fn pair_interaction(&self, p: usize, q: usize, d: Vec3, a: &[Vec3; 3], b: &[Vec3; 3]) -> f64 {
+        let (bond, (p, q), d, a, b) = self.ordered(p, q, d, a, b);
+        let geo = &self.terms.geo;
+        let (sp, sq) = (geo.offsets(a), geo.offsets(b));
+        let builtin = self.kernel_pair(bond, (p, q), d, (a, b), (&sp, &sq)).map_or(0.0, |(e, _)| e);
+        self.custom.iter().filter(|t| t.weight != 0.0).fold(builtin, |e, t| {
+            e + t.weight * t.pair_unweighted(geo, &self.topology, (p, q), d, a, b, bond.is_some())
+        })
+    }
+
+    /// The unweighted energy of one term, by name (a built-in term's, e.g. `HydrogenBonding`, or
+    /// a user's term's), on the pair (p, q) placed as in [`EnergyModel::pair_interaction`];
+    /// `None` if the model has no such term. Order parameters count base pairs with it.
+    #[must_use]
+    pub fn pair_term_energy(
+        &self,
+        term: &str,
+        p: usize,
+        q: usize,
+        d: Vec3,
+        a: &[Vec3; 3],
+        b: &[Vec3; 3],
+    ) -> Option<f64> {
+        let (bond, (p, q), d, a, b) = self.ordered(p, q, d, a, b);
+        let geo = &self.terms.geo;
+        if let Some(t) = TermId::ALL.into_iter().find(|t| t.term().name() == term) {
+            let bonded_term = matches!(t, TermId::Fene | TermId::BondedExcludedVolume | TermId::Stacking);
+            if bonded_term != bond.is_some() || (!bonded_term && d.norm() >= self.ranges[t as usize]) {
+                return Some(0.0);
+            }
+            let Some(strength) = self.strength_index(t, p, q) else { return Some(0.0) };
+            let v = |x: &[Vec3; 3]| x.map(V3::from);
+            return Some(self.terms.pair_energy(t, &geo.pair(d.into(), v(a), v(b)), &self.eps(t, strength)));
+        }
+        let t = self.custom.iter().find(|t| &*t.name == term)?;
+        Some(t.pair_unweighted(geo, &self.topology, (p, q), d, a, b, bond.is_some()))
+    }
+
+    /// The pair (p, q) as the pair sum orders it, with its bond number: a bond as (p, n3(p)),
+    /// others p < q (`d`, the frames swapped with them).
+    #[allow(clippy::type_complexity)]
+    fn ordered<'v>(
+        &self,
+        p: usize,
+        q: usize,
+        d: Vec3,
+        a: &'v [Vec3; 3],
+        b: &'v [Vec3; 3],
+    ) -> (Option<usize>, (usize, usize), Vec3, &'v [Vec3; 3], &'v [Vec3; 3]) {
+        let bond = |p: usize, q: usize| {
+            (self.topology[p].n3 == Some(q)).then(|| self.bonded.binary_search_by_key(&p, |b| b.0).ok()).flatten()
+        };
+        match (bond(p, q), bond(q, p)) {
+            (Some(k), _) => (Some(k), (p, q), d, a, b),
+            (None, Some(k)) => (Some(k), (q, p), -d, b, a),
+            _ if p < q => (None, (p, q), d, a, b),
+            _ => (None, (q, p), -d, b, a),
+        }
+    }
+
+    /// The weighted energy of nucleotide `i` on its own at `r` with frame `a`: the users'
+    /// single-nucleotide terms (0 for oxDNA's terms, which all act on pairs). See
+    /// [`EnergyModel::pair_interaction`].
+    #[must_use]
+    pub fn nucleotide_interaction(&self, i: usize, r: Vec3, a: &[Vec3; 3]) -> f64 {
+        self.custom.iter().map(|t| t.nucleotide_weighted(&self.terms.geo, i, r, a)).sum()
+    }
+
+    /// Whether any term acts on single nucleotides ([`EnergyModel::nucleotide_interaction`]).
+    #[must_use]
+    pub fn has_nucleotide_terms(&self) -> bool {
+        self.custom.iter().any(|t| !t.nucleotides().is_empty() && t.weight != 0.0)
+    }
+
+    /// Whether the user's terms include a chosen-pairs scope ([`super::Scope::Pairs`]): pairs
+    /// that interact at any distance, beyond [`EnergyModel::cutoff`].
+    #[must_use]
+    pub fn has_pair_lists(&self) -> bool {
+        self.custom.iter().any(|t| matches!(t.scope, super::Scope::Pairs(_)) && t.weight != 0.0)
     }
 
     /// What is wrong with a frame whose energy is not finite: backbone bonds stretched to FENE's

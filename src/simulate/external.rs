@@ -303,16 +303,45 @@ fn particles(text: &str, top: &Topology) -> std::result::Result<Vec<usize>, Stri
 impl ExternalForce {
     /// Adds the force's energy to the return value and its forces to `f`, at step `t`.
     pub fn apply(&self, t: u64, r: &[Vec3], bx: &PeriodicBox, f: &mut [Vec3]) -> f64 {
+        self.eval(t, &|i| r[i], bx, Some(f))
+    }
+
+    /// The force's energy at step `t` with nucleotide i at `r(i)` (Monte Carlo's trial
+    /// positions).
+    pub fn energy(&self, t: u64, r: &dyn Fn(usize) -> Vec3, bx: &PeriodicBox) -> f64 {
+        self.eval(t, r, bx, None)
+    }
+
+    /// Whether the force's energy depends on nucleotide `i`.
+    #[must_use]
+    pub fn acts_on(&self, i: usize) -> bool {
+        match self {
+            ExternalForce::Trap { particles, .. }
+            | ExternalForce::String { particles, .. }
+            | ExternalForce::RepulsionPlane { particles, .. } => particles.contains(&i),
+            ExternalForce::MutualTrap { particle, reference, .. }
+            | ExternalForce::ConstantTrap { particle, reference, .. } => i == *particle || i == *reference,
+            ExternalForce::Com { com, reference, .. } => com.contains(&i) || reference.contains(&i),
+        }
+    }
+
+    /// The energy, and the forces added to `f` when given.
+    fn eval(&self, t: u64, r: &dyn Fn(usize) -> Vec3, bx: &PeriodicBox, mut f: Option<&mut [Vec3]>) -> f64 {
         let t = t as f64;
         let sep = |from: Vec3, to: Vec3, pbc: bool| if pbc { bx.min_image(to - from) } else { to - from };
+        let mut add = |i: usize, v: Vec3| {
+            if let Some(f) = f.as_deref_mut() {
+                f[i] += v;
+            }
+        };
         match self {
             ExternalForce::Trap { particles, pos0, stiff, rate, dir } => {
                 let centre = *pos0 + *dir * (rate * t);
                 particles
                     .iter()
                     .map(|&i| {
-                        let d = r[i] - centre;
-                        f[i] -= d * *stiff;
+                        let d = r(i) - centre;
+                        add(i, -(d * *stiff));
                         0.5 * stiff * d.norm2()
                     })
                     .sum()
@@ -322,44 +351,44 @@ impl ExternalForce {
                 particles
                     .iter()
                     .map(|&i| {
-                        f[i] += force;
-                        -force.dot(r[i])
+                        add(i, force);
+                        -force.dot(r(i))
                     })
                     .sum()
             }
             ExternalForce::MutualTrap { particle, reference, stiff, stiff_rate, r0, rate, pbc } => {
-                let d = sep(r[*particle], r[*reference], *pbc);
+                let d = sep(r(*particle), r(*reference), *pbc);
                 let n = d.norm();
                 let (k, l) = (stiff + stiff_rate * t, r0 + rate * t);
-                f[*particle] += d / n * (k * (n - l));
+                add(*particle, d / n * (k * (n - l)));
                 0.5 * k * (n - l).powi(2)
             }
             ExternalForce::ConstantTrap { particle, reference, stiff, r0, pbc } => {
-                let d = sep(r[*particle], r[*reference], *pbc);
+                let d = sep(r(*particle), r(*reference), *pbc);
                 let n = d.norm();
-                f[*particle] += d / n * (stiff * (n - r0).signum());
+                add(*particle, d / n * (stiff * (n - r0).signum()));
                 stiff * (n - r0).abs()
             }
             ExternalForce::RepulsionPlane { particles, stiff, dir, position } => particles
                 .iter()
                 .map(|&i| {
-                    let delta = dir.dot(r[i]) + position;
+                    let delta = dir.dot(r(i)) + position;
                     if delta >= 0.0 {
                         return 0.0;
                     }
-                    f[i] -= *dir * (stiff * delta);
+                    add(i, -(*dir * (stiff * delta)));
                     0.5 * stiff * delta * delta
                 })
                 .sum(),
             ExternalForce::Com { com, reference, stiff, r0, rate } => {
-                let centre = |g: &[usize]| g.iter().fold(Vec3::ZERO, |a, &i| a + r[i]) / g.len() as f64;
+                let centre = |g: &[usize]| g.iter().fold(Vec3::ZERO, |a, &i| a + r(i)) / g.len() as f64;
                 let d = centre(reference) - centre(com);
                 let n = d.norm();
                 let m = com.len() as f64;
                 let l = r0 + rate * t;
                 let each = d / n * ((n - l) * stiff / m);
                 for &i in com {
-                    f[i] += each;
+                    add(i, each);
                 }
                 0.5 * stiff * (n - l).powi(2)
             }

@@ -4,6 +4,7 @@
 
 pub mod external;
 pub mod input;
+pub mod mc;
 pub mod md;
 pub mod native;
 pub mod oxdna;
@@ -11,6 +12,7 @@ pub mod oxdna_build;
 pub mod replay;
 
 pub use input::MdRun;
+pub use mc::{Bias, Mc, McConfig, McMoves, McState, McStats, Proposal};
 pub use md::{Md, MdConfig, MdState, Thermostat};
 pub use native::NativeSimulator;
 pub use oxdna::OxdnaSimulator;

@@ -1,0 +1,268 @@
+//! Monte Carlo (`sim_type = MC`, `VMMC`): the pair energies it moves on are the model's energy,
+//! and the ensembles it samples are Boltzmann's.
+
+mod common;
+
+use common::{case_dir, CASES};
+use oxgrad::energy::{EnergyModel, Frame, ModelSetup};
+use oxgrad::io::{InputFile, TrajectoryReader};
+
+/// Σ_{p<q} pair_interaction + Σ_i nucleotide_interaction is the model's energy, on every
+/// reference case (oxDNA1, oxDNA2, oxRNA2; averaged and sequence-dependent).
+#[test]
+fn pair_sum_is_the_energy_on_every_reference_case() {
+    let extra =
+        ["extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0", "extra-rna2-seqdep-wobble-jittered-12bp-T300-salt1.0"];
+    for case in CASES.iter().chain(&extra) {
+        let dir = case_dir(case);
+        let name = if dir.join("input_analysis_nomesh").exists() { "input_analysis_nomesh" } else { "input_analysis" };
+        let input = InputFile::read(dir.join(name)).unwrap();
+        let setup = ModelSetup::from_input(&input).unwrap();
+        let n = setup.topology.len();
+        let frames: Vec<_> =
+            TrajectoryReader::open(setup.trajectory.as_ref().unwrap(), n).unwrap().map(Result::unwrap).collect();
+        for c in frames.iter().take(3) {
+            let want = setup.model.energy(c).unwrap();
+            let got = pair_sum(&setup.model, &Frame::new(c));
+            assert!((got - want).abs() < 1e-9 * n as f64, "{case}, step {}: pair sum {got}, energy {want}", c.step);
+        }
+    }
+}
+
+fn pair_sum(model: &EnergyModel, f: &Frame) -> f64 {
+    let n = f.r.len();
+    let mut e = 0.0;
+    for p in 0..n {
+        e += model.nucleotide_interaction(p, f.r[p], &f.axes[p]);
+        for q in p + 1..n {
+            e += model.pair_interaction(p, q, f.bx.min_image(f.r[q] - f.r[p]), &f.axes[p], &f.axes[q]);
+        }
+    }
+    e
+}
+
+use oxgrad::generate::{helix, parse_sequence, Shape};
+use oxgrad::geometry::{orthonormalize, PeriodicBox, Vec3};
+use oxgrad::params::ParamSet;
+use oxgrad::simulate::{Mc, McConfig, McMoves, McState};
+use oxgrad::system::TopologyFormat;
+use rand::{RngExt, SeedableRng};
+
+/// Uniformly random unit vector and rotation (a frame) from a seeded generator.
+struct Draw(rand_xoshiro::Xoshiro256PlusPlus);
+
+impl Draw {
+    fn new(seed: u64) -> Draw {
+        Draw(rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed))
+    }
+    fn u(&mut self) -> f64 {
+        self.0.random::<f64>()
+    }
+    fn normal(&mut self) -> f64 {
+        // Box–Muller
+        let (a, b) = (self.u().max(1e-300), self.u());
+        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+    }
+    fn frame(&mut self) -> [Vec3; 3] {
+        let mut v = || Vec3::new(self.normal(), self.normal(), self.normal());
+        let (a1, a2, a3) = orthonormalize(v(), v());
+        [a1, a2, a3]
+    }
+}
+
+/// Boltzmann averages of `obs` over the relative placements of nucleotide 1 with respect to
+/// nucleotide 0 (fixed at the origin, identity frame), by importance sampling: `place` draws a
+/// position and a frame and returns their density relative to the uniform one (uniform over
+/// the region and over rotations). Returns (means, standard errors, effective samples).
+fn integrate(
+    model: &EnergyModel,
+    bx: &PeriodicBox,
+    samples: usize,
+    mut place: impl FnMut(&mut Draw) -> (Vec3, [Vec3; 3], f64),
+    obs: &dyn Fn(&EnergyModel, Vec3, &[Vec3; 3]) -> Vec<f64>,
+) -> (Vec<f64>, Vec<f64>, f64) {
+    let kt = model.params().value("kt");
+    let mut draw = Draw::new(7);
+    let (mut w_sum, mut w2_sum) = (0.0, 0.0);
+    let mut all = Vec::new();
+    for _ in 0..samples {
+        let (r, b, density) = place(&mut draw);
+        let e = model.pair_interaction(0, 1, bx.min_image(r), &ID, &b);
+        let w = (-e / kt).exp() / density;
+        if w == 0.0 || !w.is_finite() {
+            continue;
+        }
+        w_sum += w;
+        w2_sum += w * w;
+        all.push((w, obs(model, r, &b)));
+    }
+    let dim = all[0].1.len();
+    let means: Vec<f64> = (0..dim).map(|k| all.iter().map(|(w, o)| w * o[k]).sum::<f64>() / w_sum).collect();
+    let errs = (0..dim)
+        .map(|k| all.iter().map(|(w, o)| (w * (o[k] - means[k])).powi(2)).sum::<f64>().sqrt() / w_sum)
+        .collect();
+    (means, errs, w_sum * w_sum / w2_sum)
+}
+
+const ID: [Vec3; 3] = [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])];
+
+/// Mean and standard error of a series from `blocks` contiguous blocks.
+fn block_mean(series: &[f64], blocks: usize) -> (f64, f64) {
+    let len = series.len() / blocks;
+    let means: Vec<f64> = series.chunks(len).take(blocks).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect();
+    let m = means.iter().sum::<f64>() / blocks as f64;
+    let var = means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (blocks - 1) as f64;
+    (m, (var / blocks as f64).sqrt())
+}
+
+/// Runs Monte Carlo and returns the per-step series of `obs` (after `skip` steps).
+fn sample(
+    model: &EnergyModel,
+    conf: &oxgrad::io::Configuration,
+    cfg: McConfig,
+    skip: u64,
+    obs: &dyn Fn(&EnergyModel, &McState, f64) -> Vec<f64>,
+) -> Vec<Vec<f64>> {
+    let mut state = McState::from_configuration(conf);
+    let steps = cfg.steps;
+    let mut mc = Mc::new(model, cfg, &state).unwrap();
+    let mut out = Vec::new();
+    for k in 0..steps {
+        mc.step(&mut state, None).unwrap();
+        if k >= skip {
+            out.push(obs(model, &state, mc.potential()));
+        }
+    }
+    let (t, r) = mc.stats().acceptance();
+    eprintln!("acceptance: translations {t:.3}, rotations {r:.3}");
+    out
+}
+
+/// Compares Monte Carlo averages of a two-nucleotide system with the Boltzmann averages from
+/// numerical integration, within 4.5 combined standard errors.
+fn check_two_nucleotides(
+    what: &str,
+    model: &EnergyModel,
+    conf: &oxgrad::io::Configuration,
+    place: impl FnMut(&mut Draw) -> (Vec3, [Vec3; 3], f64),
+    names: &[&str],
+    obs: &dyn Fn(&EnergyModel, Vec3, &[Vec3; 3]) -> Vec<f64>,
+) {
+    let bx = PeriodicBox::new(conf.box_sides);
+    let (want, want_err, ess) = integrate(model, &bx, 3_000_000, place, obs);
+    eprintln!("{what}: integration {want:?} ± {want_err:?} (effective samples {ess:.0})");
+    assert!(ess > 2000.0, "{what}: the integration has too few effective samples ({ess})");
+    for moves in [McMoves::Single, McMoves::Vmmc { maxclust: 2 }] {
+        let cfg = McConfig { moves, steps: 400_000, seed: 11, ..McConfig::default() };
+        let series = sample(model, conf, cfg, 1000, &|m, s, _| {
+            let f = &s.frame;
+            // nucleotide 1 in nucleotide 0's frame
+            let a = f.axes[0];
+            let d = f.bx.min_image(f.r[1] - f.r[0]);
+            let to = |v: Vec3| Vec3::new(a[0].dot(v), a[1].dot(v), a[2].dot(v));
+            obs(m, to(d), &f.axes[1].map(to))
+        });
+        for (k, name) in names.iter().enumerate() {
+            let col: Vec<f64> = series.iter().map(|o| o[k]).collect();
+            let (got, err) = block_mean(&col, 40);
+            let z = (got - want[k]) / (err * err + want_err[k] * want_err[k]).sqrt();
+            eprintln!(
+                "{what}, {moves:?}, {name}: Monte Carlo {got:.5} ± {err:.5}, integration {:.5} ± {:.5} (z = {z:.2})",
+                want[k], want_err[k]
+            );
+            assert!(
+                z.abs() < 4.5,
+                "{what}, {moves:?}, {name}: Monte Carlo {got} ± {err}, Boltzmann {} ± {}",
+                want[k],
+                want_err[k]
+            );
+        }
+    }
+}
+
+/// Detailed balance, bonded: a two-nucleotide strand (FENE, excluded volume, stacking) samples
+/// the Boltzmann distribution of its relative placement, with single moves and with VMMC.
+#[test]
+fn a_dimer_samples_the_boltzmann_distribution() {
+    let (top, conf) =
+        helix(&parse_sequence("AG").unwrap(), Shape::Strand, Some(12.0), TopologyFormat::Classic).unwrap();
+    // 480 K: stacked and unstacked both populated (the integration stays accurate)
+    let params = ParamSet::dna1_defaults().with_params([("kt", 0.16)]).unwrap();
+    let model = EnergyModel::new(&top, params).unwrap();
+    check_two_nucleotides(
+        "dimer",
+        &model,
+        &conf,
+        // the backbone sites' separation uniform in the shell where FENE is finite (the
+        // centre follows by a translation: a uniform measure over the placements)
+        |d| {
+            let b = d.frame();
+            let (lo, hi) = (0.7525 - 0.25, 0.7525 + 0.25);
+            let s = loop {
+                let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * hi;
+                if v.norm() < hi && v.norm() > lo {
+                    break v;
+                }
+            };
+            (Vec3::new(-0.4, 0.0, 0.0) + s + b[0] * 0.4, b, 1.0)
+        },
+        &["energy", "distance", "a3 alignment"],
+        &|m, r, b| vec![m.pair_interaction(0, 1, r, &ID, b), r.norm(), b[2][2]],
+    );
+}
+
+/// Detailed balance, non-bonded: two complementary nucleotides on separate strands in a small
+/// periodic box sample Boltzmann's distribution of energy and hydrogen bonding.
+#[test]
+fn two_free_nucleotides_sample_the_boltzmann_distribution() {
+    let (top, mut conf) =
+        helix(&parse_sequence("A").unwrap(), Shape::Duplex, Some(2.5), TopologyFormat::Classic).unwrap();
+    // 210 K in the smallest box the cut-off allows (2 × 1.58): about 1 % paired
+    let params = ParamSet::dna1_defaults().with_params([("kt", 0.07)]).unwrap();
+    let model = EnergyModel::new(&top, params).unwrap();
+    let side = 3.2;
+    conf.box_sides = Vec3::new(side, side, side);
+    // the paired placement: nucleotide 1 in nucleotide 0's frame, as the ideal helix has it
+    let f = Frame::new(&conf);
+    let to = |v: Vec3| Vec3::new(f.axes[0][0].dot(v), f.axes[0][1].dot(v), f.axes[0][2].dot(v));
+    let ideal = (to(f.r[1] - f.r[0]), f.axes[1].map(to));
+    check_two_nucleotides(
+        "free pair",
+        &model,
+        &conf,
+        |d| {
+            // half the samples uniform, half near the paired placement: a Gaussian of width
+            // SIGMA about its position, a rotation vector uniform in a ball of radius ALPHA
+            const SIGMA: f64 = 0.15;
+            const ALPHA: f64 = 0.6;
+            let (r, b) = if d.u() < 0.5 {
+                (Vec3::new(d.u() - 0.5, d.u() - 0.5, d.u() - 0.5) * side, d.frame())
+            } else {
+                let r = ideal.0 + Vec3::new(d.normal(), d.normal(), d.normal()) * SIGMA;
+                let v = loop {
+                    let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * ALPHA;
+                    if v.norm() < ALPHA {
+                        break v;
+                    }
+                };
+                let turn = |x: Vec3| oxgrad::geometry::rotate(x, v.normalized(), v.norm());
+                (r, ideal.1.map(turn))
+            };
+            let dr = PeriodicBox::new(Vec3::new(side, side, side)).min_image(r - ideal.0);
+            let gauss = (-dr.norm2() / (2.0 * SIGMA * SIGMA)).exp() / (std::f64::consts::TAU * SIGMA * SIGMA).powf(1.5);
+            // the rotation from the paired frame: its angle from the trace; its density in
+            // rotation-vector coordinates relative to Haar's, 8π²θ²/(2(1 − cos θ)) per unit volume
+            let cos = ((0..3).map(|k| b[k].dot(ideal.1[k])).sum::<f64>() - 1.0) / 2.0;
+            let theta = cos.clamp(-1.0, 1.0).acos();
+            let haar = if theta < 1e-6 { 1.0 } else { theta * theta / (2.0 * (1.0 - theta.cos())) };
+            let ball = 4.0 / 3.0 * std::f64::consts::PI * ALPHA.powi(3);
+            let turn = if theta < ALPHA { 8.0 * std::f64::consts::PI.powi(2) * haar / ball } else { 0.0 };
+            (r, b, 0.5 + 0.5 * gauss * side.powi(3) * turn)
+        },
+        &["energy", "bonded"],
+        &|m, r, b| {
+            let hb = m.pair_term_energy("HydrogenBonding", 0, 1, r, &ID, b).unwrap();
+            vec![m.pair_interaction(0, 1, r, &ID, b), f64::from(hb < -0.1)]
+        },
+    );
+}
