@@ -31,14 +31,17 @@
 //! spelling), a missing one, a value out of its domain. Paths are relative to the file.
 
 pub mod plan;
+mod simulator;
 mod spans;
+mod tagged;
+
+pub use simulator::{NativeConfig, OxdnaConfig, SimulatorConfig, TrajectoryConfig};
 
 use crate::component::SchedulerHints;
 use crate::error::{Error, Location, Result};
 use crate::observable::ObservableSpec;
 use serde::{Deserialize, Serialize};
 use spans::Spans;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Declares a configuration kind: a closed set of lowercase names, read and written as TOML
@@ -91,17 +94,6 @@ kinds!(
         /// Plain gradient descent.
         Sgd = "sgd",
     } default Adam
-);
-kinds!(
-    /// `[[simulator]] kind`.
-    SimulatorKindName {
-        /// The embedded MD engine.
-        Native = "native",
-        /// An installed oxDNA run on an input directory.
-        Oxdna = "oxdna",
-        /// Existing oxDNA files replayed.
-        Trajectory = "trajectory",
-    } default Native
 );
 kinds!(
     /// `[[objective]] kind`.
@@ -230,92 +222,6 @@ fn default_train() -> Vec<String> {
 }
 fn default_calls() -> usize {
     2
-}
-
-/// `[[simulator]]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimulatorConfig {
-    /// Unique name; copies are named `name.0`, `name.1`, …
-    pub name: String,
-    /// `"native"` (the embedded MD engine), `"oxdna"` (an installed oxDNA run on an input
-    /// directory) or `"trajectory"` (replays existing oxDNA files).
-    pub kind: SimulatorKindName,
-    /// Independent copies (native and oxdna; default 1).
-    #[serde(default = "one")]
-    pub copies: usize,
-    /// Native: a generated Watson–Crick duplex, this sequence 5'→3' on its first strand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplex: Option<String>,
-    /// Native: a generated single strand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strand: Option<String>,
-    /// Native: box side of a generated system (oxDNA units; default from its length).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub box_side: Option<f64>,
-    /// An oxDNA topology (native: with `configuration`; trajectory: required).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topology: Option<PathBuf>,
-    /// Native: the starting configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configuration: Option<PathBuf>,
-    /// Trajectory: the oxDNA trajectory to replay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trajectory: Option<PathBuf>,
-    /// Trajectory: the temperature it was sampled at (default: the model's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<TomlNumberOrString>,
-    /// Native: production MD steps per run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub md_steps: Option<u64>,
-    /// Native: sample a state every this many steps.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_every: Option<u64>,
-    /// Native: MD steps before sampling starts (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equilibration_steps: Option<u64>,
-    /// Native: master seed; each copy and step derives its own (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Native: time step (default 0.005).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dt: Option<f64>,
-    /// Native: `"john"` (default) or `"langevin"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thermostat: Option<String>,
-    /// Native, john: steps between velocity refreshes (default 103).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newtonian_steps: Option<u64>,
-    /// Native: translational diffusion coefficient (default 2.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff_coeff: Option<f64>,
-    /// Native: Verlet-list skin (default 0.05).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verlet_skin: Option<f64>,
-    /// oxdna: the input directory (its `input`, topology, configuration and the files it names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_dir: Option<PathBuf>,
-    /// oxdna: the program to run (an oxDNA binary, or `oxgrad` with `program_args = ["simulate"]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub program: Option<PathBuf>,
-    /// oxdna: an oxDNA source tree to build with each run's constants (instead of `program`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<PathBuf>,
-    /// oxdna with `source`: parallel compile jobs (default 4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_threads: Option<usize>,
-    /// oxdna: arguments before the input file's name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub program_args: Vec<String>,
-    /// oxdna: input keys set in every run (`steps`, `T`, `print_conf_interval`, …).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub input_overrides: BTreeMap<String, TomlNumberOrString>,
-    /// oxdna: keep the directories of successful runs (failed ones are always kept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keep_runs: Option<bool>,
-    /// Scheduler hints (`num_cpus`, `mem_mb`, `max_retries`, …).
-    #[serde(default, skip_serializing_if = "is_default_hints")]
-    pub hints: SchedulerHints,
 }
 
 fn one() -> usize {
@@ -523,14 +429,21 @@ impl ConfigFile {
     pub fn inputs(&self) -> Vec<PathBuf> {
         let c = &self.config;
         let mut files = vec![self.path.clone()];
-        let mut add = |p: &Option<PathBuf>| files.extend(p.iter().map(|p| self.resolve(p)));
-        add(&c.model.params);
-        add(&c.model.seq_dep_file);
+        let mut add = |p: Option<&PathBuf>| files.extend(p.map(|p| self.resolve(p)));
+        add(c.model.params.as_ref());
+        add(c.model.seq_dep_file.as_ref());
         for s in &c.simulators {
-            add(&s.topology);
-            add(&s.configuration);
-            add(&s.trajectory);
-            add(&s.program);
+            match s {
+                SimulatorConfig::Native(n) => {
+                    add(n.topology.as_ref());
+                    add(n.configuration.as_ref());
+                }
+                SimulatorConfig::Oxdna(o) => add(o.program.as_ref()),
+                SimulatorConfig::Trajectory(t) => {
+                    add(Some(&t.topology));
+                    add(Some(&t.trajectory));
+                }
+            }
         }
         for o in &c.objectives {
             for spec in o.observable.iter().chain(o.observables.iter().flatten()) {
@@ -539,7 +452,11 @@ impl ConfigFile {
                 }
             }
         }
-        for dir in c.simulators.iter().filter_map(|s| s.input_dir.as_ref()) {
+        let input_dirs = c.simulators.iter().filter_map(|s| match s {
+            SimulatorConfig::Oxdna(o) => Some(&o.input_dir),
+            _ => None,
+        });
+        for dir in input_dirs {
             if let Ok(entries) = std::fs::read_dir(self.resolve(dir)) {
                 files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
             }
@@ -554,29 +471,35 @@ impl ConfigFile {
     pub fn resolved_toml(&self) -> String {
         let mut c = self.config.clone();
         // paths become absolute, so the copy in the run directory finds the same files
-        let abs = |p: &mut Option<PathBuf>| {
-            if let Some(x) = p.as_mut() {
-                let r = self.resolve(x);
-                *x = std::fs::canonicalize(&r).unwrap_or(r);
-            }
+        let abs_path = |x: &mut PathBuf| {
+            let r = self.resolve(x);
+            *x = std::fs::canonicalize(&r).unwrap_or(r);
         };
+        let abs = |p: &mut Option<PathBuf>| p.iter_mut().for_each(abs_path);
         abs(&mut c.model.params);
         abs(&mut c.model.seq_dep_file);
         for s in &mut c.simulators {
-            abs(&mut s.topology);
-            abs(&mut s.configuration);
-            abs(&mut s.trajectory);
-            abs(&mut s.input_dir);
-            abs(&mut s.source);
-            abs(&mut s.program);
+            match s {
+                SimulatorConfig::Native(n) => {
+                    abs(&mut n.topology);
+                    abs(&mut n.configuration);
+                }
+                SimulatorConfig::Oxdna(o) => {
+                    abs_path(&mut o.input_dir);
+                    abs(&mut o.source);
+                    abs(&mut o.program);
+                }
+                SimulatorConfig::Trajectory(t) => {
+                    abs_path(&mut t.topology);
+                    abs_path(&mut t.trajectory);
+                }
+            }
         }
         for o in &mut c.objectives {
             let specs = o.observable.iter_mut().chain(o.observables.iter_mut().flatten());
             for spec in specs {
                 if let ObservableSpec::Rmsd { reference } = spec {
-                    let mut r = Some(reference.clone());
-                    abs(&mut r);
-                    *reference = r.unwrap_or_default();
+                    abs_path(reference);
                 }
             }
         }
@@ -584,13 +507,10 @@ impl ConfigFile {
             c.model.salt = Some(0.5);
         }
         for s in &mut c.simulators {
-            if s.kind != SimulatorKindName::Native {
-                continue;
-            }
-            let md = s.md_steps.unwrap_or(0);
-            s.sample_every.get_or_insert((md / 100).max(1));
-            s.equilibration_steps.get_or_insert(0);
+            let SimulatorConfig::Native(s) = s else { continue };
             use crate::simulate::MdConfig;
+            s.sample_every = Some(s.sample_every());
+            s.equilibration_steps.get_or_insert(0);
             s.seed.get_or_insert(MdConfig::SEED);
             s.dt.get_or_insert(MdConfig::DT);
             let thermostat = s.thermostat.get_or_insert_with(|| "john".into()).clone();
@@ -608,12 +528,38 @@ impl ConfigFile {
     }
 }
 
-/// A deserialisation error at its line, with the key path it concerns.
+/// A deserialisation error at its line, with the key path it concerns. An error in a table whose
+/// `kind` picks its keys comes without the key's place (see [`tagged`]): that table is read again
+/// from the spanned document for the key, its line and a message that knows the kind.
 fn de_error(path: &Path, text: &str, e: &toml::de::Error, spans: &Spans) -> Error {
-    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    let msg = e.message().trim().to_string();
-    let key = e.span().and_then(|s| spans.path_at(s.start)).unwrap_or("").to_string();
-    Error::Config { at: Location { source: path.to_path_buf(), line }, key, msg: improve(&msg) }
+    let line_at = |pos: usize| text[..pos.min(text.len())].matches('\n').count() + 1;
+    let table = e.span().and_then(|s| spans.path_at(s.start)).unwrap_or("");
+    let (key, line, msg) = match diagnose(text, table) {
+        Some((Some(span), msg)) => (spans.path_at(span.start).unwrap_or(table), line_at(span.start), msg),
+        Some((None, msg)) => (table, spans.line(table), msg),
+        None => (table, e.span().map_or(0, |s| line_at(s.start)), improve(e.message().trim())),
+    };
+    Error::Config { at: Location { source: path.to_path_buf(), line }, key: key.to_string(), msg }
+}
+
+/// The error of the kind-tagged table at `key` (`simulator[0]`, …), read from the document with
+/// the places of its keys; `None` if `key` is no such table.
+fn diagnose(text: &str, key: &str) -> Option<(Option<std::ops::Range<usize>>, String)> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let (name, index) = match key.strip_suffix(']').and_then(|k| k.split_once('[')) {
+        Some((name, i)) => (name, Some(i.parse::<usize>().ok()?)),
+        None => (key, None),
+    };
+    let item = doc.as_table().get(name)?;
+    let item = match (item, index) {
+        (toml_edit::Item::ArrayOfTables(a), Some(i)) => toml_edit::Item::Table(a.get(i)?.clone()),
+        (item, None) => item.clone(),
+        _ => return None,
+    };
+    match name {
+        "simulator" => tagged::diagnose::<SimulatorConfig>(&item),
+        _ => None,
+    }
 }
 
 /// A serde message about a configuration value, reworded for users: unknown keys and kinds with
@@ -688,7 +634,7 @@ mod tests {
         let crate::config::plan::SimulatorKind::Native { copies } = &plan.simulators[0].kind else { panic!() };
         assert_eq!(copies[0].config(), &MdConfig::with_steps(500));
         let resolved: Config = toml::from_str(file.resolved_toml().split_once('\n').unwrap().1).unwrap();
-        let s = &resolved.simulators[0];
+        let SimulatorConfig::Native(s) = &resolved.simulators[0] else { panic!("native") };
         let d = MdConfig::default();
         assert_eq!((s.dt, s.verlet_skin, s.seed), (Some(d.dt), Some(d.verlet_skin), Some(d.seed)));
         assert_eq!((s.newtonian_steps, s.diff_coeff), (Some(MdConfig::NEWTONIAN_STEPS), Some(MdConfig::DIFF_COEFF)));
