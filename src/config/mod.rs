@@ -30,11 +30,15 @@
 //! Every error names the file, the line and the key: an unknown key (with the closest valid
 //! spelling), a missing one, a value out of its domain. Paths are relative to the file.
 
+mod objective;
 pub mod plan;
 mod simulator;
 mod spans;
 mod tagged;
 
+use tagged::tagged;
+
+pub use objective::{DifftreConfig, ObjectiveConfig};
 pub use simulator::{NativeConfig, OxdnaConfig, SimulatorConfig, TrajectoryConfig};
 
 use crate::component::SchedulerHints;
@@ -96,13 +100,6 @@ kinds!(
     } default Adam
 );
 kinds!(
-    /// `[[objective]] kind`.
-    ObjectiveKind {
-        /// DiffTRe.
-        Difftre = "difftre",
-    } default Difftre
-);
-kinds!(
     /// `[aggregate] kind`.
     AggregateKind {
         /// The mean of the objectives' gradients.
@@ -113,18 +110,6 @@ kinds!(
         Passthrough = "passthrough",
     } default Mean
 );
-kinds!(
-    /// `[executor] kind`.
-    ExecutorKind {
-        /// Threads of the driver.
-        Thread = "thread",
-        /// A worker process per task.
-        Process = "process",
-        /// A Slurm job step per task.
-        Slurm = "slurm",
-    } default Thread
-);
-
 /// A whole training configuration (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,59 +216,6 @@ fn is_default_hints(h: &SchedulerHints) -> bool {
     *h == SchedulerHints::default()
 }
 
-/// `[[objective]]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectiveConfig {
-    /// Unique name.
-    pub name: String,
-    /// `"difftre"` (default).
-    #[serde(default)]
-    pub kind: ObjectiveKind,
-    /// The simulators whose trajectories it reweights (all copies of each).
-    pub simulators: Vec<String>,
-    /// One observable (or use `observables`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observable: Option<ObservableSpec>,
-    /// Several observables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observables: Option<Vec<ObservableSpec>>,
-    /// The target of `observable`, in its unit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<f64>,
-    /// The targets of `observables`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub targets: Option<Vec<f64>>,
-    /// `"squared"` (default), `"absolute"` or `"rmse"`.
-    #[serde(default = "default_squared")]
-    pub loss: String,
-    /// Weight in `[aggregate] kind = "weighted"` (default 1).
-    #[serde(default = "default_weight")]
-    pub weight: f64,
-    /// Smallest normalised effective sample size before re-simulating (default 0.95).
-    #[serde(default = "default_neff")]
-    pub min_n_eff: f64,
-    /// Updates a trajectory may serve before it is re-simulated (default: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_valid_opt_steps: Option<u64>,
-    /// States dropped from the start of each trajectory (default 0).
-    #[serde(default)]
-    pub equilibration_states: usize,
-    /// Scheduler hints.
-    #[serde(default, skip_serializing_if = "is_default_hints")]
-    pub hints: SchedulerHints,
-}
-
-fn default_squared() -> String {
-    "squared".into()
-}
-fn default_weight() -> f64 {
-    1.0
-}
-fn default_neff() -> f64 {
-    0.95
-}
-
 /// `[aggregate]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -343,31 +275,88 @@ impl Default for ValidationConfig {
     }
 }
 
-/// `[executor]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+tagged!(
+    /// `[executor]`: where tasks run; `kind` (default `"thread"`) picks the keys.
+    ExecutorConfig default "thread" {
+        /// `"thread"`: threads of the driver.
+        Thread(ThreadExecutorConfig) = "thread"
+            note "only the process and slurm executors use a spool directory",
+        /// `"process"`: a worker process per task.
+        Process(ProcessExecutorConfig) = "process",
+        /// `"slurm"`: a job step per task, in the allocation the run is in.
+        Slurm(SlurmExecutorConfig) = "slurm"
+            note "the slurm executor uses the CPUs of the allocation it runs in: ask sbatch for them; `oxgrad slurm-script` writes the script",
+    }
+);
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig::Thread(ThreadExecutorConfig::default())
+    }
+}
+
+impl ExecutorConfig {
+    /// The CPUs it was given (`None`: every core, or under Slurm the allocation's).
+    #[must_use]
+    pub fn cpus(&self) -> Option<usize> {
+        match self {
+            ExecutorConfig::Thread(e) => e.cpus,
+            ExecutorConfig::Process(e) => e.cpus,
+            ExecutorConfig::Slurm(_) => None,
+        }
+    }
+
+    /// The GPUs it was given (`None`: those detected).
+    #[must_use]
+    pub fn gpus(&self) -> Option<usize> {
+        match self {
+            ExecutorConfig::Thread(e) => e.gpus,
+            ExecutorConfig::Process(e) => e.gpus,
+            ExecutorConfig::Slurm(e) => e.gpus,
+        }
+    }
+}
+
+/// `[executor] kind = "thread"` (the default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExecutorConfig {
-    /// `"thread"` (default), `"process"` (worker processes) or `"slurm"` (job steps of the
-    /// allocation the run is in).
-    #[serde(default)]
-    pub kind: ExecutorKind,
-    /// CPUs the pool may use (default: every core; under Slurm, the allocation's, not set here).
+pub struct ThreadExecutorConfig {
+    /// CPUs the pool may use (default: every core).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<usize>,
     /// GPUs the pool may hand out to tasks' `num_gpus` hints (default: those detected —
     /// `CUDA_VISIBLE_DEVICES` if set, else `nvidia-smi -L`; 0 without NVIDIA devices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpus: Option<usize>,
-    /// Where the process and Slurm executors keep their spool directory (default: the system's
-    /// temporary directory; under Slurm, `oxgrad-spool` in the current directory).
+}
+
+/// `[executor] kind = "process"`: worker processes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessExecutorConfig {
+    /// CPUs the pool may use (default: every core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<usize>,
+    /// GPUs the pool may hand out (default: those detected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<usize>,
+    /// Where the workers' job files and observables are exchanged (default: the system's
+    /// temporary directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spool: Option<PathBuf>,
 }
 
-impl Default for ExecutorConfig {
-    fn default() -> Self {
-        ExecutorConfig { kind: ExecutorKind::Thread, cpus: None, gpus: None, spool: None }
-    }
+/// `[executor] kind = "slurm"`: job steps of the allocation the run is in (its CPUs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmExecutorConfig {
+    /// GPUs handed out to tasks (default: the allocation's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<usize>,
+    /// The spool directory, which every node must see (default: `oxgrad-spool` in the current
+    /// directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool: Option<PathBuf>,
 }
 
 /// A configuration read from a file, with what is needed to report errors at their lines.
@@ -445,11 +434,9 @@ impl ConfigFile {
                 }
             }
         }
-        for o in &c.objectives {
-            for spec in o.observable.iter().chain(o.observables.iter().flatten()) {
-                if let ObservableSpec::Rmsd { reference } = spec {
-                    files.push(self.resolve(reference));
-                }
+        for spec in c.objectives.iter().flat_map(ObjectiveConfig::observables) {
+            if let ObservableSpec::Rmsd { reference } = spec {
+                files.push(self.resolve(reference));
             }
         }
         let input_dirs = c.simulators.iter().filter_map(|s| match s {
@@ -495,12 +482,9 @@ impl ConfigFile {
                 }
             }
         }
-        for o in &mut c.objectives {
-            let specs = o.observable.iter_mut().chain(o.observables.iter_mut().flatten());
-            for spec in specs {
-                if let ObservableSpec::Rmsd { reference } = spec {
-                    abs_path(reference);
-                }
+        for spec in c.objectives.iter_mut().flat_map(ObjectiveConfig::observables_mut) {
+            if let ObservableSpec::Rmsd { reference } = spec {
+                abs_path(reference);
             }
         }
         if c.model.kind == ModelFamily::Dna2 && c.model.salt.is_none() {
@@ -520,8 +504,12 @@ impl ConfigFile {
             s.diff_coeff.get_or_insert(MdConfig::DIFF_COEFF);
             s.verlet_skin.get_or_insert(MdConfig::VERLET_SKIN);
         }
-        if c.executor.cpus.is_none() && c.executor.kind != ExecutorKind::Slurm {
-            c.executor.cpus = Some(crate::machine::cores());
+        match &mut c.executor {
+            ExecutorConfig::Thread(ThreadExecutorConfig { cpus, .. })
+            | ExecutorConfig::Process(ProcessExecutorConfig { cpus, .. }) => {
+                cpus.get_or_insert_with(crate::machine::cores);
+            }
+            ExecutorConfig::Slurm(_) => {}
         }
         let text = toml::to_string(&c).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"));
         format!("# {} with its defaults written out (see docs/config.md)\n{text}", self.path.display())
@@ -558,6 +546,8 @@ fn diagnose(text: &str, key: &str) -> Option<(Option<std::ops::Range<usize>>, St
     };
     match name {
         "simulator" => tagged::diagnose::<SimulatorConfig>(&item),
+        "objective" => tagged::diagnose::<ObjectiveConfig>(&item),
+        "executor" => tagged::diagnose::<ExecutorConfig>(&item),
         _ => None,
     }
 }

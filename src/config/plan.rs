@@ -3,8 +3,8 @@
 //! the validation runs. Every problem is reported at its key and line.
 
 use super::{
-    AggregateKind, ConfigFile, ExecutorKind, ModelFamily, NativeConfig, ObjectiveConfig, OptimizerKind, OxdnaConfig,
-    SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
+    AggregateKind, ConfigFile, DifftreConfig, ExecutorConfig, ModelFamily, NativeConfig, ObjectiveConfig,
+    OptimizerKind, OxdnaConfig, SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
 };
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
@@ -21,7 +21,7 @@ use crate::system::{Topology, TopologyFormat};
 use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::trajectory::Trajectory;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How `[model]` becomes the energy model of a system.
@@ -173,7 +173,9 @@ impl ConfigFile {
             .objectives
             .iter()
             .enumerate()
-            .map(|(i, o)| self.objective(i, o, &params, &recipe, &simulators))
+            .map(|(i, o)| match o {
+                ObjectiveConfig::Difftre(d) => self.difftre(i, d, &params, &recipe, &simulators),
+            })
             .collect::<Result<Vec<_>>>()?;
         let aggregate = match c.aggregate.kind {
             AggregateKind::Mean => Aggregate::Mean,
@@ -187,29 +189,16 @@ impl ConfigFile {
             }
         };
         let cores = crate::machine::cores();
-        let cpus = match (c.executor.kind, c.executor.cpus) {
-            (ExecutorKind::Thread | ExecutorKind::Process, Some(n)) if n == 0 || n > cores => {
+        let cpus = match c.executor.cpus() {
+            Some(n) if n == 0 || n > cores => {
                 return Err(self.error(
                     "executor.cpus",
                     format!("between 1 and the {cores} cores of this machine (leave it out to use every core)"),
                 ))
             }
-            (ExecutorKind::Thread | ExecutorKind::Process, Some(n)) => n,
-            (ExecutorKind::Thread | ExecutorKind::Process, None) => cores,
-            (ExecutorKind::Slurm, Some(_)) => {
-                return Err(self.error(
-                    "executor.cpus",
-                    "the slurm executor uses the CPUs of the allocation it runs in: remove cpus and ask sbatch for them (`oxgrad slurm-script` writes the script)",
-                ))
-            }
-            (ExecutorKind::Slurm, None) => cores,
+            Some(n) => n,
+            None => cores,
         };
-        if c.executor.spool.is_some() && c.executor.kind == ExecutorKind::Thread {
-            return Err(self.error(
-                "executor.spool",
-                "only the process and slurm executors use a spool directory: remove spool or set kind = \"process\"",
-            ));
-        }
         self.check_validation()?;
         let steps = c.optimizer.steps;
         Ok(Plan { params, recipe, trained, update, steps, simulators, objectives, aggregate, cpus, file: self })
@@ -437,7 +426,7 @@ impl ConfigFile {
             .iter()
             .enumerate()
             .map(|(i, s)| (format!("simulator[{i}].name"), s.name()))
-            .chain(c.objectives.iter().enumerate().map(|(i, o)| (format!("objective[{i}].name"), o.name.as_str())));
+            .chain(c.objectives.iter().enumerate().map(|(i, o)| (format!("objective[{i}].name"), o.name())));
         for (key, name) in names {
             if let Err(Error::InvalidSetting { hint, .. }) = crate::optimize::check_name("component", name) {
                 return Err(self.error(&key, hint));
@@ -617,10 +606,10 @@ impl ConfigFile {
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
     }
 
-    fn objective(
+    fn difftre(
         &self,
         i: usize,
-        o: &ObjectiveConfig,
+        o: &DifftreConfig,
         params: &ParamSet,
         recipe: &ModelRecipe,
         sims: &[SimulatorPlan],
@@ -774,29 +763,33 @@ impl Plan {
     /// The optimisation this plan describes (simulators, objectives, aggregation, update rule,
     /// the executor of `[executor]`). Fails for `kind = "slurm"` outside an allocation.
     pub fn optimization(&self) -> Result<Optimization> {
-        let e = &self.file.config.executor;
         let opt = Optimization::new(self.update.clone())
             .aggregate(self.aggregate.clone())
             .max_objective_calls(self.file.config.optimizer.max_objective_calls);
-        let with_spool = |p: ProcessPool| match &e.spool {
+        let with_spool = |p: ProcessPool, spool: &Option<PathBuf>| match spool {
             Some(dir) => p.spool(self.file.resolve(dir)),
             None => p,
         };
-        let gpus = e.gpus.unwrap_or_else(crate::machine::gpus);
-        let mut opt = match e.kind {
-            ExecutorKind::Process => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
-            ExecutorKind::Slurm => {
+        let gpus = || self.file.config.executor.gpus().unwrap_or_else(crate::machine::gpus);
+        let mut opt = match &self.file.config.executor {
+            ExecutorConfig::Process(e) => {
+                opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus()), &e.spool))
+            }
+            ExecutorConfig::Slurm(e) => {
                 let pool = ProcessPool::slurm().map_err(|err| match err {
                     Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
                     other => other,
                 })?;
                 // the allocation's GPUs, unless the configuration names a number
-                opt.executor(with_spool(match e.gpus {
-                    Some(g) => pool.gpus(g),
-                    None => pool,
-                }))
+                opt.executor(with_spool(
+                    match e.gpus {
+                        Some(g) => pool.gpus(g),
+                        None => pool,
+                    },
+                    &e.spool,
+                ))
             }
-            ExecutorKind::Thread => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus)),
+            ExecutorConfig::Thread(_) => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus())),
         };
         for s in &self.simulators {
             for sim in s.simulators() {

@@ -145,11 +145,15 @@ pub fn diagnose<T: Tagged>(item: &toml_edit::Item) -> Option<(Option<Range<usize
         }
         None => T::DEFAULT_KIND?.to_string(),
     };
+    // an error about a key of this table (not of a table inside it) is about this kind's keys
+    let own_keys: Vec<_> = table.iter().filter_map(|(k, _)| table.key(k).and_then(toml_edit::Key::span)).collect();
     let e = T::read_kind(&kind, toml_edit::Value::InlineTable(table).into_deserializer()).err()?;
     let msg = e.message().trim();
-    let msg = if let Some(key) = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+    let here = e.span().is_none_or(|s| own_keys.contains(&s));
+    let field = |prefix: &str| msg.strip_prefix(prefix).and_then(|r| r.split('`').next()).filter(|_| here);
+    let msg = if let Some(key) = field("unknown field `") {
         foreign_key::<T>(&kind, key)
-    } else if let Some(key) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+    } else if let Some(key) = field("missing field `") {
         format!("missing required key '{key}' for kind = \"{kind}\"")
     } else {
         super::explain(msg)
