@@ -612,6 +612,28 @@ mod tests {
         assert!(e.contains("unknown key 'learnig_rate'; did you mean 'learning_rate'?"), "{e}");
     }
 
+    /// A kind's table reads its own keys and is written back with `kind` first; `[executor]` may
+    /// leave `kind` out; a missing or non-text `kind` is reported at its line.
+    #[test]
+    fn tagged_tables_read_and_write_their_kind() {
+        let text = "name = \"d\"\nkind = \"native\"\nduplex = \"ACGT\"\nmd_steps = 10\n";
+        let s: SimulatorConfig = toml::from_str(text).unwrap();
+        let back = toml::to_string(&s).unwrap();
+        assert!(back.starts_with("kind = \"native\"\nname = \"d\"\n"), "{back}");
+        assert_eq!(toml::from_str::<SimulatorConfig>(&back).unwrap(), s);
+        let e: ExecutorConfig = toml::from_str("cpus = 2\n").unwrap();
+        assert_eq!(e, ExecutorConfig::Thread(ThreadExecutorConfig { cpus: Some(2), gpus: None }));
+        assert_eq!(tagged::keys_of::<SlurmExecutorConfig>(), ["gpus", "spool"]);
+        let head = "[model]\nkind = \"dna1\"\n[optimizer]\nsteps = 1\n[[simulator]]\nname = \"d\"\n";
+        for (rest, expect) in [
+            ("", "c.toml:5: simulator[0]: missing required key 'kind'"),
+            ("kind = 3\n", "c.toml:7: simulator[0].kind: expected a kind name in quotes, found integer"),
+        ] {
+            let e = ConfigFile::parse(&format!("{head}{rest}"), Path::new("c.toml")).unwrap_err().to_string();
+            assert_eq!(e, expect);
+        }
+    }
+
     /// One set of MD defaults: a native simulator that names no MD setting runs with
     /// `MdConfig::default()`, and the resolved configuration writes those same values out; an
     /// oxDNA input's Langevin thermostat without frictions takes them from the same rule.
