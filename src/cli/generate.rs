@@ -5,6 +5,7 @@ use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::io::atomic::Outputs;
 use oxgrad::io::{InputFile, TrajectoryReader, TrajectoryWriter};
 use oxgrad::params::ModelKind;
+use oxgrad::simulate::MdConfig;
 use oxgrad::system::{Topology, TopologyFormat};
 use oxgrad::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -47,7 +48,8 @@ pub struct GenerateArgs {
     pub force: bool,
 }
 
-/// An oxDNA MD input for the generated system: `john` thermostat, dt 0.005, 1e5 steps.
+/// An oxDNA MD input for the generated system: `MdConfig::default()`'s settings (the `john`
+/// thermostat, dt 0.005), 1e5 steps.
 fn md_input(model: ModelKind, temperature: &str, top: &str, conf: &str) -> Result<InputFile> {
     oxgrad::units::kt_from_str(temperature)?;
     let mut f = InputFile::new("input_md");
@@ -60,13 +62,13 @@ fn md_input(model: ModelKind, temperature: &str, top: &str, conf: &str) -> Resul
         ("backend", "CPU"),
         ("interaction_type", interaction),
         ("T", temperature),
-        ("dt", "0.005"),
+        ("dt", &MdConfig::DT.to_string()),
         ("steps", "100000"),
         ("thermostat", "john"),
-        ("newtonian_steps", "103"),
-        ("diff_coeff", "2.5"),
-        ("verlet_skin", "0.05"),
-        ("seed", "1"),
+        ("newtonian_steps", &MdConfig::NEWTONIAN_STEPS.to_string()),
+        ("diff_coeff", &MdConfig::DIFF_COEFF.to_string()),
+        ("verlet_skin", &MdConfig::VERLET_SKIN.to_string()),
+        ("seed", &MdConfig::SEED.to_string()),
         ("topology", top),
         ("conf_file", conf),
         ("trajectory_file", "trajectory.dat"),

@@ -52,12 +52,12 @@ fn sh(s: &str) -> String {
 
 pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
     let file = ConfigFile::read(&a.config)?;
-    if file.config.executor.kind != oxgrad::config::ExecutorKind::Slurm {
+    if !matches!(file.config.executor, oxgrad::config::ExecutorConfig::Slurm(_)) {
         return Err(file.error(
             "executor.kind",
             format!(
                 "is \"{}\": a Slurm job runs its tasks as job steps only with kind = \"slurm\"; set it under [executor]",
-                file.config.executor.kind
+                file.config.executor.kind()
             ),
         ));
     }

@@ -30,15 +30,22 @@
 //! Every error names the file, the line and the key: an unknown key (with the closest valid
 //! spelling), a missing one, a value out of its domain. Paths are relative to the file.
 
+mod objective;
 pub mod plan;
+mod simulator;
 mod spans;
+mod tagged;
+
+use tagged::tagged;
+
+pub use objective::{DifftreConfig, ObjectiveConfig};
+pub use simulator::{NativeConfig, OxdnaConfig, SimulatorConfig, TrajectoryConfig};
 
 use crate::component::SchedulerHints;
 use crate::error::{Error, Location, Result};
 use crate::observable::ObservableSpec;
 use serde::{Deserialize, Serialize};
 use spans::Spans;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Declares a configuration kind: a closed set of lowercase names, read and written as TOML
@@ -93,24 +100,6 @@ kinds!(
     } default Adam
 );
 kinds!(
-    /// `[[simulator]] kind`.
-    SimulatorKindName {
-        /// The embedded MD engine.
-        Native = "native",
-        /// An installed oxDNA run on an input directory.
-        Oxdna = "oxdna",
-        /// Existing oxDNA files replayed.
-        Trajectory = "trajectory",
-    } default Native
-);
-kinds!(
-    /// `[[objective]] kind`.
-    ObjectiveKind {
-        /// DiffTRe.
-        Difftre = "difftre",
-    } default Difftre
-);
-kinds!(
     /// `[aggregate] kind`.
     AggregateKind {
         /// The mean of the objectives' gradients.
@@ -121,18 +110,6 @@ kinds!(
         Passthrough = "passthrough",
     } default Mean
 );
-kinds!(
-    /// `[executor] kind`.
-    ExecutorKind {
-        /// Threads of the driver.
-        Thread = "thread",
-        /// A worker process per task.
-        Process = "process",
-        /// A Slurm job step per task.
-        Slurm = "slurm",
-    } default Thread
-);
-
 /// A whole training configuration (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,150 +209,11 @@ fn default_calls() -> usize {
     2
 }
 
-/// `[[simulator]]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimulatorConfig {
-    /// Unique name; copies are named `name.0`, `name.1`, …
-    pub name: String,
-    /// `"native"` (the embedded MD engine), `"oxdna"` (an installed oxDNA run on an input
-    /// directory) or `"trajectory"` (replays existing oxDNA files).
-    pub kind: SimulatorKindName,
-    /// Independent copies (native and oxdna; default 1).
-    #[serde(default = "one")]
-    pub copies: usize,
-    /// Native: a generated Watson–Crick duplex, this sequence 5'→3' on its first strand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplex: Option<String>,
-    /// Native: a generated single strand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strand: Option<String>,
-    /// Native: box side of a generated system (oxDNA units; default from its length).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub box_side: Option<f64>,
-    /// An oxDNA topology (native: with `configuration`; trajectory: required).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub topology: Option<PathBuf>,
-    /// Native: the starting configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configuration: Option<PathBuf>,
-    /// Trajectory: the oxDNA trajectory to replay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trajectory: Option<PathBuf>,
-    /// Trajectory: the temperature it was sampled at (default: the model's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<TomlNumberOrString>,
-    /// Native: production MD steps per run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub md_steps: Option<u64>,
-    /// Native: sample a state every this many steps.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_every: Option<u64>,
-    /// Native: MD steps before sampling starts (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equilibration_steps: Option<u64>,
-    /// Native: master seed; each copy and step derives its own (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// Native: time step (default 0.005).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dt: Option<f64>,
-    /// Native: `"john"` (default) or `"langevin"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thermostat: Option<String>,
-    /// Native, john: steps between velocity refreshes (default 103).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newtonian_steps: Option<u64>,
-    /// Native: translational diffusion coefficient (default 2.5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff_coeff: Option<f64>,
-    /// Native: Verlet-list skin (default 0.05).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verlet_skin: Option<f64>,
-    /// oxdna: the input directory (its `input`, topology, configuration and the files it names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_dir: Option<PathBuf>,
-    /// oxdna: the program to run (an oxDNA binary, or `oxgrad` with `program_args = ["simulate"]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub program: Option<PathBuf>,
-    /// oxdna: an oxDNA source tree to build with each run's constants (instead of `program`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<PathBuf>,
-    /// oxdna with `source`: parallel compile jobs (default 4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub build_threads: Option<usize>,
-    /// oxdna: arguments before the input file's name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub program_args: Vec<String>,
-    /// oxdna: input keys set in every run (`steps`, `T`, `print_conf_interval`, …).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub input_overrides: BTreeMap<String, TomlNumberOrString>,
-    /// oxdna: keep the directories of successful runs (failed ones are always kept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keep_runs: Option<bool>,
-    /// Scheduler hints (`num_cpus`, `mem_mb`, `max_retries`, …).
-    #[serde(default, skip_serializing_if = "is_default_hints")]
-    pub hints: SchedulerHints,
-}
-
 fn one() -> usize {
     1
 }
 fn is_default_hints(h: &SchedulerHints) -> bool {
     *h == SchedulerHints::default()
-}
-
-/// `[[objective]]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectiveConfig {
-    /// Unique name.
-    pub name: String,
-    /// `"difftre"` (default).
-    #[serde(default)]
-    pub kind: ObjectiveKind,
-    /// The simulators whose trajectories it reweights (all copies of each).
-    pub simulators: Vec<String>,
-    /// One observable (or use `observables`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observable: Option<ObservableSpec>,
-    /// Several observables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observables: Option<Vec<ObservableSpec>>,
-    /// The target of `observable`, in its unit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<f64>,
-    /// The targets of `observables`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub targets: Option<Vec<f64>>,
-    /// `"squared"` (default), `"absolute"` or `"rmse"`.
-    #[serde(default = "default_squared")]
-    pub loss: String,
-    /// Weight in `[aggregate] kind = "weighted"` (default 1).
-    #[serde(default = "default_weight")]
-    pub weight: f64,
-    /// Smallest normalised effective sample size before re-simulating (default 0.95).
-    #[serde(default = "default_neff")]
-    pub min_n_eff: f64,
-    /// Updates a trajectory may serve before it is re-simulated (default: no limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_valid_opt_steps: Option<u64>,
-    /// States dropped from the start of each trajectory (default 0).
-    #[serde(default)]
-    pub equilibration_states: usize,
-    /// Scheduler hints.
-    #[serde(default, skip_serializing_if = "is_default_hints")]
-    pub hints: SchedulerHints,
-}
-
-fn default_squared() -> String {
-    "squared".into()
-}
-fn default_weight() -> f64 {
-    1.0
-}
-fn default_neff() -> f64 {
-    0.95
 }
 
 /// `[aggregate]`.
@@ -437,31 +275,88 @@ impl Default for ValidationConfig {
     }
 }
 
-/// `[executor]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+tagged!(
+    /// `[executor]`: where tasks run; `kind` (default `"thread"`) picks the keys.
+    ExecutorConfig default "thread" {
+        /// `"thread"`: threads of the driver.
+        Thread(ThreadExecutorConfig) = "thread"
+            note "only the process and slurm executors use a spool directory",
+        /// `"process"`: a worker process per task.
+        Process(ProcessExecutorConfig) = "process",
+        /// `"slurm"`: a job step per task, in the allocation the run is in.
+        Slurm(SlurmExecutorConfig) = "slurm"
+            note "the slurm executor uses the CPUs of the allocation it runs in: ask sbatch for them; `oxgrad slurm-script` writes the script",
+    }
+);
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig::Thread(ThreadExecutorConfig::default())
+    }
+}
+
+impl ExecutorConfig {
+    /// The CPUs it was given (`None`: every core, or under Slurm the allocation's).
+    #[must_use]
+    pub fn cpus(&self) -> Option<usize> {
+        match self {
+            ExecutorConfig::Thread(e) => e.cpus,
+            ExecutorConfig::Process(e) => e.cpus,
+            ExecutorConfig::Slurm(_) => None,
+        }
+    }
+
+    /// The GPUs it was given (`None`: those detected).
+    #[must_use]
+    pub fn gpus(&self) -> Option<usize> {
+        match self {
+            ExecutorConfig::Thread(e) => e.gpus,
+            ExecutorConfig::Process(e) => e.gpus,
+            ExecutorConfig::Slurm(e) => e.gpus,
+        }
+    }
+}
+
+/// `[executor] kind = "thread"` (the default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExecutorConfig {
-    /// `"thread"` (default), `"process"` (worker processes) or `"slurm"` (job steps of the
-    /// allocation the run is in).
-    #[serde(default)]
-    pub kind: ExecutorKind,
-    /// CPUs the pool may use (default: every core; under Slurm, the allocation's, not set here).
+pub struct ThreadExecutorConfig {
+    /// CPUs the pool may use (default: every core).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus: Option<usize>,
     /// GPUs the pool may hand out to tasks' `num_gpus` hints (default: those detected —
     /// `CUDA_VISIBLE_DEVICES` if set, else `nvidia-smi -L`; 0 without NVIDIA devices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpus: Option<usize>,
-    /// Where the process and Slurm executors keep their spool directory (default: the system's
-    /// temporary directory; under Slurm, `oxgrad-spool` in the current directory).
+}
+
+/// `[executor] kind = "process"`: worker processes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessExecutorConfig {
+    /// CPUs the pool may use (default: every core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<usize>,
+    /// GPUs the pool may hand out (default: those detected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<usize>,
+    /// Where the workers' job files and observables are exchanged (default: the system's
+    /// temporary directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spool: Option<PathBuf>,
 }
 
-impl Default for ExecutorConfig {
-    fn default() -> Self {
-        ExecutorConfig { kind: ExecutorKind::Thread, cpus: None, gpus: None, spool: None }
-    }
+/// `[executor] kind = "slurm"`: job steps of the allocation the run is in (its CPUs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmExecutorConfig {
+    /// GPUs handed out to tasks (default: the allocation's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<usize>,
+    /// The spool directory, which every node must see (default: `oxgrad-spool` in the current
+    /// directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spool: Option<PathBuf>,
 }
 
 /// A configuration read from a file, with what is needed to report errors at their lines.
@@ -523,23 +418,32 @@ impl ConfigFile {
     pub fn inputs(&self) -> Vec<PathBuf> {
         let c = &self.config;
         let mut files = vec![self.path.clone()];
-        let mut add = |p: &Option<PathBuf>| files.extend(p.iter().map(|p| self.resolve(p)));
-        add(&c.model.params);
-        add(&c.model.seq_dep_file);
+        let mut add = |p: Option<&PathBuf>| files.extend(p.map(|p| self.resolve(p)));
+        add(c.model.params.as_ref());
+        add(c.model.seq_dep_file.as_ref());
         for s in &c.simulators {
-            add(&s.topology);
-            add(&s.configuration);
-            add(&s.trajectory);
-            add(&s.program);
-        }
-        for o in &c.objectives {
-            for spec in o.observable.iter().chain(o.observables.iter().flatten()) {
-                if let ObservableSpec::Rmsd { reference } = spec {
-                    files.push(self.resolve(reference));
+            match s {
+                SimulatorConfig::Native(n) => {
+                    add(n.topology.as_ref());
+                    add(n.configuration.as_ref());
+                }
+                SimulatorConfig::Oxdna(o) => add(o.program.as_ref()),
+                SimulatorConfig::Trajectory(t) => {
+                    add(Some(&t.topology));
+                    add(Some(&t.trajectory));
                 }
             }
         }
-        for dir in c.simulators.iter().filter_map(|s| s.input_dir.as_ref()) {
+        for spec in c.objectives.iter().flat_map(ObjectiveConfig::observables) {
+            if let ObservableSpec::Rmsd { reference } = spec {
+                files.push(self.resolve(reference));
+            }
+        }
+        let input_dirs = c.simulators.iter().filter_map(|s| match s {
+            SimulatorConfig::Oxdna(o) => Some(&o.input_dir),
+            _ => None,
+        });
+        for dir in input_dirs {
             if let Ok(entries) = std::fs::read_dir(self.resolve(dir)) {
                 files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
             }
@@ -554,43 +458,43 @@ impl ConfigFile {
     pub fn resolved_toml(&self) -> String {
         let mut c = self.config.clone();
         // paths become absolute, so the copy in the run directory finds the same files
-        let abs = |p: &mut Option<PathBuf>| {
-            if let Some(x) = p.as_mut() {
-                let r = self.resolve(x);
-                *x = std::fs::canonicalize(&r).unwrap_or(r);
-            }
+        let abs_path = |x: &mut PathBuf| {
+            let r = self.resolve(x);
+            *x = std::fs::canonicalize(&r).unwrap_or(r);
         };
+        let abs = |p: &mut Option<PathBuf>| p.iter_mut().for_each(abs_path);
         abs(&mut c.model.params);
         abs(&mut c.model.seq_dep_file);
         for s in &mut c.simulators {
-            abs(&mut s.topology);
-            abs(&mut s.configuration);
-            abs(&mut s.trajectory);
-            abs(&mut s.input_dir);
-            abs(&mut s.source);
-            abs(&mut s.program);
-        }
-        for o in &mut c.objectives {
-            let specs = o.observable.iter_mut().chain(o.observables.iter_mut().flatten());
-            for spec in specs {
-                if let ObservableSpec::Rmsd { reference } = spec {
-                    let mut r = Some(reference.clone());
-                    abs(&mut r);
-                    *reference = r.unwrap_or_default();
+            match s {
+                SimulatorConfig::Native(n) => {
+                    abs(&mut n.topology);
+                    abs(&mut n.configuration);
                 }
+                SimulatorConfig::Oxdna(o) => {
+                    abs_path(&mut o.input_dir);
+                    abs(&mut o.source);
+                    abs(&mut o.program);
+                }
+                SimulatorConfig::Trajectory(t) => {
+                    abs_path(&mut t.topology);
+                    abs_path(&mut t.trajectory);
+                }
+            }
+        }
+        for spec in c.objectives.iter_mut().flat_map(ObjectiveConfig::observables_mut) {
+            if let ObservableSpec::Rmsd { reference } = spec {
+                abs_path(reference);
             }
         }
         if c.model.kind == ModelFamily::Dna2 && c.model.salt.is_none() {
             c.model.salt = Some(0.5);
         }
         for s in &mut c.simulators {
-            if s.kind != SimulatorKindName::Native {
-                continue;
-            }
-            let md = s.md_steps.unwrap_or(0);
-            s.sample_every.get_or_insert((md / 100).max(1));
-            s.equilibration_steps.get_or_insert(0);
+            let SimulatorConfig::Native(s) = s else { continue };
             use crate::simulate::MdConfig;
+            s.sample_every = Some(s.sample_every());
+            s.equilibration_steps.get_or_insert(0);
             s.seed.get_or_insert(MdConfig::SEED);
             s.dt.get_or_insert(MdConfig::DT);
             let thermostat = s.thermostat.get_or_insert_with(|| "john".into()).clone();
@@ -600,20 +504,52 @@ impl ConfigFile {
             s.diff_coeff.get_or_insert(MdConfig::DIFF_COEFF);
             s.verlet_skin.get_or_insert(MdConfig::VERLET_SKIN);
         }
-        if c.executor.cpus.is_none() && c.executor.kind != ExecutorKind::Slurm {
-            c.executor.cpus = Some(crate::machine::cores());
+        match &mut c.executor {
+            ExecutorConfig::Thread(ThreadExecutorConfig { cpus, .. })
+            | ExecutorConfig::Process(ProcessExecutorConfig { cpus, .. }) => {
+                cpus.get_or_insert_with(crate::machine::cores);
+            }
+            ExecutorConfig::Slurm(_) => {}
         }
         let text = toml::to_string(&c).unwrap_or_else(|e| format!("# cannot serialise the configuration: {e}\n"));
         format!("# {} with its defaults written out (see docs/config.md)\n{text}", self.path.display())
     }
 }
 
-/// A deserialisation error at its line, with the key path it concerns.
+/// A deserialisation error at its line, with the key path it concerns. An error in a table whose
+/// `kind` picks its keys comes without the key's place (see [`tagged`]): that table is read again
+/// from the spanned document for the key, its line and a message that knows the kind.
 fn de_error(path: &Path, text: &str, e: &toml::de::Error, spans: &Spans) -> Error {
-    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    let msg = e.message().trim().to_string();
-    let key = e.span().and_then(|s| spans.path_at(s.start)).unwrap_or("").to_string();
-    Error::Config { at: Location { source: path.to_path_buf(), line }, key, msg: improve(&msg) }
+    let line_at = |pos: usize| text[..pos.min(text.len())].matches('\n').count() + 1;
+    let table = e.span().and_then(|s| spans.path_at(s.start)).unwrap_or("");
+    let (key, line, msg) = match diagnose(text, table) {
+        Some((Some(span), msg)) => (spans.path_at(span.start).unwrap_or(table), line_at(span.start), msg),
+        Some((None, msg)) => (table, spans.line(table), msg),
+        None => (table, e.span().map_or(0, |s| line_at(s.start)), improve(e.message().trim())),
+    };
+    Error::Config { at: Location { source: path.to_path_buf(), line }, key: key.to_string(), msg }
+}
+
+/// The error of the kind-tagged table at `key` (`simulator[0]`, …), read from the document with
+/// the places of its keys; `None` if `key` is no such table.
+fn diagnose(text: &str, key: &str) -> Option<(Option<std::ops::Range<usize>>, String)> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let (name, index) = match key.strip_suffix(']').and_then(|k| k.split_once('[')) {
+        Some((name, i)) => (name, Some(i.parse::<usize>().ok()?)),
+        None => (key, None),
+    };
+    let item = doc.as_table().get(name)?;
+    let item = match (item, index) {
+        (toml_edit::Item::ArrayOfTables(a), Some(i)) => toml_edit::Item::Table(a.get(i)?.clone()),
+        (item, None) => item.clone(),
+        _ => return None,
+    };
+    match name {
+        "simulator" => tagged::diagnose::<SimulatorConfig>(&item),
+        "objective" => tagged::diagnose::<ObjectiveConfig>(&item),
+        "executor" => tagged::diagnose::<ExecutorConfig>(&item),
+        _ => None,
+    }
 }
 
 /// A serde message about a configuration value, reworded for users: unknown keys and kinds with
@@ -676,6 +612,28 @@ mod tests {
         assert!(e.contains("unknown key 'learnig_rate'; did you mean 'learning_rate'?"), "{e}");
     }
 
+    /// A kind's table reads its own keys and is written back with `kind` first; `[executor]` may
+    /// leave `kind` out; a missing or non-text `kind` is reported at its line.
+    #[test]
+    fn tagged_tables_read_and_write_their_kind() {
+        let text = "name = \"d\"\nkind = \"native\"\nduplex = \"ACGT\"\nmd_steps = 10\n";
+        let s: SimulatorConfig = toml::from_str(text).unwrap();
+        let back = toml::to_string(&s).unwrap();
+        assert!(back.starts_with("kind = \"native\"\nname = \"d\"\n"), "{back}");
+        assert_eq!(toml::from_str::<SimulatorConfig>(&back).unwrap(), s);
+        let e: ExecutorConfig = toml::from_str("cpus = 2\n").unwrap();
+        assert_eq!(e, ExecutorConfig::Thread(ThreadExecutorConfig { cpus: Some(2), gpus: None }));
+        assert_eq!(tagged::keys_of::<SlurmExecutorConfig>(), ["gpus", "spool"]);
+        let head = "[model]\nkind = \"dna1\"\n[optimizer]\nsteps = 1\n[[simulator]]\nname = \"d\"\n";
+        for (rest, expect) in [
+            ("", "c.toml:5: simulator[0]: missing required key 'kind'"),
+            ("kind = 3\n", "c.toml:7: simulator[0].kind: expected a kind name in quotes, found integer"),
+        ] {
+            let e = ConfigFile::parse(&format!("{head}{rest}"), Path::new("c.toml")).unwrap_err().to_string();
+            assert_eq!(e, expect);
+        }
+    }
+
     /// One set of MD defaults: a native simulator that names no MD setting runs with
     /// `MdConfig::default()`, and the resolved configuration writes those same values out; an
     /// oxDNA input's Langevin thermostat without frictions takes them from the same rule.
@@ -688,7 +646,7 @@ mod tests {
         let crate::config::plan::SimulatorKind::Native { copies } = &plan.simulators[0].kind else { panic!() };
         assert_eq!(copies[0].config(), &MdConfig::with_steps(500));
         let resolved: Config = toml::from_str(file.resolved_toml().split_once('\n').unwrap().1).unwrap();
-        let s = &resolved.simulators[0];
+        let SimulatorConfig::Native(s) = &resolved.simulators[0] else { panic!("native") };
         let d = MdConfig::default();
         assert_eq!((s.dt, s.verlet_skin, s.seed), (Some(d.dt), Some(d.verlet_skin), Some(d.seed)));
         assert_eq!((s.newtonian_steps, s.diff_coeff), (Some(MdConfig::NEWTONIAN_STEPS), Some(MdConfig::DIFF_COEFF)));

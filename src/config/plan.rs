@@ -3,8 +3,8 @@
 //! the validation runs. Every problem is reported at its key and line.
 
 use super::{
-    AggregateKind, ConfigFile, ExecutorKind, ModelFamily, ObjectiveConfig, OptimizerKind, SimulatorConfig,
-    SimulatorKindName, TomlNumberOrString,
+    AggregateKind, ConfigFile, DifftreConfig, ExecutorConfig, ModelFamily, NativeConfig, ObjectiveConfig,
+    OptimizerKind, OxdnaConfig, SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
 };
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
@@ -21,7 +21,7 @@ use crate::system::{Topology, TopologyFormat};
 use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::trajectory::Trajectory;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// How `[model]` becomes the energy model of a system.
@@ -173,7 +173,9 @@ impl ConfigFile {
             .objectives
             .iter()
             .enumerate()
-            .map(|(i, o)| self.objective(i, o, &params, &recipe, &simulators))
+            .map(|(i, o)| match o {
+                ObjectiveConfig::Difftre(d) => self.difftre(i, d, &params, &recipe, &simulators),
+            })
             .collect::<Result<Vec<_>>>()?;
         let aggregate = match c.aggregate.kind {
             AggregateKind::Mean => Aggregate::Mean,
@@ -187,29 +189,16 @@ impl ConfigFile {
             }
         };
         let cores = crate::machine::cores();
-        let cpus = match (c.executor.kind, c.executor.cpus) {
-            (ExecutorKind::Thread | ExecutorKind::Process, Some(n)) if n == 0 || n > cores => {
+        let cpus = match c.executor.cpus() {
+            Some(n) if n == 0 || n > cores => {
                 return Err(self.error(
                     "executor.cpus",
                     format!("between 1 and the {cores} cores of this machine (leave it out to use every core)"),
                 ))
             }
-            (ExecutorKind::Thread | ExecutorKind::Process, Some(n)) => n,
-            (ExecutorKind::Thread | ExecutorKind::Process, None) => cores,
-            (ExecutorKind::Slurm, Some(_)) => {
-                return Err(self.error(
-                    "executor.cpus",
-                    "the slurm executor uses the CPUs of the allocation it runs in: remove cpus and ask sbatch for them (`oxgrad slurm-script` writes the script)",
-                ))
-            }
-            (ExecutorKind::Slurm, None) => cores,
+            Some(n) => n,
+            None => cores,
         };
-        if c.executor.spool.is_some() && c.executor.kind == ExecutorKind::Thread {
-            return Err(self.error(
-                "executor.spool",
-                "only the process and slurm executors use a spool directory: remove spool or set kind = \"process\"",
-            ));
-        }
         self.check_validation()?;
         let steps = c.optimizer.steps;
         Ok(Plan { params, recipe, trained, update, steps, simulators, objectives, aggregate, cpus, file: self })
@@ -436,13 +425,13 @@ impl ConfigFile {
             .simulators
             .iter()
             .enumerate()
-            .map(|(i, s)| (format!("simulator[{i}].name"), &s.name))
-            .chain(c.objectives.iter().enumerate().map(|(i, o)| (format!("objective[{i}].name"), &o.name)));
+            .map(|(i, s)| (format!("simulator[{i}].name"), s.name()))
+            .chain(c.objectives.iter().enumerate().map(|(i, o)| (format!("objective[{i}].name"), o.name())));
         for (key, name) in names {
             if let Err(Error::InvalidSetting { hint, .. }) = crate::optimize::check_name("component", name) {
                 return Err(self.error(&key, hint));
             }
-            if !seen.insert(name.clone()) {
+            if !seen.insert(name) {
                 return Err(self.error(
                     &key,
                     format!("'{name}' is used twice: All objective, simulator, and exposes names must be unique"),
@@ -459,118 +448,46 @@ impl ConfigFile {
         params: &ParamSet,
         recipe: &ModelRecipe,
     ) -> Result<SimulatorPlan> {
-        let key = |k: &str| format!("simulator[{i}].{k}");
-        let oxdna_only = [
-            ("input_dir", s.input_dir.is_some()),
-            ("program", s.program.is_some()),
-            ("source", s.source.is_some()),
-            ("build_threads", s.build_threads.is_some()),
-            ("program_args", !s.program_args.is_empty()),
-            ("input_overrides", !s.input_overrides.is_empty()),
-            ("keep_runs", s.keep_runs.is_some()),
-        ];
-        if s.kind != SimulatorKindName::Oxdna {
-            if let Some((k, _)) = oxdna_only.iter().find(|(_, set)| *set) {
-                return Err(
-                    self.error(&key(k), format!("applies to kind = \"oxdna\" only, not to kind = \"{}\"", s.kind))
-                );
-            }
-        }
-        match s.kind {
-            SimulatorKindName::Native => self.native(i, s, params, recipe),
-            SimulatorKindName::Oxdna if matches!(recipe, ModelRecipe::Rna2 { .. }) => Err(self.error(
-                &key("kind"),
+        match s {
+            SimulatorConfig::Native(n) => self.native(i, n, params, recipe),
+            SimulatorConfig::Oxdna(_) if matches!(recipe, ModelRecipe::Rna2 { .. }) => Err(self.error(
+                &format!("simulator[{i}].kind"),
                 "oxgrad passes trained parameters to oxDNA for its DNA models only: simulate oxRNA2 with kind = \"native\" (or replay an oxDNA trajectory with kind = \"trajectory\")",
             )),
-            SimulatorKindName::Oxdna => self.oxdna(i, s, params),
-            SimulatorKindName::Trajectory => {
-                let native_only: [(&str, bool); 13] = [
-                    ("duplex", s.duplex.is_some()),
-                    ("strand", s.strand.is_some()),
-                    ("box_side", s.box_side.is_some()),
-                    ("configuration", s.configuration.is_some()),
-                    ("md_steps", s.md_steps.is_some()),
-                    ("sample_every", s.sample_every.is_some()),
-                    ("equilibration_steps", s.equilibration_steps.is_some()),
-                    ("seed", s.seed.is_some()),
-                    ("dt", s.dt.is_some()),
-                    ("thermostat", s.thermostat.is_some()),
-                    ("newtonian_steps", s.newtonian_steps.is_some()),
-                    ("diff_coeff", s.diff_coeff.is_some()),
-                    ("verlet_skin", s.verlet_skin.is_some()),
-                ];
-                if let Some((k, _)) = native_only.iter().find(|(_, set)| *set) {
-                    return Err(self.error(
-                        &key(k),
-                        "does not apply to kind = \"trajectory\" (a replayed trajectory is not simulated)",
-                    ));
-                }
-                if s.copies != 1 {
-                    return Err(self.error(&key("copies"), "a replayed trajectory has one copy"));
-                }
-                let top_path = s.topology.as_ref().ok_or_else(|| {
-                    self.error(&key("topology"), "missing required key 'topology' for kind = \"trajectory\"")
-                })?;
-                let traj_path = s.trajectory.as_ref().ok_or_else(|| {
-                    self.error(&key("trajectory"), "missing required key 'trajectory' for kind = \"trajectory\"")
-                })?;
-                let (topology, _) =
-                    Topology::read(self.resolve(top_path)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
-                let frames: Vec<Configuration> = TrajectoryReader::open(self.resolve(traj_path), topology.len())
-                    .and_then(|r| r.collect::<Result<Vec<_>>>())
-                    .map_err(|e| self.error(&key("trajectory"), e.to_string()))?;
-                if frames.is_empty() {
-                    return Err(self.error(&key("trajectory"), "the trajectory holds no frame"));
-                }
-                let kt = match &s.temperature {
-                    Some(t) => self.temperature(t, &key("temperature"))?,
-                    None => params.value("kt"),
-                };
-                let n = frames.len();
-                let traj = Trajectory::new(frames, Some(vec![kt; n]))?;
-                Ok(SimulatorPlan {
-                    name: s.name.clone(),
-                    topology,
-                    kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)),
-                })
-            }
+            SimulatorConfig::Oxdna(o) => self.oxdna(i, o, params),
+            SimulatorConfig::Trajectory(t) => self.trajectory(i, t, params),
         }
     }
 
-    fn oxdna(&self, i: usize, s: &SimulatorConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+    fn trajectory(&self, i: usize, s: &TrajectoryConfig, params: &ParamSet) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
-        let native_only: [(&str, bool); 16] = [
-            ("duplex", s.duplex.is_some()),
-            ("strand", s.strand.is_some()),
-            ("box_side", s.box_side.is_some()),
-            ("topology", s.topology.is_some()),
-            ("configuration", s.configuration.is_some()),
-            ("trajectory", s.trajectory.is_some()),
-            ("temperature", s.temperature.is_some()),
-            ("md_steps", s.md_steps.is_some()),
-            ("sample_every", s.sample_every.is_some()),
-            ("equilibration_steps", s.equilibration_steps.is_some()),
-            ("dt", s.dt.is_some()),
-            ("thermostat", s.thermostat.is_some()),
-            ("newtonian_steps", s.newtonian_steps.is_some()),
-            ("diff_coeff", s.diff_coeff.is_some()),
-            ("verlet_skin", s.verlet_skin.is_some()),
-            ("copies", s.copies == 0),
-        ];
-        if let Some((k, _)) = native_only.iter().find(|(_, set)| *set) {
-            let hint = if *k == "copies" {
-                "at least 1 copy".to_string()
-            } else {
-                format!("does not apply to kind = \"oxdna\": the input directory's `input` says it (or set it in input_overrides = {{ {k} = … }})")
-            };
-            return Err(self.error(&key(k), hint));
+        let (topology, _) =
+            Topology::read(self.resolve(&s.topology)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
+        let frames: Vec<Configuration> = TrajectoryReader::open(self.resolve(&s.trajectory), topology.len())
+            .and_then(|r| r.collect::<Result<Vec<_>>>())
+            .map_err(|e| self.error(&key("trajectory"), e.to_string()))?;
+        if frames.is_empty() {
+            return Err(self.error(&key("trajectory"), "the trajectory holds no frame"));
         }
-        let dir = s.input_dir.as_ref().ok_or_else(|| {
-            self.error(
-                &key("input_dir"),
-                "missing required key 'input_dir' (a directory with oxDNA's `input`, topology and configuration)",
-            )
-        })?;
+        let kt = match &s.temperature {
+            Some(t) => self.temperature(t, &key("temperature"))?,
+            None => params.value("kt"),
+        };
+        let n = frames.len();
+        let traj = Trajectory::new(frames, Some(vec![kt; n]))?;
+        Ok(SimulatorPlan {
+            name: s.name.clone(),
+            topology,
+            kind: SimulatorKind::Trajectory(TrajectorySimulator::new(&s.name, traj)),
+        })
+    }
+
+    fn oxdna(&self, i: usize, s: &OxdnaConfig, params: &ParamSet) -> Result<SimulatorPlan> {
+        let key = |k: &str| format!("simulator[{i}].{k}");
+        if s.copies == 0 {
+            return Err(self.error(&key("copies"), "at least 1 copy"));
+        }
+        let dir = &s.input_dir;
         if s.build_threads.is_some() && s.source.is_none() {
             return Err(self.error(&key("build_threads"), "applies to builds from a source tree: give `source`"));
         }
@@ -604,7 +521,7 @@ impl ConfigFile {
             .and_then(|t| t.overrides(overrides))
             .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
             .args(s.program_args.clone())
-            .seed(s.seed.unwrap_or(1))
+            .seed(s.seed.unwrap_or(MdConfig::SEED))
             .keep_runs(s.keep_runs.unwrap_or(false))
             .hints(s.hints.clone());
         let input = InputFile::read(self.resolve(dir).join("input"))
@@ -615,18 +532,8 @@ impl ConfigFile {
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Oxdna { copies } })
     }
 
-    fn native(&self, i: usize, s: &SimulatorConfig, params: &ParamSet, recipe: &ModelRecipe) -> Result<SimulatorPlan> {
+    fn native(&self, i: usize, s: &NativeConfig, params: &ParamSet, recipe: &ModelRecipe) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
-        for (k, set) in [("trajectory", s.trajectory.is_some()), ("temperature", s.temperature.is_some())] {
-            if set {
-                let hint = if k == "temperature" {
-                    "the model's temperature applies ([model] temperature)"
-                } else {
-                    "use kind = \"trajectory\" to replay a trajectory"
-                };
-                return Err(self.error(&key(k), format!("does not apply to kind = \"native\": {hint}")));
-            }
-        }
         let sources = [s.duplex.is_some(), s.strand.is_some(), s.topology.is_some() || s.configuration.is_some()];
         if sources.iter().filter(|x| **x).count() != 1 {
             return Err(self.error(
@@ -658,10 +565,8 @@ impl ConfigFile {
                 .map_err(|e| self.error(&key("configuration"), e.to_string()))?;
             (t, c)
         };
-        let md_steps = s.md_steps.ok_or_else(|| {
-            self.error(&key("md_steps"), "missing required key 'md_steps' (production MD steps per run)")
-        })?;
-        let sample_every = s.sample_every.unwrap_or((md_steps / 100).max(1));
+        let md_steps = s.md_steps;
+        let sample_every = s.sample_every();
         if sample_every == 0 || sample_every > md_steps {
             return Err(self.error(&key("sample_every"), format!("between 1 and md_steps = {md_steps}")));
         }
@@ -701,10 +606,10 @@ impl ConfigFile {
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
     }
 
-    fn objective(
+    fn difftre(
         &self,
         i: usize,
-        o: &ObjectiveConfig,
+        o: &DifftreConfig,
         params: &ParamSet,
         recipe: &ModelRecipe,
         sims: &[SimulatorPlan],
@@ -858,29 +763,33 @@ impl Plan {
     /// The optimisation this plan describes (simulators, objectives, aggregation, update rule,
     /// the executor of `[executor]`). Fails for `kind = "slurm"` outside an allocation.
     pub fn optimization(&self) -> Result<Optimization> {
-        let e = &self.file.config.executor;
         let opt = Optimization::new(self.update.clone())
             .aggregate(self.aggregate.clone())
             .max_objective_calls(self.file.config.optimizer.max_objective_calls);
-        let with_spool = |p: ProcessPool| match &e.spool {
+        let with_spool = |p: ProcessPool, spool: &Option<PathBuf>| match spool {
             Some(dir) => p.spool(self.file.resolve(dir)),
             None => p,
         };
-        let gpus = e.gpus.unwrap_or_else(crate::machine::gpus);
-        let mut opt = match e.kind {
-            ExecutorKind::Process => opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus))),
-            ExecutorKind::Slurm => {
+        let gpus = || self.file.config.executor.gpus().unwrap_or_else(crate::machine::gpus);
+        let mut opt = match &self.file.config.executor {
+            ExecutorConfig::Process(e) => {
+                opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus()), &e.spool))
+            }
+            ExecutorConfig::Slurm(e) => {
                 let pool = ProcessPool::slurm().map_err(|err| match err {
                     Error::InvalidSetting { hint, .. } => self.file.error("executor.kind", hint),
                     other => other,
                 })?;
                 // the allocation's GPUs, unless the configuration names a number
-                opt.executor(with_spool(match e.gpus {
-                    Some(g) => pool.gpus(g),
-                    None => pool,
-                }))
+                opt.executor(with_spool(
+                    match e.gpus {
+                        Some(g) => pool.gpus(g),
+                        None => pool,
+                    },
+                    &e.spool,
+                ))
             }
-            ExecutorKind::Thread => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus)),
+            ExecutorConfig::Thread(_) => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus())),
         };
         for s in &self.simulators {
             for sim in s.simulators() {
@@ -935,9 +844,12 @@ impl Plan {
         }
         let mut seeds = toml::Table::new();
         for s in &self.file.config.simulators {
-            if matches!(s.kind, SimulatorKindName::Native | SimulatorKindName::Oxdna) {
-                seeds.insert(s.name.clone(), toml::Value::Integer(s.seed.unwrap_or(1) as i64));
-            }
+            let seed = match s {
+                SimulatorConfig::Native(n) => n.seed,
+                SimulatorConfig::Oxdna(o) => o.seed,
+                SimulatorConfig::Trajectory(_) => continue,
+            };
+            seeds.insert(s.name().to_string(), toml::Value::Integer(seed.unwrap_or(MdConfig::SEED) as i64));
         }
         seeds.insert("validation".into(), toml::Value::Integer(v.seed as i64));
         let seeds = format!(
