@@ -211,6 +211,44 @@ impl InputFile {
     }
 }
 
+/// The bare `{ … }` blocks of a file such as oxDNA's `external_forces_file` or `op_file`, each
+/// with the line of its `{`. Inside a block the syntax is an input file's; a `key = value` line
+/// outside every block is refused with its line.
+///
+/// ```
+/// use oxgrad::io::input::blocks;
+/// let text = "# two blocks\n{\n  type = trap\n}\n{ type = string; F0 = 1 }\n";
+/// let b = blocks(text, std::path::Path::new("forces.txt"))?;
+/// assert_eq!((b.len(), b[0].1, b[1].1), (2, 2, 5));
+/// assert_eq!(b[1].0.get("F0"), Some("1"));
+/// # Ok::<(), oxgrad::Error>(())
+/// ```
+pub fn blocks(text: &str, source: &Path) -> Result<Vec<(Block, usize)>> {
+    // give each bare block a key, one line for one line, so the input parser reads it and its lines
+    let mut keyed = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        if line.trim_start().starts_with('{') {
+            let _ = writeln!(keyed, "block = {}", line.trim());
+        } else {
+            keyed.push_str(line);
+            keyed.push('\n');
+        }
+    }
+    let file = InputFile::parse(&keyed, source)?;
+    file.root
+        .entries()
+        .map(|(key, value, line)| match value {
+            Value::Block(b) => Ok((b.clone(), line)),
+            Value::Text(_) => Err(Error::parse(
+                source,
+                line,
+                "a '{ … }' block of key = value lines",
+                format!("'{key} = …' outside a block"),
+            )),
+        })
+        .collect()
+}
+
 impl Block {
     /// `(key, value, line)` of each entry, in order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Value, usize)> {

@@ -29,7 +29,7 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::{PeriodicBox, Vec3};
-use crate::io::input::{Block, InputFile};
+use crate::io::input::Block;
 use crate::system::Topology;
 use std::path::Path;
 
@@ -127,33 +127,7 @@ pub fn read(path: &Path, top: &Topology) -> Result<Vec<ExternalForce>> {
 
 /// Parses the `{ … }` blocks of an external forces file.
 pub fn parse(text: &str, path: &Path, top: &Topology) -> Result<Vec<ExternalForce>> {
-    // each bare `{ … }` block is an input-file block; give them keys so the input parser reads them
-    let mut keyed = String::new();
-    let mut k = 0;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('{') {
-            keyed.push_str(&format!("force_{k} = {}\n", t));
-            k += 1;
-        } else {
-            keyed.push_str(line);
-            keyed.push('\n');
-        }
-    }
-    let file = InputFile::parse(&keyed, path)?;
-    let mut out = Vec::new();
-    for (key, value, line) in file.root.entries() {
-        let crate::io::input::Value::Block(b) = value else {
-            return Err(Error::parse(
-                path,
-                line,
-                "a '{ … }' block of key = value lines",
-                format!("'{key} = …' outside a block"),
-            ));
-        };
-        out.push(force(b, path, line, top)?);
-    }
-    Ok(out)
+    crate::io::input::blocks(text, path)?.iter().map(|(b, line)| force(b, path, *line, top)).collect()
 }
 
 fn force(b: &Block, path: &Path, line: usize, top: &Topology) -> Result<ExternalForce> {
