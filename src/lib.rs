@@ -26,7 +26,7 @@
 //!   [`train::Training::run`] (what `oxgrad optimize` does; `docs/config.md` lists every key).
 //! * Evaluate a model on your frames: [`energy::EnergyModel::new`], then
 //!   [`energy::EnergyModel::map`] (energies) or [`energy::EnergyModel::vjp`] (gradients).
-//! * Run MD: [`simulate::input::MdRun`] from an oxDNA input file, or [`simulate::md::Md`] step
+//! * Run MD: [`simulate::input::SimRun`] from an oxDNA input file, or [`simulate::md::Md`] step
 //!   by step.
 //! * Bring your own component: implement [`energy::EnergyTerm`] (an energy term, added with
 //!   [`energy::EnergyModel::with_term`]), [`component::Simulator`], [`component::Objective`] or

@@ -65,7 +65,7 @@ fn duplex_bonds_at_fene_rest_length_and_bases_face_each_other() {
         }
         // the MD input written beside them runs as it is
         let input = oxgrad::io::InputFile::read(dir.path().join("input_md")).unwrap();
-        let run = oxgrad::simulate::MdRun::from_input(&input).unwrap();
+        let run = oxgrad::simulate::SimRun::from_input(&input).unwrap();
         assert_eq!(run.setup.topology.len(), top.len());
         // everything inside the box
         for r in &conf.r {

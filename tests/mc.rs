@@ -266,3 +266,89 @@ fn two_free_nucleotides_sample_the_boltzmann_distribution() {
         },
     );
 }
+
+/// An 8-bp duplex with an input file for `sim_type` and extra keys, an op_file counting its
+/// native pairs and flat weights, in a fresh directory.
+fn duplex_input(sim_type: &str, extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let (top, conf) =
+        helix(&parse_sequence("CCCGCCGC").unwrap(), Shape::Duplex, Some(20.0), TopologyFormat::Classic).unwrap();
+    top.write(d.path().join("duplex.top"), TopologyFormat::Classic).unwrap();
+    conf.write(d.path().join("init.dat")).unwrap();
+    let pairs: String = (0..8).map(|i| format!("pair{i} = {i}, {}\n", 15 - i)).collect();
+    std::fs::write(d.path().join("op.txt"), format!("{{\norder_parameter = bond\nname = native\n{pairs}}}\n")).unwrap();
+    let weights: String = (0..=8).map(|k| format!("{k} {}\n", if k == 8 { 1.0 } else { 2.0 })).collect();
+    std::fs::write(d.path().join("wfile.txt"), weights).unwrap();
+    let input = d.path().join("input");
+    std::fs::write(
+        &input,
+        format!(
+            "sim_type = {sim_type}\nensemble = NVT\nbackend = CPU\nsteps = 200\nseed = 5\nT = 72C\ndelta_translation = 0.22\ndelta_rotation = 0.22\ntopology = duplex.top\nconf_file = init.dat\ntrajectory_file = trajectory.dat\nenergy_file = energy.dat\nlastconf_file = last_conf.dat\nprint_conf_interval = 50\nprint_energy_every = 50\nrestart_step_counter = 1\ninteraction_type = DNA\n{extra}"
+        ),
+    )
+    .unwrap();
+    (d, input)
+}
+
+/// `oxgrad simulate` on a VMMC input with umbrella sampling writes oxDNA's files: the energy
+/// file with the order parameter and weight, a trajectory, and histograms whose counts are one
+/// per move attempt after the first step (as oxDNA's), extrapolated to every temperature asked.
+#[test]
+fn vmmc_with_umbrella_sampling_writes_oxdnas_files() {
+    use oxgrad::io::histogram::Histogram;
+    let (d, input) = duplex_input(
+        "VMMC",
+        "umbrella_sampling = 1\nop_file = op.txt\nweights_file = wfile.txt\nextrapolate_hist = 68C, 76C\nsmall_system = 1\n",
+    );
+    let run = oxgrad::simulate::SimRun::from_input(&InputFile::read(&input).unwrap()).unwrap();
+    assert!(run.unused_keys.is_empty(), "{:?}", run.unused_keys);
+    run.check_outputs(false).unwrap();
+    assert_eq!(run.run(|_, _| {}).unwrap(), 200);
+    let h = Histogram::read(d.path().join("last_hist.dat")).unwrap();
+    assert_eq!(h.step, 200);
+    assert_eq!(h.temperatures.len(), 2);
+    let counts: f64 = h.rows.iter().map(|r| r.biased).sum();
+    assert_eq!(counts, 199.0 * 16.0);
+    // unbiased = biased / weight, state by state
+    for r in &h.rows {
+        let w = if r.state[0] == 8 { 1.0 } else { 2.0 };
+        assert!((r.unbiased - r.biased / w).abs() < 1e-9 * r.biased.max(1.0), "{r:?}");
+        // colder favours the bound states more than hotter does (stacking and H-bonds)
+        assert!(r.extrapolated.iter().all(|x| x.is_finite() && *x >= 0.0));
+    }
+    assert_eq!(Histogram::read_all(d.path().join("traj_hist.dat")).unwrap().len(), 4);
+    let energy = std::fs::read_to_string(d.path().join("energy.dat")).unwrap();
+    let last: Vec<&str> = energy.lines().last().unwrap().split_whitespace().collect();
+    assert_eq!(last.len(), 7, "step, U/N, three acceptances, order parameter, weight: {last:?}");
+    assert_eq!(last[0], "200");
+    let frames: Vec<_> =
+        TrajectoryReader::open(d.path().join("trajectory.dat"), 16).unwrap().map(Result::unwrap).collect();
+    assert_eq!(frames.len(), 4);
+}
+
+/// What oxgrad's Monte Carlo does not implement is refused by name, never ignored.
+#[test]
+fn unsupported_monte_carlo_settings_are_refused_by_name() {
+    for (sim_type, extra, key) in [
+        ("MC", "ensemble = NPT\n", "ensemble"),
+        ("MC", "adjust_moves = 1\n", "adjust_moves"),
+        ("VMMC", "preserve_topology = 1\n", "preserve_topology"),
+        ("FFS_MD", "", "sim_type"),
+        ("VMMC", "delta_translation = 0\n", "delta_translation"),
+    ] {
+        let (_d, input) = duplex_input(sim_type, extra);
+        let mut file = InputFile::read(&input).unwrap();
+        if extra.starts_with("ensemble") {
+            file.set("ensemble", "NPT");
+        }
+        if extra.starts_with("delta_translation") {
+            file.set("delta_translation", "0");
+        }
+        let e = oxgrad::simulate::SimRun::from_input(&file).unwrap_err().to_string();
+        assert!(e.contains(key), "{sim_type} {extra}: {e}");
+    }
+    // MD's keys in a Monte Carlo input are reported as unused
+    let (_d, input) = duplex_input("MC", "dt = 0.005\n");
+    let run = oxgrad::simulate::SimRun::from_input(&InputFile::read(&input).unwrap()).unwrap();
+    assert!(run.unused_keys.iter().any(|(k, _, _)| k == "dt"), "{:?}", run.unused_keys);
+}

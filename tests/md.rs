@@ -8,7 +8,7 @@ use oxgrad::energy::EnergyModel;
 use oxgrad::generate::{helix, parse_sequence, Shape};
 use oxgrad::io::{InputFile, TrajectoryReader};
 use oxgrad::params::ParamSet;
-use oxgrad::simulate::{Md, MdConfig, MdRun, MdState, Thermostat};
+use oxgrad::simulate::{Md, MdConfig, MdState, SimRun, Thermostat};
 use oxgrad::system::TopologyFormat;
 
 fn duplex(seq: &str) -> (EnergyModel, MdState) {
@@ -126,7 +126,7 @@ fn mean_potential_energy_agrees_with_oxdna_md() {
         input.source = tmp.path().join("input_md");
         input.set("steps", 300_000);
         input.set("print_conf_interval", 1000);
-        let run = MdRun::from_input(&input).unwrap();
+        let run = SimRun::from_input(&input).unwrap();
         run.run(|_, _| {}).unwrap();
         let n = run.setup.topology.len();
         let frames: Vec<_> =
@@ -201,19 +201,19 @@ fn bad_md_inputs_are_clear_errors() {
     let base = InputFile::read(case_dir(case).join("input_md")).unwrap();
     let mut bad = base.clone();
     bad.set("thermostat", "nose-hoover");
-    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    let e = SimRun::from_input(&bad).unwrap_err().to_string();
     assert!(e.ends_with("unknown thermostat; valid thermostats are no, john (or brownian), langevin"), "{e}");
     let mut bad = base.clone();
     bad.remove("dt");
-    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    let e = SimRun::from_input(&bad).unwrap_err().to_string();
     assert!(e.ends_with("missing required key 'dt': add a line 'dt = ...'"), "{e}");
     let mut bad = base.clone();
     bad.set("conf_file", "../dna1-seqdep-20bp-T300/init.dat"); // 40 nucleotides for a 16-nucleotide topology
-    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    let e = SimRun::from_input(&bad).unwrap_err().to_string();
     assert!(e.contains("the configuration has more rows than the topology's 16 nucleotides"), "{e}");
     let mut bad = base;
     bad.set("newtonian_steps", 100_000);
-    let e = MdRun::from_input(&bad).unwrap_err().to_string();
+    let e = SimRun::from_input(&bad).unwrap_err().to_string();
     assert!(e.contains("must be below 1"), "{e}");
 }
 

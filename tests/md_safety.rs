@@ -257,7 +257,7 @@ fn thread_counts_give_the_same_trajectory() {
         trajectories.push(std::fs::read(d.path().join("trajectory.dat")).unwrap());
     }
     // the library takes any count: more threads than cores
-    let run = oxgrad::simulate::MdRun::from_input(&InputFile::read(d.path().join("input_md")).unwrap()).unwrap();
+    let run = oxgrad::simulate::SimRun::from_input(&InputFile::read(d.path().join("input_md")).unwrap()).unwrap();
     run.check_outputs(true).unwrap();
     run.run_with(3, None, |_, _| {}).unwrap();
     trajectories.push(std::fs::read(d.path().join("trajectory.dat")).unwrap());

@@ -4,7 +4,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use oxgrad::io::InputFile;
 use oxgrad::params::ParamSet;
-use oxgrad::simulate::MdRun;
+use oxgrad::simulate::SimRun;
 use oxgrad::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use std::time::Instant;
 /// Arguments of `oxgrad simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// An oxDNA MD input file (sim_type = MD); paths in it are relative to its directory.
+    /// An oxDNA input file (sim_type = MD, MC or VMMC); paths in it are relative to its directory.
     pub input: PathBuf,
     /// Model parameters from this file (e.g. params_best.toml of a run) instead of the defaults;
     /// the input still sets temperature and salt.
@@ -34,7 +34,7 @@ pub struct SimulateArgs {
 pub fn simulate(a: &SimulateArgs) -> Result<()> {
     let input = InputFile::read(&a.input)?;
     let params = a.params.as_ref().map(ParamSet::read).transpose()?;
-    let mut run = MdRun::from_input_with(&input, params.as_ref())?;
+    let mut run = SimRun::from_input_with(&input, params.as_ref())?;
     // the parameter file is an input too: no output may replace it
     run.inputs.extend(a.params.iter().cloned());
     run.report_unused_keys(&a.input, a.strict)?;
@@ -83,7 +83,7 @@ pub fn simulate(a: &SimulateArgs) -> Result<()> {
         run.setup.topology.len(),
         steps / secs,
         steps * run.setup.topology.len() as f64 / secs,
-        state.step,
+        state,
         run.lastconf.0.display()
     ))
 }

@@ -639,7 +639,7 @@ mod tests {
     /// oxDNA input's Langevin thermostat without frictions takes them from the same rule.
     #[test]
     fn md_defaults_have_one_home() {
-        use crate::simulate::{MdConfig, MdRun, Thermostat};
+        use crate::simulate::{MdConfig, SimRun, Thermostat};
         let text = "[model]\nkind = \"dna1\"\n[optimizer]\nsteps = 1\n[[simulator]]\nname = \"d\"\nkind = \"native\"\nduplex = \"ACGT\"\nmd_steps = 500\n[[objective]]\nname = \"r\"\nsimulators = [\"d\"]\nobservable = { kind = \"rise\", exclude_end_pairs = 1 }\ntarget = 0.36\n";
         let file = ConfigFile::parse(text, Path::new("c.toml")).unwrap();
         let plan = file.clone().build().unwrap();
@@ -655,7 +655,8 @@ mod tests {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oxdna/dna1-avg-8bp-T296");
         let mut input = crate::io::InputFile::read(dir.join("input_md")).unwrap();
         input.set("thermostat", "langevin");
-        let run = MdRun::from_input(&input).unwrap();
-        assert_eq!(run.config.thermostat, Thermostat::langevin(296.15 / 3000.0, MdConfig::DIFF_COEFF));
+        let run = SimRun::from_input(&input).unwrap();
+        let crate::simulate::input::Engine::Md(md) = &run.engine else { panic!("an MD input") };
+        assert_eq!(md.thermostat, Thermostat::langevin(296.15 / 3000.0, MdConfig::DIFF_COEFF));
     }
 }

@@ -452,6 +452,12 @@ impl EnergyModel {
         &self.bonded
     }
 
+    /// The offset of the base (hydrogen-bonding) site from a nucleotide's centre, for frame `a`.
+    #[must_use]
+    pub fn base_offset(&self, a: &[Vec3; 3]) -> Vec3 {
+        self.terms.geo.offsets(a)[3]
+    }
+
     /// The backbone neighbours (3', 5') of nucleotide `i`.
     #[must_use]
     pub fn backbone_neighbours(&self, i: usize) -> [Option<usize>; 2] {
@@ -824,10 +830,38 @@ impl EnergyModel {
     /// `p` and `q` must be different nucleotides of the model.
     #[must_use]
     pub fn pair_interaction(&self, p: usize, q: usize, d: Vec3, a: &[Vec3; 3], b: &[Vec3; 3]) -> f64 {
-        let (bond, (p, q), d, a, b) = self.ordered(p, q, d, a, b);
         let geo = &self.terms.geo;
-        let (sp, sq) = (geo.offsets(a), geo.offsets(b));
-        let builtin = self.kernel_pair(bond, (p, q), d, (a, b), (&sp, &sq)).map_or(0.0, |(e, _)| e);
+        self.pair_interaction_sites(p, q, d, (a, b), (&geo.offsets(a), &geo.offsets(b)))
+    }
+
+    /// The sites' offsets from a nucleotide's centre for frame `a` (backbone, oxDNA1 backbone,
+    /// stacking, base), for [`EnergyModel::pair_interaction_sites`].
+    #[must_use]
+    pub fn site_offsets(&self, a: &[Vec3; 3]) -> [Vec3; 4] {
+        self.terms.geo.offsets(a)
+    }
+
+    /// [`EnergyModel::pair_interaction`] with the site offsets of both nucleotides given
+    /// ([`EnergyModel::site_offsets`]): Monte Carlo keeps them for its nucleotides.
+    #[must_use]
+    pub fn pair_interaction_sites(
+        &self,
+        p: usize,
+        q: usize,
+        d: Vec3,
+        (a, b): (&[Vec3; 3], &[Vec3; 3]),
+        (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
+    ) -> f64 {
+        let bonded = self.neighbours[p].contains(&Some(q));
+        // beyond the cut-off only bonds and chosen pairs act
+        if !bonded && d.norm2() >= self.cutoff * self.cutoff && !self.has_pair_lists() {
+            return 0.0;
+        }
+        let (bond, swap) = self.ordered(p, q);
+        let ((p, q), d, (a, b), (sp, sq)) =
+            if swap { ((q, p), -d, (b, a), (sq, sp)) } else { ((p, q), d, (a, b), (sp, sq)) };
+        let geo = &self.terms.geo;
+        let builtin = self.kernel_pair(bond, (p, q), d, (a, b), (sp, sq)).map_or(0.0, |(e, _)| e);
         self.custom.iter().filter(|t| t.weight != 0.0).fold(builtin, |e, t| {
             e + t.weight * t.pair_unweighted(geo, &self.topology, (p, q), d, a, b, bond.is_some())
         })
@@ -846,7 +880,8 @@ impl EnergyModel {
         a: &[Vec3; 3],
         b: &[Vec3; 3],
     ) -> Option<f64> {
-        let (bond, (p, q), d, a, b) = self.ordered(p, q, d, a, b);
+        let (bond, swap) = self.ordered(p, q);
+        let ((p, q), d, (a, b)) = if swap { ((q, p), -d, (b, a)) } else { ((p, q), d, (a, b)) };
         let geo = &self.terms.geo;
         if let Some(t) = TermId::ALL.into_iter().find(|t| t.term().name() == term) {
             let bonded_term = matches!(t, TermId::Fene | TermId::BondedExcludedVolume | TermId::Stacking);
@@ -861,25 +896,16 @@ impl EnergyModel {
         Some(t.pair_unweighted(geo, &self.topology, (p, q), d, a, b, bond.is_some()))
     }
 
-    /// The pair (p, q) as the pair sum orders it, with its bond number: a bond as (p, n3(p)),
-    /// others p < q (`d`, the frames swapped with them).
-    #[allow(clippy::type_complexity)]
-    fn ordered<'v>(
-        &self,
-        p: usize,
-        q: usize,
-        d: Vec3,
-        a: &'v [Vec3; 3],
-        b: &'v [Vec3; 3],
-    ) -> (Option<usize>, (usize, usize), Vec3, &'v [Vec3; 3], &'v [Vec3; 3]) {
+    /// The pair (p, q) as the pair sum orders it: its bond number, and whether to swap p and q
+    /// (a bond as (p, n3(p)), others p < q).
+    fn ordered(&self, p: usize, q: usize) -> (Option<usize>, bool) {
         let bond = |p: usize, q: usize| {
             (self.topology[p].n3 == Some(q)).then(|| self.bonded.binary_search_by_key(&p, |b| b.0).ok()).flatten()
         };
         match (bond(p, q), bond(q, p)) {
-            (Some(k), _) => (Some(k), (p, q), d, a, b),
-            (None, Some(k)) => (Some(k), (q, p), -d, b, a),
-            _ if p < q => (None, (p, q), d, a, b),
-            _ => (None, (q, p), -d, b, a),
+            (Some(k), _) => (Some(k), false),
+            (None, Some(k)) => (Some(k), true),
+            _ => (None, p > q),
         }
     }
 

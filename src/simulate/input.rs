@@ -1,6 +1,8 @@
-//! Running MD from an oxDNA input file, as `oxDNA input` would — and never silently wrong.
+//! Running a simulation from an oxDNA input file, as `oxDNA input` would — and never silently
+//! wrong: molecular dynamics (`sim_type = MD`) or Monte Carlo (`sim_type = MC`, `VMMC`, see
+//! [`super::mc`]) with umbrella sampling ([`super::umbrella`]).
 //!
-//! Keys read: `sim_type` (MD), `backend` (CPU), `backend_precision`, `interaction_type`, `T`,
+//! Keys read: `sim_type` (MD, MC, VMMC), `backend` (CPU), `backend_precision`, `interaction_type`, `T`,
 //! `salt_concentration`, `use_average_seq`, `seq_dep_file`, `dh_lambda`, `dh_strength`,
 //! `dh_half_charged_ends`, `dt`, `steps`, `thermostat` (`no`, `john`/`brownian`, `langevin`),
 //! `newtonian_steps`, `diff_coeff`, `pt`, `gamma_trans`, `gamma_rot`, `verlet_skin`, `seed`,
@@ -11,7 +13,7 @@
 //! directory.
 //!
 //! - Keys the engine does not use are reported in one warning, each with its closest known
-//!   spelling ([`MdRun::unused_keys`]; `oxgrad simulate --strict` makes that an error); a key
+//!   spelling ([`SimRun::unused_keys`]; `oxgrad simulate --strict` makes that an error); a key
 //!   given twice warns (the last value counts, as in oxDNA); settings oxgrad does not implement
 //!   (`sim_type = VMMC`, `backend = CUDA`, other thermostats, JSON force files) are refused by
 //!   name.
@@ -27,21 +29,67 @@
 //!   to `steps` (oxDNA's meaning of `steps`), so a run continues from its `last_conf`.
 
 use super::external::{self, ExternalForce};
+use super::mc::{Bias, Mc, McConfig, McMoves, McState};
 use super::md::{Md, MdConfig, MdState, Thermostat};
+use super::umbrella::Umbrella;
 use crate::energy::ModelSetup;
 use crate::error::{Error, Result};
+use crate::io::histogram::extrapolation_temperatures;
+use crate::io::order_parameter::{OrderParameters, Weights};
 use crate::io::{Configuration, InputFile, TrajectoryWriter};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Everything an MD input file asks for.
+/// The engine an input file asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Engine {
+    /// Molecular dynamics (`sim_type = MD`).
+    Md(MdConfig),
+    /// Monte Carlo (`sim_type = MC` or `VMMC`).
+    Mc(McConfig),
+}
+
+impl Engine {
+    /// The number of steps (`steps`).
+    #[must_use]
+    pub fn steps(&self) -> u64 {
+        match self {
+            Engine::Md(c) => c.steps,
+            Engine::Mc(c) => c.steps,
+        }
+    }
+}
+
+/// Umbrella sampling as an input asks for it (`umbrella_sampling = 1`).
 #[derive(Debug, Clone)]
-pub struct MdRun {
+pub struct UmbrellaSettings {
+    /// The order parameters (`op_file`).
+    pub ops: OrderParameters,
+    /// Their weights (`weights_file`).
+    pub weights: Weights,
+    /// Extrapolation temperatures (`extrapolate_hist`, simulation units), each with the
+    /// model built at it.
+    pub extrapolate: Vec<(f64, crate::energy::EnergyModel)>,
+    /// `last_hist_file` (default `last_hist.dat`).
+    pub last_hist: PathBuf,
+    /// `traj_hist_file` (default `traj_hist.dat`), unless `print_traj_hist_file = false`.
+    pub traj_hist: Option<PathBuf>,
+    /// `skip_hist_zeros`.
+    pub skip_zeros: bool,
+    /// `equilibration_steps`: attempts in these steps are not recorded.
+    pub equilibration_steps: u64,
+}
+
+/// Everything an input file asks for.
+#[derive(Debug, Clone)]
+pub struct SimRun {
     /// Model and topology.
     pub setup: ModelSetup,
-    /// Integrator settings.
-    pub config: MdConfig,
+    /// The engine and its settings.
+    pub engine: Engine,
+    /// Umbrella sampling (Monte Carlo only).
+    pub umbrella: Option<UmbrellaSettings>,
     /// The starting configuration.
     pub initial: Configuration,
     /// Draw fresh velocities at the start.
@@ -71,9 +119,9 @@ pub struct MdRun {
 /// The thermostats oxgrad knows, as the error lists them.
 const THERMOSTATS: &str = "no, john (or brownian), langevin";
 
-/// Every key the MD engine reads (and `oxgrad energy`'s analysis keys, which MD inputs often
-/// carry harmlessly).
-const KNOWN: [&str; 46] = [
+/// Keys every engine reads (and `oxgrad energy`'s analysis keys, which inputs often carry
+/// harmlessly).
+const KNOWN: [&str; 37] = [
     "sim_type",
     "backend",
     "backend_precision",
@@ -87,14 +135,7 @@ const KNOWN: [&str; 46] = [
     "dh_half_charged_ends",
     "T_force_value",
     "mismatch_repulsion",
-    "dt",
     "steps",
-    "thermostat",
-    "newtonian_steps",
-    "diff_coeff",
-    "pt",
-    "gamma_trans",
-    "gamma_rot",
     "verlet_skin",
     "seed",
     "topology",
@@ -104,14 +145,11 @@ const KNOWN: [&str; 46] = [
     "energy_file",
     "print_conf_interval",
     "print_energy_every",
-    "refresh_vel",
     "restart_step_counter",
     "time_scale",
     "external_forces",
     "external_forces_file",
     "external_forces_as_JSON",
-    "max_backbone_force",
-    "max_backbone_force_far",
     "threads",
     // accepted and without effect on a native run: oxDNA's console output and bookkeeping
     "no_stdout_energy",
@@ -121,25 +159,64 @@ const KNOWN: [&str; 46] = [
     "reset_com_momentum",
     "reset_initial_com_momentum",
     "fix_diffusion",
+    "fix_diffusion_every",
 ];
 
-impl MdRun {
+/// Keys only molecular dynamics reads.
+const KNOWN_MD: [&str; 10] = [
+    "dt",
+    "thermostat",
+    "newtonian_steps",
+    "diff_coeff",
+    "pt",
+    "gamma_trans",
+    "gamma_rot",
+    "refresh_vel",
+    "max_backbone_force",
+    "max_backbone_force_far",
+];
+
+/// Keys only Monte Carlo reads.
+const KNOWN_MC: [&str; 20] = [
+    "ensemble",
+    "delta_translation",
+    "delta_rotation",
+    "maxclust",
+    "small_system",
+    "check_energy_every",
+    "check_energy_threshold",
+    "preserve_topology",
+    "adjust_moves",
+    "umbrella_sampling",
+    "op_file",
+    "weights_file",
+    "safe_weights",
+    "default_weight",
+    "extrapolate_hist",
+    "last_hist_file",
+    "traj_hist_file",
+    "print_traj_hist_file",
+    "skip_hist_zeros",
+    "equilibration_steps",
+];
+
+impl SimRun {
     /// Reads an MD input file and everything it names.
-    pub fn from_input(input: &InputFile) -> Result<MdRun> {
-        MdRun::from_input_with(input, None)
+    pub fn from_input(input: &InputFile) -> Result<SimRun> {
+        SimRun::from_input_with(input, None)
     }
 
-    /// As [`MdRun::from_input`], with model parameters from `params` (fitted parameters); the
+    /// As [`SimRun::from_input`], with model parameters from `params` (fitted parameters); the
     /// input still sets temperature and salt.
-    pub fn from_input_with(input: &InputFile, params: Option<&crate::params::ParamSet>) -> Result<MdRun> {
+    pub fn from_input_with(input: &InputFile, params: Option<&crate::params::ParamSet>) -> Result<SimRun> {
         let src = input.source.display().to_string();
         let refuse = |key: &str, value: &str, hint: &str| Error::invalid(key, value, format!("{src}: {hint}"));
         let sim_type = input.get("sim_type").unwrap_or("MD");
-        if sim_type != "MD" {
+        if !["MD", "MC", "VMMC"].contains(&sim_type) {
             return Err(refuse(
                 "sim_type",
                 sim_type,
-                "oxgrad's native engine runs sim_type = MD (no Monte Carlo, VMMC or forward-flux sampling)",
+                "oxgrad's native engine runs sim_type = MD, MC or VMMC (no forward-flux sampling, MC2 or parallel tempering)",
             ));
         }
         if let Some(b) = input.get("backend").filter(|b| *b != "CPU") {
@@ -168,40 +245,13 @@ impl MdRun {
         // bounded continuation
         // (oxRNA2 takes these keys when its model is built)
         let dna = setup.model.term_weights()[crate::energy::TermId::Fene as usize] != 0.0;
-        if let Some(fmax) = input.opt_f64("max_backbone_force")?.filter(|_| dna) {
+        let md = sim_type == "MD";
+        if let Some(fmax) = input.opt_f64("max_backbone_force")?.filter(|_| dna && md) {
             let finf = input.opt_f64("max_backbone_force_far")?.unwrap_or(0.04);
             let p = setup.model.params().with_params([("fmax", fmax), ("finf", finf)])?;
             setup.model = setup.model.with_params(p)?.fene_limit(false);
         }
         let kt = setup.model.params().value("kt");
-        let dt = input.f64("dt")?;
-        let thermostat = match input.get("thermostat").unwrap_or("no") {
-            "no" => Thermostat::None,
-            "john" | "brownian" => {
-                let newtonian_steps = input.u64("newtonian_steps")?;
-                let diff_coeff = match input.opt_f64("pt")? {
-                    // pt given directly: the diffusion coefficient it implies
-                    Some(pt) => kt * newtonian_steps as f64 * dt * (1.0 / pt - 0.5),
-                    None => input.f64("diff_coeff")?,
-                };
-                Thermostat::John { newtonian_steps, diff_coeff }
-            }
-            "langevin" => {
-                let (gamma_trans, gamma_rot) =
-                    Thermostat::langevin_frictions(kt, input.opt_f64("diff_coeff")?.unwrap_or(MdConfig::DIFF_COEFF));
-                Thermostat::Langevin {
-                    gamma_trans: input.opt_f64("gamma_trans")?.unwrap_or(gamma_trans),
-                    gamma_rot: input.opt_f64("gamma_rot")?.unwrap_or(gamma_rot),
-                }
-            }
-            other => {
-                return Err(Error::invalid(
-                    "thermostat",
-                    other,
-                    format!("{src}: unknown thermostat; valid thermostats are {THERMOSTATS}"),
-                ))
-            }
-        };
         let seed = match input.opt_u64("seed")? {
             Some(s) => s,
             None => {
@@ -216,14 +266,17 @@ impl MdRun {
         if steps == 0 {
             return Err(refuse("steps", "0", "at least 1 step"));
         }
-        let config = MdConfig {
-            dt,
-            steps,
-            thermostat,
-            verlet_skin: input.opt_f64("verlet_skin")?.unwrap_or(MdConfig::VERLET_SKIN),
-            seed,
+        let engine = if md {
+            Engine::Md(md_config(input, kt, steps, seed)?)
+        } else {
+            Engine::Mc(mc_config(input, sim_type, setup.topology.len(), steps, seed)?)
         };
-        config.validate(kt)?;
+        let umbrella = match &engine {
+            Engine::Mc(_) if input.bool_or("umbrella_sampling", false)? => {
+                Some(umbrella_settings(input, setup.topology.len(), params)?)
+            }
+            _ => None,
+        };
         let conf_path = input.path("conf_file")?;
         let mut inputs = vec![input.source.clone(), input.path("topology")?, conf_path.clone()];
         if let Ok(p) = input.path("seq_dep_file") {
@@ -265,7 +318,7 @@ impl MdRun {
                 None => Ok(default.max(1)),
             }
         };
-        let conf_every = interval("print_conf_interval", config.steps)?;
+        let conf_every = interval("print_conf_interval", engine.steps())?;
         let trajectory = match input.get("trajectory_file") {
             Some(_) => Some((input.path("trajectory_file")?, conf_every)),
             None => None,
@@ -273,11 +326,12 @@ impl MdRun {
         let lastconf = (input.dir().join(input.get("lastconf_file").unwrap_or("last_conf.dat")), conf_every);
         let energy_every = interval("print_energy_every", conf_every)?;
         let energy = (input.dir().join(input.get("energy_file").unwrap_or("energy.dat")), energy_every);
-        let run = MdRun {
+        let run = SimRun {
             setup,
-            config,
+            engine,
+            umbrella,
             initial,
-            refresh_vel: input.bool_or("refresh_vel", false)?,
+            refresh_vel: md && input.bool_or("refresh_vel", false)?,
             restart_step_counter: input.bool_or("restart_step_counter", false)?,
             trajectory,
             lastconf,
@@ -286,30 +340,35 @@ impl MdRun {
             threads,
             inputs,
             error_conf: input.dir().join("error_conf.dat"),
-            unused_keys: unused_keys(input),
+            unused_keys: unused_keys(input, if md { &KNOWN_MD } else { &KNOWN_MC }),
             source: input.source.clone(),
         };
-        if !run.restart_step_counter && run.initial.step >= run.config.steps {
+        if !run.restart_step_counter && run.initial.step >= run.engine.steps() {
             return Err(Error::invalid(
                 "steps",
-                run.config.steps,
+                run.engine.steps(),
                 format!(
                     "{src}: the configuration is at step {} and restart_step_counter = false continues it up to steps = {}: nothing to do; raise steps or set restart_step_counter = true",
-                    run.initial.step, run.config.steps
+                    run.initial.step,
+                    run.engine.steps()
                 ),
             ));
         }
         Ok(run)
     }
 
-    /// The files a run may write: trajectory (if any), energy file, last configuration, and the
-    /// last good configuration if it blows up (`error_conf.dat`).
+    /// The files a run may write: trajectory (if any), energy file, last configuration, the
+    /// last good configuration if it blows up (`error_conf.dat`) and umbrella histograms.
     #[must_use]
     pub fn outputs(&self) -> Vec<&Path> {
         let mut out: Vec<&Path> = self.trajectory.iter().map(|t| t.0.as_path()).collect();
         out.push(&self.energy.0);
         out.push(&self.lastconf.0);
         out.push(&self.error_conf);
+        if let Some(u) = &self.umbrella {
+            out.push(&u.last_hist);
+            out.extend(u.traj_hist.as_deref());
+        }
         out
     }
 
@@ -326,7 +385,7 @@ impl MdRun {
                 return Err(Error::invalid(
                     "output",
                     a.display(),
-                    "two of trajectory_file, energy_file, lastconf_file and error_conf.dat (written beside the input on a blow-up) name the same file: give each its own",
+                    "two of trajectory_file, energy_file, lastconf_file, last_hist_file, traj_hist_file and error_conf.dat (written beside the input on a blow-up) name the same file: give each its own",
                 ));
             }
         }
@@ -336,28 +395,166 @@ impl MdRun {
     /// The step the run starts from and the number of steps it makes.
     #[must_use]
     pub fn span(&self) -> (u64, u64) {
+        let steps = self.engine.steps();
         if self.restart_step_counter {
-            (0, self.config.steps)
+            (0, steps)
         } else {
-            (self.initial.step, self.config.steps - self.initial.step)
+            (self.initial.step, steps - self.initial.step)
         }
     }
 
-    /// Runs the simulation on `threads` threads, writing the trajectory, energy file and last
-    /// configuration; `progress(steps_done, total)` is called now and then; `stop` (set by a
-    /// signal handler) ends the run after the current step. Returns the final state.
+    /// Runs the simulation on `threads` threads (MD's force evaluation; Monte Carlo runs on
+    /// one), writing the trajectory, energy file, last configuration and histograms;
+    /// `progress(steps_done, total)` is called now and then; `stop` (set by a signal handler)
+    /// ends the run after the current step. Returns the final step.
     pub fn run_with(
         &self,
         threads: usize,
         stop: Option<&AtomicBool>,
+        progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<u64> {
+        match &self.engine {
+            Engine::Md(cfg) => self.run_md(cfg, threads, stop, progress),
+            Engine::Mc(cfg) => self.run_mc(cfg, stop, progress),
+        }
+    }
+
+    /// The error of a run stopped at `step` with the last configuration written.
+    fn interrupted(&self, step: u64) -> Error {
+        Error::Interrupted {
+            step: step as usize,
+            dir: self.lastconf.0.clone(),
+            resume: format!(
+                "conf_file = {} and restart_step_counter = false in {} (and new output names, or --force)",
+                self.lastconf
+                    .0
+                    .strip_prefix(self.source.parent().unwrap_or(Path::new("")))
+                    .unwrap_or(&self.lastconf.0)
+                    .display(),
+                self.source.display()
+            ),
+        }
+    }
+
+    /// Monte Carlo: the energy file has `step U/N acc_translation acc_rotation 0` (oxDNA's
+    /// columns; the last is its volume moves), then, with umbrella sampling, the order
+    /// parameters and the state's weight.
+    fn run_mc(&self, cfg: &McConfig, stop: Option<&AtomicBool>, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let mut state = McState::from_configuration(&self.initial);
+        let (start, total) = self.span();
+        state.step = start;
+        let model = &self.setup.model;
+        let mut mc = Mc::new(model, cfg.clone(), &state)?.external(self.external.clone(), &state)?;
+        let mut umbrella = match &self.umbrella {
+            Some(u) => {
+                let mut b = Umbrella::new(
+                    model,
+                    &state.frame,
+                    u.ops.clone(),
+                    Some(u.weights.clone()),
+                    u.extrapolate.clone(),
+                    u.equilibration_steps,
+                )?;
+                b.histogram.skip_zeros = u.skip_zeros;
+                Some(b)
+            }
+            None => None,
+        };
+        let n = model.len() as f64;
+        let (epath, every) = &self.energy;
+        let io = |p: &PathBuf| {
+            let p = p.clone();
+            move |e| Error::io("write", &p, e)
+        };
+        let mut efile = std::io::BufWriter::new(std::fs::File::create(epath).map_err(io(epath))?);
+        let mut traj = match &self.trajectory {
+            Some((p, k)) => Some((TrajectoryWriter::streaming(p)?, *k)),
+            None => None,
+        };
+        let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, step: u64, mc: &Mc<'_>, u: Option<&Umbrella>| {
+            let (t, r) = mc.stats().acceptance();
+            write!(f, "{step:>10} {:>10.6} {t:5.3} {r:5.3} {:5.3}", mc.potential() / n, 0.0)?;
+            if let Some(u) = u {
+                for v in u.state() {
+                    write!(f, " {v:2}")?;
+                }
+                write!(f, " {:.6}", u.weight())?;
+            }
+            writeln!(f)?;
+            f.flush()
+        };
+        let write_hist = |u: &Umbrella, step: u64, last_only: bool| -> Result<()> {
+            let (Some(settings), mut h) = (&self.umbrella, u.histogram.clone()) else { return Ok(()) };
+            h.step = step;
+            h.write(&settings.last_hist)?;
+            match &settings.traj_hist {
+                Some(p) if !last_only => h.append(p),
+                _ => Ok(()),
+            }
+        };
+        if let Some(p) = self.umbrella.as_ref().and_then(|u| u.traj_hist.as_ref()) {
+            // traj_hist.dat starts empty, as oxDNA truncates it
+            std::fs::write(p, b"").map_err(|e| Error::io("write", p, e))?;
+        }
+        write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io(epath))?;
+        let report = (total / 200).max(1);
+        for k in 1..=total {
+            let bias = umbrella.as_mut().map(|b| b as &mut dyn Bias);
+            if let Err(e) = mc.step(&mut state, bias) {
+                state.to_configuration(mc.potential()).write(&self.error_conf)?;
+                return Err(e);
+            }
+            let u = mc.potential();
+            if state.step % every == 0 {
+                write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io(epath))?;
+            }
+            if let Some((w, interval)) = traj.as_mut() {
+                if state.step % *interval == 0 {
+                    w.write(&state.to_configuration(u))?;
+                }
+            }
+            if state.step % self.lastconf.1 == 0 {
+                state.to_configuration(u).write(&self.lastconf.0)?;
+                if let Some(b) = &umbrella {
+                    write_hist(b, state.step, false)?;
+                }
+            }
+            if k % report == 0 {
+                progress(k, total);
+            }
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                state.to_configuration(u).write(&self.lastconf.0)?;
+                if let Some(b) = &umbrella {
+                    write_hist(b, state.step, true)?;
+                }
+                return Err(self.interrupted(state.step));
+            }
+        }
+        if let Some((w, _)) = traj {
+            w.finish()?;
+        }
+        state.to_configuration(mc.potential()).write(&self.lastconf.0)?;
+        if let Some(b) = &umbrella {
+            write_hist(b, state.step, true)?;
+        }
+        let (t, r) = mc.stats().acceptance();
+        tracing::info!("Monte Carlo acceptance: translations {t:.3}, rotations {r:.3}");
+        Ok(state.step)
+    }
+
+    /// Molecular dynamics.
+    fn run_md(
+        &self,
+        cfg: &MdConfig,
+        threads: usize,
+        stop: Option<&AtomicBool>,
         mut progress: impl FnMut(u64, u64) + Send,
-    ) -> Result<MdState> {
+    ) -> Result<u64> {
         let mut state = MdState::from_configuration(&self.initial);
         let (start, total) = self.span();
         state.step = start;
         let model = &self.setup.model;
-        let mut md =
-            Md::new(model, self.config.clone(), &state)?.threads(threads)?.external(self.external.clone(), &state);
+        let mut md = Md::new(model, cfg.clone(), &state)?.threads(threads)?.external(self.external.clone(), &state);
         if self.refresh_vel {
             md.refresh_velocities(&mut state);
         }
@@ -372,7 +569,7 @@ impl MdRun {
             Some((p, k)) => Some((TrajectoryWriter::streaming(p)?, *k)),
             None => None,
         };
-        let dt = self.config.dt;
+        let dt = cfg.dt;
         // each energy line is written whole and flushed: a reader never sees half of one
         let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, st: &MdState, u: f64| -> std::io::Result<()> {
             let (kt, kr) = st.kinetic();
@@ -416,19 +613,7 @@ impl MdRun {
                 }
                 if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                     state.to_configuration(u).write(&self.lastconf.0)?;
-                    return Err(Error::Interrupted {
-                        step: state.step as usize,
-                        dir: self.lastconf.0.clone(),
-                        resume: format!(
-                            "conf_file = {} and restart_step_counter = false in {} (and new output names, or --force)",
-                            self.lastconf
-                                .0
-                                .strip_prefix(self.source.parent().unwrap_or(Path::new("")))
-                                .unwrap_or(&self.lastconf.0)
-                                .display(),
-                            self.source.display()
-                        ),
-                    });
+                    return Err(self.interrupted(state.step));
                 }
                 last_good.0.copy_from(&state);
                 last_good.1 = u;
@@ -439,11 +624,11 @@ impl MdRun {
             w.finish()?;
         }
         state.to_configuration(md.potential()).write(&self.lastconf.0)?;
-        Ok(state)
+        Ok(state.step)
     }
 
-    /// [`MdRun::run_with`] on the input's `threads` (default 1), without a stop request.
-    pub fn run(&self, progress: impl FnMut(u64, u64) + Send) -> Result<MdState> {
+    /// [`SimRun::run_with`] on the input's `threads` (default 1), without a stop request.
+    pub fn run(&self, progress: impl FnMut(u64, u64) + Send) -> Result<u64> {
         self.run_with(self.threads.unwrap_or(1), None, progress)
     }
 
@@ -473,9 +658,127 @@ impl MdRun {
     }
 }
 
+/// The MD settings of an input.
+fn md_config(input: &InputFile, kt: f64, steps: u64, seed: u64) -> Result<MdConfig> {
+    let src = input.source.display();
+    let dt = input.f64("dt")?;
+    let thermostat = match input.get("thermostat").unwrap_or("no") {
+        "no" => Thermostat::None,
+        "john" | "brownian" => {
+            let newtonian_steps = input.u64("newtonian_steps")?;
+            let diff_coeff = match input.opt_f64("pt")? {
+                // pt given directly: the diffusion coefficient it implies
+                Some(pt) => kt * newtonian_steps as f64 * dt * (1.0 / pt - 0.5),
+                None => input.f64("diff_coeff")?,
+            };
+            Thermostat::John { newtonian_steps, diff_coeff }
+        }
+        "langevin" => {
+            let (gamma_trans, gamma_rot) =
+                Thermostat::langevin_frictions(kt, input.opt_f64("diff_coeff")?.unwrap_or(MdConfig::DIFF_COEFF));
+            Thermostat::Langevin {
+                gamma_trans: input.opt_f64("gamma_trans")?.unwrap_or(gamma_trans),
+                gamma_rot: input.opt_f64("gamma_rot")?.unwrap_or(gamma_rot),
+            }
+        }
+        other => {
+            return Err(Error::invalid(
+                "thermostat",
+                other,
+                format!("{src}: unknown thermostat; valid thermostats are {THERMOSTATS}"),
+            ))
+        }
+    };
+    let config = MdConfig {
+        dt,
+        steps,
+        thermostat,
+        verlet_skin: input.opt_f64("verlet_skin")?.unwrap_or(MdConfig::VERLET_SKIN),
+        seed,
+    };
+    config.validate(kt)?;
+    Ok(config)
+}
+
+/// The Monte Carlo settings of an input (`sim_type` MC or VMMC) for `n` nucleotides, as oxDNA
+/// reads them: `delta_translation` and `delta_rotation` required, `maxclust` 0 or absent = every
+/// nucleotide, `check_energy_every` 10 steps.
+fn mc_config(input: &InputFile, sim_type: &str, n: usize, steps: u64, seed: u64) -> Result<McConfig> {
+    let src = input.source.display();
+    let refuse = |key: &str, value: &str, hint: &str| Error::invalid(key, value, format!("{src}: {hint}"));
+    match input.get("ensemble") {
+        Some(e) if e.eq_ignore_ascii_case("nvt") => {}
+        Some(e) => return Err(refuse("ensemble", e, "oxgrad's Monte Carlo samples the canonical ensemble (ensemble = NVT); NPT volume moves are not implemented")),
+        None if sim_type == "MC" => return Err(refuse("ensemble", "(missing)", "sim_type = MC needs ensemble = NVT, as in oxDNA")),
+        None => {}
+    }
+    if input.bool_or("adjust_moves", false)? {
+        return Err(refuse("adjust_moves", "true", "oxgrad keeps delta_translation and delta_rotation fixed (adjusting them during a run breaks detailed balance); set adjust_moves = false and choose the deltas"));
+    }
+    if input.bool_or("preserve_topology", false)? {
+        return Err(refuse(
+            "preserve_topology",
+            "true",
+            "not implemented: a FENE bond already stops any move that would stretch it past its limit; remove the key",
+        ));
+    }
+    let moves = if sim_type == "VMMC" {
+        let maxclust = match input.opt_u64("maxclust")? {
+            None | Some(0) => n,
+            Some(m) => (m as usize).min(n),
+        };
+        McMoves::Vmmc { maxclust }
+    } else {
+        McMoves::Single
+    };
+    let config = McConfig {
+        moves,
+        steps,
+        delta_translation: input.f64("delta_translation")?,
+        delta_rotation: input.f64("delta_rotation")?,
+        small_system: input.bool_or("small_system", false)?,
+        check_energy_every: input.opt_u64("check_energy_every")?.unwrap_or(10),
+        seed,
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The umbrella-sampling settings of an input for `n` nucleotides (with the model's
+/// parameters `params`, as the simulation has them).
+fn umbrella_settings(
+    input: &InputFile,
+    n: usize,
+    params: Option<&crate::params::ParamSet>,
+) -> Result<UmbrellaSettings> {
+    let ops = OrderParameters::read(input.path("op_file")?, n)?;
+    let weights = Weights::from_input(input, &ops)?;
+    let traj_hist = if input.bool_or("print_traj_hist_file", true)? {
+        Some(input.dir().join(input.get("traj_hist_file").unwrap_or("traj_hist.dat")))
+    } else {
+        None
+    };
+    Ok(UmbrellaSettings {
+        ops,
+        weights,
+        extrapolate: extrapolation_temperatures(input)?
+            .into_iter()
+            .map(|kt| {
+                let mut at = input.clone();
+                at.set("T", kt);
+                Ok((kt, ModelSetup::from_input_with(&at, params)?.model))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        last_hist: input.dir().join(input.get("last_hist_file").unwrap_or("last_hist.dat")),
+        traj_hist,
+        skip_zeros: input.bool_or("skip_hist_zeros", false)?,
+        equilibration_steps: input.opt_u64("equilibration_steps")?.unwrap_or(0),
+    })
+}
+
 /// The top-level keys of `input` that are not [`KNOWN`] (blocks such as `data_output_1` too),
 /// with their line and closest known key; duplicated keys are warned about here.
-fn unused_keys(input: &InputFile) -> Vec<(String, usize, Option<String>)> {
+fn unused_keys(input: &InputFile, engine: &[&str]) -> Vec<(String, usize, Option<String>)> {
     let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let mut out = Vec::new();
     for (key, _, line) in input.root.entries() {
@@ -485,8 +788,11 @@ fn unused_keys(input: &InputFile) -> Vec<(String, usize, Option<String>)> {
                 input.source.display()
             );
         }
-        if !KNOWN.contains(&key) && !out.iter().any(|(k, _, _): &(String, usize, Option<String>)| k == key) {
-            let best = crate::params::closest(key, KNOWN.iter().copied()).into_iter().next();
+        if !KNOWN.contains(&key)
+            && !engine.contains(&key)
+            && !out.iter().any(|(k, _, _): &(String, usize, Option<String>)| k == key)
+        {
+            let best = crate::params::closest(key, KNOWN.iter().chain(engine).copied()).into_iter().next();
             out.push((key.to_string(), line, best));
         }
     }

@@ -10,11 +10,13 @@ pub mod native;
 pub mod oxdna;
 pub mod oxdna_build;
 pub mod replay;
+pub mod umbrella;
 
-pub use input::MdRun;
+pub use input::SimRun;
 pub use mc::{Bias, Mc, McConfig, McMoves, McState, McStats, Proposal};
 pub use md::{Md, MdConfig, MdState, Thermostat};
 pub use native::NativeSimulator;
 pub use oxdna::OxdnaSimulator;
 pub use oxdna_build::OxdnaBuild;
 pub use replay::TrajectorySimulator;
+pub use umbrella::Umbrella;
