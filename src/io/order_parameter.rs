@@ -213,13 +213,11 @@ fn parameter(block: &Block, line: usize, source: &Path, n: usize) -> Result<Orde
             ))
         }
         other => {
-            let best = crate::params::closest(other, KINDS.iter().copied());
-            let hint = best.first().map(|b| format!("; did you mean '{b}'?")).unwrap_or_default();
             return Err(Error::parse(
                 source,
                 kind_line,
                 format!("an order parameter oxgrad implements ({})", KINDS.join(", ")),
-                format!("'{other}'{hint}"),
+                format!("'{other}'"),
             ));
         }
     };
@@ -551,7 +549,7 @@ mod tests {
     #[test]
     fn refusals_name_the_line_and_the_key() {
         let cases = [
-            ("{\norder_parameter = bonds\nname = a\npair1 = 0, 1\n}\n", "op.txt:2: expected an order parameter oxgrad implements (bond, mindistance), found 'bonds'; did you mean 'bond'?"),
+            ("{\norder_parameter = bonds\nname = a\npair1 = 0, 1\n}\n", "op.txt:2: expected an order parameter oxgrad implements (bond, mindistance), found 'bonds'"),
             ("{\norder_parameter = twist\nname = a\npair1 = 0, 1\n}\n", "op.txt:2: expected an order parameter oxgrad implements (bond, mindistance), found 'twist' (oxDNA's twist parameter is not implemented in oxgrad)"),
             ("{\norder_parameter = bond\nname = a\npair1 = 0, 1\ninterfaces = 2\n}\n", "op.txt:5: expected a key of a bond order parameter (order_parameter, name, pair…), found 'interfaces'"),
             ("{\norder_parameter = bond\nname = a\npair1 = 0, 1\ncutoff = -0.1\n}\n", "op.txt:5: expected keys oxgrad implements, found 'cutoff' (oxDNA uses it in forward flux sampling only; remove the line)"),
