@@ -256,7 +256,10 @@ mod tests {
         assert_relative_eq!(parse_molar("0.5mM").unwrap(), 5e-4);
         assert_relative_eq!(parse_molar("3e-4").unwrap(), 3e-4);
         assert_relative_eq!(parse_molar("10 nM").unwrap(), 1e-8);
-        assert_eq!(parse_molar("1 pM").unwrap_err(), "a positive concentration such as 1e-6, 1uM or 0.5mM (units M, mM, uM, nM), found '1 pM'");
+        assert_eq!(
+            parse_molar("1 pM").unwrap_err(),
+            "a positive concentration such as 1e-6, 1uM or 0.5mM (units M, mM, uM, nM), found '1 pM'"
+        );
         assert!(parse_molar("-1uM").is_err() && parse_molar("0").is_err() && parse_molar("uM").is_err());
     }
 

@@ -124,7 +124,10 @@ fn independent_runs_give_tm_with_a_standard_error() {
         .iter()
         .enumerate()
         .map(|(k, ds)| {
-            (PathBuf::from(format!("run{k}")), two_state(dh, *ds, Molecularity::Bimolecular, c_box, &grid(300.0, 340.0, 2.0)))
+            (
+                PathBuf::from(format!("run{k}")),
+                two_state(dh, *ds, Molecularity::Bimolecular, c_box, &grid(300.0, 340.0, 2.0)),
+            )
         })
         .collect();
     let s = Melting::new(Molecularity::Bimolecular).analyse(&hists).unwrap();

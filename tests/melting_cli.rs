@@ -13,7 +13,8 @@ fn oxgrad(args: &[&str]) -> (bool, String, String) {
 
 /// The numbers after `prefix` on the line that starts with it.
 fn numbers_after(text: &str, prefix: &str) -> Vec<f64> {
-    let line = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line '{prefix}…' in:\n{text}"));
+    let line =
+        text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line '{prefix}…' in:\n{text}"));
     line[prefix.len()..]
         .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
         .filter_map(|w| w.parse().ok())

@@ -64,7 +64,11 @@ pub fn melting(a: &MeltingArgs) -> Result<()> {
     let mut names: Option<OrderParameters> = None;
     if let Some(side) = a.box_side {
         if !(side.is_finite() && side > 0.0) {
-            return Err(Error::invalid("--box-side", side, "a positive length in oxDNA units (1 = 0.8518 nm), e.g. 20"));
+            return Err(Error::invalid(
+                "--box-side",
+                side,
+                "a positive length in oxDNA units (1 = 0.8518 nm), e.g. 20",
+            ));
         }
         melting = melting.box_volume(side.powi(3))?;
     }
@@ -142,7 +146,9 @@ fn report(s: &MeltingSummary, m: &Melting, label: &str) -> Result<()> {
     let print = crate::cli::print_line;
     let n = s.runs.len();
     let what = match m.molecularity {
-        Molecularity::Bimolecular => "a duplex of two strands, yields corrected for the finite box (Ouldridge, Louis & Doye 2010)",
+        Molecularity::Bimolecular => {
+            "a duplex of two strands, yields corrected for the finite box (Ouldridge, Louis & Doye 2010)"
+        }
         Molecularity::Unimolecular => "a hairpin (one strand), yield Φ/(1 + Φ)",
     };
     print(&format!("{n} histogram(s); {what}; bound: {label} ≥ {}", m.min_bonds))?;
@@ -197,7 +203,9 @@ fn report(s: &MeltingSummary, m: &Melting, label: &str) -> Result<()> {
         Some(MeanSe { mean, std_err: Some(se), n: w }) => {
             format!("width = {:.2} ± {:.2} K (T at yield 0.2 − T at yield 0.8; {w} runs)", k(mean), k(se))
         }
-        Some(MeanSe { mean, std_err: None, .. }) => format!("width = {:.2} K (T at yield 0.2 − T at yield 0.8)", k(mean)),
+        Some(MeanSe { mean, std_err: None, .. }) => {
+            format!("width = {:.2} K (T at yield 0.2 − T at yield 0.8)", k(mean))
+        }
         None => "width: the temperatures do not span yields 0.2 to 0.8; extend extrapolate_hist".to_string(),
     };
     print(&width)

