@@ -13,19 +13,26 @@
 //!
 //! **Two strands in a box: the finite-size correction** (Ouldridge, Louis & Doye, J. Phys.:
 //! Condens. Matter 22, 104102 (2010)). One strand A and one strand B in a periodic box of volume
-//! V: unbound, each strand moves through the whole box, Z_unbound = V² z_A z_B; bound, the
-//! duplex does, Z_bound = V z_AB (z: internal partition functions). So Φ = z_AB / (V z_A z_B)
-//! = K c, with K = z_AB / (z_A z_B) the association constant and c = 1/V the concentration of
-//! each strand. In bulk at the same concentrations, [A]₀ = [B]₀ = c, a fraction f of the strands
-//! in duplexes gives [AB] = f c and [A] = [B] = (1 − f) c, and mass action
-//! [AB] / ([A][B]) = K reads f / (1 − f)² = K c = Φ. Its root in [0, 1] is the bulk yield
+//! V, with z the internal partition functions and K = z_AB / (z_A z_B) the association constant:
 //!
 //! ```text
-//! f = 1 + 1/(2Φ) − √((1 + 1/(2Φ))² − 1)        (computed as 2Φ / (2Φ + 1 + √(4Φ + 1)))
+//! unbound, each strand moves through the whole box:   Z_unbound = V² z_A z_B
+//! bound, the duplex does:                             Z_bound   = V z_AB
+//! Φ = Z_bound / Z_unbound = K / V = K c               c = 1/V, the concentration of each strand
 //! ```
 //!
-//! smaller than the box's own bound fraction Φ/(1 + Φ): at the melting temperature, f = 1/2,
-//! Φ = 2, the box is bound two thirds of the time. The box holds one strand of each kind, so
+//! In bulk solution at the same concentrations, A₀ = B₀ = c, a fraction f of the strands in
+//! duplexes leaves (1 − f) c of each strand free, and mass action gives the bulk yield:
+//!
+//! ```text
+//! (f c) / ((1 − f) c)² = K   ⇒   f / (1 − f)² = K c = Φ
+//! f = 1 + 1/(2Φ) − √((1 + 1/(2Φ))² − 1)     the root in [0, 1], computed as 2Φ / (2Φ + 1 + √(4Φ + 1))
+//! ```
+//!
+//! The bulk yield is smaller than the box's own bound fraction Φ/(1 + Φ): at the melting
+//! temperature, f = 1/2 and Φ = 2, the box is bound two thirds of the time. (Z_bound and
+//! Z_unbound scale with V as written when the box is large enough that a strand does not meet
+//! its own periodic images.) The box holds one strand of each kind, so
 //! its strand concentration is c = 1/V ([`crate::units::molar_from_volume`]: 3.36 × 10⁻⁴ M at
 //! box side 20); SantaLucia's total strand concentration C_T (Tm = ΔH / (ΔS + R ln(C_T/4))) is
 //! 2c. At another concentration c′, K is unchanged, so Φ′ = Φ c′/c. The formula assumes two
