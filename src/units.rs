@@ -9,6 +9,7 @@
 //! | temperature | k_B T in energy units: T_sim = T\[K\] / 3000 (300 K = 0.1) |
 //! | force | 48.63 pN |
 //! | time | ≈ 3.03 ps |
+//! | concentration | one molecule in a box of side L is 1 / (N_A · (0.8518 nm · L)³): 3.36 × 10⁻⁴ M at L = 20 |
 //!
 //! Temperatures are accepted as oxDNA accepts them: `300K`, `300 k`, `27C`, `27 c`, or a bare number
 //! in simulation units (`0.1`).
@@ -143,11 +144,42 @@ pub fn energy_to_joule(energy: f64) -> f64 {
     energy * ENERGY_J
 }
 
+/// Avogadro's number, per mole.
+pub const AVOGADRO: f64 = 6.022_140_76e23;
+
 /// oxDNA energy units to kcal/mol.
 #[must_use]
 pub fn energy_to_kcal_per_mol(energy: f64) -> f64 {
-    const AVOGADRO: f64 = 6.022_140_76e23;
     energy * ENERGY_J * AVOGADRO / 4184.0
+}
+
+/// The molar concentration (mol/L) of one molecule in `volume` cubic oxDNA length units: a box
+/// of side 20 (17.04 nm) holds one strand at 3.36 × 10⁻⁴ M.
+#[must_use]
+pub fn molar_from_volume(volume: f64) -> f64 {
+    let litres = volume * (LENGTH_NM * 1e-8).powi(3); // 1 nm = 10⁻⁸ dm
+    1.0 / (AVOGADRO * litres)
+}
+
+/// The volume (cubic oxDNA length units) that holds one molecule at `molar` mol/L.
+#[must_use]
+pub fn volume_from_molar(molar: f64) -> f64 {
+    1.0 / (molar * AVOGADRO * (LENGTH_NM * 1e-8).powi(3))
+}
+
+/// Parses a concentration: a number in mol/L, or one with a unit `M`, `mM`, `uM` (`µM`), `nM`
+/// (`1e-6`, `1uM`, `1 µM` are the same). The message of the error says what is accepted.
+pub fn parse_molar(text: &str) -> std::result::Result<f64, String> {
+    const UNITS: [(&str, f64); 5] = [("mM", 1e-3), ("uM", 1e-6), ("µM", 1e-6), ("nM", 1e-9), ("M", 1.0)];
+    let t = text.trim();
+    let (number, scale) = UNITS
+        .iter()
+        .find(|(u, _)| t.ends_with(u))
+        .map_or((t, 1.0), |(u, scale)| (t[..t.len() - u.len()].trim(), *scale));
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v * scale),
+        _ => Err(format!("a positive concentration such as 1e-6, 1uM or 0.5mM (units M, mM, uM, nM), found '{t}'")),
+    }
 }
 
 /// oxDNA force units to piconewtons.
@@ -212,6 +244,23 @@ mod tests {
         assert_relative_eq!(kt_from_str("1000K").unwrap(), 1.0 / 3.0);
         assert_relative_eq!(kt_from_str("0.3").unwrap(), 0.3);
         assert!(check_kt(f64::INFINITY).is_err() && check_kt(f64::NAN).is_err() && check_kt(0.0).is_err());
+    }
+
+    #[test]
+    fn concentrations_of_one_molecule_in_a_box() {
+        // 20³ oxDNA units: (17.036 nm)³ = 4.944e-21 L; 1 / (N_A · V) = 3.359e-4 M
+        assert!((molar_from_volume(8000.0) - 3.359e-4).abs() < 1e-7);
+        assert_relative_eq!(volume_from_molar(molar_from_volume(123.0)), 123.0, max_relative = 1e-12);
+        assert_relative_eq!(parse_molar("1uM").unwrap(), 1e-6);
+        assert_relative_eq!(parse_molar(" 2.5 µM").unwrap(), 2.5e-6);
+        assert_relative_eq!(parse_molar("0.5mM").unwrap(), 5e-4);
+        assert_relative_eq!(parse_molar("3e-4").unwrap(), 3e-4);
+        assert_relative_eq!(parse_molar("10 nM").unwrap(), 1e-8);
+        assert_eq!(
+            parse_molar("1 pM").unwrap_err(),
+            "a positive concentration such as 1e-6, 1uM or 0.5mM (units M, mM, uM, nM), found '1 pM'"
+        );
+        assert!(parse_molar("-1uM").is_err() && parse_molar("0").is_err() && parse_molar("uM").is_err());
     }
 
     #[test]

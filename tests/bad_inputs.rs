@@ -1,6 +1,8 @@
 //! Bad input gets a clear error, never a panic: every fixture in tests/inputs/bad against its
 //! expected message, and random bytes into every parser.
 
+use oxgrad::io::histogram::Histogram;
+use oxgrad::io::order_parameter::{MissingWeights, OrderParameters, Weights};
 use oxgrad::io::{InputFile, SeqDepFile, TrajectoryReader};
 use oxgrad::params::ParamSet;
 use oxgrad::system::Topology;
@@ -23,6 +25,12 @@ fn load(path: &Path) -> oxgrad::Result<()> {
             ParamSet::dna1_defaults().apply_toml_str(&text, path)
         }
         Some("seqdep") => SeqDepFile::read(path)?.table("STCK").map(drop),
+        Some("op") => OrderParameters::read(path, 16).map(drop),
+        Some("weights") => {
+            let ops = OrderParameters::read("tests/data/melting/op.txt", 16)?;
+            Weights::read(path, &ops, MissingWeights::Refuse).map(drop)
+        }
+        Some("hist") => Histogram::read_all(path).map(drop),
         other => panic!("fixture {} has unknown extension {other:?}", path.display()),
     }
 }
@@ -65,6 +73,8 @@ const NEW_TOP: &str = "4 2 5->3\nAC type=DNA circular=false\nGT type=RNA\n";
 const DAT: &str = "t = 0\nb = 10 10 10\nE = 0 0 0\n1 2 3 1 0 0 0 0 1 0 0 0 0 0 0\n4 5 6 0 1 0 0 0 1 0 0 0 0 0 0\n";
 const INPUT: &str = "T = 300K\nsteps = 10\nb = {\n c = { d = 1 }\n}\n";
 const PARAMS: &str = "[stacking]\neps_stack_base = \"1.3 + pi/10\"\n";
+const OP: &str = "{\norder_parameter = bond\nname = b\npair1 = 0-1, 2-3\n}\n{ order_parameter = mindistance; name = d; pair1 = 0, 3; interfaces = 1, 2 }\n";
+const HIST: &str = "#t = 10; extr. Ts: 0.1 0.11\n0 0 5 5 5 5\n1 0 5 5 5 5\n2 2 1 1 1 1\n";
 
 fn exercise(text: &str) {
     let p = Path::new("fuzz");
@@ -82,6 +92,19 @@ fn exercise(text: &str) {
         let _ = (s.table("STCK"), s.symmetric("HYDR", 'A', 'T'));
     }
     let _ = ParamSet::dna1_defaults().apply_toml_str(text, p);
+    if let Ok(ops) = OrderParameters::parse(text, p, 4) {
+        let _ = ops.sizes();
+    }
+    let ops = OrderParameters::parse(OP, p, 4).expect("the valid order-parameter file");
+    if let Ok(w) = Weights::parse(text, p, &ops, MissingWeights::Default(1.0)) {
+        let _ = w.weight(&[1, 2]);
+    }
+    if let Ok(all) = Histogram::parse_all(text, p) {
+        for h in all {
+            let again = Histogram::parse_all(&h.to_text(), p).expect("a written histogram reads back");
+            assert_eq!(again, vec![h]);
+        }
+    }
     let _ = oxgrad::params::expr::eval(text);
     let _ = oxgrad::units::parse_temperature(text);
     let _ = oxgrad::generate::parse_sequence(text);
@@ -97,10 +120,10 @@ proptest! {
 
     #[test]
     fn parsers_never_panic_on_mutated_valid_files(
-        which in 0usize..5,
+        which in 0usize..7,
         edits in proptest::collection::vec((any::<usize>(), prop_oneof![Just(b' '), Just(b'\n'), Just(b'-'), Just(b'{'), Just(b'}'), Just(b'='), Just(b'9'), Just(b'e'), Just(b'#'), any::<u8>()]), 1..6),
     ) {
-        let valid = [TOP, NEW_TOP, DAT, INPUT, PARAMS][which];
+        let valid = [TOP, NEW_TOP, DAT, INPUT, PARAMS, OP, HIST][which];
         exercise(&mutate(valid, &edits));
     }
 }

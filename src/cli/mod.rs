@@ -2,6 +2,7 @@
 
 mod energy;
 mod generate;
+mod melting;
 mod observe;
 mod optimize;
 mod params;
@@ -38,6 +39,9 @@ pub enum Command {
     /// An observable on every frame of a trajectory, then its mean, standard error and
     /// integrated autocorrelation time (JSON).
     Observe(observe::ObserveArgs),
+    /// Melting temperature ± standard error, transition width and melting curve from
+    /// umbrella-sampling histograms (oxDNA's last_hist.dat), one per independent run.
+    Melting(melting::MeltingArgs),
     /// One self-contained HTML page about a run (also while it is in progress).
     Report(report::ReportArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
@@ -106,6 +110,7 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Simulate(a) => simulate::simulate(&a),
         Command::Optimize(a) => optimize::optimize(&a),
         Command::Observe(a) => observe::observe(&a),
+        Command::Melting(a) => melting::melting(&a),
         Command::Report(a) => report::report(&a),
         Command::Params(a) => params::params(&a),
         Command::SlurmScript(a) => slurm::slurm_script(&a),

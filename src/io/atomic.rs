@@ -125,6 +125,24 @@ fn temporary(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Writes `path` atomically through `write`, a function that creates the file itself (a plotting
+/// library that takes a path): `write` gets a temporary path beside `path` with the same
+/// extension (`.name.tmp-<pid>.png`); the result is flushed to disk and renamed into place when
+/// `write` succeeds, and removed when it fails.
+pub fn write_via(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let stem = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{stem}.tmp-{}{ext}", std::process::id()));
+    let done = write(&tmp).and_then(|()| {
+        File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| Error::io("write", path, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
+    });
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
 /// Writes `bytes` to `path` atomically (temporary file, flush to disk, rename).
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
@@ -276,6 +294,25 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601(1_796_000_000), "2026-11-30T00:53:20Z");
+    }
+
+    #[test]
+    fn files_written_by_others_appear_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plot.png");
+        write_via(&p, |tmp| {
+            assert!(tmp.to_string_lossy().ends_with(".png"), "the extension is kept: {}", tmp.display());
+            std::fs::write(tmp, "new").map_err(|e| Error::io("write", tmp, e))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        let e = write_via(&p, |tmp| {
+            std::fs::write(tmp, "half").unwrap();
+            Err(Error::internal("drawing failed"))
+        });
+        assert!(e.is_err());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left behind");
     }
 
     #[test]

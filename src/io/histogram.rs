@@ -56,7 +56,9 @@ pub struct Histogram {
     pub sizes: Vec<usize>,
     /// Every state, the first order parameter varying fastest (oxDNA's order).
     pub rows: Vec<HistogramRow>,
-    /// Write only visited states (oxDNA's `skip_hist_zeros`).
+    /// Write only visited states (oxDNA's `skip_hist_zeros`): rows whose counts are all zero are
+    /// left out. A file does not record the number of states, so a histogram read back from such
+    /// a file has as many states per order parameter as its largest visited value + 1.
     pub skip_zeros: bool,
 }
 
@@ -71,6 +73,14 @@ pub struct HistogramRow {
     pub unbiased: f64,
     /// Per extrapolation temperature, the reweighted unbiased count.
     pub extrapolated: Vec<f64>,
+}
+
+impl HistogramRow {
+    /// Whether every count is zero (an unvisited state).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.biased == 0.0 && self.unbiased == 0.0 && self.extrapolated.iter().all(|e| *e == 0.0)
+    }
 }
 
 impl Histogram {
@@ -160,7 +170,7 @@ impl Histogram {
             let _ = write!(out, " {}", number(*t));
         }
         out.push('\n');
-        for row in self.rows.iter().filter(|r| !self.skip_zeros || r.biased > 0.0) {
+        for row in self.rows.iter().filter(|r| !self.skip_zeros || !r.is_empty()) {
             for v in &row.state {
                 let _ = write!(out, "{v} ");
             }
@@ -322,7 +332,8 @@ impl Block {
             listed[i] = line;
             h.rows[i] = r;
         }
-        h.skip_zeros = listed.contains(&0);
+        // a file that leaves out unvisited states, and only those, was written with skip_zeros
+        h.skip_zeros = listed.contains(&0) && h.rows.iter().zip(&listed).all(|(r, l)| *l == 0 || !r.is_empty());
         Ok(h)
     }
 }

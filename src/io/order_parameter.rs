@@ -222,13 +222,11 @@ fn parameter(block: &Block, line: usize, source: &Path, n: usize) -> Result<Orde
             ))
         }
         other => {
-            let best = crate::params::closest(other, KINDS.iter().copied());
-            let hint = best.first().map(|b| format!("; did you mean '{b}'?")).unwrap_or_default();
             return Err(Error::parse(
                 source,
                 kind_line,
                 format!("an order parameter oxgrad implements ({})", KINDS.join(", ")),
-                format!("'{other}'{hint}"),
+                format!("'{other}'"),
             ));
         }
     };
@@ -412,7 +410,7 @@ impl Weights {
     /// use oxgrad::io::order_parameter::{MissingWeights, OrderParameters, Weights};
     /// let ops = OrderParameters::read("tests/data/melting/op.txt", 16)?;
     /// let w = Weights::read("tests/data/melting/wfile.txt", &ops, MissingWeights::Refuse)?;
-    /// assert_eq!(w.weight(&[0])?, 8.0);
+    /// assert_eq!(w.weight(&[0])?, 10.0);
     /// assert!(w.weight(&[9]).is_err()); // 8 pairs: states 0 to 8
     /// # Ok::<(), oxgrad::Error>(())
     /// ```
@@ -573,7 +571,7 @@ mod tests {
     #[test]
     fn refusals_name_the_line_and_the_key() {
         let cases = [
-            ("{\norder_parameter = bonds\nname = a\npair1 = 0, 1\n}\n", "op.txt:2: expected an order parameter oxgrad implements (bond, mindistance), found 'bonds'; did you mean 'bond'?"),
+            ("{\norder_parameter = bonds\nname = a\npair1 = 0, 1\n}\n", "op.txt:2: expected an order parameter oxgrad implements (bond, mindistance), found 'bonds'"),
             ("{\norder_parameter = twist\nname = a\npair1 = 0, 1\n}\n", "op.txt:2: expected an order parameter oxgrad implements (bond, mindistance), found 'twist' (oxDNA's twist parameter is not implemented in oxgrad)"),
             ("{\norder_parameter = bond\nname = a\npair1 = 0, 1\ninterfaces = 2\n}\n", "op.txt:5: expected a key of a bond order parameter (order_parameter, name, pair…), found 'interfaces'"),
             ("{\norder_parameter = bond\nname = a\npair1 = 0, 1\ncutoff = -0.1\n}\n", "op.txt:5: expected keys oxgrad implements, found 'cutoff' (oxDNA uses it in forward flux sampling only; remove the line)"),

@@ -16,6 +16,10 @@
 //! | RMSD to a reference structure | [`structure`] | nm |
 //! | persistence length of a duplex | [`persistence`] | nm |
 //!
+//! Melting temperatures come from umbrella-sampling histograms rather than per-state features:
+//! [`melting`] (bound fractions with the finite-size correction, Tm and width with errors over
+//! independent runs).
+//!
 //! Lengths are computed in oxDNA units and reported in nm (1 oxDNA unit = 0.8518 nm); angles in
 //! degrees. Base pairs of a duplex are selected by [`BasePairs`], which can drop the fraying
 //! pairs at the ends (`exclude_end_pairs`).
@@ -33,6 +37,7 @@
 
 pub mod distance;
 pub mod helix;
+pub mod melting;
 pub mod persistence;
 pub mod stats;
 pub mod structure;

@@ -1,9 +1,12 @@
 //! PNG plots of a run: the loss, every observable with its error bars against its target (and
-//! the validation's estimates), and the effective sample sizes, drawn with `plotters` and the
-//! embedded DejaVu font (no system fonts needed).
+//! the validation's estimates), and the effective sample sizes; and melting curves
+//! (`oxgrad melting`). Drawn with `plotters` and the embedded DejaVu font (no system fonts
+//! needed), each file written whole or not at all.
 
 use super::{StepRecord, ValidationRecord};
 use crate::error::{Error, Result};
+use crate::io::atomic::write_via;
+use crate::observable::melting::{MeltingSummary, Molecularity};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -42,12 +45,92 @@ fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     lo - pad..hi + pad
 }
 
-/// Draws `loss.png`, `observables.png` and `neff.png` into `dir`.
+/// Draws `loss.png`, `observables.png` and `neff.png` into `dir`, each whole or not at all.
 pub fn all(dir: &Path, records: &[StepRecord], validation: &[ValidationRecord]) -> Result<()> {
     font();
-    loss(&dir.join("loss.png"), records)?;
-    observables(&dir.join("observables.png"), records, validation)?;
-    neff(&dir.join("neff.png"), records)
+    write_via(&dir.join("loss.png"), |p| loss(p, records))?;
+    write_via(&dir.join("observables.png"), |p| observables(p, records, validation))?;
+    write_via(&dir.join("neff.png"), |p| neff(p, records))
+}
+
+/// Draws a melting curve (`oxgrad melting --plot`), whole or not at all: the yield of each run
+/// against the temperature in °C, their mean, the line f = 1/2 and Tm ± SE.
+pub fn melting_curve(path: &Path, summary: &MeltingSummary) -> Result<()> {
+    font();
+    write_via(path, |p| melting(p, summary))
+}
+
+fn melting(path: &Path, summary: &MeltingSummary) -> Result<()> {
+    let celsius = crate::units::celsius_from_kt;
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(path, e))?;
+    let xr = range(summary.runs.iter().flat_map(|r| r.curve.temperatures.iter().map(|t| celsius(*t))));
+    let mut chart = ChartBuilder::on(&root)
+        .caption("melting curve", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(xr.clone(), -0.02..1.02)
+        .map_err(|e| err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("temperature [°C]")
+        .y_desc(match summary.runs.first().map(|r| r.curve.molecularity) {
+            Some(Molecularity::Bimolecular) => "duplex yield (finite-size corrected)",
+            _ => "folded fraction",
+        })
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(path, e))?;
+    let runs = summary.runs.len();
+    for (k, run) in summary.runs.iter().enumerate() {
+        let c = if runs == 1 { COLOURS[0].to_rgba() } else { COLOURS[k % COLOURS.len()].mix(0.45) };
+        let pts: Vec<(f64, f64)> =
+            run.curve.temperatures.iter().zip(&run.curve.yields).map(|(t, f)| (celsius(*t), *f)).collect();
+        let series = chart.draw_series(LineSeries::new(pts.clone(), c.stroke_width(1))).map_err(|e| err(path, e))?;
+        if k == 0 && runs > 1 {
+            series
+                .label("each run")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(1)));
+        }
+        chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled()))).map_err(|e| err(path, e))?;
+    }
+    if let Some(mean) = summary.mean_curve().filter(|_| runs > 1) {
+        let blue = COLOURS[0];
+        chart
+            .draw_series(LineSeries::new(mean.iter().map(|(t, f)| (celsius(*t), *f)), blue.stroke_width(3)))
+            .map_err(|e| err(path, e))?
+            .label(format!("mean of {runs} runs"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(3)));
+    }
+    chart
+        .draw_series(LineSeries::new(vec![(xr.start, 0.5), (xr.end, 0.5)], BLACK.mix(0.5).stroke_width(1)))
+        .map_err(|e| err(path, e))?;
+    let red = COLOURS[1];
+    let tm = celsius(summary.tm.mean);
+    let se = summary.tm.std_err.map(|s| s * crate::units::KELVIN_PER_SIM);
+    let label = match se {
+        Some(se) => format!("Tm = {tm:.2} ± {se:.2} °C"),
+        None => format!("Tm = {tm:.2} °C (one run)"),
+    };
+    if let Some(se) = se {
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(tm - se, 0.5), (tm + se, 0.5)], red.stroke_width(3))))
+            .map_err(|e| err(path, e))?;
+    }
+    chart
+        .draw_series(std::iter::once(TriangleMarker::new((tm, 0.5), 7, red.filled())))
+        .map_err(|e| err(path, e))?
+        .label(label)
+        .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(path, e))?;
+    root.present().map_err(|e| err(path, e))
 }
 
 fn steps_range(records: &[StepRecord]) -> std::ops::Range<f64> {
