@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod builtin_as_terms;
 pub mod terms;
 
 use std::path::PathBuf;

@@ -3,10 +3,9 @@
 //! between backbone sites (σ 0.70, r* 0.675); ε = 2. The RNA backbone site is −0.4 a1 + 0.2 a3.
 
 use super::specs;
-use crate::energy::terms::{energy, excluded_volume, Pair, Site};
+use crate::energy::terms::{excluded_volume, Pair};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
-use crate::params::smoothing::f3_tail;
 
 /// Bonded or non-bonded excluded volume.
 #[derive(Debug, Clone, Copy)]
@@ -62,21 +61,6 @@ impl EnergyTerm for ExcludedVolume {
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         let spec = if self.bonded { excluded_volume::BONDED } else { excluded_volume::NONBONDED };
-        let zero = pair.d.x.cst(0.0);
-        // most pairs have every site pair beyond its f3 cut-off: nothing to build there
-        let reach = |(sigma, star): (&str, &str), x: Site, y: Site| {
-            let (_, rc) = f3_tail(p.get(sigma), p.get(star));
-            pair.between(x, y).norm().lt(&rc)
-        };
-        let near = [
-            reach(("sigma_base", "dr_star_base"), Site::Base, Site::Base),
-            reach(("sigma_base_back", "dr_star_base_back"), Site::Base, Site::Backbone),
-            reach(("sigma_back_base", "dr_star_back_base"), Site::Backbone, Site::Base),
-            reach(("sigma_backbone", "dr_star_backbone"), Site::Backbone, Site::Backbone),
-        ];
-        if !near.iter().any(T::any) {
-            return zero;
-        }
-        energy(spec, &excluded_volume::ExcludedVolume::new(p), &pair, &zero)
+        excluded_volume::energy_within_reach(p, pair, spec)
     }
 }

@@ -8,10 +8,9 @@
 
 use super::sequence::{hb_pair, HB_NAMES};
 use super::{angle_specs, spec, specs, SequenceDependence};
-use crate::energy::terms::{energy, hydrogen_bonding, Pair, Site};
+use crate::energy::terms::{hydrogen_bonding, Pair};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
-use crate::params::smoothing::f1_tail;
 use crate::system::{Base, Nucleotide};
 use std::f64::consts::PI;
 
@@ -81,11 +80,6 @@ impl EnergyTerm for HydrogenBonding {
             None => p.get("eps_hb"),
             Some(_) => pair.d.x.cst(1.0),
         };
-        // most pairs of the scope are beyond the radial factor's reach: nothing to build there
-        let (_, reach) = f1_tail(p.get("a_hb"), p.get("dr0_hb"), p.get("dr_c_hb"), p.get("dr_high_hb"));
-        if !T::any(&pair.between(Site::Base, Site::Base).norm().lt(&reach)) {
-            return eps.cst(0.0);
-        }
-        energy(hydrogen_bonding::SPEC, &hydrogen_bonding::HydrogenBonding::new(p), &pair, &eps)
+        hydrogen_bonding::energy_within_reach(p, pair, &eps)
     }
 }

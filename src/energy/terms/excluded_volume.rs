@@ -5,9 +5,10 @@
 //! Non-bonded pairs add backbone–backbone (`sigma_backbone`). One `eps_exc` for all; the names are
 //! shared by both terms (one parameter). Backbone = the model's backbone site.
 
-use super::{Factors, Feature, Site, Spec};
+use super::{energy, Factors, Feature, Pair, Site, Spec};
 use crate::energy::functions::{ParamSource, F3};
 use crate::math::Real;
+use crate::params::smoothing::f3_tail;
 
 const BASE: (Feature, u8) = (Feature::Dist(Site::Base, Site::Base), 0);
 const BASE_BACK: (Feature, u8) = (Feature::Dist(Site::Base, Site::Backbone), 1);
@@ -41,4 +42,27 @@ impl<T: Real> Factors<T> for ExcludedVolume<T> {
     fn factor(&self, k: u8, s: &T, _: &T) -> T {
         self.f[k as usize].eval(s)
     }
+}
+
+/// The term (`spec`: [`BONDED`] or [`NONBONDED`]) on one pair, its parameters read by name from
+/// `src` on every call, as a user's term ([`crate::energy::EnergyTerm`]) reads them: most pairs
+/// have every site pair beyond its f3 cut-off, so the factors are built only when one is within.
+/// oxRNA2's excluded volume is this on the RNA sites; `tests/builtin_as_terms.rs` checks it
+/// against the built-in evaluation on the DNA sites.
+pub fn energy_within_reach<T: Real>(src: &impl ParamSource<T>, pair: &Pair<T>, spec: Spec) -> T {
+    let zero = pair.d.x.cst(0.0);
+    let reach = |(sigma, star): (&str, &str), x: Site, y: Site| {
+        let (_, rc) = f3_tail(src.p(sigma), src.p(star));
+        pair.between(x, y).norm().lt(&rc)
+    };
+    let near = [
+        reach(("sigma_base", "dr_star_base"), Site::Base, Site::Base),
+        reach(("sigma_base_back", "dr_star_base_back"), Site::Base, Site::Backbone),
+        reach(("sigma_back_base", "dr_star_back_base"), Site::Backbone, Site::Base),
+        reach(("sigma_backbone", "dr_star_backbone"), Site::Backbone, Site::Backbone),
+    ];
+    if !near.iter().any(T::any) {
+        return zero;
+    }
+    energy(spec, &ExcludedVolume::new(src), pair, &zero)
 }

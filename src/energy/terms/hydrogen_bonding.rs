@@ -7,9 +7,10 @@
 //!
 //! r_hb joins the base sites. Only complementary pairs (A–T/U, C–G) bond; ε_hb is supplied per pair.
 
-use super::{Axis, Factors, Feature, Site, Spec};
+use super::{energy, Axis, Factors, Feature, Pair, Site, Spec};
 use crate::energy::functions::{ParamSource, F1, F4};
 use crate::math::Real;
+use crate::params::smoothing::f1_tail;
 
 use Site::Base as Ba;
 
@@ -61,4 +62,17 @@ impl<T: Real> Factors<T> for HydrogenBonding<T> {
             _ => self.t[k as usize - 1].eval_cos(s),
         }
     }
+}
+
+/// The term on one pair with strength `eps`, its parameters read by name from `src` on every
+/// call, as a user's term ([`crate::energy::EnergyTerm`]) reads them: most pairs are beyond the
+/// radial factor's reach, so the factors are built only within it. oxRNA2's hydrogen bonding is
+/// this on the RNA sites; `tests/builtin_as_terms.rs` checks it against the built-in evaluation
+/// on the DNA sites.
+pub fn energy_within_reach<T: Real>(src: &impl ParamSource<T>, pair: &Pair<T>, eps: &T) -> T {
+    let (_, reach) = f1_tail(src.p("a_hb"), src.p("dr0_hb"), src.p("dr_c_hb"), src.p("dr_high_hb"));
+    if !T::any(&pair.between(Ba, Ba).norm().lt(&reach)) {
+        return eps.cst(0.0);
+    }
+    energy(SPEC, &HydrogenBonding::new(src), pair, eps)
 }
