@@ -121,8 +121,8 @@ fn unused_and_duplicated_keys_are_reported_and_unimplemented_features_refused() 
     for (key, value, says) in [
         (
             "sim_type",
-            "VMMC",
-            "oxgrad's native engine runs sim_type = MD (no Monte Carlo, VMMC or forward-flux sampling)",
+            "FFS_MD",
+            "oxgrad's native engine runs sim_type = MD, MC or VMMC (no forward-flux sampling, MC2 or parallel tempering)",
         ),
         (
             "backend",

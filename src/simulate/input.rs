@@ -419,6 +419,21 @@ impl SimRun {
         }
     }
 
+    /// The energy file and the trajectory writer (with its interval), created empty.
+    #[allow(clippy::type_complexity)]
+    fn open_outputs(
+        &self,
+    ) -> Result<(std::io::BufWriter<std::fs::File>, Option<(TrajectoryWriter<std::io::BufWriter<std::fs::File>>, u64)>)>
+    {
+        let epath = &self.energy.0;
+        let efile = std::io::BufWriter::new(std::fs::File::create(epath).map_err(|e| Error::io("write", epath, e))?);
+        let traj = match &self.trajectory {
+            Some((p, k)) => Some((TrajectoryWriter::streaming(p)?, *k)),
+            None => None,
+        };
+        Ok((efile, traj))
+    }
+
     /// The error of a run stopped at `step` with the last configuration written.
     fn interrupted(&self, step: u64) -> Error {
         Error::Interrupted {
@@ -466,11 +481,7 @@ impl SimRun {
             let p = p.clone();
             move |e| Error::io("write", &p, e)
         };
-        let mut efile = std::io::BufWriter::new(std::fs::File::create(epath).map_err(io(epath))?);
-        let mut traj = match &self.trajectory {
-            Some((p, k)) => Some((TrajectoryWriter::streaming(p)?, *k)),
-            None => None,
-        };
+        let (mut efile, mut traj) = self.open_outputs()?;
         let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, step: u64, mc: &Mc<'_>, u: Option<&Umbrella>| {
             let (t, r) = mc.stats().acceptance();
             write!(f, "{step:>10} {:>10.6} {t:5.3} {r:5.3} {:5.3}", mc.potential() / n, 0.0)?;
@@ -564,11 +575,7 @@ impl SimRun {
             let p = p.clone();
             move |e| Error::io("write", &p, e)
         };
-        let mut efile = std::io::BufWriter::new(std::fs::File::create(epath).map_err(io(epath))?);
-        let mut traj = match &self.trajectory {
-            Some((p, k)) => Some((TrajectoryWriter::streaming(p)?, *k)),
-            None => None,
-        };
+        let (mut efile, mut traj) = self.open_outputs()?;
         let dt = cfg.dt;
         // each energy line is written whole and flushed: a reader never sees half of one
         let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, st: &MdState, u: f64| -> std::io::Result<()> {
