@@ -786,7 +786,9 @@ impl EnergyModel {
     /// The weighted energy and gradient of the built-in terms on the pair (p, q) at separation
     /// `d`: bonded pair number `bond` (ordered as [`EnergyModel::bonded_pairs`]) or, without one,
     /// a non-bonded pair (`None` if nothing acts on it).
-    #[inline]
+    // always inlined: called through `pair_forces` for every pair of every MD step (as a call
+    // it cost 2.4 % more instructions in MD)
+    #[inline(always)]
     fn kernel_pair(
         &self,
         bond: Option<usize>,
