@@ -176,15 +176,26 @@ const KNOWN_MD: [&str; 10] = [
     "max_backbone_force_far",
 ];
 
+/// Keys that only act with `umbrella_sampling = 1`.
+const UMBRELLA_KEYS: [&str; 8] = [
+    "op_file",
+    "weights_file",
+    "extrapolate_hist",
+    "last_hist_file",
+    "traj_hist_file",
+    "safe_weights",
+    "default_weight",
+    "skip_hist_zeros",
+];
+
 /// Keys only Monte Carlo reads.
-const KNOWN_MC: [&str; 20] = [
+const KNOWN_MC: [&str; 19] = [
     "ensemble",
     "delta_translation",
     "delta_rotation",
     "maxclust",
     "small_system",
     "check_energy_every",
-    "check_energy_threshold",
     "preserve_topology",
     "adjust_moves",
     "umbrella_sampling",
@@ -275,7 +286,16 @@ impl SimRun {
             Engine::Mc(_) if input.bool_or("umbrella_sampling", false)? => {
                 Some(umbrella_settings(input, setup.topology.len(), params)?)
             }
-            _ => None,
+            _ => {
+                let idle: Vec<&str> = UMBRELLA_KEYS.into_iter().filter(|k| input.get(k).is_some()).collect();
+                if !idle.is_empty() {
+                    tracing::warn!(
+                        "{src}: {} set but umbrella_sampling is not: no order parameter is followed and no histogram written (as in oxDNA); set umbrella_sampling = 1 to use them",
+                        idle.join(", ")
+                    );
+                }
+                None
+            }
         };
         let conf_path = input.path("conf_file")?;
         let mut inputs = vec![input.source.clone(), input.path("topology")?, conf_path.clone()];
@@ -477,10 +497,7 @@ impl SimRun {
         };
         let n = model.len() as f64;
         let (epath, every) = &self.energy;
-        let io = |p: &PathBuf| {
-            let p = p.clone();
-            move |e| Error::io("write", &p, e)
-        };
+        let io = |e| Error::io("write", epath, e);
         let (mut efile, mut traj) = self.open_outputs()?;
         let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, step: u64, mc: &Mc<'_>, u: Option<&Umbrella>| {
             let (t, r) = mc.stats().acceptance();
@@ -507,7 +524,7 @@ impl SimRun {
             // traj_hist.dat starts empty, as oxDNA truncates it
             std::fs::write(p, b"").map_err(|e| Error::io("write", p, e))?;
         }
-        write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io(epath))?;
+        write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io)?;
         let report = (total / 200).max(1);
         for k in 1..=total {
             let bias = umbrella.as_mut().map(|b| b as &mut dyn Bias);
@@ -517,7 +534,7 @@ impl SimRun {
             }
             let u = mc.potential();
             if state.step % every == 0 {
-                write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io(epath))?;
+                write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io)?;
             }
             if let Some((w, interval)) = traj.as_mut() {
                 if state.step % *interval == 0 {
@@ -571,10 +588,7 @@ impl SimRun {
         }
         let n = model.len() as f64;
         let (epath, every) = &self.energy;
-        let io = |p: &PathBuf| {
-            let p = p.clone();
-            move |e| Error::io("write", &p, e)
-        };
+        let io = |e| Error::io("write", epath, e);
         let (mut efile, mut traj) = self.open_outputs()?;
         let dt = cfg.dt;
         // each energy line is written whole and flushed: a reader never sees half of one
@@ -584,7 +598,7 @@ impl SimRun {
             writeln!(f, "{:>14.4} {:>10.6} {:>10.6} {:>10.6} ", st.step as f64 * dt, u / n, k, u / n + k)?;
             f.flush()
         };
-        write_energy(&mut efile, &state, md.potential()).map_err(io(epath))?;
+        write_energy(&mut efile, &state, md.potential()).map_err(io)?;
         let report = (total / 200).max(1);
         let mut last_good = (state.clone(), md.potential());
         md.within(|md| -> Result<()> {
@@ -605,7 +619,7 @@ impl SimRun {
                 }
                 let u = md.potential();
                 if state.step % every == 0 {
-                    write_energy(&mut efile, &state, u).map_err(io(epath))?;
+                    write_energy(&mut efile, &state, u).map_err(io)?;
                 }
                 if let Some((w, interval)) = traj.as_mut() {
                     if state.step % *interval == 0 {

@@ -18,7 +18,8 @@
 //! kept as a running sum over the pairs each accepted move changes and recomputed from scratch
 //! every [`Umbrella::CHECK_EVERY`] steps; a drift beyond 1e-6 per nucleotide stops the run.
 //! As in oxDNA, attempts are recorded from the step after `equilibration_steps` (default 0: the
-//! first step is not recorded).
+//! first step is not recorded). oxDNA also runs `equilibration_steps` extra steps before its
+//! first; oxgrad counts them within `steps`.
 
 use super::mc::{Bias, McState, Proposal};
 use crate::energy::{EnergyModel, Frame, TermId};
@@ -182,7 +183,7 @@ impl Umbrella {
             steps_seen: 0,
         };
         u.evaluate_all(model, frame);
-        u.weight = u.weight_of(&u.state.clone())?;
+        u.weight = u.weight_of(&u.state)?;
         if u.weight == 0.0 {
             return Err(Error::invalid(
                 "weights_file",
@@ -292,7 +293,6 @@ impl Bias for Umbrella {
     fn propose(&mut self, model: &EnergyModel, frame: &Frame, proposal: &Proposal<'_>) -> Result<f64> {
         self.proposed.clone_from(&self.state);
         self.proposed_flags.clear();
-        let mut distances = vec![false; self.ops.params.len()];
         for &i in proposal.moved {
             for &(k, m) in &self.by_nucleotide[i] {
                 if self.proposed_flags.iter().any(|&(k2, m2, _)| k2 == k && m2 == m) {
@@ -309,21 +309,18 @@ impl Bias for Umbrella {
                 self.proposed_flags.push((k, m, now));
             }
         }
-        for (k, op) in self.ops.params.iter().enumerate() {
-            if let OrderParameterKind::MinDistance { pairs, .. } = &op.kind {
-                distances[k] = pairs.iter().any(|&(p, q)| proposal.moved.contains(&p) || proposal.moved.contains(&q));
-            }
-        }
-        for (k, changed) in distances.into_iter().enumerate() {
-            if changed {
-                self.proposed[k] = self.distance_value(model, k, frame, |i| proposal.place(frame, i));
+        for k in 0..self.ops.params.len() {
+            if let OrderParameterKind::MinDistance { pairs, .. } = &self.ops.params[k].kind {
+                if pairs.iter().any(|&(p, q)| proposal.moved.contains(&p) || proposal.moved.contains(&q)) {
+                    self.proposed[k] = self.distance_value(model, k, frame, |i| proposal.place(frame, i));
+                }
             }
         }
         if self.proposed == self.state {
             self.proposed_weight = self.weight;
             return Ok(1.0);
         }
-        self.proposed_weight = self.weight_of(&self.proposed.clone())?;
+        self.proposed_weight = self.weight_of(&self.proposed)?;
         Ok(self.proposed_weight / self.weight)
     }
 
