@@ -115,6 +115,38 @@ fn block_mean(series: &[f64], blocks: usize) -> (f64, f64) {
     (m, (var / blocks as f64).sqrt())
 }
 
+/// The integrated autocorrelation time of a series, in samples (Sokal's window, c = 6).
+fn tau_int(x: &[f64]) -> f64 {
+    let n = x.len();
+    let m = x.iter().sum::<f64>() / n as f64;
+    let var = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64;
+    if var == 0.0 {
+        return 0.5;
+    }
+    let mut tau = 0.5;
+    for t in 1..n / 2 {
+        let rho = x[..n - t].iter().zip(&x[t..]).map(|(a, b)| (a - m) * (b - m)).sum::<f64>() / ((n - t) as f64 * var);
+        tau += rho;
+        if t as f64 >= 6.0 * tau {
+            break;
+        }
+    }
+    tau
+}
+
+/// [`block_mean`] over 20 blocks, each checked to be at least 5 autocorrelation times long.
+fn block_mean_checked(series: &[f64], what: &str) -> (f64, f64) {
+    let tau = tau_int(series);
+    let len = series.len() / 20;
+    eprintln!("{what}: τ_int {tau:.1} samples, blocks of {len}");
+    assert!(
+        len as f64 >= 5.0 * tau,
+        "{what}: blocks of {len} samples are shorter than 5 τ_int = {:.0}: run longer",
+        5.0 * tau
+    );
+    block_mean(series, 20)
+}
+
 /// Runs Monte Carlo and returns the per-step series of `obs` (after `skip` steps).
 fn sample(
     model: &EnergyModel,
@@ -215,9 +247,22 @@ fn a_dimer_samples_the_boltzmann_distribution() {
 /// periodic box sample Boltzmann's distribution of energy and hydrogen bonding.
 #[test]
 fn two_free_nucleotides_sample_the_boltzmann_distribution() {
+    let (model, conf, place) = free_pair();
+    check_two_nucleotides("free pair", &model, &conf, place, &["energy", "bonded"], &free_pair_observables);
+}
+
+/// Energy and whether the pair is hydrogen-bonded (H-bonding energy below −0.1).
+fn free_pair_observables(m: &EnergyModel, r: Vec3, b: &[Vec3; 3]) -> Vec<f64> {
+    let hb = m.pair_term_energy("HydrogenBonding", 0, 1, r, &ID, b).unwrap();
+    vec![m.pair_interaction(0, 1, r, &ID, b), f64::from(hb < -0.1)]
+}
+
+/// Two complementary nucleotides on separate strands at 210 K in the smallest box the cut-off
+/// allows (2 × 1.58): about 1 % paired. With the integration's proposal: half the samples
+/// uniform, half near the paired placement.
+fn free_pair() -> (EnergyModel, oxgrad::io::Configuration, impl FnMut(&mut Draw) -> (Vec3, [Vec3; 3], f64)) {
     let (top, mut conf) =
         helix(&parse_sequence("A").unwrap(), Shape::Duplex, Some(2.5), TopologyFormat::Classic).unwrap();
-    // 210 K in the smallest box the cut-off allows (2 × 1.58): about 1 % paired
     let params = ParamSet::dna1_defaults().with_params([("kt", 0.07)]).unwrap();
     let model = EnergyModel::new(&top, params).unwrap();
     let side = 3.2;
@@ -226,45 +271,83 @@ fn two_free_nucleotides_sample_the_boltzmann_distribution() {
     let f = Frame::new(&conf);
     let to = |v: Vec3| Vec3::new(f.axes[0][0].dot(v), f.axes[0][1].dot(v), f.axes[0][2].dot(v));
     let ideal = (to(f.r[1] - f.r[0]), f.axes[1].map(to));
-    check_two_nucleotides(
-        "free pair",
-        &model,
-        &conf,
-        |d| {
-            // half the samples uniform, half near the paired placement: a Gaussian of width
-            // SIGMA about its position, a rotation vector uniform in a ball of radius ALPHA
-            const SIGMA: f64 = 0.15;
-            const ALPHA: f64 = 0.6;
-            let (r, b) = if d.u() < 0.5 {
-                (Vec3::new(d.u() - 0.5, d.u() - 0.5, d.u() - 0.5) * side, d.frame())
-            } else {
-                let r = ideal.0 + Vec3::new(d.normal(), d.normal(), d.normal()) * SIGMA;
-                let v = loop {
-                    let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * ALPHA;
-                    if v.norm() < ALPHA {
-                        break v;
-                    }
-                };
-                let turn = |x: Vec3| oxgrad::geometry::rotate(x, v.normalized(), v.norm());
-                (r, ideal.1.map(turn))
+    let place = move |d: &mut Draw| {
+        // near the paired placement: a Gaussian of width SIGMA about its position, a rotation
+        // vector uniform in a ball of radius ALPHA
+        const SIGMA: f64 = 0.15;
+        const ALPHA: f64 = 0.6;
+        let (r, b) = if d.u() < 0.5 {
+            (Vec3::new(d.u() - 0.5, d.u() - 0.5, d.u() - 0.5) * side, d.frame())
+        } else {
+            let r = ideal.0 + Vec3::new(d.normal(), d.normal(), d.normal()) * SIGMA;
+            let v = loop {
+                let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * ALPHA;
+                if v.norm() < ALPHA {
+                    break v;
+                }
             };
-            let dr = PeriodicBox::new(Vec3::new(side, side, side)).min_image(r - ideal.0);
-            let gauss = (-dr.norm2() / (2.0 * SIGMA * SIGMA)).exp() / (std::f64::consts::TAU * SIGMA * SIGMA).powf(1.5);
-            // the rotation from the paired frame: its angle from the trace; its density in
-            // rotation-vector coordinates relative to Haar's, 8π²θ²/(2(1 − cos θ)) per unit volume
-            let cos = ((0..3).map(|k| b[k].dot(ideal.1[k])).sum::<f64>() - 1.0) / 2.0;
-            let theta = cos.clamp(-1.0, 1.0).acos();
-            let haar = if theta < 1e-6 { 1.0 } else { theta * theta / (2.0 * (1.0 - theta.cos())) };
-            let ball = 4.0 / 3.0 * std::f64::consts::PI * ALPHA.powi(3);
-            let turn = if theta < ALPHA { 8.0 * std::f64::consts::PI.powi(2) * haar / ball } else { 0.0 };
-            (r, b, 0.5 + 0.5 * gauss * side.powi(3) * turn)
-        },
-        &["energy", "bonded"],
-        &|m, r, b| {
-            let hb = m.pair_term_energy("HydrogenBonding", 0, 1, r, &ID, b).unwrap();
-            vec![m.pair_interaction(0, 1, r, &ID, b), f64::from(hb < -0.1)]
-        },
-    );
+            let turn = |x: Vec3| oxgrad::geometry::rotate(x, v.normalized(), v.norm());
+            (r, ideal.1.map(turn))
+        };
+        let dr = PeriodicBox::new(Vec3::new(side, side, side)).min_image(r - ideal.0);
+        let gauss = (-dr.norm2() / (2.0 * SIGMA * SIGMA)).exp() / (std::f64::consts::TAU * SIGMA * SIGMA).powf(1.5);
+        // the rotation from the paired frame: its angle from the trace; its density in
+        // rotation-vector coordinates relative to Haar's, 8π²θ²/(2(1 − cos θ)) per unit volume
+        let cos = ((0..3).map(|k| b[k].dot(ideal.1[k])).sum::<f64>() - 1.0) / 2.0;
+        let theta = cos.clamp(-1.0, 1.0).acos();
+        let haar = if theta < 1e-6 { 1.0 } else { theta * theta / (2.0 * (1.0 - theta.cos())) };
+        let ball = 4.0 / 3.0 * std::f64::consts::PI * ALPHA.powi(3);
+        let turn = if theta < ALPHA { 8.0 * std::f64::consts::PI.powi(2) * haar / ball } else { 0.0 };
+        (r, b, 0.5 + 0.5 * gauss * side.powi(3) * turn)
+    };
+    (model, conf, place)
+}
+
+/// Umbrella sampling biases as its weights say and undoes the bias in its histogram: the free
+/// pair, with the paired state weighted 40×, is paired w·P/(1 − P + w·P) of the time (P the
+/// Boltzmann paired fraction from numerical integration, about 1 %), and the histogram's
+/// unbiased column gives P back. Sixteen independent VMMC runs (mean ± standard error); single
+/// moves leave the paired state too rarely at this temperature to be tested the same way.
+#[test]
+fn umbrella_weights_bias_and_are_undone_in_the_unbiased_histogram() {
+    use oxgrad::io::order_parameter::{MissingWeights, OrderParameters, Weights};
+    use oxgrad::simulate::Umbrella;
+    let (model, conf, place) = free_pair();
+    let bx = PeriodicBox::new(conf.box_sides);
+    let (want, want_err, _) = integrate(&model, &bx, 3_000_000, place, &free_pair_observables);
+    let src = std::path::Path::new("test");
+    let ops = OrderParameters::parse("{\norder_parameter = bond\nname = pair\npair1 = 0, 1\n}\n", src, 2).unwrap();
+    let weights = Weights::parse("0 1\n1 40\n", src, &ops, MissingWeights::Refuse).unwrap();
+    let w = 40.0;
+    let (mut paired, mut biased) = (Vec::new(), Vec::new());
+    for seed in 0..16 {
+        let mut state = McState::from_configuration(&conf);
+        let mut umbrella =
+            Umbrella::new(&model, &state.frame, ops.clone(), Some(weights.clone()), Vec::new(), 1000).unwrap();
+        let cfg =
+            McConfig { moves: McMoves::Vmmc { maxclust: 2 }, steps: 800_000, seed: 100 + seed, ..McConfig::default() };
+        let mut mc = Mc::new(&model, cfg, &state).unwrap();
+        for _ in 0..800_000 {
+            mc.step(&mut state, Some(&mut umbrella)).unwrap();
+        }
+        let h = &umbrella.histogram;
+        paired.push(h.rows[1].unbiased / (h.rows[0].unbiased + h.rows[1].unbiased));
+        biased.push(h.rows[1].biased / (h.rows[0].biased + h.rows[1].biased));
+    }
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+    let se =
+        |x: &[f64]| (x.iter().map(|v| (v - mean(x)).powi(2)).sum::<f64>() / (x.len() * (x.len() - 1)) as f64).sqrt();
+    let p = want[1];
+    for (what, x, expect, expect_err) in [
+        ("biased", &biased, w * p / (1.0 - p + w * p), want_err[1] * w / (1.0 - p + w * p).powi(2)),
+        ("unbiased", &paired, p, want_err[1]),
+    ] {
+        let (got, err) = (mean(x), se(x));
+        let z = (got - expect) / (err * err + expect_err * expect_err).sqrt();
+        eprintln!("{what} paired fraction: VMMC {got:.5} ± {err:.5}, from integration {expect:.5} ± {expect_err:.5} (z = {z:.2})");
+        assert!(err < 0.2 * expect, "{what}: the runs are too short to test anything ({got} ± {err})");
+        assert!(z.abs() < 4.5, "{what} paired fraction: VMMC {got} ± {err}, from integration {expect} ± {expect_err}");
+    }
 }
 
 /// An 8-bp duplex with an input file for `sim_type` and extra keys, an op_file counting its
@@ -298,29 +381,42 @@ fn vmmc_with_umbrella_sampling_writes_oxdnas_files() {
     use oxgrad::io::histogram::Histogram;
     let (d, input) = duplex_input(
         "VMMC",
-        "umbrella_sampling = 1\nop_file = op.txt\nweights_file = wfile.txt\nextrapolate_hist = 68C, 76C\nsmall_system = 1\n",
+        "umbrella_sampling = 1\nop_file = op.txt\nweights_file = wfile.txt\nextrapolate_hist = 68C, 72C, 76C\nsmall_system = 1\n",
     );
-    let run = oxgrad::simulate::SimRun::from_input(&InputFile::read(&input).unwrap()).unwrap();
+    // 1000 steps: the running energy differences to each temperature are checked against a
+    // full evaluation at step 1000 (Umbrella::CHECK_EVERY), which fails the run if they drifted
+    let mut file = InputFile::read(&input).unwrap();
+    file.set("steps", 1000);
+    file.set("print_conf_interval", 250);
+    let run = oxgrad::simulate::SimRun::from_input(&file).unwrap();
     assert!(run.unused_keys.is_empty(), "{:?}", run.unused_keys);
     run.check_outputs(false).unwrap();
-    assert_eq!(run.run(|_, _| {}).unwrap(), 200);
+    assert_eq!(run.run(|_, _| {}).unwrap(), 1000);
     let h = Histogram::read(d.path().join("last_hist.dat")).unwrap();
-    assert_eq!(h.step, 200);
-    assert_eq!(h.temperatures.len(), 2);
+    assert_eq!(h.step, 1000);
+    assert_eq!(h.temperatures.len(), 3);
     let counts: f64 = h.rows.iter().map(|r| r.biased).sum();
-    assert_eq!(counts, 199.0 * 16.0);
+    assert_eq!(counts, 999.0 * 16.0);
     // unbiased = biased / weight, state by state
     for r in &h.rows {
         let w = if r.state[0] == 8 { 1.0 } else { 2.0 };
         assert!((r.unbiased - r.biased / w).abs() < 1e-9 * r.biased.max(1.0), "{r:?}");
-        // colder favours the bound states more than hotter does (stacking and H-bonds)
+        // reweighting to the simulation's own temperature changes nothing: the running energy
+        // differences are exact
+        assert!((r.extrapolated[1] - r.unbiased).abs() < 1e-9 * r.unbiased.max(1.0), "{r:?}");
         assert!(r.extrapolated.iter().all(|x| x.is_finite() && *x >= 0.0));
     }
+    // colder favours more base pairs than hotter does
+    let mean_pairs = |k: usize| {
+        h.rows.iter().map(|r| f64::from(r.state[0]) * r.extrapolated[k]).sum::<f64>()
+            / h.rows.iter().map(|r| r.extrapolated[k]).sum::<f64>()
+    };
+    assert!(mean_pairs(0) > mean_pairs(2), "68C {} against 76C {}", mean_pairs(0), mean_pairs(2));
     assert_eq!(Histogram::read_all(d.path().join("traj_hist.dat")).unwrap().len(), 4);
     let energy = std::fs::read_to_string(d.path().join("energy.dat")).unwrap();
     let last: Vec<&str> = energy.lines().last().unwrap().split_whitespace().collect();
     assert_eq!(last.len(), 7, "step, U/N, three acceptances, order parameter, weight: {last:?}");
-    assert_eq!(last[0], "200");
+    assert_eq!(last[0], "1000");
     let frames: Vec<_> =
         TrajectoryReader::open(d.path().join("trajectory.dat"), 16).unwrap().map(Result::unwrap).collect();
     assert_eq!(frames.len(), 4);
@@ -351,4 +447,74 @@ fn unsupported_monte_carlo_settings_are_refused_by_name() {
     let (_d, input) = duplex_input("MC", "dt = 0.005\n");
     let run = oxgrad::simulate::SimRun::from_input(&InputFile::read(&input).unwrap()).unwrap();
     assert!(run.unused_keys.iter().any(|(k, _, _)| k == "dt"), "{:?}", run.unused_keys);
+}
+
+/// Native pairs of an n-bp duplex whose hydrogen-bonding energy is below −0.1 (oxDNA's formed
+/// base pair).
+fn formed_pairs(model: &EnergyModel, f: &Frame, bp: usize) -> f64 {
+    let n = 2 * bp;
+    (0..bp)
+        .filter(|&i| {
+            let j = n - 1 - i;
+            let d = f.bx.min_image(f.r[j] - f.r[i]);
+            model.pair_term_energy("HydrogenBonding", i, j, d, &f.axes[i], &f.axes[j]).unwrap() < -0.1
+        })
+        .count() as f64
+}
+
+/// The same ensemble three ways: MD (john thermostat), single-nucleotide MC and VMMC on a
+/// 10-bp duplex at 300 K, bound throughout but fraying at its ends (a 6-bp duplex at 330 K was
+/// tried first: its strands part and rejoin far more slowly than any of these runs, so no
+/// two runs agreed). Mean energy per nucleotide and mean number of formed base pairs agree
+/// within 4.5 combined standard errors (errors from 20 blocks, each checked to span at least
+/// five autocorrelation times).
+#[test]
+fn md_mc_and_vmmc_sample_the_same_duplex_ensemble() {
+    use oxgrad::simulate::{Md, MdConfig, MdState};
+    let bp = 10;
+    let (top, conf) =
+        helix(&parse_sequence("GCATGCTACG").unwrap(), Shape::Duplex, Some(20.0), TopologyFormat::Classic).unwrap();
+    let params = ParamSet::dna1_defaults().with_params([("kt", 0.1)]).unwrap();
+    let model = EnergyModel::new(&top, params).unwrap();
+    let n = top.len() as f64;
+    let mut results = Vec::new();
+    // MD: a state every 100 steps
+    {
+        let mut state = MdState::from_configuration(&conf);
+        let mut md = Md::new(&model, MdConfig { seed: 3, ..MdConfig::with_steps(1) }, &state).unwrap();
+        let (mut u, mut b) = (Vec::new(), Vec::new());
+        for k in 0..2_200_000u64 {
+            md.step(&mut state).unwrap();
+            if k >= 100_000 && k % 100 == 0 {
+                u.push(md.potential() / n);
+                b.push(formed_pairs(&model, &state.frame, bp));
+            }
+        }
+        results.push(("MD", block_mean_checked(&u, "MD U/N"), block_mean_checked(&b, "MD pairs")));
+    }
+    for (name, moves) in [("MC", McMoves::Single), ("VMMC", McMoves::Vmmc { maxclust: 20 })] {
+        let cfg = McConfig { moves, steps: 70_000, seed: 5, ..McConfig::default() };
+        let series = sample(&model, &conf, cfg, 5_000, &|m, s, u| vec![u / n, formed_pairs(m, &s.frame, bp)]);
+        let col = |k: usize| series.iter().map(|o| o[k]).collect::<Vec<f64>>();
+        results.push((name, block_mean_checked(&col(0), name), block_mean_checked(&col(1), name)));
+    }
+    for (name, u, b) in &results {
+        eprintln!("{name}: U/N {:.5} ± {:.5}, formed pairs {:.3} ± {:.3}", u.0, u.1, b.0, b.1);
+    }
+    for pair in [(0, 1), (0, 2), (1, 2)] {
+        let (a, b) = (&results[pair.0], &results[pair.1]);
+        for (what, x, y) in [("U/N", a.1, b.1), ("formed pairs", a.2, b.2)] {
+            let z = (x.0 - y.0) / (x.1 * x.1 + y.1 * y.1).sqrt();
+            assert!(
+                z.abs() < 4.5,
+                "{what}: {} {:.5} ± {:.5} against {} {:.5} ± {:.5} (z = {z:.2})",
+                a.0,
+                x.0,
+                x.1,
+                b.0,
+                y.0,
+                y.1
+            );
+        }
+    }
 }
