@@ -35,6 +35,24 @@ const COLOURS: [RGBColor; 6] = [
 ];
 
 /// A padded range around finite values (with a fallback for none or one).
+/// Draws the chart's legend (every plot's, one style).
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    path: &Path,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(path, e))
+}
+
 fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) =
         values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
@@ -123,13 +141,7 @@ fn melting(path: &Path, summary: &MeltingSummary) -> Result<()> {
         .map_err(|e| err(path, e))?
         .label(label)
         .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| err(path, e))?;
+    legend(&mut chart, path)?;
     root.present().map_err(|e| err(path, e))
 }
 
@@ -172,13 +184,7 @@ fn loss(path: &Path, records: &[StepRecord]) -> Result<()> {
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         chart.draw_series(finite.iter().map(|p| Circle::new(*p, 3, c.filled()))).map_err(|e| err(path, e))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| err(path, e))?;
+    legend(&mut chart, path)?;
     root.present().map_err(|e| err(path, e))
 }
 
@@ -274,13 +280,7 @@ fn observables(path: &Path, records: &[StepRecord], validation: &[ValidationReco
                 .label("validation (initial, best) ± SE")
                 .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
         }
-        chart
-            .configure_series_labels()
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(path, e))?;
+        legend(&mut chart, path)?;
     }
     root.present().map_err(|e| err(path, e))
 }
@@ -314,12 +314,6 @@ fn neff(path: &Path, records: &[StepRecord]) -> Result<()> {
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled()))).map_err(|e| err(path, e))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| err(path, e))?;
+    legend(&mut chart, path)?;
     root.present().map_err(|e| err(path, e))
 }
