@@ -432,6 +432,30 @@ impl<'a> Pair<'a> {
         w * y.v
     }
 
+    /// The product of a term's factors `y` times `w`, and with `GRAD` its gradient added
+    /// through the features of `l`.
+    #[inline(always)]
+    fn product<const GRAD: bool, const N: usize>(&mut self, l: &Layout<N>, y: &[Dual; N], w: f64) -> f64 {
+        if GRAD {
+            let (v, c) = product(y, w);
+            self.apply(l, &c);
+            v
+        } else {
+            y.iter().fold(w, |acc, f| acc * f.v)
+        }
+    }
+
+    /// The energy with its gradient ([`Pair::gradient`]) or, without `GRAD`, a zero gradient;
+    /// `None` when no term acted on the pair.
+    #[inline(always)]
+    fn result<const GRAD: bool>(&self, e: f64) -> Option<(f64, PairGradient)> {
+        match (GRAD, self.used) {
+            (true, _) => self.gradient(e),
+            (false, 0) => None,
+            (false, _) => Some((e, PairGradient::default())),
+        }
+    }
+
     /// ∂E/∂d, ∂E/∂θ_p, ∂E/∂θ_q from the separations used and the frame-vector gradients;
     /// `None` when no term acted on the pair.
     fn gradient(&self, e: f64) -> Option<(f64, PairGradient)> {
@@ -509,7 +533,7 @@ impl PairInput<'_> {
 }
 
 /// Energy and gradient of a bonded pair (q = n3(p)): FENE, bonded excluded volume, stacking.
-pub(crate) fn bonded(
+pub(crate) fn bonded<const GRAD: bool>(
     m: &PairInput<'_>,
     d: Vec3,
     a: &[Vec3; 3],
@@ -544,17 +568,15 @@ pub(crate) fn bonded(
     if let (true, Some(eps)) = (ws != 0.0 && within(m.supports.stack, k.n2[STACK.radial]), m.eps_bond) {
         let s = k.features(&STACK);
         if let Some(y) = factors(&t.stack, s, eps) {
-            let (v, c) = product(&y, ws);
-            e += v;
-            k.apply(&STACK, &c);
+            e += k.product::<GRAD, _>(&STACK, &y, ws);
         }
     }
-    k.gradient(e)
+    k.result::<GRAD>(e)
 }
 
 /// Energy and gradient of a non-bonded pair: excluded volume, hydrogen bonding,
 /// cross-stacking, coaxial stacking, Debye–Hückel (each only where its radial factor lives).
-pub(crate) fn nonbonded(
+pub(crate) fn nonbonded<const GRAD: bool>(
     m: &PairInput<'_>,
     d: Vec3,
     a: &[Vec3; 3],
@@ -597,16 +619,12 @@ pub(crate) fn nonbonded(
         let s = k.features(&HB);
         if let Some(eps) = hb {
             if let Some(y) = factors(&t.hb, s, eps) {
-                let (v, c) = product(&y, w_hb);
-                e += v;
-                k.apply(&HB, &c);
+                e += k.product::<GRAD, _>(&HB, &y, w_hb);
             }
         }
         if cross {
             if let Some(y) = factors(&t.cross, s, 0.0) {
-                let (v, c) = product(&y, w_cr);
-                e += v;
-                k.apply(&CROSS, &c);
+                e += k.product::<GRAD, _>(&CROSS, &y, w_cr);
             }
         }
     }
@@ -616,16 +634,12 @@ pub(crate) fn nonbonded(
         if m.dna1 {
             let s = k.features(&COAX1);
             if let Some(y) = factors(&t.coax, s, 0.0) {
-                let (v, c) = product(&y, w_cx);
-                e += v;
-                k.apply(&COAX1, &c);
+                e += k.product::<GRAD, _>(&COAX1, &y, w_cx);
             }
         } else {
             let s = k.features(&COAX2);
             if let Some(y) = factors(&t.coax, s, 0.0) {
-                let (v, c) = product(&y, w_cx);
-                e += v;
-                k.apply(&COAX2, &c);
+                e += k.product::<GRAD, _>(&COAX2, &y, w_cx);
             }
         }
     }
@@ -634,7 +648,7 @@ pub(crate) fn nonbonded(
         let [(slot, factor)] = DEBYE;
         e += k.radial(dh, factor, slot, m.chi, w_dh);
     }
-    k.gradient(e)
+    k.result::<GRAD>(e)
 }
 
 #[cfg(test)]

@@ -780,7 +780,7 @@ impl EnergyModel {
         let (p, q) = self.pair_at(candidates, k);
         let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
         let bond = (k < self.bonded.len()).then_some(k);
-        self.kernel_pair(bond, (p, q), d, (&frame.axes[p], &frame.axes[q]), (&sites[p], &sites[q]))
+        self.kernel_pair::<true>(bond, (p, q), d, (&frame.axes[p], &frame.axes[q]), (&sites[p], &sites[q]))
     }
 
     /// The weighted energy and gradient of the built-in terms on the pair (p, q) at separation
@@ -789,7 +789,7 @@ impl EnergyModel {
     // always inlined: called through `pair_forces` for every pair of every MD step (as a call
     // it cost 2.4 % more instructions in MD)
     #[inline(always)]
-    fn kernel_pair(
+    fn kernel_pair<const GRAD: bool>(
         &self,
         bond: Option<usize>,
         (p, q): (usize, usize),
@@ -808,7 +808,7 @@ impl EnergyModel {
         };
         if let Some(k) = bond {
             input.eps_bond = Some(self.bonded_eps[k]);
-            return super::kernel::bonded(&input, d, a, b, sp, sq);
+            return super::kernel::bonded::<GRAD>(&input, d, a, b, sp, sq);
         }
         if self.neighbours[p].contains(&Some(q)) {
             return None;
@@ -819,7 +819,7 @@ impl EnergyModel {
         }
         input.eps_bond = self.strength_index(TermId::HydrogenBonding, p, q).map(|s| self.strengths.1[s]);
         input.chi = self.chi[p] * self.chi[q];
-        super::kernel::nonbonded(&input, d, a, b, sp, sq)
+        super::kernel::nonbonded::<GRAD>(&input, d, a, b, sp, sq)
     }
 
     /// The weighted energy of the interaction of nucleotides `p` and `q` (every term, built-in
@@ -863,7 +863,7 @@ impl EnergyModel {
         let ((p, q), d, (a, b), (sp, sq)) =
             if swap { ((q, p), -d, (b, a), (sq, sp)) } else { ((p, q), d, (a, b), (sp, sq)) };
         let geo = &self.terms.geo;
-        let builtin = self.kernel_pair(bond, (p, q), d, (a, b), (sp, sq)).map_or(0.0, |(e, _)| e);
+        let builtin = self.kernel_pair::<false>(bond, (p, q), d, (a, b), (sp, sq)).map_or(0.0, |(e, _)| e);
         self.custom.iter().filter(|t| t.weight != 0.0).fold(builtin, |e, t| {
             e + t.weight * t.pair_unweighted(geo, &self.topology, (p, q), d, a, b, bond.is_some())
         })
