@@ -280,6 +280,9 @@ impl SimRun {
         let engine = if md {
             Engine::Md(md_config(input, kt, steps, seed)?)
         } else {
+            if input.get("verlet_skin").is_some() {
+                tracing::info!("{src}: verlet_skin has no effect on oxgrad's Monte Carlo (it finds neighbours with cell lists); oxDNA requires it, so it may stay");
+            }
             Engine::Mc(mc_config(input, sim_type, setup.topology.len(), steps, seed)?)
         };
         let umbrella = match &engine {
