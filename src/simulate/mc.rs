@@ -275,30 +275,28 @@ impl Rotation {
     }
 }
 
-/// A rigid move: a translation, or a rotation about a centre.
+/// A rigid move: a translation, or a rotation about the seed's centre.
 #[derive(Debug, Clone, Copy)]
 enum Move {
     Translate(Vec3),
-    Rotate(Rotation, Vec3),
+    Rotate(Rotation),
 }
 
 impl Move {
     fn inverse(&self) -> Move {
         match *self {
             Move::Translate(t) => Move::Translate(-t),
-            Move::Rotate(m, c) => Move::Rotate(m.inverse(), c),
+            Move::Rotate(m) => Move::Rotate(m.inverse()),
         }
     }
 
-    /// Where the nucleotide at `r` with frame `a` goes; a rotation turns the minimum-image
-    /// vector from its centre, so a strand across the box edge turns as one piece.
-    fn apply(&self, bx: &PeriodicBox, r: Vec3, a: &[Vec3; 3]) -> (Vec3, [Vec3; 3]) {
+    /// Where the nucleotide at `r` with frame `a` goes, `u` its offset from the seed's centre
+    /// along the chain of links that recruited it (each link's minimum image: a cluster longer
+    /// than half the box, or across its edge, turns as one piece).
+    fn apply(&self, r: Vec3, a: &[Vec3; 3], u: Vec3) -> (Vec3, [Vec3; 3]) {
         match self {
             Move::Translate(t) => (r + *t, *a),
-            Move::Rotate(m, c) => {
-                let d = bx.min_image(r - *c);
-                (r + m.apply(d) - d, a.map(|v| m.apply(v)))
-            }
+            Move::Rotate(m) => (r + m.apply(u) - u, a.map(|v| m.apply(v))),
         }
     }
 
@@ -407,6 +405,8 @@ pub struct Mc<'a> {
     // reused buffers: cluster members, their slots, new places; candidates and their stamps;
     // pair changes of links not formed; frustrated links
     cluster: Vec<usize>,
+    /// Each member's offset from the seed's centre along its chain of links.
+    offset: Vec<Vec3>,
     slot: Vec<u32>,
     new_r: Vec<Vec3>,
     new_axes: Vec<[Vec3; 3]>,
@@ -452,6 +452,7 @@ impl<'a> Mc<'a> {
             stats: McStats::default(),
             nucleotide_terms: model.has_nucleotide_terms(),
             cluster: Vec::new(),
+            offset: Vec::new(),
             slot: vec![OUT; n],
             new_r: Vec::new(),
             new_axes: Vec::new(),
@@ -571,7 +572,7 @@ impl<'a> Mc<'a> {
 
     /// A move as oxDNA draws it: MC uniform (components of the translation, the rotation
     /// angle) in [−δ/2, δ/2]; VMMC Gaussian with standard deviation δ.
-    fn draw_move(&mut self, centre: Vec3) -> Move {
+    fn draw_move(&mut self) -> Move {
         let gaussian = matches!(self.cfg.moves, McMoves::Vmmc { .. });
         let draw = |rng: &mut Xoshiro256PlusPlus, delta: f64| {
             if gaussian {
@@ -587,7 +588,7 @@ impl<'a> Mc<'a> {
         } else {
             let angle = draw(&mut self.rng, self.cfg.delta_rotation);
             let axis = self.unit();
-            Move::Rotate(Rotation::new(axis, angle), centre)
+            Move::Rotate(Rotation::new(axis, angle))
         }
     }
 
@@ -638,7 +639,7 @@ impl<'a> Mc<'a> {
     fn attempt<'b>(&mut self, state: &mut McState, bias: Option<&mut (dyn Bias + 'b)>) -> Result<()> {
         let n = self.model.len();
         let seed = self.rng.random_range(0..n);
-        let mv = self.draw_move(state.frame.r[seed]);
+        let mv = self.draw_move();
         let accepted = match self.cfg.moves {
             McMoves::Single => self.single(state, seed, mv, bias)?,
             McMoves::Vmmc { maxclust } => self.cluster_move(state, seed, mv, maxclust, bias)?,
@@ -656,11 +657,12 @@ impl<'a> Mc<'a> {
         Ok(())
     }
 
-    /// Adds `i` at its moved place to the cluster.
-    fn recruit(&mut self, frame: &Frame, i: usize, mv: &Move) {
-        let (r, a) = mv.apply(&frame.bx, frame.r[i], &frame.axes[i]);
+    /// Adds `i` at its moved place to the cluster, `u` its offset from the seed's centre.
+    fn recruit(&mut self, frame: &Frame, i: usize, mv: &Move, u: Vec3) {
+        let (r, a) = mv.apply(frame.r[i], &frame.axes[i], u);
         self.slot[i] = self.cluster.len() as u32;
         self.cluster.push(i);
+        self.offset.push(u);
         self.new_r.push(r);
         self.new_sites.push(self.model.site_offsets(&a));
         self.new_axes.push(a);
@@ -669,6 +671,7 @@ impl<'a> Mc<'a> {
     /// Empties the cluster and the lists of a move.
     fn clear(&mut self) {
         self.cluster.clear();
+        self.offset.clear();
         self.new_r.clear();
         self.new_axes.clear();
         self.new_sites.clear();
@@ -688,7 +691,7 @@ impl<'a> Mc<'a> {
     ) -> Result<bool> {
         self.clear();
         let frame = &state.frame;
-        self.recruit(frame, i, &mv);
+        self.recruit(frame, i, &mv, Vec3::ZERO);
         let (ri, ai, si) = (self.new_r[0], self.new_axes[0], self.new_sites[0]);
         self.gather(frame, i, ri);
         let mut de = 0.0;
@@ -715,11 +718,12 @@ impl<'a> Mc<'a> {
         let reverse = mv.inverse();
         let beta = 1.0 / self.kt;
         let link = |de: f64| if de > 0.0 { 1.0 - (-beta * de).exp() } else { 0.0 };
-        self.recruit(frame, seed, &mv);
+        self.recruit(frame, seed, &mv, Vec3::ZERO);
         let mut head = 0;
         while head < self.cluster.len() {
             let i = self.cluster[head];
             let (ri_new, ai_new, si_new) = (self.new_r[head], self.new_axes[head], self.new_sites[head]);
+            let ui = self.offset[head];
             head += 1;
             self.gather(frame, i, ri_new);
             let mut rev: Option<(Vec3, [Vec3; 3], [Vec3; 4])> = None;
@@ -735,7 +739,7 @@ impl<'a> Mc<'a> {
                 let p_f = link(e_new - e_old);
                 if p_f > 0.0 && self.rng.random::<f64>() < p_f {
                     let (ri_rev, ai_rev, si_rev) = *rev.get_or_insert_with(|| {
-                        let (r, a) = reverse.apply(&frame.bx, frame.r[i], &frame.axes[i]);
+                        let (r, a) = reverse.apply(frame.r[i], &frame.axes[i], ui);
                         (r, a, self.model.site_offsets(&a))
                     });
                     let p_r = link(self.pair(frame, i, ri_rev, &ai_rev, &si_rev, j) - e_old);
@@ -743,7 +747,7 @@ impl<'a> Mc<'a> {
                         if self.cluster.len() >= maxclust {
                             return Ok(false);
                         }
-                        self.recruit(frame, j, &mv);
+                        self.recruit(frame, j, &mv, ui + frame.bx.min_image(frame.r[j] - frame.r[i]));
                     } else {
                         self.frustrated.push(j);
                     }
