@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Side-by-side MD speed: oxgrad simulate against a real oxDNA (and optionally another oxgrad
-# binary, e.g. an earlier commit), on the same machine, in one session, runs alternating.
+# Side-by-side MD or VMMC speed: oxgrad simulate against a real oxDNA (and optionally another
+# oxgrad binary, e.g. an earlier commit), on the same machine, in one session, runs alternating.
 #
 #   OXDNA_BIN=/path/to/oxDNA [OXGRAD_BASE=/path/to/old/oxgrad] [REPEATS=5] [THREADS=1] \
-#     benches/md_vs_oxdna.sh [target/release/oxgrad]
+#     [SIM=MD|VMMC] [SMALL_SYSTEM=0|1] benches/md_vs_oxdna.sh [target/release/oxgrad]
 #
-# Systems: generated duplexes of 12, 60 and 1000 bp (24, 120, 2000 nucleotides), oxDNA1
-# (interaction_type = DNA), john thermostat, dt 0.005, verlet_skin 0.05, 300 K. Each run's CPU
+# Systems, MD: generated duplexes of 12, 60 and 1000 bp (24, 120, 2000 nucleotides), oxDNA1
+# (interaction_type = DNA), john thermostat, dt 0.005, verlet_skin 0.05, 300 K. VMMC: duplexes
+# of 8 and 30 bp (16 and 60 nucleotides) in a box of side 20, oxDNA1, 300 K, δ_t = δ_r = 0.22,
+# `small_system = $SMALL_SYSTEM` (default 0), no umbrella. Each run's CPU
 # time (user + system) is measured with /usr/bin/time; the table gives the median over REPEATS
 # of each program and the median of the per-repeat ratios (a ratio > 1: oxgrad is faster).
 # Build oxDNA outside this repository (it is GPL); see tests/data/oxdna/README.md.
@@ -16,23 +18,28 @@ OXGRAD=$(realpath "$OXGRAD")
 : "${OXDNA_BIN:?set OXDNA_BIN to an oxDNA binary}"
 REPEATS=${REPEATS:-5}
 THREADS=${THREADS:-1}
+SIM=${SIM:-MD}
+SMALL_SYSTEM=${SMALL_SYSTEM:-0}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 sequence() { python3 -c "import random; random.seed($1); print(''.join(random.choice('ACGT') for _ in range($2)))"; }
 
+engine() { # the engine's keys
+  if [ "$SIM" = VMMC ]; then
+    printf 'sim_type = VMMC\nensemble = NVT\ndelta_translation = 0.22\ndelta_rotation = 0.22\nverlet_skin = 1.0\nsmall_system = %s\n' "$SMALL_SYSTEM"
+  else
+    printf 'sim_type = MD\ndt = 0.005\nthermostat = john\nnewtonian_steps = 103\ndiff_coeff = 2.5\nverlet_skin = 0.05\nrefresh_vel = true\n'
+  fi
+}
+
 input() { # dir steps tool
-  cat > "$1/input_$3" <<EOF
+  engine > "$1/input_$3"
+  cat >> "$1/input_$3" <<EOF
 backend = CPU
 backend_precision = double
-sim_type = MD
 interaction_type = DNA
 T = 300K
-dt = 0.005
 steps = $2
-thermostat = john
-newtonian_steps = 103
-diff_coeff = 2.5
-verlet_skin = 0.05
 seed = 7
 topology = init.top
 conf_file = init.dat
@@ -41,7 +48,6 @@ lastconf_file = last_$3.dat
 energy_file = energy_$3.dat
 print_conf_interval = $2
 print_energy_every = $2
-refresh_vel = true
 restart_step_counter = true
 time_scale = linear
 EOF
@@ -60,11 +66,13 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 printf "%-12s %8s %10s %12s %12s %10s" "system" "steps" "repeats" "oxDNA s" "oxgrad s" "ratio"
 [ -n "${OXGRAD_BASE:-}" ] && printf " %12s %14s" "base s" "ratio to base"
 echo
-for spec in "12 200000" "60 40000" "1000 2000"; do
+if [ "$SIM" = VMMC ]; then systems=("8 20000" "30 4000"); else systems=("12 200000" "60 40000" "1000 2000"); fi
+for spec in "${systems[@]}"; do
   set -- $spec
   bp=$1; steps=$2
   d="$WORK/d$bp"
-  "$OXGRAD" generate duplex -s "$(sequence "$bp" "$bp")" -o "$d" > /dev/null 2>&1
+  box=(); [ "$SIM" = VMMC ] && box=(--box 20)
+  "$OXGRAD" generate duplex -s "$(sequence "$bp" "$bp")" "${box[@]}" -o "$d" > /dev/null 2>&1
   input "$d" "$steps" ox; input "$d" "$steps" og; input "$d" "$steps" base
   ox=(); og=(); base=(); r=(); rb=()
   for ((k = 0; k < REPEATS; k++)); do
