@@ -423,25 +423,55 @@ impl<'a> Pair<'a> {
     }
 
     /// A radial-only product (FENE, excluded volume, Debye–Hückel) on slot `k`: the energy;
-    /// adds c = w f′ along r̂.
+    /// with `GRAD` (dual-number factors `fd`) adds c = w f′ along r̂, without it evaluates the
+    /// plain factors `fv`.
     #[inline]
-    fn radial<F: Factors<Dual>>(&mut self, f: &F, factor: u8, k: usize, eps: f64, w: f64) -> f64 {
+    fn radial<const GRAD: bool, FD: Factors<Dual>, FV: Factors<f64>>(
+        &mut self,
+        (fd, fv): (&FD, &FV),
+        factor: u8,
+        k: usize,
+        eps: f64,
+        w: f64,
+    ) -> f64 {
         let (u, n) = self.sep(k);
-        let y = f.factor(factor, &Dual::var(n), &Dual::cst(eps));
-        self.g[k] += u * (w * y.d[0]);
-        w * y.v
+        if GRAD {
+            let y = fd.factor(factor, &Dual::var(n), &Dual::cst(eps));
+            self.g[k] += u * (w * y.d[0]);
+            w * y.v
+        } else {
+            w * fv.factor(factor, &n, &eps)
+        }
     }
 
-    /// The product of a term's factors `y` times `w`, and with `GRAD` its gradient added
-    /// through the features of `l`.
+    /// A term's product of factors at features `s` times `w`: with `GRAD` from dual-number
+    /// factors `fd`, its gradient added through the features of `l`; without, from the plain
+    /// factors `fv`. Both stop at the first factor that vanishes.
     #[inline(always)]
-    fn product<const GRAD: bool, const N: usize>(&mut self, l: &Layout<N>, y: &[Dual; N], w: f64) -> f64 {
+    fn term<const GRAD: bool, const N: usize, FD: Factors<Dual>, FV: Factors<f64>>(
+        &mut self,
+        l: &Layout<N>,
+        (fd, fv): (&FD, &FV),
+        s: [f64; N],
+        eps: f64,
+        w: f64,
+    ) -> f64 {
         if GRAD {
-            let (v, c) = product(y, w);
+            let Some(y) = factors(fd, s, eps) else { return 0.0 };
+            let (v, c) = product(&y, w);
             self.apply(l, &c);
             v
         } else {
-            y.iter().fold(w, |acc, f| acc * f.v)
+            let mut v = w;
+            #[allow(clippy::needless_range_loop)] // an indexed loop over constants unrolls best
+            for k in 0..N {
+                let y = fv.factor(k as u8, &s[k], &eps);
+                if y == 0.0 {
+                    return 0.0;
+                }
+                v *= y;
+            }
+            v
         }
     }
 
@@ -514,6 +544,8 @@ fn product<const N: usize>(y: &[Dual; N], w: f64) -> (f64, [f64; N]) {
 /// What one pair needs from the model.
 pub(crate) struct PairInput<'a> {
     pub terms: &'a Terms<Dual>,
+    /// The same terms with plain constants, for energies without gradients.
+    pub values: &'a Terms<f64>,
     pub supports: &'a Supports,
     pub weights: &'a [f64; 8],
     /// Stacking strength (bonded) or H-bonding strength (`None`: not complementary).
@@ -541,13 +573,13 @@ pub(crate) fn bonded<const GRAD: bool>(
     sp: &[Vec3; 4],
     sq: &[Vec3; 4],
 ) -> Option<(f64, PairGradient)> {
-    let t = m.terms;
+    let (t, v) = (m.terms, m.values);
     let mut k = Pair::new(a, b, sp, sq, separations(d, sp, sq, BONDED_SLOTS));
     let mut e = 0.0;
     // fene::SPEC
     if m.w(TermId::Fene) != 0.0 {
         let [(slot, factor)] = FENE;
-        e += k.radial(&t.fene, factor, slot, 0.0, m.w(TermId::Fene));
+        e += k.radial::<GRAD, _, _>((&t.fene, &v.fene), factor, slot, 0.0, m.w(TermId::Fene));
         if let Some((r0, delta)) = m.fene_limit {
             if (k.n[slot] - r0).abs() >= delta {
                 e = f64::INFINITY;
@@ -559,7 +591,7 @@ pub(crate) fn bonded<const GRAD: bool>(
     if we != 0.0 {
         for (slot, factor) in EXCL_BONDED {
             if k.n2[slot] < m.supports.excl[factor as usize] {
-                e += k.radial(&t.excl, factor, slot, 0.0, we);
+                e += k.radial::<GRAD, _, _>((&t.excl, &v.excl), factor, slot, 0.0, we);
             }
         }
     }
@@ -567,9 +599,7 @@ pub(crate) fn bonded<const GRAD: bool>(
     let ws = m.w(TermId::Stacking);
     if let (true, Some(eps)) = (ws != 0.0 && within(m.supports.stack, k.n2[STACK.radial]), m.eps_bond) {
         let s = k.features(&STACK);
-        if let Some(y) = factors(&t.stack, s, eps) {
-            e += k.product::<GRAD, _>(&STACK, &y, ws);
-        }
+        e += k.term::<GRAD, _, _, _>(&STACK, (&t.stack, &v.stack), s, eps, ws);
     }
     k.result::<GRAD>(e)
 }
@@ -584,7 +614,7 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     sp: &[Vec3; 4],
     sq: &[Vec3; 4],
 ) -> Option<(f64, PairGradient)> {
-    let t = m.terms;
+    let (t, v) = (m.terms, m.values);
     let sup = m.supports;
     let (r, n2) = separations(d, sp, sq, if m.dna1 { NONBONDED_SLOTS[0] } else { NONBONDED_SLOTS[1] });
     let (we, w_hb, w_cr, w_cx, w_dh) = (
@@ -609,7 +639,7 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     if excl {
         for (slot, factor) in EXCL {
             if k.n2[slot] < sup.excl[factor as usize] {
-                e += k.radial(&t.excl, factor, slot, 0.0, we);
+                e += k.radial::<GRAD, _, _>((&t.excl, &v.excl), factor, slot, 0.0, we);
             }
         }
     }
@@ -618,14 +648,10 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     if hb.is_some() || cross {
         let s = k.features(&HB);
         if let Some(eps) = hb {
-            if let Some(y) = factors(&t.hb, s, eps) {
-                e += k.product::<GRAD, _>(&HB, &y, w_hb);
-            }
+            e += k.term::<GRAD, _, _, _>(&HB, (&t.hb, &v.hb), s, eps, w_hb);
         }
         if cross {
-            if let Some(y) = factors(&t.cross, s, 0.0) {
-                e += k.product::<GRAD, _>(&CROSS, &y, w_cr);
-            }
+            e += k.term::<GRAD, _, _, _>(&CROSS, (&t.cross, &v.cross), s, 0.0, w_cr);
         }
     }
     // coaxial_stacking::SPEC_DNA1 / SPEC_DNA2: f2(r_st) f4(a3·b3) F(−a1·b1) f4s(a3·r̂_st) f4s(−b3·r̂_st)
@@ -633,20 +659,16 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     if coax {
         if m.dna1 {
             let s = k.features(&COAX1);
-            if let Some(y) = factors(&t.coax, s, 0.0) {
-                e += k.product::<GRAD, _>(&COAX1, &y, w_cx);
-            }
+            e += k.term::<GRAD, _, _, _>(&COAX1, (&t.coax, &v.coax), s, 0.0, w_cx);
         } else {
             let s = k.features(&COAX2);
-            if let Some(y) = factors(&t.coax, s, 0.0) {
-                e += k.product::<GRAD, _>(&COAX2, &y, w_cx);
-            }
+            e += k.term::<GRAD, _, _, _>(&COAX2, (&t.coax, &v.coax), s, 0.0, w_cx);
         }
     }
     // debye::SPEC: χ_p χ_q f(|r_bb|)
-    if let (true, Some(dh)) = (debye, t.debye.as_ref()) {
+    if let (true, Some(dh), Some(dv)) = (debye, t.debye.as_ref(), v.debye.as_ref()) {
         let [(slot, factor)] = DEBYE;
-        e += k.radial(dh, factor, slot, m.chi, w_dh);
+        e += k.radial::<GRAD, _, _>((dh, dv), factor, slot, m.chi, w_dh);
     }
     k.result::<GRAD>(e)
 }

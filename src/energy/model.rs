@@ -799,6 +799,7 @@ impl EnergyModel {
     ) -> Option<(f64, PairGradient)> {
         let mut input = super::kernel::PairInput {
             terms: &self.dual,
+            values: &self.terms,
             supports: &self.supports,
             weights: &self.weights,
             eps_bond: None,
