@@ -78,8 +78,8 @@ fn integrate(
     model: &EnergyModel,
     bx: &PeriodicBox,
     samples: usize,
-    mut place: impl FnMut(&mut Draw) -> (Vec3, [Vec3; 3], f64),
-    obs: &dyn Fn(&EnergyModel, Vec3, &[Vec3; 3]) -> Vec<f64>,
+    mut place: impl FnMut(&mut Draw) -> Placement,
+    obs: &Observables,
 ) -> (Vec<f64>, Vec<f64>, f64) {
     let kt = model.params().value("kt");
     let mut draw = Draw::new(7);
@@ -103,6 +103,13 @@ fn integrate(
         .collect();
     (means, errs, w_sum * w_sum / w2_sum)
 }
+
+/// Observables of nucleotide 1 placed at a separation with a frame from nucleotide 0 (at the
+/// origin, frame `ID`).
+type Observables = dyn Fn(&EnergyModel, Vec3, &[Vec3; 3]) -> Vec<f64>;
+
+/// A drawn placement of nucleotide 1: separation, frame, density relative to the uniform one.
+type Placement = (Vec3, [Vec3; 3], f64);
 
 const ID: [Vec3; 3] = [Vec3([1.0, 0.0, 0.0]), Vec3([0.0, 1.0, 0.0]), Vec3([0.0, 0.0, 1.0])];
 
@@ -184,9 +191,9 @@ fn check_two_nucleotides(
     what: &str,
     model: &EnergyModel,
     conf: &oxgrad::io::Configuration,
-    place: impl FnMut(&mut Draw) -> (Vec3, [Vec3; 3], f64),
+    place: impl FnMut(&mut Draw) -> Placement,
     names: &[&str],
-    obs: &dyn Fn(&EnergyModel, Vec3, &[Vec3; 3]) -> Vec<f64>,
+    obs: &Observables,
 ) {
     let bx = PeriodicBox::new(conf.box_sides);
     let (want, want_err, ess) = integrate(model, &bx, 3_000_000, place, obs);
@@ -268,7 +275,7 @@ fn free_pair_observables(m: &EnergyModel, r: Vec3, b: &[Vec3; 3]) -> Vec<f64> {
 /// Two complementary nucleotides on separate strands at 210 K in the smallest box the cut-off
 /// allows (2 × 1.58): about 1 % paired. With the integration's proposal: half the samples
 /// uniform, half near the paired placement.
-fn free_pair() -> (EnergyModel, oxgrad::io::Configuration, impl FnMut(&mut Draw) -> (Vec3, [Vec3; 3], f64)) {
+fn free_pair() -> (EnergyModel, oxgrad::io::Configuration, impl FnMut(&mut Draw) -> Placement) {
     let (top, mut conf) =
         helix(&parse_sequence("A").unwrap(), Shape::Duplex, Some(2.5), TopologyFormat::Classic).unwrap();
     let params = ParamSet::dna1_defaults().with_params([("kt", 0.07)]).unwrap();

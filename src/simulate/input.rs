@@ -536,15 +536,15 @@ impl SimRun {
                 return Err(e);
             }
             let u = mc.potential();
-            if state.step % every == 0 {
+            if state.step.is_multiple_of(*every) {
                 write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io)?;
             }
             if let Some((w, interval)) = traj.as_mut() {
-                if state.step % *interval == 0 {
+                if state.step.is_multiple_of(*interval) {
                     w.write(&state.to_configuration(u))?;
                 }
             }
-            if state.step % self.lastconf.1 == 0 {
+            if state.step.is_multiple_of(self.lastconf.1) {
                 state.to_configuration(u).write(&self.lastconf.0)?;
                 if let Some(b) = &umbrella {
                     write_hist(b, state.step, false)?;
@@ -621,15 +621,15 @@ impl SimRun {
                     });
                 }
                 let u = md.potential();
-                if state.step % every == 0 {
+                if state.step.is_multiple_of(*every) {
                     write_energy(&mut efile, &state, u).map_err(io)?;
                 }
                 if let Some((w, interval)) = traj.as_mut() {
-                    if state.step % *interval == 0 {
+                    if state.step.is_multiple_of(*interval) {
                         w.write(&state.to_configuration(u))?;
                     }
                 }
-                if state.step % self.lastconf.1 == 0 {
+                if state.step.is_multiple_of(self.lastconf.1) {
                     state.to_configuration(u).write(&self.lastconf.0)?;
                 }
                 if k % report == 0 {

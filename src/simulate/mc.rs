@@ -536,7 +536,7 @@ impl<'a> Mc<'a> {
             }
         }
         state.step += 1;
-        if state.step % self.cfg.check_energy_every == 0 {
+        if state.step.is_multiple_of(self.cfg.check_energy_every) {
             let full = self.full_energy(state)?;
             if (full - self.potential).abs() > 1e-6 * self.model.len() as f64 {
                 return Err(Error::Unstable {

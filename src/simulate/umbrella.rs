@@ -357,7 +357,7 @@ impl Bias for Umbrella {
 
     fn sample(&mut self, model: &EnergyModel, state: &McState, _potential: f64) -> Result<()> {
         self.steps_seen += 1;
-        if self.steps_seen % Self::CHECK_EVERY != 0 {
+        if !self.steps_seen.is_multiple_of(Self::CHECK_EVERY) {
             return Ok(());
         }
         let before = self.state.clone();
