@@ -159,6 +159,25 @@ fn a_tm_outside_the_temperatures_is_refused_with_the_way_out() {
     );
 }
 
+/// A run that never left the bound states (or never bound) is refused by what happened, not
+/// reported as a Tm outside the temperatures.
+#[test]
+fn a_run_that_never_parted_or_never_paired_is_refused_as_such() {
+    let c_box = molar_from_volume(BOX.powi(3));
+    for (empty, which) in [(vec![0], "unbound"), ((1..=8).collect::<Vec<_>>(), "bound")] {
+        let mut h = two_state(-60.0, -170.0, Molecularity::Bimolecular, c_box, &grid(280.0, 300.0, 5.0));
+        for s in empty {
+            let row = &mut h.rows[s];
+            row.biased = 0.0;
+            row.unbiased = 0.0;
+            row.extrapolated.iter_mut().for_each(|x| *x = 0.0);
+        }
+        let e = Melting::new(Molecularity::Bimolecular).run(&h, Path::new("h.dat")).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("melting curve of h.dat: no {which} state was visited (")), "{e}");
+        assert!(e.contains("run longer, or weigh the"), "{e}");
+    }
+}
+
 /// The `last_hist.dat` of oxDNA's documentation (an RNA 8-mer, box side 20), and what oxDNA's
 /// `estimate_Tm.py` prints for it on the same page: per temperature (°C), the yield in the box
 /// and the finite-size-corrected yield; Tm = 61.149231 °C and width 12.566189 K, from f

@@ -309,6 +309,25 @@ impl Melting {
         let scale = if self.molecularity == Molecularity::Bimolecular { self.scale()? } else { 1.0 };
         let mut order: Vec<usize> = (0..hist.temperatures.len()).collect();
         order.sort_by(|a, b| hist.temperatures[*a].total_cmp(&hist.temperatures[*b]));
+        // a run that never left the bound states (or never bound) says nothing about the
+        // transition, whatever the extrapolation: say so rather than a Tm outside the range
+        let visited = |bound: bool| {
+            hist.rows.iter().any(|r| (r.state[self.order_parameter] >= self.min_bonds) == bound && r.biased > 0.0)
+        };
+        for (bound, which, hint) in
+            [(false, "unbound", "the strands never parted"), (true, "bound", "the strands never paired")]
+        {
+            if !visited(bound) {
+                return Err(Error::mismatch(
+                    what(),
+                    format!(
+                        "no {which} state was visited ({hint}; bound: the order parameter at position {} ≥ {}): the run has not sampled the transition; run longer, or weigh the {which} states more in the weights file",
+                        self.order_parameter,
+                        self.min_bonds
+                    ),
+                ));
+            }
+        }
         let mut ratios = Vec::with_capacity(order.len());
         for &k in &order {
             let (mut bound, mut unbound) = (0.0, 0.0);
