@@ -5,7 +5,8 @@
 //!
 //! **Order parameters.** A `bond` parameter counts the listed pairs whose hydrogen-bonding energy
 //! is below −0.1 (oxDNA's cut-off for a formed base pair); a `mindistance` parameter bins the
-//! smallest base–base (or centre, `use_COM`) distance of its pairs, minimum image. Both are
+//! smallest base–base (or centre, `use_COM`) distance of its pairs, minimum image
+//! ([`crate::observable::order_parameters`] defines both). Both are
 //! re-evaluated for the pairs a move touches, before the move is accepted: the weight of the
 //! proposed state w(x′) enters the acceptance as w(x′)/w(x).
 //!
@@ -24,12 +25,9 @@
 use super::mc::{Bias, McState, Proposal};
 use crate::energy::{EnergyModel, Frame, TermId};
 use crate::error::{Error, Result};
-use crate::geometry::Vec3;
 use crate::io::histogram::Histogram;
 use crate::io::order_parameter::{OrderParameterKind, OrderParameters, Weights};
-
-/// oxDNA's hydrogen-bond cut-off: a pair with H-bonding energy below this is a formed base pair.
-pub const HB_CUTOFF: f64 = -0.1;
+use crate::observable::order_parameters::OrderParameterEvaluator;
 
 /// The models at the extrapolation temperatures, restricted to the temperature-dependent terms,
 /// and the same restriction at the simulation temperature.
@@ -57,9 +55,8 @@ impl Extrapolation {
 
 /// An umbrella bias on order parameters with its histogram (see the [module docs](self)).
 pub struct Umbrella {
-    ops: OrderParameters,
+    ops: OrderParameterEvaluator,
     weights: Option<Weights>,
-    hb_term: String,
     /// Formed flags of each bond parameter's pairs.
     formed: Vec<Vec<bool>>,
     /// The pairs of each bond parameter that involve each nucleotide: (parameter, pair).
@@ -94,41 +91,17 @@ impl Umbrella {
         extrapolate: Vec<(f64, EnergyModel)>,
         equilibration_steps: u64,
     ) -> Result<Umbrella> {
-        let n = model.len();
-        let hb_term = if model.term_weights()[TermId::HydrogenBonding as usize] != 0.0 {
-            TermId::HydrogenBonding.term().name().to_string()
-        } else {
-            model
-                .custom_terms()
-                .into_iter()
-                .map(|(name, _)| name)
-                .find(|name| name.ends_with("HydrogenBonding"))
-                .ok_or_else(|| {
-                    Error::invalid("op_file", "bond", "the model has no hydrogen-bonding term to count base pairs with")
-                })?
-                .to_string()
-        };
-        let mut by_nucleotide = vec![Vec::new(); n];
-        let mut formed = Vec::new();
-        for (k, op) in ops.params.iter().enumerate() {
-            let pairs = match &op.kind {
-                OrderParameterKind::Bond { pairs } | OrderParameterKind::MinDistance { pairs, .. } => pairs,
-            };
-            if let Some(&(p, q)) = pairs.iter().find(|&&(p, q)| p >= n || q >= n) {
-                return Err(Error::invalid(
-                    format!("order parameter '{}'", op.name),
-                    format!("{p}, {q}"),
-                    format!("nucleotide indices below {n}, the topology's size"),
-                ));
-            }
+        let ops = OrderParameterEvaluator::new(model, ops)?;
+        let mut by_nucleotide = vec![Vec::new(); model.len()];
+        for (k, op) in ops.ops().params.iter().enumerate() {
             if let OrderParameterKind::Bond { pairs } = &op.kind {
                 for (m, &(p, q)) in pairs.iter().enumerate() {
                     by_nucleotide[p].push((k, m));
                     by_nucleotide[q].push((k, m));
                 }
             }
-            formed.push(Vec::new());
         }
+        let formed = vec![Vec::new(); ops.ops().params.len()];
         let kt = model.params().value("kt");
         let mut extrapolation = None;
         if !extrapolate.is_empty() {
@@ -164,13 +137,12 @@ impl Umbrella {
             extrapolation = Some(e);
         }
         let temperatures = extrapolation.as_ref().map_or_else(Vec::new, |e| e.kts.clone());
-        let histogram = Histogram::for_order_parameters(&ops, temperatures)?;
+        let histogram = Histogram::for_order_parameters(ops.ops(), temperatures)?;
         let mut u = Umbrella {
-            state: vec![0; ops.params.len()],
-            proposed: vec![0; ops.params.len()],
+            state: vec![0; ops.ops().params.len()],
+            proposed: vec![0; ops.ops().params.len()],
             ops,
             weights,
-            hb_term,
             formed,
             by_nucleotide,
             weight: 1.0,
@@ -210,61 +182,10 @@ impl Umbrella {
         self.weights.as_ref().map_or(Ok(1.0), |w| w.weight(state))
     }
 
-    fn hb_formed(
-        &self,
-        model: &EnergyModel,
-        p: (usize, Vec3, &[Vec3; 3]),
-        q: (usize, Vec3, &[Vec3; 3]),
-        bx: &crate::geometry::PeriodicBox,
-    ) -> bool {
-        model
-            .pair_term_energy(&self.hb_term, p.0, q.0, bx.min_image(q.1 - p.1), p.2, q.2)
-            .is_some_and(|e| e < HB_CUTOFF)
-    }
-
-    /// The value of distance parameter `k` with nucleotide i at `place(i)`.
-    fn distance_value<'f>(
-        &self,
-        model: &EnergyModel,
-        k: usize,
-        frame: &Frame,
-        place: impl Fn(usize) -> (Vec3, &'f [Vec3; 3]),
-    ) -> i32 {
-        let OrderParameterKind::MinDistance { pairs, use_com, .. } = &self.ops.params[k].kind else { return 0 };
-        let at = |i: usize| {
-            let (r, a) = place(i);
-            if *use_com {
-                r
-            } else {
-                r + model.base_offset(a)
-            }
-        };
-        let d = pairs.iter().map(|&(p, q)| frame.bx.min_image(at(q) - at(p)).norm()).fold(f64::INFINITY, f64::min);
-        self.ops.params[k].kind.bin(d).unwrap_or(0)
-    }
-
     fn evaluate_all(&mut self, model: &EnergyModel, frame: &Frame) {
-        for k in 0..self.ops.params.len() {
-            match &self.ops.params[k].kind {
-                OrderParameterKind::Bond { pairs } => {
-                    let flags: Vec<bool> = pairs
-                        .iter()
-                        .map(|&(p, q)| {
-                            self.hb_formed(
-                                model,
-                                (p, frame.r[p], &frame.axes[p]),
-                                (q, frame.r[q], &frame.axes[q]),
-                                &frame.bx,
-                            )
-                        })
-                        .collect();
-                    self.state[k] = flags.iter().filter(|&&f| f).count() as i32;
-                    self.formed[k] = flags;
-                }
-                OrderParameterKind::MinDistance { .. } => {
-                    self.state[k] = self.distance_value(model, k, frame, |i| (frame.r[i], &frame.axes[i]));
-                }
-            }
+        self.state = self.ops.values(model, frame);
+        for k in 0..self.state.len() {
+            self.formed[k] = self.ops.formed(model, k, frame);
         }
     }
 
@@ -298,21 +219,21 @@ impl Bias for Umbrella {
                 if self.proposed_flags.iter().any(|&(k2, m2, _)| k2 == k && m2 == m) {
                     continue;
                 }
-                let OrderParameterKind::Bond { pairs } = &self.ops.params[k].kind else { continue };
+                let OrderParameterKind::Bond { pairs } = &self.ops.ops().params[k].kind else { continue };
                 let (p, q) = pairs[m];
                 let (rp, ap) = proposal.place(frame, p);
                 let (rq, aq) = proposal.place(frame, q);
-                let now = self.hb_formed(model, (p, rp, ap), (q, rq, aq), &frame.bx);
+                let now = self.ops.hb_formed(model, (p, rp, ap), (q, rq, aq), &frame.bx);
                 if now != self.formed[k][m] {
                     self.proposed[k] += if now { 1 } else { -1 };
                 }
                 self.proposed_flags.push((k, m, now));
             }
         }
-        for k in 0..self.ops.params.len() {
-            if let OrderParameterKind::MinDistance { pairs, .. } = &self.ops.params[k].kind {
+        for k in 0..self.ops.ops().params.len() {
+            if let OrderParameterKind::MinDistance { pairs, .. } = &self.ops.ops().params[k].kind {
                 if pairs.iter().any(|&(p, q)| proposal.moved.contains(&p) || proposal.moved.contains(&q)) {
-                    self.proposed[k] = self.distance_value(model, k, frame, |i| proposal.place(frame, i));
+                    self.proposed[k] = self.ops.distance_value(model, k, &frame.bx, |i| proposal.place(frame, i));
                 }
             }
         }
