@@ -30,6 +30,7 @@
 //! Every error names the file, the line and the key: an unknown key (with the closest valid
 //! spelling), a missing one, a value out of its domain. Paths are relative to the file.
 
+mod model;
 mod objective;
 pub mod plan;
 mod simulator;
@@ -38,6 +39,7 @@ mod tagged;
 
 use tagged::tagged;
 
+pub use model::{Dna1Config, Dna2Config, ModelConfig, Rna2Config};
 pub use objective::{DifftreConfig, ObjectiveConfig};
 pub use simulator::{NativeConfig, OxdnaConfig, SimulatorConfig, TrajectoryConfig};
 
@@ -80,17 +82,6 @@ macro_rules! kinds {
 }
 
 kinds!(
-    /// `[model] kind`.
-    ModelFamily {
-        /// oxDNA1.
-        Dna1 = "dna1",
-        /// oxDNA2.
-        Dna2 = "dna2",
-        /// oxRNA2.
-        Rna2 = "rna2",
-    } default Dna1
-);
-kinds!(
     /// `[optimizer] kind`.
     OptimizerKind {
         /// Adam (β1 0.9, β2 0.999, ε 1e-8).
@@ -114,7 +105,7 @@ kinds!(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The energy model and the state it is evaluated at.
+    /// The energy model and the state it is evaluated at (`kind` picks the keys).
     pub model: ModelConfig,
     /// The update rule and what it trains.
     pub optimizer: OptimizerConfig,
@@ -133,33 +124,6 @@ pub struct Config {
     /// Where tasks run.
     #[serde(default)]
     pub executor: ExecutorConfig,
-}
-
-/// `[model]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    /// `"dna1"`, `"dna2"` or `"rna2"` (oxRNA2, built per system from [`crate::energy::rna2`];
-    /// `train = ["all"]` then means its terms' parameters, and term names are `RnaStacking`, …).
-    pub kind: ModelFamily,
-    /// Temperature: `"300K"`, `"27C"` or a number in simulation units (default `"300K"`).
-    #[serde(default = "default_temperature")]
-    pub temperature: TomlNumberOrString,
-    /// Salt concentration, molar (oxDNA2, default 0.5; oxRNA2, default 1.0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub salt: Option<f64>,
-    /// Use sequence-dependent strengths (default false): oxDNA's stacking and H-bonding tables
-    /// for DNA; for oxRNA2 per-base stacking, H-bonding (with G–U) and cross-stacking strengths.
-    /// Without `seq_dep_file`, oxDNA's shipped file of the model.
-    #[serde(default)]
-    pub sequence_dependent: bool,
-    /// oxDNA's sequence-dependent parameter file (default: the one shipped with oxDNA for the
-    /// model; oxDNA's RNA format for `rna2`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq_dep_file: Option<PathBuf>,
-    /// Starting parameters: a partial or complete parameter TOML applied over the defaults.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<PathBuf>,
 }
 
 /// A TOML value that may be a number or a string (temperatures).
@@ -418,16 +382,16 @@ impl ConfigFile {
     pub fn inputs(&self) -> Vec<PathBuf> {
         let c = &self.config;
         let mut files = vec![self.path.clone()];
-        let mut add = |p: Option<&PathBuf>| files.extend(p.map(|p| self.resolve(p)));
-        add(c.model.params.as_ref());
-        add(c.model.seq_dep_file.as_ref());
+        let mut add = |p: Option<&Path>| files.extend(p.map(|p| self.resolve(p)));
+        add(c.model.params());
+        add(c.model.seq_dep_file());
         for s in &c.simulators {
             match s {
                 SimulatorConfig::Native(n) => {
-                    add(n.topology.as_ref());
-                    add(n.configuration.as_ref());
+                    add(n.topology.as_deref());
+                    add(n.configuration.as_deref());
                 }
-                SimulatorConfig::Oxdna(o) => add(o.program.as_ref()),
+                SimulatorConfig::Oxdna(o) => add(o.program.as_deref()),
                 SimulatorConfig::Trajectory(t) => {
                     add(Some(&t.topology));
                     add(Some(&t.trajectory));
@@ -463,8 +427,7 @@ impl ConfigFile {
             *x = std::fs::canonicalize(&r).unwrap_or(r);
         };
         let abs = |p: &mut Option<PathBuf>| p.iter_mut().for_each(abs_path);
-        abs(&mut c.model.params);
-        abs(&mut c.model.seq_dep_file);
+        c.model.files_mut().into_iter().for_each(abs);
         for s in &mut c.simulators {
             match s {
                 SimulatorConfig::Native(n) => {
@@ -486,9 +449,6 @@ impl ConfigFile {
             if let ObservableSpec::Rmsd { reference } = spec {
                 abs_path(reference);
             }
-        }
-        if c.model.kind == ModelFamily::Dna2 && c.model.salt.is_none() {
-            c.model.salt = Some(0.5);
         }
         for s in &mut c.simulators {
             let SimulatorConfig::Native(s) = s else { continue };
@@ -545,6 +505,7 @@ fn diagnose(text: &str, key: &str) -> Option<(Option<std::ops::Range<usize>>, St
         _ => return None,
     };
     match name {
+        "model" => tagged::diagnose::<ModelConfig>(&item),
         "simulator" => tagged::diagnose::<SimulatorConfig>(&item),
         "objective" => tagged::diagnose::<ObjectiveConfig>(&item),
         "executor" => tagged::diagnose::<ExecutorConfig>(&item),
@@ -632,6 +593,26 @@ mod tests {
             let e = ConfigFile::parse(&format!("{head}{rest}"), Path::new("c.toml")).unwrap_err().to_string();
             assert_eq!(e, expect);
         }
+    }
+
+    /// `[model]`'s kind picks its keys and their defaults; the resolved configuration writes the
+    /// kind's salt out and reads back to the same model.
+    #[test]
+    fn model_kinds_resolve_and_read_back() {
+        let rest = "[optimizer]\nsteps = 1\n";
+        for (kind, salt) in [("dna1", None), ("dna2", Some(0.5)), ("rna2", Some(1.0))] {
+            let text = format!("[model]\nkind = \"{kind}\"\n{rest}");
+            let file = ConfigFile::parse(&text, Path::new("c.toml")).unwrap();
+            let m = &file.config.model;
+            assert_eq!((m.kind(), m.temperature()), (kind, &default_temperature()));
+            let resolved = file.resolved_toml();
+            let back = ConfigFile::parse(&resolved, Path::new("c.toml")).unwrap();
+            assert_eq!(&back.config.model, m, "{resolved}");
+            let written = resolved.lines().find_map(|l| l.strip_prefix("salt = ")).map(|v| v.parse::<f64>().unwrap());
+            assert_eq!(written, salt, "{resolved}");
+        }
+        let file = ConfigFile::parse(&format!("[model]\nkind = \"dna2\"\nsalt = 0.2\n{rest}"), Path::new("c.toml"));
+        assert!(matches!(file.unwrap().config.model, ModelConfig::Dna2(Dna2Config { salt: 0.2, .. })));
     }
 
     /// One set of MD defaults: a native simulator that names no MD setting runs with

@@ -3,8 +3,8 @@
 //! the validation runs. Every problem is reported at its key and line.
 
 use super::{
-    AggregateKind, ConfigFile, DifftreConfig, ExecutorConfig, ModelFamily, NativeConfig, ObjectiveConfig,
-    OptimizerKind, OxdnaConfig, SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
+    AggregateKind, ConfigFile, DifftreConfig, ExecutorConfig, ModelConfig, NativeConfig, ObjectiveConfig,
+    OptimizerKind, OxdnaConfig, Rna2Config, SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
 };
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
@@ -206,12 +206,12 @@ impl ConfigFile {
 
     fn model_params(&self) -> Result<(ParamSet, ModelRecipe)> {
         let m = &self.config.model;
-        let (mut p, recipe) = match m.kind {
-            ModelFamily::Dna1 => (self.dna_params(ModelKind::Dna1)?, ModelRecipe::Dna),
-            ModelFamily::Dna2 => (self.dna_params(ModelKind::Dna2)?, ModelRecipe::Dna),
-            ModelFamily::Rna2 => self.rna2_params()?,
+        let (mut p, recipe) = match m {
+            ModelConfig::Dna1(_) => (self.dna_params(ModelKind::Dna1, None)?, ModelRecipe::Dna),
+            ModelConfig::Dna2(d) => (self.dna_params(ModelKind::Dna2, Some(d.salt))?, ModelRecipe::Dna),
+            ModelConfig::Rna2(r) => self.rna2_params(r)?,
         };
-        if let Some(f) = &m.params {
+        if let Some(f) = m.params() {
             let path = self.resolve(f);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| self.error("model.params", format!("cannot read '{}': {e}", path.display())))?;
@@ -249,18 +249,15 @@ impl ConfigFile {
         Ok((p, recipe))
     }
 
-    /// oxRNA2: salt 1.0 M unless given (as oxDNA's RNA2), sequence-dependent with
-    /// `seq_dep_file` (oxDNA's RNA format) or, with `sequence_dependent = true` alone, oxDNA's
-    /// shipped `rna_sequence_dependent_parameters.txt`.
-    fn rna2_params(&self) -> Result<(ParamSet, ModelRecipe)> {
+    /// oxRNA2: sequence-dependent with `seq_dep_file` (oxDNA's RNA format) or, with
+    /// `sequence_dependent = true` alone, oxDNA's shipped `rna_sequence_dependent_parameters.txt`.
+    fn rna2_params(&self, m: &Rna2Config) -> Result<(ParamSet, ModelRecipe)> {
         use crate::energy::rna2::{self, SequenceDependence};
-        let m = &self.config.model;
         let kt = self.temperature(&m.temperature, "model.temperature")?;
         if !(273.15 / 3000.0..=373.15 / 3000.0).contains(&kt) {
             tracing::warn!("oxRNA2 is parametrised between 0 and 100 °C; [model] temperature is {:.2} K", kt * 3000.0);
         }
-        let salt = m.salt.unwrap_or(1.0);
-        crate::units::check_salt(salt).map_err(|m| self.error("model.salt", m))?;
+        let salt = crate::units::check_salt(m.salt).map_err(|m| self.error("model.salt", m))?;
         let sequence = match (&m.seq_dep_file, m.sequence_dependent) {
             (Some(f), _) => Some(
                 SequenceDependence::read(self.resolve(f))
@@ -277,24 +274,17 @@ impl ConfigFile {
         Ok((p, ModelRecipe::Rna2 { salt, sequence }))
     }
 
-    fn dna_params(&self, kind: ModelKind) -> Result<ParamSet> {
+    /// oxDNA1 or oxDNA2 (with its `salt`).
+    fn dna_params(&self, kind: ModelKind, salt: Option<f64>) -> Result<ParamSet> {
         let m = &self.config.model;
         let mut p = ParamSet::defaults(kind);
-        let kt = self.temperature(&m.temperature, "model.temperature")?;
+        let kt = self.temperature(m.temperature(), "model.temperature")?;
         p.set("kt", kt).map_err(|e| self.error("model.temperature", e.to_string()))?;
-        match (kind, m.salt) {
-            (ModelKind::Dna1, Some(_)) => {
-                return Err(
-                    self.error("model.salt", "oxDNA1 has no electrostatics: remove salt, or use kind = \"dna2\"")
-                )
-            }
-            (ModelKind::Dna2, Some(s)) => {
-                p.set("salt_conc", crate::units::check_salt(s).map_err(|m| self.error("model.salt", m))?)?
-            }
-            _ => {}
+        if let Some(s) = salt {
+            p.set("salt_conc", crate::units::check_salt(s).map_err(|m| self.error("model.salt", m))?)?;
         }
-        if m.sequence_dependent || m.seq_dep_file.is_some() {
-            let file = match &m.seq_dep_file {
+        if m.sequence_dependent() || m.seq_dep_file().is_some() {
+            let file = match m.seq_dep_file() {
                 Some(f) => {
                     SeqDepFile::read(self.resolve(f)).map_err(|e| self.error("model.seq_dep_file", e.to_string()))?
                 }

@@ -1,4 +1,4 @@
-//! Configuration tables whose `kind` picks the keys they may hold (`[[simulator]]`,
+//! Configuration tables whose `kind` picks the keys they may hold (`[model]`, `[[simulator]]`,
 //! `[[objective]]`, `[executor]`): an enum with one variant per kind, each holding a struct of its
 //! own keys (`deny_unknown_fields`), so a key of another kind is an error by construction.
 //!
