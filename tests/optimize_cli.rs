@@ -159,7 +159,9 @@ target = 10.5
         oxgrad::config::plan::SimulatorKind::Trajectory(t) => t.trajectory().clone(),
         _ => unreachable!("a trajectory simulator"),
     };
-    let d = &plan.objectives[0].difftre;
+    let oxgrad::config::plan::PlannedObjective::Difftre(d) = &plan.objectives[0].objective else {
+        unreachable!("a DiffTRe objective")
+    };
     let loss = |p: &oxgrad::optimize::Params| {
         d.evaluate(std::slice::from_ref(&traj), Reference::Params(&start), p).unwrap().loss
     };

@@ -41,7 +41,7 @@ use tagged::tagged;
 
 pub use model::{Dna1Config, Dna2Config, ModelConfig, Rna2Config};
 pub use objective::{DifftreConfig, ObjectiveConfig};
-pub use simulator::{NativeConfig, OxdnaConfig, SimulatorConfig, TrajectoryConfig};
+pub use simulator::{MonteCarloConfig, NativeConfig, OxdnaConfig, SimulatorConfig, TrajectoryConfig};
 
 use crate::component::SchedulerHints;
 use crate::error::{Error, Location, Result};
@@ -391,6 +391,11 @@ impl ConfigFile {
                     add(n.topology.as_deref());
                     add(n.configuration.as_deref());
                 }
+                SimulatorConfig::MonteCarlo(m) => {
+                    for p in [&m.topology, &m.configuration, &m.op_file, &m.weights_file] {
+                        add(p.as_deref());
+                    }
+                }
                 SimulatorConfig::Oxdna(o) => add(o.program.as_deref()),
                 SimulatorConfig::Trajectory(t) => {
                     add(Some(&t.topology));
@@ -399,8 +404,13 @@ impl ConfigFile {
             }
         }
         for spec in c.objectives.iter().flat_map(ObjectiveConfig::observables) {
-            if let ObservableSpec::Rmsd { reference } = spec {
-                files.push(self.resolve(reference));
+            match spec {
+                ObservableSpec::Rmsd { reference } => add(Some(reference)),
+                ObservableSpec::MeltingTemperature { op_file, weights_file, .. } => {
+                    add(op_file.as_deref());
+                    add(weights_file.as_deref());
+                }
+                _ => {}
             }
         }
         let input_dirs = c.simulators.iter().filter_map(|s| match s {
@@ -434,6 +444,11 @@ impl ConfigFile {
                     abs(&mut n.topology);
                     abs(&mut n.configuration);
                 }
+                SimulatorConfig::MonteCarlo(m) => {
+                    for p in [&mut m.topology, &mut m.configuration, &mut m.op_file, &mut m.weights_file] {
+                        abs(p);
+                    }
+                }
                 SimulatorConfig::Oxdna(o) => {
                     abs_path(&mut o.input_dir);
                     abs(&mut o.source);
@@ -446,11 +461,25 @@ impl ConfigFile {
             }
         }
         for spec in c.objectives.iter_mut().flat_map(ObjectiveConfig::observables_mut) {
-            if let ObservableSpec::Rmsd { reference } = spec {
-                abs_path(reference);
+            match spec {
+                ObservableSpec::Rmsd { reference } => abs_path(reference),
+                ObservableSpec::MeltingTemperature { op_file, weights_file, .. } => {
+                    abs(op_file);
+                    abs(weights_file);
+                }
+                _ => {}
             }
         }
         for s in &mut c.simulators {
+            if let SimulatorConfig::MonteCarlo(m) = s {
+                let d = crate::simulate::McConfig::default();
+                m.sample_every = Some(m.sample_every());
+                m.equilibration_steps.get_or_insert(0);
+                m.seed.get_or_insert(crate::simulate::MdConfig::SEED);
+                m.sim_type.get_or_insert_with(|| "VMMC".into());
+                m.delta_translation.get_or_insert(d.delta_translation);
+                m.delta_rotation.get_or_insert(d.delta_rotation);
+            }
             let SimulatorConfig::Native(s) = s else { continue };
             use crate::simulate::MdConfig;
             s.sample_every = Some(s.sample_every());

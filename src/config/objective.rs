@@ -52,9 +52,10 @@ pub struct DifftreConfig {
     /// Several observables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observables: Option<Vec<ObservableSpec>>,
-    /// The target of `observable`, in its unit.
+    /// The target of `observable`, in its unit (a melting temperature's as a temperature:
+    /// `"56C"`, `"329.15K"` or simulation units).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<f64>,
+    pub target: Option<super::TomlNumberOrString>,
     /// The targets of `observables`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<f64>>,

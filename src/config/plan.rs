@@ -3,20 +3,27 @@
 //! the validation runs. Every problem is reported at its key and line.
 
 use super::{
-    AggregateKind, ConfigFile, DifftreConfig, ExecutorConfig, ModelConfig, NativeConfig, ObjectiveConfig,
-    OptimizerKind, OxdnaConfig, Rna2Config, SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
+    AggregateKind, ConfigFile, DifftreConfig, ExecutorConfig, ModelConfig, MonteCarloConfig, NativeConfig,
+    ObjectiveConfig, OptimizerKind, OxdnaConfig, Rna2Config, SimulatorConfig, TomlNumberOrString, TrajectoryConfig,
 };
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
 use crate::generate::{helix, parse_sequence, Shape};
+use crate::io::order_parameter::{MissingWeights, OrderParameters, Weights};
 use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader};
-use crate::objective::{DiffTre, Loss};
+use crate::objective::{DiffTre, Loss, MeltingObjective};
+use crate::observable::melting::Melting;
+use crate::observable::melting_temperature::MeltingTemperature;
 use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{
-    create_n_names, Aggregate, LocalPool, ObservableId, Optimization, ProcessPool, Simulator, UpdateRule,
+    create_n_names, Aggregate, LocalPool, Objective, ObservableId, Optimization, ProcessPool, Simulator,
+    UpdateRule,
 };
 use crate::params::{closest, ModelKind, ParamClass, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
-use crate::simulate::{MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator};
+use crate::simulate::native::MonteCarlo;
+use crate::simulate::{
+    McConfig, McMoves, MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator,
+};
 use crate::system::{Topology, TopologyFormat};
 use crate::train::{ObjectiveInfo, Training, Validation};
 use crate::trajectory::Trajectory;
@@ -67,7 +74,7 @@ pub struct SimulatorPlan {
 
 /// The two simulator kinds of a configuration.
 pub enum SimulatorKind {
-    /// Native MD: the copies (named `name.0`, …) and the template they were made from.
+    /// Native MD or Monte Carlo: the copies (named `name.0`, …).
     Native {
         /// The copies, as the optimizer runs them.
         copies: Vec<NativeSimulator>,
@@ -108,7 +115,7 @@ pub struct ObjectivePlan {
     /// The configured name.
     pub name: String,
     /// The objective.
-    pub difftre: Arc<DiffTre>,
+    pub objective: PlannedObjective,
     /// Its observables (shared with the objective).
     pub observables: Vec<Arc<dyn Observable>>,
     /// Targets of a built-in loss, in observable order.
@@ -117,6 +124,26 @@ pub struct ObjectivePlan {
     pub validation_simulator: Option<usize>,
     /// Weight for `[aggregate] kind = "weighted"`.
     pub weight: f64,
+}
+
+/// The objective of an `[[objective]]`, by what it fits.
+#[derive(Clone)]
+pub enum PlannedObjective {
+    /// DiffTRe on averages of per-state observables.
+    Difftre(Arc<DiffTre>),
+    /// DiffTRe on umbrella-sampled states for a melting temperature.
+    Melting(Arc<MeltingObjective>),
+}
+
+impl PlannedObjective {
+    /// As the optimizer runs it.
+    #[must_use]
+    pub fn objective(&self) -> Arc<dyn Objective> {
+        match self {
+            PlannedObjective::Difftre(d) => d.clone(),
+            PlannedObjective::Melting(m) => m.clone(),
+        }
+    }
 }
 
 /// Everything a training run needs.
@@ -141,6 +168,37 @@ pub struct Plan {
     pub aggregate: Aggregate,
     /// CPUs of the thread pool.
     pub cpus: usize,
+}
+
+/// The keys that name a simulator's system (native MD and Monte Carlo share them).
+struct SystemKeys<'a> {
+    duplex: Option<&'a String>,
+    strand: Option<&'a String>,
+    box_side: Option<f64>,
+    topology: Option<&'a PathBuf>,
+    configuration: Option<&'a PathBuf>,
+}
+
+impl SystemKeys<'_> {
+    fn of_native(s: &NativeConfig) -> SystemKeys<'_> {
+        SystemKeys {
+            duplex: s.duplex.as_ref(),
+            strand: s.strand.as_ref(),
+            box_side: s.box_side,
+            topology: s.topology.as_ref(),
+            configuration: s.configuration.as_ref(),
+        }
+    }
+
+    fn of_monte_carlo(s: &MonteCarloConfig) -> SystemKeys<'_> {
+        SystemKeys {
+            duplex: s.duplex.as_ref(),
+            strand: s.strand.as_ref(),
+            box_side: s.box_side,
+            topology: s.topology.as_ref(),
+            configuration: s.configuration.as_ref(),
+        }
+    }
 }
 
 impl ConfigFile {
@@ -440,6 +498,7 @@ impl ConfigFile {
     ) -> Result<SimulatorPlan> {
         match s {
             SimulatorConfig::Native(n) => self.native(i, n, params, recipe),
+            SimulatorConfig::MonteCarlo(m) => self.monte_carlo(i, m, params, recipe),
             SimulatorConfig::Oxdna(_) if matches!(recipe, ModelRecipe::Rna2 { .. }) => Err(self.error(
                 &format!("simulator[{i}].kind"),
                 "oxgrad passes trained parameters to oxDNA for its DNA models only: simulate oxRNA2 with kind = \"native\" (or replay an oxDNA trajectory with kind = \"trajectory\")",
@@ -522,7 +581,8 @@ impl ConfigFile {
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Oxdna { copies } })
     }
 
-    fn native(&self, i: usize, s: &NativeConfig, params: &ParamSet, recipe: &ModelRecipe) -> Result<SimulatorPlan> {
+    /// The system of a simulator: generated from a sequence, or read from files.
+    fn system(&self, i: usize, s: &SystemKeys<'_>) -> Result<(Topology, Configuration)> {
         let key = |k: &str| format!("simulator[{i}].{k}");
         let sources = [s.duplex.is_some(), s.strand.is_some(), s.topology.is_some() || s.configuration.is_some()];
         if sources.iter().filter(|x| **x).count() != 1 {
@@ -531,7 +591,7 @@ impl ConfigFile {
                 "give exactly one system: duplex = \"ACGT…\", strand = \"ACGT…\", or topology and configuration files",
             ));
         }
-        let (topology, initial) = if let Some(seq) = s.duplex.as_ref().or(s.strand.as_ref()) {
+        let (topology, initial) = if let Some(seq) = s.duplex.or(s.strand) {
             let which = if s.duplex.is_some() { "duplex" } else { "strand" };
             let shape = if s.duplex.is_some() { Shape::Duplex } else { Shape::Strand };
             let bases = parse_sequence(seq).map_err(|e| self.error(&key(which), e.to_string()))?;
@@ -544,17 +604,95 @@ impl ConfigFile {
             }
             let top = s
                 .topology
-                .as_ref()
                 .ok_or_else(|| self.error(&key("topology"), "a configuration needs its topology"))?;
             let conf = s
                 .configuration
-                .as_ref()
                 .ok_or_else(|| self.error(&key("configuration"), "a topology needs a starting configuration"))?;
             let (t, _) = Topology::read(self.resolve(top)).map_err(|e| self.error(&key("topology"), e.to_string()))?;
             let c = Configuration::read(self.resolve(conf), t.len())
                 .map_err(|e| self.error(&key("configuration"), e.to_string()))?;
             (t, c)
         };
+        Ok((topology, initial))
+    }
+
+    fn monte_carlo(
+        &self,
+        i: usize,
+        s: &MonteCarloConfig,
+        params: &ParamSet,
+        recipe: &ModelRecipe,
+    ) -> Result<SimulatorPlan> {
+        let key = |k: &str| format!("simulator[{i}].{k}");
+        let (topology, initial) = self.system(i, &SystemKeys::of_monte_carlo(s))?;
+        let sample_every = s.sample_every();
+        if sample_every == 0 || sample_every > s.steps {
+            return Err(self.error(&key("sample_every"), format!("between 1 and steps = {}", s.steps)));
+        }
+        if s.copies == 0 {
+            return Err(self.error(&key("copies"), "at least 1 copy"));
+        }
+        let kt = match &s.temperature {
+            Some(t) => self.temperature(t, &key("temperature"))?,
+            None => params.value("kt"),
+        };
+        let moves = match s.sim_type.as_deref().unwrap_or("VMMC") {
+            "VMMC" => McMoves::Vmmc { maxclust: s.maxclust.unwrap_or(usize::MAX) },
+            "MC" if s.maxclust.is_some() => {
+                return Err(self.error(&key("maxclust"), "applies to VMMC's cluster moves: remove it, or use sim_type = \"VMMC\""))
+            }
+            "MC" => McMoves::Single,
+            other => return Err(self.error(&key("sim_type"), unknown_choice(other, &["VMMC", "MC"]))),
+        };
+        let d = McConfig::default();
+        let config = McConfig {
+            moves,
+            steps: s.steps,
+            delta_translation: s.delta_translation.unwrap_or(d.delta_translation),
+            delta_rotation: s.delta_rotation.unwrap_or(d.delta_rotation),
+            seed: s.seed.unwrap_or(MdConfig::SEED),
+            ..d
+        };
+        config.validate().map_err(|e| {
+            let k = ["delta_translation", "delta_rotation", "maxclust", "steps"]
+                .into_iter()
+                .find(|k| e.to_string().contains(k))
+                .unwrap_or("steps");
+            self.error(&key(k), e.to_string())
+        })?;
+        let umbrella = match (&s.op_file, &s.weights_file) {
+            (Some(op), Some(w)) => Some(self.umbrella_files(op, w, topology.len(), &key("op_file"), &key("weights_file"))?),
+            (None, None) => None,
+            (Some(_), None) => return Err(self.error(&key("weights_file"), "umbrella sampling needs the weights of the op_file's states: give weights_file")),
+            (None, Some(_)) => return Err(self.error(&key("op_file"), "the weights file weighs the states of an order-parameter file: give op_file")),
+        };
+        let mut at = params.clone();
+        at.set("kt", kt)?;
+        let template = recipe
+            .model(&topology, &at)
+            .and_then(|model| {
+                NativeSimulator::of_model(&s.name, topology.clone(), initial, model, MdConfig::default(), sample_every)
+            })
+            .and_then(|sim| sim.at_temperature(kt))
+            .and_then(|sim| sim.monte_carlo(MonteCarlo { config, umbrella }))
+            .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
+            .equilibration_steps(s.equilibration_steps.unwrap_or(0))
+            .hints(s.hints.clone());
+        let copies = create_n_names(s.copies, Some(&s.name)).into_iter().map(|n| template.renamed(n)).collect();
+        Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
+    }
+
+    /// An order-parameter file and its weights (oxDNA's `safe_weights = 1`: every state listed).
+    fn umbrella_files(&self, op: &Path, w: &Path, n: usize, op_key: &str, w_key: &str) -> Result<(OrderParameters, Weights)> {
+        let ops = OrderParameters::read(self.resolve(op), n).map_err(|e| self.error(op_key, e.to_string()))?;
+        let weights =
+            Weights::read(self.resolve(w), &ops, MissingWeights::Refuse).map_err(|e| self.error(w_key, e.to_string()))?;
+        Ok((ops, weights))
+    }
+
+    fn native(&self, i: usize, s: &NativeConfig, params: &ParamSet, recipe: &ModelRecipe) -> Result<SimulatorPlan> {
+        let key = |k: &str| format!("simulator[{i}].{k}");
+        let (topology, initial) = self.system(i, &SystemKeys::of_native(s))?;
         let md_steps = s.md_steps;
         let sample_every = s.sample_every();
         if sample_every == 0 || sample_every > md_steps {
@@ -633,7 +771,7 @@ impl ConfigFile {
         // equilibration states are dropped from each run: at least one must remain
         for &idx in &indices {
             let states = match &sims[idx].kind {
-                SimulatorKind::Native { copies } => Some(copies[0].config().steps / copies[0].sample_every()),
+                SimulatorKind::Native { copies } => Some(copies[0].steps() / copies[0].sample_every()),
                 SimulatorKind::Trajectory(t) => Some(t.trajectory().len() as u64),
                 SimulatorKind::Oxdna { .. } => None,
             };
@@ -647,8 +785,27 @@ impl ConfigFile {
                 ));
             }
         }
+        if let Some(spec @ ObservableSpec::MeltingTemperature { .. }) = &o.observable {
+            return self.melting(i, o, spec, &indices, params, recipe, sims);
+        }
+        if o.observables.iter().flatten().any(|s| matches!(s, ObservableSpec::MeltingTemperature { .. })) {
+            return Err(self.error(
+                &key("observables"),
+                "a melting temperature is fitted by its own objective: give it an [[objective]] of its own with observable = { kind = \"melting_temperature\", … }",
+            ));
+        }
         let topology = &sims[indices[0]].topology;
-        let (specs, targets, okey) = match (&o.observable, &o.observables, o.target, &o.targets) {
+        let target = match &o.target {
+            Some(TomlNumberOrString::Number(x)) => Some(*x),
+            Some(TomlNumberOrString::Text(t)) => {
+                return Err(self.error(
+                    &key("target"),
+                    format!("\"{t}\" is text: give a number in the observable's unit (temperatures with units are for melting_temperature)"),
+                ))
+            }
+            None => None,
+        };
+        let (specs, targets, okey) = match (&o.observable, &o.observables, target, &o.targets) {
             (Some(spec), None, Some(t), None) => (vec![spec.clone()], vec![t], key("observable")),
             (None, Some(specs), None, Some(ts)) => {
                 if specs.len() != ts.len() {
@@ -705,9 +862,171 @@ impl ConfigFile {
             indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
         Ok(ObjectivePlan {
             name: o.name.clone(),
-            difftre: Arc::new(d),
+            objective: PlannedObjective::Difftre(Arc::new(d)),
             observables,
             targets,
+            validation_simulator,
+            weight: o.weight,
+        })
+    }
+
+    /// A melting-temperature objective: DiffTRe on the umbrella-sampled states of `indices`.
+    #[allow(clippy::too_many_arguments)]
+    fn melting(
+        &self,
+        i: usize,
+        o: &DifftreConfig,
+        spec: &ObservableSpec,
+        indices: &[usize],
+        params: &ParamSet,
+        recipe: &ModelRecipe,
+        sims: &[SimulatorPlan],
+    ) -> Result<ObjectivePlan> {
+        let key = |k: &str| format!("objective[{i}].{k}");
+        let okey = key("observable");
+        let ObservableSpec::MeltingTemperature {
+            temperatures,
+            order_parameter,
+            min_bonds,
+            molecularity,
+            concentration,
+            op_file,
+            weights_file,
+        } = spec
+        else {
+            return Err(Error::internal("a melting objective without a melting_temperature observable"));
+        };
+        let first = &sims[indices[0]];
+        let topology = &first.topology;
+        let n = topology.len();
+        // the sampling temperature, the umbrella's files and the box, from the simulators
+        let mut t0 = None;
+        for &s in indices {
+            let kt = match &sims[s].kind {
+                SimulatorKind::Native { copies } if copies[0].monte_carlo_settings().is_some() => copies[0].temperature(),
+                SimulatorKind::Native { .. } => {
+                    return Err(self.error(
+                        &key("simulators"),
+                        format!("'{}' runs MD; a melting temperature needs umbrella-sampled Monte Carlo states: use kind = \"monte_carlo\" with op_file and weights_file (or kind = \"oxdna\" with sim_type = VMMC)", sims[s].name),
+                    ))
+                }
+                SimulatorKind::Oxdna { copies } => copies[0].temperature(),
+                SimulatorKind::Trajectory(t) => {
+                    t.trajectory().temperature.as_ref().and_then(|v| v.first().copied()).unwrap_or(f64::NAN)
+                }
+            };
+            match t0 {
+                None => t0 = Some(kt),
+                Some(t) if (t - kt).abs() > 1e-12 * t => {
+                    return Err(self.error(
+                        &key("simulators"),
+                        format!("'{}' samples at {:.2} K and '{}' at {:.2} K: one melting objective reweights states of one temperature", sims[indices[0]].name, crate::units::kelvin_from_kt(t), sims[s].name, crate::units::kelvin_from_kt(kt)),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let t0 = t0.unwrap_or(f64::NAN);
+        let (ops, weights) = match (op_file, weights_file) {
+            (Some(op), Some(w)) => {
+                let (ops, w) = self.umbrella_files(op, w, n, &okey, &okey)?;
+                (ops, Some(w))
+            }
+            (None, None) => match &first.kind {
+                SimulatorKind::Native { copies } => {
+                    let Some(mc) = copies[0].monte_carlo_settings() else {
+                        return Err(Error::internal("a melting objective on MD"));
+                    };
+                    match &mc.umbrella {
+                        Some((ops, w)) => (ops.clone(), Some(w.clone())),
+                        None => {
+                            return Err(self.error(
+                                &okey,
+                                format!("'{}' samples without umbrella weights, and the observable names no op_file: give the simulator op_file and weights_file (or the observable op_file alone for unbiased states)", first.name),
+                            ))
+                        }
+                    }
+                }
+                SimulatorKind::Oxdna { copies } => {
+                    let input = copies[0].input().map_err(|e| self.error(&okey, e.to_string()))?;
+                    let ops = OrderParameters::from_input(&input, n).map_err(|e| self.error(&okey, e.to_string()))?;
+                    let w = Weights::from_input(&input, &ops).map_err(|e| self.error(&okey, e.to_string()))?;
+                    (ops, Some(w))
+                }
+                SimulatorKind::Trajectory(_) => {
+                    return Err(self.error(&okey, "a replayed trajectory has no umbrella files: give op_file and weights_file (or op_file alone for unbiased states)"))
+                }
+            },
+            (Some(op), None) => {
+                let ops = OrderParameters::read(self.resolve(op), n).map_err(|e| self.error(&okey, e.to_string()))?;
+                (ops, None)
+            }
+            (None, Some(_)) => return Err(self.error(&okey, "weights_file weighs the states of an op_file: give op_file too")),
+        };
+        let position = match order_parameter {
+            Some(name) => ops.position(name).map_err(|e| self.error(&okey, e.to_string()))?,
+            None => 0,
+        };
+        let box_volume = match &first.kind {
+            SimulatorKind::Native { copies } => Some(copies[0].initial().box_sides),
+            SimulatorKind::Trajectory(t) => t.trajectory().frames.first().map(|c| c.box_sides),
+            SimulatorKind::Oxdna { .. } => None,
+        }
+        .map(|b| b[0] * b[1] * b[2]);
+        let mut melting = Melting::new(*molecularity)
+            .order_parameter(position)
+            .min_bonds(*min_bonds)
+            .map_err(|e| self.error(&okey, e.to_string()))?;
+        if let Some(v) = box_volume {
+            melting = melting.box_volume(v).map_err(|e| self.error(&okey, e.to_string()))?;
+        }
+        if let Some(c) = concentration {
+            melting = melting.concentration(*c).map_err(|e| self.error(&okey, e.to_string()))?;
+        }
+        let at = |kt: f64| -> Result<EnergyModel> {
+            let mut p = params.clone();
+            p.set("kt", kt)?;
+            recipe.model(topology, &p)
+        };
+        let grid = temperatures
+            .iter()
+            .map(|t| {
+                let kt = self.temperature(&TomlNumberOrString::Text(t.clone()), &okey)?;
+                Ok((kt, at(kt)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let tm = MeltingTemperature::new(at(t0)?, melting, ops, weights, grid)
+            .map_err(|e| self.error(&okey, e.to_string()))?;
+        let target = match &o.target {
+            Some(t) => crate::units::kelvin_from_kt(self.temperature(t, &key("target"))?),
+            None => {
+                return Err(self.error(&key("target"), "missing required key 'target': the melting temperature to reach, e.g. target = \"56C\""))
+            }
+        };
+        if o.targets.is_some() {
+            return Err(self.error(&key("targets"), "one observable takes 'target', not 'targets'"));
+        }
+        let loss = Loss::named(&o.loss, vec![target]).map_err(|e| self.error(&key("loss"), e.to_string()))?;
+        let tm = Arc::new(tm);
+        let required: Vec<ObservableId> = indices.iter().flat_map(|&s| sims[s].exposes()).collect();
+        let mut m = MeltingObjective::new(&o.name, required, tm.clone(), loss)?
+            .min_n_eff(o.min_n_eff)
+            .map_err(|e| self.error(&key("min_n_eff"), e.to_string()))?
+            .n_equilibration_states(o.equilibration_states)
+            .hints(o.hints.clone());
+        if let Some(k) = o.max_valid_opt_steps {
+            m = m.max_valid_opt_steps(k).map_err(|e| self.error(&key("max_valid_opt_steps"), e.to_string()))?;
+        }
+        if !(o.weight.is_finite()) {
+            return Err(self.error(&key("weight"), "a finite number"));
+        }
+        let validation_simulator =
+            indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
+        Ok(ObjectivePlan {
+            name: o.name.clone(),
+            objective: PlannedObjective::Melting(Arc::new(m)),
+            observables: vec![tm as Arc<dyn Observable>],
+            targets: vec![target],
             validation_simulator,
             weight: o.weight,
         })
@@ -787,7 +1106,7 @@ impl Plan {
             }
         }
         for o in &self.objectives {
-            opt = opt.add_objective(o.difftre.clone());
+            opt = opt.add_objective(o.objective.objective());
         }
         Ok(opt)
     }
@@ -803,10 +1122,11 @@ impl Plan {
             let validation = match (v.enabled, o.validation_simulator.map(|i| &self.simulators[i].kind)) {
                 (true, Some(SimulatorKind::Native { copies })) => {
                     let template = &copies[0];
-                    let mut cfg = template.config().clone();
-                    cfg.steps = v.md_steps.unwrap_or(4 * template.config().steps);
                     let sim = template
-                        .with_config(cfg, v.sample_every.unwrap_or(template.sample_every()))?
+                        .with_steps(
+                            v.md_steps.unwrap_or(4 * template.steps()),
+                            v.sample_every.unwrap_or(template.sample_every()),
+                        )?
                         .equilibration_steps(v.equilibration_steps.unwrap_or(template.equilibration()));
                     Some(Validation {
                         simulator: sim,
@@ -836,6 +1156,7 @@ impl Plan {
         for s in &self.file.config.simulators {
             let seed = match s {
                 SimulatorConfig::Native(n) => n.seed,
+                SimulatorConfig::MonteCarlo(m) => m.seed,
                 SimulatorConfig::Oxdna(o) => o.seed,
                 SimulatorConfig::Trajectory(_) => continue,
             };

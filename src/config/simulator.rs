@@ -14,6 +14,10 @@ tagged!(
     SimulatorConfig {
         /// `"native"`: the embedded MD engine.
         Native(NativeConfig) = "native",
+        /// `"monte_carlo"`: the embedded Monte Carlo (VMMC or single moves), with umbrella
+        /// sampling.
+        MonteCarlo(MonteCarloConfig) = "monte_carlo"
+            note "Monte Carlo has no time step or thermostat; its moves are set with sim_type, delta_translation, delta_rotation and maxclust",
         /// `"oxdna"`: an installed oxDNA run on an input directory.
         Oxdna(OxdnaConfig) = "oxdna"
             note "oxDNA's settings come from the input directory's `input`; set them with input_overrides = { steps = …, T = … }",
@@ -28,6 +32,7 @@ impl SimulatorConfig {
     pub fn name(&self) -> &str {
         match self {
             SimulatorConfig::Native(c) => &c.name,
+            SimulatorConfig::MonteCarlo(c) => &c.name,
             SimulatorConfig::Oxdna(c) => &c.name,
             SimulatorConfig::Trajectory(c) => &c.name,
         }
@@ -96,6 +101,78 @@ impl NativeConfig {
     #[must_use]
     pub fn sample_every(&self) -> u64 {
         self.sample_every.unwrap_or((self.md_steps / 100).max(1))
+    }
+}
+
+/// `kind = "monte_carlo"`: oxgrad's Monte Carlo on a generated or given system, as oxDNA's
+/// `sim_type = VMMC` (or `MC`) runs it, biased by umbrella weights when `op_file` and
+/// `weights_file` are given (the states of a melting temperature). Unset move settings are
+/// [`crate::simulate::McConfig::default`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonteCarloConfig {
+    /// Unique name; copies are named `name.0`, `name.1`, …
+    pub name: String,
+    /// Independent copies (default 1).
+    #[serde(default = "super::one")]
+    pub copies: usize,
+    /// A generated Watson–Crick duplex, this sequence 5'→3' on its first strand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplex: Option<String>,
+    /// A generated single strand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strand: Option<String>,
+    /// Box side of a generated system (oxDNA units; default from its length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub box_side: Option<f64>,
+    /// An oxDNA topology (with `configuration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<PathBuf>,
+    /// The starting configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<PathBuf>,
+    /// The simulation temperature (default: the model's), e.g. `"72C"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<TomlNumberOrString>,
+    /// `"VMMC"` (default, cluster moves) or `"MC"` (single-nucleotide moves), as oxDNA spells them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_type: Option<String>,
+    /// Monte Carlo steps per run (one step: one attempted move per nucleotide).
+    pub steps: u64,
+    /// Sample a state every this many steps (default `steps / 100`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_every: Option<u64>,
+    /// Steps before sampling starts (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equilibration_steps: Option<u64>,
+    /// Master seed; each copy and step derives its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Largest translation (oxDNA length units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_translation: Option<f64>,
+    /// Largest rotation (radians).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_rotation: Option<f64>,
+    /// VMMC: the largest cluster moved at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxclust: Option<usize>,
+    /// Umbrella sampling: oxDNA's order-parameter file (with `weights_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_file: Option<PathBuf>,
+    /// Umbrella sampling: oxDNA's weights file, one line per state (with `op_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_file: Option<PathBuf>,
+    /// Scheduler hints (`num_cpus`, `mem_mb`, `max_retries`, …).
+    #[serde(default, skip_serializing_if = "super::is_default_hints")]
+    pub hints: SchedulerHints,
+}
+
+impl MonteCarloConfig {
+    /// The sampling interval: `sample_every`, by default a hundredth of `steps` (at least 1).
+    #[must_use]
+    pub fn sample_every(&self) -> u64 {
+        self.sample_every.unwrap_or((self.steps / 100).max(1))
     }
 }
 

@@ -125,14 +125,7 @@ impl DiffTre {
 
     /// The smallest normalised effective sample size that keeps reweighting valid.
     pub fn min_n_eff(mut self, f: f64) -> Result<Self> {
-        if !(f > 0.0 && f <= 1.0) {
-            return Err(Error::invalid(
-                "min_n_eff_factor",
-                f,
-                "a fraction of the sample size in (0, 1]; mythos examples use 0.95",
-            ));
-        }
-        self.min_n_eff = f;
+        self.min_n_eff = check_min_n_eff(f)?;
         Ok(self)
     }
 
@@ -145,10 +138,7 @@ impl DiffTre {
 
     /// Updates a trajectory may serve before it is re-simulated (default: no limit).
     pub fn max_valid_opt_steps(mut self, n: u64) -> Result<Self> {
-        if n == 0 {
-            return Err(Error::invalid("max_valid_opt_steps", 0, "max_valid_opt_steps must be positive or infinity."));
-        }
-        self.max_valid_opt_steps = Some(n);
+        self.max_valid_opt_steps = Some(check_max_valid_opt_steps(n)?);
         Ok(self)
     }
 
@@ -189,47 +179,8 @@ impl DiffTre {
         self.model.params().with_params(values.iter().map(|(k, v)| (k.as_str(), *v)))
     }
 
-    /// Drops the equilibration states of each trajectory and joins them; the segment lengths.
     fn join(&self, trajectories: &[Trajectory]) -> Result<(Trajectory, Vec<usize>)> {
-        if trajectories.is_empty() {
-            return Err(Error::invalid(
-                "observables",
-                &self.name,
-                "No SimulatorTrajectory observables found in observables.",
-            ));
-        }
-        let sliced: Vec<Trajectory> = trajectories
-            .iter()
-            .map(|t| {
-                let k = self.n_equilibration_steps.min(t.len());
-                let mut t = t.clone();
-                t.frames.drain(..k);
-                if let Some(temp) = t.temperature.as_mut() {
-                    temp.drain(..k);
-                }
-                for v in t.metadata.values_mut() {
-                    v.drain(..k.min(v.len()));
-                }
-                t
-            })
-            .collect();
-        let segments: Vec<usize> = sliced.iter().map(Trajectory::len).collect();
-        let joined = Trajectory::concat(&sliced)?;
-        if joined.is_empty() {
-            return Err(Error::invalid(
-                "n_equilibration_steps",
-                self.n_equilibration_steps,
-                "Equilibration slicing yields no states! Note slicing is in number of snapshots, not timesteps (a configuration's equilibration_states).",
-            ));
-        }
-        if joined.temperature.is_none() {
-            return Err(Error::invalid(
-                "trajectory",
-                &self.name,
-                "SimulatorTrajectory.temperature is None. DiffTRe requires per-state temperature (kT) on the trajectory.",
-            ));
-        }
-        Ok((joined, segments))
+        join(&self.name, trajectories, self.n_equilibration_steps)
     }
 
     /// Evaluates the reweighted loss, its gradient with respect to every name in `params`, the
@@ -373,6 +324,26 @@ impl DiffTre {
     }
 }
 
+/// A valid `min_n_eff` (a fraction in (0, 1]).
+pub(crate) fn check_min_n_eff(f: f64) -> Result<f64> {
+    if !(f > 0.0 && f <= 1.0) {
+        return Err(Error::invalid(
+            "min_n_eff_factor",
+            f,
+            "a fraction of the sample size in (0, 1]; mythos examples use 0.95",
+        ));
+    }
+    Ok(f)
+}
+
+/// A valid `max_valid_opt_steps` (positive).
+pub(crate) fn check_max_valid_opt_steps(n: u64) -> Result<u64> {
+    if n == 0 {
+        return Err(Error::invalid("max_valid_opt_steps", 0, "max_valid_opt_steps must be positive or infinity."));
+    }
+    Ok(n)
+}
+
 /// Normalised weights and the normalised effective sample size of log-weights `a`.
 #[must_use]
 pub fn weights(a: &[f64]) -> (Vec<f64>, f64) {
@@ -409,6 +380,104 @@ fn fingerprint(t: &Trajectory) -> String {
     format!("{}:{:x}:{:x}", t.len(), bits(t.frames.first()), bits(t.frames.last()))
 }
 
+/// DiffTRe's reuse of a trajectory across updates, kept in the objective's state: how many
+/// updates it served, the parameters θ_ref it is referenced at and its reference energies,
+/// keyed by the trajectory's fingerprint. A new trajectory (a re-simulation, whoever asked for
+/// it) is re-referenced at the current θ.
+pub(crate) struct Reuse {
+    /// Updates the trajectory has served (0 for a new one).
+    pub opt_steps: u64,
+    /// The reference parameters.
+    pub theta_ref: Params,
+    /// Cached reference energies (empty: compute them at `theta_ref`).
+    pub cached: Vec<f64>,
+    key: String,
+}
+
+impl Reuse {
+    /// From the state of the previous call, for the joined trajectory `joined` and the current
+    /// parameters `params`.
+    pub fn from_state(state: &State, params: &Params, joined: &Trajectory) -> Result<Reuse> {
+        let opt_steps = state.get("opt_steps").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let key = fingerprint(joined);
+        let same =
+            opt_steps > 0 && state.get("reference_key").and_then(serde_json::Value::as_str) == Some(key.as_str());
+        let theta_ref: Params = match state.get("reference_opt_params") {
+            Some(v) if same => serde_json::from_value(v.clone())
+                .map_err(|e| Error::invalid("DiffTRe state", e, "reference_opt_params must map names to numbers"))?,
+            _ => params.clone(),
+        };
+        let cached: Vec<f64> = match state.get("reference_energies") {
+            Some(v) if same => serde_json::from_value(v.clone()).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Ok(Reuse { opt_steps: if same { opt_steps } else { 0 }, theta_ref, cached, key })
+    }
+
+    /// The reference of `n` states: the cached energies if they fit, else θ_ref.
+    pub fn reference(&self, n: usize) -> Reference<'_> {
+        if self.cached.len() == n {
+            Reference::Energies(&self.cached)
+        } else {
+            Reference::Params(&self.theta_ref)
+        }
+    }
+
+    /// Records one more update served, with the reference energies used, in `out`'s state.
+    pub fn record(&self, out: &mut ObjectiveOutput, reference_energies: &[f64]) {
+        out.state.insert("opt_steps".into(), (self.opt_steps + 1).into());
+        out.state.insert("reference_opt_params".into(), serde_json::to_value(&self.theta_ref).unwrap_or_default());
+        out.state.insert("reference_energies".into(), serde_json::to_value(reference_energies).unwrap_or_default());
+        out.state.insert("reference_key".into(), self.key.clone().into());
+    }
+}
+
+/// Drops `n_equilibration` states from the start of each trajectory and joins them; the
+/// segment lengths. Every state must carry its temperature. `name` (the objective's) names
+/// the errors.
+pub(crate) fn join(name: &str, trajectories: &[Trajectory], n_equilibration: usize) -> Result<(Trajectory, Vec<usize>)> {
+    if trajectories.is_empty() {
+        return Err(Error::invalid(
+            "observables",
+            name,
+            "No SimulatorTrajectory observables found in observables.",
+        ));
+    }
+    let sliced: Vec<Trajectory> = trajectories
+        .iter()
+        .map(|t| {
+            let k = n_equilibration.min(t.len());
+            let mut t = t.clone();
+            t.frames.drain(..k);
+            if let Some(temp) = t.temperature.as_mut() {
+                temp.drain(..k);
+            }
+            for v in t.metadata.values_mut() {
+                v.drain(..k.min(v.len()));
+            }
+            t
+        })
+        .collect();
+    let segments: Vec<usize> = sliced.iter().map(Trajectory::len).collect();
+    let joined = Trajectory::concat(&sliced)?;
+    if joined.is_empty() {
+        return Err(Error::invalid(
+            "n_equilibration_steps",
+            n_equilibration,
+            "Equilibration slicing yields no states! Note slicing is in number of snapshots, not timesteps (a configuration's equilibration_states).",
+        ));
+    }
+    if joined.temperature.is_none() {
+        return Err(Error::invalid(
+            "trajectory",
+            name,
+            "SimulatorTrajectory.temperature is None. DiffTRe requires per-state temperature (kT) on the trajectory.",
+        ));
+    }
+    Ok((joined, segments))
+}
+
+
 impl Objective for DiffTre {
     fn name(&self) -> &str {
         &self.name
@@ -439,23 +508,8 @@ impl Objective for DiffTre {
             })
             .collect();
         let (joined, segments) = self.join(&trajs)?;
-        // θ_ref and E_ref belong to the trajectory they were computed on: a new trajectory (a
-        // re-simulation, whoever asked for it) is re-referenced at the current θ
-        let key = fingerprint(&joined);
-        let same =
-            opt_steps > 0 && state.get("reference_key").and_then(serde_json::Value::as_str) == Some(key.as_str());
-        let opt_steps = if same { opt_steps } else { 0 };
-        let theta_ref: Params = match state.get("reference_opt_params") {
-            Some(v) if same => serde_json::from_value(v.clone())
-                .map_err(|e| Error::invalid("DiffTRe state", e, "reference_opt_params must map names to numbers"))?,
-            _ => params.clone(),
-        };
-        let cached: Vec<f64> = match state.get("reference_energies") {
-            Some(v) if same => serde_json::from_value(v.clone()).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let reference =
-            if cached.len() == joined.len() { Reference::Energies(&cached) } else { Reference::Params(&theta_ref) };
+        let reuse = Reuse::from_state(state, params, &joined)?;
+        let reference = reuse.reference(joined.len());
         let e = self.evaluate_joined(&joined, &segments, reference, params)?;
         let mut reported = BTreeMap::new();
         reported.insert("neff".to_string(), Observation::Scalar(e.n_eff_min));
@@ -474,12 +528,7 @@ impl Objective for DiffTre {
             reported.insert(format!("{}_se", o.name), Observation::Scalar(o.estimate.std_err));
         }
         let mut result = ObjectiveOutput::ready(e.grads, reported);
-        result.state.insert("opt_steps".into(), (opt_steps + 1).into());
-        result.state.insert("reference_opt_params".into(), serde_json::to_value(&theta_ref).unwrap_or_default());
-        result
-            .state
-            .insert("reference_energies".into(), serde_json::to_value(&e.reference_energies).unwrap_or_default());
-        result.state.insert("reference_key".into(), key.into());
+        reuse.record(&mut result, &e.reference_energies);
         Ok(result)
     }
 }

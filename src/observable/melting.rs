@@ -64,6 +64,7 @@
 
 use crate::error::{Error, Result};
 use crate::io::histogram::Histogram;
+use crate::math::Real;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -407,14 +408,21 @@ impl MeltingCurve {
                 return None;
             }
             if a.is_finite() && b.is_finite() {
-                let (xa, xb) = (1.0 / t[k], 1.0 / t[k + 1]);
-                Some(1.0 / (xa + (xb - xa) * a / (a - b)))
+                Some(crossing(t[k], t[k + 1], a, b))
             } else {
                 let (fa, fb) = (self.yields[k], self.yields[k + 1]);
                 Some(t[k] + (t[k + 1] - t[k]) * (fa - f) / (fa - fb))
             }
         })
     }
+}
+
+/// Where g, linear in 1/T between (T_a, g_a) and (T_b, g_b), is zero: the temperature
+/// 1 / (1/T_a + (1/T_b − 1/T_a) g_a / (g_a − g_b)). The one interpolation of Tm, for `f64` curves
+/// and for the differentiated tensors of [`super::melting_temperature`].
+pub fn crossing<R: Real>(ta: f64, tb: f64, ga: R, gb: R) -> R {
+    let (xa, xb) = (1.0 / ta, 1.0 / tb);
+    ((ga.clone() / (ga - gb)) * (xb - xa) + xa).recip()
 }
 
 #[cfg(test)]

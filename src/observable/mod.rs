@@ -16,9 +16,11 @@
 //! | RMSD to a reference structure | [`structure`] | nm |
 //! | persistence length of a duplex | [`persistence`] | nm |
 //!
-//! Melting temperatures come from umbrella-sampling histograms rather than per-state features:
-//! [`melting`] (bound fractions with the finite-size correction, Tm and width with errors over
-//! independent runs).
+//! Melting temperatures come from umbrella sampling rather than per-state features: from
+//! histograms in [`melting`] (bound fractions with the finite-size correction, Tm and width with
+//! errors over independent runs), and from the sampled states, reweighted to other temperatures
+//! and parameters, in [`melting_temperature`] (what training differentiates); the order
+//! parameters both count are evaluated by [`order_parameters`].
 //!
 //! Lengths are computed in oxDNA units and reported in nm (1 oxDNA unit = 0.8518 nm); angles in
 //! degrees. Base pairs of a duplex are selected by [`BasePairs`], which can drop the fraying
@@ -38,6 +40,8 @@
 pub mod distance;
 pub mod helix;
 pub mod melting;
+pub mod melting_temperature;
+pub mod order_parameters;
 pub mod persistence;
 pub mod stats;
 pub mod structure;
@@ -81,6 +85,14 @@ pub trait Observable: Send + Sync {
     /// values.
     fn feature_params(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// For a quantity measured on whole runs rather than per state (a melting temperature from
+    /// umbrella-sampled states): its estimate from independent `trajectories` sampled with the
+    /// parameters `set`, which a validation uses instead of averaging [`Observable::features`].
+    /// Default `None`: the observable is an average of per-state features.
+    fn estimate_runs(&self, trajectories: &[Trajectory], set: &ParamSet) -> Option<Result<Estimate>> {
+        let _ = (trajectories, set);
+        None
     }
 }
 
@@ -214,6 +226,40 @@ pub enum ObservableSpec {
         #[serde(default)]
         max_lag: Option<usize>,
     },
+    /// The melting temperature of umbrella-sampled Monte Carlo runs (kelvin), reweighted to
+    /// each of `temperatures` ([`melting_temperature::MeltingTemperature`]); its own objective.
+    MeltingTemperature {
+        /// The temperatures Tm is interpolated between (`"60C"`, `"333.15K"` or simulation
+        /// units), at least two, bracketing the expected Tm (oxDNA's `extrapolate_hist`).
+        temperatures: Vec<String>,
+        /// The `name` of the `bond` order parameter that counts base pairs (default: the first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order_parameter: Option<String>,
+        /// The fewest formed base pairs of a bound state (default 1).
+        #[serde(default = "one_bond")]
+        min_bonds: i32,
+        /// `"bimolecular"` (two strands, default) or `"unimolecular"` (a hairpin).
+        #[serde(default = "bimolecular")]
+        molecularity: melting::Molecularity,
+        /// Strand concentration, mol/L, at which Tm is reported (default: the box's, one strand
+        /// of each kind in its volume).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        concentration: Option<f64>,
+        /// The order-parameter file (default: the simulator's `op_file`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        op_file: Option<std::path::PathBuf>,
+        /// The weights file (default: the simulator's `weights_file`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights_file: Option<std::path::PathBuf>,
+    },
+}
+
+fn one_bond() -> i32 {
+    1
+}
+
+fn bimolecular() -> melting::Molecularity {
+    melting::Molecularity::Bimolecular
 }
 
 fn two() -> usize {
@@ -222,7 +268,7 @@ fn two() -> usize {
 
 impl ObservableSpec {
     /// Every kind a configuration may name.
-    pub const KINDS: [&'static str; 10] = [
+    pub const KINDS: [&'static str; 11] = [
         "propeller_twist",
         "rise",
         "twist",
@@ -233,6 +279,7 @@ impl ObservableSpec {
         "radius_of_gyration",
         "rmsd",
         "persistence_length",
+        "melting_temperature",
     ];
 
     /// Builds the observable for `top`, with the interaction sites of `params` and relative
@@ -273,6 +320,13 @@ impl ObservableSpec {
             }
             ObservableSpec::PersistenceLength { exclude_end_pairs, max_lag } => {
                 Box::new(PersistenceLength::new(BasePairs::duplex(top, *exclude_end_pairs)?, *max_lag)?)
+            }
+            ObservableSpec::MeltingTemperature { .. } => {
+                return Err(Error::invalid(
+                    "observable",
+                    "melting_temperature",
+                    "a melting temperature is fitted by its own objective over Monte Carlo states: give it an [[objective]] of its own with observable = { kind = \"melting_temperature\", … }, not among other observables",
+                ))
             }
         })
     }

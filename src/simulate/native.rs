@@ -1,11 +1,15 @@
-//! `NativeSimulator`: the embedded MD engine as a simulator of the optimizer. Parameters in (the
+//! `NativeSimulator`: the embedded MD engine (or its Monte Carlo, with an umbrella bias if asked,
+//! [`NativeSimulator::monte_carlo`]) as a simulator of the optimizer. Parameters in (the
 //! optimised names override its base parameter set), a trajectory out: one state every
 //! `sample_every` steps after `equilibration_steps`, each with its temperature.
 
+use super::mc::{Mc, McConfig, McState};
 use super::md::{Md, MdConfig, MdState};
+use super::umbrella::Umbrella;
 use crate::component::{Observation, Params, SchedulerHints, SimOutput, Simulator, State, TaskContext};
 use crate::energy::EnergyModel;
 use crate::error::{Error, Result};
+use crate::io::order_parameter::{OrderParameters, Weights};
 use crate::io::Configuration;
 use crate::params::ParamSet;
 use crate::system::Topology;
@@ -21,9 +25,21 @@ pub struct NativeSimulator {
     /// The energy model at the base parameters (its terms and weights are kept in every run).
     model: EnergyModel,
     config: MdConfig,
+    monte_carlo: Option<MonteCarlo>,
+    /// A temperature of its own (simulation units), whatever the parameters passed in say.
+    temperature: Option<f64>,
     equilibration_steps: u64,
     sample_every: u64,
     hints: SchedulerHints,
+}
+
+/// Monte Carlo sampling instead of MD ([`NativeSimulator::monte_carlo`]).
+#[derive(Debug, Clone)]
+pub struct MonteCarlo {
+    /// Moves, step sizes and production steps (each run replaces the seed with its own).
+    pub config: McConfig,
+    /// An umbrella bias: order parameters and their weights (oxDNA's `op_file`, `weights_file`).
+    pub umbrella: Option<(OrderParameters, Weights)>,
 }
 
 impl NativeSimulator {
@@ -81,11 +97,74 @@ impl NativeSimulator {
             topology,
             initial,
             config,
+            monte_carlo: None,
+            temperature: None,
             equilibration_steps: 0,
             sample_every,
             hints: SchedulerHints::default(),
         }
         .with_model(model)
+    }
+
+    /// Samples with Monte Carlo (single-nucleotide moves or VMMC, `mc.config.steps` steps)
+    /// instead of MD, biased by `mc.umbrella` if given; the MD settings are then unused.
+    pub fn monte_carlo(mut self, mc: MonteCarlo) -> Result<NativeSimulator> {
+        mc.config.validate()?;
+        self.monte_carlo = Some(mc);
+        Ok(self)
+    }
+
+    /// Always simulates at `kt` (simulation units), whatever temperature the parameter sets of
+    /// its runs carry: a melting simulation at 72 °C in a training whose model is at 300 K.
+    pub fn at_temperature(mut self, kt: f64) -> Result<NativeSimulator> {
+        crate::units::check_kt(kt).map_err(|m| Error::invalid("temperature", kt, m))?;
+        self.params.set("kt", kt)?;
+        self.model = self.model.with_params(self.params.clone())?;
+        self.temperature = Some(kt);
+        Ok(self)
+    }
+
+    /// The temperature it simulates at (simulation units).
+    #[must_use]
+    pub fn temperature(&self) -> f64 {
+        self.params.value("kt")
+    }
+
+    /// The starting configuration.
+    #[must_use]
+    pub fn initial(&self) -> &Configuration {
+        &self.initial
+    }
+
+    /// Its Monte Carlo settings, if it samples with Monte Carlo.
+    #[must_use]
+    pub fn monte_carlo_settings(&self) -> Option<&MonteCarlo> {
+        self.monte_carlo.as_ref()
+    }
+
+    /// Production steps per run (MD or Monte Carlo).
+    #[must_use]
+    pub fn steps(&self) -> u64 {
+        self.monte_carlo.as_ref().map_or(self.config.steps, |m| m.config.steps)
+    }
+
+    /// The same simulator with `steps` production steps per run (MD or Monte Carlo) and a state
+    /// sampled every `sample_every` steps.
+    pub fn with_steps(&self, steps: u64, sample_every: u64) -> Result<NativeSimulator> {
+        let mut out = self.clone();
+        match &mut out.monte_carlo {
+            Some(m) => m.config.steps = steps,
+            None => out.config.steps = steps,
+        }
+        out.sample_every = sample_every;
+        check_settings(&out.config, sample_every, &out.params)?;
+        Ok(out)
+    }
+
+    /// The master seed each run derives its own from.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.monte_carlo.as_ref().map_or(self.config.seed, |m| m.config.seed)
     }
 
     /// Steps run before sampling starts.
@@ -166,35 +245,78 @@ impl NativeSimulator {
 
     /// Runs with `params` and `seed` on `threads` threads (the same trajectory for any number).
     pub fn run_threads(&self, params: &ParamSet, seed: u64, threads: usize) -> Result<Trajectory> {
+        let params = &match self.temperature {
+            Some(kt) => params.with_params([("kt", kt)])?,
+            None => params.clone(),
+        };
         let model = self.model.with_params(params.clone())?;
+        let frames = match &self.monte_carlo {
+            Some(mc) => self.sample_mc(&model, mc, seed)?,
+            None => self.sample_md(&model, seed, threads)?,
+        };
+        let kt = params.value("kt");
+        let n = frames.len();
+        Trajectory::new(frames, Some(vec![kt; n]))
+    }
+
+    fn sample_md(&self, model: &EnergyModel, seed: u64, threads: usize) -> Result<Vec<Configuration>> {
         let mut state = MdState::from_configuration(&self.initial);
         state.step = 0;
-        let mut md = Md::new(&model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;
+        let mut md = Md::new(model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;
         md.refresh_velocities(&mut state);
-        let stopped = || Error::Stopped { what: format!("the MD run of simulator '{}'", self.name) };
-        let frames = md.within(|md| -> Result<Vec<Configuration>> {
+        md.within(|md| -> Result<Vec<Configuration>> {
             for _ in 0..self.equilibration_steps {
                 md.step(&mut state)?;
-                if crate::component::stop_requested() {
-                    return Err(stopped());
-                }
+                self.check_stop("MD")?;
             }
             state.step = 0;
             let mut frames = Vec::new();
             for k in 1..=self.config.steps {
                 md.step(&mut state)?;
-                if crate::component::stop_requested() {
-                    return Err(stopped());
-                }
+                self.check_stop("MD")?;
                 if k % self.sample_every == 0 {
                     frames.push(state.to_configuration(md.potential()));
                 }
             }
             Ok(frames)
-        })?;
-        let kt = params.value("kt");
-        let n = frames.len();
-        Trajectory::new(frames, Some(vec![kt; n]))
+        })
+    }
+
+    /// Monte Carlo on one thread (the umbrella's own histogram is not kept: the states are).
+    fn sample_mc(&self, model: &EnergyModel, mc: &MonteCarlo, seed: u64) -> Result<Vec<Configuration>> {
+        let mut state = McState::from_configuration(&self.initial);
+        state.step = 0;
+        let mut engine = Mc::new(model, McConfig { seed, ..mc.config.clone() }, &state)?;
+        let mut umbrella = match &mc.umbrella {
+            Some((ops, weights)) => {
+                Some(Umbrella::new(model, &state.frame, ops.clone(), Some(weights.clone()), Vec::new(), 0)?)
+            }
+            None => None,
+        };
+        let mut step = |engine: &mut Mc<'_>, state: &mut McState| -> Result<()> {
+            engine.step(state, umbrella.as_mut().map(|u| u as &mut dyn super::mc::Bias))?;
+            self.check_stop("Monte Carlo")
+        };
+        for _ in 0..self.equilibration_steps {
+            step(&mut engine, &mut state)?;
+        }
+        let mut frames = Vec::new();
+        for k in 1..=mc.config.steps {
+            step(&mut engine, &mut state)?;
+            if k % self.sample_every == 0 {
+                let mut c = state.to_configuration(engine.potential());
+                c.step = k;
+                frames.push(c);
+            }
+        }
+        Ok(frames)
+    }
+
+    fn check_stop(&self, what: &str) -> Result<()> {
+        if crate::component::stop_requested() {
+            return Err(Error::Stopped { what: format!("the {what} run of simulator '{}'", self.name) });
+        }
+        Ok(())
     }
 
     /// The base parameters with the optimiser's values applied.
@@ -239,7 +361,7 @@ impl Simulator for NativeSimulator {
     }
     fn run(&self, ctx: &TaskContext, params: &Params, state: &State) -> Result<SimOutput> {
         let set = self.params_with(params)?;
-        let seed = derive_seed(self.config.seed, &self.name, ctx.step);
+        let seed = derive_seed(self.seed(), &self.name, ctx.step);
         // the CPUs the task was given (its num_cpus hint; one without)
         let threads = ctx
             .env

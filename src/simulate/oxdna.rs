@@ -222,8 +222,14 @@ impl OxdnaSimulator {
         &self.base
     }
 
+    /// The temperature of its runs (the input's `T`), simulation units.
+    #[must_use]
+    pub fn temperature(&self) -> f64 {
+        self.kt
+    }
+
     /// The input with the overrides applied (what every run starts from).
-    fn input(&self) -> Result<InputFile> {
+    pub fn input(&self) -> Result<InputFile> {
         let mut input = InputFile::read(self.input_dir.join("input"))?;
         for (k, v) in &self.overrides {
             input.set(k, v);

@@ -589,7 +589,7 @@ impl Training {
                 targets: o.targets.clone(),
                 initial: res[0].clone(),
                 best: res[1].clone(),
-                md_steps: val.simulator.config().steps,
+                md_steps: val.simulator.steps(),
                 copies: val.copies,
                 sample_every: val.simulator.sample_every(),
             });

@@ -1,5 +1,6 @@
 //! Validation: fresh, independent simulations with given parameters, and each observable's plain
-//! (unweighted) average with its standard error — the check that a fit holds up, independent of
+//! (unweighted) average with its standard error (or, for a quantity of whole runs such as a
+//! melting temperature, its own [`Observable::estimate_runs`]) — the check that a fit holds up, independent of
 //! the reweighted estimates the optimizer steered by. The error is a block jackknife over blocks
 //! of ten integrated autocorrelation times within each copy, or over the copies themselves
 //! ([`crate::observable::stats`]); an error that cannot be trusted is logged as a warning.
@@ -76,7 +77,10 @@ impl Validation {
         self.observables
             .iter()
             .map(|o| {
-                let e = estimate(o.as_ref(), &reducer, &feature_table(o.as_ref(), &joined)?, &w, &segments);
+                let e = match o.estimate_runs(trajs, params) {
+                    Some(e) => e?,
+                    None => estimate(o.as_ref(), &reducer, &feature_table(o.as_ref(), &joined)?, &w, &segments),
+                };
                 if !e.reliable {
                     tracing::warn!(
                         "validation: the standard error of '{}' is unreliable ({} states in {} copies, τ_int ≈ {} states, {} blocks of {}): simulate longer ([validation] md_steps) or run more copies",
