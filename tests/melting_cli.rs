@@ -111,3 +111,72 @@ fn bad_files_and_arguments_are_clear_errors() {
     }
     assert!(Path::new(DIR).join("two_state_run1.dat").exists());
 }
+
+/// `--nearest-neighbour`: SantaLucia's (1998) Tm against an independent calculator. Biopython
+/// 1.88's `Tm_NN(seq, nn_table=DNA_NN3, dnac1=c, dnac2=c, Na=…, saltcorr=5)` (the same unified
+/// parameters and salt correction): 71.467 °C for GCGTCATACAGTGC with c = 3.3585e-4 M (one strand
+/// of each kind in a box of side 20) and 0.5 M Na⁺, run by hand; 60.32 °C for its documented
+/// example (module docs of Bio.SeqUtils.MeltingTemp: 25 nM each strand, 50 mM Na⁺).
+#[test]
+fn nearest_neighbour_tm_against_biopython() {
+    let (ok, out, err) =
+        oxgrad(&["melting", "--nearest-neighbour", "GCGTCATACAGTGC", "--box-side", "20", "--salt", "0.5"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("3'-CGCAGTATGTCACG-5'  (14 bp; two different strands"), "{out}");
+    assert!(
+        out.contains(
+            "strand concentration 3.3585e-4 M each (one strand of each kind in a box of side 20), C_T = 6.7170e-4 M"
+        ),
+        "{out}"
+    );
+    let tm = numbers_after(&out, "Tm = ");
+    assert!((tm[1] - 71.467).abs() < 0.01 && (tm[0] - 273.15 - tm[1]).abs() < 0.011, "{out}");
+
+    let args =
+        ["melting", "--nearest-neighbor", "CGTTCCAAAGATGTGGGCATGAGCTTAC", "--concentration", "25nM", "--salt", "50mM"];
+    let (ok, out, err) = oxgrad(&args);
+    assert!(ok, "{err}");
+    assert!((numbers_after(&out, "Tm = ")[1] - 60.32).abs() < 0.006, "{out}");
+
+    // SantaLucia's worked example, 5'-CGTTGA-3': ΔG°37 = −5.35 kcal/mol from the paper's column
+    let (ok, out, err) = oxgrad(&["melting", "--nearest-neighbour", "cgttga", "--concentration", "1uM"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("the paper's ΔG°37 column sums to -5.35"), "{out}");
+}
+
+#[test]
+fn nearest_neighbour_and_histograms_are_separate_modes() {
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["melting", "--bimolecular", "--nearest-neighbour", "ACGT", "--concentration", "1uM"],
+            "the argument '--bimolecular' cannot be used with '--nearest-neighbour <SEQ>'",
+        ),
+        (
+            &["melting", "two_state_run1.dat", "--nearest-neighbour", "ACGT", "--box-side", "20"],
+            "the argument '[HISTOGRAMS]...' cannot be used with '--nearest-neighbour <SEQ>'",
+        ),
+        (
+            &["melting", "--nearest-neighbour", "ACGT", "--box-side", "20", "--plot", "x.png"],
+            "cannot be used with '--plot <PLOT>'",
+        ),
+        (&["melting", "--bimolecular", "two_state_run1.dat", "--salt", "0.5"], "cannot be used with '--salt <SALT>'"),
+        (
+            &["melting", "--nearest-neighbour", "ACGX", "--box-side", "20"],
+            "invalid --nearest-neighbour = ACGX: character 4 is 'X'; SantaLucia's (1998) parameters cover the DNA bases A, C, G and T only",
+        ),
+        (&["melting", "--nearest-neighbour", "A", "--box-side", "20"], "a duplex needs at least 2 base pairs"),
+        (
+            &["melting", "--nearest-neighbour", "ACGT"],
+            "invalid strand concentration = none given: give --concentration C (each of the two strands, e.g. 1uM) or --box-side L",
+        ),
+        (
+            &["melting", "--nearest-neighbour", "ACGT", "--box-side", "20", "--concentration", "1uM"],
+            "invalid --concentration = 1uM: --box-side 20 also sets the strand concentration: give one of the two",
+        ),
+        (&["melting", "--nearest-neighbour", "ACGT", "--box-side", "20", "--salt", "0"], "invalid --salt = 0"),
+    ];
+    for (args, message) in cases {
+        let (ok, _, err) = oxgrad(args);
+        assert!(!ok && err.contains(message), "{args:?}: expected '{message}', got:\n{err}");
+    }
+}

@@ -1,6 +1,8 @@
 //! `oxgrad melting HIST…`: melting temperature, width and melting curve from umbrella-sampling
 //! histograms (oxDNA's `last_hist.dat` or `traj_hist.dat`), one per independent run; the method
-//! is in `oxgrad::observable::melting`.
+//! is in `oxgrad::observable::melting`. `oxgrad melting --nearest-neighbour SEQ`: instead, the
+//! reference Tm of a DNA duplex by SantaLucia's (1998) nearest-neighbour model
+//! (`oxgrad::observable::nearest_neighbour`).
 
 use clap::{ArgGroup, Args};
 use oxgrad::io::atomic::Outputs;
@@ -8,6 +10,7 @@ use oxgrad::io::histogram::Histogram;
 use oxgrad::io::order_parameter::{OrderParameterKind, OrderParameters};
 use oxgrad::io::{Configuration, InputFile};
 use oxgrad::observable::melting::{MeanSe, Melting, MeltingSummary, Molecularity};
+use oxgrad::observable::nearest_neighbour::{NearestNeighbour, REFERENCE_SODIUM_MOLAR, T37_K};
 use oxgrad::system::Topology;
 use oxgrad::units::{celsius_from_kt, kelvin_from_kt, KELVIN_PER_SIM};
 use oxgrad::{Error, Result};
@@ -15,11 +18,11 @@ use std::path::PathBuf;
 
 /// Arguments of `oxgrad melting`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("molecularity").required(true).args(["bimolecular", "hairpin"])))]
+#[command(group(ArgGroup::new("mode").required(true).args(["bimolecular", "hairpin", "nearest_neighbour"])))]
 pub struct MeltingArgs {
     /// Histogram files (`last_hist.dat`, or `traj_hist.dat`: its last block), one per
     /// independent run; two or more give Tm ± standard error.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "nearest_neighbour", conflicts_with = "nearest_neighbour")]
     pub histograms: Vec<PathBuf>,
     /// Two different strands forming a duplex: yields with the finite-size correction of
     /// Ouldridge, Louis & Doye (2010).
@@ -28,7 +31,8 @@ pub struct MeltingArgs {
     /// One strand folding on itself: yield Φ/(1 + Φ), no concentration dependence.
     #[arg(long)]
     pub hairpin: bool,
-    /// The side of the cubic simulation box, oxDNA length units (1 = 0.8518 nm).
+    /// The side of the cubic simulation box, oxDNA length units (1 = 0.8518 nm); with
+    /// --nearest-neighbour, one strand of each kind in that box (20: 3.36e-4 M each).
     #[arg(long, conflicts_with = "input")]
     pub box_side: Option<f64>,
     /// The runs' oxDNA input file: the box from its conf_file (and topology), the names of the
@@ -36,7 +40,8 @@ pub struct MeltingArgs {
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Report yields and Tm at this strand concentration (each strand; mol/L or with a unit:
-    /// 1e-6, 1uM, 0.5mM) instead of the box's; needs the box.
+    /// 1e-6, 1uM, 0.5mM) instead of the box's; needs the box. With --nearest-neighbour: the
+    /// concentration of each of the duplex's two strands (instead of --box-side).
     #[arg(long)]
     pub concentration: Option<String>,
     /// Write the melting curve to this PNG file.
@@ -52,9 +57,27 @@ pub struct MeltingArgs {
     /// Replace an existing plot file.
     #[arg(long)]
     pub force: bool,
+    /// Instead of histograms: SantaLucia's (1998) nearest-neighbour Tm of the DNA duplex of SEQ
+    /// (5'→3', A/C/G/T) and its complement, with each strand at --concentration or at the
+    /// --box-side's, and [Na⁺] = --salt.
+    #[arg(
+        long,
+        value_name = "SEQ",
+        visible_alias = "nearest-neighbor",
+        conflicts_with_all = ["input", "plot", "order_parameter", "min_bonds", "force"]
+    )]
+    pub nearest_neighbour: Option<String>,
+    /// The sodium concentration for --nearest-neighbour (mol/L or with a unit: 0.5, 500mM);
+    /// default 1 M, the reference state of SantaLucia's parameters (oxDNA1 was fitted to them at
+    /// 0.5 M).
+    #[arg(long, conflicts_with_all = ["bimolecular", "hairpin"])]
+    pub salt: Option<String>,
 }
 
 pub fn melting(a: &MeltingArgs) -> Result<()> {
+    if let Some(seq) = &a.nearest_neighbour {
+        return nearest_neighbour(a, seq);
+    }
     let mut io = Outputs::new(a.force);
     for h in &a.histograms {
         io.input(h)?;
@@ -209,4 +232,81 @@ fn report(s: &MeltingSummary, m: &Melting, label: &str) -> Result<()> {
         None => "width: the temperatures do not span yields 0.2 to 0.8; extend extrapolate_hist".to_string(),
     };
     print(&width)
+}
+
+/// `--nearest-neighbour SEQ`: SantaLucia's (1998) thermodynamics and Tm of the duplex.
+fn nearest_neighbour(a: &MeltingArgs, seq: &str) -> Result<()> {
+    let nn = NearestNeighbour::from_text(seq).map_err(|e| match e {
+        Error::InvalidSetting { value, hint, .. } => Error::invalid("--nearest-neighbour", value, hint),
+        e => e,
+    })?;
+    let (c, where_from) = match (&a.concentration, a.box_side) {
+        (Some(text), Some(side)) => {
+            return Err(Error::invalid(
+                "--concentration",
+                text,
+                format!("--box-side {side} also sets the strand concentration: give one of the two"),
+            ))
+        }
+        (Some(text), None) => {
+            let c = oxgrad::units::parse_molar(text).map_err(|msg| Error::invalid("--concentration", text, msg))?;
+            (c, String::from("--concentration"))
+        }
+        (None, Some(side)) => {
+            if !(side.is_finite() && side > 0.0) {
+                return Err(Error::invalid(
+                    "--box-side",
+                    side,
+                    "a positive length in oxDNA units (1 = 0.8518 nm), e.g. 20",
+                ));
+            }
+            let what = if nn.self_complementary {
+                "two copies of the self-complementary strand"
+            } else {
+                "one strand of each kind"
+            };
+            (oxgrad::units::molar_from_volume(side.powi(3)), format!("{what} in a box of side {side}"))
+        }
+        (None, None) => {
+            return Err(Error::invalid(
+                "strand concentration",
+                "none given",
+                "give --concentration C (each of the two strands, e.g. 1uM) or --box-side L (one strand of each kind in an oxDNA box of side L, e.g. 20)",
+            ))
+        }
+    };
+    let salt = match &a.salt {
+        Some(text) => oxgrad::units::parse_molar(text)
+            .and_then(oxgrad::units::check_salt)
+            .map_err(|msg| Error::invalid("--salt", text, msg))?,
+        None => REFERENCE_SODIUM_MOLAR,
+    };
+    let tm = nn.tm(c, salt)?;
+    let print = crate::cli::print_line;
+    let strands = if nn.self_complementary {
+        "self-complementary: both strands are one species, C_T/1"
+    } else {
+        "two different strands at equal concentrations, C_T/4"
+    };
+    print("SantaLucia (1998) nearest-neighbour model, unified parameters (PNAS 95, 1460)")?;
+    print(&format!("duplex: 5'-{}-3'", nn.top()))?;
+    print(&format!("        3'-{}-5'  ({} bp; {strands})", nn.bottom(), nn.base_pairs()))?;
+    print(&format!(
+        "ΔH° = {:.2} kcal/mol, ΔS° = {:.2} cal/(mol·K), ΔG°37 = {:.2} kcal/mol in 1 M NaCl (ΔH° − {T37_K} K · ΔS°; the paper's ΔG°37 column sums to {:.2})",
+        nn.dh,
+        nn.ds,
+        nn.dg37(REFERENCE_SODIUM_MOLAR)?,
+        nn.dg37_table()
+    ))?;
+    if salt != REFERENCE_SODIUM_MOLAR {
+        print(&format!(
+            "[Na+] = {salt} M: ΔS° = {:.2} cal/(mol·K) (0.368 · {} · ln[Na+] = {:.2} added), ΔG°37 = {:.2} kcal/mol",
+            nn.entropy(salt)?,
+            nn.base_pairs() - 1,
+            nn.salt_entropy(salt)?,
+            nn.dg37(salt)?
+        ))?;
+    }
+    print(&format!("strand concentration {c:.4e} M each ({where_from}), C_T = {:.4e} M", nn.total_concentration(c)))?;
+    print(&format!("Tm = {tm:.2} K = {:.2} °C", tm - oxgrad::units::ZERO_CELSIUS_K))
 }

@@ -40,7 +40,8 @@ pub enum Command {
     /// integrated autocorrelation time (JSON).
     Observe(observe::ObserveArgs),
     /// Melting temperature ± standard error, transition width and melting curve from
-    /// umbrella-sampling histograms (oxDNA's last_hist.dat), one per independent run.
+    /// umbrella-sampling histograms (oxDNA's last_hist.dat), one per independent run; or, with
+    /// --nearest-neighbour SEQ, SantaLucia's nearest-neighbour Tm of a DNA duplex.
     Melting(melting::MeltingArgs),
     /// One self-contained HTML page about a run (also while it is in progress).
     Report(report::ReportArgs),

@@ -15,12 +15,15 @@
 //! | distance between nucleotides, end-to-end distance, radius of gyration | [`distance`] | nm |
 //! | RMSD to a reference structure | [`structure`] | nm |
 //! | persistence length of a duplex | [`persistence`] | nm |
+//! | melting temperature of a DNA duplex by SantaLucia's nearest-neighbour model (a reference computed from the sequence, not from states) | [`nearest_neighbour`] | K |
 //!
 //! Melting temperatures come from umbrella sampling rather than per-state features: from
 //! histograms in [`melting`] (bound fractions with the finite-size correction, Tm and width with
 //! errors over independent runs), and from the sampled states, reweighted to other temperatures
 //! and parameters, in [`melting_temperature`] (what training differentiates); the order
-//! parameters both count are evaluated by [`order_parameters`].
+//! parameters both count are evaluated by [`order_parameters`]. The reference they are compared
+//! with, SantaLucia's (1998) nearest-neighbour Tm of a DNA duplex at a strand and salt
+//! concentration, is [`nearest_neighbour`].
 //!
 //! Lengths are computed in oxDNA units and reported in nm (1 oxDNA unit = 0.8518 nm); angles in
 //! degrees. Base pairs of a duplex are selected by [`BasePairs`], which can drop the fraying
@@ -42,6 +45,7 @@ pub mod helix;
 pub mod melting;
 pub mod melting_temperature;
 pub mod order_parameters;
+pub mod nearest_neighbour;
 pub mod persistence;
 pub mod stats;
 pub mod structure;
