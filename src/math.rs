@@ -256,6 +256,8 @@ impl<const N: usize> Sub for Jet<N> {
 }
 impl<const N: usize> Mul for Jet<N> {
     type Output = Self;
+    // the product rule: (x·y)' = x'·y + x·y'
+    #[allow(clippy::suspicious_arithmetic_impl)]
     #[inline]
     fn mul(self, o: Self) -> Self {
         let (x, y) = (self.v, o.v);

@@ -109,7 +109,7 @@ fn duplex() -> (Topology, Configuration) {
     // move every nucleotide off the ideal helix a little, so no derivative vanishes by symmetry
     for (i, r) in conf.r.iter_mut().enumerate() {
         let t = i as f64;
-        *r = *r + Vec3::new(0.03 * (1.3 * t).sin(), 0.02 * (0.7 * t).cos(), 0.025 * (2.1 * t).sin());
+        *r += Vec3::new(0.03 * (1.3 * t).sin(), 0.02 * (0.7 * t).cos(), 0.025 * (2.1 * t).sin());
     }
     for (i, a3) in conf.a3.iter_mut().enumerate() {
         let t = i as f64;
@@ -221,7 +221,7 @@ fn parameter_gradients_equal_finite_differences() {
     let model = full_model(&top);
     let frames = vec![conf.clone(), {
         let mut c = conf.clone();
-        c.r[5] = c.r[5] + Vec3::new(0.05, 0.0, -0.03);
+        c.r[5] += Vec3::new(0.05, 0.0, -0.03);
         // and one the trap holds, so each frame's nucleotides are its own
         c.r[12] += Vec3::new(-0.02, 0.04, 0.01);
         c

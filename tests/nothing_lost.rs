@@ -185,9 +185,7 @@ fn optimize_validates_before_touching_a_run_and_locks_it() {
 #[test]
 fn a_closed_pipe_ends_commands_quietly() {
     let d = case();
-    let config = format!(
-        "[model]\nkind = \"dna1\"\ntemperature = \"296.15K\"\n[optimizer]\nsteps = 1\ntrain = [\"eps_stack_base\"]\n[[simulator]]\nname = \"x\"\nkind = \"trajectory\"\ntopology = \"init.top\"\ntrajectory = \"trajectory.dat\"\n[[objective]]\nname = \"r\"\nsimulators = [\"x\"]\nobservable = {{ kind = \"rise\" }}\ntarget = 0.34\n"
-    );
+    let config = "[model]\nkind = \"dna1\"\ntemperature = \"296.15K\"\n[optimizer]\nsteps = 1\ntrain = [\"eps_stack_base\"]\n[[simulator]]\nname = \"x\"\nkind = \"trajectory\"\ntopology = \"init.top\"\ntrajectory = \"trajectory.dat\"\n[[objective]]\nname = \"r\"\nsimulators = [\"x\"]\nobservable = { kind = \"rise\" }\ntarget = 0.34\n";
     std::fs::write(d.path().join("g.toml"), config).unwrap();
     let mut input = oxgrad::io::InputFile::read(d.path().join("input_md")).unwrap();
     input.set("steps", 50);

@@ -298,7 +298,7 @@ fn fene_diverges_and_models_read_back() {
     let mut far = frames[0].clone();
     let (p, q) = (1, 0);
     let d = far.r[q] - far.r[p];
-    far.r[q] = far.r[q] + d * (0.4 / d.norm());
+    far.r[q] += d * (0.4 / d.norm());
     let strict = rna2::model(&top, 0.1, 1.0).unwrap();
     assert!(!strict.energy(&far).unwrap().is_finite());
     let bounded =

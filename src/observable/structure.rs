@@ -118,16 +118,14 @@ fn largest_eigenvalue(mut a: [[f64; 4]; 4]) -> f64 {
                 let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..4 {
-                    let (akp, akq) = (a[k][p], a[k][q]);
-                    a[k][p] = c * akp - s * akq;
-                    a[k][q] = s * akp + c * akq;
+                for row in &mut a {
+                    let (akp, akq) = (row[p], row[q]);
+                    row[p] = c * akp - s * akq;
+                    row[q] = s * akp + c * akq;
                 }
-                for k in 0..4 {
-                    let (apk, aqk) = (a[p][k], a[q][k]);
-                    a[p][k] = c * apk - s * aqk;
-                    a[q][k] = s * apk + c * aqk;
-                }
+                let (ap, aq) = (a[p], a[q]);
+                a[p] = std::array::from_fn(|k| c * ap[k] - s * aq[k]);
+                a[q] = std::array::from_fn(|k| s * ap[k] + c * aq[k]);
             }
         }
     }

@@ -448,7 +448,7 @@ mod tests {
                 _ => (0..top.len()).collect(),
             };
             for &i in &moved {
-                for c in 0..3 {
+                for (c, &gc) in g[i].0.iter().enumerate() {
                     let h = 1e-6;
                     let energy = |dx: f64| {
                         let mut r = conf.r.clone();
@@ -457,9 +457,8 @@ mod tests {
                     };
                     let fd = -(energy(h) - energy(-h)) / (2.0 * h);
                     assert!(
-                        (fd - g[i][c]).abs() < 1e-6 * (1.0 + fd.abs()),
-                        "force {k}, nucleotide {i}, axis {c}: {} vs {fd}",
-                        g[i][c]
+                        (fd - gc).abs() < 1e-6 * (1.0 + fd.abs()),
+                        "force {k}, nucleotide {i}, axis {c}: {gc} vs {fd}"
                     );
                 }
             }
@@ -532,9 +531,9 @@ mod tests {
             let mut f = vec![Vec3::ZERO; 4];
             let u = force.apply(1000, &r, &bx, &mut f);
             assert!((u - energy).abs() < 1e-12, "force {k}: energy {u}, want {energy}");
-            for i in 0..4 {
+            for (i, &fi) in f.iter().enumerate() {
                 let w = want.iter().find(|(j, _)| *j == i).map_or(Vec3::ZERO, |(_, w)| *w);
-                assert!((f[i] - w).norm() < 1e-12, "force {k} on {i}: {:?}, want {w:?}", f[i]);
+                assert!((fi - w).norm() < 1e-12, "force {k} on {i}: {fi:?}, want {w:?}");
             }
         }
         // the minimum image only with PBC: nucleotide 2 seen from 1 across a box of side 4

@@ -491,7 +491,7 @@ impl<'a> Md<'a> {
         match self.cfg.thermostat {
             Thermostat::None => {}
             Thermostat::John { newtonian_steps, diff_coeff } => {
-                if state.step % newtonian_steps != 0 {
+                if !state.step.is_multiple_of(newtonian_steps) {
                     return;
                 }
                 let (pt, pr) = john_probabilities(self.kt, self.cfg.dt, newtonian_steps, diff_coeff);

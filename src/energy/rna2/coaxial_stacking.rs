@@ -55,6 +55,6 @@ impl EnergyTerm for CoaxialStacking {
             return pair.d.x.cst(0.0);
         }
         let term = coaxial_stacking::CoaxialStacking::new(p, ModelKind::Dna1);
-        energy(term.spec(), &term, &pair, &pair.d.x.cst(0.0))
+        energy(term.spec(), &term, pair, &pair.d.x.cst(0.0))
     }
 }

@@ -52,7 +52,7 @@ impl EnergyTerm for Fene {
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
         if self.bounded {
-            return energy(fene::SPEC, &fene::Fene::new(p), &pair, &pair.d.x.cst(0.0));
+            return energy(fene::SPEC, &fene::Fene::new(p), pair, &pair.d.x.cst(0.0));
         }
         let x = pair.between(Site::Backbone, Site::Backbone).norm() - p.get("r0_backbone");
         let delta = p.get("delta_backbone");

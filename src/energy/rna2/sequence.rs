@@ -151,9 +151,9 @@ impl SequenceDependence {
 
 /// The first entry (x > y) of a table that differs from its transpose's.
 fn symmetric(t: &[[f64; 4]; 4]) -> std::result::Result<(), (usize, usize)> {
-    for x in 0..4 {
-        for y in 0..x {
-            if (t[x][y] - t[y][x]).abs() > 1e-12 {
+    for (x, row) in t.iter().enumerate() {
+        for (y, txy) in row[..x].iter().enumerate() {
+            if (txy - t[y][x]).abs() > 1e-12 {
                 return Err((x, y));
             }
         }
