@@ -409,6 +409,11 @@ impl EnergyModel {
                 continue;
             }
             let loss = (e * column(weights.iter().copied(), weights.len(), &device)).sum();
+            // a batch whose energy does not depend on the selected parameters (two strands too
+            // far apart for any hydrogen bond, say) contributes nothing and records no graph
+            if !loss.is_tracked() {
+                continue;
+            }
             if self.map_checkpoint {
                 grads.add_assign(&trainable.grads(&loss.backward()));
             } else {
@@ -464,6 +469,27 @@ impl EnergyModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batch whose energy does not depend on a selected parameter (two strands too far apart
+    /// for a hydrogen bond) contributes a zero gradient instead of stopping the product.
+    #[test]
+    fn a_batch_independent_of_the_parameters_adds_nothing() {
+        use crate::generate::{helix, parse_sequence, Shape};
+        let (top, conf) =
+            helix(&parse_sequence("ACGT").unwrap(), Shape::Duplex, Some(20.0), crate::system::TopologyFormat::Classic)
+                .unwrap();
+        let mut model = EnergyModel::new(&top, crate::params::ParamSet::dna1_defaults()).unwrap();
+        model.map_batch_size = 1;
+        let mut apart = conf.clone();
+        for r in &mut apart.r[4..] {
+            r.0[2] += 8.0;
+        }
+        let selected = ["eps_hb".to_string()];
+        let (_, paired) = model.vjp(std::slice::from_ref(&conf), &[1.0], &selected).unwrap();
+        assert!(paired.get("eps_hb").unwrap() < 0.0, "paired bases: dE/d eps_hb < 0");
+        let (_, both) = model.vjp(&[conf, apart], &[1.0, 1.0], &selected).unwrap();
+        assert_eq!(both.get("eps_hb").unwrap(), paired.get("eps_hb").unwrap(), "the apart frame adds 0");
+    }
 
     /// Integer powers on tensors, every branch, against `f64::powi` (the terms use n = 2…14; a
     /// user's term may use any).
