@@ -104,7 +104,7 @@ impl MeltingTemperature {
             ));
         }
         grid.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if grid.windows(2).any(|w| w[0].0 == w[1].0) {
+        if grid.windows(2).any(|w| w[0].0.to_bits() == w[1].0.to_bits()) {
             return Err(Error::invalid("temperatures", "a repeated temperature", "list each temperature once"));
         }
         if melting.molecularity == Molecularity::Bimolecular && melting.concentration.is_some() {
@@ -241,7 +241,7 @@ impl MeltingTemperature {
         let e_ref = model.map(&joined.frames)?;
         let base = self.sampling.params();
         let values: Vec<(String, f64)> =
-            set.iter().filter(|(n, v)| base.value(n) != *v).map(|(n, v)| (n.to_string(), v)).collect();
+            set.iter().filter(|(n, v)| base.value(n).to_bits() != v.to_bits()).map(|(n, v)| (n.to_string(), v)).collect();
         let energies = self.grid_energies(&joined.frames, &values)?;
         let a = self.log_weights(&energies, &e_ref, &sampled);
         self.estimate_from(&a, &sampled, &segments, set)
