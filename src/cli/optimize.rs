@@ -72,7 +72,7 @@ fn log_validation(s: &Summary) {
     for v in &s.validation {
         for (k, name) in v.observables.iter().enumerate() {
             tracing::info!(
-                "validation of '{}': {name} initial {} → best {} {} (target {}; {} copies × {} MD steps)",
+                "validation of '{}': {name} initial {} → best {} {} (target {}; {} copies × {} steps)",
                 v.objective,
                 v.initial[k],
                 v.best[k],

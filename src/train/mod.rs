@@ -157,7 +157,7 @@ pub struct ValidationRecord {
     pub initial: Vec<Estimate>,
     /// Estimates with the best parameters.
     pub best: Vec<Estimate>,
-    /// MD steps per copy.
+    /// Steps per copy (MD or Monte Carlo).
     pub md_steps: u64,
     /// Copies per parameter set.
     pub copies: usize,
