@@ -175,3 +175,42 @@ fn tm_of_the_states_is_the_tm_of_the_histogram() {
     );
     assert!(from_states.std_err < 3.0, "a 10⁶-step run pins Tm to a few kelvin: ± {}", from_states.std_err);
 }
+
+/// With `kind = "oxdna"` (oxDNA's VMMC, or anything with its command line), the melting
+/// objective takes the umbrella's files, the sampling temperature and the box from the input
+/// directory, so one directory serves oxDNA and the objective alike.
+#[test]
+fn an_oxdna_simulator_gives_the_objective_its_umbrella_files() {
+    use oxgrad::config::plan::PlannedObjective;
+    use oxgrad::config::ConfigFile;
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("vmmc");
+    std::fs::create_dir(&run).unwrap();
+    let (top, conf) =
+        helix(&parse_sequence(SEQUENCE).unwrap(), Shape::Duplex, Some(12.0), TopologyFormat::Classic).unwrap();
+    top.write(run.join("duplex.top"), TopologyFormat::Classic).unwrap();
+    conf.write(run.join("init.dat")).unwrap();
+    for f in ["duplex_op.txt", "duplex_weights.txt"] {
+        std::fs::copy(data(f), run.join(f)).unwrap();
+    }
+    std::fs::write(
+        run.join("input"),
+        "sim_type = VMMC\nsteps = 1000\nT = 62C\ntopology = duplex.top\nconf_file = init.dat\ntrajectory_file = trajectory.dat\nenergy_file = energy.dat\nprint_conf_interval = 100\nprint_energy_every = 100\numbrella_sampling = 1\nop_file = duplex_op.txt\nweights_file = duplex_weights.txt\n",
+    )
+    .unwrap();
+    let config = format!(
+        "[model]\nkind = \"dna1\"\n[optimizer]\nsteps = 1\ntrain = [\"eps_hb\"]\n[[simulator]]\nname = \"vmmc\"\nkind = \"oxdna\"\ninput_dir = \"vmmc\"\nprogram = \"{}\"\nprogram_args = [\"simulate\"]\n[[objective]]\nname = \"tm\"\nsimulators = [\"vmmc\"]\nobservable = {{ kind = \"melting_temperature\", temperatures = [\"50C\", \"70C\"], concentration = 1e-3 }}\ntarget = \"60C\"\n",
+        env!("CARGO_BIN_EXE_oxgrad").replace('\\', "/")
+    );
+    let path = d.path().join("tm.toml");
+    std::fs::write(&path, config).unwrap();
+    let plan = ConfigFile::read(&path).unwrap().build().unwrap();
+    let PlannedObjective::Melting(m) = &plan.objectives[0].objective else { panic!("a melting objective") };
+    let tm = m.melting_temperature();
+    let names: Vec<&str> = tm.order_parameters().params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["base_pairs", "separation"], "the input's op_file");
+    let t0 = tm.sampling_model().params().value("kt");
+    assert!((t0 - kt_from_str("62C").unwrap()).abs() < 1e-15, "the input's T: {t0}");
+    assert_eq!(tm.temperatures().len(), 2);
+    assert!((plan.objectives[0].targets[0] - 333.15).abs() < 1e-9, "\"60C\" in kelvin: {:?}", plan.objectives[0].targets);
+}

@@ -41,8 +41,9 @@ pub enum ModelRecipe {
     Rna2 {
         /// Salt concentration, mol/L.
         salt: f64,
-        /// The sequence-dependent strengths' tables (their values are the parameters').
-        sequence: Option<crate::energy::rna2::SequenceDependence>,
+        /// The sequence-dependent strengths' tables (their values are the parameters'), boxed:
+        /// they are large beside the other recipe.
+        sequence: Option<Box<crate::energy::rna2::SequenceDependence>>,
     },
 }
 
@@ -55,7 +56,7 @@ impl ModelRecipe {
                 use crate::energy::rna2;
                 let kt = params.value("kt");
                 let debye = rna2::DebyeHuckel::new(*salt, kt)?;
-                rna2::model_with(topology, kt, rna2::Fene::strict(), debye, sequence.as_ref())?
+                rna2::model_with(topology, kt, rna2::Fene::strict(), debye, sequence.as_deref())?
                     .with_params(params.clone())
             }
         }
@@ -329,7 +330,7 @@ impl ConfigFile {
             (None, false) => None,
         };
         let p = rna2::parameters(kt, salt, sequence.as_ref()).map_err(|e| self.error("model", e.to_string()))?;
-        Ok((p, ModelRecipe::Rna2 { salt, sequence }))
+        Ok((p, ModelRecipe::Rna2 { salt, sequence: sequence.map(Box::new) }))
     }
 
     /// oxDNA1 or oxDNA2 (with its `salt`).
@@ -970,7 +971,11 @@ impl ConfigFile {
         let box_volume = match &first.kind {
             SimulatorKind::Native { copies } => Some(copies[0].initial().box_sides),
             SimulatorKind::Trajectory(t) => t.trajectory().frames.first().map(|c| c.box_sides),
-            SimulatorKind::Oxdna { .. } => None,
+            SimulatorKind::Oxdna { copies } => copies[0]
+                .input()
+                .and_then(|input| Configuration::read(input.path("conf_file")?, n))
+                .ok()
+                .map(|c| c.box_sides),
         }
         .map(|b| b[0] * b[1] * b[2]);
         let mut melting = Melting::new(*molecularity)

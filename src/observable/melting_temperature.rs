@@ -122,6 +122,12 @@ impl MeltingTemperature {
         self.grid.iter().map(|g| g.0).collect()
     }
 
+    /// The order parameters, in state order.
+    #[must_use]
+    pub fn order_parameters(&self) -> &OrderParameters {
+        self.ops.ops()
+    }
+
     /// The model at the sampling temperature.
     #[must_use]
     pub fn sampling_model(&self) -> &EnergyModel {
