@@ -159,3 +159,30 @@ fn propeller_starts_near_its_target() {
     let initial = r.initial[0].value;
     assert!((initial - 21.7).abs() < 2.0, "the model's own propeller twist {initial}° is near 21.7°");
 }
+
+/// `examples/melting.toml` with one update and 4 × 10⁵-step Monte Carlo runs: the melting
+/// objective, its Newton-like step and the validation by fresh umbrella sampling run end to end,
+/// and the initial Tm lies where the averaged model melts this duplex (well below the target).
+#[test]
+fn melting_fits_toward_santalucias_tm() {
+    let file = "melting.toml";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(file);
+    let mut t: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    t["optimizer"].as_table_mut().unwrap().insert("steps".into(), toml::Value::Integer(1));
+    let sim = t["simulator"].as_array_mut().unwrap()[0].as_table_mut().unwrap();
+    for (key, v) in [("steps", 400_000), ("equilibration_steps", 50_000)] {
+        assert!(sim.contains_key(key), "{file} has no {key}: update this test");
+        sim.insert(key.into(), toml::Value::Integer(v));
+    }
+    t["validation"].as_table_mut().unwrap().insert("md_steps".into(), toml::Value::Integer(400_000));
+    let plan = ConfigFile::parse(&toml::to_string(&t).unwrap(), &path).unwrap().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = plan.training().unwrap().run(dir.path(), &RunOptions::default()).unwrap();
+    let r = &s.validation[0];
+    assert_eq!((r.observables[0].as_str(), r.units[0].as_str()), ("melting_temperature", "K"));
+    assert!((r.targets[0] - 335.01).abs() < 1e-9, "61.86C in kelvin: {}", r.targets[0]);
+    let (initial, best) = (&r.initial[0], &r.best[0]);
+    assert!(initial.value.is_finite() && initial.std_err.is_finite(), "{initial:?}");
+    assert!((315.0..334.0).contains(&initial.value), "the averaged model melts AGCGTGAC near 329 K: {initial:?}");
+    assert!(best.value.is_finite(), "{best:?}");
+}
