@@ -51,7 +51,14 @@ fn params_of_the_weights(t: &str) -> ParamSet {
 }
 
 /// Tm of the duplex's states on a grid of temperatures (°C), with the parameters `params(T)`.
-fn melting_temperature(top: &Topology, ops: OrderParameters, weights: Weights, t0: &str, grid: &[u32], params: fn(&str) -> ParamSet) -> MeltingTemperature {
+fn melting_temperature(
+    top: &Topology,
+    ops: OrderParameters,
+    weights: Weights,
+    t0: &str,
+    grid: &[u32],
+    params: fn(&str) -> ParamSet,
+) -> MeltingTemperature {
     let models = grid
         .iter()
         .map(|c| {
@@ -80,12 +87,33 @@ fn separated(conf: &oxgrad::io::Configuration) -> oxgrad::io::Configuration {
 
 /// Independent VMMC runs with the umbrella from each of `starts`, `steps` each, a state every
 /// `every`.
-fn sample(top: &Topology, starts: &[oxgrad::io::Configuration], ops: &OrderParameters, weights: &Weights, t0: &str, steps: u64, every: u64) -> Vec<Trajectory> {
-    starts.iter().enumerate().map(|(k, start)| run_from(top, start, ops, weights, t0, steps, every, 100 + k as u64)).collect()
+fn sample(
+    top: &Topology,
+    starts: &[oxgrad::io::Configuration],
+    ops: &OrderParameters,
+    weights: &Weights,
+    t0: &str,
+    steps: u64,
+    every: u64,
+) -> Vec<Trajectory> {
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, start)| run_from(top, start, ops, weights, t0, steps, every, 100 + k as u64))
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_from(top: &Topology, start: &oxgrad::io::Configuration, ops: &OrderParameters, weights: &Weights, t0: &str, steps: u64, every: u64, seed: u64) -> Trajectory {
+fn run_from(
+    top: &Topology,
+    start: &oxgrad::io::Configuration,
+    ops: &OrderParameters,
+    weights: &Weights,
+    t0: &str,
+    steps: u64,
+    every: u64,
+    seed: u64,
+) -> Trajectory {
     let p = params_at(t0);
     let sim = NativeSimulator::new("duplex", top.clone(), start.clone(), p.clone(), MdConfig::default(), every)
         .unwrap()
@@ -113,7 +141,8 @@ fn the_gradient_of_tm_is_its_finite_difference() {
     let tm = Arc::new(melting_temperature(&top, ops, weights, "60C", &grid, params_at));
     let objective = MeltingObjective::new("tm", vec![], tm, Loss::squared(330.0)).unwrap();
     let base = ParamSet::dna1_defaults();
-    let theta_ref: Params = ["eps_hb", "eps_stack_base", "eps_backbone"].iter().map(|n| (n.to_string(), base.value(n))).collect();
+    let theta_ref: Params =
+        ["eps_hb", "eps_stack_base", "eps_backbone"].iter().map(|n| (n.to_string(), base.value(n))).collect();
     let mut theta = theta_ref.clone();
     theta.insert("eps_hb".into(), base.value("eps_hb") * 1.004);
     let e = objective.evaluate(&trajs, &theta_ref, &theta).unwrap();
@@ -161,15 +190,16 @@ fn tm_of_the_states_is_the_tm_of_the_histogram() {
         ),
     )
     .unwrap();
-    let run = oxgrad::simulate::SimRun::from_input_with(&InputFile::read(&input).unwrap(), Some(&params_of_the_weights("62C")))
-        .unwrap();
+    let run = oxgrad::simulate::SimRun::from_input_with(
+        &InputFile::read(&input).unwrap(),
+        Some(&params_of_the_weights("62C")),
+    )
+    .unwrap();
     run.run(|_, _| {}).unwrap();
     let hist = Histogram::read(d.path().join("last_hist.dat")).unwrap();
     let from_hist = Melting::new(Molecularity::Bimolecular).run(&hist, Path::new("last_hist.dat")).unwrap();
-    let frames: Vec<_> = oxgrad::io::TrajectoryReader::open(d.path().join("trajectory.dat"), 16)
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let frames: Vec<_> =
+        oxgrad::io::TrajectoryReader::open(d.path().join("trajectory.dat"), 16).unwrap().map(Result::unwrap).collect();
     let t0 = kt_from_str("62C").unwrap();
     let n = frames.len();
     let traj = Trajectory::new(frames, Some(vec![t0; n])).unwrap();
@@ -223,5 +253,9 @@ fn an_oxdna_simulator_gives_the_objective_its_umbrella_files() {
     let t0 = tm.sampling_model().params().value("kt");
     assert!((t0 - kt_from_str("62C").unwrap()).abs() < 1e-15, "the input's T: {t0}");
     assert_eq!(tm.temperatures().len(), 2);
-    assert!((plan.objectives[0].targets[0] - 333.15).abs() < 1e-9, "\"60C\" in kelvin: {:?}", plan.objectives[0].targets);
+    assert!(
+        (plan.objectives[0].targets[0] - 333.15).abs() < 1e-9,
+        "\"60C\" in kelvin: {:?}",
+        plan.objectives[0].targets
+    );
 }

@@ -63,8 +63,7 @@ pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
     }
     let plan = file.build()?; // every file the run needs is checked now, not after queueing
     let sims: u32 = plan.simulators.iter().flat_map(|s| s.simulators()).map(|s| s.hints().num_cpus.unwrap_or(1)).sum();
-    let objectives =
-        plan.objectives.iter().map(|o| o.objective.objective().hints().num_cpus.unwrap_or(1));
+    let objectives = plan.objectives.iter().map(|o| o.objective.objective().hints().num_cpus.unwrap_or(1));
     let cpus = a.cpus.unwrap_or_else(|| sims.max(objectives.max().unwrap_or(1)).max(1));
     let exe = std::env::current_exe().map_err(|e| Error::io("find the running program", Path::new("oxgrad"), e))?;
     let config = absolute(&a.config)?;

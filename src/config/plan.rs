@@ -16,8 +16,7 @@ use crate::observable::melting::Melting;
 use crate::observable::melting_temperature::MeltingTemperature;
 use crate::observable::{Observable, ObservableSpec};
 use crate::optimize::{
-    create_n_names, Aggregate, LocalPool, Objective, ObservableId, Optimization, ProcessPool, Simulator,
-    UpdateRule,
+    create_n_names, Aggregate, LocalPool, Objective, ObservableId, Optimization, ProcessPool, Simulator, UpdateRule,
 };
 use crate::params::{closest, ModelKind, ParamClass, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
 use crate::simulate::native::MonteCarlo;
@@ -603,9 +602,7 @@ impl ConfigFile {
                 return Err(self
                     .error(&key("box_side"), "applies to generated systems only; the configuration file has its box"));
             }
-            let top = s
-                .topology
-                .ok_or_else(|| self.error(&key("topology"), "a configuration needs its topology"))?;
+            let top = s.topology.ok_or_else(|| self.error(&key("topology"), "a configuration needs its topology"))?;
             let conf = s
                 .configuration
                 .ok_or_else(|| self.error(&key("configuration"), "a topology needs a starting configuration"))?;
@@ -640,7 +637,8 @@ impl ConfigFile {
         let moves = match s.sim_type.as_deref().unwrap_or("VMMC") {
             "VMMC" => McMoves::Vmmc { maxclust: s.maxclust.unwrap_or(usize::MAX) },
             "MC" if s.maxclust.is_some() => {
-                return Err(self.error(&key("maxclust"), "applies to VMMC's cluster moves: remove it, or use sim_type = \"VMMC\""))
+                return Err(self
+                    .error(&key("maxclust"), "applies to VMMC's cluster moves: remove it, or use sim_type = \"VMMC\""))
             }
             "MC" => McMoves::Single,
             other => return Err(self.error(&key("sim_type"), unknown_choice(other, &["VMMC", "MC"]))),
@@ -662,10 +660,22 @@ impl ConfigFile {
             self.error(&key(k), e.to_string())
         })?;
         let umbrella = match (&s.op_file, &s.weights_file) {
-            (Some(op), Some(w)) => Some(self.umbrella_files(op, w, topology.len(), &key("op_file"), &key("weights_file"))?),
+            (Some(op), Some(w)) => {
+                Some(self.umbrella_files(op, w, topology.len(), &key("op_file"), &key("weights_file"))?)
+            }
             (None, None) => None,
-            (Some(_), None) => return Err(self.error(&key("weights_file"), "umbrella sampling needs the weights of the op_file's states: give weights_file")),
-            (None, Some(_)) => return Err(self.error(&key("op_file"), "the weights file weighs the states of an order-parameter file: give op_file")),
+            (Some(_), None) => {
+                return Err(self.error(
+                    &key("weights_file"),
+                    "umbrella sampling needs the weights of the op_file's states: give weights_file",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(self.error(
+                    &key("op_file"),
+                    "the weights file weighs the states of an order-parameter file: give op_file",
+                ))
+            }
         };
         let mut at = params.clone();
         at.set("kt", kt)?;
@@ -684,10 +694,17 @@ impl ConfigFile {
     }
 
     /// An order-parameter file and its weights (oxDNA's `safe_weights = 1`: every state listed).
-    fn umbrella_files(&self, op: &Path, w: &Path, n: usize, op_key: &str, w_key: &str) -> Result<(OrderParameters, Weights)> {
+    fn umbrella_files(
+        &self,
+        op: &Path,
+        w: &Path,
+        n: usize,
+        op_key: &str,
+        w_key: &str,
+    ) -> Result<(OrderParameters, Weights)> {
         let ops = OrderParameters::read(self.resolve(op), n).map_err(|e| self.error(op_key, e.to_string()))?;
-        let weights =
-            Weights::read(self.resolve(w), &ops, MissingWeights::Refuse).map_err(|e| self.error(w_key, e.to_string()))?;
+        let weights = Weights::read(self.resolve(w), &ops, MissingWeights::Refuse)
+            .map_err(|e| self.error(w_key, e.to_string()))?;
         Ok((ops, weights))
     }
 
@@ -1005,7 +1022,10 @@ impl ConfigFile {
         let target = match &o.target {
             Some(t) => crate::units::kelvin_from_kt(self.temperature(t, &key("target"))?),
             None => {
-                return Err(self.error(&key("target"), "missing required key 'target': the melting temperature to reach, e.g. target = \"56C\""))
+                return Err(self.error(
+                    &key("target"),
+                    "missing required key 'target': the melting temperature to reach, e.g. target = \"56C\"",
+                ))
             }
         };
         if o.targets.is_some() {

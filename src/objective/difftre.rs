@@ -435,13 +435,13 @@ impl Reuse {
 /// Drops `n_equilibration` states from the start of each trajectory and joins them; the
 /// segment lengths. Every state must carry its temperature. `name` (the objective's) names
 /// the errors.
-pub(crate) fn join(name: &str, trajectories: &[Trajectory], n_equilibration: usize) -> Result<(Trajectory, Vec<usize>)> {
+pub(crate) fn join(
+    name: &str,
+    trajectories: &[Trajectory],
+    n_equilibration: usize,
+) -> Result<(Trajectory, Vec<usize>)> {
     if trajectories.is_empty() {
-        return Err(Error::invalid(
-            "observables",
-            name,
-            "No SimulatorTrajectory observables found in observables.",
-        ));
+        return Err(Error::invalid("observables", name, "No SimulatorTrajectory observables found in observables."));
     }
     let sliced: Vec<Trajectory> = trajectories
         .iter()
@@ -476,7 +476,6 @@ pub(crate) fn join(name: &str, trajectories: &[Trajectory], n_equilibration: usi
     }
     Ok((joined, segments))
 }
-
 
 impl Objective for DiffTre {
     fn name(&self) -> &str {

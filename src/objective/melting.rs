@@ -131,7 +131,12 @@ impl MeltingObjective {
 
     /// The loss, Tm, n_eff and gradient at `params` of independent runs `trajectories`, sampled
     /// with `theta_ref`. Usable on its own, without an optimizer.
-    pub fn evaluate(&self, trajectories: &[Trajectory], theta_ref: &Params, params: &Params) -> Result<MeltingEvaluation> {
+    pub fn evaluate(
+        &self,
+        trajectories: &[Trajectory],
+        theta_ref: &Params,
+        params: &Params,
+    ) -> Result<MeltingEvaluation> {
         let (joined, segments) = join(&self.name, trajectories, self.n_equilibration_states)?;
         self.evaluate_joined(&joined, &segments, theta_ref, None, params)
     }
@@ -161,7 +166,8 @@ impl MeltingObjective {
         let energies: Vec<Vec<f64>> = models.iter().map(|(_, m)| m.map(&traj.frames)).collect::<Result<_>>()?;
         let a = self.tm.log_weights(&energies, &reference_energies, &sampled);
         let tm = self.tm.estimate_from(&a, &sampled, segments, &set)?;
-        let (loss, grads) = self.loss_and_gradient(traj, &set, &models, &energies, &reference_energies, &sampled, params)?;
+        let (loss, grads) =
+            self.loss_and_gradient(traj, &set, &models, &energies, &reference_energies, &sampled, params)?;
         Ok(MeltingEvaluation { loss, tm, n_eff, grads, reference_energies })
     }
 

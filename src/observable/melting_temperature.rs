@@ -81,13 +81,11 @@ impl MeltingTemperature {
     ) -> Result<MeltingTemperature> {
         match ops.params.get(melting.order_parameter).map(|p| &p.kind) {
             Some(OrderParameterKind::Bond { .. }) => {}
-            Some(_) => {
-                return Err(Error::invalid(
-                    "order_parameter",
-                    melting.order_parameter,
-                    "the position of a `bond` order parameter (the number of formed base pairs); this one is a distance",
-                ))
-            }
+            Some(_) => return Err(Error::invalid(
+                "order_parameter",
+                melting.order_parameter,
+                "the position of a `bond` order parameter (the number of formed base pairs); this one is a distance",
+            )),
             None => {
                 return Err(Error::invalid(
                     "order_parameter",
@@ -109,7 +107,11 @@ impl MeltingTemperature {
         }
         if melting.molecularity == Molecularity::Bimolecular && melting.concentration.is_some() {
             melting.box_concentration().ok_or_else(|| {
-                Error::invalid("concentration", "without a box", "the box's volume is needed to move Tm to another concentration")
+                Error::invalid(
+                    "concentration",
+                    "without a box",
+                    "the box's volume is needed to move Tm to another concentration",
+                )
             })?;
         }
         let ops = OrderParameterEvaluator::new(&sampling, ops)?;
@@ -140,7 +142,8 @@ impl MeltingTemperature {
         self.grid
             .iter()
             .map(|(kt, m)| {
-                let set = m.params().with_params(values.iter().filter(|(k, _)| k != "kt").map(|(k, v)| (k.as_str(), *v)))?;
+                let set =
+                    m.params().with_params(values.iter().filter(|(k, _)| k != "kt").map(|(k, v)| (k.as_str(), *v)))?;
                 Ok((*kt, m.with_params(set)?))
             })
             .collect()
@@ -209,11 +212,13 @@ impl MeltingTemperature {
         (0..sampled.bound.len())
             .map(|i| {
                 let b = if sampled.bound[i] { 1.0 } else { 0.0 };
-                a.iter().zip(&maxima).flat_map(|(ak, m)| {
-                    let x = (ak[i] - m).exp();
-                    [b * x, (1.0 - b) * x]
-                })
-                .collect()
+                a.iter()
+                    .zip(&maxima)
+                    .flat_map(|(ak, m)| {
+                        let x = (ak[i] - m).exp();
+                        [b * x, (1.0 - b) * x]
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -246,8 +251,11 @@ impl MeltingTemperature {
         let model = self.sampling.with_params(set.clone())?;
         let e_ref = model.map(&joined.frames)?;
         let base = self.sampling.params();
-        let values: Vec<(String, f64)> =
-            set.iter().filter(|(n, v)| base.value(n).to_bits() != v.to_bits()).map(|(n, v)| (n.to_string(), v)).collect();
+        let values: Vec<(String, f64)> = set
+            .iter()
+            .filter(|(n, v)| base.value(n).to_bits() != v.to_bits())
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
         let energies = self.grid_energies(&joined.frames, &values)?;
         let a = self.log_weights(&energies, &e_ref, &sampled);
         self.estimate_from(&a, &sampled, &segments, set)
@@ -256,7 +264,13 @@ impl MeltingTemperature {
     /// Tm with its error from log-weights (uniform sampling weights; `segments`: the states of
     /// each independent run). An error if the states never parted or never paired, or Tm lies
     /// outside the grid.
-    pub fn estimate_from(&self, a: &[Vec<f64>], sampled: &Sampled, segments: &[usize], set: &ParamSet) -> Result<Estimate> {
+    pub fn estimate_from(
+        &self,
+        a: &[Vec<f64>],
+        sampled: &Sampled,
+        segments: &[usize],
+        set: &ParamSet,
+    ) -> Result<Estimate> {
         for (bound, hint) in [(false, "the strands never parted"), (true, "the strands never paired")] {
             if !sampled.bound.contains(&bound) {
                 return Err(Error::mismatch(
@@ -276,7 +290,11 @@ impl MeltingTemperature {
         if e.value.is_nan() {
             let mean = super::weighted_mean(&table, &vec![1.0 / n as f64; n], curve.dim());
             let yields: Vec<f64> = (0..curve.kts.len())
-                .map(|k| self.melting.molecularity.yield_of((mean[2 * k] / mean[2 * k + 1]) * curve.offset.exp() * self.melting.molecularity.ratio_of(0.5)))
+                .map(|k| {
+                    self.melting.molecularity.yield_of(
+                        (mean[2 * k] / mean[2 * k + 1]) * curve.offset.exp() * self.melting.molecularity.ratio_of(0.5),
+                    )
+                })
                 .collect();
             let side = if yields.iter().all(|f| *f > 0.5) { "above the highest" } else { "below the lowest" };
             let listed: Vec<String> = curve
@@ -350,7 +368,9 @@ impl Observable for TmCurve {
         let Some(k) = self.bracket(&host(mean.clone())) else {
             return mean.slice(0..1) * f64::NAN;
         };
-        let g = |k: usize| (mean.clone().slice(2 * k..2 * k + 1) / mean.clone().slice(2 * k + 1..2 * k + 2)).ln() + self.offset;
+        let g = |k: usize| {
+            (mean.clone().slice(2 * k..2 * k + 1) / mean.clone().slice(2 * k + 1..2 * k + 2)).ln() + self.offset
+        };
         crossing(self.kts[k], self.kts[k + 1], g(k), g(k + 1)) * crate::units::KELVIN_PER_SIM
     }
 }
