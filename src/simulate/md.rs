@@ -700,7 +700,13 @@ mod tests {
         let (dt, k) = (0.005, 400u64);
         for (f0, rate) in [(0.3, 0.0), (0.3, 0.002)] {
             let mut st = st0.clone();
-            let pull = ExternalForce::String { particles: vec![1], f0, rate, dir: Vec3::new(1.0, 0.0, 0.0) };
+            let pull = ExternalForce::String {
+                particles: vec![1],
+                f0,
+                rate,
+                dir: Vec3::new(1.0, 0.0, 0.0),
+                dir_as_centre: false,
+            };
             let mut md = Md::new(&model, cfg(dt, Thermostat::None, 0.3), &st).unwrap().external(vec![pull], &st);
             for _ in 0..k {
                 md.step(&mut st).unwrap();
