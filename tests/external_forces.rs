@@ -61,7 +61,9 @@ fn every_force_s_energy_and_forces_equal_oxdna_s() {
         }
     }
     assert!(seen.iter().all(|s| *s), "every force has reference values");
-    assert_eq!((energies, nucleotides), (3 * forces.len(), 3 * 16 * forces.len()));
+    // hard_wall has an energy only
+    let with_force = forces.iter().filter(|f| !f.monte_carlo_only()).count();
+    assert_eq!((energies, nucleotides), (3 * forces.len(), 3 * 16 * with_force));
     // every force acts somewhere, and those with a rate differ between steps 1 and 3456
     for (k, f) in forces.iter().enumerate() {
         let c = &frames[&3456];
@@ -111,4 +113,29 @@ fn md_with_moving_forces_follows_oxdna() {
         );
         assert!(bx.min_image(theirs.r[i] - start.r[i]).norm() > 0.5, "nucleotide {i} moved");
     }
+}
+
+/// oxDNA's `hard_wall` has an energy and no force: molecular dynamics refuses it by name (oxDNA
+/// stops at its first force evaluation), Monte Carlo takes it.
+#[test]
+fn md_refuses_a_hard_wall() {
+    let src = Path::new(DIR).join("md");
+    let d = tempfile::tempdir().unwrap();
+    for f in ["input", "top.top", "init.dat"] {
+        std::fs::copy(src.join(f), d.path().join(f)).unwrap();
+    }
+    std::fs::write(d.path().join("forces.txt"), "{\ntype = hard_wall\nparticle = -1\ndir = 0, 0, 1\nposition = 0\n}\n")
+        .unwrap();
+    let mut file = oxgrad::io::InputFile::read(d.path().join("input")).unwrap();
+    let Err(e) = oxgrad::simulate::SimRun::from_input(&file) else { panic!("MD refuses a hard wall") };
+    let e = e.to_string();
+    assert!(e.contains("hard_wall") && e.contains("Monte Carlo only"), "{e}");
+    file.set("sim_type", "MC");
+    file.set("delta_translation", 0.1);
+    file.set("delta_rotation", 0.1);
+    file.set("ensemble", "NVT");
+    file.set("steps", 150);
+    let run = oxgrad::simulate::SimRun::from_input(&file).unwrap();
+    run.check_outputs(false).unwrap();
+    assert_eq!(run.run(|_, _| {}).unwrap(), 150);
 }

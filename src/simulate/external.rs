@@ -24,6 +24,7 @@
 //! | `sphere` | `particle`, `stiff`, `r0`, `rate` (0), `r_ext` (10¹⁰), `center` (0, 0, 0) | ½ k (d − R)² for R = r0 + rate·t < d < r_ext, d the minimum-image distance from `center` |
 //! | `sphere_smooth` | `particle`, `stiff`, `r0`, `r_ext`, `center` (0, 0, 0) | for r0 ≤ d ≤ r_ext, with s = α = r_ext (oxDNA 3.7 reads both from `r_ext`): k d + ½ k s e^{−(d−α)/s} below α, ½ k s at α; oxDNA's force there is −(k d − ½ k e^{−(d−α)/s}) d̂, not the gradient |
 //! | `generic_central_force` | `particle`, `center`, `force_type = gravity`, `F0`, `inner_cut_off` (0), `outer_cut_off` (0: none), `E_shift` (0) | F0 (d − inner_cut_off) + E_shift for inner ≤ d ≤ outer, else 0: a pull of F0 towards `center` |
+//! | `hard_wall` | `particle`, `dir`, `position`, `sigma` (1) | 10⁹ where (d̂·r + position)/σ < 1, else 0; Monte Carlo only (MD refuses it, as oxDNA does) |
 //! | `yukawa_sphere` | `particle`, `radius`, `debye_length` λ, `debye_A` A, `center` (0, 0, 0), `cutoff` (4λ), `WCA_epsilon` ε (1), `WCA_sigma` σ (1; oxDNA 3.7 reads `WCA_n` into σ too) | with s = radius − d < cutoff: A e^{−s/λ}/s, plus 4ε((σ/s)¹² − (σ/s)⁶) + ε for s < 2^{1/6}σ; 10¹⁰ outside the sphere (where oxDNA's MD stops; here the force is 0) |
 //!
 //! Units are oxDNA's: stiffness in energy/length² (1 = 57.09 pN/nm), forces in 48.63 pN,
@@ -309,6 +310,18 @@ pub enum ExternalForce {
         /// No force farther than this from the wall.
         cutoff: f64,
     },
+    /// A hard wall {r : d̂·r + position = σ}: energy 10⁹ nearer than σ to the plane (oxDNA's
+    /// `hard_wall`; Monte Carlo only, as in oxDNA).
+    HardWall {
+        /// Nucleotides.
+        particles: Vec<usize>,
+        /// Offset.
+        position: f64,
+        /// Thickness.
+        sigma: f64,
+        /// Unit normal.
+        dir: Vec3,
+    },
     /// A spring between the centres of mass of two groups, acting on `com_list`.
     Com {
         /// The pulled group.
@@ -325,7 +338,7 @@ pub enum ExternalForce {
 }
 
 /// The force types oxgrad reads, as errors list them.
-pub const TYPES: [&str; 17] = [
+pub const TYPES: [&str; 18] = [
     "trap",
     "string",
     "sawtooth",
@@ -343,11 +356,11 @@ pub const TYPES: [&str; 17] = [
     "sphere_smooth",
     "generic_central_force",
     "yukawa_sphere",
+    "hard_wall",
 ];
 
 /// The force types of oxDNA 3.7 that oxgrad does not implement, with why.
-const NOT_IMPLEMENTED: [(&str, &str); 10] = [
-    ("hard_wall", "a Monte Carlo-only wall"),
+const NOT_IMPLEMENTED: [(&str, &str); 9] = [
     ("alignment_field", "it turns the nucleotides' orientations (a torque)"),
     ("ellipsoid", "a repulsive ellipsoid"),
     ("repulsive_sphere_moving", "a sphere that follows nucleotides"),
@@ -620,6 +633,12 @@ fn force(b: &Block, path: &Path, line: usize, top: &Topology) -> Result<External
                 cutoff: opt("cutoff", 4.0 * debye_length)?,
             }
         }
+        "hard_wall" => ExternalForce::HardWall {
+            particles: list("particle")?,
+            position: num("position")?,
+            sigma: opt("sigma", 1.0)?,
+            dir: unit("dir")?,
+        },
         "com" => ExternalForce::Com {
             com: list("com_list")?,
             reference: list("ref_list")?,
@@ -742,6 +761,12 @@ impl ExternalForce {
         self.eval(t, r, bx, None)
     }
 
+    /// Whether the force has an energy but no force (oxDNA's `hard_wall`: Monte Carlo only).
+    #[must_use]
+    pub fn monte_carlo_only(&self) -> bool {
+        matches!(self, ExternalForce::HardWall { .. })
+    }
+
     /// Whether the force depends on the step.
     #[must_use]
     pub fn moves(&self) -> bool {
@@ -779,7 +804,8 @@ impl ExternalForce {
             | ExternalForce::Sphere { particles, .. }
             | ExternalForce::SphereSmooth { particles, .. }
             | ExternalForce::CentralGravity { particles, .. }
-            | ExternalForce::YukawaSphere { particles, .. } => particles.contains(&i),
+            | ExternalForce::YukawaSphere { particles, .. }
+            | ExternalForce::HardWall { particles, .. } => particles.contains(&i),
         }
     }
 
@@ -912,6 +938,9 @@ impl ExternalForce {
                 }
                 (e, f)
             }
+            ExternalForce::HardWall { position, sigma, dir, .. } => {
+                ((if (dir.dot(p) + position) / sigma < 1.0 { 1e9 } else { 0.0 }), Vec3::ZERO)
+            }
             ExternalForce::MutualTrap { .. }
             | ExternalForce::ConstantTrap { .. }
             | ExternalForce::RepulsionPlaneMoving { .. }
@@ -936,6 +965,7 @@ impl ExternalForce {
             | ExternalForce::SphereSmooth { particles, .. }
             | ExternalForce::CentralGravity { particles, .. }
             | ExternalForce::YukawaSphere { particles, .. }
+            | ExternalForce::HardWall { particles, .. }
             | ExternalForce::RepulsionPlaneMoving { particles, .. } => particles,
             ExternalForce::MutualTrap { .. } | ExternalForce::ConstantTrap { .. } | ExternalForce::Com { .. } => &[],
         }
@@ -1480,7 +1510,7 @@ mod tests {
         let (top, _) = helix(&parse_sequence("ACGT").unwrap(), Shape::Duplex, None, TopologyFormat::Classic).unwrap();
         let err = |text: &str| parse(text, Path::new("f"), &top).unwrap_err().to_string();
         for (kind, why) in [
-            ("hard_wall", "Monte Carlo-only"),
+            ("ellipsoid", "ellipsoid"),
             ("alignment_field", "torque"),
             ("meta_com_trap", "metadynamics"),
             ("repulsive_sphere", "oxDNA's type is 'sphere'"),

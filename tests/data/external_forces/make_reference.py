@@ -5,7 +5,8 @@ traj.dat (see PROVENANCE). Usage: make_reference.py /path/to/DNAnalysis > refere
 For each force block k of forces.txt (blocks are separated by blank lines) it runs DNAnalysis on
 traj.dat with that block alone as the external forces file, and prints, for every frame f (its
 step t), oxDNA's `force_energy` observable (precision 15) and its `external_force` observable
-(the force on each nucleotide, printed by oxDNA with 6 decimals):
+(the force on each nucleotide, printed by oxDNA with 6 decimals; not for hard_wall, which has
+none):
 
     E k t energy
     F k t i fx fy fz
@@ -38,7 +39,9 @@ per_particle = false
 general_format = true
 }}
 }}
-analysis_data_output_2 = {{
+"""
+# hard_wall has no force (oxDNA's DNAnalysis stops if asked for one): its energy only
+FORCES = """analysis_data_output_2 = {{
 name = forces.dat
 print_every = 1
 col_1 = {{
@@ -50,17 +53,21 @@ type = external_force
 for k, block in enumerate(blocks):
     with tempfile.TemporaryDirectory() as d:
         open(os.path.join(d, "forces.txt"), "w").write(block + "\n")
-        open(os.path.join(d, "input"), "w").write(INPUT.format(here=here))
+        has_force = "hard_wall" not in block
+        open(os.path.join(d, "input"), "w").write(INPUT.format(here=here) + (FORCES.format() if has_force else ""))
         subprocess.run([dnanalysis, "input"], cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         energies = [float(x) for x in open(os.path.join(d, "energy.dat")).read().split()]
         steps = []
         forces = []
-        for line in open(os.path.join(d, "forces.dat")):
+        for line in open(os.path.join(d, "forces.dat")) if has_force else []:
             if line.startswith("# t ="):
                 steps.append(int(line.split("=")[1]))
                 forces.append([])
             elif line.strip():
                 forces[-1].append(line.split())
+        if not has_force:
+            steps = [int(x.split()[2]) for x in open(os.path.join(here, "traj.dat")) if x.startswith("t =")]
+            forces = [[] for _ in steps]
         assert len(steps) == len(energies), (k, steps, energies)
         for t, e, fs in zip(steps, energies, forces):
             print(f"E {k} {t} {e!r}")
