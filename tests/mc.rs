@@ -590,3 +590,25 @@ fn a_cluster_longer_than_half_the_box_turns_as_one_piece() {
     assert!((full - mc.potential()).abs() < 1e-6 * 60.0, "running {} against full {full}", mc.potential());
     assert!(mc.stats().moved > 40 * 60, "clusters of several nucleotides moved");
 }
+
+/// Monte Carlo (MC and VMMC) with external forces that change with the step (a moving trap, a
+/// turning twist, a growing sphere, a sawtooth pull) and walls: the running energy follows the
+/// counter, so the full evaluations every `check_energy_every` steps agree with it.
+#[test]
+fn monte_carlo_with_moving_external_forces_keeps_its_running_energy() {
+    let forces = "{\ntype = trap\nparticle = 0\npos0 = 10, 10, 10\nstiff = 1\nrate = 1e-3\ndir = 0, 0, 1\n}\n\
+{\ntype = twist\nparticle = 15\nstiff = 1\nrate = 1e-2\nbase = 0\npos0 = 11, 10, 10\ncenter = 10, 10, 10\naxis = 0, 0, 1\nmask = 1, 1, 1\n}\n\
+{\ntype = sphere\nparticle = -1\ncenter = 10, 10, 10\nr0 = 3\nrate = 1e-3\nstiff = 5\n}\n\
+{\ntype = sawtooth\nparticle = 7\nF0 = 0.1\nwait_time = 10\nincrement = 0.05\ndir = 1, 0, 0\n}\n\
+{\ntype = LJ_wall\nparticle = -1\nposition = 0\ndir = 0, 0, 1\nonly_repulsive = 1\n}\n";
+    for sim in ["MC", "VMMC"] {
+        let (d, input) =
+            duplex_input(sim, "external_forces = 1\nexternal_forces_file = forces.txt\ncheck_energy_every = 10\n");
+        std::fs::write(d.path().join("forces.txt"), forces).unwrap();
+        let file = InputFile::read(&input).unwrap();
+        let run = oxgrad::simulate::SimRun::from_input(&file).unwrap();
+        assert!(run.unused_keys.is_empty(), "{:?}", run.unused_keys);
+        run.check_outputs(false).unwrap();
+        assert_eq!(run.run(|_, _| {}).unwrap(), 200, "{sim}");
+    }
+}

@@ -330,6 +330,13 @@ impl SimRun {
             }
             Vec::new()
         };
+        if md && external.iter().any(ExternalForce::monte_carlo_only) {
+            return Err(refuse(
+                "external_forces_file",
+                &input.path("external_forces_file")?.display().to_string(),
+                "a hard_wall has an energy and no force: it acts in Monte Carlo only (sim_type = MC or VMMC), as in oxDNA",
+            ));
+        }
         let threads = match input.opt_u64("threads")? {
             Some(t) => Some(super::md::check_threads("threads", t, &format!("{src}: "))?),
             None => None,

@@ -536,6 +536,11 @@ impl<'a> Mc<'a> {
             }
         }
         state.step += 1;
+        // the forces that change with the step change the state's energy as the counter advances
+        for f in self.external.iter().filter(|f| f.moves()) {
+            let (r, bx) = (&state.frame.r, &state.frame.bx);
+            self.potential += f.energy(state.step, &|i| r[i], bx) - f.energy(state.step - 1, &|i| r[i], bx);
+        }
         if state.step.is_multiple_of(self.cfg.check_energy_every) {
             let full = self.full_energy(state)?;
             if (full - self.potential).abs() > 1e-6 * self.model.len() as f64 {

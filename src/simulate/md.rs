@@ -343,7 +343,7 @@ impl<'a> Md<'a> {
             ws: ForceWorkspace::default(),
             external: Vec::new(),
         };
-        md.compute_forces(&state.frame, state.step);
+        md.compute_forces(&state.frame, state.step, true);
         Ok(md)
     }
 
@@ -352,7 +352,7 @@ impl<'a> Md<'a> {
     #[must_use]
     pub fn external(mut self, forces: Vec<ExternalForce>, state: &MdState) -> Md<'a> {
         self.external = forces;
-        self.compute_forces(&state.frame, state.step);
+        self.compute_forces(&state.frame, state.step, true);
         self
     }
 
@@ -375,14 +375,22 @@ impl<'a> Md<'a> {
         self.list.builds
     }
 
-    fn compute_forces(&mut self, frame: &Frame, step: u64) {
+    /// Forces and energy at `step` (the step `frame` belongs to); `first`: the forces a run
+    /// starts from, at `step` itself, else those of the step from `step − 1`.
+    fn compute_forces(&mut self, frame: &Frame, step: u64, first: bool) {
         if self.list.needs_update(&frame.r) {
             self.list.build(frame, self.model.cutoff() + self.cfg.verlet_skin);
         }
         self.forces.clear();
         self.model.accumulate_forces_unchecked(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
+        // oxDNA evaluates the forces of the step that takes its counter from t to t + 1 at t (it
+        // raises the counter after the step), and their energies where it prints them: at the
+        // step the positions belong to
+        let force_step = step.saturating_sub(u64::from(!first));
         for f in &self.external {
-            self.forces.energy += f.apply(step, &frame.r, &frame.bx, &mut self.forces.f);
+            let u = f.apply(force_step, &frame.r, &frame.bx, &mut self.forces.f);
+            self.forces.energy +=
+                if f.moves() && force_step != step { f.energy(step, &|i| frame.r[i], &frame.bx) } else { u };
         }
     }
 
@@ -459,7 +467,7 @@ impl<'a> Md<'a> {
                 first(x, i);
             }
         }
-        self.compute_forces(&state.frame, state.step + 1);
+        self.compute_forces(&state.frame, state.step + 1, false);
         let (f, tq) = (&self.forces.f, &self.forces.torque);
         let second = |(i, (v, l)): (usize, (&mut Vec3, &mut Vec3))| {
             *v += f[i] * half;
@@ -694,27 +702,36 @@ mod tests {
 
     #[test]
     fn a_growing_pull_moves_a_free_nucleotide_as_velocity_verlet_says() {
-        // F(t) = (f0 + rate t) x̂ at step t. Velocity Verlet kicks with F(k)/2 and F(k+1)/2 in step
-        // k, so v_K = v0 + dt (K f0 + rate K²/2) exactly; for rate = 0, r_K = r0 + K v0 dt + f0 (K dt)²/2.
+        // F(t) = (f0 + rate t) x̂ at step t. As in oxDNA, the forces of step k (the counter going
+        // from k to k + 1) are evaluated at counter k, and a run starts from F(0): velocity Verlet
+        // kicks with F(k − 1)/2 and F(k)/2 in step k (F(0)/2 twice in step 0), so
+        // v_K = v0 + dt (K f0 + rate (K − 1)²/2) exactly; for rate = 0, r_K = r0 + K v0 dt + f0 (K dt)²/2.
         let (model, st0) = free(2, Vec3::new(0.1, 0.0, 0.0), |_| Vec3::ZERO);
         let (dt, k) = (0.005, 400u64);
         for (f0, rate) in [(0.3, 0.0), (0.3, 0.002)] {
             let mut st = st0.clone();
-            let pull = ExternalForce::String { particles: vec![1], f0, rate, dir: Vec3::new(1.0, 0.0, 0.0) };
+            let pull = ExternalForce::String {
+                particles: vec![1],
+                f0,
+                rate,
+                dir: Vec3::new(1.0, 0.0, 0.0),
+                dir_as_centre: false,
+            };
             let mut md = Md::new(&model, cfg(dt, Thermostat::None, 0.3), &st).unwrap().external(vec![pull], &st);
             for _ in 0..k {
                 md.step(&mut st).unwrap();
             }
             let kf = k as f64;
-            let want_v = 0.1 + dt * (kf * f0 + rate * kf * kf / 2.0);
+            let want_v = 0.1 + dt * (kf * f0 + rate * (kf - 1.0).powi(2) / 2.0);
             assert!((st.v[1].0[0] - want_v).abs() < 1e-12, "v = {:?}, want {want_v}", st.v[1]);
             assert_eq!(st.v[0], st0.v[0], "the pull acts on nucleotide 1 only");
             if rate == 0.0 {
                 let want_r = st0.frame.r[1].0[0] + kf * 0.1 * dt + f0 * (kf * dt).powi(2) / 2.0;
                 assert!((st.frame.r[1].0[0] - want_r).abs() < 1e-12, "r = {:?}, want {want_r}", st.frame.r[1]);
-                // the potential includes the pull's −F·r
-                assert!((md.potential() + f0 * st.frame.r[1].0[0]).abs() < 1e-12, "U = {}", md.potential());
             }
+            // the potential includes the pull's −F·r, at the step the positions belong to (K)
+            let x = st.frame.r[1].0[0];
+            assert!((md.potential() + (f0 + rate * kf) * x).abs() < 1e-12, "U = {}", md.potential());
         }
     }
 
