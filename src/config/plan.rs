@@ -179,26 +179,18 @@ struct SystemKeys<'a> {
     configuration: Option<&'a PathBuf>,
 }
 
-impl SystemKeys<'_> {
-    fn of_native(s: &NativeConfig) -> SystemKeys<'_> {
+/// The [`SystemKeys`] of a simulator table that has them (their structs cannot share a flattened
+/// part: serde's `flatten` does not work with `deny_unknown_fields`).
+macro_rules! system_keys {
+    ($s:expr) => {
         SystemKeys {
-            duplex: s.duplex.as_ref(),
-            strand: s.strand.as_ref(),
-            box_side: s.box_side,
-            topology: s.topology.as_ref(),
-            configuration: s.configuration.as_ref(),
+            duplex: $s.duplex.as_ref(),
+            strand: $s.strand.as_ref(),
+            box_side: $s.box_side,
+            topology: $s.topology.as_ref(),
+            configuration: $s.configuration.as_ref(),
         }
-    }
-
-    fn of_monte_carlo(s: &MonteCarloConfig) -> SystemKeys<'_> {
-        SystemKeys {
-            duplex: s.duplex.as_ref(),
-            strand: s.strand.as_ref(),
-            box_side: s.box_side,
-            topology: s.topology.as_ref(),
-            configuration: s.configuration.as_ref(),
-        }
-    }
+    };
 }
 
 impl ConfigFile {
@@ -622,7 +614,7 @@ impl ConfigFile {
         recipe: &ModelRecipe,
     ) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
-        let (topology, initial) = self.system(i, &SystemKeys::of_monte_carlo(s))?;
+        let (topology, initial) = self.system(i, &system_keys!(s))?;
         let sample_every = s.sample_every();
         if sample_every == 0 || sample_every > s.steps {
             return Err(self.error(&key("sample_every"), format!("between 1 and steps = {}", s.steps)));
@@ -710,7 +702,7 @@ impl ConfigFile {
 
     fn native(&self, i: usize, s: &NativeConfig, params: &ParamSet, recipe: &ModelRecipe) -> Result<SimulatorPlan> {
         let key = |k: &str| format!("simulator[{i}].{k}");
-        let (topology, initial) = self.system(i, &SystemKeys::of_native(s))?;
+        let (topology, initial) = self.system(i, &system_keys!(s))?;
         let md_steps = s.md_steps;
         let sample_every = s.sample_every();
         if sample_every == 0 || sample_every > md_steps {
@@ -873,14 +865,30 @@ impl ConfigFile {
         if let Some(m) = o.max_valid_opt_steps {
             d = d.max_valid_opt_steps(m).map_err(|e| self.error(&key("max_valid_opt_steps"), e.to_string()))?;
         }
+        self.objective_plan(i, o, indices, sims, PlannedObjective::Difftre(Arc::new(d)), observables, targets)
+    }
+
+    /// The plan of objective `i` once built: its weight checked, validated with its first native
+    /// simulator.
+    #[allow(clippy::too_many_arguments)]
+    fn objective_plan(
+        &self,
+        i: usize,
+        o: &DifftreConfig,
+        indices: Vec<usize>,
+        sims: &[SimulatorPlan],
+        objective: PlannedObjective,
+        observables: Vec<Arc<dyn Observable>>,
+        targets: Vec<f64>,
+    ) -> Result<ObjectivePlan> {
         if !(o.weight.is_finite()) {
-            return Err(self.error(&key("weight"), "a finite number"));
+            return Err(self.error(&format!("objective[{i}].weight"), "a finite number"));
         }
         let validation_simulator =
             indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
         Ok(ObjectivePlan {
             name: o.name.clone(),
-            objective: PlannedObjective::Difftre(Arc::new(d)),
+            objective,
             observables,
             targets,
             validation_simulator,
@@ -1042,19 +1050,16 @@ impl ConfigFile {
         if let Some(k) = o.max_valid_opt_steps {
             m = m.max_valid_opt_steps(k).map_err(|e| self.error(&key("max_valid_opt_steps"), e.to_string()))?;
         }
-        if !(o.weight.is_finite()) {
-            return Err(self.error(&key("weight"), "a finite number"));
-        }
-        let validation_simulator =
-            indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
-        Ok(ObjectivePlan {
-            name: o.name.clone(),
-            objective: PlannedObjective::Melting(Arc::new(m)),
-            observables: vec![tm as Arc<dyn Observable>],
-            targets: vec![target],
-            validation_simulator,
-            weight: o.weight,
-        })
+        let observables = vec![tm as Arc<dyn Observable>];
+        self.objective_plan(
+            i,
+            o,
+            indices.to_vec(),
+            sims,
+            PlannedObjective::Melting(Arc::new(m)),
+            observables,
+            vec![target],
+        )
     }
 
     fn check_validation(&self) -> Result<()> {

@@ -167,13 +167,6 @@ impl DiffTre {
         &self.model
     }
 
-    fn not_ready(&self, observables: BTreeMap<String, Observation>) -> ObjectiveOutput {
-        let mut out = ObjectiveOutput::not_ready(self.required.clone());
-        out.observables = observables;
-        out.state.insert("opt_steps".into(), 0.into());
-        out
-    }
-
     /// The model's parameter set with the optimised values applied.
     fn param_set(&self, values: &Params) -> Result<ParamSet> {
         self.model.params().with_params(values.iter().map(|(k, v)| (k.as_str(), *v)))
@@ -380,6 +373,41 @@ fn fingerprint(t: &Trajectory) -> String {
     format!("{}:{:x}:{:x}", t.len(), bits(t.frames.first()), bits(t.frames.last()))
 }
 
+/// A "not ready" output asking for fresh `required` observables, with the values to report;
+/// the reuse count starts again.
+pub(crate) fn not_ready(required: &[ObservableId], observables: BTreeMap<String, Observation>) -> ObjectiveOutput {
+    let mut out = ObjectiveOutput::not_ready(required.to_vec());
+    out.observables = observables;
+    out.state.insert("opt_steps".into(), 0.into());
+    out
+}
+
+/// The trajectories among `obs`, joined after `n_equilibration` states of each, with their reuse
+/// bookkeeping; `None` once they have served `max_valid_opt_steps` updates (re-simulate).
+pub(crate) fn reuse_or_resample(
+    name: &str,
+    obs: &[Arc<Observation>],
+    params: &Params,
+    state: &State,
+    n_equilibration: usize,
+    max_valid_opt_steps: Option<u64>,
+) -> Result<Option<(Trajectory, Vec<usize>, Reuse)>> {
+    let opt_steps = state.get("opt_steps").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    if max_valid_opt_steps.is_some_and(|m| opt_steps >= m) {
+        return Ok(None);
+    }
+    let trajs: Vec<Trajectory> = obs
+        .iter()
+        .filter_map(|o| match &**o {
+            Observation::Trajectory(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    let (joined, segments) = join(name, &trajs, n_equilibration)?;
+    let reuse = Reuse::from_state(state, params, &joined)?;
+    Ok(Some((joined, segments, reuse)))
+}
+
 /// DiffTRe's reuse of a trajectory across updates, kept in the objective's state: how many
 /// updates it served, the parameters θ_ref it is referenced at and its reference energies,
 /// keyed by the trajectory's fingerprint. A new trajectory (a re-simulation, whoever asked for
@@ -495,19 +523,11 @@ impl Objective for DiffTre {
         params: &Params,
         state: &State,
     ) -> Result<ObjectiveOutput> {
-        let opt_steps = state.get("opt_steps").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        if self.max_valid_opt_steps.is_some_and(|m| opt_steps >= m) {
-            return Ok(self.not_ready(BTreeMap::new()));
-        }
-        let trajs: Vec<Trajectory> = obs
-            .iter()
-            .filter_map(|o| match &**o {
-                Observation::Trajectory(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect();
-        let (joined, segments) = self.join(&trajs)?;
-        let reuse = Reuse::from_state(state, params, &joined)?;
+        let Some((joined, segments, reuse)) =
+            reuse_or_resample(&self.name, obs, params, state, self.n_equilibration_steps, self.max_valid_opt_steps)?
+        else {
+            return Ok(not_ready(&self.required, BTreeMap::new()));
+        };
         let reference = reuse.reference(joined.len());
         let e = self.evaluate_joined(&joined, &segments, reference, params)?;
         let mut reported = BTreeMap::new();
@@ -519,7 +539,7 @@ impl Objective for DiffTre {
         }
         // a NaN n_eff counts as too small
         if e.n_eff_min.is_nan() || e.n_eff_min < self.min_n_eff {
-            return Ok(self.not_ready(reported));
+            return Ok(not_ready(&self.required, reported));
         }
         reported.insert("loss".to_string(), Observation::Scalar(e.loss));
         for o in &e.observables {

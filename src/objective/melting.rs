@@ -20,7 +20,7 @@
 //! objective asks for fresh ones. Bound flags and umbrella weights are evaluated with θ_ref, the
 //! parameters the states were sampled with.
 
-use super::difftre::{join, weights, Reuse};
+use super::difftre::{join, not_ready, reuse_or_resample, weights};
 use super::loss::Loss;
 use crate::backend;
 use crate::component::{
@@ -224,13 +224,6 @@ impl MeltingObjective {
         }
         Ok((loss, grads))
     }
-
-    fn not_ready(&self, observables: BTreeMap<String, Observation>) -> ObjectiveOutput {
-        let mut out = ObjectiveOutput::not_ready(self.required.clone());
-        out.observables = observables;
-        out.state.insert("opt_steps".into(), 0.into());
-        out
-    }
 }
 
 impl Objective for MeltingObjective {
@@ -251,25 +244,17 @@ impl Objective for MeltingObjective {
         params: &Params,
         state: &State,
     ) -> Result<ObjectiveOutput> {
-        let opt_steps = state.get("opt_steps").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        if self.max_valid_opt_steps.is_some_and(|m| opt_steps >= m) {
-            return Ok(self.not_ready(BTreeMap::new()));
-        }
-        let trajs: Vec<Trajectory> = obs
-            .iter()
-            .filter_map(|o| match &**o {
-                Observation::Trajectory(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect();
-        let (joined, segments) = join(&self.name, &trajs, self.n_equilibration_states)?;
-        let reuse = Reuse::from_state(state, params, &joined)?;
+        let Some((joined, segments, reuse)) =
+            reuse_or_resample(&self.name, obs, params, state, self.n_equilibration_states, self.max_valid_opt_steps)?
+        else {
+            return Ok(not_ready(&self.required, BTreeMap::new()));
+        };
         let cached = (!reuse.cached.is_empty()).then_some(reuse.cached.as_slice());
         let e = self.evaluate_joined(&joined, &segments, &reuse.theta_ref, cached, params)?;
         let mut reported = BTreeMap::new();
         reported.insert("neff".to_string(), Observation::Scalar(e.n_eff));
         if e.n_eff.is_nan() || e.n_eff < self.min_n_eff {
-            return Ok(self.not_ready(reported));
+            return Ok(not_ready(&self.required, reported));
         }
         reported.insert("loss".to_string(), Observation::Scalar(e.loss));
         let name = self.tm.name();

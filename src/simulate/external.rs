@@ -787,26 +787,14 @@ impl ExternalForce {
     /// Whether the force's energy depends on nucleotide `i`.
     #[must_use]
     pub fn acts_on(&self, i: usize) -> bool {
-        match self {
-            ExternalForce::MutualTrap { particle, reference, .. }
-            | ExternalForce::ConstantTrap { particle, reference, .. } => i == *particle || i == *reference,
-            ExternalForce::Com { com, reference, .. } => com.contains(&i) || reference.contains(&i),
-            ExternalForce::RepulsionPlaneMoving { particles, refs, .. } => particles.contains(&i) || refs.contains(&i),
-            ExternalForce::Trap { particles, .. }
-            | ExternalForce::String { particles, .. }
-            | ExternalForce::Sawtooth { particles, .. }
-            | ExternalForce::Twist { particles, .. }
-            | ExternalForce::LowdimTrap { particles, .. }
-            | ExternalForce::RepulsionPlane { particles, .. }
-            | ExternalForce::AttractionPlane { particles, .. }
-            | ExternalForce::LjWall { particles, .. }
-            | ExternalForce::LjCone { particles, .. }
-            | ExternalForce::Sphere { particles, .. }
-            | ExternalForce::SphereSmooth { particles, .. }
-            | ExternalForce::CentralGravity { particles, .. }
-            | ExternalForce::YukawaSphere { particles, .. }
-            | ExternalForce::HardWall { particles, .. } => particles.contains(&i),
-        }
+        self.each().contains(&i)
+            || match self {
+                ExternalForce::MutualTrap { particle, reference, .. }
+                | ExternalForce::ConstantTrap { particle, reference, .. } => i == *particle || i == *reference,
+                ExternalForce::Com { com, reference, .. } => com.contains(&i) || reference.contains(&i),
+                ExternalForce::RepulsionPlaneMoving { refs, .. } => refs.contains(&i),
+                _ => false,
+            }
     }
 
     /// The energy and force of a force that acts on each of its nucleotides alone, on one at
