@@ -118,7 +118,7 @@ fn main() -> oxgrad::Result<()> {
     let mut long = template.config().clone();
     long.steps = 2_000_000 / shorter;
     let validation = Validation {
-        simulator: template.with_config(long, 1_000)?,
+        simulators: vec![template.with_config(long, 1_000)?],
         copies: 2,
         seed: 1001,
         observables: vec![end_to_end],

@@ -77,8 +77,12 @@ fn main() -> oxgrad::Result<()> {
     let fitted = params.with_params(best.1.iter().map(|(k, v)| (k.as_str(), *v)))?;
     let mut long = template.config().clone();
     long.steps = 1_000_000 / shorter;
-    let validation =
-        Validation { simulator: template.with_config(long, 1_000)?, copies: 2, seed: 1001, observables: vec![pitch] };
+    let validation = Validation {
+        simulators: vec![template.with_config(long, 1_000)?],
+        copies: 2,
+        seed: 1001,
+        observables: vec![pitch],
+    };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let v = validation.run(&[&params, &fitted], threads)?;
     println!(

@@ -182,6 +182,17 @@ pub fn parse_molar(text: &str) -> std::result::Result<f64, String> {
     }
 }
 
+/// A force such as `"10pN"` or `"10 pN"`, in piconewtons; a positive, finite number with its
+/// unit (a bare number is refused: oxDNA's force unit is 48.63 pN, and a number without a unit
+/// is too easily one or the other).
+pub fn parse_force_pn(text: &str) -> std::result::Result<f64, String> {
+    let t = text.trim();
+    match t.strip_suffix("pN").map(|n| n.trim().parse::<f64>()) {
+        Some(Ok(v)) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("a positive force in piconewtons such as \"10pN\", found '{t}'")),
+    }
+}
+
 /// oxDNA force units to piconewtons.
 #[must_use]
 pub fn force_to_pn(force: f64) -> f64 {

@@ -388,11 +388,12 @@ impl ConfigFile {
         for s in &c.simulators {
             match s {
                 SimulatorConfig::Native(n) => {
-                    add(n.topology.as_deref());
-                    add(n.configuration.as_deref());
+                    for p in [&n.topology, &n.configuration, &n.external_forces_file] {
+                        add(p.as_deref());
+                    }
                 }
                 SimulatorConfig::MonteCarlo(m) => {
-                    for p in [&m.topology, &m.configuration, &m.op_file, &m.weights_file] {
+                    for p in [&m.topology, &m.configuration, &m.op_file, &m.weights_file, &m.external_forces_file] {
                         add(p.as_deref());
                     }
                 }

@@ -12,13 +12,15 @@ use crate::generate::{helix, parse_sequence, Shape};
 use crate::io::order_parameter::{MissingWeights, OrderParameters, Weights};
 use crate::io::{Configuration, InputFile, SeqDepFile, TrajectoryReader};
 use crate::objective::{DiffTre, Loss, MeltingObjective};
+use crate::observable::mechanics::FORCE_KEY;
 use crate::observable::melting::Melting;
 use crate::observable::melting_temperature::MeltingTemperature;
-use crate::observable::{Observable, ObservableSpec};
+use crate::observable::{BasePairs, Observable, ObservableSpec};
 use crate::optimize::{
     create_n_names, Aggregate, LocalPool, Objective, ObservableId, Optimization, ProcessPool, Simulator, UpdateRule,
 };
 use crate::params::{closest, ModelKind, ParamClass, ParamSelection, ParamSet, Term, SHIPPED_SEQ_DEP};
+use crate::simulate::external::ExternalForce;
 use crate::simulate::native::MonteCarlo;
 use crate::simulate::{
     McConfig, McMoves, MdConfig, NativeSimulator, OxdnaBuild, OxdnaSimulator, Thermostat, TrajectorySimulator,
@@ -120,8 +122,9 @@ pub struct ObjectivePlan {
     pub observables: Vec<Arc<dyn Observable>>,
     /// Targets of a built-in loss, in observable order.
     pub targets: Vec<f64>,
-    /// Index of the simulator whose system a validation re-simulates (the first native one).
-    pub validation_simulator: Option<usize>,
+    /// Indices of the simulators a validation re-simulates: the first native one, and one per
+    /// distinct state metadata (each pulling force of a modulus).
+    pub validation_simulators: Vec<usize>,
     /// Weight for `[aggregate] kind = "weighted"`.
     pub weight: f64,
 }
@@ -213,20 +216,21 @@ impl ConfigFile {
             return Err(self.error("objective", "At least one objective is required: add an [[objective]] table"));
         }
         self.unique_names()?;
-        let simulators = c
+        let mut simulators = c
             .simulators
             .iter()
             .enumerate()
             .map(|(i, s)| self.simulator(i, s, &params, &recipe))
             .collect::<Result<Vec<_>>>()?;
-        let objectives = c
-            .objectives
-            .iter()
-            .enumerate()
-            .map(|(i, o)| match o {
-                ObjectiveConfig::Difftre(d) => self.difftre(i, d, &params, &recipe, &simulators),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut objectives = Vec::new();
+        for (i, o) in c.objectives.iter().enumerate() {
+            objectives.push(match o {
+                ObjectiveConfig::Difftre(d) => match self.per_force(i, d, &mut simulators)? {
+                    Some(expanded) => self.difftre(i, &expanded, &params, &recipe, &simulators)?,
+                    None => self.difftre(i, d, &params, &recipe, &simulators)?,
+                },
+            });
+        }
         let aggregate = match c.aggregate.kind {
             AggregateKind::Mean => Aggregate::Mean,
             AggregateKind::Weighted => Aggregate::WeightedSum(objectives.iter().map(|o| o.weight).collect()),
@@ -680,9 +684,26 @@ impl ConfigFile {
             .and_then(|sim| sim.monte_carlo(MonteCarlo { config, umbrella }))
             .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
             .equilibration_steps(s.equilibration_steps.unwrap_or(0))
-            .hints(s.hints.clone());
+            .hints(s.hints.clone())
+            .external_forces(self.external_forces(i, s.external_forces_file.as_deref(), &topology, false)?);
         let copies = create_n_names(s.copies, Some(&s.name)).into_iter().map(|n| template.renamed(n)).collect();
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
+    }
+
+    /// The forces of simulator `i`'s `external_forces_file`, if any; `md`: refuse those that act
+    /// in Monte Carlo only.
+    fn external_forces(&self, i: usize, file: Option<&Path>, top: &Topology, md: bool) -> Result<Vec<ExternalForce>> {
+        let key = format!("simulator[{i}].external_forces_file");
+        let Some(file) = file else { return Ok(Vec::new()) };
+        let forces =
+            crate::simulate::external::read(&self.resolve(file), top).map_err(|e| self.error(&key, e.to_string()))?;
+        if md && forces.iter().any(ExternalForce::monte_carlo_only) {
+            return Err(self.error(
+                &key,
+                "a hard_wall has an energy and no force: it acts in Monte Carlo only (kind = \"monte_carlo\"), as in oxDNA",
+            ));
+        }
+        Ok(forces)
     }
 
     /// An order-parameter file and its weights (oxDNA's `safe_weights = 1`: every state listed).
@@ -739,9 +760,89 @@ impl ConfigFile {
             .and_then(|model| NativeSimulator::of_model(&s.name, topology.clone(), initial, model, md, sample_every))
             .map_err(|e| self.error(&format!("simulator[{i}]"), e.to_string()))?
             .equilibration_steps(s.equilibration_steps.unwrap_or(0))
-            .hints(s.hints.clone());
+            .hints(s.hints.clone())
+            .external_forces(self.external_forces(i, s.external_forces_file.as_deref(), &topology, true)?);
         let copies = create_n_names(s.copies, Some(&s.name)).into_iter().map(|n| template.renamed(n)).collect();
         Ok(SimulatorPlan { name: s.name.clone(), topology, kind: SimulatorKind::Native { copies } })
+    }
+
+    /// For an objective whose observable combines runs at several pulling forces (a modulus):
+    /// the objective with each of its simulators replaced by one per force, `name@10pN`, added
+    /// to `sims`. Each pulls the duplex's outermost base pairs apart along the observable's axis
+    /// (oxDNA `string` forces of F/2 on each of the four nucleotides, away from the duplex's
+    /// middle) and labels its states with their `force` (pN). `None` for other observables.
+    fn per_force(&self, i: usize, o: &DifftreConfig, sims: &mut Vec<SimulatorPlan>) -> Result<Option<DifftreConfig>> {
+        let key = |k: &str| format!("objective[{i}].{k}");
+        let Some(spec) = o.observable.as_ref().filter(|s| s.pulling().is_some()) else {
+            if o.observables.iter().flatten().any(|s| s.pulling().is_some()) {
+                return Err(self.error(
+                    &key("observables"),
+                    "a modulus runs its simulators at each of its forces: give it an [[objective]] of its own with observable = { kind = \"stretch_modulus\", forces = [...] }",
+                ));
+            }
+            return Ok(None);
+        };
+        let (forces, axis) = spec
+            .pulling()
+            .unwrap_or_else(|| Ok((Vec::new(), [0.0, 0.0, 1.0])))
+            .map_err(|e| self.error(&key("observable.forces"), e.to_string()))?;
+        let z = crate::geometry::Vec3::new(axis[0], axis[1], axis[2]);
+        if !(z.norm() > 0.0 && z.norm().is_finite()) {
+            return Err(self.error(&key("observable.axis"), "a non-zero direction such as [0, 0, 1]"));
+        }
+        let z = z * (1.0 / z.norm());
+        let mut names = Vec::new();
+        for (k, name) in o.simulators.iter().enumerate() {
+            let at = format!("objective[{i}].simulators[{k}]");
+            let Some(plan) = sims.iter().find(|s| &s.name == name) else {
+                return Err(self.error(&at, format!("no simulator is named '{name}'")));
+            };
+            let SimulatorKind::Native { copies } = &plan.kind else {
+                return Err(self.error(
+                    &at,
+                    format!("'{name}' is not a native simulator: a modulus runs its simulators once per force, which oxgrad does with its own engines (kind = \"native\" or \"monte_carlo\")"),
+                ));
+            };
+            if copies[0].state_metadata().contains_key(FORCE_KEY) {
+                return Err(self.error(&at, format!("'{name}' already runs at one force: name the unpulled simulator")));
+            }
+            let pairs = BasePairs::duplex(&plan.topology, 0).map_err(|e| self.error(&at, e.to_string()))?;
+            let (first, last) = match (pairs.pairs().first(), pairs.pairs().last()) {
+                (Some(f), Some(l)) if pairs.len() >= 2 => (*f, *l),
+                _ => return Err(self.error(&at, format!("'{name}' is not a duplex of two base pairs or more"))),
+            };
+            let (topology, copies) = (plan.topology.clone(), copies.clone());
+            for f in &forces {
+                let variant = format!("{name}@{f}pN");
+                names.push(variant.clone());
+                if sims.iter().any(|s| s.name == variant) {
+                    continue; // another objective expanded it already
+                }
+                let pull = |particles: [usize; 2], dir: crate::geometry::Vec3| ExternalForce::String {
+                    particles: particles.to_vec(),
+                    f0: crate::units::force_from_pn(f / 2.0),
+                    rate: 0.0,
+                    dir,
+                    dir_as_centre: false,
+                };
+                let variants = copies
+                    .iter()
+                    .enumerate()
+                    .map(|(c, sim)| {
+                        let mut forces = sim.forces().to_vec();
+                        forces.push(pull([first.0, first.1], z * -1.0));
+                        forces.push(pull([last.0, last.1], z));
+                        sim.renamed(format!("{variant}.{c}")).external_forces(forces).metadata(FORCE_KEY, *f)
+                    })
+                    .collect();
+                sims.push(SimulatorPlan {
+                    name: variant,
+                    topology: topology.clone(),
+                    kind: SimulatorKind::Native { copies: variants },
+                });
+            }
+        }
+        Ok(Some(DifftreConfig { simulators: names, ..o.clone() }))
     }
 
     fn difftre(
@@ -884,14 +985,22 @@ impl ConfigFile {
         if !(o.weight.is_finite()) {
             return Err(self.error(&format!("objective[{i}].weight"), "a finite number"));
         }
-        let validation_simulator =
-            indices.iter().copied().find(|&s| matches!(sims[s].kind, SimulatorKind::Native { .. }));
+        let mut validation_simulators: Vec<usize> = Vec::new();
+        let metadata = |s: usize| match &sims[s].kind {
+            SimulatorKind::Native { copies } => Some(copies[0].state_metadata()),
+            _ => None,
+        };
+        for &s in &indices {
+            if metadata(s).is_some() && !validation_simulators.iter().any(|&v| metadata(v) == metadata(s)) {
+                validation_simulators.push(s);
+            }
+        }
         Ok(ObjectivePlan {
             name: o.name.clone(),
             objective,
             observables,
             targets,
-            validation_simulator,
+            validation_simulators,
             weight: o.weight,
         })
     }
@@ -1149,18 +1258,33 @@ impl Plan {
             .inputs(self.file.inputs());
         let v = &self.file.config.validation;
         for o in &self.objectives {
-            let validation = match (v.enabled, o.validation_simulator.map(|i| &self.simulators[i].kind)) {
-                (true, Some(SimulatorKind::Native { copies })) => {
-                    let template = &copies[0];
-                    let sim = template
-                        .with_steps(
-                            v.md_steps.unwrap_or(4 * template.steps()),
-                            v.sample_every.unwrap_or(template.sample_every()),
-                        )?
-                        .equilibration_steps(v.equilibration_steps.unwrap_or(template.equilibration()));
+            let natives: Vec<&NativeSimulator> = o
+                .validation_simulators
+                .iter()
+                .filter_map(|&i| match &self.simulators[i].kind {
+                    SimulatorKind::Native { copies } => copies.first(),
+                    _ => None,
+                })
+                .collect();
+            let validation = match (v.enabled, natives.is_empty()) {
+                (true, false) => {
+                    let simulators = natives
+                        .iter()
+                        .map(|t| {
+                            Ok(t.with_steps(
+                                v.md_steps.unwrap_or(4 * t.steps()),
+                                v.sample_every.unwrap_or(t.sample_every()),
+                            )?
+                            .equilibration_steps(v.equilibration_steps.unwrap_or(t.equilibration())))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let copies = match &self.simulators[o.validation_simulators[0]].kind {
+                        SimulatorKind::Native { copies } => copies.len(),
+                        _ => 1,
+                    };
                     Some(Validation {
-                        simulator: sim,
-                        copies: v.copies.unwrap_or(copies.len().max(2)),
+                        simulators,
+                        copies: v.copies.unwrap_or(copies.max(2)),
                         seed: v.seed,
                         observables: o.observables.clone(),
                     })

@@ -64,6 +64,10 @@ pub struct NativeConfig {
     /// The starting configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<PathBuf>,
+    /// oxDNA's external forces file (traps, pulls, twists, walls), read unchanged; its forces
+    /// act in every run (as with oxDNA's `external_forces = 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_forces_file: Option<PathBuf>,
     /// Production MD steps per run.
     pub md_steps: u64,
     /// Sample a state every this many steps (default `md_steps / 100`).
@@ -131,6 +135,10 @@ pub struct MonteCarloConfig {
     /// The starting configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<PathBuf>,
+    /// oxDNA's external forces file (traps, pulls, twists, walls), read unchanged; its forces
+    /// act in every run (as with oxDNA's `external_forces = 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_forces_file: Option<PathBuf>,
     /// The simulation temperature (default: the model's), e.g. `"72C"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<TomlNumberOrString>,

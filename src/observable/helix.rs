@@ -104,7 +104,7 @@ impl BasePairs {
         self.pairs.is_empty()
     }
 
-    fn check(&self, conf: &Configuration) -> Result<()> {
+    pub(crate) fn check(&self, conf: &Configuration) -> Result<()> {
         let max = self.pairs.iter().map(|&(i, j)| i.max(j)).max().unwrap_or(0);
         if max >= conf.len() {
             return Err(Error::mismatch(
@@ -159,7 +159,7 @@ pub(crate) struct Step {
 
 impl Step {
     /// Twist angle about the local axis, radians (right-handed positive).
-    fn twist(&self) -> f64 {
+    pub(crate) fn twist(&self) -> f64 {
         let perp = |d: Vec3| d - self.axis * d.dot(self.axis);
         let (u, v) = (perp(self.d0), perp(self.d1));
         u.cross(v).dot(self.axis).atan2(u.dot(v))

@@ -15,6 +15,7 @@
 //! | distance between nucleotides, end-to-end distance, radius of gyration | [`distance`] | nm |
 //! | RMSD to a reference structure | [`structure`] | nm |
 //! | persistence length of a duplex | [`persistence`] | nm |
+//! | extension, end rotation and total twist of a pulled duplex; stretch and torsional moduli and twist–stretch coupling from runs at several forces | [`mechanics`] | nm, turns; pN, pN nm², pN nm |
 //! | melting temperature of a DNA duplex by SantaLucia's nearest-neighbour model (a reference computed from the sequence, not from states) | [`nearest_neighbour`] | K |
 //!
 //! Melting temperatures come from umbrella sampling rather than per-state features: from
@@ -42,6 +43,7 @@
 
 pub mod distance;
 pub mod helix;
+pub mod mechanics;
 pub mod melting;
 pub mod melting_temperature;
 pub mod nearest_neighbour;
@@ -77,6 +79,12 @@ pub trait Observable: Send + Sync {
     }
     /// The features of one state, `[dim]`, in the units `reduce` expects.
     fn features(&self, conf: &Configuration) -> Result<Vec<f64>>;
+    /// The features of state `i` of `traj`: for observables that need what the trajectory knows
+    /// of a state besides its configuration (its temperature, its `force` metadata). Default:
+    /// [`Observable::features`] of the configuration.
+    fn features_at(&self, traj: &Trajectory, i: usize) -> Result<Vec<f64>> {
+        self.features(&traj.frames[i])
+    }
     /// The observable's value from the mean features `[dim]`: a tensor graph `[1]`, so DiffTRe
     /// differentiates through it. `params` gives every model parameter as a tensor (trainable
     /// ones carry gradients). Default: the first feature.
@@ -102,10 +110,9 @@ pub trait Observable: Send + Sync {
 
 /// The features of every state of `traj`, `[states][dim]`.
 pub fn feature_table(obs: &dyn Observable, traj: &Trajectory) -> Result<Vec<Vec<f64>>> {
-    traj.frames
-        .iter()
-        .map(|c| {
-            let x = obs.features(c)?;
+    (0..traj.len())
+        .map(|i| {
+            let x = obs.features_at(traj, i)?;
             if x.len() != obs.dim() {
                 return Err(Error::mismatch(
                     format!("observable '{}'", obs.name()),
@@ -123,10 +130,13 @@ pub fn value(obs: &dyn Observable, table: &[Vec<f64>], weights: &[f64], params: 
     Reducer::new(params).value(obs, &weighted_mean(table, weights, obs.dim()))
 }
 
-/// Evaluates [`Observable::reduce`] in `f64` (no gradients), many times at the same parameters.
+/// Evaluates [`Observable::reduce`] in `f64`, many times at the same parameters: its value, and
+/// its gradient with respect to the mean features.
 pub struct Reducer {
     device: burn::tensor::Device,
     params: crate::energy::tensor::TensorParams,
+    autodiff: burn::tensor::Device,
+    autodiff_params: crate::energy::tensor::TensorParams,
 }
 
 impl Reducer {
@@ -134,8 +144,25 @@ impl Reducer {
     #[must_use]
     pub fn new(params: &ParamSet) -> Reducer {
         let device = backend::cpu();
-        let params = crate::energy::tensor::TensorParams::constants(params, &device);
-        Reducer { device, params }
+        let autodiff = backend::cpu_autodiff();
+        Reducer {
+            params: crate::energy::tensor::TensorParams::constants(params, &device),
+            autodiff_params: crate::energy::tensor::TensorParams::constants(params, &autodiff),
+            device,
+            autodiff,
+        }
+    }
+
+    /// ∂ reduce / ∂ mean at the mean features `mean` (`[dim]`), by autodiff: exact, whatever the
+    /// scale on which `reduce` curves (a finite difference with a step set by the features'
+    /// spread is not, e.g. for a variance far below the squares it is a difference of).
+    /// Components that are not finite are NaN.
+    #[must_use]
+    pub fn gradient(&self, obs: &dyn Observable, mean: &[f64]) -> Vec<f64> {
+        let t = T1::from_data(TensorData::new(mean.to_vec(), [mean.len()]), &self.autodiff).require_grad();
+        let v = obs.reduce(t.clone(), &self.autodiff_params);
+        let grads = v.sum().backward();
+        t.grad(&grads).map_or_else(|| vec![0.0; mean.len()], crate::energy::tensor::host)
     }
 
     /// The observable's value for the mean features `mean` (`[dim]`).
@@ -230,6 +257,64 @@ pub enum ObservableSpec {
         #[serde(default)]
         max_lag: Option<usize>,
     },
+    /// [`mechanics::Extension`] of a duplex along the pulling axis (nm).
+    Extension {
+        /// Base pairs dropped at each end (they fray under a pull).
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+        /// The pulling axis (default z, along which oxgrad's generated duplexes lie).
+        #[serde(default = "z_axis")]
+        axis: [f64; 3],
+    },
+    /// [`mechanics::EndRotation`] about the pulling axis (turns).
+    EndRotation {
+        /// Base pairs dropped at each end.
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+        /// The pulling axis (default z).
+        #[serde(default = "z_axis")]
+        axis: [f64; 3],
+    },
+    /// [`mechanics::TotalTwist`], writhe-free (turns).
+    TotalTwist {
+        /// Base pairs dropped at each end.
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+    },
+    /// The effective stretch modulus S_eff (pN) from runs at several `forces`
+    /// ([`mechanics::ElasticModulus`]); an objective expands its simulators into one per force.
+    StretchModulus {
+        /// The pulling forces, at least two (`"10pN"`), in the linear regime of extension.
+        forces: Vec<String>,
+        /// Base pairs dropped at each end in the measurement (the forces pull the outermost pairs).
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+        /// The pulling axis (default z).
+        #[serde(default = "z_axis")]
+        axis: [f64; 3],
+    },
+    /// The torsional modulus C (pN nm²) from runs at several `forces`.
+    TorsionalModulus {
+        /// The pulling forces, at least two (`"10pN"`).
+        forces: Vec<String>,
+        /// Base pairs dropped at each end in the measurement.
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+        /// The pulling axis (default z).
+        #[serde(default = "z_axis")]
+        axis: [f64; 3],
+    },
+    /// The twist–stretch coupling g (pN nm) from runs at several `forces`.
+    TwistStretchCoupling {
+        /// The pulling forces, at least two (`"10pN"`).
+        forces: Vec<String>,
+        /// Base pairs dropped at each end in the measurement.
+        #[serde(default = "two")]
+        exclude_end_pairs: usize,
+        /// The pulling axis (default z).
+        #[serde(default = "z_axis")]
+        axis: [f64; 3],
+    },
     /// The melting temperature of umbrella-sampled Monte Carlo runs (kelvin), reweighted to
     /// each of `temperatures` ([`melting_temperature::MeltingTemperature`]); its own objective.
     MeltingTemperature {
@@ -270,9 +355,13 @@ fn two() -> usize {
     2
 }
 
+fn z_axis() -> [f64; 3] {
+    [0.0, 0.0, 1.0]
+}
+
 impl ObservableSpec {
     /// Every kind a configuration may name.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 17] = [
         "propeller_twist",
         "rise",
         "twist",
@@ -283,8 +372,31 @@ impl ObservableSpec {
         "radius_of_gyration",
         "rmsd",
         "persistence_length",
+        "extension",
+        "end_rotation",
+        "total_twist",
+        "stretch_modulus",
+        "torsional_modulus",
+        "twist_stretch_coupling",
         "melting_temperature",
     ];
+
+    /// The pulling forces (pN) and axis of a modulus, which combines runs at several forces: its
+    /// objective expands each simulator into one per force. `None` for other observables.
+    pub fn pulling(&self) -> Option<Result<(Vec<f64>, [f64; 3])>> {
+        match self {
+            ObservableSpec::StretchModulus { forces, axis, .. }
+            | ObservableSpec::TorsionalModulus { forces, axis, .. }
+            | ObservableSpec::TwistStretchCoupling { forces, axis, .. } => Some(
+                forces
+                    .iter()
+                    .map(|f| crate::units::parse_force_pn(f).map_err(|e| Error::invalid("forces", f, e)))
+                    .collect::<Result<Vec<f64>>>()
+                    .map(|f| (f, *axis)),
+            ),
+            _ => None,
+        }
+    }
 
     /// Builds the observable for `top`, with the interaction sites of `params` and relative
     /// paths resolved against `base_dir`.
@@ -324,6 +436,27 @@ impl ObservableSpec {
             }
             ObservableSpec::PersistenceLength { exclude_end_pairs, max_lag } => {
                 Box::new(PersistenceLength::new(BasePairs::duplex(top, *exclude_end_pairs)?, *max_lag)?)
+            }
+            ObservableSpec::Extension { exclude_end_pairs, axis } => {
+                Box::new(mechanics::Extension(mechanics::Pulled::new(BasePairs::duplex(top, *exclude_end_pairs)?, *axis)?))
+            }
+            ObservableSpec::EndRotation { exclude_end_pairs, axis } => Box::new(mechanics::EndRotation(
+                mechanics::Pulled::new(BasePairs::duplex(top, *exclude_end_pairs)?, *axis)?,
+            )),
+            ObservableSpec::TotalTwist { exclude_end_pairs } => Box::new(mechanics::TotalTwist(
+                mechanics::Pulled::new(BasePairs::duplex(top, *exclude_end_pairs)?, [0.0, 0.0, 1.0])?,
+            )),
+            ObservableSpec::StretchModulus { exclude_end_pairs, .. }
+            | ObservableSpec::TorsionalModulus { exclude_end_pairs, .. }
+            | ObservableSpec::TwistStretchCoupling { exclude_end_pairs, .. } => {
+                let modulus = match self {
+                    ObservableSpec::StretchModulus { .. } => mechanics::Modulus::Stretch,
+                    ObservableSpec::TorsionalModulus { .. } => mechanics::Modulus::Torsion,
+                    _ => mechanics::Modulus::TwistStretch,
+                };
+                let (forces, axis) = self.pulling().unwrap_or_else(|| Ok((Vec::new(), [0.0, 0.0, 1.0])))?;
+                let pulled = mechanics::Pulled::new(BasePairs::duplex(top, *exclude_end_pairs)?, axis)?;
+                Box::new(mechanics::ElasticModulus::new(modulus, pulled, forces)?)
             }
             ObservableSpec::MeltingTemperature { .. } => {
                 return Err(Error::invalid(

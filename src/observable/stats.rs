@@ -13,9 +13,9 @@
 //!    y_i = w_i ∇f(m̄)·(X_i − m̄),        Var f̂ ≈ Var(Σ_i y_i) / (Σ_i w_i)²
 //!    ```
 //!
-//!    ∇f is a central difference of `reduce` (2·dim evaluations) with a step of 10⁻⁴ of each
-//!    feature's standard deviation (at least 10⁻⁷ of its mean); a feature that does not vary, or
-//!    along which f is not finite, counts as flat.
+//!    ∇f is the autodiff gradient of `reduce` at m̄ (exact: a finite difference with a step set
+//!    by the features' spread is not when `reduce` curves on a smaller scale, as a variance
+//!    computed from mean squares does); a feature along which f is not finite counts as flat.
 //! 2. **The integrated autocorrelation time** of y, in states, with Sokal's automatic window:
 //!
 //!    ```text
@@ -184,28 +184,8 @@ pub fn estimate(
 
 /// The linearised per-state series y_i = w_i ∇f(m̄)·(X_i − m̄) (module docs, step 1).
 fn linearised(obs: &dyn Observable, reducer: &Reducer, table: &[Vec<f64>], weights: &[f64], mean: &[f64]) -> Vec<f64> {
-    let wsum: f64 = weights.iter().sum();
-    let grad: Vec<f64> = (0..mean.len())
-        .map(|k| {
-            let var = table.iter().zip(weights).map(|(x, w)| w * (x[k] - mean[k]).powi(2)).sum::<f64>() / wsum;
-            let h = (1e-4 * var.sqrt()).max(1e-7 * mean[k].abs());
-            let h = (mean[k] + h) - mean[k]; // a step the sum represents exactly
-            if h.is_nan() || h <= 0.0 {
-                return 0.0; // a NaN mean, or a zero mean that does not vary
-            }
-            let mut at = mean.to_vec();
-            at[k] = mean[k] + h;
-            let up = reducer.value(obs, &at);
-            at[k] = mean[k] - h;
-            let down = reducer.value(obs, &at);
-            let g = (up - down) / (2.0 * h);
-            if g.is_finite() {
-                g
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    // a direction along which f is not finite counts as flat
+    let grad: Vec<f64> = reducer.gradient(obs, mean).into_iter().map(|g| if g.is_finite() { g } else { 0.0 }).collect();
     table
         .iter()
         .zip(weights)

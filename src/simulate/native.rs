@@ -3,6 +3,7 @@
 //! optimised names override its base parameter set), a trajectory out: one state every
 //! `sample_every` steps after `equilibration_steps`, each with its temperature.
 
+use super::external::ExternalForce;
 use super::mc::{Mc, McConfig, McState};
 use super::md::{Md, MdConfig, MdState};
 use super::umbrella::Umbrella;
@@ -14,6 +15,7 @@ use crate::io::Configuration;
 use crate::params::ParamSet;
 use crate::system::Topology;
 use crate::trajectory::Trajectory;
+use std::collections::BTreeMap;
 
 /// The native MD engine, ready to run with any parameter values.
 #[derive(Debug, Clone)]
@@ -31,6 +33,10 @@ pub struct NativeSimulator {
     equilibration_steps: u64,
     sample_every: u64,
     hints: SchedulerHints,
+    /// External forces acting in every run (traps, pulls; [`super::external`]).
+    external: Vec<ExternalForce>,
+    /// Metadata every sampled state carries (e.g. its pulling `force` in pN).
+    metadata: BTreeMap<String, f64>,
 }
 
 /// Monte Carlo sampling instead of MD ([`NativeSimulator::monte_carlo`]).
@@ -102,6 +108,8 @@ impl NativeSimulator {
             equilibration_steps: 0,
             sample_every,
             hints: SchedulerHints::default(),
+            external: Vec::new(),
+            metadata: BTreeMap::new(),
         }
         .with_model(model)
     }
@@ -181,6 +189,34 @@ impl NativeSimulator {
         self
     }
 
+    /// With external forces acting in every run, MD or Monte Carlo (oxDNA's
+    /// `external_forces_file`, [`super::external::read`]); they replace any given before.
+    #[must_use]
+    pub fn external_forces(mut self, forces: Vec<ExternalForce>) -> Self {
+        self.external = forces;
+        self
+    }
+
+    /// Its external forces.
+    #[must_use]
+    pub fn forces(&self) -> &[ExternalForce] {
+        &self.external
+    }
+
+    /// With `value` as the `key` metadata of every state it samples (the pulling `force` in pN
+    /// that tells a modulus which run a state belongs to, [`crate::observable::mechanics`]).
+    #[must_use]
+    pub fn metadata(mut self, key: impl Into<String>, value: f64) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
+    }
+
+    /// The metadata every sampled state carries.
+    #[must_use]
+    pub fn state_metadata(&self) -> &BTreeMap<String, f64> {
+        &self.metadata
+    }
+
     /// Its MD settings (`steps` = production steps per run).
     #[must_use]
     pub fn config(&self) -> &MdConfig {
@@ -256,13 +292,19 @@ impl NativeSimulator {
         };
         let kt = params.value("kt");
         let n = frames.len();
-        Trajectory::new(frames, Some(vec![kt; n]))
+        let mut traj = Trajectory::new(frames, Some(vec![kt; n]))?;
+        for (k, v) in &self.metadata {
+            traj.metadata.insert(k.clone(), vec![*v; n]);
+        }
+        Ok(traj)
     }
 
     fn sample_md(&self, model: &EnergyModel, seed: u64, threads: usize) -> Result<Vec<Configuration>> {
         let mut state = MdState::from_configuration(&self.initial);
         state.step = 0;
-        let mut md = Md::new(model, MdConfig { seed, ..self.config.clone() }, &state)?.threads(threads)?;
+        let mut md = Md::new(model, MdConfig { seed, ..self.config.clone() }, &state)?
+            .external(self.external.clone(), &state)
+            .threads(threads)?;
         md.refresh_velocities(&mut state);
         md.within(|md| -> Result<Vec<Configuration>> {
             for _ in 0..self.equilibration_steps {
@@ -286,7 +328,8 @@ impl NativeSimulator {
     fn sample_mc(&self, model: &EnergyModel, mc: &MonteCarlo, seed: u64) -> Result<Vec<Configuration>> {
         let mut state = McState::from_configuration(&self.initial);
         state.step = 0;
-        let mut engine = Mc::new(model, McConfig { seed, ..mc.config.clone() }, &state)?;
+        let mut engine =
+            Mc::new(model, McConfig { seed, ..mc.config.clone() }, &state)?.external(self.external.clone(), &state)?;
         let mut umbrella = match &mc.umbrella {
             Some((ops, weights)) => {
                 Some(Umbrella::new(model, &state.frame, ops.clone(), Some(weights.clone()), Vec::new(), 0)?)

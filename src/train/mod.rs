@@ -576,8 +576,10 @@ impl Training {
         let mut out = Vec::new();
         for o in &self.objectives {
             let Some(val) = &o.validation else { continue };
-            let status =
-                format!("validating: {} fresh simulations with the initial and the best parameters", 2 * val.copies);
+            let status = format!(
+                "validating: {} fresh simulations with the initial and the best parameters",
+                2 * val.copies * val.simulators.len()
+            );
             for obs in &mut self.observers {
                 obs.on_status(&status);
             }
@@ -589,9 +591,9 @@ impl Training {
                 targets: o.targets.clone(),
                 initial: res[0].clone(),
                 best: res[1].clone(),
-                md_steps: val.simulator.steps(),
-                copies: val.copies,
-                sample_every: val.simulator.sample_every(),
+                md_steps: val.simulators.first().map_or(0, crate::simulate::NativeSimulator::steps),
+                copies: val.copies * val.simulators.len(),
+                sample_every: val.simulators.first().map_or(0, crate::simulate::NativeSimulator::sample_every),
             });
         }
         Ok(out)

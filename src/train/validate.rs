@@ -18,9 +18,10 @@ use std::sync::{Arc, Mutex};
 /// What a validation measures: one system, its observables, and how long to simulate it.
 #[derive(Clone)]
 pub struct Validation {
-    /// The simulator (its MD settings and sampling) whose system is re-simulated.
-    pub simulator: NativeSimulator,
-    /// Independent copies per parameter set.
+    /// The simulators (MD settings and sampling) whose system is re-simulated: usually one; one
+    /// per pulling force for a modulus, whose states tell their runs apart by metadata.
+    pub simulators: Vec<NativeSimulator>,
+    /// Independent copies per parameter set and simulator.
     pub copies: usize,
     /// Master seed: copy k runs with a seed derived from it and k (the same for every
     /// parameter set, so differences between sets are not seed noise).
@@ -33,10 +34,11 @@ pub struct Validation {
 pub type Validated = Vec<Estimate>;
 
 impl Validation {
-    /// Simulates every parameter set in `sets` (`copies` runs each, on up to `threads` threads)
-    /// and returns, per set, each observable's estimate.
+    /// Simulates every parameter set in `sets` (`copies` runs of each simulator, on up to
+    /// `threads` threads) and returns, per set, each observable's estimate.
     pub fn run(&self, sets: &[&ParamSet], threads: usize) -> Result<Vec<Validated>> {
-        let jobs: Vec<(usize, usize)> = (0..sets.len()).flat_map(|s| (0..self.copies).map(move |c| (s, c))).collect();
+        let runs = self.copies * self.simulators.len();
+        let jobs: Vec<(usize, usize)> = (0..sets.len()).flat_map(|s| (0..runs).map(move |c| (s, c))).collect();
         let results: Mutex<Vec<Option<Result<Trajectory>>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
@@ -44,8 +46,11 @@ impl Validation {
                 scope.spawn(|| loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&(s, c)) = jobs.get(k) else { break };
+                    // copy c of each simulator: seeds as with one simulator, so adding a force
+                    // does not change the runs of the others
+                    let (sim, c) = (c / self.copies, c % self.copies);
                     let seed = derive_seed(self.seed, &format!("validation.{c}"), 0);
-                    let out = self.simulator.run_with(sets[s], seed);
+                    let out = self.simulators[sim].run_with(sets[s], seed);
                     if let Ok(mut r) = results.lock() {
                         r[k] = Some(out);
                     }
@@ -56,8 +61,8 @@ impl Validation {
         let mut out = Vec::new();
         for (s, set) in sets.iter().enumerate() {
             let mut trajs = Vec::new();
-            for c in 0..self.copies {
-                let k = s * self.copies + c;
+            for c in 0..runs {
+                let k = s * runs + c;
                 let t = results[k].take().ok_or_else(|| Error::internal("a validation run did not finish"))??;
                 trajs.push(t);
             }
