@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ObserveArgs {
     /// The observable: propeller_twist, rise, twist, pitch, diameter, distance, end_to_end,
-    /// radius_of_gyration, rmsd, persistence_length.
+    /// radius_of_gyration, rmsd, persistence_length, extension, end_rotation, total_twist.
     pub kind: String,
     /// The topology (classic or new format).
     #[arg(long, short)]
@@ -36,6 +36,9 @@ pub struct ObserveArgs {
     /// `rmsd`: the reference configuration.
     #[arg(long)]
     pub reference: Option<PathBuf>,
+    /// `extension`, `end_rotation`: the pulling axis, e.g. 0,0,1 (the default).
+    #[arg(long, value_delimiter = ',')]
+    pub axis: Option<Vec<f64>>,
     /// `persistence_length`: the largest base-pair separation fitted.
     #[arg(long)]
     pub max_lag: Option<usize>,
@@ -51,6 +54,16 @@ pub struct ObserveArgs {
 }
 
 fn spec(a: &ObserveArgs) -> Result<ObservableSpec> {
+    if ["stretch_modulus", "torsional_modulus", "twist_stretch_coupling"].contains(&a.kind.as_str()) {
+        return Err(Error::invalid(
+            "observable",
+            &a.kind,
+            "a modulus combines runs at several forces: measure extension and end_rotation of each run here, or fit the modulus in a training configuration (observable = { kind = \"stretch_modulus\", forces = [...] })",
+        ));
+    }
+    if let Some(axis) = a.axis.as_ref().filter(|v| v.len() != 3) {
+        return Err(Error::invalid("--axis", format!("{axis:?}"), "three components, e.g. --axis 0,0,1"));
+    }
     let mut t = toml::Table::new();
     t.insert("kind".into(), a.kind.clone().into());
     if let Some(n) = a.exclude_end_pairs {
@@ -64,6 +77,9 @@ fn spec(a: &ObserveArgs) -> Result<ObservableSpec> {
     }
     if let Some(r) = &a.reference {
         t.insert("reference".into(), r.display().to_string().into());
+    }
+    if let Some(axis) = &a.axis {
+        t.insert("axis".into(), toml::Value::Array(axis.iter().map(|x| (*x).into()).collect()));
     }
     if let Some(m) = a.max_lag {
         t.insert("max_lag".into(), (m as i64).into());
