@@ -246,3 +246,59 @@ fn a_pulled_duplex_stretches_and_its_stretch_modulus_gradient_is_the_derivative_
         assert!((g - fd).abs() <= 1e-5 * fd.abs().max(1.0), "dL/d{n}: DiffTRe {g}, finite differences {fd}");
     }
 }
+
+#[test]
+fn an_objective_with_forces_runs_its_simulator_once_per_force_and_validates_each() {
+    let text = r#"
+[model]
+kind = "dna2"
+
+[optimizer]
+steps = 1
+train = ["eps_backbone"]
+
+[[simulator]]
+name = "duplex"
+kind = "native"
+duplex = "GCGTACGTACGTGC"
+md_steps = 2000
+copies = 2
+
+[[objective]]
+name = "stiffness"
+simulators = ["duplex"]
+observable = { kind = "stretch_modulus", forces = ["10pN", "25pN", "40pN"] }
+target = 1200.0
+"#;
+    let plan = oxgrad::config::ConfigFile::parse(text, std::path::Path::new("stretch.toml")).unwrap().build().unwrap();
+    let names: Vec<&str> = plan.simulators.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["duplex", "duplex@10pN", "duplex@25pN", "duplex@40pN"]);
+    let top = &plan.simulators[0].topology;
+    let pairs = BasePairs::duplex(top, 0).unwrap();
+    let (first, last) = (pairs.pairs()[0], pairs.pairs()[pairs.len() - 1]);
+    for (s, f) in plan.simulators[1..].iter().zip([10.0, 25.0, 40.0]) {
+        let oxgrad::config::plan::SimulatorKind::Native { copies } = &s.kind else {
+            panic!("{} is not native", s.name)
+        };
+        assert_eq!(copies.len(), 2);
+        for (c, sim) in copies.iter().enumerate() {
+            assert_eq!(oxgrad::component::Simulator::name(sim), format!("{}.{c}", s.name));
+            assert_eq!(sim.state_metadata().get(FORCE_KEY), Some(&f));
+            // F/2 on each nucleotide of the end pairs, the first pulled along −z, the last along +z
+            let expected = |p: (usize, usize), z: f64| ExternalForce::String {
+                particles: vec![p.0, p.1],
+                f0: oxgrad::units::force_from_pn(f / 2.0),
+                rate: 0.0,
+                dir: Vec3::new(0.0, 0.0, z),
+                dir_as_centre: false,
+            };
+            assert_eq!(sim.forces(), [expected(first, -1.0), expected(last, 1.0)]);
+        }
+    }
+    // the objective reads every force's copies; the validation re-simulates each force
+    let required: Vec<String> =
+        plan.objectives[0].objective.objective().required_observables().iter().map(|o| o.name.clone()).collect();
+    assert_eq!(required.len(), 6, "{required:?}");
+    assert!(required.iter().all(|r| r.starts_with("duplex@")), "{required:?}");
+    assert_eq!(plan.objectives[0].validation_simulators.len(), 3);
+}

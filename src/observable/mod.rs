@@ -285,7 +285,7 @@ pub enum ObservableSpec {
     /// ([`mechanics::ElasticModulus`]); an objective expands its simulators into one per force.
     StretchModulus {
         /// The pulling forces, at least two (`"10pN"`), in the linear regime of extension.
-        forces: Vec<String>,
+        forces: Vec<crate::config::TomlNumberOrString>,
         /// Base pairs dropped at each end in the measurement (the forces pull the outermost pairs).
         #[serde(default = "two")]
         exclude_end_pairs: usize,
@@ -296,7 +296,7 @@ pub enum ObservableSpec {
     /// The torsional modulus C (pN nm²) from runs at several `forces`.
     TorsionalModulus {
         /// The pulling forces, at least two (`"10pN"`).
-        forces: Vec<String>,
+        forces: Vec<crate::config::TomlNumberOrString>,
         /// Base pairs dropped at each end in the measurement.
         #[serde(default = "two")]
         exclude_end_pairs: usize,
@@ -307,7 +307,7 @@ pub enum ObservableSpec {
     /// The twist–stretch coupling g (pN nm) from runs at several `forces`.
     TwistStretchCoupling {
         /// The pulling forces, at least two (`"10pN"`).
-        forces: Vec<String>,
+        forces: Vec<crate::config::TomlNumberOrString>,
         /// Base pairs dropped at each end in the measurement.
         #[serde(default = "two")]
         exclude_end_pairs: usize,
@@ -390,7 +390,16 @@ impl ObservableSpec {
             | ObservableSpec::TwistStretchCoupling { forces, axis, .. } => Some(
                 forces
                     .iter()
-                    .map(|f| crate::units::parse_force_pn(f).map_err(|e| Error::invalid("forces", f, e)))
+                    .map(|f| match f {
+                        crate::config::TomlNumberOrString::Text(t) => {
+                            crate::units::parse_force_pn(t).map_err(|e| Error::invalid("forces", t, e))
+                        }
+                        crate::config::TomlNumberOrString::Number(x) => Err(Error::invalid(
+                            "forces",
+                            x,
+                            format!("a force needs its unit: write \"{x}pN\" (a bare number could be pN or oxDNA's unit of 48.63 pN)"),
+                        )),
+                    })
                     .collect::<Result<Vec<f64>>>()
                     .map(|f| (f, *axis)),
             ),
