@@ -182,6 +182,17 @@ pub fn parse_molar(text: &str) -> std::result::Result<f64, String> {
     }
 }
 
+/// A configuration value that may be a number or a string with its unit (a temperature
+/// `"300K"`, a force `"10pN"`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum TomlNumberOrString {
+    /// A bare number.
+    Number(f64),
+    /// A string such as `"300K"`.
+    Text(String),
+}
+
 /// A force such as `"10pN"` or `"10 pN"`, in piconewtons; a positive, finite number with its
 /// unit (a bare number is refused: oxDNA's force unit is 48.63 pN, and a number without a unit
 /// is too easily one or the other).

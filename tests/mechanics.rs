@@ -272,7 +272,7 @@ target = 1200.0
 "#;
     let plan = oxgrad::config::ConfigFile::parse(text, std::path::Path::new("stretch.toml")).unwrap().build().unwrap();
     let names: Vec<&str> = plan.simulators.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["duplex", "duplex@10pN", "duplex@25pN", "duplex@40pN"]);
+    assert_eq!(names, ["duplex", "duplex-10pN", "duplex-25pN", "duplex-40pN"]);
     let top = &plan.simulators[0].topology;
     let pairs = BasePairs::duplex(top, 0).unwrap();
     let (first, last) = (pairs.pairs()[0], pairs.pairs()[pairs.len() - 1]);
@@ -299,6 +299,6 @@ target = 1200.0
     let required: Vec<String> =
         plan.objectives[0].objective.objective().required_observables().iter().map(|o| o.name.clone()).collect();
     assert_eq!(required.len(), 6, "{required:?}");
-    assert!(required.iter().all(|r| r.starts_with("duplex@")), "{required:?}");
+    assert!(required.iter().all(|r| r.starts_with("duplex-")), "{required:?}");
     assert_eq!(plan.objectives[0].validation_simulators.len(), 3);
 }

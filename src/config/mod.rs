@@ -126,15 +126,7 @@ pub struct Config {
     pub executor: ExecutorConfig,
 }
 
-/// A TOML value that may be a number or a string (temperatures).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum TomlNumberOrString {
-    /// A bare number.
-    Number(f64),
-    /// A string such as `"300K"`.
-    Text(String),
-}
+pub use crate::units::TomlNumberOrString;
 
 fn default_temperature() -> TomlNumberOrString {
     TomlNumberOrString::Text("300K".into())

@@ -767,7 +767,7 @@ impl ConfigFile {
     }
 
     /// For an objective whose observable combines runs at several pulling forces (a modulus):
-    /// the objective with each of its simulators replaced by one per force, `name@10pN`, added
+    /// the objective with each of its simulators replaced by one per force, `name-10pN`, added
     /// to `sims`. Each pulls the duplex's outermost base pairs apart along the observable's axis
     /// (oxDNA `string` forces of F/2 on each of the four nucleotides, away from the duplex's
     /// middle) and labels its states with their `force` (pN). `None` for other observables.
@@ -813,7 +813,7 @@ impl ConfigFile {
             };
             let (topology, copies) = (plan.topology.clone(), copies.clone());
             for f in &forces {
-                let variant = format!("{name}@{f}pN");
+                let variant = format!("{name}-{f}pN");
                 names.push(variant.clone());
                 if sims.iter().any(|s| s.name == variant) {
                     continue; // another objective expanded it already

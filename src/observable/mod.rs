@@ -285,7 +285,7 @@ pub enum ObservableSpec {
     /// ([`mechanics::ElasticModulus`]); an objective expands its simulators into one per force.
     StretchModulus {
         /// The pulling forces, at least two (`"10pN"`), in the linear regime of extension.
-        forces: Vec<crate::config::TomlNumberOrString>,
+        forces: Vec<crate::units::TomlNumberOrString>,
         /// Base pairs dropped at each end in the measurement (the forces pull the outermost pairs).
         #[serde(default = "two")]
         exclude_end_pairs: usize,
@@ -296,7 +296,7 @@ pub enum ObservableSpec {
     /// The torsional modulus C (pN nm²) from runs at several `forces`.
     TorsionalModulus {
         /// The pulling forces, at least two (`"10pN"`).
-        forces: Vec<crate::config::TomlNumberOrString>,
+        forces: Vec<crate::units::TomlNumberOrString>,
         /// Base pairs dropped at each end in the measurement.
         #[serde(default = "two")]
         exclude_end_pairs: usize,
@@ -307,7 +307,7 @@ pub enum ObservableSpec {
     /// The twist–stretch coupling g (pN nm) from runs at several `forces`.
     TwistStretchCoupling {
         /// The pulling forces, at least two (`"10pN"`).
-        forces: Vec<crate::config::TomlNumberOrString>,
+        forces: Vec<crate::units::TomlNumberOrString>,
         /// Base pairs dropped at each end in the measurement.
         #[serde(default = "two")]
         exclude_end_pairs: usize,
@@ -391,10 +391,10 @@ impl ObservableSpec {
                 forces
                     .iter()
                     .map(|f| match f {
-                        crate::config::TomlNumberOrString::Text(t) => {
+                        crate::units::TomlNumberOrString::Text(t) => {
                             crate::units::parse_force_pn(t).map_err(|e| Error::invalid("forces", t, e))
                         }
-                        crate::config::TomlNumberOrString::Number(x) => Err(Error::invalid(
+                        crate::units::TomlNumberOrString::Number(x) => Err(Error::invalid(
                             "forces",
                             x,
                             format!("a force needs its unit: write \"{x}pN\" (a bare number could be pN or oxDNA's unit of 48.63 pN)"),
