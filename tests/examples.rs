@@ -186,3 +186,14 @@ fn melting_fits_toward_santalucias_tm() {
     assert!((315.0..334.0).contains(&initial.value), "the averaged model melts AGCGTGAC near 329 K: {initial:?}");
     assert!(best.value.is_finite(), "{best:?}");
 }
+
+/// `examples/stretch.toml` with one update and short runs: the objective expands its simulator
+/// into one per force (four copies each), trains, and the validation re-simulates every force.
+#[test]
+fn stretch_runs_every_force_and_validates_them() {
+    let s = train_short("stretch.toml");
+    let r = &s.validation[0];
+    assert_eq!((r.observables[0].as_str(), r.units[0].as_str(), r.targets[0]), ("stretch_modulus", "pN", 1200.0));
+    assert_eq!(r.copies, 12, "four copies at each of three forces");
+    assert!(r.initial[0].value.is_finite() && r.best[0].value.is_finite(), "{:?} {:?}", r.initial, r.best);
+}
