@@ -175,10 +175,16 @@ fn a_killed_run_leaves_whole_frames_whole_lines_and_a_readable_last_configuratio
     run.kill().unwrap(); // SIGKILL: nothing gets to clean up
     run.wait().unwrap();
     let n = 128;
-    let frames: Vec<Configuration> = TrajectoryReader::open(d.path().join("trajectory.dat"), n)
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .expect("every frame parses");
+    // Each frame is written with one call, but Linux stops a write to a file between pages when
+    // SIGKILL arrives (a frame here is 6 pages): the kill may cut the frame being written. Every
+    // frame before it is whole, and a cut frame is reported as an error, never read as a frame.
+    let mut read: Vec<_> = TrajectoryReader::open(d.path().join("trajectory.dat"), n).unwrap().collect();
+    if let Some(Err(e)) = read.last() {
+        eprintln!("the kill cut the last frame: {e}");
+        read.pop();
+    }
+    let frames: Vec<Configuration> =
+        read.into_iter().collect::<Result<_, _>>().expect("every frame but a cut last one parses");
     assert!(frames.len() >= 5, "{} frames", frames.len());
     let energy = std::fs::read_to_string(d.path().join("energy.dat")).unwrap();
     assert!(energy.ends_with('\n'), "the energy file ends with a whole line");
