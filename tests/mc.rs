@@ -258,6 +258,37 @@ fn a_dimer_samples_the_boltzmann_distribution() {
     );
 }
 
+/// Detailed balance with oxRNA2: an RNA dinucleotide (its FENE, excluded volume and stacking,
+/// RNA interaction sites) samples the Boltzmann distribution of its relative placement, with
+/// single moves and with VMMC.
+#[test]
+fn an_rna_dimer_samples_the_boltzmann_distribution() {
+    let (top, conf) =
+        helix(&parse_sequence("AG").unwrap(), Shape::Strand, Some(12.0), TopologyFormat::Classic).unwrap();
+    let model = oxgrad::energy::rna2::model(&top, 0.145, 1.0).unwrap();
+    // oxRNA2's backbone site is −0.4 a1 + 0.2 a3 from the centre, its FENE finite within
+    // 0.761 ± 0.25 of the backbone sites' separation: proposals uniform in that shell
+    let back = |b: &[Vec3; 3]| b[0] * -0.4 + b[2] * 0.2;
+    check_two_nucleotides(
+        "RNA dimer",
+        &model,
+        &conf,
+        |d| {
+            let b = d.frame();
+            let (lo, hi) = (0.761_070_781_051 - 0.25, 0.761_070_781_051 + 0.25);
+            let s = loop {
+                let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * hi;
+                if v.norm() < hi && v.norm() > lo {
+                    break v;
+                }
+            };
+            (back(&ID) + s - back(&b), b, 1.0)
+        },
+        &["energy", "distance", "a3 alignment"],
+        &|m, r, b| vec![m.pair_interaction(0, 1, r, &ID, b), r.norm(), b[2][2]],
+    );
+}
+
 /// Detailed balance, non-bonded: two complementary nucleotides on separate strands in a small
 /// periodic box sample Boltzmann's distribution of energy and hydrogen bonding.
 #[test]
