@@ -126,7 +126,7 @@ fn worm_like_chain(n_pairs: usize, step: f64, sigma: f64, rng: &mut Xoshiro256Pl
         let v = t.cross(u);
         let (x, y): (f64, f64) = (rng.sample(StandardNormal), rng.sample(StandardNormal));
         t = (t + u * (sigma * x) + v * (sigma * y)).normalized();
-        m = m + t * step;
+        m += t * step;
     }
     let k = r.len();
     Configuration {
