@@ -139,3 +139,95 @@ fn md_refuses_a_hard_wall() {
     run.check_outputs(false).unwrap();
     assert_eq!(run.run(|_, _| {}).unwrap(), 150);
 }
+
+/// The numbers of an energy file, a row per line.
+fn energy_rows(path: &Path) -> Vec<Vec<f64>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect()
+}
+
+/// Runs `input` (MD or MC) of `tests/data/external_forces/energy_file` in a temporary directory;
+/// returns the directory, the run and the external forces' energy at step 0.
+fn run_energy_file_case(input: &str) -> (tempfile::TempDir, oxgrad::simulate::SimRun, f64) {
+    let src = Path::new(DIR).join("energy_file");
+    let d = tempfile::tempdir().unwrap();
+    for f in [input, "top.top", "init.dat", "forces.txt"] {
+        std::fs::copy(src.join(f), d.path().join(f)).unwrap();
+    }
+    let file = oxgrad::io::InputFile::read(d.path().join(input)).unwrap();
+    let run = oxgrad::simulate::SimRun::from_input(&file).unwrap();
+    assert!(run.unused_keys.is_empty(), "{:?}", run.unused_keys);
+    assert_eq!(run.external.len(), 2, "a string and a trap");
+    let bx = PeriodicBox::new(run.initial.box_sides);
+    let ext: f64 = run.external.iter().map(|f| f.energy(0, &|i| run.initial.r[i], &bx)).sum();
+    run.check_outputs(false).unwrap();
+    run.run(|_, _| {}).unwrap();
+    (d, run, ext)
+}
+
+/// oxDNA 3.7 writes the model's potential energy alone, without the external forces', in its
+/// energy file and in its configurations' `E =` line (`tests/data/external_forces/PROVENANCE`,
+/// `energy_file/`): a 10-bp duplex pulled by a `string` and held by a `trap`, 20 MD steps without
+/// thermostat from velocities (near-zero angular momenta), which oxgrad follows; so does oxgrad.
+#[test]
+fn md_writes_the_potential_without_the_forces_as_oxdna_does() {
+    let (d, run, ext) = run_energy_file_case("input_md");
+    let n = run.setup.model.len() as f64;
+    // the forces' energy is large enough to be seen in the files
+    assert!(ext.abs() / n > 0.01, "external energy per nucleotide {}", ext / n);
+    let u0 = run.setup.model.energy(&run.initial).unwrap() / n;
+    let ours = energy_rows(&d.path().join("energy.dat"));
+    let theirs = energy_rows(&Path::new(DIR).join("energy_file/oxdna_md_energy.dat"));
+    assert_eq!(ours.len(), 3);
+    // step 0: the model's energy of the initial configuration, printed with 6 decimals
+    assert!((ours[0][1] - u0).abs() < 1e-6, "step 0: U/N {} vs the model's {u0}", ours[0][1]);
+    // time, U/N, K/N, Etot/N as oxDNA's at steps 0, 10 and 20; U/N differs from oxDNA's energy
+    // of the same configuration by about 2e-6 (with or without forces)
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!(a.len(), 4);
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-5, "{a:?} vs oxDNA {b:?}");
+        }
+    }
+    // the E = line (Etot U K per nucleotide) of the last configuration
+    let last = oxgrad::io::Configuration::read(d.path().join("last_conf.dat"), 20).unwrap();
+    let oxdna = oxgrad::io::Configuration::read(Path::new(DIR).join("energy_file/oxdna_md_last_conf.dat"), 20).unwrap();
+    assert_eq!((last.step, oxdna.step), (20, 20));
+    let u = run.setup.model.energy(&last).unwrap() / n;
+    assert!((last.energy[1] - u).abs() < 1e-12, "last_conf U/N {} vs the model's {u}", last.energy[1]);
+    assert!((last.energy[0] - last.energy[1] - last.energy[2]).abs() < 1e-12);
+    for k in 0..3 {
+        assert!((last.energy[k] - oxdna.energy[k]).abs() < 1e-5, "E = {:?} vs oxDNA {:?}", last.energy, oxdna.energy);
+    }
+}
+
+/// Monte Carlo's energy file and configurations too carry the model's potential energy alone
+/// (oxDNA's step-0 line of the same input, `energy_file/oxdna_mc_energy.dat`; later lines
+/// follow other random numbers), while moves are accepted on the energy with the forces'.
+#[test]
+fn mc_writes_the_potential_without_the_forces_as_oxdna_does() {
+    let (d, run, ext) = run_energy_file_case("input_mc");
+    let n = run.setup.model.len() as f64;
+    assert!(ext.abs() / n > 0.01, "external energy per nucleotide {}", ext / n);
+    let u0 = run.setup.model.energy(&run.initial).unwrap() / n;
+    let ours = energy_rows(&d.path().join("energy.dat"));
+    let theirs = energy_rows(&Path::new(DIR).join("energy_file/oxdna_mc_energy.dat"));
+    assert_eq!((ours.len(), ours[0][0], ours[2][0]), (3, 0.0, 20.0));
+    assert!((ours[0][1] - u0).abs() < 1e-6, "step 0: U/N {} vs the model's {u0}", ours[0][1]);
+    assert!((ours[0][1] - theirs[0][1]).abs() < 1e-5, "step 0: U/N {} vs oxDNA's {}", ours[0][1], theirs[0][1]);
+    let traj: Vec<_> =
+        TrajectoryReader::open(d.path().join("trajectory.dat"), 20).unwrap().map(|c| c.unwrap()).collect();
+    let last = oxgrad::io::Configuration::read(d.path().join("last_conf.dat"), 20).unwrap();
+    assert_eq!((traj.len(), last.step), (2, 20));
+    for (c, row) in traj.iter().zip(&ours[1..]) {
+        let u = run.setup.model.energy(c).unwrap() / n;
+        // the running energy less the forces' equals the model's from scratch (1e-6 per
+        // nucleotide: the running sum's accuracy check)
+        assert!((c.energy[1] - u).abs() < 1e-6, "step {}: E = {:?} vs the model's U/N {u}", c.step, c.energy);
+        assert!((row[1] - u).abs() < 2e-6, "step {}: energy file U/N {} vs the model's {u}", c.step, row[1]);
+    }
+    assert_eq!(last.energy, traj[1].energy);
+}

@@ -23,7 +23,10 @@
 //!   continue with a bounded force instead, as in oxDNA.
 //! - Outputs are oxDNA's: each trajectory frame written whole, energy lines (`time U/N K/N
 //!   Etot/N`) flushed as written, and the last configuration refreshed, whole, at every
-//!   `print_conf_interval`. A stop request (SIGINT, SIGTERM) ends the run after the current step
+//!   `print_conf_interval`. As in oxDNA 3.7, the potential energy written (`U` of the energy
+//!   file, MD or Monte Carlo, and of every configuration's `E =` line, `Etot = U + K`) is the
+//!   model's alone: external forces act on the motion and on moves' acceptance, but their
+//!   energy is not written, so with forces MD's written `Etot` is not conserved. A stop request (SIGINT, SIGTERM) ends the run after the current step
 //!   with the last configuration written.
 //! - With `restart_step_counter = false` the run continues the configuration's step counter up
 //!   to `steps` (oxDNA's meaning of `steps`), so a run continues from its `last_conf`.
@@ -509,18 +512,21 @@ impl SimRun {
         let (epath, every) = &self.energy;
         let io = |e| Error::io("write", epath, e);
         let (mut efile, mut traj) = self.open_outputs()?;
-        let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, step: u64, mc: &Mc<'_>, u: Option<&Umbrella>| {
-            let (t, r) = mc.stats().acceptance();
-            write!(f, "{step:>10} {:>10.6} {t:5.3} {r:5.3} {:5.3}", mc.potential() / n, 0.0)?;
-            if let Some(u) = u {
-                for v in u.state() {
-                    write!(f, " {v:2}")?;
+        // the potential written is the model's, without the external forces' (oxDNA's)
+        let write_energy =
+            |f: &mut std::io::BufWriter<std::fs::File>, st: &McState, mc: &Mc<'_>, u: Option<&Umbrella>| {
+                let (t, r) = mc.stats().acceptance();
+                let step = st.step;
+                write!(f, "{step:>10} {:>10.6} {t:5.3} {r:5.3} {:5.3}", mc.interaction_potential(st) / n, 0.0)?;
+                if let Some(u) = u {
+                    for v in u.state() {
+                        write!(f, " {v:2}")?;
+                    }
+                    write!(f, " {:.6}", u.weight())?;
                 }
-                write!(f, " {:.6}", u.weight())?;
-            }
-            writeln!(f)?;
-            f.flush()
-        };
+                writeln!(f)?;
+                f.flush()
+            };
         let write_hist = |u: &Umbrella, step: u64, last_only: bool| -> Result<()> {
             let (Some(settings), mut h) = (&self.umbrella, u.histogram.clone()) else { return Ok(()) };
             h.step = step;
@@ -534,17 +540,17 @@ impl SimRun {
             // traj_hist.dat starts empty, as oxDNA truncates it
             std::fs::write(p, b"").map_err(|e| Error::io("write", p, e))?;
         }
-        write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io)?;
+        write_energy(&mut efile, &state, &mc, umbrella.as_ref()).map_err(io)?;
         let report = (total / 200).max(1);
         for k in 1..=total {
             let bias = umbrella.as_mut().map(|b| b as &mut dyn Bias);
             if let Err(e) = mc.step(&mut state, bias) {
-                state.to_configuration(mc.potential()).write(&self.error_conf)?;
+                state.to_configuration(mc.interaction_potential(&state)).write(&self.error_conf)?;
                 return Err(e);
             }
-            let u = mc.potential();
+            let u = mc.interaction_potential(&state);
             if state.step.is_multiple_of(*every) {
-                write_energy(&mut efile, state.step, &mc, umbrella.as_ref()).map_err(io)?;
+                write_energy(&mut efile, &state, &mc, umbrella.as_ref()).map_err(io)?;
             }
             if let Some((w, interval)) = traj.as_mut() {
                 if state.step.is_multiple_of(*interval) {
@@ -571,7 +577,7 @@ impl SimRun {
         if let Some((w, _)) = traj {
             w.finish()?;
         }
-        state.to_configuration(mc.potential()).write(&self.lastconf.0)?;
+        state.to_configuration(mc.interaction_potential(&state)).write(&self.lastconf.0)?;
         if let Some(b) = &umbrella {
             write_hist(b, state.step, true)?;
         }
@@ -601,16 +607,17 @@ impl SimRun {
         let io = |e| Error::io("write", epath, e);
         let (mut efile, mut traj) = self.open_outputs()?;
         let dt = cfg.dt;
-        // each energy line is written whole and flushed: a reader never sees half of one
+        // each energy line is written whole and flushed: a reader never sees half of one. `u` is
+        // the model's potential, without the external forces' (oxDNA's), in lines and frames
         let write_energy = |f: &mut std::io::BufWriter<std::fs::File>, st: &MdState, u: f64| -> std::io::Result<()> {
             let (kt, kr) = st.kinetic();
             let k = (kt + kr) / n;
             writeln!(f, "{:>14.4} {:>10.6} {:>10.6} {:>10.6} ", st.step as f64 * dt, u / n, k, u / n + k)?;
             f.flush()
         };
-        write_energy(&mut efile, &state, md.potential()).map_err(io)?;
+        write_energy(&mut efile, &state, md.interaction_potential()).map_err(io)?;
         let report = (total / 200).max(1);
-        let mut last_good = (state.clone(), md.potential());
+        let mut last_good = (state.clone(), md.interaction_potential());
         md.within(|md| -> Result<()> {
             for k in 1..=total {
                 if let Err(e) = md.step(&mut state) {
@@ -627,7 +634,7 @@ impl SimRun {
                         other => other,
                     });
                 }
-                let u = md.potential();
+                let u = md.interaction_potential();
                 if state.step.is_multiple_of(*every) {
                     write_energy(&mut efile, &state, u).map_err(io)?;
                 }
@@ -654,7 +661,7 @@ impl SimRun {
         if let Some((w, _)) = traj {
             w.finish()?;
         }
-        state.to_configuration(md.potential()).write(&self.lastconf.0)?;
+        state.to_configuration(md.interaction_potential()).write(&self.lastconf.0)?;
         Ok(state.step)
     }
 

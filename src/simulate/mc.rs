@@ -490,10 +490,23 @@ impl<'a> Mc<'a> {
         Ok(self)
     }
 
-    /// The potential energy of the current state (the running sum of accepted changes).
+    /// The potential energy of the current state (the running sum of accepted changes): the
+    /// model's and the external forces', the energy the moves are accepted on.
     #[must_use]
     pub fn potential(&self) -> f64 {
         self.potential
+    }
+
+    /// The model's energy of `state` (the current state), without the external forces': what
+    /// oxDNA 3.7 writes as the potential energy (`U` of its energy file and of a configuration's
+    /// `E =` line). [`Mc::potential`] less the external forces' energy at `state.step`; equal to
+    /// it without external forces.
+    #[must_use]
+    pub fn interaction_potential(&self, state: &McState) -> f64 {
+        if self.external.is_empty() {
+            return self.potential;
+        }
+        self.potential - self.external_energy(state.step, &|i| state.frame.r[i], &state.frame.bx, None)
     }
 
     /// Acceptance counts so far.

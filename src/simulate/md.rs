@@ -318,6 +318,8 @@ pub struct Md<'a> {
     list: VerletList,
     ws: ForceWorkspace,
     external: Vec<ExternalForce>,
+    /// The model's energy at the current state, without the external forces'.
+    interaction: f64,
 }
 
 impl<'a> Md<'a> {
@@ -342,6 +344,7 @@ impl<'a> Md<'a> {
             list,
             ws: ForceWorkspace::default(),
             external: Vec::new(),
+            interaction: 0.0,
         };
         md.compute_forces(&state.frame, state.step, true);
         Ok(md)
@@ -363,10 +366,19 @@ impl<'a> Md<'a> {
         Ok(self)
     }
 
-    /// The potential energy at the current state.
+    /// The potential energy at the current state: the model's and the external forces' (the
+    /// energy a run without thermostat conserves with the kinetic energy).
     #[must_use]
     pub fn potential(&self) -> f64 {
         self.forces.energy
+    }
+
+    /// The model's energy at the current state, without the external forces': what oxDNA 3.7
+    /// writes as the potential energy (`U` of its energy file and of a configuration's `E =`
+    /// line). Equal to [`Md::potential`] without external forces.
+    #[must_use]
+    pub fn interaction_potential(&self) -> f64 {
+        self.interaction
     }
 
     /// How many times the Verlet list was built.
@@ -383,6 +395,7 @@ impl<'a> Md<'a> {
         }
         self.forces.clear();
         self.model.accumulate_forces_unchecked(frame, &self.list.pairs, &mut self.forces, &mut self.ws);
+        self.interaction = self.forces.energy;
         // oxDNA evaluates the forces of the step that takes its counter from t to t + 1 at t (it
         // raises the counter after the step), and their energies where it prints them: at the
         // step the positions belong to

@@ -317,7 +317,7 @@ impl NativeSimulator {
                 md.step(&mut state)?;
                 self.check_stop("MD")?;
                 if k % self.sample_every == 0 {
-                    frames.push(state.to_configuration(md.potential()));
+                    frames.push(state.to_configuration(md.interaction_potential()));
                 }
             }
             Ok(frames)
@@ -347,7 +347,7 @@ impl NativeSimulator {
         for k in 1..=mc.config.steps {
             step(&mut engine, &mut state)?;
             if k % self.sample_every == 0 {
-                let mut c = state.to_configuration(engine.potential());
+                let mut c = state.to_configuration(engine.interaction_potential(&state));
                 c.step = k;
                 frames.push(c);
             }
