@@ -232,6 +232,22 @@ fn the_slurm_executor_outside_an_allocation_says_what_to_do() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
     }
+    assert!(!text.contains("--gpus"), "no GPU asked for, none in the job: {text}");
+    // GPUs: a whole one per step that asks for any (Slurm does not share a GPU between steps);
+    // `[executor] gpus` or --gpus say otherwise
+    let with_gpus =
+        SHORT.replace("equilibration_steps = 1000", "equilibration_steps = 1000\nhints = { num_gpus = 0.5 }");
+    std::fs::write(dir.path().join("g.toml"), format!("{with_gpus}\n[executor]\nkind = \"slurm\"\n")).unwrap();
+    let gpus = |args: &[&str]| {
+        let out = oxgrad(&[&["slurm-script", "g.toml"], args].concat(), dir.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("--gpus")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(gpus(&[]), "#SBATCH --gpus=2");
+    assert_eq!(gpus(&["--gpus", "1"]), "#SBATCH --gpus=1");
+    std::fs::write(dir.path().join("g.toml"), format!("{with_gpus}\n[executor]\nkind = \"slurm\"\ngpus = 4\n"))
+        .unwrap();
+    assert_eq!(gpus(&[]), "#SBATCH --gpus=4");
     // a configuration for another executor is refused
     std::fs::write(dir.path().join("t.toml"), SHORT).unwrap();
     let refused = oxgrad(&["slurm-script", "t.toml"], dir.path());

@@ -18,7 +18,7 @@
 //! - **Threads**: a worker's `RAYON_NUM_THREADS` is its task's `num_cpus` (default 1), so an
 //!   objective's energy evaluation uses the CPUs its hints reserve, no more.
 //! - **Logs**: each line a worker prints reaches the driver's log (target `oxgrad::worker`),
-//!   tagged with the task's name.
+//!   tagged with the task's name and pool slot (`[simulator_run:duplex.0 on process-1]`).
 //!
 //! ```no_run
 //! use oxgrad::optimize::{Optimization, ProcessPool, UpdateRule};
@@ -84,7 +84,14 @@ impl Workers {
         self.dir.get().map(PathBuf::as_path)
     }
 
-    fn attempt(&self, registry: &Registry, job: &Job, env: &[(String, String)], attempt: u32) -> Result<JobOutput> {
+    fn attempt(
+        &self,
+        registry: &Registry,
+        job: &Job,
+        env: &[(String, String)],
+        worker: &str,
+        attempt: u32,
+    ) -> Result<JobOutput> {
         let dir = self.dir.get().ok_or_else(|| Error::internal("a job reached a process pool that was not started"))?;
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let job_file = dir.join(format!("job-{n}.cbor"));
@@ -110,7 +117,7 @@ impl Workers {
             objects: dir.join(format!("obs-{n}")),
         };
         write_object(&job_file, &wj)?;
-        let outcome = self.run_worker(job, env, &job_file);
+        let outcome = self.run_worker(job, env, worker, &job_file);
         let _ = std::fs::remove_file(&job_file);
         let result = outcome.and_then(|(pid, code, tail)| {
             if !result_file.exists() && self.srun.is_some() {
@@ -145,10 +152,16 @@ impl Workers {
         }
     }
 
-    /// Starts the worker for `job_file` and waits for it; its pid, exit status and the end of its
-    /// stderr when it exited with status 0 or 1 (normally with a result file written), otherwise
-    /// how it ended.
-    fn run_worker(&self, job: &Job, env: &[(String, String)], job_file: &Path) -> Result<(u32, i32, String)> {
+    /// Starts the worker for `job_file` on pool slot `worker` and waits for it; its pid, exit
+    /// status and the end of its stderr when it exited with status 0 or 1 (normally with a result
+    /// file written), otherwise how it ended.
+    fn run_worker(
+        &self,
+        job: &Job,
+        env: &[(String, String)],
+        worker: &str,
+        job_file: &Path,
+    ) -> Result<(u32, i32, String)> {
         let mut cmd = match &self.srun {
             Some(s) => {
                 let mut c = Command::new("srun");
@@ -179,9 +192,10 @@ impl Workers {
         let lifeline = child.stdin.take();
         self.lock_live().insert(pid);
         let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let tag = format!("{} on {worker}", job.task);
         let forwarders = [
-            child.stdout.take().map(|s| forward(s, job.task.clone(), None)),
-            child.stderr.take().map(|s| forward(s, job.task.clone(), Some(Arc::clone(&tail)))),
+            child.stdout.take().map(|s| forward(s, tag.clone(), None)),
+            child.stderr.take().map(|s| forward(s, tag.clone(), Some(Arc::clone(&tail)))),
         ];
         let limit_mb = (self.srun.is_none() && job.resources.mem_mb > 0.0).then_some(job.resources.mem_mb);
         let mut over: Option<f64> = None;
@@ -276,7 +290,7 @@ impl Launcher for Workers {
     }
 
     fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
-        run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, attempt))
+        run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, worker, attempt))
     }
 
     fn shutdown(&self) {
@@ -339,8 +353,9 @@ impl ProcessPool {
     }
 }
 
-/// Forwards each line of `stream` to the log, tagged with `task`, keeping the last lines in
-/// `tail`; the returned channel closes at the end of the stream.
+/// Forwards each line of `stream` to the log, tagged with `task` (`simulator_run:NAME on
+/// process-1`), keeping the last lines in `tail`; the returned channel closes at the end of the
+/// stream.
 fn forward(
     stream: impl std::io::Read + Send + 'static,
     task: String,
@@ -367,7 +382,7 @@ fn forward(
 }
 
 /// Logs a worker's line in the driver, at the level the worker logged it (a line that starts
-/// with `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`; other lines at info), tagged `[task]`.
+/// with `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`; other lines at info), tagged `[task on worker]`.
 fn relog(task: &str, line: &str) {
     let t = line.trim_start();
     let level = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].into_iter().find(|l| t.starts_with(l));
@@ -462,7 +477,7 @@ impl ProcessPool {
             pool = pool.memory_mb(m);
         }
         if let Some(g) = a.gpus {
-            pool = pool.gpus(g);
+            pool = pool.gpu_devices(g);
         }
         let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".".as_ref(), e))?;
         Ok(pool.default_spool(cwd.join("oxgrad-spool")))
