@@ -326,3 +326,55 @@ fn a_headless_browser_shows_step_k_then_k_plus_1_without_a_reload() {
     assert!(w[1].0.ends_with("of 12"), "{w:?}");
     assert!(w[1].2 >= 4, "the charts are drawn (loss, pitch, parameters, n_eff, timeline): {w:?}");
 }
+
+/// The README's dashboard lines run as written (the flagship cut short): the run serves the page
+/// on 127.0.0.1:8265 while it runs, and `oxgrad dashboard DIR` serves it afterwards.
+#[test]
+fn the_readme_dashboard_lines_run_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split_once("#### Watching a run: the dashboard\n").expect("the README's dashboard section").1;
+    let block = section.split_once("```sh\n").unwrap().1.split_once("```").unwrap().0;
+    let lines: Vec<&str> = block.lines().map(|l| l.split(" # ").next().unwrap().trim()).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("oxgrad optimize examples/flagship.toml") && lines[1].starts_with("oxgrad dashboard ")
+    );
+    let addr = "127.0.0.1:8265";
+    assert!(lines[0].contains(addr), "{}", lines[0]);
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("examples")).unwrap();
+    std::fs::write(d.path().join("examples/flagship.toml"), slow(4, 20_000)).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_oxgrad")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let sh = |line: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("exec {line}")])
+            .env("PATH", &path)
+            .current_dir(d.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut run = sh(lines[0]);
+    let mut answered = None;
+    while run.try_wait().unwrap().is_none() && answered.is_none() {
+        answered = try_json(addr);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let answered = answered.unwrap_or_else(|| panic!("{} served nothing on {addr} while it ran", lines[0]));
+    assert!(answered["writer"].is_string(), "{answered}");
+    assert!(run.wait().unwrap().success());
+    let mut served = sh(lines[1]);
+    let t = Instant::now();
+    let done = loop {
+        if let Some(j) = try_json(addr) {
+            break j;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{} served nothing on {addr}", lines[1]);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    served.kill().unwrap();
+    served.wait().unwrap();
+    assert_eq!(done["steps_done"], 5, "{done}");
+}

@@ -461,8 +461,8 @@ mod tests {
             assert!(!is_loopback_name(h), "{h}");
         }
         assert_eq!(
-            log_source("2026-12-07T19:53:12Z  INFO [simulator_run:duplex.0] step 100"),
-            "simulator_run:duplex.0"
+            log_source("2026-12-07T19:53:12Z  INFO [simulator_run:duplex.0 on process-1] step 100"),
+            "simulator_run:duplex.0 on process-1"
         );
         assert_eq!(
             log_source("2026-12-07T19:53:12Z  WARN simulator_run{task=objective_compute:rise attempt=1}: x"),
