@@ -197,7 +197,7 @@ fn the_process_executor_gives_the_thread_pools_result_and_forwards_worker_logs()
     let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join("params_final.toml")).unwrap();
     assert_eq!(read("t"), read("p"));
     for task in ["simulator_run:duplex.0", "simulator_run:duplex.1", "objective_compute:rise"] {
-        assert!(log.contains(&format!("DEBUG [{task}] worker pid ")), "{task} not in:\n{log}");
+        assert!(log.contains(&format!("DEBUG [{task} on process-")), "{task} not in:\n{log}");
     }
 }
 

@@ -464,7 +464,7 @@ fn kill_group(pgid: u32, signal: &str) {
 impl ProcessPool {
     /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
     /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
-    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`), each task a job step started by `srun`
+    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE` or `SLURM_GPUS`), each task a job step started by `srun`
     /// (srun options from the `custom.slurm` hints).
     ///
     /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.

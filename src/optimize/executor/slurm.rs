@@ -107,13 +107,28 @@ fn on_path(program: &str) -> bool {
 pub(crate) struct Allocation {
     pub(crate) cpus: usize,
     pub(crate) memory_mb: Option<u64>,
-    /// The GPUs' ids: the driver's `CUDA_VISIBLE_DEVICES` when it lists them all, else `0 … n−1`.
+    /// The GPUs' ids ([`allocated_gpus`]).
     pub(crate) gpus: Option<Vec<String>>,
     pub(crate) srun: Srun,
 }
 
+/// The allocation's GPUs: `SLURM_GPUS_ON_NODE` per node (a batch script's), else `SLURM_GPUS`
+/// (`--gpus=N` or `--gpus=TYPE:N`, as salloc sets it), else those in `SLURM_JOB_GPUS`; their ids
+/// are the driver's `CUDA_VISIBLE_DEVICES` when it lists that many, else `0 … n−1` (Slurm binds a
+/// step's own devices and sets its `CUDA_VISIBLE_DEVICES` itself).
+fn allocated_gpus(nodes: u64) -> Option<Vec<String>> {
+    let n = env_num("SLURM_GPUS_ON_NODE")
+        .map(|g| g * nodes)
+        .or_else(|| std::env::var("SLURM_GPUS").ok().and_then(|v| v.rsplit(':').next()?.trim().parse().ok()))
+        .or_else(|| {
+            std::env::var("SLURM_JOB_GPUS").ok().map(|v| v.split(',').filter(|d| !d.trim().is_empty()).count() as u64)
+        })? as usize;
+    let seen = crate::machine::gpu_devices();
+    Some(if seen.len() == n { seen } else { (0..n).map(|i| i.to_string()).collect() })
+}
+
 /// Reads the allocation from Slurm's environment (`SLURM_JOB_CPUS_PER_NODE`,
-/// `SLURM_MEM_PER_NODE` or `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`).
+/// `SLURM_MEM_PER_NODE` or `SLURM_MEM_PER_CPU`, the GPUs as [`allocated_gpus`] says).
 ///
 /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
 pub(crate) fn allocation() -> Result<Allocation> {
@@ -143,15 +158,7 @@ pub(crate) fn allocation() -> Result<Allocation> {
     Ok(Allocation {
         cpus,
         memory_mb,
-        gpus: env_num("SLURM_GPUS_ON_NODE").map(|g| {
-            let n = (g * nodes) as usize;
-            let seen = crate::machine::gpu_devices();
-            if seen.len() == n {
-                seen
-            } else {
-                (0..n).map(|i| i.to_string()).collect()
-            }
-        }),
+        gpus: allocated_gpus(nodes),
         srun: Srun { default_mem_per_cpu: memory_mb.map(|m| (m / cpus as u64).max(1)) },
     })
 }
