@@ -199,6 +199,15 @@ fn the_process_executor_gives_the_thread_pools_result_and_forwards_worker_logs()
     for task in ["simulator_run:duplex.0", "simulator_run:duplex.1", "objective_compute:rise"] {
         assert!(log.contains(&format!("DEBUG [{task} on process-")), "{task} not in:\n{log}");
     }
+    // each worker process's peak memory is recorded with its task (the threads' is not measured)
+    let first_step = |d: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.path().join(d).join("metrics.jsonl")).unwrap();
+        serde_json::from_str(text.lines().next().unwrap()).unwrap()
+    };
+    for t in first_step("p")["tasks"].as_array().unwrap() {
+        assert!(t["peak_mem_mb"].as_f64().unwrap() > 1.0, "{t}");
+    }
+    assert!(first_step("t")["tasks"][0].get("peak_mem_mb").is_none());
 }
 
 #[test]

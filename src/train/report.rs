@@ -310,7 +310,7 @@ fn timeline(records: &[StepRecord]) -> String {
         let width = (sx(t.end) - x).max(1.5);
         let _ = write!(
             s,
-            r##"<rect x="{x:.2}" y="{y}" width="{width:.2}" height="{}" fill="{colour}" stroke="#fff" stroke-width="0.5"><title>{} (step {}, {} attempt(s)): {:.2} s on {}; {} CPU, {} GPU, {} MB</title></rect>"##,
+            r##"<rect x="{x:.2}" y="{y}" width="{width:.2}" height="{}" fill="{colour}" stroke="#fff" stroke-width="0.5"><title>{} (step {}, {} attempt(s)): {:.2} s on {}; {} CPU, {} GPU, {} MB{}</title></rect>"##,
             row - 8.0,
             esc(&t.task),
             t.step,
@@ -319,7 +319,8 @@ fn timeline(records: &[StepRecord]) -> String {
             esc(&t.worker),
             t.cpus,
             t.gpus,
-            t.mem_mb
+            t.mem_mb,
+            t.peak_mem_mb.map_or_else(String::new, |m| format!(" (used at most {m:.0} MB)"))
         );
     }
     s.push_str("</svg>");

@@ -91,6 +91,7 @@ impl Workers {
         env: &[(String, String)],
         worker: &str,
         attempt: u32,
+        peak_mb: &std::cell::Cell<f64>,
     ) -> Result<JobOutput> {
         let dir = self.dir.get().ok_or_else(|| Error::internal("a job reached a process pool that was not started"))?;
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -117,7 +118,7 @@ impl Workers {
             objects: dir.join(format!("obs-{n}")),
         };
         write_object(&job_file, &wj)?;
-        let outcome = self.run_worker(job, env, worker, &job_file);
+        let outcome = self.run_worker(job, env, worker, &job_file, peak_mb);
         let _ = std::fs::remove_file(&job_file);
         let result = outcome.and_then(|(pid, code, tail)| {
             if !result_file.exists() && self.srun.is_some() {
@@ -154,13 +155,15 @@ impl Workers {
 
     /// Starts the worker for `job_file` on pool slot `worker` and waits for it; its pid, exit
     /// status and the end of its stderr when it exited with status 0 or 1 (normally with a result
-    /// file written), otherwise how it ended.
+    /// file written), otherwise how it ended. Raises `peak_mb` to the most resident memory the
+    /// worker and its children used (not under srun: the step runs elsewhere).
     fn run_worker(
         &self,
         job: &Job,
         env: &[(String, String)],
         worker: &str,
         job_file: &Path,
+        peak_mb: &std::cell::Cell<f64>,
     ) -> Result<(u32, i32, String)> {
         let mut cmd = match &self.srun {
             Some(s) => {
@@ -200,8 +203,8 @@ impl Workers {
         let limit_mb = (self.srun.is_none() && job.resources.mem_mb > 0.0).then_some(job.resources.mem_mb);
         let mut over: Option<f64> = None;
         let mut stopped = false;
-        // watched every 20 ms: its memory (if limited) and the driver's stop request (Ctrl-C
-        // reaches the driver only), either of which ends the worker's whole group
+        // watched every 20 ms: its memory (its peak, and its limit if any) and the driver's stop
+        // request (Ctrl-C reaches the driver only); the limit or the stop ends the worker's group
         let status = loop {
             match child.try_wait() {
                 Ok(Some(s)) => break Ok(s),
@@ -213,9 +216,10 @@ impl Workers {
                 kill_group(pid, "KILL");
                 let _ = child.kill();
             }
-            if let Some(limit) = limit_mb {
+            if self.srun.is_none() {
                 let rss = tree_rss_mb(pid);
-                if rss > limit && over.is_none() {
+                peak_mb.set(peak_mb.get().max(rss));
+                if limit_mb.is_some_and(|limit| rss > limit) && over.is_none() {
                     over = Some(rss);
                     kill_group(pid, "KILL");
                     let _ = child.kill();
@@ -290,7 +294,13 @@ impl Launcher for Workers {
     }
 
     fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
-        run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, worker, attempt))
+        let peak = std::cell::Cell::new(0.0);
+        let mut done =
+            run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, worker, attempt, &peak));
+        if self.srun.is_none() {
+            done.ran.peak_mem_mb = Some(peak.get());
+        }
+        done
     }
 
     fn shutdown(&self) {
