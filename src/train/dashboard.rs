@@ -93,7 +93,7 @@ impl Dashboard {
         let server = Arc::new(Server {
             dir: dir.to_path_buf(),
             check_host: !allow_remote,
-            cache: Mutex::new(None),
+            cache: Mutex::new(Cache::default()),
             clients: AtomicUsize::new(0),
         });
         std::thread::Builder::new()
@@ -120,8 +120,9 @@ impl Dashboard {
 struct Server {
     dir: PathBuf,
     check_host: bool,
-    /// The last JSON answer and the state of the files it was read from.
-    cache: Mutex<Option<(Fingerprint, Arc<Vec<u8>>)>>,
+    /// The last answer's run part ([`run_part`], re-read only when a file it comes from changed)
+    /// and the whole answer, each with the state of the files it was read from.
+    cache: Mutex<Cache>,
     clients: AtomicUsize,
 }
 
@@ -209,15 +210,20 @@ impl Server {
     }
 
     fn read(&self) -> std::result::Result<Arc<Vec<u8>>, String> {
-        let fp = fingerprint(&self.dir);
-        let cached =
-            self.cache.lock().ok().and_then(|c| c.as_ref().filter(|(f, _)| *f == fp).map(|(_, b)| Arc::clone(b)));
-        if let Some(b) = cached {
-            return Ok(b);
+        let (run_fp, log_fp) = (fingerprint(&self.dir, &RUN_FILES), fingerprint(&self.dir, &["run.log"]));
+        let cached = self.cache.lock().map(|c| c.clone()).unwrap_or_default();
+        if let Some((r, l, body)) = &cached.answer {
+            if *r == run_fp && *l == log_fp {
+                return Ok(Arc::clone(body));
+            }
         }
-        let body = Arc::new(serde_json::to_vec(&snapshot(&self.dir)).map_err(|e| format!("{e}"))?);
+        let run = match cached.run {
+            Some((r, v)) if r == run_fp => v,
+            _ => Arc::new(run_part(&self.dir)),
+        };
+        let body = Arc::new(serde_json::to_vec(&with_logs((*run).clone(), &self.dir)).map_err(|e| format!("{e}"))?);
         if let Ok(mut c) = self.cache.lock() {
-            *c = Some((fp, Arc::clone(&body)));
+            *c = Cache { run: Some((run_fp.clone(), run)), answer: Some((run_fp, log_fp, Arc::clone(&body))) };
         }
         Ok(body)
     }
@@ -250,11 +256,21 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Size and modification time of the files a snapshot reads.
+/// Size and modification time of files.
 type Fingerprint = Vec<Option<(u64, std::time::SystemTime)>>;
 
-fn fingerprint(dir: &Path) -> Fingerprint {
-    ["metrics.jsonl", "validation.json", "config.toml", "run.log", ".oxgrad.lock"]
+/// The files [`run_part`] reads.
+const RUN_FILES: [&str; 4] = ["metrics.jsonl", "validation.json", "config.toml", ".oxgrad.lock"];
+
+/// What the server keeps of its last answer.
+#[derive(Clone, Default)]
+struct Cache {
+    run: Option<(Fingerprint, Arc<serde_json::Value>)>,
+    answer: Option<(Fingerprint, Fingerprint, Arc<Vec<u8>>)>,
+}
+
+fn fingerprint(dir: &Path, files: &[&str]) -> Fingerprint {
+    files
         .iter()
         .map(|f| std::fs::metadata(dir.join(f)).ok().and_then(|m| Some((m.len(), m.modified().ok()?))))
         .collect()
@@ -279,9 +295,13 @@ fn fingerprint(dir: &Path) -> Fingerprint {
 /// A directory without a `metrics.jsonl` yet gives `steps_done = 0` and says so in `status`.
 #[must_use]
 pub fn snapshot(dir: &Path) -> serde_json::Value {
+    with_logs(run_part(dir), dir)
+}
+
+/// Everything of [`snapshot`] but the log's lines: what changes once a step.
+fn run_part(dir: &Path) -> serde_json::Value {
     let writer =
         std::fs::read_to_string(dir.join(".oxgrad.lock")).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let (logs, warnings) = log_tail(&dir.join("run.log"));
     let view = match RunView::load(dir) {
         Ok(v) => v,
         Err(e) => {
@@ -290,7 +310,7 @@ pub fn snapshot(dir: &Path) -> serde_json::Value {
                 "dir": dir.display().to_string(),
                 "status": format!("waiting for the run to start ({e})"),
                 "writer": writer, "steps_done": 0, "total_steps": null, "step": null, "last": null,
-                "tasks": [], "failures": [], "warnings": warnings, "logs": logs, "html": "",
+                "tasks": [], "failures": [], "html": "",
             })
         }
     };
@@ -314,10 +334,16 @@ pub fn snapshot(dir: &Path) -> serde_json::Value {
         "last": view.records.last(),
         "tasks": tasks,
         "failures": failures,
-        "warnings": warnings,
-        "logs": logs,
         "html": view.sections(),
     })
+}
+
+/// `run` with the end of `dir/run.log` added (`logs`, `warnings`).
+fn with_logs(mut run: serde_json::Value, dir: &Path) -> serde_json::Value {
+    let (logs, warnings) = log_tail(&dir.join("run.log"));
+    run["logs"] = logs;
+    run["warnings"] = warnings.into();
+    run
 }
 
 /// The last lines of each source in the end of `run.log`, sources in the order they last
