@@ -23,7 +23,7 @@ pub struct DashboardArgs {
 
 pub fn dashboard(a: &DashboardArgs) -> Result<()> {
     RunView::load(&a.dir)?; // a run directory, not a typo
-    let addr = bind_address(&a.bind, a.allow_remote, "--bind")?;
+    let addr = bind_address(&a.bind, a.allow_remote, "--bind", "--allow-remote")?;
     let d = Dashboard::serve(&a.dir, addr, a.allow_remote)?;
     let port = d.addr().port();
     crate::cli::print_line(&format!(

@@ -139,7 +139,7 @@ pub fn optimize(a: &OptimizeArgs) -> Result<()> {
         ProgressBar::hidden()
     };
     if let Some(addr) = &a.dashboard {
-        let addr = dashboard::bind_address(addr, a.dashboard_allow_remote, "--dashboard")?;
+        let addr = dashboard::bind_address(addr, a.dashboard_allow_remote, "--dashboard", "--dashboard-allow-remote")?;
         let d = dashboard::Dashboard::serve(&dir, addr, a.dashboard_allow_remote)?;
         let port = d.addr().port();
         tracing::info!(

@@ -52,7 +52,10 @@ const WARNINGS: usize = 30;
 /// The address to serve on: `HOST:PORT` (`127.0.0.1:8265`, `localhost:8265`, `[::1]:8265`) or a
 /// bare port (on `127.0.0.1`; `0` picks a free one). An address that is not loopback is refused
 /// unless `allow_remote`: anyone who reaches it could read the run.
-pub fn bind_address(addr: &str, allow_remote: bool, flag: &str) -> Result<SocketAddr> {
+///
+/// `flag` and `allow_flag` are the options that set the address and allow a remote one, for the
+/// error message.
+pub fn bind_address(addr: &str, allow_remote: bool, flag: &str, allow_flag: &str) -> Result<SocketAddr> {
     let bad = |hint: String| Error::invalid(flag.to_string(), addr, hint);
     let spec = if addr.parse::<u16>().is_ok() { format!("127.0.0.1:{addr}") } else { addr.to_string() };
     let resolved: Vec<SocketAddr> = spec
@@ -62,9 +65,8 @@ pub fn bind_address(addr: &str, allow_remote: bool, flag: &str) -> Result<Socket
     let first =
         *resolved.first().ok_or_else(|| bad("it names no address: give HOST:PORT, e.g. 127.0.0.1:8265".into()))?;
     if !allow_remote && !resolved.iter().all(|a| a.ip().is_loopback()) {
-        let allow = if flag == "--bind" { "--allow-remote" } else { "--dashboard-allow-remote" };
         return Err(bad(format!(
-            "not a loopback address, so anyone who can reach this machine could read the run: serve on 127.0.0.1 and forward the port (ssh -L {p}:localhost:{p} THIS_HOST), or pass {allow} to serve there anyway",
+            "not a loopback address, so anyone who can reach this machine could read the run: serve on 127.0.0.1 and forward the port (ssh -L {p}:localhost:{p} THIS_HOST), or pass {allow_flag} to serve there anyway",
             p = first.port()
         )));
     }
@@ -417,7 +419,7 @@ fn page() -> String {
     format!(
         r##"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>oxgrad dashboard</title><style>{STYLE}
 #live td{{text-align:left}} .log{{max-height:16em}} .muted{{color:#777}}</style></head>
-<body data-step="" data-shown=""><h1>oxgrad dashboard: <code id="run">…</code></h1>
+<body data-step=""><h1>oxgrad dashboard: <code id="run">…</code></h1>
 <p id="status">connecting…</p><p class="muted" id="writer"></p>
 <h2>Now</h2><table id="live"><tr><th>last step</th><td id="step">–</td></tr><tr><th>loss</th><td id="loss">–</td></tr><tr><th>n_eff / N</th><td id="neff">–</td></tr><tr><th>observables</th><td id="obs">–</td></tr><tr><th>parameters</th><td id="params">–</td></tr></table>
 <h2>Failures and retries</h2><div id="failures"><p class="muted">none</p></div>
@@ -426,7 +428,7 @@ fn page() -> String {
 <div id="report"></div>
 <script>
 (function(){{
-var loadedAt=Date.now(),shown=[],lastHtml=null;window.oxgradDashboard={{loadedAt:loadedAt}};
+var loadedAt=Date.now(),lastHtml=null;window.oxgradDashboard={{loadedAt:loadedAt}};
 function el(id){{return document.getElementById(id);}}
 function fmt(v){{return (v===null||v===undefined)?'–':(typeof v==='number'?Number(v.toPrecision(5)).toString():String(v));}}
 function pm(v,e){{return fmt(v)+((e===null||e===undefined)?'':' ± '+fmt(e));}}
@@ -450,8 +452,7 @@ if(!f.childNodes.length){{f.innerHTML='<p class="muted">none</p>';}}fill('failur
 var g=document.createElement('div');d.logs.forEach(function(s){{var h=document.createElement('h3');h.textContent=s.source;var p=document.createElement('pre');p.className='log';p.textContent=s.lines.join('\n');g.appendChild(h);g.appendChild(p);}});
 if(d.logs.length)fill('logs',g);
 if(d.html!==lastHtml){{el('report').innerHTML=d.html;lastHtml=d.html;}}
-var s=(d.step===null?'':String(d.step));if(s!==''&&shown[shown.length-1]!==s)shown.push(s);
-document.body.setAttribute('data-step',s);document.body.setAttribute('data-shown',shown.join(','));
+document.body.setAttribute('data-step',d.step===null?'':String(d.step));
 }}
 function poll(){{fetch('api/run.json',{{cache:'no-store'}}).then(function(r){{if(!r.ok)return r.text().then(function(t){{throw new Error(t);}});return r.json();}}).then(render).catch(function(e){{el('status').textContent='dashboard: '+e.message+' (retrying)';}}).then(function(){{setTimeout(poll,1000);}});}}
 poll();
@@ -466,17 +467,26 @@ mod tests {
 
     #[test]
     fn loopback_by_default_and_remote_only_by_name() {
-        assert_eq!(bind_address("8265", false, "--dashboard").unwrap().to_string(), "127.0.0.1:8265");
-        assert!(bind_address("localhost:0", false, "--dashboard").unwrap().ip().is_loopback());
-        assert_eq!(bind_address("[::1]:9000", false, "--bind").unwrap().to_string(), "[::1]:9000");
-        let e = bind_address("0.0.0.0:8265", false, "--dashboard").unwrap_err();
+        assert_eq!(
+            bind_address("8265", false, "--dashboard", "--dashboard-allow-remote").unwrap().to_string(),
+            "127.0.0.1:8265"
+        );
+        assert!(bind_address("localhost:0", false, "--dashboard", "--dashboard-allow-remote")
+            .unwrap()
+            .ip()
+            .is_loopback());
+        assert_eq!(bind_address("[::1]:9000", false, "--bind", "--allow-remote").unwrap().to_string(), "[::1]:9000");
+        let e = bind_address("0.0.0.0:8265", false, "--dashboard", "--dashboard-allow-remote").unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid --dashboard = 0.0.0.0:8265: not a loopback address, so anyone who can reach this machine could read the run: serve on 127.0.0.1 and forward the port (ssh -L 8265:localhost:8265 THIS_HOST), or pass --dashboard-allow-remote to serve there anyway"
         );
-        assert!(bind_address("0.0.0.0:8265", false, "--bind").unwrap_err().to_string().contains("pass --allow-remote"));
-        assert_eq!(bind_address("0.0.0.0:8265", true, "--bind").unwrap().to_string(), "0.0.0.0:8265");
-        assert!(bind_address("nowhere", false, "--bind").is_err());
+        assert!(bind_address("0.0.0.0:8265", false, "--bind", "--allow-remote")
+            .unwrap_err()
+            .to_string()
+            .contains("pass --allow-remote"));
+        assert_eq!(bind_address("0.0.0.0:8265", true, "--bind", "--allow-remote").unwrap().to_string(), "0.0.0.0:8265");
+        assert!(bind_address("nowhere", false, "--bind", "--allow-remote").is_err());
     }
 
     #[test]
