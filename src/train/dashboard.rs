@@ -19,7 +19,7 @@
 //! The server only reads the run directory; the run never waits for it. Each client has a thread
 //! with 5 s read and write timeouts, at most [`MAX_CLIENTS`] are served at once (more are turned
 //! away), and the files are read on a thread of their own, abandoned after 10 s (a hung network
-//! file system answers `503`, it does not stall the server). It binds to a loopback address
+//! file system answers `503`, it does not stall the server; at most four reads are in flight). It binds to a loopback address
 //! unless asked by name ([`bind_address`]) and, bound there, answers only requests addressed to
 //! a loopback name (`Host: localhost…`), so a web page elsewhere cannot read it through a DNS
 //! trick. From a laptop, forward the port: `ssh -L 8265:localhost:8265 login-node`.
@@ -40,6 +40,8 @@ use std::time::Duration;
 pub const MAX_CLIENTS: usize = 32;
 /// How long a client may take to send its request or to take the answer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reads of the run directory at once; more are answered `503` at once.
+const MAX_READERS: usize = 4;
 /// How long reading the run directory may take before the answer is `503`.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The end of `run.log` that is read (the last lines of every task are in it).
@@ -97,6 +99,7 @@ impl Dashboard {
             check_host: !allow_remote,
             cache: Mutex::new(Cache::default()),
             clients: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
         });
         std::thread::Builder::new()
             .name("oxgrad-dashboard".into())
@@ -126,6 +129,8 @@ struct Server {
     /// and the whole answer, each with the state of the files it was read from.
     cache: Mutex<Cache>,
     clients: AtomicUsize,
+    /// Reads of the run directory in flight.
+    readers: AtomicUsize,
 }
 
 fn accept(listener: &TcpListener, server: &Arc<Server>) {
@@ -193,14 +198,23 @@ impl Server {
     /// The JSON of the run now: from the cache when no file changed, else read on a thread of
     /// its own, waited for [`READ_TIMEOUT`].
     fn json(self: &Arc<Self>) -> std::result::Result<Arc<Vec<u8>>, String> {
+        // reads stuck on a hung file system are not joined by more
+        if self.readers.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
+            self.readers.fetch_sub(1, Ordering::SeqCst);
+            return Err(format!("{} has not answered the last reads (a hung file system?)", self.dir.display()));
+        }
         let (tx, rx) = crossbeam_channel::bounded(1);
         let s = Arc::clone(self);
         std::thread::Builder::new()
             .name("oxgrad-dashboard-read".into())
             .spawn(move || {
                 let _ = tx.send(s.read());
+                s.readers.fetch_sub(1, Ordering::SeqCst);
             })
-            .map_err(|e| format!("cannot start a thread to read the run directory: {e}"))?;
+            .map_err(|e| {
+                self.readers.fetch_sub(1, Ordering::SeqCst);
+                format!("cannot start a thread to read the run directory: {e}")
+            })?;
         match rx.recv_timeout(READ_TIMEOUT) {
             Ok(r) => r,
             Err(_) => Err(format!(
