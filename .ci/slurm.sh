@@ -2,7 +2,8 @@
 # A real one-node Slurm cluster on localhost, for CI and for developers (root, non-interactive,
 # no systemd, no cgroups): installs Debian's slurm-wlm and munge, writes a minimal configuration
 # and starts munged, slurmctld and slurmd. The Slurm executor's tests (tests/slurm.rs) run
-# against it.
+# against it. The node has two stand-in GPUs (GRES `gpu` on two tty devices: Slurm binds them to
+# steps and sets CUDA_VISIBLE_DEVICES, nothing uses them).
 #
 # Usage: .ci/slurm.sh start|stop|selftest
 #   then: export SLURM_CONF=/tmp/slurm-ci/slurm.conf
@@ -58,6 +59,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$SLURM_ROOT/log/jobcomp.txt
 MpiDefault=none
+GresTypes=gpu
 SchedulerType=sched/backfill
 ReturnToService=2
 EnforcePartLimits=ALL
@@ -66,9 +68,11 @@ InactiveLimit=0
 KillWait=5
 MinJobAge=300
 Waittime=0
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=$mem_mb State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=$mem_mb Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+  # stand-in GPUs: character devices every machine has
+  echo "Name=gpu File=/dev/tty[0-1]" > "$SLURM_ROOT/gres.conf"
 }
 
 start() {

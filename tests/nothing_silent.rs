@@ -350,7 +350,10 @@ fn gpu_hints_are_met_by_detected_or_configured_gpus() {
     };
     let none = run(bin.to_str().unwrap(), &[]);
     let e = error_line(&none);
-    assert!(e.contains("0.5 GPUs and the pool has 0") && e.contains("[executor] gpus = N"), "{e}");
+    assert!(
+        e.ends_with("simulator[0].hints.num_gpus: simulator 'duplex' asks for 0.5 GPUs and the pool has 0: lower its num_gpus hint or give the pool GPUs (`[executor] gpus = N`, or run where CUDA_VISIBLE_DEVICES or nvidia-smi -L shows them)"),
+        "{e}"
+    );
     let smi = bin.join("nvidia-smi");
     std::fs::write(&smi, "#!/bin/sh\necho 'GPU 0: Stand-in GPU (UUID: GPU-0)'\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -363,6 +366,14 @@ fn gpu_hints_are_met_by_detected_or_configured_gpus() {
     std::fs::write(d.path().join("t.toml"), format!("{text}\n[executor]\ngpus = 1\n")).unwrap();
     let configured = run(bin.parent().unwrap().to_str().unwrap(), &[]);
     assert!(configured.status.success(), "{}", stderr(&configured));
+    // more than this process was given is refused by name
+    std::fs::write(d.path().join("t.toml"), format!("{text}\n[executor]\ngpus = 4\n")).unwrap();
+    let more = run(bin.to_str().unwrap(), &[("CUDA_VISIBLE_DEVICES", "2,5")]);
+    let e = error_line(&more);
+    assert!(
+        e.ends_with("executor.gpus: is 4, and this process sees 2 GPU(s) (2,5, from CUDA_VISIBLE_DEVICES or nvidia-smi -L): ask for at most 2, or run where there are more"),
+        "{e}"
+    );
 }
 
 /// A first Ctrl-C during a long equilibration is acknowledged at once and the run stops within

@@ -197,8 +197,17 @@ fn the_process_executor_gives_the_thread_pools_result_and_forwards_worker_logs()
     let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join("params_final.toml")).unwrap();
     assert_eq!(read("t"), read("p"));
     for task in ["simulator_run:duplex.0", "simulator_run:duplex.1", "objective_compute:rise"] {
-        assert!(log.contains(&format!("DEBUG [{task}] worker pid ")), "{task} not in:\n{log}");
+        assert!(log.contains(&format!("DEBUG [{task} on process-")), "{task} not in:\n{log}");
     }
+    // each worker process's peak memory is recorded with its task (the threads' is not measured)
+    let first_step = |d: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.path().join(d).join("metrics.jsonl")).unwrap();
+        serde_json::from_str(text.lines().next().unwrap()).unwrap()
+    };
+    for t in first_step("p")["tasks"].as_array().unwrap() {
+        assert!(t["peak_mem_mb"].as_f64().unwrap() > 1.0, "{t}");
+    }
+    assert!(first_step("t")["tasks"][0].get("peak_mem_mb").is_none());
 }
 
 #[test]
@@ -232,6 +241,22 @@ fn the_slurm_executor_outside_an_allocation_says_what_to_do() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
     }
+    assert!(!text.contains("--gpus"), "no GPU asked for, none in the job: {text}");
+    // GPUs: a whole one per step that asks for any (Slurm does not share a GPU between steps);
+    // `[executor] gpus` or --gpus say otherwise
+    let with_gpus =
+        SHORT.replace("equilibration_steps = 1000", "equilibration_steps = 1000\nhints = { num_gpus = 0.5 }");
+    std::fs::write(dir.path().join("g.toml"), format!("{with_gpus}\n[executor]\nkind = \"slurm\"\n")).unwrap();
+    let gpus = |args: &[&str]| {
+        let out = oxgrad(&[&["slurm-script", "g.toml"], args].concat(), dir.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("--gpus")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(gpus(&[]), "#SBATCH --gpus=2");
+    assert_eq!(gpus(&["--gpus", "1"]), "#SBATCH --gpus=1");
+    std::fs::write(dir.path().join("g.toml"), format!("{with_gpus}\n[executor]\nkind = \"slurm\"\ngpus = 4\n"))
+        .unwrap();
+    assert_eq!(gpus(&[]), "#SBATCH --gpus=4");
     // a configuration for another executor is refused
     std::fs::write(dir.path().join("t.toml"), SHORT).unwrap();
     let refused = oxgrad(&["slurm-script", "t.toml"], dir.path());

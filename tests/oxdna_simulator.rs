@@ -287,6 +287,72 @@ enabled = false
     );
 }
 
+/// GPUs as a resource, end to end, with a stand-in device list: the driver runs with
+/// `CUDA_VISIBLE_DEVICES=2,5`; the two copies of a simulator that asks for half a GPU share one
+/// of those devices and a simulator that asks for a whole one gets the other. Each program
+/// records the `CUDA_VISIBLE_DEVICES` it was started with (with two cores or more, both copies
+/// run at once; the whole GPU's task waits for a core while both halves hold device 2). More
+/// than the pool has is refused before anything runs, naming the simulator.
+#[test]
+fn tasks_get_their_share_of_the_drivers_gpus() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = input_dir(root.path(), "");
+    for name in ["half", "whole"] {
+        let script = root.path().join(format!("{name}.sh"));
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$CUDA_VISIBLE_DEVICES\" >> \"$0.gpus\"\nexec \"{OXGRAD}\" simulate \"$@\"\n"),
+        )
+        .unwrap();
+        make_executable(&script);
+    }
+    let simulator = |name: &str, copies: u32, gpus: f64| {
+        format!(
+            "[[simulator]]\nname = \"{name}\"\nkind = \"oxdna\"\ncopies = {copies}\ninput_dir = \"{}\"\nprogram = \"{}/{name}.sh\"\ninput_overrides = {{ steps = 1000, print_conf_interval = 100 }}\nhints = {{ num_gpus = {gpus} }}\n\n[[objective]]\nname = \"rise_{name}\"\nsimulators = [\"{name}\"]\nobservable = {{ kind = \"rise\", exclude_end_pairs = 1 }}\ntarget = 0.36\n\n",
+            dir.display(),
+            root.path().display()
+        )
+    };
+    let config = |whole: f64| {
+        format!(
+            "[model]\nkind = \"dna1\"\ntemperature = \"300K\"\n\n[optimizer]\nlearning_rate = 1e-3\nsteps = 1\ntrain = [\"Stacking\"]\n\n{}{}[validation]\nenabled = false\n",
+            simulator("half", 2, 0.5),
+            simulator("whole", 1, whole)
+        )
+    };
+    std::fs::write(root.path().join("gpus.toml"), config(1.0)).unwrap();
+    let run = |file: &str| {
+        std::process::Command::new(OXGRAD)
+            .args(["optimize", file, "-o", "run"])
+            .current_dir(root.path())
+            .env("CUDA_VISIBLE_DEVICES", "2,5")
+            .output()
+            .unwrap()
+    };
+    let out = run("gpus.toml");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen = |name: &str| std::fs::read_to_string(root.path().join(format!("{name}.sh.gpus"))).unwrap();
+    let (half, whole) = (seen("half"), seen("whole"));
+    let half: std::collections::BTreeSet<&str> = half.lines().collect();
+    let whole: std::collections::BTreeSet<&str> = whole.lines().collect();
+    assert_eq!(half.len(), 1, "the copies share one device: {half:?}");
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    let mut both: Vec<&str> = half.union(&whole).copied().collect();
+    both.sort_unstable();
+    assert_eq!(both, ["2", "5"], "half: {half:?}, whole: {whole:?}");
+    let metrics = std::fs::read_to_string(root.path().join("run/metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"gpus\":0.5") && metrics.contains("\"gpus\":1.0"), "{metrics}");
+
+    std::fs::write(root.path().join("three.toml"), config(3.0)).unwrap();
+    let out = run("three.toml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        "error: three.toml:32: simulator[1].hints.num_gpus: simulator 'whole' asks for 3 GPUs and the pool has 2: lower its num_gpus hint or give the pool GPUs (`[executor] gpus = N`, or run where CUDA_VISIBLE_DEVICES or nvidia-smi -L shows them)"
+    );
+    assert!(!root.path().join("three.sh.gpus").exists());
+}
+
 /// Opt-in: a real oxDNA (`OXDNA_BIN=/path/to/oxDNA cargo test --release --test oxdna_simulator --
 /// --include-ignored oxdna`). Two copies of a sequence-dependent 6-bp duplex train two stacking
 /// strengths for two steps; the states oxDNA wrote must have the energies oxgrad computes for

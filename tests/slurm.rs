@@ -103,6 +103,7 @@ impl Simulator for Timed {
         let span = serde_json::json!({
             "start": start, "end": unix_now(), "step_id": env("SLURM_STEP_ID"),
             "cpus": env("SLURM_CPUS_PER_TASK"), "tres": tres, "attempt": ctx.attempt,
+            "gpus": env("CUDA_VISIBLE_DEVICES"), "step_gpus": env("SLURM_STEP_GPUS"),
         });
         Ok(SimOutput { observables: vec![Observation::Json(span)], state: State::new() })
     }
@@ -168,6 +169,46 @@ fn one_cpu_steps_never_oversubscribe_the_allocation() {
     assert_eq!(ids.len(), 5, "each task its own job step: {spans:?}");
     // without a mem_mb hint a step gets the allocation's memory per CPU (1000 MB / 2 CPUs)
     assert!(spans.iter().all(|s| s["tres"] == "cpu=1,mem=500M,node=1"), "srun -c1 --mem-per-cpu=500M: {spans:?}");
+}
+
+/// GPUs through Slurm's GRES (the CI cluster's node has two stand-in GPUs): in an allocation of
+/// two GPUs and two CPUs, three tasks that ask for one GPU, one GPU and half a GPU each get a step with a whole GPU
+/// (Slurm does not share one between steps), bound by Slurm (`SLURM_STEP_GPUS`, which the task
+/// sees as its `CUDA_VISIBLE_DEVICES`: 0 or 1); at
+/// most two run at once and those that overlap have different devices.
+#[test]
+#[ignore = "needs a Slurm cluster (.ci/slurm.sh start)"]
+fn gpu_steps_get_their_devices_from_slurm_gres() {
+    let sims = || {
+        [1.0, 1.0, 0.5]
+            .iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let mut t = Timed::new(&format!("gpu{k}"), 1500, 1, Some(100));
+                t.hints.num_gpus = Some(*g);
+                t
+            })
+            .collect()
+    };
+    let alloc = ["-n2", "-c1", "--gpus=2", "--mem=1000M"];
+    let Some(spans) = spans_in_allocation("gpu_steps_get_their_devices_from_slurm_gres", &alloc, sims) else {
+        return;
+    };
+    assert_eq!(spans.len(), 3);
+    for s in &spans {
+        // the device Slurm bound to the step is the one the task sees
+        assert!(["0", "1"].contains(&s["step_gpus"].as_str().unwrap()), "{spans:?}");
+        assert_eq!(s["gpus"], s["step_gpus"], "{spans:?}");
+    }
+    assert_eq!(max_overlap(&spans), 2, "{spans:?}");
+    let t = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    for a in &spans {
+        for b in &spans {
+            if !std::ptr::eq(a, b) && t(a, "start") < t(b, "end") && t(b, "start") < t(a, "end") {
+                assert_ne!(a["gpus"], b["gpus"], "steps at the same time share a device: {spans:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The `oxgrad` command line: argument parsing and one function per subcommand.
 
+mod dashboard;
 mod energy;
 mod generate;
 mod melting;
@@ -45,6 +46,9 @@ pub enum Command {
     Melting(melting::MeltingArgs),
     /// One self-contained HTML page about a run (also while it is in progress).
     Report(report::ReportArgs),
+    /// Serve the live dashboard of a run directory (a run going or finished) on a loopback
+    /// address: loss, observables, parameters, n_eff, tasks, worker logs, failures.
+    Dashboard(dashboard::DashboardArgs),
     /// Convert a topology (and its configurations) between the classic and new formats.
     Convert(generate::ConvertArgs),
     /// Export parameters to, or import them from, mythos / jax_dna and oxDNA's seq_dep_file.
@@ -61,6 +65,36 @@ pub fn print_line(line: &str) -> oxgrad::Result<()> {
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
         .map_err(|e| oxgrad::Error::io("write", std::path::Path::new("<stdout>"), e))
+}
+
+/// Where the log also goes once a run has a directory (`RUN_DIR/run.log`, see [`log_to`]).
+static RUN_LOG: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+
+/// The log's second writer: `RUN_DIR/run.log` once [`log_to`] named it, nothing before.
+pub struct RunLog;
+
+impl std::io::Write for RunLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(f) = RUN_LOG.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut() {
+            // a full disk must not end the run: the log on stderr goes on
+            let _ = f.write_all(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// From now on the log goes to `path` too (appended: a resumed run continues its log).
+pub fn log_to(path: &std::path::Path) -> oxgrad::Result<()> {
+    let f = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| oxgrad::Error::io("open the log", path, e))?;
+    *RUN_LOG.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(f);
+    Ok(())
 }
 
 /// The process-wide stop flag ([`oxgrad::optimize::stop_flag`]), set by the first Ctrl-C or
@@ -113,6 +147,7 @@ pub fn run(cli: Cli) -> oxgrad::Result<()> {
         Command::Observe(a) => observe::observe(&a),
         Command::Melting(a) => melting::melting(&a),
         Command::Report(a) => report::report(&a),
+        Command::Dashboard(a) => dashboard::dashboard(&a),
         Command::Params(a) => params::params(&a),
         Command::SlurmScript(a) => slurm::slurm_script(&a),
     }

@@ -2,13 +2,15 @@
 //! `docs/config.md`), a run directory, and a validation that the fit holds up. Without a
 //! configuration it runs the built-in flagship example. Ctrl-C (or SIGTERM) ends the run after
 //! its current step, committed; a second Ctrl-C abandons the step. `--resume DIR` continues.
+//! `--dashboard ADDR` serves the live dashboard ([`oxgrad::train::dashboard`]) while it runs; the
+//! log also goes to `RUN_DIR/run.log`.
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use oxgrad::config::ConfigFile;
 use oxgrad::observable::stats::fmt_sig;
 use oxgrad::optimize::{Observer, Step};
-use oxgrad::train::{Recorder, RunOptions, Summary};
+use oxgrad::train::{dashboard, Recorder, RunOptions, Summary};
 use oxgrad::{Error, Result};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -36,15 +38,29 @@ pub struct OptimizeArgs {
     /// config.toml); the result is the same as an uninterrupted run.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "force", "gradient_only"])]
     pub resume: Option<PathBuf>,
+    /// Serve a live dashboard of the run on this address while it runs, e.g. 127.0.0.1:8265 (a
+    /// bare port means 127.0.0.1; 0 picks a free port). Loopback only, unless
+    /// --dashboard-allow-remote; from a laptop: ssh -L 8265:localhost:8265 HOST.
+    #[arg(long, value_name = "ADDR", conflicts_with = "gradient_only")]
+    pub dashboard: Option<String>,
+    /// Let --dashboard serve on an address that is not loopback (anyone who reaches it can read
+    /// the run).
+    #[arg(long, requires = "dashboard")]
+    pub dashboard_allow_remote: bool,
 }
 
-/// The progress bar: an observer of the run's steps.
+/// The progress bar: an observer of the run's steps; it also starts the run's `run.log`.
 struct Bar {
     bar: ProgressBar,
     recorder: Recorder,
+    dir: PathBuf,
 }
 
 impl Observer for Bar {
+    fn on_start(&mut self, _first: usize, _total: usize) -> Result<()> {
+        // the directory is the run's now (locked, an earlier run replaced or resumed)
+        crate::cli::log_to(&self.dir.join("run.log"))
+    }
     fn after_step(&mut self, step: &Step<'_>) -> Result<()> {
         let r = self.recorder.record(step);
         let obs: Vec<String> = r
@@ -122,6 +138,16 @@ pub fn optimize(a: &OptimizeArgs) -> Result<()> {
     } else {
         ProgressBar::hidden()
     };
+    if let Some(addr) = &a.dashboard {
+        let addr = dashboard::bind_address(addr, a.dashboard_allow_remote, "--dashboard", "--dashboard-allow-remote")?;
+        let d = dashboard::Dashboard::serve(&dir, addr, a.dashboard_allow_remote)?;
+        let port = d.addr().port();
+        tracing::info!(
+            "dashboard: {} (read-only, while this run runs; from another machine: ssh -L {port}:localhost:{port} THIS_HOST; afterwards: oxgrad dashboard {})",
+            d.url(),
+            dir.display()
+        );
+    }
     let opts = RunOptions {
         force: a.force,
         resume,
@@ -129,7 +155,7 @@ pub fn optimize(a: &OptimizeArgs) -> Result<()> {
         resume_command: Some(format!("oxgrad optimize --resume {}", dir.display())),
     };
     let recorder = training.recorder();
-    let summary = training.observe(Bar { bar: bar.clone(), recorder }).run(&dir, &opts);
+    let summary = training.observe(Bar { bar: bar.clone(), recorder, dir: dir.clone() }).run(&dir, &opts);
     bar.finish_and_clear();
     let summary = summary?;
     log_validation(&summary);

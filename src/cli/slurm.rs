@@ -1,7 +1,9 @@
 //! `oxgrad slurm-script CONFIG`: an `sbatch` script that runs `oxgrad optimize CONFIG` as the
 //! driver of a Slurm job whose tasks are job steps (`[executor] kind = "slurm"`). The job asks
 //! for as many CPUs as the configuration's simulator copies can use at once (each copy's
-//! `num_cpus` hint, default 1) and at least what its largest objective asks for.
+//! `num_cpus` hint, default 1) and at least what its largest objective asks for; likewise GPUs
+//! (`--gpus`, whole GPUs per step: a `num_gpus = 0.5` step gets one), unless `[executor] gpus`
+//! names them.
 
 use clap::Args;
 use oxgrad::config::ConfigFile;
@@ -20,6 +22,10 @@ pub struct SlurmScriptArgs {
     /// CPUs of the job (default: what the simulator copies use at once).
     #[arg(long)]
     pub cpus: Option<u32>,
+    /// GPUs of the job (`--gpus`; default: `[executor] gpus`, else what the simulator copies use
+    /// at once, a whole GPU per step that asks for any).
+    #[arg(long)]
+    pub gpus: Option<u32>,
     /// Memory per CPU, MB.
     #[arg(long, default_value_t = 2000)]
     pub mem_per_cpu: u64,
@@ -65,6 +71,12 @@ pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
     let sims: u32 = plan.simulators.iter().flat_map(|s| s.simulators()).map(|s| s.hints().num_cpus.unwrap_or(1)).sum();
     let objectives = plan.objectives.iter().map(|o| o.objective.objective().hints().num_cpus.unwrap_or(1));
     let cpus = a.cpus.unwrap_or_else(|| sims.max(objectives.max().unwrap_or(1)).max(1));
+    // a step gets whole GPUs
+    let whole = |h: &oxgrad::optimize::SchedulerHints| h.num_gpus.map_or(0, |g| g.max(0.0).ceil() as u32);
+    let sim_gpus: u32 = plan.simulators.iter().flat_map(|s| s.simulators()).map(|s| whole(s.hints())).sum();
+    let obj_gpus = plan.objectives.iter().map(|o| whole(o.objective.objective().hints())).max().unwrap_or(0);
+    let gpus =
+        a.gpus.or_else(|| plan.file.config.executor.gpus().map(|g| g as u32)).unwrap_or_else(|| sim_gpus.max(obj_gpus));
     let exe = std::env::current_exe().map_err(|e| Error::io("find the running program", Path::new("oxgrad"), e))?;
     let config = absolute(&a.config)?;
     let output = absolute(&a.output)?;
@@ -80,6 +92,9 @@ pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
     let _ = writeln!(s, "#SBATCH --ntasks=1");
     let _ = writeln!(s, "#SBATCH --cpus-per-task={cpus}");
     let _ = writeln!(s, "#SBATCH --mem-per-cpu={}M", a.mem_per_cpu);
+    if gpus > 0 {
+        let _ = writeln!(s, "#SBATCH --gpus={gpus}");
+    }
     let _ =
         writeln!(s, "#SBATCH --output={}", sh(&workdir.join(format!("oxgrad-{stem}-%j.log")).display().to_string()));
     for (flag, v) in [("time", &a.time), ("partition", &a.partition), ("account", &a.account)] {

@@ -1218,10 +1218,26 @@ impl Plan {
             Some(dir) => p.spool(self.file.resolve(dir)),
             None => p,
         };
-        let gpus = || self.file.config.executor.gpus().unwrap_or_else(crate::machine::gpus);
+        // `[executor] gpus = N`: the first N devices this process sees; else every one it sees
+        let devices = |configured: Option<usize>| -> Result<Vec<String>> {
+            let Some(n) = configured else { return Ok(crate::machine::gpu_devices()) };
+            crate::machine::gpus_for(n).map_err(|seen| {
+                self.file.error(
+                    "executor.gpus",
+                    format!(
+                        "is {n}, and this process sees {} GPU(s) ({}, from CUDA_VISIBLE_DEVICES or nvidia-smi -L): ask for at most {}, or run where there are more",
+                        seen.len(),
+                        seen.join(","),
+                        seen.len()
+                    ),
+                )
+            })
+        };
         let mut opt = match &self.file.config.executor {
             ExecutorConfig::Process(e) => {
-                opt.executor(with_spool(ProcessPool::with_cpus(self.cpus)?.gpus(gpus()), &e.spool))
+                let pool = ProcessPool::with_cpus(self.cpus)?.gpu_devices(devices(e.gpus)?);
+                self.check_gpus("process", pool.devices().len())?;
+                opt.executor(with_spool(pool, &e.spool))
             }
             ExecutorConfig::Slurm(e) => {
                 let pool = ProcessPool::slurm().map_err(|err| match err {
@@ -1229,15 +1245,18 @@ impl Plan {
                     other => other,
                 })?;
                 // the allocation's GPUs, unless the configuration names a number
-                opt.executor(with_spool(
-                    match e.gpus {
-                        Some(g) => pool.gpus(g),
-                        None => pool,
-                    },
-                    &e.spool,
-                ))
+                let pool = match e.gpus {
+                    Some(g) => pool.gpu_devices(devices(Some(g))?),
+                    None => pool,
+                };
+                self.check_gpus("slurm", pool.devices().len())?;
+                opt.executor(with_spool(pool, &e.spool))
             }
-            ExecutorConfig::Thread(_) => opt.executor(LocalPool::with_cpus(self.cpus).gpus(gpus())),
+            ExecutorConfig::Thread(e) => {
+                let pool = LocalPool::with_cpus(self.cpus).gpu_devices(devices(e.gpus)?);
+                self.check_gpus("local", pool.devices().len())?;
+                opt.executor(pool)
+            }
         };
         for s in &self.simulators {
             for sim in s.simulators() {
@@ -1248,6 +1267,46 @@ impl Plan {
             opt = opt.add_objective(o.objective.objective());
         }
         Ok(opt)
+    }
+
+    /// Refuses, before anything runs, a simulator or objective whose `num_gpus` (after its
+    /// `custom` hints for `engine`) is not a share of one GPU or a whole number, or that a pool
+    /// of `gpus` devices can never meet.
+    fn check_gpus(&self, engine: &str, gpus: usize) -> Result<()> {
+        let want = |h: &crate::component::SchedulerHints| {
+            h.resolve(engine, &serde_json::Map::new(), &[]).get("num_gpus").and_then(serde_json::Value::as_f64)
+        };
+        // every copy of a simulator has its hints
+        let sims = self.simulators.iter().enumerate().map(|(i, s)| {
+            let g = s.simulators().first().and_then(|x| want(x.hints()));
+            (format!("simulator[{i}]"), format!("simulator '{}'", s.name), g)
+        });
+        let objectives = self.objectives.iter().enumerate().map(|(j, o)| {
+            let o = o.objective.objective();
+            (format!("objective[{j}]"), format!("objective '{}'", o.name()), want(o.hints()))
+        });
+        let more = if engine == "slurm" {
+            "ask the allocation for GPUs (sbatch --gpus=N; `oxgrad slurm-script` writes it from the hints)"
+        } else {
+            "give the pool GPUs (`[executor] gpus = N`, or run where CUDA_VISIBLE_DEVICES or nvidia-smi -L shows them)"
+        };
+        for (key, who, g) in sims.chain(objectives) {
+            let Some(g) = g else { continue };
+            let key = format!("{key}.hints.num_gpus");
+            if g.is_nan() || g < 0.0 || (g > 1.0 && g.fract() != 0.0) {
+                return Err(self.file.error(
+                    &key,
+                    format!("{who} asks for {g} GPUs: give a share of one GPU in (0, 1] or a whole number"),
+                ));
+            }
+            if g > gpus as f64 {
+                return Err(self.file.error(
+                    &key,
+                    format!("{who} asks for {g} GPUs and the pool has {gpus}: lower its num_gpus hint or {more}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The training run: the optimisation, the objectives' observables and validations, the

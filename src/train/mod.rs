@@ -32,6 +32,7 @@
 //! | `validation.json` | the validation runs' observables for the initial and best parameters |
 //! | `loss.png`, `observables.png`, `neff.png` | plots |
 //! | `report.html` | one self-contained page ([`report`]), also while a run is in progress |
+//! | `run.log` | the log of `oxgrad optimize` (driver and workers), read by the live [`dashboard`] |
 //!
 //! Library users get the same directory: build a [`Training`] from an [`Optimization`] and the
 //! objectives' observables, and [`Training::run`] it. A configuration builds one ([`crate::config::plan::Plan::training`]):
@@ -69,6 +70,7 @@
 //! # Ok::<(), oxgrad::Error>(())
 //! ```
 
+pub mod dashboard;
 pub mod plot;
 pub mod report;
 pub mod validate;
@@ -775,7 +777,7 @@ impl Observer for RunDir<'_> {
 }
 
 /// The files a run writes into its directory (besides `state/`).
-pub const RUN_FILES: [&str; 12] = [
+pub const RUN_FILES: [&str; 13] = [
     "metrics.jsonl",
     "checkpoint.json",
     "params_initial.toml",
@@ -788,6 +790,7 @@ pub const RUN_FILES: [&str; 12] = [
     "report.html",
     "config.toml",
     "seeds.toml",
+    "run.log",
 ];
 
 /// `checkpoint.json`.

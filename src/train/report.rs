@@ -310,7 +310,7 @@ fn timeline(records: &[StepRecord]) -> String {
         let width = (sx(t.end) - x).max(1.5);
         let _ = write!(
             s,
-            r##"<rect x="{x:.2}" y="{y}" width="{width:.2}" height="{}" fill="{colour}" stroke="#fff" stroke-width="0.5"><title>{} (step {}, {} attempt(s)): {:.2} s on {}; {} CPU, {} GPU, {} MB</title></rect>"##,
+            r##"<rect x="{x:.2}" y="{y}" width="{width:.2}" height="{}" fill="{colour}" stroke="#fff" stroke-width="0.5"><title>{} (step {}, {} attempt(s)): {:.2} s on {}; {} CPU, {} GPU, {} MB{}</title></rect>"##,
             row - 8.0,
             esc(&t.task),
             t.step,
@@ -319,7 +319,8 @@ fn timeline(records: &[StepRecord]) -> String {
             esc(&t.worker),
             t.cpus,
             t.gpus,
-            t.mem_mb
+            t.mem_mb,
+            t.peak_mem_mb.map_or_else(String::new, |m| format!(" (used at most {m:.0} MB)"))
         );
     }
     s.push_str("</svg>");
@@ -327,176 +328,222 @@ fn timeline(records: &[StepRecord]) -> String {
     s
 }
 
-/// The report of the run in `dir` as HTML.
-pub fn html(dir: &Path) -> Result<String> {
-    if !dir.join("metrics.jsonl").is_file() {
-        return Err(Error::invalid(
-            "run directory",
-            dir.display(),
-            "no metrics.jsonl: is this an oxgrad optimize run directory?",
-        ));
-    }
-    let records = read_records(dir)?;
-    let validation: Vec<ValidationRecord> = std::fs::read_to_string(dir.join("validation.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap_or_default();
-    let total_steps: Option<usize> = config
-        .lines()
-        .skip_while(|l| l.trim() != "[optimizer]")
-        .find_map(|l| l.trim().strip_prefix("steps = ").and_then(|v| v.trim().parse().ok()));
-    let mut h = String::new();
-    let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let _ = write!(
-        h,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>oxgrad run {}</title><style>
-body{{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}} h1{{font-size:22px}} h2{{font-size:18px;margin-top:28px}}
-table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} th{{background:#f3f3f3}}
-pre{{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}} .ok{{color:#2ca02c}} .bad{{color:#d62728}} svg.plot{{display:block;margin:8px 0}}
-</style></head><body><h1>oxgrad run <code>{}</code></h1>"#,
-        esc(&name),
-        esc(&dir.display().to_string())
-    );
-    let done = records.len();
-    let status = match (total_steps, validation.is_empty()) {
-        (Some(n), true) if done <= n => format!("in progress: {done} of {} evaluations done", n + 1),
-        (_, true) => format!("optimisation finished ({done} evaluations); no validation yet"),
-        (_, false) => format!("finished: {done} evaluations and a validation"),
-    };
-    let _ = write!(h, "<p>{}</p>", esc(&status));
-    if records.is_empty() {
-        h.push_str("<p>No step has finished yet.</p></body></html>");
-        return Ok(h);
-    }
-    let best =
-        records.iter().filter(|r| r.loss.is_finite()).min_by(|a, b| a.loss.total_cmp(&b.loss)).map_or(0, |r| r.step);
-    let _ = write!(
-        h,
-        "<table><tr><th>initial loss</th><th>last loss</th><th>best step</th><th>steps evaluated</th></tr><tr><td>{}</td><td>{}</td><td>{best}</td><td>{done}</td></tr></table>",
-        fmt_sig(records[0].loss),
-        fmt_sig(records[done - 1].loss)
-    );
-    if !validation.is_empty() {
-        h.push_str("<h2>Validation: fresh simulations</h2><table><tr><th>objective</th><th>observable</th><th>target</th><th>initial parameters</th><th>best parameters</th><th>distance covered</th><th>lengths</th></tr>");
-        for v in &validation {
-            for (k, name) in v.observables.iter().enumerate() {
-                let (a, b, t) = (v.initial[k], v.best[k], v.targets[k]);
-                let share = ((a.value - t).abs() - (b.value - t).abs()) / (a.value - t).abs();
-                let class = if share >= 0.5 { "ok" } else { "bad" };
-                let share = if share.is_finite() { format!("{:.0} %", 100.0 * share) } else { "–".into() };
-                let _ = write!(
-                    h,
-                    r#"<tr><td>{}</td><td>{} [{}]</td><td>{}</td><td>{}</td><td>{}</td><td class="{class}">{share}</td><td>{} copies × {} steps</td></tr>"#,
-                    esc(&v.objective),
-                    esc(name),
-                    esc(&v.units[k]),
-                    fmt_sig(t),
-                    estimate_cell(&a),
-                    estimate_cell(&b),
-                    v.copies,
-                    v.md_steps
-                );
-            }
+/// What a run directory holds so far: its step records, validation and configuration. Read
+/// anew for each report and for each refresh of the live dashboard ([`super::dashboard`]).
+#[derive(Debug, Clone)]
+pub struct RunView {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// `metrics.jsonl`: every evaluated step so far.
+    pub records: Vec<StepRecord>,
+    /// `validation.json` (empty until the validation has run).
+    pub validation: Vec<ValidationRecord>,
+    /// `config.toml` (empty when the run did not come from a configuration).
+    pub config: String,
+    /// The planned updates (`[optimizer] steps`), when the configuration names them.
+    pub total_steps: Option<usize>,
+}
+
+impl RunView {
+    /// Reads the run in `dir`, finished or still going; fails when `dir` holds no
+    /// `metrics.jsonl`.
+    pub fn load(dir: &Path) -> Result<RunView> {
+        if !dir.join("metrics.jsonl").is_file() {
+            return Err(Error::invalid(
+                "run directory",
+                dir.display(),
+                "no metrics.jsonl: is this an oxgrad optimize run directory?",
+            ));
         }
-        h.push_str("</table>");
+        let records = read_records(dir)?;
+        let validation: Vec<ValidationRecord> = std::fs::read_to_string(dir.join("validation.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let config = std::fs::read_to_string(dir.join("config.toml")).unwrap_or_default();
+        let total_steps: Option<usize> = config
+            .lines()
+            .skip_while(|l| l.trim() != "[optimizer]")
+            .find_map(|l| l.trim().strip_prefix("steps = ").and_then(|v| v.trim().parse().ok()));
+        Ok(RunView { dir: dir.to_path_buf(), records, validation, config, total_steps })
     }
-    let xr = steps_range(&records);
-    h.push_str("<h2>Loss</h2>");
-    let mut loss = vec![Series {
-        name: "total".into(),
-        colour: COLOURS[0],
-        points: records.iter().map(|r| (r.step as f64, r.loss)).collect(),
-        errors: None,
-        width: 2.5,
-        markers: true,
-    }];
-    if records[0].objectives.len() > 1 {
-        for (k, name) in records[0].objectives.keys().enumerate() {
-            loss.push(Series {
-                name: name.clone(),
-                colour: COLOURS[(k + 1) % COLOURS.len()],
-                points: records
-                    .iter()
-                    .map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.loss)))
-                    .collect(),
-                errors: None,
-                width: 1.5,
-                markers: true,
-            });
+
+    /// The run's name: its directory's.
+    #[must_use]
+    pub fn name(&self) -> String {
+        self.dir.file_name().map_or_else(|| self.dir.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Where the run stands, in words: `in progress: 3 of 7 evaluations done`, …
+    #[must_use]
+    pub fn status(&self) -> String {
+        let done = self.records.len();
+        match (self.total_steps, self.validation.is_empty()) {
+            (Some(n), true) if done <= n => format!("in progress: {done} of {} evaluations done", n + 1),
+            (_, true) => format!("optimisation finished ({done} evaluations); no validation yet"),
+            (_, false) => format!("finished: {done} evaluations and a validation"),
         }
     }
-    h.push_str(&chart("loss at each evaluated step", "step", "loss", &loss, &[], xr, None));
-    h.push_str("<h2>Observables</h2><p>Reweighted estimates ± block-jackknife standard error at each step; dashed: the target; triangles: the validation with the initial (step 0) and best parameters.</p>");
-    for (obj, rec0) in &records[0].objectives {
-        for (name, o0) in &rec0.observables {
-            let get = |r: &StepRecord| r.objectives.get(obj).and_then(|o| o.observables.get(name)).cloned();
-            let est = Series {
-                name: "estimate".into(),
-                colour: COLOURS[0],
-                points: records.iter().map(|r| (r.step as f64, get(r).map_or(f64::NAN, |o| o.value))).collect(),
-                errors: Some(records.iter().map(|r| get(r).map_or(f64::NAN, |o| o.std_err)).collect()),
-                width: 2.0,
-                markers: true,
-            };
-            let mut series = vec![est];
-            if let Some(v) = validation.iter().find(|v| &v.objective == obj) {
-                if let Some(k) = v.observables.iter().position(|x| x == name) {
-                    series.push(Series {
-                        name: "validation".into(),
-                        colour: COLOURS[1],
-                        points: vec![(0.1, v.initial[k].value), (best as f64 + 0.1, v.best[k].value)],
-                        errors: Some(vec![v.initial[k].std_err, v.best[k].std_err]),
-                        width: 0.0,
-                        markers: true,
-                    });
+
+    /// The report's content below its title: status, summary, validation, charts of the loss,
+    /// observables, parameters and n_eff, the task timeline and the configuration.
+    #[must_use]
+    pub fn sections(&self) -> String {
+        let (records, validation) = (&self.records, &self.validation);
+        let mut h = String::new();
+        let _ = write!(h, "<p>{}</p>", esc(&self.status()));
+        if records.is_empty() {
+            h.push_str("<p>No step has finished yet.</p>");
+            return h;
+        }
+        let done = records.len();
+        let best = records
+            .iter()
+            .filter(|r| r.loss.is_finite())
+            .min_by(|a, b| a.loss.total_cmp(&b.loss))
+            .map_or(0, |r| r.step);
+        let _ = write!(
+            h,
+            "<table><tr><th>initial loss</th><th>last loss</th><th>best step</th><th>steps evaluated</th></tr><tr><td>{}</td><td>{}</td><td>{best}</td><td>{done}</td></tr></table>",
+            fmt_sig(records[0].loss),
+            fmt_sig(records[done - 1].loss)
+        );
+        if !validation.is_empty() {
+            h.push_str("<h2>Validation: fresh simulations</h2><table><tr><th>objective</th><th>observable</th><th>target</th><th>initial parameters</th><th>best parameters</th><th>distance covered</th><th>lengths</th></tr>");
+            for v in validation {
+                for (k, name) in v.observables.iter().enumerate() {
+                    let (a, b, t) = (v.initial[k], v.best[k], v.targets[k]);
+                    let share = ((a.value - t).abs() - (b.value - t).abs()) / (a.value - t).abs();
+                    let class = if share >= 0.5 { "ok" } else { "bad" };
+                    let share = if share.is_finite() { format!("{:.0} %", 100.0 * share) } else { "–".into() };
+                    let _ = write!(
+                        h,
+                        r#"<tr><td>{}</td><td>{} [{}]</td><td>{}</td><td>{}</td><td>{}</td><td class="{class}">{share}</td><td>{} copies × {} steps</td></tr>"#,
+                        esc(&v.objective),
+                        esc(name),
+                        esc(&v.units[k]),
+                        fmt_sig(t),
+                        estimate_cell(&a),
+                        estimate_cell(&b),
+                        v.copies,
+                        v.md_steps
+                    );
                 }
             }
-            let hl: Vec<(f64, String)> = o0.target.map(|t| (t, format!("target {}", fmt_sig(t)))).into_iter().collect();
-            h.push_str(&chart(&format!("{obj}: {name}"), "step", &o0.unit, &series, &hl, xr, None));
+            h.push_str("</table>");
         }
-    }
-    h.push_str("<h2>Parameters</h2><p>Change from the initial value, θ − θ₀ (in the parameters' own units); the legend lists the parameters that moved most.</p>");
-    let names: Vec<&String> = records[0].params.keys().collect();
-    let change = |r: &StepRecord, n: &str| r.params.get(n).copied().unwrap_or(f64::NAN) - records[0].params[n];
-    let mut moved: Vec<(&String, f64)> = names.iter().map(|n| (*n, change(&records[done - 1], n).abs())).collect();
-    moved.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let params: Vec<Series> = moved
-        .iter()
-        .enumerate()
-        .map(|(k, (n, _))| Series {
-            name: (*n).clone(),
-            colour: if k < COLOURS.len() { COLOURS[k] } else { "#bbbbbb" },
-            points: records.iter().map(|r| (r.step as f64, change(r, n))).collect(),
+        let xr = steps_range(records);
+        h.push_str("<h2>Loss</h2>");
+        let mut loss = vec![Series {
+            name: "total".into(),
+            colour: COLOURS[0],
+            points: records.iter().map(|r| (r.step as f64, r.loss)).collect(),
             errors: None,
-            width: if k < COLOURS.len() { 2.0 } else { 1.0 },
-            markers: false,
-        })
-        .collect();
-    h.push_str(&chart("trained parameters", "step", "θ − θ₀", &params, &[], xr, None));
-    h.push_str("<h2>Effective sample size</h2>");
-    let neff: Vec<Series> = records[0]
-        .objectives
-        .keys()
-        .enumerate()
-        .map(|(k, name)| Series {
-            name: name.clone(),
-            colour: COLOURS[k % COLOURS.len()],
-            points: records
-                .iter()
-                .map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.n_eff)))
-                .collect(),
-            errors: None,
-            width: 2.0,
+            width: 2.5,
             markers: true,
-        })
-        .collect();
-    h.push_str(&chart("normalised effective sample size", "step", "n_eff / N", &neff, &[], xr, Some((0.0, 1.05))));
-    h.push_str("<h2>Timeline</h2>");
-    h.push_str(&timeline(&records));
-    if !config.is_empty() {
-        let _ = write!(h, "<h2>Configuration</h2><pre>{}</pre>", esc(&config));
+        }];
+        if records[0].objectives.len() > 1 {
+            for (k, name) in records[0].objectives.keys().enumerate() {
+                loss.push(Series {
+                    name: name.clone(),
+                    colour: COLOURS[(k + 1) % COLOURS.len()],
+                    points: records
+                        .iter()
+                        .map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.loss)))
+                        .collect(),
+                    errors: None,
+                    width: 1.5,
+                    markers: true,
+                });
+            }
+        }
+        h.push_str(&chart("loss at each evaluated step", "step", "loss", &loss, &[], xr, None));
+        h.push_str("<h2>Observables</h2><p>Reweighted estimates ± block-jackknife standard error at each step; dashed: the target; triangles: the validation with the initial (step 0) and best parameters.</p>");
+        for (obj, rec0) in &records[0].objectives {
+            for (name, o0) in &rec0.observables {
+                let get = |r: &StepRecord| r.objectives.get(obj).and_then(|o| o.observables.get(name)).cloned();
+                let est = Series {
+                    name: "estimate".into(),
+                    colour: COLOURS[0],
+                    points: records.iter().map(|r| (r.step as f64, get(r).map_or(f64::NAN, |o| o.value))).collect(),
+                    errors: Some(records.iter().map(|r| get(r).map_or(f64::NAN, |o| o.std_err)).collect()),
+                    width: 2.0,
+                    markers: true,
+                };
+                let mut series = vec![est];
+                if let Some(v) = validation.iter().find(|v| &v.objective == obj) {
+                    if let Some(k) = v.observables.iter().position(|x| x == name) {
+                        series.push(Series {
+                            name: "validation".into(),
+                            colour: COLOURS[1],
+                            points: vec![(0.1, v.initial[k].value), (best as f64 + 0.1, v.best[k].value)],
+                            errors: Some(vec![v.initial[k].std_err, v.best[k].std_err]),
+                            width: 0.0,
+                            markers: true,
+                        });
+                    }
+                }
+                let hl: Vec<(f64, String)> =
+                    o0.target.map(|t| (t, format!("target {}", fmt_sig(t)))).into_iter().collect();
+                h.push_str(&chart(&format!("{obj}: {name}"), "step", &o0.unit, &series, &hl, xr, None));
+            }
+        }
+        h.push_str("<h2>Parameters</h2><p>Change from the initial value, θ − θ₀ (in the parameters' own units); the legend lists the parameters that moved most.</p>");
+        let names: Vec<&String> = records[0].params.keys().collect();
+        let change = |r: &StepRecord, n: &str| r.params.get(n).copied().unwrap_or(f64::NAN) - records[0].params[n];
+        let mut moved: Vec<(&String, f64)> = names.iter().map(|n| (*n, change(&records[done - 1], n).abs())).collect();
+        moved.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let params: Vec<Series> = moved
+            .iter()
+            .enumerate()
+            .map(|(k, (n, _))| Series {
+                name: (*n).clone(),
+                colour: if k < COLOURS.len() { COLOURS[k] } else { "#bbbbbb" },
+                points: records.iter().map(|r| (r.step as f64, change(r, n))).collect(),
+                errors: None,
+                width: if k < COLOURS.len() { 2.0 } else { 1.0 },
+                markers: false,
+            })
+            .collect();
+        h.push_str(&chart("trained parameters", "step", "θ − θ₀", &params, &[], xr, None));
+        h.push_str("<h2>Effective sample size</h2>");
+        let neff: Vec<Series> = records[0]
+            .objectives
+            .keys()
+            .enumerate()
+            .map(|(k, name)| Series {
+                name: name.clone(),
+                colour: COLOURS[k % COLOURS.len()],
+                points: records
+                    .iter()
+                    .map(|r| (r.step as f64, r.objectives.get(name).map_or(f64::NAN, |o| o.n_eff)))
+                    .collect(),
+                errors: None,
+                width: 2.0,
+                markers: true,
+            })
+            .collect();
+        h.push_str(&chart("normalised effective sample size", "step", "n_eff / N", &neff, &[], xr, Some((0.0, 1.05))));
+        h.push_str("<h2>Timeline</h2>");
+        h.push_str(&timeline(records));
+        if !self.config.is_empty() {
+            let _ = write!(h, "<h2>Configuration</h2><pre>{}</pre>", esc(&self.config));
+        }
+        h
     }
+}
+
+/// The report of the run in `dir` as HTML.
+pub fn html(dir: &Path) -> Result<String> {
+    let view = RunView::load(dir)?;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>oxgrad run {}</title><style>{STYLE}</style></head><body><h1>oxgrad run <code>{}</code></h1>"#,
+        esc(&view.name()),
+        esc(&dir.display().to_string())
+    );
+    h.push_str(&view.sections());
     // a check a headless browser can read back: how many charts were laid out with content
     h.push_str(
         r#"<script>window.addEventListener('load',function(){var s=document.querySelectorAll('svg.plot'),d=0;for(var i=0;i<s.length;i++){var b=s[i].getBBox();if(b.width>0&&b.height>0&&s[i].querySelectorAll('polyline,rect,circle').length>1)d++;}document.body.setAttribute('data-plots',s.length);document.body.setAttribute('data-drawn',d);});</script>"#,
@@ -504,6 +551,11 @@ pre{{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}} .ok{{color:#2
     h.push_str("</body></html>");
     Ok(h)
 }
+
+/// The report's style sheet (the dashboard's too).
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px} h1{font-size:22px} h2{font-size:18px;margin-top:28px}
+table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} th{background:#f3f3f3}
+pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px} .ok{color:#2ca02c} .bad{color:#d62728} svg.plot{display:block;margin:8px 0}";
 
 #[cfg(test)]
 mod tests {

@@ -239,6 +239,7 @@ pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) ->
         cpus: job.resources.cpus,
         gpus: job.resources.gpus,
         mem_mb: job.resources.mem_mb,
+        peak_mem_mb: None,
         ok: result.is_ok(),
     };
     Finished { id: job.id, result, ran }
@@ -314,6 +315,10 @@ pub struct TaskRun {
     pub gpus: f64,
     /// Memory reserved, MB.
     pub mem_mb: f64,
+    /// The most resident memory its worker process and that process's children used at once,
+    /// over its attempts, MB (sampled every 20 ms; measured by the process executor only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_mem_mb: Option<f64>,
     /// Whether it succeeded.
     pub ok: bool,
 }

@@ -3,6 +3,12 @@
 //! pool's [`Launcher`]: run the task itself ([`Threads`], the [`LocalPool`]), or start a worker
 //! process and wait for it ([`super::Workers`], the [`super::ProcessPool`]). Totals default to the
 //! machine's cores, no GPUs and unlimited memory, and can be set like `ray.init(num_cpus=…)`.
+//!
+//! GPUs are devices with ids (`0`, `1`, … or those of the driver's `CUDA_VISIBLE_DEVICES`,
+//! [`Pool::gpu_devices`]). A fractional request (`num_gpus = 0.5`) takes a share of one device,
+//! the one with the least room that fits it, so shares pack onto as few devices as possible and
+//! whole devices stay free for whole requests; a request of one or more GPUs takes whole free
+//! devices. A task sees its devices as `CUDA_VISIBLE_DEVICES` (`2` or `2,5`).
 
 use super::{Executor, Finished, Job, JobId, Registry, Resources};
 use crate::error::{Error, Result};
@@ -64,12 +70,14 @@ pub type LocalPool = Pool<Threads>;
 pub struct Pool<L: Launcher> {
     launcher: Arc<L>,
     cpus: f64,
-    gpus: usize,
+    /// The GPUs' ids, as a task's `CUDA_VISIBLE_DEVICES` names them.
+    gpu_ids: Vec<String>,
     mem_mb: f64,
     env: Vec<(String, String)>,
     registry: Option<Arc<Registry>>,
     pending: VecDeque<Job>,
     free: Resources,
+    /// The free share of each device.
     gpu_free: Vec<f64>,
     running: HashMap<JobId, (Resources, Vec<(usize, f64)>)>,
     work_tx: Option<Sender<Work>>,
@@ -117,7 +125,7 @@ impl<L: Launcher> Pool<L> {
         Pool {
             launcher: Arc::new(launcher),
             cpus: cpus as f64,
-            gpus: 0,
+            gpu_ids: Vec::new(),
             mem_mb: f64::INFINITY,
             env: Vec::new(),
             registry: None,
@@ -136,11 +144,30 @@ impl<L: Launcher> Pool<L> {
 
     /// With `gpus` devices (ids 0…gpus−1).
     #[must_use]
-    pub fn gpus(mut self, gpus: usize) -> Self {
-        self.gpus = gpus;
-        self.gpu_free = vec![1.0; gpus];
-        self.free.gpus = gpus as f64;
+    pub fn gpus(self, gpus: usize) -> Self {
+        self.gpu_devices((0..gpus).map(|i| i.to_string()))
+    }
+
+    /// With these devices, by the ids a task's `CUDA_VISIBLE_DEVICES` names them (e.g. those of
+    /// the driver's own, `["2", "5"]`, or [`crate::machine::gpu_devices`]).
+    ///
+    /// ```
+    /// use oxgrad::optimize::LocalPool;
+    /// let pool = LocalPool::with_cpus(4).gpu_devices(["2", "5"]);
+    /// assert_eq!(pool.devices(), ["2", "5"]);
+    /// ```
+    #[must_use]
+    pub fn gpu_devices<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+        self.gpu_ids = ids.into_iter().map(Into::into).collect();
+        self.gpu_free = vec![1.0; self.gpu_ids.len()];
+        self.free.gpus = self.gpu_ids.len() as f64;
         self
+    }
+
+    /// The GPUs' ids.
+    #[must_use]
+    pub fn devices(&self) -> &[String] {
+        &self.gpu_ids
     }
 
     /// With a memory budget in MB.
@@ -194,10 +221,11 @@ impl<L: Launcher> Pool<L> {
                 r.cpus, self.cpus
             ));
         }
-        if r.gpus > self.gpus as f64 {
+        if r.gpus > self.gpu_ids.len() as f64 {
             return Some(format!(
                 "it needs {} GPUs and the pool has {}: lower its num_gpus hint or {more_gpus}",
-                r.gpus, self.gpus
+                r.gpus,
+                self.gpu_ids.len()
             ));
         }
         if r.gpus > 1.0 && r.gpus.fract() != 0.0 {
@@ -218,10 +246,14 @@ impl<L: Launcher> Pool<L> {
             return Some(Vec::new());
         }
         if need < 1.0 {
-            return self.gpu_free.iter().position(|&f| f + 1e-12 >= need).map(|i| vec![(i, need)]);
+            // best fit: the device with the least room that still fits
+            return (0..self.gpu_free.len())
+                .filter(|&i| self.gpu_free[i] + 1e-12 >= need)
+                .min_by(|&a, &b| self.gpu_free[a].total_cmp(&self.gpu_free[b]))
+                .map(|i| vec![(i, need)]);
         }
         let whole: Vec<usize> =
-            (0..self.gpus).filter(|&i| self.gpu_free[i] >= 1.0 - 1e-12).take(need as usize).collect();
+            (0..self.gpu_free.len()).filter(|&i| self.gpu_free[i] >= 1.0 - 1e-12).take(need as usize).collect();
         (whole.len() == need as usize).then(|| whole.into_iter().map(|i| (i, 1.0)).collect())
     }
 
@@ -241,7 +273,7 @@ impl<L: Launcher> Pool<L> {
             for &(i, s) in &shares {
                 self.gpu_free[i] -= s;
             }
-            let ids: Vec<usize> = shares.iter().map(|s| s.0).collect();
+            let ids: Vec<&str> = shares.iter().map(|s| self.gpu_ids[s.0].as_str()).collect();
             let env = task_env(&job, &ids, &self.env);
             self.running.insert(job.id, (r, shares));
             if self.idle.load(Ordering::SeqCst) == 0 {
@@ -277,12 +309,11 @@ impl<L: Launcher> Pool<L> {
 
 /// The environment of a task: its CPU count as `OMP_NUM_THREADS`/`RAYON_NUM_THREADS`, its GPUs as
 /// `CUDA_VISIBLE_DEVICES`, then the executor's own variables, then the task's own.
-pub(crate) fn task_env(job: &Job, gpus: &[usize], extra: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn task_env(job: &Job, gpus: &[&str], extra: &[(String, String)]) -> Vec<(String, String)> {
     let threads = (job.resources.cpus.ceil() as u64).max(1).to_string();
     let mut env = vec![("OMP_NUM_THREADS".to_string(), threads.clone()), ("RAYON_NUM_THREADS".to_string(), threads)];
     if job.resources.gpus > 0.0 {
-        let ids: Vec<String> = gpus.iter().map(ToString::to_string).collect();
-        env.push(("CUDA_VISIBLE_DEVICES".to_string(), ids.join(",")));
+        env.push(("CUDA_VISIBLE_DEVICES".to_string(), gpus.join(",")));
     }
     env.extend(extra.iter().cloned());
     env.extend(job.env.iter().cloned());
@@ -342,5 +373,90 @@ impl<L: Launcher> Drop for Pool<L> {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::executor::{run_with_retries, JobKind};
+    use std::sync::Mutex;
+
+    /// Runs nothing; records each task's `CUDA_VISIBLE_DEVICES`.
+    #[derive(Default)]
+    struct Record(Mutex<Vec<(String, String)>>);
+
+    impl Launcher for Record {
+        fn engine(&self) -> &'static str {
+            "local"
+        }
+        fn run(&self, _: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
+            let gpus = env.iter().find(|(k, _)| k == "CUDA_VISIBLE_DEVICES").map_or("-", |(_, v)| v.as_str());
+            self.0.lock().unwrap().push((job.task.clone(), gpus.to_string()));
+            run_with_retries(job, worker, |_| Err(Error::internal("a stand-in task")))
+        }
+    }
+
+    fn job(id: JobId, gpus: f64) -> Job {
+        Job {
+            id,
+            task: format!("t{id}"),
+            kind: JobKind::Simulate { index: 0 },
+            params: Arc::default(),
+            state: serde_json::Map::new(),
+            step: 0,
+            resources: Resources { cpus: 0.0, gpus, mem_mb: 0.0 },
+            max_retries: 0,
+            env: Vec::new(),
+            options: serde_json::Map::new(),
+        }
+    }
+
+    /// Two half GPUs share a device, a whole one gets the other, a third half waits for room;
+    /// the ids are the pool's (the driver's `CUDA_VISIBLE_DEVICES=2,5`), and a request larger
+    /// than the pool is refused by name.
+    #[test]
+    fn fractional_gpus_pack_onto_the_pools_devices() {
+        let mut pool = Pool::with_launcher(Record::default(), 8).gpu_devices(["2", "5"]);
+        let registry = Registry {
+            simulators: Vec::new(),
+            objectives: Vec::new(),
+            store: Arc::new(crate::optimize::store::ObjectStore::default()),
+        };
+        pool.start(Arc::new(registry)).unwrap();
+        let seen = |pool: &Pool<Record>| {
+            let mut v = pool.launcher().0.lock().unwrap().clone();
+            v.sort();
+            v
+        };
+        let wait_for = |pool: &Pool<Record>, n: usize| {
+            let t = std::time::Instant::now();
+            while pool.launcher().0.lock().unwrap().len() < n {
+                assert!(t.elapsed().as_secs() < 10, "{:?}", seen(pool));
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        for (id, g) in [(1, 0.5), (2, 0.5), (3, 1.0), (4, 0.5)] {
+            pool.submit(job(id, g)).unwrap();
+        }
+        wait_for(&pool, 3);
+        let pair = |t: &str, g: &str| (t.to_string(), g.to_string());
+        assert_eq!(seen(&pool), [pair("t1", "2"), pair("t2", "2"), pair("t3", "5")]);
+        let first = pool.wait_any().unwrap().id; // frees its share: the fourth starts there
+        wait_for(&pool, 4);
+        let on = if first == 3 { "5" } else { "2" };
+        assert_eq!(seen(&pool)[3], pair("t4", on));
+        for _ in 0..3 {
+            pool.wait_any().unwrap();
+        }
+        pool.submit(job(5, 2.0)).unwrap();
+        wait_for(&pool, 5);
+        assert_eq!(seen(&pool)[4], pair("t5", "2,5"));
+        pool.wait_any().unwrap();
+        let e = pool.submit(job(6, 3.0)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "task 't6' cannot run: it needs 3 GPUs and the pool has 2: lower its num_gpus hint or give the pool GPUs (`[executor] gpus = N` in a configuration, LocalPool::gpus in Rust)"
+        );
     }
 }

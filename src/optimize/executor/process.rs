@@ -18,7 +18,7 @@
 //! - **Threads**: a worker's `RAYON_NUM_THREADS` is its task's `num_cpus` (default 1), so an
 //!   objective's energy evaluation uses the CPUs its hints reserve, no more.
 //! - **Logs**: each line a worker prints reaches the driver's log (target `oxgrad::worker`),
-//!   tagged with the task's name.
+//!   tagged with the task's name and pool slot (`[simulator_run:duplex.0 on process-1]`).
 //!
 //! ```no_run
 //! use oxgrad::optimize::{Optimization, ProcessPool, UpdateRule};
@@ -84,7 +84,15 @@ impl Workers {
         self.dir.get().map(PathBuf::as_path)
     }
 
-    fn attempt(&self, registry: &Registry, job: &Job, env: &[(String, String)], attempt: u32) -> Result<JobOutput> {
+    fn attempt(
+        &self,
+        registry: &Registry,
+        job: &Job,
+        env: &[(String, String)],
+        worker: &str,
+        attempt: u32,
+        peak_mb: &std::cell::Cell<f64>,
+    ) -> Result<JobOutput> {
         let dir = self.dir.get().ok_or_else(|| Error::internal("a job reached a process pool that was not started"))?;
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let job_file = dir.join(format!("job-{n}.cbor"));
@@ -110,7 +118,7 @@ impl Workers {
             objects: dir.join(format!("obs-{n}")),
         };
         write_object(&job_file, &wj)?;
-        let outcome = self.run_worker(job, env, &job_file);
+        let outcome = self.run_worker(job, env, worker, &job_file, peak_mb);
         let _ = std::fs::remove_file(&job_file);
         let result = outcome.and_then(|(pid, code, tail)| {
             if !result_file.exists() && self.srun.is_some() {
@@ -145,10 +153,18 @@ impl Workers {
         }
     }
 
-    /// Starts the worker for `job_file` and waits for it; its pid, exit status and the end of its
-    /// stderr when it exited with status 0 or 1 (normally with a result file written), otherwise
-    /// how it ended.
-    fn run_worker(&self, job: &Job, env: &[(String, String)], job_file: &Path) -> Result<(u32, i32, String)> {
+    /// Starts the worker for `job_file` on pool slot `worker` and waits for it; its pid, exit
+    /// status and the end of its stderr when it exited with status 0 or 1 (normally with a result
+    /// file written), otherwise how it ended. Raises `peak_mb` to the most resident memory the
+    /// worker and its children used (not under srun: the step runs elsewhere).
+    fn run_worker(
+        &self,
+        job: &Job,
+        env: &[(String, String)],
+        worker: &str,
+        job_file: &Path,
+        peak_mb: &std::cell::Cell<f64>,
+    ) -> Result<(u32, i32, String)> {
         let mut cmd = match &self.srun {
             Some(s) => {
                 let mut c = Command::new("srun");
@@ -179,15 +195,16 @@ impl Workers {
         let lifeline = child.stdin.take();
         self.lock_live().insert(pid);
         let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let tag = format!("{} on {worker}", job.task);
         let forwarders = [
-            child.stdout.take().map(|s| forward(s, job.task.clone(), None)),
-            child.stderr.take().map(|s| forward(s, job.task.clone(), Some(Arc::clone(&tail)))),
+            child.stdout.take().map(|s| forward(s, tag.clone(), None)),
+            child.stderr.take().map(|s| forward(s, tag.clone(), Some(Arc::clone(&tail)))),
         ];
         let limit_mb = (self.srun.is_none() && job.resources.mem_mb > 0.0).then_some(job.resources.mem_mb);
         let mut over: Option<f64> = None;
         let mut stopped = false;
-        // watched every 20 ms: its memory (if limited) and the driver's stop request (Ctrl-C
-        // reaches the driver only), either of which ends the worker's whole group
+        // watched every 20 ms: its memory (its peak, and its limit if any) and the driver's stop
+        // request (Ctrl-C reaches the driver only); the limit or the stop ends the worker's group
         let status = loop {
             match child.try_wait() {
                 Ok(Some(s)) => break Ok(s),
@@ -199,9 +216,10 @@ impl Workers {
                 kill_group(pid, "KILL");
                 let _ = child.kill();
             }
-            if let Some(limit) = limit_mb {
+            if self.srun.is_none() {
                 let rss = tree_rss_mb(pid);
-                if rss > limit && over.is_none() {
+                peak_mb.set(peak_mb.get().max(rss));
+                if limit_mb.is_some_and(|limit| rss > limit) && over.is_none() {
                     over = Some(rss);
                     kill_group(pid, "KILL");
                     let _ = child.kill();
@@ -276,7 +294,13 @@ impl Launcher for Workers {
     }
 
     fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
-        run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, attempt))
+        let peak = std::cell::Cell::new(0.0);
+        let mut done =
+            run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, worker, attempt, &peak));
+        if self.srun.is_none() {
+            done.ran.peak_mem_mb = Some(peak.get());
+        }
+        done
     }
 
     fn shutdown(&self) {
@@ -339,8 +363,9 @@ impl ProcessPool {
     }
 }
 
-/// Forwards each line of `stream` to the log, tagged with `task`, keeping the last lines in
-/// `tail`; the returned channel closes at the end of the stream.
+/// Forwards each line of `stream` to the log, tagged with `task` (`simulator_run:NAME on
+/// process-1`), keeping the last lines in `tail`; the returned channel closes at the end of the
+/// stream.
 fn forward(
     stream: impl std::io::Read + Send + 'static,
     task: String,
@@ -367,7 +392,7 @@ fn forward(
 }
 
 /// Logs a worker's line in the driver, at the level the worker logged it (a line that starts
-/// with `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`; other lines at info), tagged `[task]`.
+/// with `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`; other lines at info), tagged `[task on worker]`.
 fn relog(task: &str, line: &str) {
     let t = line.trim_start();
     let level = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].into_iter().find(|l| t.starts_with(l));
@@ -449,7 +474,7 @@ fn kill_group(pgid: u32, signal: &str) {
 impl ProcessPool {
     /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
     /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
-    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`), each task a job step started by `srun`
+    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE` or `SLURM_GPUS`), each task a job step started by `srun`
     /// (srun options from the `custom.slurm` hints).
     ///
     /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
@@ -462,7 +487,7 @@ impl ProcessPool {
             pool = pool.memory_mb(m);
         }
         if let Some(g) = a.gpus {
-            pool = pool.gpus(g);
+            pool = pool.gpu_devices(g);
         }
         let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".".as_ref(), e))?;
         Ok(pool.default_spool(cwd.join("oxgrad-spool")))

@@ -2,8 +2,10 @@
 //! `srun --exact -n1 -N1 -c<num_cpus> --mem=<mem_mb>M [--gpus=<num_gpus>] <this program>`,
 //! running a worker ([`super::worker`]) exactly as the process pool does: retries, failure
 //! reports, environment and logs are the same. Slurm enforces each step's CPUs and memory (a step
-//! over its `--mem` is killed and reported); the pool also counts the allocation's CPUs and
-//! memory so that surplus tasks wait in the driver instead of piling up as pending steps.
+//! over its `--mem` is killed and reported); the pool also counts the allocation's CPUs, memory
+//! and GPUs so that surplus tasks wait in the driver instead of piling up as pending steps. A
+//! step gets whole GPUs (`num_gpus = 0.5` asks `--gpus=1`): Slurm does not share a device
+//! between steps, so fractions pack onto devices only under the thread and process executors.
 //!
 //! Options under a task's `custom.slurm` hints go to `srun` verbatim: `{ constraint = "avx512" }`
 //! becomes `--constraint=avx512`, `{ overcommit = true }` becomes `--overcommit`. The spool directory
@@ -27,9 +29,11 @@ pub(crate) struct Srun {
 }
 
 impl Srun {
-    /// What a step of `job` takes from the allocation: its `mem_mb`, or else its CPUs' share.
+    /// What a step of `job` takes from the allocation: its `mem_mb`, or else its CPUs' share;
+    /// whole GPUs (a step gets `--gpus=⌈num_gpus⌉`: Slurm does not share a GPU between steps).
     pub(crate) fn reserve(&self, job: &Job) -> super::Resources {
         let mut r = job.resources;
+        r.gpus = r.gpus.ceil();
         if let (true, false, Some(m)) = (r.mem_mb <= 0.0, custom_mem(job), self.default_mem_per_cpu) {
             r.mem_mb = (r.cpus.ceil().max(1.0)) * m as f64;
         }
@@ -103,12 +107,28 @@ fn on_path(program: &str) -> bool {
 pub(crate) struct Allocation {
     pub(crate) cpus: usize,
     pub(crate) memory_mb: Option<u64>,
-    pub(crate) gpus: Option<usize>,
+    /// The GPUs' ids ([`allocated_gpus`]).
+    pub(crate) gpus: Option<Vec<String>>,
     pub(crate) srun: Srun,
 }
 
+/// The allocation's GPUs: `SLURM_GPUS_ON_NODE` per node (a batch script's), else `SLURM_GPUS`
+/// (`--gpus=N` or `--gpus=TYPE:N`, as salloc sets it), else those in `SLURM_JOB_GPUS`; their ids
+/// are the driver's `CUDA_VISIBLE_DEVICES` when it lists that many, else `0 … n−1` (Slurm binds a
+/// step's own devices and sets its `CUDA_VISIBLE_DEVICES` itself).
+fn allocated_gpus(nodes: u64) -> Option<Vec<String>> {
+    let n = env_num("SLURM_GPUS_ON_NODE")
+        .map(|g| g * nodes)
+        .or_else(|| std::env::var("SLURM_GPUS").ok().and_then(|v| v.rsplit(':').next()?.trim().parse().ok()))
+        .or_else(|| {
+            std::env::var("SLURM_JOB_GPUS").ok().map(|v| v.split(',').filter(|d| !d.trim().is_empty()).count() as u64)
+        })? as usize;
+    let seen = crate::machine::gpu_devices();
+    Some(if seen.len() == n { seen } else { (0..n).map(|i| i.to_string()).collect() })
+}
+
 /// Reads the allocation from Slurm's environment (`SLURM_JOB_CPUS_PER_NODE`,
-/// `SLURM_MEM_PER_NODE` or `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE`).
+/// `SLURM_MEM_PER_NODE` or `SLURM_MEM_PER_CPU`, the GPUs as [`allocated_gpus`] says).
 ///
 /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
 pub(crate) fn allocation() -> Result<Allocation> {
@@ -138,7 +158,7 @@ pub(crate) fn allocation() -> Result<Allocation> {
     Ok(Allocation {
         cpus,
         memory_mb,
-        gpus: env_num("SLURM_GPUS_ON_NODE").map(|g| (g * nodes) as usize),
+        gpus: allocated_gpus(nodes),
         srun: Srun { default_mem_per_cpu: memory_mb.map(|m| (m / cpus as u64).max(1)) },
     })
 }
