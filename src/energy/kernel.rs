@@ -30,7 +30,7 @@
 //! by up to ~1e-5 per nucleotide) and is still 1.6–2.2× oxDNA's speed (`BENCHMARKS.md`).
 
 use super::model::{TermId, Terms};
-use super::terms::{Axis, Factors, Feature, PairGradient, Site, Spec};
+use super::terms::{Axis, Factors, Feature, PairGradient, Side, Site, Spec};
 use crate::geometry::Vec3;
 use crate::math::Dual;
 
@@ -87,6 +87,8 @@ enum Feat {
     AxisOnSep(Axis, usize, f64),
     /// r̂_k1 · (r̂_k2 × axis).
     Triple(usize, usize, Axis),
+    /// sign · (w · r̂_k), w = c[0] f1 + c[1] f2 + c[2] f3 of p's frame (`false`) or q's (`true`).
+    CombOnSep(bool, [f64; 3], usize, f64),
 }
 
 /// The slot of the separation from site `x` of p to site `y` of q.
@@ -107,6 +109,7 @@ const fn feat(f: Feature) -> Feat {
         Feature::FrameDot(i, j, sign) => Feat::FrameDot(i, j, sign),
         Feature::AxisOnSep(u, x, y, sign) => Feat::AxisOnSep(u, slot(x, y), sign),
         Feature::Triple((x1, y1), (x2, y2), u) => Feat::Triple(slot(x1, y1), slot(x2, y2), u),
+        Feature::CombOnSep(side, c, x, y, sign) => Feat::CombOnSep(matches!(side, Side::Q), c, slot(x, y), sign),
     }
 }
 
@@ -135,7 +138,7 @@ const fn layout<const N: usize>(spec: Spec) -> Layout<N> {
         assert!(product[k].1 as usize == k, "the force kernel needs factor k on the spec's k-th feature");
         f[k] = feat(product[k].0);
         slots |= match f[k] {
-            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) => 1 << s,
+            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) | Feat::CombOnSep(_, _, s, _) => 1 << s,
             Feat::FrameDot(..) => 0,
             Feat::Triple(s, t, _) => (1 << s) | (1 << t),
         };
@@ -177,6 +180,9 @@ const fn same(a: &[Feat], b: &[Feat]) -> bool {
             (Feat::FrameDot(i, j, s), Feat::FrameDot(k2, l, t)) => i == k2 && j == l && s == t,
             (Feat::AxisOnSep(u, x, s), Feat::AxisOnSep(v, y, t)) => same_axis(u, v) && x == y && s == t,
             (Feat::Triple(x1, x2, u), Feat::Triple(y1, y2, v)) => x1 == y1 && x2 == y2 && same_axis(u, v),
+            (Feat::CombOnSep(p, c, x, s), Feat::CombOnSep(q, e, y, t)) => {
+                p == q && c[0] == e[0] && c[1] == e[1] && c[2] == e[2] && x == y && s == t
+            }
             _ => false,
         };
         if !equal {
@@ -205,7 +211,7 @@ const fn slots_used(radial: &[(usize, u8)], f: &[Feat], n: usize) -> usize {
     let mut k = 0;
     while k < f.len() {
         n = match f[k] {
-            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) => max(n, s + 1),
+            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) | Feat::CombOnSep(_, _, s, _) => max(n, s + 1),
             Feat::FrameDot(..) => n,
             Feat::Triple(s, t, _) => max(max(n, s + 1), t + 1),
         };
@@ -361,6 +367,12 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// c[0] f1 + c[1] f2 + c[2] f3 of q's frame (`q`) or p's, as [`crate::energy::comb`] sums it.
+    #[inline(always)]
+    fn comb(&self, q: bool, c: [f64; 3]) -> Vec3 {
+        comb_f64(if q { self.b } else { self.a }, c)
+    }
+
     /// Where the gradient with respect to a frame vector of p or q collects.
     #[inline(always)]
     fn axis_gradient(&mut self, u: Axis) -> &mut Vec3 {
@@ -388,6 +400,7 @@ impl<'a> Pair<'a> {
                 Feat::FrameDot(i, j, sign) => self.a[i].dot(self.b[j]) * sign,
                 Feat::AxisOnSep(u, slot, sign) => self.axis_vector(u).dot(self.u[slot]) * sign,
                 Feat::Triple(k1, k2, u) => self.u[k1].dot(self.u[k2].cross(self.axis_vector(u))),
+                Feat::CombOnSep(q, c, slot, sign) => self.comb(q, c).dot(self.u[slot]) * sign,
             };
         }
         s
@@ -417,6 +430,16 @@ impl<'a> Pair<'a> {
                     self.g[k1] += (g1 - r1 * g1.dot(r1)) * (c[k] / n1);
                     self.g[k2] += (g2 - r2 * g2.dot(r2)) * (c[k] / n2);
                     *self.axis_gradient(u) += r1.cross(r2) * c[k];
+                }
+                Feat::CombOnSep(q, w, slot, sign) => {
+                    // ∂/∂w as for a frame vector, shared out to f_i by its coefficient
+                    let g = self.axis(slot, self.comb(q, w), sign, c[k]);
+                    let frame = if q { &mut self.gb } else { &mut self.ga };
+                    for (f, wi) in frame.iter_mut().zip(w) {
+                        if wi != 0.0 {
+                            *f += g * wi;
+                        }
+                    }
                 }
             }
         }
@@ -507,6 +530,12 @@ impl<'a> Pair<'a> {
         }
         Some((e, g))
     }
+}
+
+/// c[0] f1 + c[1] f2 + c[2] f3 of the frame `f`, summed as [`crate::energy::comb`] sums it.
+#[inline(always)]
+pub(crate) fn comb_f64(f: &[Vec3; 3], c: [f64; 3]) -> Vec3 {
+    crate::energy::comb(&[f[0].into(), f[1].into(), f[2].into()], c).into()
 }
 
 /// The values of a product's factors, evaluated in order with an early exit: `None` as soon as

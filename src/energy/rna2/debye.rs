@@ -50,18 +50,25 @@ impl DebyeHuckel {
 }
 
 /// The term's parameters and its salt setting, as the DNA2 Debye–Hückel factor reads them.
-struct WithSalt<'a, T> {
-    params: &'a TermParams<T>,
+struct WithSalt<'a, S, T> {
+    params: &'a S,
     salt: T,
 }
 
-impl<T: Clone> ParamSource<T> for WithSalt<'_, T> {
+impl<T: Clone, S: ParamSource<T>> ParamSource<T> for WithSalt<'_, S, T> {
     fn p(&self, name: &str) -> T {
         if name == "salt_conc" {
             self.salt.clone()
         } else {
-            self.params.get(name)
+            self.params.p(name)
         }
+    }
+}
+
+impl DebyeHuckel {
+    /// The factor of [`debye::SPEC`] (`like` gives the number type).
+    pub(crate) fn factors<T: Real>(&self, p: &impl ParamSource<T>, like: &T) -> debye::Debye<T> {
+        debye::Debye::new(&WithSalt { params: p, salt: like.cst(self.salt) })
     }
 }
 
@@ -97,7 +104,6 @@ impl EnergyTerm for DebyeHuckel {
         chi(p.1) * chi(q.1)
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let src = WithSalt { params: p, salt: pair.d.x.cst(self.salt) };
-        energy(debye::SPEC, &debye::Debye::new(&src), pair, &pair.d.x.cst(1.0))
+        energy(debye::SPEC, &self.factors(p, &pair.d.x), pair, &pair.d.x.cst(1.0))
     }
 }

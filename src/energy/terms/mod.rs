@@ -185,6 +185,15 @@ pub enum Axis {
     Q(usize),
 }
 
+/// Which nucleotide of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The first, p.
+    P,
+    /// The second, q.
+    Q,
+}
+
 /// A scalar function of a pair's geometry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Feature {
@@ -196,6 +205,9 @@ pub enum Feature {
     AxisOnSep(Axis, Site, Site, f64),
     /// r̂^{X1Y1} · (r̂^{X2Y2} × axis).
     Triple((Site, Site), (Site, Site), Axis),
+    /// sign · (w · r̂^{XY}) with w = c[0] a1 + c[1] a2 + c[2] a3 of one side's frame (oxRNA2's
+    /// backbone directions p3, p5).
+    CombOnSep(Side, [f64; 3], Site, Site, f64),
 }
 
 /// The products of (feature, factor index) whose sum is a term.
@@ -228,6 +240,14 @@ pub fn feature<T: Real>(pair: &Pair<T>, f: &Feature) -> T {
             let (r1, _) = unit(&pair.between(x1, y1));
             let (r2, _) = unit(&pair.between(x2, y2));
             r1.dot(&r2.cross(axis(pair, u)))
+        }
+        Feature::CombOnSep(side, c, x, y, sign) => {
+            let (rhat, _) = unit(&pair.between(x, y));
+            let frame = match side {
+                Side::P => &pair.a,
+                Side::Q => &pair.b,
+            };
+            crate::energy::comb(frame, c).dot(&rhat) * sign
         }
     }
 }
