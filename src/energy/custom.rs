@@ -312,6 +312,7 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
 
 /// [`EnergyTerm`] with its generic energies instantiated for the three number types.
 trait Evaluate: Send + Sync + std::fmt::Debug {
+    fn as_any(&self) -> &dyn std::any::Any;
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool;
     fn scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64;
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
@@ -323,6 +324,9 @@ trait Evaluate: Send + Sync + std::fmt::Debug {
 }
 
 impl<E: EnergyTerm> Evaluate for E {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool {
         self.acts_on(p, q)
     }
@@ -571,6 +575,24 @@ impl Attached {
         self.jets6.values = values.iter().map(|&v| Jet::cst(v)).collect();
         self.values.values = values;
         Ok(())
+    }
+
+    /// The term, if it is an `E` (the force kernel evaluates oxRNA2's own terms itself).
+    pub(crate) fn term_as<E: EnergyTerm>(&self) -> Option<&E> {
+        self.term.as_any().downcast_ref()
+    }
+
+    /// The term's parameter values, by the names it declared.
+    pub(crate) fn values(&self) -> &TermParams<f64> {
+        &self.values
+    }
+
+    /// The constant factor of the pair (p, q) of the term's scope, weight included, as
+    /// [`Attached::add_forces`] applies it; `None` where the term does not act on the pair.
+    pub(crate) fn pair_weight(&self, topology: &[TopologyNucleotide], p: usize, q: usize) -> Option<f64> {
+        self.term
+            .acts((p, &topology[p]), (q, &topology[q]))
+            .then(|| self.weight * self.factor(&self.term_pair(topology, p, q)))
     }
 
     /// The term's parameters as tensors, from any parameter source of the model.

@@ -29,10 +29,19 @@
 //! `tests/energy_vs_oxdna.rs` checks (a table would move H-bonding and cross-stacking energies
 //! by up to ~1e-5 per nucleotide) and is still 1.6–2.2× oxDNA's speed (`BENCHMARKS.md`).
 
+use super::custom::{Attached, Scope, TermParams};
+use super::functions::ParamSource;
 use super::model::{TermId, Terms};
+use super::rna2::{self, cross_stacking::CrossFactors, fene::FeneFactor, stacking::StackingFactors};
+use super::terms::coaxial_stacking::CoaxialStacking;
+use super::terms::debye::Debye;
+use super::terms::excluded_volume::ExcludedVolume;
+use super::terms::hydrogen_bonding::HydrogenBonding;
 use super::terms::{Axis, Factors, Feature, PairGradient, Side, Site, Spec};
 use crate::geometry::Vec3;
 use crate::math::Dual;
+use crate::params::ModelKind;
+use crate::system::Nucleotide;
 
 /// The separations a pair may need, as (site of p, site of q): base–base, base–backbone,
 /// backbone–base, backbone–backbone, stack–stack, backbone1–backbone1. A term whose spec needs
@@ -700,6 +709,282 @@ pub(crate) fn nonbonded<const GRAD: bool>(
         e += k.radial::<GRAD, _, _>((dh, dv), factor, slot, m.chi, w_dh);
     }
     k.result::<GRAD>(e)
+}
+
+/// oxRNA2's terms ([`crate::energy::rna2`], users' terms of a model) as this kernel evaluates
+/// them. Each term is its own spec and factors, the same ones its energy evaluates
+/// ([`crate::energy::EnergyTerm::pair_energy`]), here built once per parameter set in `f64` and
+/// on dual numbers; the layouts below are derived from those specs at compile time, as the DNA
+/// terms' are. The sites are the RNA ones ([`rna2::SITES`]); on a bonded pair the stacking slots
+/// hold stack_3 of p and stack_5 of q, as the stacking term's energy places them. Which pairs a
+/// term acts on and with what factor (scope, cut-off, bases, strengths, charges) is asked of the
+/// term itself, as its own force routine asks ([`Attached::pair_weight`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Rna {
+    /// For each of the model's users' terms: whether this kernel evaluates its forces.
+    pub(crate) handled: Vec<bool>,
+    /// For each bonded pair: the weights of FENE, bonded excluded volume and stacking (0 where
+    /// a term is absent or does not act).
+    bonded_w: Vec<[f64; 3]>,
+    fene: Option<Both<FeneFactor<Dual>, FeneFactor<f64>>>,
+    excl_bonded: Option<Both<ExcludedVolume<Dual>, ExcludedVolume<f64>>>,
+    stack: Option<Both<StackingFactors<Dual>, StackingFactors<f64>>>,
+    excl: Option<NonBonded<ExcludedVolume<Dual>, ExcludedVolume<f64>>>,
+    hb: Option<NonBonded<HydrogenBonding<Dual>, HydrogenBonding<f64>>>,
+    cross: Option<NonBonded<CrossFactors<Dual>, CrossFactors<f64>>>,
+    coax: Option<NonBonded<CoaxialStacking<Dual>, CoaxialStacking<f64>>>,
+    debye: Option<NonBonded<Debye<Dual>, Debye<f64>>>,
+}
+
+/// A term's factors on dual numbers and in `f64`, its strength in f1 and where its radial
+/// factors can be non-zero: squared (low, high) of a product's first factor, or the squared
+/// cut-off of each radial product.
+#[derive(Debug, Clone)]
+struct Both<D, V> {
+    d: D,
+    v: V,
+    eps: f64,
+    reach: [f64; 4],
+}
+
+/// A non-bonded term: its factors, the term (for the pairs it acts on) and its centre cut-off².
+#[derive(Debug, Clone)]
+struct NonBonded<D, V> {
+    f: Both<D, V>,
+    term: Attached,
+    cutoff2: f64,
+}
+
+impl<D, V> NonBonded<D, V> {
+    /// The pair's weight where the term acts on it, `near` (its radial factor can be non-zero)
+    /// and within the centre cut-off (`c2`: the squared centre distance).
+    #[inline]
+    fn acting(&self, c2: f64, topology: &[Nucleotide], (p, q): (usize, usize), near: bool) -> Option<f64> {
+        if near && c2 < self.cutoff2 {
+            self.term.pair_weight(topology, p, q)
+        } else {
+            None
+        }
+    }
+}
+
+/// A term's `f64` parameters read as constant dual numbers.
+struct Constants<'a>(&'a TermParams<f64>);
+
+impl ParamSource<Dual> for Constants<'_> {
+    fn p(&self, name: &str) -> Dual {
+        Dual::cst(self.0.get(name))
+    }
+}
+
+const RNA_STACK: Layout<7> = layout(rna2::stacking::SPEC);
+const RNA_CROSS: Layout<6> = layout(rna2::cross_stacking::SPEC);
+/// The separations a bonded oxRNA2 pair needs.
+const RNA_BONDED_SLOTS: usize = slots_used(&FENE, &RNA_STACK.f, slots_used(&EXCL_BONDED, &[], 0));
+/// The separations a non-bonded oxRNA2 pair needs.
+const RNA_NONBONDED_SLOTS: usize =
+    slots_used(&DEBYE, &HB.f, slots_used(&EXCL, &RNA_CROSS.f, slots_used(&[], &COAX1.f, 0)));
+
+/// A non-bonded term with factors `f`.
+fn nonbonded_term<D, V>(f: Both<D, V>, term: &Attached, cutoff2: f64) -> Option<NonBonded<D, V>> {
+    Some(NonBonded { f, term: term.clone(), cutoff2 })
+}
+
+/// The squared (low, high) of a support, in the first two entries.
+fn interval((lo, hi): (f64, f64)) -> [f64; 4] {
+    [lo.max(0.0).powi(2), hi * hi, 0.0, 0.0]
+}
+
+impl Rna {
+    /// From the model's users' terms: `None` when none of them is an oxRNA2 term with a weight.
+    pub(crate) fn new(custom: &[Attached], topology: &[Nucleotide], bonded: &[(usize, usize)]) -> Option<Rna> {
+        let mut r = Rna {
+            handled: vec![false; custom.len()],
+            bonded_w: vec![[0.0; 3]; bonded.len()],
+            fene: None,
+            excl_bonded: None,
+            stack: None,
+            excl: None,
+            hb: None,
+            cross: None,
+            coax: None,
+            debye: None,
+        };
+        for (i, t) in custom.iter().enumerate() {
+            if t.weight == 0.0 {
+                continue;
+            }
+            let (v, c) = (t.values(), &Constants(t.values()));
+            let cutoff2 = match t.scope {
+                Scope::NonBonded { cutoff } => cutoff * cutoff,
+                _ => 0.0,
+            };
+            let mut bonded_term = |slot: usize| {
+                for (w, &(p, q)) in r.bonded_w.iter_mut().zip(bonded) {
+                    w[slot] = t.pair_weight(topology, p, q).unwrap_or(0.0);
+                }
+            };
+            let handled = match t.scope {
+                Scope::Bonded if t.term_as::<rna2::Fene>().is_some() && r.fene.is_none() => {
+                    let f = t.term_as::<rna2::Fene>()?;
+                    bonded_term(0);
+                    r.fene = Some(Both { d: f.factors(c), v: f.factors(v), eps: 0.0, reach: [0.0; 4] });
+                    true
+                }
+                Scope::Bonded if t.term_as::<rna2::ExcludedVolume>().is_some() && r.excl_bonded.is_none() => {
+                    bonded_term(1);
+                    let v = ExcludedVolume::new(v);
+                    let reach = v.cutoffs().map(|x| x * x);
+                    r.excl_bonded = Some(Both { d: ExcludedVolume::new(c), v, eps: 0.0, reach });
+                    true
+                }
+                Scope::Bonded if t.term_as::<rna2::Stacking>().is_some() && r.stack.is_none() => {
+                    let s = t.term_as::<rna2::Stacking>()?;
+                    bonded_term(2);
+                    let v = s.factors(v);
+                    let reach = interval(v.support());
+                    r.stack = Some(Both { d: s.factors(c), v, eps: s.eps(t.values()), reach });
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::ExcludedVolume>().is_some() && r.excl.is_none() => {
+                    let v = ExcludedVolume::new(v);
+                    let reach = v.cutoffs().map(|x| x * x);
+                    r.excl = nonbonded_term(Both { d: ExcludedVolume::new(c), v, eps: 0.0, reach }, t, cutoff2);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::HydrogenBonding>().is_some() && r.hb.is_none() => {
+                    let h = t.term_as::<rna2::HydrogenBonding>()?;
+                    let v = HydrogenBonding::new(v);
+                    let reach = interval(v.support());
+                    let eps = h.eps(t.values(), &0.0);
+                    r.hb = nonbonded_term(Both { d: HydrogenBonding::new(c), v, eps, reach }, t, cutoff2);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::CrossStacking>().is_some() && r.cross.is_none() => {
+                    let x = t.term_as::<rna2::CrossStacking>()?;
+                    let v = x.factors(v);
+                    let reach = interval(v.support());
+                    r.cross = nonbonded_term(Both { d: x.factors(c), v, eps: 0.0, reach }, t, cutoff2);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::CoaxialStacking>().is_some() && r.coax.is_none() => {
+                    let v = CoaxialStacking::new(v, ModelKind::Dna1);
+                    let reach = interval(v.support());
+                    r.coax = nonbonded_term(Both { d: CoaxialStacking::new(c, ModelKind::Dna1), v, eps: 0.0, reach }, t, cutoff2);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::DebyeHuckel>().is_some() && r.debye.is_none() => {
+                    let h = t.term_as::<rna2::DebyeHuckel>()?;
+                    let v = h.factors(v, &0.0);
+                    let reach = [v.cutoff().powi(2), 0.0, 0.0, 0.0];
+                    r.debye = nonbonded_term(Both { d: h.factors(c, &Dual::cst(0.0)), v, eps: 1.0, reach }, t, cutoff2);
+                    true
+                }
+                _ => false,
+            };
+            r.handled[i] = handled;
+        }
+        r.handled.contains(&true).then_some(r)
+    }
+
+    /// The RNA sites of a nucleotide with frame `a`, in the slots of [`Site`].
+    #[inline]
+    pub(crate) fn sites(a: &[Vec3; 3]) -> [Vec3; 4] {
+        rna2::SITES.map(|o| comb_f64(a, o))
+    }
+}
+
+/// Energy and gradient of bonded pair number `bond` of an oxRNA2 model (q = n3(p)): FENE, bonded
+/// excluded volume, stacking; `sp`, `sq` the RNA sites of p and q ([`Rna::sites`]).
+pub(crate) fn rna_bonded(
+    r: &Rna,
+    bond: usize,
+    d: Vec3,
+    a: &[Vec3; 3],
+    b: &[Vec3; 3],
+    sp: &[Vec3; 4],
+    sq: &[Vec3; 4],
+) -> Option<(f64, PairGradient)> {
+    let [wf, we, ws] = r.bonded_w[bond];
+    // the stacking slots hold stack_3 of p and stack_5 of q (rna2::stacking)
+    let st = Site::Stack as usize;
+    let (mut sp, mut sq) = (*sp, *sq);
+    sp[st] = comb_f64(a, rna2::stacking::STACK_3);
+    sq[st] = comb_f64(b, rna2::stacking::STACK_5);
+    let mut k = Pair::new(a, b, &sp, &sq, separations(d, &sp, &sq, RNA_BONDED_SLOTS));
+    let mut e = 0.0;
+    if let (Some(f), true) = (&r.fene, wf != 0.0) {
+        let [(slot, factor)] = FENE;
+        e += k.radial::<true, _, _>((&f.d, &f.v), factor, slot, 0.0, wf);
+    }
+    if let (Some(f), true) = (&r.excl_bonded, we != 0.0) {
+        for (slot, factor) in EXCL_BONDED {
+            if k.n2[slot] < f.reach[factor as usize] {
+                e += k.radial::<true, _, _>((&f.d, &f.v), factor, slot, 0.0, we);
+            }
+        }
+    }
+    if let Some(f) = r.stack.as_ref().filter(|f| ws != 0.0 && within((f.reach[0], f.reach[1]), k.n2[RNA_STACK.radial])) {
+        let s = k.features(&RNA_STACK);
+        e += k.term::<true, _, _, _>(&RNA_STACK, (&f.d, &f.v), s, f.eps, ws);
+    }
+    k.gradient(e)
+}
+
+/// Energy and gradient of a non-bonded pair (p, q) of an oxRNA2 model at centre separation `d`:
+/// excluded volume, hydrogen bonding, cross-stacking, coaxial stacking, Debye–Hückel, each
+/// where its centre cut-off and its radial factor allow it and where it acts on the pair.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rna_nonbonded(
+    r: &Rna,
+    topology: &[Nucleotide],
+    (p, q): (usize, usize),
+    d: Vec3,
+    a: &[Vec3; 3],
+    b: &[Vec3; 3],
+    sp: &[Vec3; 4],
+    sq: &[Vec3; 4],
+) -> Option<(f64, PairGradient)> {
+    let c2 = d.norm2();
+    let (sep, n2) = separations(d, sp, sq, RNA_NONBONDED_SLOTS);
+    let radial = |l: usize, reach: &[f64; 4]| within((reach[0], reach[1]), n2[l]);
+    let excl = r.excl.as_ref().and_then(|t| {
+        let near = EXCL.iter().any(|&(slot, factor)| n2[slot] < t.f.reach[factor as usize]);
+        Some((t, t.acting(c2, topology, (p, q), near)?))
+    });
+    let hb = r.hb.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(HB.radial, &t.f.reach))?)));
+    let cross = r.cross.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(RNA_CROSS.radial, &t.f.reach))?)));
+    let coax = r.coax.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(COAX1.radial, &t.f.reach))?)));
+    let debye = r.debye.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), n2[DEBYE[0].0] < t.f.reach[0])?)));
+    if excl.is_none() && hb.is_none() && cross.is_none() && coax.is_none() && debye.is_none() {
+        return None;
+    }
+    let mut k = Pair::new(a, b, sp, sq, (sep, n2));
+    let mut e = 0.0;
+    if let Some((t, w)) = excl {
+        for (slot, factor) in EXCL {
+            if k.n2[slot] < t.f.reach[factor as usize] {
+                e += k.radial::<true, _, _>((&t.f.d, &t.f.v), factor, slot, 0.0, w);
+            }
+        }
+    }
+    if let Some((t, w)) = hb {
+        let s = k.features(&HB);
+        e += k.term::<true, _, _, _>(&HB, (&t.f.d, &t.f.v), s, t.f.eps, w);
+    }
+    if let Some((t, w)) = cross {
+        let s = k.features(&RNA_CROSS);
+        e += k.term::<true, _, _, _>(&RNA_CROSS, (&t.f.d, &t.f.v), s, 0.0, w);
+    }
+    if let Some((t, w)) = coax {
+        let s = k.features(&COAX1);
+        e += k.term::<true, _, _, _>(&COAX1, (&t.f.d, &t.f.v), s, 0.0, w);
+    }
+    if let Some((t, w)) = debye {
+        let [(slot, factor)] = DEBYE;
+        e += k.radial::<true, _, _>((&t.f.d, &t.f.v), factor, slot, t.f.eps, w);
+    }
+    k.gradient(e)
 }
 
 #[cfg(test)]

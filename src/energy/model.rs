@@ -272,6 +272,8 @@ pub struct EnergyModel {
     supports: super::kernel::Supports,
     /// The user's terms, with their weights.
     custom: Vec<super::custom::Attached>,
+    /// oxRNA2's terms among them, as the force kernel evaluates them.
+    rna: Option<std::sync::Arc<super::kernel::Rna>>,
     /// The topology's nucleotides (what users' terms choose their pairs by).
     topology: Vec<crate::system::Nucleotide>,
     /// MD: a bond at FENE's divergence is an error (see [`EnergyModel::fene_limit`]).
@@ -309,6 +311,7 @@ impl EnergyModel {
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
             custom: Vec::new(),
+            rna: None,
             topology: top.nucleotides.clone(),
             strict_fene: true,
             fene_bounds,
@@ -356,7 +359,13 @@ impl EnergyModel {
         m.ranges = m.compute_ranges();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
+        m.rna = m.rna_kernel();
         Ok(m)
+    }
+
+    /// The force kernel's form of the oxRNA2 terms among the user's terms.
+    fn rna_kernel(&self) -> Option<std::sync::Arc<super::kernel::Rna>> {
+        super::kernel::Rna::new(&self.custom, &self.topology, &self.bonded).map(std::sync::Arc::new)
     }
 
     /// Weighs the terms (composition): the energy is Σ w_t E_t. A weight of 0 drops a term.
@@ -401,6 +410,7 @@ impl EnergyModel {
             t.set_params(&mut self.params)?;
         }
         self.cutoff = self.compute_cutoff();
+        self.rna = self.rna_kernel();
         Ok(self)
     }
 
@@ -414,6 +424,7 @@ impl EnergyModel {
             self.weights[t as usize] = weight;
         } else if let Some(t) = self.custom.iter_mut().find(|t| &*t.name == name) {
             t.weight = weight;
+            self.rna = self.rna_kernel();
         } else {
             let known: Vec<&str> =
                 TermId::ALL.iter().map(|t| t.term().name()).chain(self.custom.iter().map(|t| &*t.name)).collect();
@@ -668,12 +679,19 @@ impl EnergyModel {
         out: &mut Forces,
         ws: &mut ForceWorkspace,
     ) {
-        if rayon::current_thread_index().is_some() && ws.pool.is_some() {
-            use rayon::prelude::*;
-            frame.axes.par_iter().with_min_len(256).map(|a| self.terms.geo.offsets(a)).collect_into_vec(&mut ws.sites);
-        } else {
-            ws.sites.clear();
-            ws.sites.extend(frame.axes.iter().map(|a| self.terms.geo.offsets(a)));
+        let in_pool = rayon::current_thread_index().is_some() && ws.pool.is_some();
+        let sites = |out: &mut Vec<[Vec3; 4]>, offsets: &(dyn Fn(&[Vec3; 3]) -> [Vec3; 4] + Sync)| {
+            if in_pool {
+                use rayon::prelude::*;
+                frame.axes.par_iter().with_min_len(256).map(offsets).collect_into_vec(out);
+            } else {
+                out.clear();
+                out.extend(frame.axes.iter().map(offsets));
+            }
+        };
+        sites(&mut ws.sites, &|a| self.terms.geo.offsets(a));
+        if self.rna.is_some() {
+            sites(&mut ws.rna_sites, &super::kernel::Rna::sites);
         }
         let n = self.bonded.len() + candidates.len();
         let parallel = ws.pool.is_some() && n >= PARALLEL_PAIRS;
@@ -683,7 +701,7 @@ impl EnergyModel {
         match &ws.pool {
             Some(pool) if parallel => {
                 use rayon::prelude::*;
-                let sites = &ws.sites;
+                let sites = (&ws.sites[..], &ws.rna_sites[..]);
                 // chunks of pairs, each taken by whichever thread is free; each chunk's acting
                 // pairs packed from its start
                 pool.install(|| {
@@ -741,7 +759,7 @@ impl EnergyModel {
                 // energies summed per chunk, as on several threads
                 let mut sum = 0.0;
                 for k in 0..n {
-                    if let Some((e, g)) = self.pair_forces(frame, &ws.sites, candidates, k) {
+                    if let Some((e, g)) = self.pair_forces(frame, (&ws.sites, &ws.rna_sites), candidates, k) {
                         sum += e;
                         add_gradient(out, self.pair_at(candidates, k), &g);
                     }
@@ -752,7 +770,8 @@ impl EnergyModel {
                 }
             }
         }
-        for t in self.custom.iter().filter(|t| t.weight != 0.0) {
+        let handled = |i: usize| self.rna.as_ref().is_some_and(|r| r.handled[i]);
+        for (_, t) in self.custom.iter().enumerate().filter(|&(i, t)| t.weight != 0.0 && !handled(i)) {
             let pairs = t.pairs(frame, &self.bonded, &self.topology, candidates);
             t.add_forces(&self.terms.geo, frame, &pairs, out);
         }
@@ -769,18 +788,37 @@ impl EnergyModel {
     }
 
     /// The weighted energy and gradient of pair `k` of [bonded pairs..., candidates...] (`None`
-    /// if nothing acts on it).
+    /// if nothing acts on it): the built-in terms on the model's `sites` and oxRNA2's on the
+    /// RNA sites `rna_sites` (filled only for a model with oxRNA2 terms).
     pub(crate) fn pair_forces(
         &self,
         frame: &Frame,
-        sites: &[[Vec3; 4]],
+        (sites, rna_sites): (&[[Vec3; 4]], &[[Vec3; 4]]),
         candidates: &[(usize, usize)],
         k: usize,
     ) -> Option<(f64, PairGradient)> {
         let (p, q) = self.pair_at(candidates, k);
         let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
         let bond = (k < self.bonded.len()).then_some(k);
-        self.kernel_pair::<true>(bond, (p, q), d, (&frame.axes[p], &frame.axes[q]), (&sites[p], &sites[q]))
+        let (a, b) = (&frame.axes[p], &frame.axes[q]);
+        let builtin = if self.weights.iter().any(|&w| w != 0.0) {
+            self.kernel_pair::<true>(bond, (p, q), d, (a, b), (&sites[p], &sites[q]))
+        } else {
+            None
+        };
+        let Some(rna) = &self.rna else { return builtin };
+        let (sp, sq) = (&rna_sites[p], &rna_sites[q]);
+        let own = match bond {
+            Some(k) => super::kernel::rna_bonded(rna, k, d, a, b, sp, sq),
+            None if self.neighbours[p].contains(&Some(q)) => None,
+            None => super::kernel::rna_nonbonded(rna, &self.topology, (p, q), d, a, b, sp, sq),
+        };
+        match (builtin, own) {
+            (Some((e1, g1)), Some((e2, g2))) => {
+                Some((e1 + e2, PairGradient { d: g1.d + g2.d, p: g1.p + g2.p, q: g1.q + g2.q }))
+            }
+            (x, None) | (None, x) => x,
+        }
     }
 
     /// The weighted energy and gradient of the built-in terms on the pair (p, q) at separation
@@ -1092,6 +1130,8 @@ const PAIR_CHUNK: usize = 256;
 #[derive(Default)]
 pub struct ForceWorkspace {
     sites: Vec<[Vec3; 4]>,
+    /// The RNA sites (models with oxRNA2 terms).
+    rna_sites: Vec<[Vec3; 4]>,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     /// The pairs that act and their gradients, packed from the start of each chunk of
     /// [`PAIR_CHUNK`] pairs.
@@ -1494,7 +1534,7 @@ mod tests {
             assert!(n > PARALLEL_PAIRS, "{n} pairs: the parallel path");
             let sites: Vec<_> = frame.axes.iter().map(|a| model.terms.geo.offsets(a)).collect();
             let energies: Vec<f64> =
-                (0..n).map(|k| model.pair_forces(&frame, &sites, &candidates, k).map_or(0.0, |(e, _)| e)).collect();
+                (0..n).map(|k| model.pair_forces(&frame, (&sites, &[]), &candidates, k).map_or(0.0, |(e, _)| e)).collect();
             let chunked = energies.chunks(PAIR_CHUNK).fold(0.0, |t, c| t + sum(c));
             whole += usize::from(chunked.to_bits() != sum(&energies).to_bits());
             let off_by_one = energies[1..].chunks(PAIR_CHUNK).fold(energies[0], |t, c| t + sum(c));

@@ -38,14 +38,14 @@
 //!
 //! Not here: oxDNA's optional mismatch repulsion (off by default there).
 
-mod coaxial_stacking;
-mod cross_stacking;
-mod debye;
-mod excluded_volume;
-mod fene;
-mod hydrogen_bonding;
+pub(crate) mod coaxial_stacking;
+pub(crate) mod cross_stacking;
+pub(crate) mod debye;
+pub(crate) mod excluded_volume;
+pub(crate) mod fene;
+pub(crate) mod hydrogen_bonding;
 mod sequence;
-mod stacking;
+pub(crate) mod stacking;
 
 pub use coaxial_stacking::CoaxialStacking;
 pub use cross_stacking::CrossStacking;
@@ -231,7 +231,7 @@ pub const HEADERS: [(&str, &str); 8] = [
 
 /// The RNA sites in the slots of [`crate::energy::terms::Site`]: backbone (in both backbone
 /// slots), the coaxial stacking site, the base ([`super::EnergyTerm::sites`]).
-const SITES: super::SiteOffsets = [[-0.4, 0.0, 0.2], [-0.4, 0.0, 0.2], [0.34, 0.0, 0.0], [0.4, 0.0, 0.0]];
+pub(crate) const SITES: super::SiteOffsets = [[-0.4, 0.0, 0.2], [-0.4, 0.0, 0.2], [0.34, 0.0, 0.0], [0.4, 0.0, 0.0]];
 
 /// An oxRNA2 parameter with its default.
 fn spec(name: impl Into<String>, default: f64) -> ParamSpec {
