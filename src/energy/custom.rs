@@ -435,7 +435,7 @@ impl Attached {
                     "declared twice: give each parameter one ParamSpec",
                 ));
             }
-            if !s.shared && params.class_of(&s.name).is_ok_and(|c| c == ParamClass::State) {
+            if !s.shared && params.contains(&s.name) && params.class_of(&s.name).is_ok_and(|c| c == ParamClass::State) {
                 return Err(Error::invalid(
                     format!("parameter of term '{name}'"),
                     &s.name,

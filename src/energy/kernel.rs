@@ -308,6 +308,8 @@ struct Pair<'a> {
     g: [Vec3; 6],
     ga: [Vec3; 3],
     gb: [Vec3; 3],
+    /// Whether a feature of the frame vectors was applied (`ga`, `gb` may be non-zero).
+    turned: bool,
 }
 
 /// The slot separations r^{XY} = d + s_Y(q) − s_X(p) of the first `slots` slots and their
@@ -334,7 +336,21 @@ impl<'a> Pair<'a> {
         (r, n2): ([Vec3; 6], [f64; 6]),
     ) -> Pair<'a> {
         let z = [Vec3::ZERO; 6];
-        Pair { a, b, sp, sq, r, n2, used: 0, u: z, n: [0.0; 6], g: z, ga: [Vec3::ZERO; 3], gb: [Vec3::ZERO; 3] }
+        Pair {
+            a,
+            b,
+            sp,
+            sq,
+            r,
+            n2,
+            used: 0,
+            u: z,
+            n: [0.0; 6],
+            g: z,
+            ga: [Vec3::ZERO; 3],
+            gb: [Vec3::ZERO; 3],
+            turned: false,
+        }
     }
 
     /// Marks slot `k` used: its unit vector and length.
@@ -419,6 +435,7 @@ impl<'a> Pair<'a> {
     /// [`Pair::features`]).
     #[inline(always)]
     fn apply<const N: usize>(&mut self, l: &Layout<N>, c: &[f64; N]) {
+        self.turned = true;
         #[allow(clippy::needless_range_loop)] // an indexed loop over constants unrolls best
         for k in 0..N {
             match l.f[k] {
@@ -533,9 +550,12 @@ impl<'a> Pair<'a> {
                 g.q += self.sq[y].cross(gs);
             }
         }
-        for k in 0..3 {
-            g.p += self.a[k].cross(self.ga[k]);
-            g.q += self.b[k].cross(self.gb[k]);
+        // radial terms alone leave the frame gradients zero
+        if self.turned {
+            for k in 0..3 {
+                g.p += self.a[k].cross(self.ga[k]);
+                g.q += self.b[k].cross(self.gb[k]);
+            }
         }
         Some((e, g))
     }
@@ -723,6 +743,12 @@ pub(crate) fn nonbonded<const GRAD: bool>(
 pub(crate) struct Rna {
     /// For each of the model's users' terms: whether this kernel evaluates its forces.
     pub(crate) handled: Vec<bool>,
+    /// For each non-bonded term it evaluates: the centre distance beyond which the term is zero
+    /// at these parameters (its radial reach plus the farthest sites), if below its cut-off.
+    pub(crate) ranges: Vec<Option<f64>>,
+    /// The squared centre distance beyond which only Debye–Hückel can act (the largest reach of
+    /// the other non-bonded terms plus the farthest sites).
+    near2: f64,
     /// For each bonded pair: the weights of FENE, bonded excluded volume and stacking (0 where
     /// a term is absent or does not act).
     bonded_w: Vec<[f64; 3]>,
@@ -800,6 +826,8 @@ impl Rna {
     pub(crate) fn new(custom: &[Attached], topology: &[Nucleotide], bonded: &[(usize, usize)]) -> Option<Rna> {
         let mut r = Rna {
             handled: vec![false; custom.len()],
+            ranges: vec![None; custom.len()],
+            near2: 0.0,
             bonded_w: vec![[0.0; 3]; bonded.len()],
             fene: None,
             excl_bonded: None,
@@ -870,7 +898,11 @@ impl Rna {
                 Scope::NonBonded { .. } if t.term_as::<rna2::CoaxialStacking>().is_some() && r.coax.is_none() => {
                     let v = CoaxialStacking::new(v, ModelKind::Dna1);
                     let reach = interval(v.support());
-                    r.coax = nonbonded_term(Both { d: CoaxialStacking::new(c, ModelKind::Dna1), v, eps: 0.0, reach }, t, cutoff2);
+                    r.coax = nonbonded_term(
+                        Both { d: CoaxialStacking::new(c, ModelKind::Dna1), v, eps: 0.0, reach },
+                        t,
+                        cutoff2,
+                    );
                     true
                 }
                 Scope::NonBonded { .. } if t.term_as::<rna2::DebyeHuckel>().is_some() && r.debye.is_none() => {
@@ -883,6 +915,31 @@ impl Rna {
                 _ => false,
             };
             r.handled[i] = handled;
+            // the reach of the radial factor just set (squared: a cut-off, or a support's high end)
+            let reach2 = match t.scope {
+                Scope::NonBonded { .. } if handled => [
+                    r.excl
+                        .as_ref()
+                        .filter(|x| x.term.name == t.name)
+                        .map(|x| x.f.reach.into_iter().fold(0.0, f64::max)),
+                    r.hb.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[1]),
+                    r.cross.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[1]),
+                    r.coax.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[1]),
+                    r.debye.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[0]),
+                ]
+                .into_iter()
+                .flatten()
+                .next(),
+                _ => None,
+            };
+            // the farthest site of a non-bonded pair's nucleotides from their centres
+            let farthest = rna2::SITES.iter().map(|o| o.iter().map(|x| x * x).sum::<f64>().sqrt()).fold(0.0, f64::max);
+            let range = reach2.map(|x| x.sqrt() + 2.0 * farthest);
+            if t.term_as::<rna2::DebyeHuckel>().is_none() {
+                // (with a margin for rounding: this only decides where to look)
+                r.near2 = r.near2.max(range.map_or(0.0, |x| (x * (1.0 + 1e-9)).powi(2)));
+            }
+            r.ranges[i] = range.filter(|&x| x < cutoff2.sqrt());
         }
         r.handled.contains(&true).then_some(r)
     }
@@ -924,7 +981,8 @@ pub(crate) fn rna_bonded(
             }
         }
     }
-    if let Some(f) = r.stack.as_ref().filter(|f| ws != 0.0 && within((f.reach[0], f.reach[1]), k.n2[RNA_STACK.radial])) {
+    if let Some(f) = r.stack.as_ref().filter(|f| ws != 0.0 && within((f.reach[0], f.reach[1]), k.n2[RNA_STACK.radial]))
+    {
         let s = k.features(&RNA_STACK);
         e += k.term::<true, _, _, _>(&RNA_STACK, (&f.d, &f.v), s, f.eps, ws);
     }
@@ -946,6 +1004,13 @@ pub(crate) fn rna_nonbonded(
     sq: &[Vec3; 4],
 ) -> Option<(f64, PairGradient)> {
     let c2 = d.norm2();
+    if c2 >= r.near2 {
+        // beyond every term's reach but Debye–Hückel's: its backbone distance first
+        let bb = Site::Backbone as usize;
+        if !r.debye.as_ref().is_some_and(|t| (d + sq[bb] - sp[bb]).norm2() < t.f.reach[0]) {
+            return None;
+        }
+    }
     let (sep, n2) = separations(d, sp, sq, RNA_NONBONDED_SLOTS);
     let radial = |l: usize, reach: &[f64; 4]| within((reach[0], reach[1]), n2[l]);
     let excl = r.excl.as_ref().and_then(|t| {
@@ -953,9 +1018,12 @@ pub(crate) fn rna_nonbonded(
         Some((t, t.acting(c2, topology, (p, q), near)?))
     });
     let hb = r.hb.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(HB.radial, &t.f.reach))?)));
-    let cross = r.cross.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(RNA_CROSS.radial, &t.f.reach))?)));
-    let coax = r.coax.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(COAX1.radial, &t.f.reach))?)));
-    let debye = r.debye.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), n2[DEBYE[0].0] < t.f.reach[0])?)));
+    let cross =
+        r.cross.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(RNA_CROSS.radial, &t.f.reach))?)));
+    let coax =
+        r.coax.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(COAX1.radial, &t.f.reach))?)));
+    let debye =
+        r.debye.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), n2[DEBYE[0].0] < t.f.reach[0])?)));
     if excl.is_none() && hb.is_none() && cross.is_none() && coax.is_none() && debye.is_none() {
         return None;
     }

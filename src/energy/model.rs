@@ -355,11 +355,11 @@ impl EnergyModel {
         (m.terms, m.dual, m.strengths, m.fene_bounds) =
             (derived.terms, derived.dual, derived.strengths, derived.fene_bounds);
         m.params = params;
+        m.rna = m.rna_kernel();
         m.cutoff = m.compute_cutoff();
         m.ranges = m.compute_ranges();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
-        m.rna = m.rna_kernel();
         Ok(m)
     }
 
@@ -409,8 +409,8 @@ impl EnergyModel {
         for t in &mut self.custom {
             t.set_params(&mut self.params)?;
         }
-        self.cutoff = self.compute_cutoff();
         self.rna = self.rna_kernel();
+        self.cutoff = self.compute_cutoff();
         Ok(self)
     }
 
@@ -425,6 +425,7 @@ impl EnergyModel {
         } else if let Some(t) = self.custom.iter_mut().find(|t| &*t.name == name) {
             t.weight = weight;
             self.rna = self.rna_kernel();
+            self.cutoff = self.compute_cutoff();
         } else {
             let known: Vec<&str> =
                 TermId::ALL.iter().map(|t| t.term().name()).chain(self.custom.iter().map(|t| &*t.name)).collect();
@@ -481,10 +482,14 @@ impl EnergyModel {
         self.cutoff
     }
 
+    /// The neighbour cut-off: the largest range of any term. An oxRNA2 term that the force
+    /// kernel evaluates counts with its reach at the current parameters where that is shorter
+    /// than its scope's cut-off (beyond it the term is exactly zero).
     fn compute_cutoff(&self) -> f64 {
+        let reach = |i: usize| self.rna.as_ref().and_then(|r| r.ranges[i]);
         self.compute_ranges()
             .into_iter()
-            .chain(self.custom.iter().map(super::custom::Attached::range))
+            .chain(self.custom.iter().enumerate().map(|(i, t)| reach(i).unwrap_or_else(|| t.range())))
             .fold(0.0, f64::max)
     }
 
@@ -1533,8 +1538,9 @@ mod tests {
             let n = model.bonded_pairs().len() + candidates.len();
             assert!(n > PARALLEL_PAIRS, "{n} pairs: the parallel path");
             let sites: Vec<_> = frame.axes.iter().map(|a| model.terms.geo.offsets(a)).collect();
-            let energies: Vec<f64> =
-                (0..n).map(|k| model.pair_forces(&frame, (&sites, &[]), &candidates, k).map_or(0.0, |(e, _)| e)).collect();
+            let energies: Vec<f64> = (0..n)
+                .map(|k| model.pair_forces(&frame, (&sites, &[]), &candidates, k).map_or(0.0, |(e, _)| e))
+                .collect();
             let chunked = energies.chunks(PAIR_CHUNK).fold(0.0, |t, c| t + sum(c));
             whole += usize::from(chunked.to_bits() != sum(&energies).to_bits());
             let off_by_one = energies[1..].chunks(PAIR_CHUNK).fold(energies[0], |t, c| t + sum(c));
