@@ -1005,11 +1005,17 @@ pub(crate) fn rna_nonbonded(
 ) -> Option<(f64, PairGradient)> {
     let c2 = d.norm2();
     if c2 >= r.near2 {
-        // beyond every term's reach but Debye–Hückel's: its backbone distance first
-        let bb = Site::Backbone as usize;
-        if !r.debye.as_ref().is_some_and(|t| (d + sq[bb] - sp[bb]).norm2() < t.f.reach[0]) {
-            return None;
-        }
+        // beyond every term's reach but Debye–Hückel's: that term alone, on its one separation
+        let t = r.debye.as_ref()?;
+        let [(slot, factor)] = DEBYE;
+        let (x, y) = SLOT_SITES[slot];
+        let (mut sep, mut n2) = ([Vec3::ZERO; 6], [0.0; 6]);
+        sep[slot] = d + sq[y] - sp[x];
+        n2[slot] = sep[slot].norm2();
+        let w = t.acting(c2, topology, (p, q), n2[slot] < t.f.reach[0])?;
+        let mut k = Pair::new(a, b, sp, sq, (sep, n2));
+        let e = k.radial::<true, _, _>((&t.f.d, &t.f.v), factor, slot, t.f.eps, w);
+        return k.gradient(e);
     }
     let (sep, n2) = separations(d, sp, sq, RNA_NONBONDED_SLOTS);
     let radial = |l: usize, reach: &[f64; 4]| within((reach[0], reach[1]), n2[l]);

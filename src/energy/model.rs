@@ -806,19 +806,18 @@ impl EnergyModel {
         let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
         let bond = (k < self.bonded.len()).then_some(k);
         let (a, b) = (&frame.axes[p], &frame.axes[q]);
-        let builtin = if self.weights.iter().any(|&w| w != 0.0) {
-            self.kernel_pair::<true>(bond, (p, q), d, (a, b), (&sites[p], &sites[q]))
-        } else {
-            None
-        };
-        let Some(rna) = &self.rna else { return builtin };
+        let builtin = || self.kernel_pair::<true>(bond, (p, q), d, (a, b), (&sites[p], &sites[q]));
+        let Some(rna) = &self.rna else { return builtin() };
         let (sp, sq) = (&rna_sites[p], &rna_sites[q]);
         let own = match bond {
             Some(k) => super::kernel::rna_bonded(rna, k, d, a, b, sp, sq),
             None if self.neighbours[p].contains(&Some(q)) => None,
             None => super::kernel::rna_nonbonded(rna, &self.topology, (p, q), d, a, b, sp, sq),
         };
-        match (builtin, own) {
+        if self.weights.iter().all(|&w| w == 0.0) {
+            return own;
+        }
+        match (builtin(), own) {
             (Some((e1, g1)), Some((e2, g2))) => {
                 Some((e1 + e2, PairGradient { d: g1.d + g2.d, p: g1.p + g2.p, q: g1.q + g2.q }))
             }
@@ -1559,6 +1558,118 @@ mod tests {
     fn every_term_id_names_its_parameter_group() {
         for t in TermId::ALL {
             assert_eq!(format!("{t:?}"), format!("{:?}", t.term()));
+        }
+    }
+
+    /// An oxRNA2 duplex of `bp` random base pairs (ideal helix), its positions and frames
+    /// jittered so that excluded volume, cross- and coaxial stacking act here and there.
+    fn rna_duplex(bp: usize, jitter: f64) -> (crate::system::Topology, crate::io::Configuration) {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        let seq: String = (0..bp).map(|_| ['A', 'C', 'G', 'U'][((rand() + 1.0) * 2.0) as usize % 4]).collect();
+        let (top, mut conf) = duplex(&seq);
+        for i in 0..top.len() {
+            let v = crate::geometry::Vec3::new(rand(), rand(), rand());
+            conf.r[i] += v * jitter;
+            let (a1, _, a3) = crate::geometry::orthonormalize(conf.a1[i] + v * jitter, conf.a3[i] - v * jitter);
+            (conf.a1[i], conf.a3[i]) = (a1, a3);
+        }
+        (top, conf)
+    }
+
+    /// The force kernel's oxRNA2 forces, torques and energy are the terms' own (their users'-term
+    /// route, dual numbers of 9 directions through each term's energy) to rounding, on the
+    /// jittered reference frames of a nicked duplex (every term acts in some of them), for the
+    /// averaged and the sequence-dependent model (strengths per pair, the G–U wobble pair); the
+    /// terms it evaluates are exactly oxRNA2's eight.
+    #[test]
+    fn the_rna_kernel_equals_the_terms_own_forces() {
+        use crate::energy::rna2;
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oxdna");
+        let jittered = data.join("extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0");
+        let wobble = data.join("extra-rna2-seqdep-wobble-jittered-12bp-T300-salt1.0");
+        let (top, _) = crate::system::Topology::read(jittered.join("init.top")).unwrap();
+        let (seq_top, _) = crate::system::Topology::read(wobble.join("init.top")).unwrap();
+        let frames: Vec<_> = crate::io::TrajectoryReader::open(jittered.join("trajectory.dat"), top.len())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let seq = rna2::SequenceDependence::read(wobble.join("seq_dep_rna.txt")).unwrap();
+        let averaged = rna2::model(&top, 0.1, 1.0).unwrap();
+        let dependent = rna2::model_with(
+            &seq_top,
+            0.1,
+            rna2::Fene::strict(),
+            rna2::DebyeHuckel::new(1.0, 0.1).unwrap(),
+            Some(&seq),
+        )
+        .unwrap();
+        let mut acting = [false; 8];
+        for model in [averaged, dependent] {
+            assert_eq!(model.rna.as_ref().unwrap().handled, vec![true; 8]);
+            for conf in &frames {
+                let b = model.breakdown(conf).unwrap();
+                for (k, (_, e)) in b.custom.iter().enumerate() {
+                    acting[k] |= *e != 0.0;
+                }
+                let frame = Frame::new(conf);
+                let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+                let kernel = model.forces(conf).unwrap();
+                let mut own = super::Forces::zeros(model.len());
+                for t in &model.custom {
+                    let pairs = t.pairs(&frame, &model.bonded, &model.topology, &candidates);
+                    t.add_forces(&model.terms.geo, &frame, &pairs, &mut own);
+                }
+                let scale = own.energy.abs().max(1.0);
+                assert!((kernel.energy - own.energy).abs() < 1e-11 * scale, "{} vs {}", kernel.energy, own.energy);
+                for i in 0..model.len() {
+                    let (f, t) = (own.f[i], own.torque[i]);
+                    assert!(
+                        (kernel.f[i] - f).norm() < 1e-10 * f.norm().max(1.0),
+                        "force {i}: {:?} vs {f:?}",
+                        kernel.f[i]
+                    );
+                    assert!((kernel.torque[i] - t).norm() < 1e-10 * t.norm().max(1.0), "torque {i}");
+                }
+            }
+        }
+        assert_eq!(acting, [true; 8], "every term acts in some frame");
+    }
+
+    /// oxRNA2 forces are bit for bit the same on any number of threads (a duplex large enough
+    /// for the parallel path).
+    #[test]
+    fn rna_forces_are_the_same_on_any_number_of_threads() {
+        let (top, conf) = rna_duplex(300, 0.02);
+        let model = crate::energy::rna2::model(&top, 0.1, 1.0).unwrap();
+        let frame = Frame::new(&conf);
+        let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+        assert!(model.bonded_pairs().len() + candidates.len() > super::PARALLEL_PAIRS);
+        let run = |threads: usize| {
+            let mut out = super::Forces::zeros(model.len());
+            let mut ws = super::ForceWorkspace::with_threads(threads).unwrap();
+            let pool = ws.pool();
+            match pool {
+                // as the MD engine calls it: from inside the pool
+                Some(pool) => pool.install(|| model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws)),
+                None => model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws),
+            }
+            .unwrap();
+            out
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            let other = run(threads);
+            assert_eq!(one.energy.to_bits(), other.energy.to_bits(), "{threads} threads");
+            for i in 0..model.len() {
+                assert_eq!(one.f[i].0.map(f64::to_bits), other.f[i].0.map(f64::to_bits), "{threads} threads, {i}");
+                assert_eq!(one.torque[i].0.map(f64::to_bits), other.torque[i].0.map(f64::to_bits));
+            }
         }
     }
 }
