@@ -779,6 +779,10 @@ struct NonBonded<D, V> {
     f: Both<D, V>,
     term: Attached,
     cutoff2: f64,
+    /// For a term that acts on every pair with a product of per-nucleotide factors (excluded
+    /// volume and coaxial stacking: 1; Debye–Hückel: the charges), those factors: the pair's
+    /// weight without asking the term.
+    factors: Option<Vec<f64>>,
 }
 
 impl<D, V> NonBonded<D, V> {
@@ -787,7 +791,10 @@ impl<D, V> NonBonded<D, V> {
     #[inline]
     fn acting(&self, c2: f64, topology: &[Nucleotide], (p, q): (usize, usize), near: bool) -> Option<f64> {
         if near && c2 < self.cutoff2 {
-            self.term.pair_weight(topology, p, q)
+            match &self.factors {
+                Some(x) => Some(self.term.weight * (x[p] * x[q])),
+                None => self.term.pair_weight(topology, p, q),
+            }
         } else {
             None
         }
@@ -813,7 +820,7 @@ const RNA_NONBONDED_SLOTS: usize =
 
 /// A non-bonded term with factors `f`.
 fn nonbonded_term<D, V>(f: Both<D, V>, term: &Attached, cutoff2: f64) -> Option<NonBonded<D, V>> {
-    Some(NonBonded { f, term: term.clone(), cutoff2 })
+    Some(NonBonded { f, term: term.clone(), cutoff2, factors: None })
 }
 
 /// The squared (low, high) of a support, in the first two entries.
@@ -878,6 +885,7 @@ impl Rna {
                     let v = ExcludedVolume::new(v);
                     let reach = v.cutoffs().map(|x| x * x);
                     r.excl = nonbonded_term(Both { d: ExcludedVolume::new(c), v, eps: 0.0, reach }, t, cutoff2);
+                    r.excl.as_mut()?.factors = Some(vec![1.0; topology.len()]);
                     true
                 }
                 Scope::NonBonded { .. } if t.term_as::<rna2::HydrogenBonding>().is_some() && r.hb.is_none() => {
@@ -903,6 +911,7 @@ impl Rna {
                         t,
                         cutoff2,
                     );
+                    r.coax.as_mut()?.factors = Some(vec![1.0; topology.len()]);
                     true
                 }
                 Scope::NonBonded { .. } if t.term_as::<rna2::DebyeHuckel>().is_some() && r.debye.is_none() => {
@@ -910,6 +919,7 @@ impl Rna {
                     let v = h.factors(v, &0.0);
                     let reach = [v.cutoff().powi(2), 0.0, 0.0, 0.0];
                     r.debye = nonbonded_term(Both { d: h.factors(c, &Dual::cst(0.0)), v, eps: 1.0, reach }, t, cutoff2);
+                    r.debye.as_mut()?.factors = Some(topology.iter().map(|n| h.charge(n)).collect());
                     true
                 }
                 _ => false,
