@@ -963,6 +963,7 @@ impl Rna {
 
 /// Energy and gradient of bonded pair number `bond` of an oxRNA2 model (q = n3(p)): FENE, bonded
 /// excluded volume, stacking; `sp`, `sq` the RNA sites of p and q ([`Rna::sites`]).
+#[inline(always)]
 pub(crate) fn rna_bonded(
     r: &Rna,
     bond: usize,
@@ -1003,6 +1004,7 @@ pub(crate) fn rna_bonded(
 /// excluded volume, hydrogen bonding, cross-stacking, coaxial stacking, Debye–Hückel, each
 /// where its centre cut-off and its radial factor allow it and where it acts on the pair.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn rna_nonbonded(
     r: &Rna,
     topology: &[Nucleotide],
