@@ -28,7 +28,8 @@
 //! frame), a nucleotide once with 6 (3 translations, 3 rotations). That is cheap for restraints
 //! and traps on a few nucleotides; a non-bonded term over every pair within 1.6 costs about as
 //! much as the whole built-in force routine (BENCHMARKS.md: 2 times the built-in routine's time
-//! with it).
+//! with it). oxRNA2's eight terms ([`super::rna2`]) are the exception: the MD force kernel
+//! recognises them and evaluates their specs and factors directly.
 //!
 //! A model with users' terms saves and loads as a TOML file ([`super::model_file`]), and
 //! [`super::rna2`] builds a whole model family, oxRNA2, from eight such terms.

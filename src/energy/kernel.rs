@@ -28,6 +28,11 @@
 //! first test). This keeps the MD forces the exact derivatives of the energies that
 //! `tests/energy_vs_oxdna.rs` checks (a table would move H-bonding and cross-stacking energies
 //! by up to ~1e-5 per nucleotide) and is still 1.6–2.2× oxDNA's speed (`BENCHMARKS.md`).
+//!
+//! **oxRNA2.** oxRNA2's eight terms are users' terms ([`crate::energy::rna2`]), each defined as a
+//! spec with its factors. [`Rna`] recognises them in a model and evaluates those specs here the
+//! same way ([`rna_bonded`], [`rna_nonbonded`]), on the RNA sites; terms of other types keep
+//! their generic route.
 
 use super::custom::{Attached, Scope, TermParams};
 use super::functions::ParamSource;
@@ -493,6 +498,26 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// `e` plus the radial products `list` (slot, factor) of one term whose squared distance
+    /// lies within the factor's squared cut-off `cut2` (excluded volume), times `w`, added in
+    /// order.
+    #[inline(always)]
+    fn radials<const GRAD: bool, FD: Factors<Dual>, FV: Factors<f64>>(
+        &mut self,
+        mut e: f64,
+        f: (&FD, &FV),
+        list: &[(usize, u8)],
+        cut2: &[f64; 4],
+        w: f64,
+    ) -> f64 {
+        for &(slot, factor) in list {
+            if self.n2[slot] < cut2[factor as usize] {
+                e += self.radial::<GRAD, _, _>(f, factor, slot, 0.0, w);
+            }
+        }
+        e
+    }
+
     /// A term's product of factors at features `s` times `w`: with `GRAD` from dual-number
     /// factors `fd`, its gradient added through the features of `l`; without, from the plain
     /// factors `fv`. Both stop at the first factor that vanishes.
@@ -647,11 +672,7 @@ pub(crate) fn bonded<const GRAD: bool>(
     // excluded_volume::BONDED
     let we = m.w(TermId::BondedExcludedVolume);
     if we != 0.0 {
-        for (slot, factor) in EXCL_BONDED {
-            if k.n2[slot] < m.supports.excl[factor as usize] {
-                e += k.radial::<GRAD, _, _>((&t.excl, &v.excl), factor, slot, 0.0, we);
-            }
-        }
+        e = k.radials::<GRAD, _, _>(e, (&t.excl, &v.excl), &EXCL_BONDED, &m.supports.excl, we);
     }
     // stacking::SPEC: f1(r_st) f4(a3·b3) f4(−a3·r̂_st) f4(−b3·r̂_st) f5(b2·r̂_b1) f5(a2·r̂_b1)
     let ws = m.w(TermId::Stacking);
@@ -695,11 +716,7 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     let mut e = 0.0;
     // excluded_volume::NONBONDED
     if excl {
-        for (slot, factor) in EXCL {
-            if k.n2[slot] < sup.excl[factor as usize] {
-                e += k.radial::<GRAD, _, _>((&t.excl, &v.excl), factor, slot, 0.0, we);
-            }
-        }
+        e = k.radials::<GRAD, _, _>(e, (&t.excl, &v.excl), &EXCL, &sup.excl, we);
     }
     // hydrogen_bonding::SPEC and cross_stacking::SPEC, on the same features (checked at compile
     // time): r_hb, −a1·b1, −b1·r̂, a1·r̂, a3·b3, −b3·r̂, a3·r̂ of the base–base separation
@@ -968,10 +985,8 @@ pub(crate) fn rna_bonded(
     r: &Rna,
     bond: usize,
     d: Vec3,
-    a: &[Vec3; 3],
-    b: &[Vec3; 3],
-    sp: &[Vec3; 4],
-    sq: &[Vec3; 4],
+    (a, b): (&[Vec3; 3], &[Vec3; 3]),
+    (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
 ) -> Option<(f64, PairGradient)> {
     let [wf, we, ws] = r.bonded_w[bond];
     // the stacking slots hold stack_3 of p and stack_5 of q (rna2::stacking)
@@ -986,11 +1001,7 @@ pub(crate) fn rna_bonded(
         e += k.radial::<true, _, _>((&f.d, &f.v), factor, slot, 0.0, wf);
     }
     if let (Some(f), true) = (&r.excl_bonded, we != 0.0) {
-        for (slot, factor) in EXCL_BONDED {
-            if k.n2[slot] < f.reach[factor as usize] {
-                e += k.radial::<true, _, _>((&f.d, &f.v), factor, slot, 0.0, we);
-            }
-        }
+        e = k.radials::<true, _, _>(e, (&f.d, &f.v), &EXCL_BONDED, &f.reach, we);
     }
     if let Some(f) = r.stack.as_ref().filter(|f| ws != 0.0 && within((f.reach[0], f.reach[1]), k.n2[RNA_STACK.radial]))
     {
@@ -1003,17 +1014,14 @@ pub(crate) fn rna_bonded(
 /// Energy and gradient of a non-bonded pair (p, q) of an oxRNA2 model at centre separation `d`:
 /// excluded volume, hydrogen bonding, cross-stacking, coaxial stacking, Debye–Hückel, each
 /// where its centre cut-off and its radial factor allow it and where it acts on the pair.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn rna_nonbonded(
     r: &Rna,
     topology: &[Nucleotide],
     (p, q): (usize, usize),
     d: Vec3,
-    a: &[Vec3; 3],
-    b: &[Vec3; 3],
-    sp: &[Vec3; 4],
-    sq: &[Vec3; 4],
+    (a, b): (&[Vec3; 3], &[Vec3; 3]),
+    (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
 ) -> Option<(f64, PairGradient)> {
     let c2 = d.norm2();
     if c2 >= r.near2 {
@@ -1048,11 +1056,7 @@ pub(crate) fn rna_nonbonded(
     let mut k = Pair::new(a, b, sp, sq, (sep, n2));
     let mut e = 0.0;
     if let Some((t, w)) = excl {
-        for (slot, factor) in EXCL {
-            if k.n2[slot] < t.f.reach[factor as usize] {
-                e += k.radial::<true, _, _>((&t.f.d, &t.f.v), factor, slot, 0.0, w);
-            }
-        }
+        e = k.radials::<true, _, _>(e, (&t.f.d, &t.f.v), &EXCL, &t.f.reach, w);
     }
     if let Some((t, w)) = hb {
         let s = k.features(&HB);

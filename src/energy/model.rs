@@ -810,9 +810,9 @@ impl EnergyModel {
         let Some(rna) = &self.rna else { return builtin() };
         let (sp, sq) = (&rna_sites[p], &rna_sites[q]);
         let own = match bond {
-            Some(k) => super::kernel::rna_bonded(rna, k, d, a, b, sp, sq),
+            Some(k) => super::kernel::rna_bonded(rna, k, d, (a, b), (sp, sq)),
             None if self.neighbours[p].contains(&Some(q)) => None,
-            None => super::kernel::rna_nonbonded(rna, &self.topology, (p, q), d, a, b, sp, sq),
+            None => super::kernel::rna_nonbonded(rna, &self.topology, (p, q), d, (a, b), (sp, sq)),
         };
         if self.weights.iter().all(|&w| w == 0.0) {
             return own;
@@ -1561,27 +1561,6 @@ mod tests {
         }
     }
 
-    /// An oxRNA2 duplex of `bp` random base pairs (ideal helix), its positions and frames
-    /// jittered so that excluded volume, cross- and coaxial stacking act here and there.
-    fn rna_duplex(bp: usize, jitter: f64) -> (crate::system::Topology, crate::io::Configuration) {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        };
-        let seq: String = (0..bp).map(|_| ['A', 'C', 'G', 'U'][((rand() + 1.0) * 2.0) as usize % 4]).collect();
-        let (top, mut conf) = duplex(&seq);
-        for i in 0..top.len() {
-            let v = crate::geometry::Vec3::new(rand(), rand(), rand());
-            conf.r[i] += v * jitter;
-            let (a1, _, a3) = crate::geometry::orthonormalize(conf.a1[i] + v * jitter, conf.a3[i] - v * jitter);
-            (conf.a1[i], conf.a3[i]) = (a1, a3);
-        }
-        (top, conf)
-    }
-
     /// The force kernel's oxRNA2 forces, torques and energy are the terms' own (their users'-term
     /// route, dual numbers of 9 directions through each term's energy) to rounding, on the
     /// jittered reference frames of a nicked duplex (every term acts in some of them), for the
@@ -1645,7 +1624,11 @@ mod tests {
     /// for the parallel path).
     #[test]
     fn rna_forces_are_the_same_on_any_number_of_threads() {
-        let (top, conf) = rna_duplex(300, 0.02);
+        let (top, mut conf) = duplex(&"ACGUUGCAGU".repeat(30));
+        for (i, r) in conf.r.iter_mut().enumerate() {
+            let t = i as f64;
+            *r += crate::geometry::Vec3::new((1.3 * t).sin(), 0.7 * (0.7 * t).cos(), 0.8 * (2.1 * t).sin()) * 0.02;
+        }
         let model = crate::energy::rna2::model(&top, 0.1, 1.0).unwrap();
         let frame = Frame::new(&conf);
         let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());

@@ -11,9 +11,9 @@
 
 use super::sequence::CROSS_NAMES;
 use super::{angle_specs, spec, specs, SequenceDependence};
-use crate::energy::functions::{ParamSource, F2, F4};
+use crate::energy::functions::{ParamSource, F2};
 use crate::energy::terms::hydrogen_bonding::BASE_FEATURES as F;
-use crate::energy::terms::{energy, Factors, Pair, Site, Spec};
+use crate::energy::terms::{energy, Pair, Site, Spec};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::system::Base;
@@ -94,9 +94,9 @@ impl CrossStacking {
         }
     }
 
-    /// The factors of [`SPEC`].
+    /// The factors of [`SPEC`]: DNA's cross-stacking factors without θ4.
     pub(crate) fn factors<T: Real>(&self, p: &impl ParamSource<T>) -> CrossFactors<T> {
-        CrossFactors { f2: self.radial(p), t: [1, 2, 3, 7, 8].map(|k| F4::new(p, "cross", k)) }
+        CrossFactors::with_angles(self.radial(p), p, [1, 2, 3, 7, 8])
     }
 }
 
@@ -104,25 +104,4 @@ impl CrossStacking {
 pub(crate) const SPEC: Spec = &[&[(F[0], 0), (F[1], 1), (F[2], 2), (F[3], 3), (F[5], 4), (F[6], 5)]];
 
 /// The one-dimensional factors of [`SPEC`].
-#[derive(Debug, Clone)]
-pub(crate) struct CrossFactors<T> {
-    f2: F2<T>,
-    t: [F4<T>; 5],
-}
-
-impl<T: Real> CrossFactors<T> {
-    /// Range of base-site separations where the term can be non-zero.
-    pub(crate) fn support(&self) -> (T, T) {
-        self.f2.support()
-    }
-}
-
-impl<T: Real> Factors<T> for CrossFactors<T> {
-    fn factor(&self, k: u8, s: &T, _: &T) -> T {
-        match k {
-            0 => self.f2.eval(s),
-            1..=3 => self.t[k as usize - 1].eval_cos(s),
-            _ => self.t[k as usize - 1].eval_sym_cos(s),
-        }
-    }
-}
+pub(crate) type CrossFactors<T> = crate::energy::terms::cross_stacking::CrossStacking<T, 5>;

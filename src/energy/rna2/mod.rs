@@ -27,8 +27,15 @@
 //! against `rna2-avg-12bp-T300-salt1.0` and against `extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0`
 //! (a nick and jittered frames: coaxial stacking, excluded volume, half charges).
 //!
-//! MD with this model takes its forces from the users' terms' dual numbers (one 9-direction
-//! evaluation per pair) and is about 12 times slower than oxDNA's (BENCHMARKS.md).
+//! **MD forces.** Each term's energy is a spec of (feature, factor) with its factors (the DNA
+//! terms' where the form is oxDNA's: excluded volume, H-bonding, coaxial stacking, Debye–Hückel,
+//! FENE; its own for stacking and cross-stacking, `stacking::SPEC` and `cross_stacking::SPEC`).
+//! The MD force kernel recognises these eight terms in a model and evaluates the same specs and
+//! factors as it does the DNA terms' (factors built once per parameter set, separations shared,
+//! radial checks on squared distances), instead of the users'-term route of one 9-direction dual
+//! number per pair; a unit test holds the two routes equal on the reference frames. oxRNA2 MD is
+//! then 1.2–1.6 times oxDNA's speed (BENCHMARKS.md; it was 12 times slower). Energies, parameter
+//! gradients and Monte Carlo still evaluate the terms through the users'-term API.
 //!
 //! **Sequence dependence** ([`SequenceDependence`], oxDNA's `use_average_seq = false`): stacking,
 //! H-bonding (with the G–U wobble pair) and cross-stacking take a strength per base step or pair,

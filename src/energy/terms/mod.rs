@@ -15,8 +15,8 @@
 //! with the factors' derivatives from [`crate::math::Dual`] numbers and the features' analytic gradients, for
 //! the forces and torques of molecular dynamics — no autodiff graph in the MD hot path.
 //!
-//! **Why these are not [`EnergyTerm`](crate::energy::EnergyTerm)s.** Users' terms (and oxRNA2's)
-//! are evaluated by the same generic code but take their forces from one 9-direction dual
+//! **Why these are not [`EnergyTerm`](crate::energy::EnergyTerm)s.** Users' terms are evaluated
+//! by the same generic code but take their forces from one 9-direction dual
 //! number per pair and read their parameters by name on every pair; the kernel shares site
 //! separations between terms, skips terms on squared distances and builds each factor once per
 //! parameter set. Measured with non-bonded excluded volume and hydrogen bonding written as
@@ -25,7 +25,9 @@
 //! energies 2.6 times, energy + gradient 1.45 times. The built-in terms therefore stay here, and
 //! `tests/builtin_as_terms.rs` keeps the two systems equal (those two terms through
 //! `EnergyTerm`, on the same specs, factors and shared parameters, against the built-in ones on
-//! every DNA reference case: energies, forces and parameter gradients to 1e-10).
+//! every DNA reference case: energies, forces and parameter gradients to 1e-10). oxRNA2's terms
+//! are users' terms written as specs; the force kernel recognises them and evaluates their specs
+//! as it does these ([`crate::energy::rna2`]).
 
 pub mod coaxial_stacking;
 pub mod cross_stacking;
