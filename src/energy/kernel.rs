@@ -101,7 +101,7 @@ enum Feat {
     AxisOnSep(Axis, usize, f64),
     /// r̂_k1 · (r̂_k2 × axis).
     Triple(usize, usize, Axis),
-    /// sign · (w · r̂_k), w = c[0] f1 + c[1] f2 + c[2] f3 of p's frame (`false`) or q's (`true`).
+    /// sign · (w · r̂_k), `w = c[0] f1 + c[1] f2 + c[2] f3` of p's frame (`false`) or q's (`true`).
     CombOnSep(bool, [f64; 3], usize, f64),
 }
 
@@ -397,7 +397,7 @@ impl<'a> Pair<'a> {
         }
     }
 
-    /// c[0] f1 + c[1] f2 + c[2] f3 of q's frame (`q`) or p's, as [`crate::energy::comb`] sums it.
+    /// `c[0] f1 + c[1] f2 + c[2] f3` of q's frame (`q`) or p's, as [`crate::energy::comb`] sums it.
     #[inline(always)]
     fn comb(&self, q: bool, c: [f64; 3]) -> Vec3 {
         comb_f64(if q { self.b } else { self.a }, c)
@@ -586,7 +586,7 @@ impl<'a> Pair<'a> {
     }
 }
 
-/// c[0] f1 + c[1] f2 + c[2] f3 of the frame `f`, summed as [`crate::energy::comb`] sums it.
+/// `c[0] f1 + c[1] f2 + c[2] f3` of the frame `f`, summed as [`crate::energy::comb`] sums it.
 #[inline(always)]
 pub(crate) fn comb_f64(f: &[Vec3; 3], c: [f64; 3]) -> Vec3 {
     crate::energy::comb(&[f[0].into(), f[1].into(), f[2].into()], c).into()

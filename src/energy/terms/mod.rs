@@ -207,7 +207,7 @@ pub enum Feature {
     AxisOnSep(Axis, Site, Site, f64),
     /// r̂^{X1Y1} · (r̂^{X2Y2} × axis).
     Triple((Site, Site), (Site, Site), Axis),
-    /// sign · (w · r̂^{XY}) with w = c[0] a1 + c[1] a2 + c[2] a3 of one side's frame (oxRNA2's
+    /// sign · (w · r̂^{XY}) with `w = c[0] a1 + c[1] a2 + c[2] a3` of one side's frame (oxRNA2's
     /// backbone directions p3, p5).
     CombOnSep(Side, [f64; 3], Site, Site, f64),
 }
