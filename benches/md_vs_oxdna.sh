@@ -3,10 +3,15 @@
 # oxgrad binary, e.g. an earlier commit), on the same machine, in one session, runs alternating.
 #
 #   OXDNA_BIN=/path/to/oxDNA [OXGRAD_BASE=/path/to/old/oxgrad] [REPEATS=5] [THREADS=1] \
-#     [SIM=MD|VMMC] [SMALL_SYSTEM=0|1] benches/md_vs_oxdna.sh [target/release/oxgrad]
+#     [SIM=MD|VMMC] [SMALL_SYSTEM=0|1] [MODEL=DNA|RNA2] [SEQ_DEP=0|1] \
+#     benches/md_vs_oxdna.sh [target/release/oxgrad]
 #
 # Systems, MD: generated duplexes of 12, 60 and 1000 bp (24, 120, 2000 nucleotides), oxDNA1
-# (interaction_type = DNA), john thermostat, dt 0.005, verlet_skin 0.05, 300 K. VMMC: duplexes
+# (interaction_type = DNA), john thermostat, dt 0.005, verlet_skin 0.05, 300 K. MODEL=RNA2:
+# oxRNA2 (interaction_type = RNA2, salt_concentration = 1), generated duplexes of 12, 66 and
+# 500 bp (24, 132, 1000 nucleotides, A C G U; ideal helices, which relax towards the RNA
+# geometry as they run), 30000, 6000 and 1000 steps; SEQ_DEP=1 makes them sequence-dependent
+# (use_average_seq = false with oxDNA's rna_sequence_dependent_parameters.txt). VMMC: duplexes
 # of 8 and 30 bp (16 and 60 nucleotides) in a box of side 20, oxDNA1, 300 K, δ_t = δ_r = 0.22,
 # `small_system = $SMALL_SYSTEM` (default 0), no umbrella. Each run's CPU
 # time (user + system) is measured with /usr/bin/time; the table gives the median over REPEATS
@@ -20,9 +25,14 @@ REPEATS=${REPEATS:-5}
 THREADS=${THREADS:-1}
 SIM=${SIM:-MD}
 SMALL_SYSTEM=${SMALL_SYSTEM:-0}
+MODEL=${MODEL:-DNA}
+SEQ_DEP=${SEQ_DEP:-0}
+HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-sequence() { python3 -c "import random; random.seed($1); print(''.join(random.choice('ACGT') for _ in range($2)))"; }
+BASES=ACGT
+[ "$MODEL" = RNA2 ] && BASES=ACGU
+sequence() { python3 -c "import random; random.seed($1); print(''.join(random.choice('$BASES') for _ in range($2)))"; }
 
 engine() { # the engine's keys
   if [ "$SIM" = VMMC ]; then
@@ -37,7 +47,7 @@ input() { # dir steps tool
   cat >> "$1/input_$3" <<EOF
 backend = CPU
 backend_precision = double
-interaction_type = DNA
+interaction_type = $MODEL
 T = 300K
 steps = $2
 seed = 7
@@ -51,6 +61,11 @@ print_energy_every = $2
 restart_step_counter = true
 time_scale = linear
 EOF
+  if [ "$MODEL" = RNA2 ]; then echo "salt_concentration = 1.0" >> "$1/input_$3"; fi
+  if [ "$MODEL" = RNA2 ] && [ "$SEQ_DEP" = 1 ]; then
+    cp "$HERE/../data/params/seqdep/rna_sequence_dependent_parameters.txt" "$1/"
+    printf 'use_average_seq = false\nseq_dep_file = rna_sequence_dependent_parameters.txt\n' >> "$1/input_$3"
+  fi
   if [ "$3" = ox ]; then echo "no_stdout_energy = true" >> "$1/input_$3"; fi
   if [ "$3" != ox ]; then echo "threads = $THREADS" >> "$1/input_$3"; fi
 }
@@ -66,7 +81,13 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 printf "%-12s %8s %10s %12s %12s %10s" "system" "steps" "repeats" "oxDNA s" "oxgrad s" "ratio"
 [ -n "${OXGRAD_BASE:-}" ] && printf " %12s %14s" "base s" "ratio to base"
 echo
-if [ "$SIM" = VMMC ]; then systems=("8 20000" "30 4000"); else systems=("12 200000" "60 40000" "1000 2000"); fi
+if [ "$SIM" = VMMC ]; then
+  systems=("8 20000" "30 4000")
+elif [ "$MODEL" = RNA2 ]; then
+  systems=("12 30000" "66 6000" "500 1000")
+else
+  systems=("12 200000" "60 40000" "1000 2000")
+fi
 for spec in "${systems[@]}"; do
   set -- $spec
   bp=$1; steps=$2

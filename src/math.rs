@@ -191,6 +191,12 @@ impl From<crate::geometry::Vec3> for V3<f64> {
     }
 }
 
+impl From<V3<f64>> for crate::geometry::Vec3 {
+    fn from(v: V3<f64>) -> Self {
+        crate::geometry::Vec3([v.x, v.y, v.z])
+    }
+}
+
 /// A forward-mode dual number `v + d·ε` of one direction: a value and its derivative. The
 /// native engine evaluates each term's one-dimensional factors with it to get f and f′ from the
 /// same generic code that computes energies.

@@ -62,7 +62,8 @@ fn coaxial_stacking_of_twisted_pairs_matches_oxdna() {
 /// Debye–Hückel's pairs reach as far as the term promises (λ up to 1.5 times its value at the
 /// model's salt and temperature, r_c = 4.5 λ between backbone sites) and no further, away from
 /// the references' 1 M and 300 K: two charges whose backbone sites face each other just inside
-/// that reach still repel, and the model's cut-off is exactly the reach plus both backbone offsets.
+/// that reach still repel, and the model's cut-off is exactly r_c at its parameters plus both
+/// backbone offsets.
 #[test]
 fn debye_huckel_reaches_its_cut_off_at_any_salt_and_temperature() {
     use oxgrad::system::StrandKind;
@@ -77,10 +78,17 @@ fn debye_huckel_reaches_its_cut_off_at_any_salt_and_temperature() {
     let (a1, a3) = (Vec3::new(-cos, 0.0, sin), Vec3::new(sin, 0.0, cos));
     let backbone = 0.2_f64.sqrt();
     let reach = 4.5 * 1.5 * lambda;
-    assert!((model.cutoff() - (reach + 2.0 * backbone)).abs() < 1e-6, "cut-off {} for reach {reach}", model.cutoff());
+    // the neighbour cut-off is the term's reach at the model's parameters (r_c = 4.5 λ)
+    let own = 4.5 * lambda + 2.0 * backbone;
+    assert!((model.cutoff() - own).abs() < 1e-6, "cut-off {} for r_c {}", model.cutoff(), 4.5 * lambda);
     let trained = model
         .with_params(model.params().with_params([("RnaDebyeHuckel.lambda_factor", 1.5 * 0.366_725_8)]).unwrap())
         .unwrap();
+    assert!(
+        (trained.cutoff() - (reach + 2.0 * backbone)).abs() < 1e-6,
+        "cut-off {} for reach {reach}",
+        trained.cutoff()
+    );
     let energy = |m: &EnergyModel, d: f64| {
         let c = Configuration {
             step: 0,

@@ -28,7 +28,8 @@
 //! frame), a nucleotide once with 6 (3 translations, 3 rotations). That is cheap for restraints
 //! and traps on a few nucleotides; a non-bonded term over every pair within 1.6 costs about as
 //! much as the whole built-in force routine (BENCHMARKS.md: 2 times the built-in routine's time
-//! with it).
+//! with it). oxRNA2's eight terms ([`super::rna2`]) are the exception: the MD force kernel
+//! recognises them and evaluates their specs and factors directly.
 //!
 //! A model with users' terms saves and loads as a TOML file ([`super::model_file`]), and
 //! [`super::rna2`] builds a whole model family, oxRNA2, from eight such terms.
@@ -312,6 +313,7 @@ pub trait EnergyTerm: Send + Sync + std::fmt::Debug + 'static {
 
 /// [`EnergyTerm`] with its generic energies instantiated for the three number types.
 trait Evaluate: Send + Sync + std::fmt::Debug {
+    fn as_any(&self) -> &dyn std::any::Any;
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool;
     fn scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64;
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
@@ -323,6 +325,9 @@ trait Evaluate: Send + Sync + std::fmt::Debug {
 }
 
 impl<E: EnergyTerm> Evaluate for E {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool {
         self.acts_on(p, q)
     }
@@ -431,7 +436,7 @@ impl Attached {
                     "declared twice: give each parameter one ParamSpec",
                 ));
             }
-            if !s.shared && params.class_of(&s.name).is_ok_and(|c| c == ParamClass::State) {
+            if !s.shared && params.contains(&s.name) && params.class_of(&s.name).is_ok_and(|c| c == ParamClass::State) {
                 return Err(Error::invalid(
                     format!("parameter of term '{name}'"),
                     &s.name,
@@ -571,6 +576,24 @@ impl Attached {
         self.jets6.values = values.iter().map(|&v| Jet::cst(v)).collect();
         self.values.values = values;
         Ok(())
+    }
+
+    /// The term, if it is an `E` (the force kernel evaluates oxRNA2's own terms itself).
+    pub(crate) fn term_as<E: EnergyTerm>(&self) -> Option<&E> {
+        self.term.as_any().downcast_ref()
+    }
+
+    /// The term's parameter values, by the names it declared.
+    pub(crate) fn values(&self) -> &TermParams<f64> {
+        &self.values
+    }
+
+    /// The constant factor of the pair (p, q) of the term's scope, weight included, as
+    /// [`Attached::add_forces`] applies it; `None` where the term does not act on the pair.
+    pub(crate) fn pair_weight(&self, topology: &[TopologyNucleotide], p: usize, q: usize) -> Option<f64> {
+        self.term
+            .acts((p, &topology[p]), (q, &topology[q]))
+            .then(|| self.weight * self.factor(&self.term_pair(topology, p, q)))
     }
 
     /// The term's parameters as tensors, from any parameter source of the model.

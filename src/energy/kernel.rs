@@ -28,11 +28,25 @@
 //! first test). This keeps the MD forces the exact derivatives of the energies that
 //! `tests/energy_vs_oxdna.rs` checks (a table would move H-bonding and cross-stacking energies
 //! by up to ~1e-5 per nucleotide) and is still 1.6–2.2× oxDNA's speed (`BENCHMARKS.md`).
+//!
+//! **oxRNA2.** oxRNA2's eight terms are users' terms ([`crate::energy::rna2`]), each defined as a
+//! spec with its factors. [`Rna`] recognises them in a model and evaluates those specs here the
+//! same way ([`rna_bonded`], [`rna_nonbonded`]), on the RNA sites; terms of other types keep
+//! their generic route.
 
+use super::custom::{Attached, Scope, TermParams};
+use super::functions::ParamSource;
 use super::model::{TermId, Terms};
-use super::terms::{Axis, Factors, Feature, PairGradient, Site, Spec};
+use super::rna2::{self, cross_stacking::CrossFactors, fene::FeneFactor, stacking::StackingFactors};
+use super::terms::coaxial_stacking::CoaxialStacking;
+use super::terms::debye::Debye;
+use super::terms::excluded_volume::ExcludedVolume;
+use super::terms::hydrogen_bonding::HydrogenBonding;
+use super::terms::{Axis, Factors, Feature, PairGradient, Side, Site, Spec};
 use crate::geometry::Vec3;
 use crate::math::Dual;
+use crate::params::ModelKind;
+use crate::system::Nucleotide;
 
 /// The separations a pair may need, as (site of p, site of q): base–base, base–backbone,
 /// backbone–base, backbone–backbone, stack–stack, backbone1–backbone1. A term whose spec needs
@@ -87,6 +101,8 @@ enum Feat {
     AxisOnSep(Axis, usize, f64),
     /// r̂_k1 · (r̂_k2 × axis).
     Triple(usize, usize, Axis),
+    /// sign · (w · r̂_k), `w = c[0] f1 + c[1] f2 + c[2] f3` of p's frame (`false`) or q's (`true`).
+    CombOnSep(bool, [f64; 3], usize, f64),
 }
 
 /// The slot of the separation from site `x` of p to site `y` of q.
@@ -107,6 +123,7 @@ const fn feat(f: Feature) -> Feat {
         Feature::FrameDot(i, j, sign) => Feat::FrameDot(i, j, sign),
         Feature::AxisOnSep(u, x, y, sign) => Feat::AxisOnSep(u, slot(x, y), sign),
         Feature::Triple((x1, y1), (x2, y2), u) => Feat::Triple(slot(x1, y1), slot(x2, y2), u),
+        Feature::CombOnSep(side, c, x, y, sign) => Feat::CombOnSep(matches!(side, Side::Q), c, slot(x, y), sign),
     }
 }
 
@@ -135,7 +152,7 @@ const fn layout<const N: usize>(spec: Spec) -> Layout<N> {
         assert!(product[k].1 as usize == k, "the force kernel needs factor k on the spec's k-th feature");
         f[k] = feat(product[k].0);
         slots |= match f[k] {
-            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) => 1 << s,
+            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) | Feat::CombOnSep(_, _, s, _) => 1 << s,
             Feat::FrameDot(..) => 0,
             Feat::Triple(s, t, _) => (1 << s) | (1 << t),
         };
@@ -177,6 +194,9 @@ const fn same(a: &[Feat], b: &[Feat]) -> bool {
             (Feat::FrameDot(i, j, s), Feat::FrameDot(k2, l, t)) => i == k2 && j == l && s == t,
             (Feat::AxisOnSep(u, x, s), Feat::AxisOnSep(v, y, t)) => same_axis(u, v) && x == y && s == t,
             (Feat::Triple(x1, x2, u), Feat::Triple(y1, y2, v)) => x1 == y1 && x2 == y2 && same_axis(u, v),
+            (Feat::CombOnSep(p, c, x, s), Feat::CombOnSep(q, e, y, t)) => {
+                p == q && c[0] == e[0] && c[1] == e[1] && c[2] == e[2] && x == y && s == t
+            }
             _ => false,
         };
         if !equal {
@@ -205,7 +225,7 @@ const fn slots_used(radial: &[(usize, u8)], f: &[Feat], n: usize) -> usize {
     let mut k = 0;
     while k < f.len() {
         n = match f[k] {
-            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) => max(n, s + 1),
+            Feat::Dist(s) | Feat::AxisOnSep(_, s, _) | Feat::CombOnSep(_, _, s, _) => max(n, s + 1),
             Feat::FrameDot(..) => n,
             Feat::Triple(s, t, _) => max(max(n, s + 1), t + 1),
         };
@@ -293,6 +313,8 @@ struct Pair<'a> {
     g: [Vec3; 6],
     ga: [Vec3; 3],
     gb: [Vec3; 3],
+    /// Whether a feature of the frame vectors was applied (`ga`, `gb` may be non-zero).
+    turned: bool,
 }
 
 /// The slot separations r^{XY} = d + s_Y(q) − s_X(p) of the first `slots` slots and their
@@ -319,7 +341,21 @@ impl<'a> Pair<'a> {
         (r, n2): ([Vec3; 6], [f64; 6]),
     ) -> Pair<'a> {
         let z = [Vec3::ZERO; 6];
-        Pair { a, b, sp, sq, r, n2, used: 0, u: z, n: [0.0; 6], g: z, ga: [Vec3::ZERO; 3], gb: [Vec3::ZERO; 3] }
+        Pair {
+            a,
+            b,
+            sp,
+            sq,
+            r,
+            n2,
+            used: 0,
+            u: z,
+            n: [0.0; 6],
+            g: z,
+            ga: [Vec3::ZERO; 3],
+            gb: [Vec3::ZERO; 3],
+            turned: false,
+        }
     }
 
     /// Marks slot `k` used: its unit vector and length.
@@ -361,6 +397,12 @@ impl<'a> Pair<'a> {
         }
     }
 
+    /// `c[0] f1 + c[1] f2 + c[2] f3` of q's frame (`q`) or p's, as [`crate::energy::comb`] sums it.
+    #[inline(always)]
+    fn comb(&self, q: bool, c: [f64; 3]) -> Vec3 {
+        comb_f64(if q { self.b } else { self.a }, c)
+    }
+
     /// Where the gradient with respect to a frame vector of p or q collects.
     #[inline(always)]
     fn axis_gradient(&mut self, u: Axis) -> &mut Vec3 {
@@ -388,6 +430,7 @@ impl<'a> Pair<'a> {
                 Feat::FrameDot(i, j, sign) => self.a[i].dot(self.b[j]) * sign,
                 Feat::AxisOnSep(u, slot, sign) => self.axis_vector(u).dot(self.u[slot]) * sign,
                 Feat::Triple(k1, k2, u) => self.u[k1].dot(self.u[k2].cross(self.axis_vector(u))),
+                Feat::CombOnSep(q, c, slot, sign) => self.comb(q, c).dot(self.u[slot]) * sign,
             };
         }
         s
@@ -397,6 +440,7 @@ impl<'a> Pair<'a> {
     /// [`Pair::features`]).
     #[inline(always)]
     fn apply<const N: usize>(&mut self, l: &Layout<N>, c: &[f64; N]) {
+        self.turned = true;
         #[allow(clippy::needless_range_loop)] // an indexed loop over constants unrolls best
         for k in 0..N {
             match l.f[k] {
@@ -417,6 +461,16 @@ impl<'a> Pair<'a> {
                     self.g[k1] += (g1 - r1 * g1.dot(r1)) * (c[k] / n1);
                     self.g[k2] += (g2 - r2 * g2.dot(r2)) * (c[k] / n2);
                     *self.axis_gradient(u) += r1.cross(r2) * c[k];
+                }
+                Feat::CombOnSep(q, w, slot, sign) => {
+                    // ∂/∂w as for a frame vector, shared out to f_i by its coefficient
+                    let g = self.axis(slot, self.comb(q, w), sign, c[k]);
+                    let frame = if q { &mut self.gb } else { &mut self.ga };
+                    for (f, wi) in frame.iter_mut().zip(w) {
+                        if wi != 0.0 {
+                            *f += g * wi;
+                        }
+                    }
                 }
             }
         }
@@ -442,6 +496,26 @@ impl<'a> Pair<'a> {
         } else {
             w * fv.factor(factor, &n, &eps)
         }
+    }
+
+    /// `e` plus the radial products `list` (slot, factor) of one term whose squared distance
+    /// lies within the factor's squared cut-off `cut2` (excluded volume), times `w`, added in
+    /// order.
+    #[inline(always)]
+    fn radials<const GRAD: bool, FD: Factors<Dual>, FV: Factors<f64>>(
+        &mut self,
+        mut e: f64,
+        f: (&FD, &FV),
+        list: &[(usize, u8)],
+        cut2: &[f64; 4],
+        w: f64,
+    ) -> f64 {
+        for &(slot, factor) in list {
+            if self.n2[slot] < cut2[factor as usize] {
+                e += self.radial::<GRAD, _, _>(f, factor, slot, 0.0, w);
+            }
+        }
+        e
     }
 
     /// A term's product of factors at features `s` times `w`: with `GRAD` from dual-number
@@ -501,12 +575,21 @@ impl<'a> Pair<'a> {
                 g.q += self.sq[y].cross(gs);
             }
         }
-        for k in 0..3 {
-            g.p += self.a[k].cross(self.ga[k]);
-            g.q += self.b[k].cross(self.gb[k]);
+        // radial terms alone leave the frame gradients zero
+        if self.turned {
+            for k in 0..3 {
+                g.p += self.a[k].cross(self.ga[k]);
+                g.q += self.b[k].cross(self.gb[k]);
+            }
         }
         Some((e, g))
     }
+}
+
+/// `c[0] f1 + c[1] f2 + c[2] f3` of the frame `f`, summed as [`crate::energy::comb`] sums it.
+#[inline(always)]
+pub(crate) fn comb_f64(f: &[Vec3; 3], c: [f64; 3]) -> Vec3 {
+    crate::energy::comb(&[f[0].into(), f[1].into(), f[2].into()], c).into()
 }
 
 /// The values of a product's factors, evaluated in order with an early exit: `None` as soon as
@@ -589,11 +672,7 @@ pub(crate) fn bonded<const GRAD: bool>(
     // excluded_volume::BONDED
     let we = m.w(TermId::BondedExcludedVolume);
     if we != 0.0 {
-        for (slot, factor) in EXCL_BONDED {
-            if k.n2[slot] < m.supports.excl[factor as usize] {
-                e += k.radial::<GRAD, _, _>((&t.excl, &v.excl), factor, slot, 0.0, we);
-            }
-        }
+        e = k.radials::<GRAD, _, _>(e, (&t.excl, &v.excl), &EXCL_BONDED, &m.supports.excl, we);
     }
     // stacking::SPEC: f1(r_st) f4(a3·b3) f4(−a3·r̂_st) f4(−b3·r̂_st) f5(b2·r̂_b1) f5(a2·r̂_b1)
     let ws = m.w(TermId::Stacking);
@@ -637,11 +716,7 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     let mut e = 0.0;
     // excluded_volume::NONBONDED
     if excl {
-        for (slot, factor) in EXCL {
-            if k.n2[slot] < sup.excl[factor as usize] {
-                e += k.radial::<GRAD, _, _>((&t.excl, &v.excl), factor, slot, 0.0, we);
-            }
-        }
+        e = k.radials::<GRAD, _, _>(e, (&t.excl, &v.excl), &EXCL, &sup.excl, we);
     }
     // hydrogen_bonding::SPEC and cross_stacking::SPEC, on the same features (checked at compile
     // time): r_hb, −a1·b1, −b1·r̂, a1·r̂, a3·b3, −b3·r̂, a3·r̂ of the base–base separation
@@ -671,6 +746,335 @@ pub(crate) fn nonbonded<const GRAD: bool>(
         e += k.radial::<GRAD, _, _>((dh, dv), factor, slot, m.chi, w_dh);
     }
     k.result::<GRAD>(e)
+}
+
+/// oxRNA2's terms ([`crate::energy::rna2`], users' terms of a model) as this kernel evaluates
+/// them. Each term is its own spec and factors, the same ones its energy evaluates
+/// ([`crate::energy::EnergyTerm::pair_energy`]), here built once per parameter set in `f64` and
+/// on dual numbers; the layouts below are derived from those specs at compile time, as the DNA
+/// terms' are. The sites are the RNA ones ([`rna2::SITES`]); on a bonded pair the stacking slots
+/// hold stack_3 of p and stack_5 of q, as the stacking term's energy places them. Which pairs a
+/// term acts on and with what factor (scope, cut-off, bases, strengths, charges) is asked of the
+/// term itself, as its own force routine asks ([`Attached::pair_weight`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Rna {
+    /// For each of the model's users' terms: whether this kernel evaluates its forces.
+    pub(crate) handled: Vec<bool>,
+    /// For each non-bonded term it evaluates: the centre distance beyond which the term is zero
+    /// at these parameters (its radial reach plus the farthest sites), if below its cut-off.
+    pub(crate) ranges: Vec<Option<f64>>,
+    /// The squared centre distance beyond which only Debye–Hückel can act (the largest reach of
+    /// the other non-bonded terms plus the farthest sites).
+    near2: f64,
+    /// For each bonded pair: the weights of FENE, bonded excluded volume and stacking (0 where
+    /// a term is absent or does not act).
+    bonded_w: Vec<[f64; 3]>,
+    fene: Option<Both<FeneFactor<Dual>, FeneFactor<f64>>>,
+    excl_bonded: Option<Both<ExcludedVolume<Dual>, ExcludedVolume<f64>>>,
+    stack: Option<Both<StackingFactors<Dual>, StackingFactors<f64>>>,
+    excl: Option<NonBonded<ExcludedVolume<Dual>, ExcludedVolume<f64>>>,
+    hb: Option<NonBonded<HydrogenBonding<Dual>, HydrogenBonding<f64>>>,
+    cross: Option<NonBonded<CrossFactors<Dual>, CrossFactors<f64>>>,
+    coax: Option<NonBonded<CoaxialStacking<Dual>, CoaxialStacking<f64>>>,
+    debye: Option<NonBonded<Debye<Dual>, Debye<f64>>>,
+}
+
+/// A term's factors on dual numbers and in `f64`, its strength in f1 and where its radial
+/// factors can be non-zero: squared (low, high) of a product's first factor, or the squared
+/// cut-off of each radial product.
+#[derive(Debug, Clone)]
+struct Both<D, V> {
+    d: D,
+    v: V,
+    eps: f64,
+    reach: [f64; 4],
+}
+
+/// A non-bonded term: its factors, the term (for the pairs it acts on) and its centre cut-off².
+#[derive(Debug, Clone)]
+struct NonBonded<D, V> {
+    f: Both<D, V>,
+    term: Attached,
+    cutoff2: f64,
+    /// For a term that acts on every pair with a product of per-nucleotide factors (excluded
+    /// volume and coaxial stacking: 1; Debye–Hückel: the charges), those factors: the pair's
+    /// weight without asking the term.
+    factors: Option<Vec<f64>>,
+}
+
+impl<D, V> NonBonded<D, V> {
+    /// The pair's weight where the term acts on it, `near` (its radial factor can be non-zero)
+    /// and within the centre cut-off (`c2`: the squared centre distance).
+    #[inline]
+    fn acting(&self, c2: f64, topology: &[Nucleotide], (p, q): (usize, usize), near: bool) -> Option<f64> {
+        if near && c2 < self.cutoff2 {
+            match &self.factors {
+                Some(x) => Some(self.term.weight * (x[p] * x[q])),
+                None => self.term.pair_weight(topology, p, q),
+            }
+        } else {
+            None
+        }
+    }
+}
+
+/// A term's `f64` parameters read as constant dual numbers.
+struct Constants<'a>(&'a TermParams<f64>);
+
+impl ParamSource<Dual> for Constants<'_> {
+    fn p(&self, name: &str) -> Dual {
+        Dual::cst(self.0.get(name))
+    }
+}
+
+const RNA_STACK: Layout<7> = layout(rna2::stacking::SPEC);
+const RNA_CROSS: Layout<6> = layout(rna2::cross_stacking::SPEC);
+/// The separations a bonded oxRNA2 pair needs.
+const RNA_BONDED_SLOTS: usize = slots_used(&FENE, &RNA_STACK.f, slots_used(&EXCL_BONDED, &[], 0));
+/// The separations a non-bonded oxRNA2 pair needs.
+const RNA_NONBONDED_SLOTS: usize =
+    slots_used(&DEBYE, &HB.f, slots_used(&EXCL, &RNA_CROSS.f, slots_used(&[], &COAX1.f, 0)));
+
+/// A non-bonded term with factors `f`.
+fn nonbonded_term<D, V>(f: Both<D, V>, term: &Attached, cutoff2: f64) -> Option<NonBonded<D, V>> {
+    Some(NonBonded { f, term: term.clone(), cutoff2, factors: None })
+}
+
+/// The squared (low, high) of a support, in the first two entries.
+fn interval((lo, hi): (f64, f64)) -> [f64; 4] {
+    [lo.max(0.0).powi(2), hi * hi, 0.0, 0.0]
+}
+
+impl Rna {
+    /// From the model's users' terms: `None` when none of them is an oxRNA2 term with a weight.
+    pub(crate) fn new(custom: &[Attached], topology: &[Nucleotide], bonded: &[(usize, usize)]) -> Option<Rna> {
+        let mut r = Rna {
+            handled: vec![false; custom.len()],
+            ranges: vec![None; custom.len()],
+            near2: 0.0,
+            bonded_w: vec![[0.0; 3]; bonded.len()],
+            fene: None,
+            excl_bonded: None,
+            stack: None,
+            excl: None,
+            hb: None,
+            cross: None,
+            coax: None,
+            debye: None,
+        };
+        for (i, t) in custom.iter().enumerate() {
+            if t.weight == 0.0 {
+                continue;
+            }
+            let (v, c) = (t.values(), &Constants(t.values()));
+            let cutoff2 = match t.scope {
+                Scope::NonBonded { cutoff } => cutoff * cutoff,
+                _ => 0.0,
+            };
+            let mut bonded_term = |slot: usize| {
+                for (w, &(p, q)) in r.bonded_w.iter_mut().zip(bonded) {
+                    w[slot] = t.pair_weight(topology, p, q).unwrap_or(0.0);
+                }
+            };
+            let handled = match t.scope {
+                Scope::Bonded if t.term_as::<rna2::Fene>().is_some() && r.fene.is_none() => {
+                    let f = t.term_as::<rna2::Fene>()?;
+                    bonded_term(0);
+                    r.fene = Some(Both { d: f.factors(c), v: f.factors(v), eps: 0.0, reach: [0.0; 4] });
+                    true
+                }
+                Scope::Bonded if t.term_as::<rna2::ExcludedVolume>().is_some() && r.excl_bonded.is_none() => {
+                    bonded_term(1);
+                    let v = ExcludedVolume::new(v);
+                    let reach = v.cutoffs().map(|x| x * x);
+                    r.excl_bonded = Some(Both { d: ExcludedVolume::new(c), v, eps: 0.0, reach });
+                    true
+                }
+                Scope::Bonded if t.term_as::<rna2::Stacking>().is_some() && r.stack.is_none() => {
+                    let s = t.term_as::<rna2::Stacking>()?;
+                    bonded_term(2);
+                    let v = s.factors(v);
+                    let reach = interval(v.support());
+                    r.stack = Some(Both { d: s.factors(c), v, eps: s.eps(t.values()), reach });
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::ExcludedVolume>().is_some() && r.excl.is_none() => {
+                    let v = ExcludedVolume::new(v);
+                    let reach = v.cutoffs().map(|x| x * x);
+                    r.excl = nonbonded_term(Both { d: ExcludedVolume::new(c), v, eps: 0.0, reach }, t, cutoff2);
+                    r.excl.as_mut()?.factors = Some(vec![1.0; topology.len()]);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::HydrogenBonding>().is_some() && r.hb.is_none() => {
+                    let h = t.term_as::<rna2::HydrogenBonding>()?;
+                    let v = HydrogenBonding::new(v);
+                    let reach = interval(v.support());
+                    let eps = h.eps(t.values(), &0.0);
+                    r.hb = nonbonded_term(Both { d: HydrogenBonding::new(c), v, eps, reach }, t, cutoff2);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::CrossStacking>().is_some() && r.cross.is_none() => {
+                    let x = t.term_as::<rna2::CrossStacking>()?;
+                    let v = x.factors(v);
+                    let reach = interval(v.support());
+                    r.cross = nonbonded_term(Both { d: x.factors(c), v, eps: 0.0, reach }, t, cutoff2);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::CoaxialStacking>().is_some() && r.coax.is_none() => {
+                    let v = CoaxialStacking::new(v, ModelKind::Dna1);
+                    let reach = interval(v.support());
+                    r.coax = nonbonded_term(
+                        Both { d: CoaxialStacking::new(c, ModelKind::Dna1), v, eps: 0.0, reach },
+                        t,
+                        cutoff2,
+                    );
+                    r.coax.as_mut()?.factors = Some(vec![1.0; topology.len()]);
+                    true
+                }
+                Scope::NonBonded { .. } if t.term_as::<rna2::DebyeHuckel>().is_some() && r.debye.is_none() => {
+                    let h = t.term_as::<rna2::DebyeHuckel>()?;
+                    let v = h.factors(v, &0.0);
+                    let reach = [v.cutoff().powi(2), 0.0, 0.0, 0.0];
+                    r.debye = nonbonded_term(Both { d: h.factors(c, &Dual::cst(0.0)), v, eps: 1.0, reach }, t, cutoff2);
+                    r.debye.as_mut()?.factors = Some(topology.iter().map(|n| h.charge(n)).collect());
+                    true
+                }
+                _ => false,
+            };
+            r.handled[i] = handled;
+            // the reach of the radial factor just set (squared: a cut-off, or a support's high end)
+            let reach2 = match t.scope {
+                Scope::NonBonded { .. } if handled => [
+                    r.excl
+                        .as_ref()
+                        .filter(|x| x.term.name == t.name)
+                        .map(|x| x.f.reach.into_iter().fold(0.0, f64::max)),
+                    r.hb.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[1]),
+                    r.cross.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[1]),
+                    r.coax.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[1]),
+                    r.debye.as_ref().filter(|x| x.term.name == t.name).map(|x| x.f.reach[0]),
+                ]
+                .into_iter()
+                .flatten()
+                .next(),
+                _ => None,
+            };
+            // the farthest site of a non-bonded pair's nucleotides from their centres
+            let farthest = rna2::SITES.iter().map(|o| o.iter().map(|x| x * x).sum::<f64>().sqrt()).fold(0.0, f64::max);
+            let range = reach2.map(|x| x.sqrt() + 2.0 * farthest);
+            if t.term_as::<rna2::DebyeHuckel>().is_none() {
+                // (with a margin for rounding: this only decides where to look)
+                r.near2 = r.near2.max(range.map_or(0.0, |x| (x * (1.0 + 1e-9)).powi(2)));
+            }
+            r.ranges[i] = range.filter(|&x| x < cutoff2.sqrt());
+        }
+        r.handled.contains(&true).then_some(r)
+    }
+
+    /// The RNA sites of a nucleotide with frame `a`, in the slots of [`Site`].
+    #[inline]
+    pub(crate) fn sites(a: &[Vec3; 3]) -> [Vec3; 4] {
+        rna2::SITES.map(|o| comb_f64(a, o))
+    }
+}
+
+/// Energy and gradient of bonded pair number `bond` of an oxRNA2 model (q = n3(p)): FENE, bonded
+/// excluded volume, stacking; `sp`, `sq` the RNA sites of p and q ([`Rna::sites`]).
+#[inline(always)]
+pub(crate) fn rna_bonded(
+    r: &Rna,
+    bond: usize,
+    d: Vec3,
+    (a, b): (&[Vec3; 3], &[Vec3; 3]),
+    (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
+) -> Option<(f64, PairGradient)> {
+    let [wf, we, ws] = r.bonded_w[bond];
+    // the stacking slots hold stack_3 of p and stack_5 of q (rna2::stacking)
+    let st = Site::Stack as usize;
+    let (mut sp, mut sq) = (*sp, *sq);
+    sp[st] = comb_f64(a, rna2::stacking::STACK_3);
+    sq[st] = comb_f64(b, rna2::stacking::STACK_5);
+    let mut k = Pair::new(a, b, &sp, &sq, separations(d, &sp, &sq, RNA_BONDED_SLOTS));
+    let mut e = 0.0;
+    if let (Some(f), true) = (&r.fene, wf != 0.0) {
+        let [(slot, factor)] = FENE;
+        e += k.radial::<true, _, _>((&f.d, &f.v), factor, slot, 0.0, wf);
+    }
+    if let (Some(f), true) = (&r.excl_bonded, we != 0.0) {
+        e = k.radials::<true, _, _>(e, (&f.d, &f.v), &EXCL_BONDED, &f.reach, we);
+    }
+    if let Some(f) = r.stack.as_ref().filter(|f| ws != 0.0 && within((f.reach[0], f.reach[1]), k.n2[RNA_STACK.radial]))
+    {
+        let s = k.features(&RNA_STACK);
+        e += k.term::<true, _, _, _>(&RNA_STACK, (&f.d, &f.v), s, f.eps, ws);
+    }
+    k.gradient(e)
+}
+
+/// Energy and gradient of a non-bonded pair (p, q) of an oxRNA2 model at centre separation `d`:
+/// excluded volume, hydrogen bonding, cross-stacking, coaxial stacking, Debye–Hückel, each
+/// where its centre cut-off and its radial factor allow it and where it acts on the pair.
+#[inline(always)]
+pub(crate) fn rna_nonbonded(
+    r: &Rna,
+    topology: &[Nucleotide],
+    (p, q): (usize, usize),
+    d: Vec3,
+    (a, b): (&[Vec3; 3], &[Vec3; 3]),
+    (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
+) -> Option<(f64, PairGradient)> {
+    let c2 = d.norm2();
+    if c2 >= r.near2 {
+        // beyond every term's reach but Debye–Hückel's: that term alone, on its one separation
+        let t = r.debye.as_ref()?;
+        let [(slot, factor)] = DEBYE;
+        let (x, y) = SLOT_SITES[slot];
+        let (mut sep, mut n2) = ([Vec3::ZERO; 6], [0.0; 6]);
+        sep[slot] = d + sq[y] - sp[x];
+        n2[slot] = sep[slot].norm2();
+        let w = t.acting(c2, topology, (p, q), n2[slot] < t.f.reach[0])?;
+        let mut k = Pair::new(a, b, sp, sq, (sep, n2));
+        let e = k.radial::<true, _, _>((&t.f.d, &t.f.v), factor, slot, t.f.eps, w);
+        return k.gradient(e);
+    }
+    let (sep, n2) = separations(d, sp, sq, RNA_NONBONDED_SLOTS);
+    let radial = |l: usize, reach: &[f64; 4]| within((reach[0], reach[1]), n2[l]);
+    let excl = r.excl.as_ref().and_then(|t| {
+        let near = EXCL.iter().any(|&(slot, factor)| n2[slot] < t.f.reach[factor as usize]);
+        Some((t, t.acting(c2, topology, (p, q), near)?))
+    });
+    let hb = r.hb.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(HB.radial, &t.f.reach))?)));
+    let cross =
+        r.cross.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(RNA_CROSS.radial, &t.f.reach))?)));
+    let coax =
+        r.coax.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), radial(COAX1.radial, &t.f.reach))?)));
+    let debye =
+        r.debye.as_ref().and_then(|t| Some((t, t.acting(c2, topology, (p, q), n2[DEBYE[0].0] < t.f.reach[0])?)));
+    if excl.is_none() && hb.is_none() && cross.is_none() && coax.is_none() && debye.is_none() {
+        return None;
+    }
+    let mut k = Pair::new(a, b, sp, sq, (sep, n2));
+    let mut e = 0.0;
+    if let Some((t, w)) = excl {
+        e = k.radials::<true, _, _>(e, (&t.f.d, &t.f.v), &EXCL, &t.f.reach, w);
+    }
+    if let Some((t, w)) = hb {
+        let s = k.features(&HB);
+        e += k.term::<true, _, _, _>(&HB, (&t.f.d, &t.f.v), s, t.f.eps, w);
+    }
+    if let Some((t, w)) = cross {
+        let s = k.features(&RNA_CROSS);
+        e += k.term::<true, _, _, _>(&RNA_CROSS, (&t.f.d, &t.f.v), s, 0.0, w);
+    }
+    if let Some((t, w)) = coax {
+        let s = k.features(&COAX1);
+        e += k.term::<true, _, _, _>(&COAX1, (&t.f.d, &t.f.v), s, 0.0, w);
+    }
+    if let Some((t, w)) = debye {
+        let [(slot, factor)] = DEBYE;
+        e += k.radial::<true, _, _>((&t.f.d, &t.f.v), factor, slot, t.f.eps, w);
+    }
+    k.gradient(e)
 }
 
 #[cfg(test)]

@@ -272,6 +272,8 @@ pub struct EnergyModel {
     supports: super::kernel::Supports,
     /// The user's terms, with their weights.
     custom: Vec<super::custom::Attached>,
+    /// oxRNA2's terms among them, as the force kernel evaluates them.
+    rna: Option<std::sync::Arc<super::kernel::Rna>>,
     /// The topology's nucleotides (what users' terms choose their pairs by).
     topology: Vec<crate::system::Nucleotide>,
     /// MD: a bond at FENE's divergence is an error (see [`EnergyModel::fene_limit`]).
@@ -309,6 +311,7 @@ impl EnergyModel {
             bonded_eps: Vec::new(),
             supports: super::kernel::Supports::default(),
             custom: Vec::new(),
+            rna: None,
             topology: top.nucleotides.clone(),
             strict_fene: true,
             fene_bounds,
@@ -352,11 +355,17 @@ impl EnergyModel {
         (m.terms, m.dual, m.strengths, m.fene_bounds) =
             (derived.terms, derived.dual, derived.strengths, derived.fene_bounds);
         m.params = params;
+        m.rna = m.rna_kernel();
         m.cutoff = m.compute_cutoff();
         m.ranges = m.compute_ranges();
         m.bonded_eps = m.bonded_strengths();
         m.supports = super::kernel::Supports::new(&m.terms);
         Ok(m)
+    }
+
+    /// The force kernel's form of the oxRNA2 terms among the user's terms.
+    fn rna_kernel(&self) -> Option<std::sync::Arc<super::kernel::Rna>> {
+        super::kernel::Rna::new(&self.custom, &self.topology, &self.bonded).map(std::sync::Arc::new)
     }
 
     /// Weighs the terms (composition): the energy is Σ w_t E_t. A weight of 0 drops a term.
@@ -400,6 +409,7 @@ impl EnergyModel {
         for t in &mut self.custom {
             t.set_params(&mut self.params)?;
         }
+        self.rna = self.rna_kernel();
         self.cutoff = self.compute_cutoff();
         Ok(self)
     }
@@ -414,6 +424,8 @@ impl EnergyModel {
             self.weights[t as usize] = weight;
         } else if let Some(t) = self.custom.iter_mut().find(|t| &*t.name == name) {
             t.weight = weight;
+            self.rna = self.rna_kernel();
+            self.cutoff = self.compute_cutoff();
         } else {
             let known: Vec<&str> =
                 TermId::ALL.iter().map(|t| t.term().name()).chain(self.custom.iter().map(|t| &*t.name)).collect();
@@ -470,10 +482,14 @@ impl EnergyModel {
         self.cutoff
     }
 
+    /// The neighbour cut-off: the largest range of any term. An oxRNA2 term that the force
+    /// kernel evaluates counts with its reach at the current parameters where that is shorter
+    /// than its scope's cut-off (beyond it the term is exactly zero).
     fn compute_cutoff(&self) -> f64 {
+        let reach = |i: usize| self.rna.as_ref().and_then(|r| r.ranges[i]);
         self.compute_ranges()
             .into_iter()
-            .chain(self.custom.iter().map(super::custom::Attached::range))
+            .chain(self.custom.iter().enumerate().map(|(i, t)| reach(i).unwrap_or_else(|| t.range())))
             .fold(0.0, f64::max)
     }
 
@@ -668,12 +684,19 @@ impl EnergyModel {
         out: &mut Forces,
         ws: &mut ForceWorkspace,
     ) {
-        if rayon::current_thread_index().is_some() && ws.pool.is_some() {
-            use rayon::prelude::*;
-            frame.axes.par_iter().with_min_len(256).map(|a| self.terms.geo.offsets(a)).collect_into_vec(&mut ws.sites);
-        } else {
-            ws.sites.clear();
-            ws.sites.extend(frame.axes.iter().map(|a| self.terms.geo.offsets(a)));
+        let in_pool = rayon::current_thread_index().is_some() && ws.pool.is_some();
+        let sites = |out: &mut Vec<[Vec3; 4]>, offsets: &(dyn Fn(&[Vec3; 3]) -> [Vec3; 4] + Sync)| {
+            if in_pool {
+                use rayon::prelude::*;
+                frame.axes.par_iter().with_min_len(256).map(offsets).collect_into_vec(out);
+            } else {
+                out.clear();
+                out.extend(frame.axes.iter().map(offsets));
+            }
+        };
+        sites(&mut ws.sites, &|a| self.terms.geo.offsets(a));
+        if self.rna.is_some() {
+            sites(&mut ws.rna_sites, &super::kernel::Rna::sites);
         }
         let n = self.bonded.len() + candidates.len();
         let parallel = ws.pool.is_some() && n >= PARALLEL_PAIRS;
@@ -683,7 +706,7 @@ impl EnergyModel {
         match &ws.pool {
             Some(pool) if parallel => {
                 use rayon::prelude::*;
-                let sites = &ws.sites;
+                let sites = (&ws.sites[..], &ws.rna_sites[..]);
                 // chunks of pairs, each taken by whichever thread is free; each chunk's acting
                 // pairs packed from its start
                 pool.install(|| {
@@ -741,7 +764,7 @@ impl EnergyModel {
                 // energies summed per chunk, as on several threads
                 let mut sum = 0.0;
                 for k in 0..n {
-                    if let Some((e, g)) = self.pair_forces(frame, &ws.sites, candidates, k) {
+                    if let Some((e, g)) = self.pair_forces(frame, (&ws.sites, &ws.rna_sites), candidates, k) {
                         sum += e;
                         add_gradient(out, self.pair_at(candidates, k), &g);
                     }
@@ -752,7 +775,8 @@ impl EnergyModel {
                 }
             }
         }
-        for t in self.custom.iter().filter(|t| t.weight != 0.0) {
+        let handled = |i: usize| self.rna.as_ref().is_some_and(|r| r.handled[i]);
+        for (_, t) in self.custom.iter().enumerate().filter(|&(i, t)| t.weight != 0.0 && !handled(i)) {
             let pairs = t.pairs(frame, &self.bonded, &self.topology, candidates);
             t.add_forces(&self.terms.geo, frame, &pairs, out);
         }
@@ -769,18 +793,36 @@ impl EnergyModel {
     }
 
     /// The weighted energy and gradient of pair `k` of [bonded pairs..., candidates...] (`None`
-    /// if nothing acts on it).
+    /// if nothing acts on it): the built-in terms on the model's `sites` and oxRNA2's on the
+    /// RNA sites `rna_sites` (filled only for a model with oxRNA2 terms).
     pub(crate) fn pair_forces(
         &self,
         frame: &Frame,
-        sites: &[[Vec3; 4]],
+        (sites, rna_sites): (&[[Vec3; 4]], &[[Vec3; 4]]),
         candidates: &[(usize, usize)],
         k: usize,
     ) -> Option<(f64, PairGradient)> {
         let (p, q) = self.pair_at(candidates, k);
         let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
         let bond = (k < self.bonded.len()).then_some(k);
-        self.kernel_pair::<true>(bond, (p, q), d, (&frame.axes[p], &frame.axes[q]), (&sites[p], &sites[q]))
+        let (a, b) = (&frame.axes[p], &frame.axes[q]);
+        let builtin = || self.kernel_pair::<true>(bond, (p, q), d, (a, b), (&sites[p], &sites[q]));
+        let Some(rna) = &self.rna else { return builtin() };
+        let (sp, sq) = (&rna_sites[p], &rna_sites[q]);
+        let own = match bond {
+            Some(k) => super::kernel::rna_bonded(rna, k, d, (a, b), (sp, sq)),
+            None if self.neighbours[p].contains(&Some(q)) => None,
+            None => super::kernel::rna_nonbonded(rna, &self.topology, (p, q), d, (a, b), (sp, sq)),
+        };
+        if self.weights.iter().all(|&w| w == 0.0) {
+            return own;
+        }
+        match (builtin(), own) {
+            (Some((e1, g1)), Some((e2, g2))) => {
+                Some((e1 + e2, PairGradient { d: g1.d + g2.d, p: g1.p + g2.p, q: g1.q + g2.q }))
+            }
+            (x, None) | (None, x) => x,
+        }
     }
 
     /// The weighted energy and gradient of the built-in terms on the pair (p, q) at separation
@@ -1092,6 +1134,8 @@ const PAIR_CHUNK: usize = 256;
 #[derive(Default)]
 pub struct ForceWorkspace {
     sites: Vec<[Vec3; 4]>,
+    /// The RNA sites (models with oxRNA2 terms).
+    rna_sites: Vec<[Vec3; 4]>,
     pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     /// The pairs that act and their gradients, packed from the start of each chunk of
     /// [`PAIR_CHUNK`] pairs.
@@ -1493,8 +1537,9 @@ mod tests {
             let n = model.bonded_pairs().len() + candidates.len();
             assert!(n > PARALLEL_PAIRS, "{n} pairs: the parallel path");
             let sites: Vec<_> = frame.axes.iter().map(|a| model.terms.geo.offsets(a)).collect();
-            let energies: Vec<f64> =
-                (0..n).map(|k| model.pair_forces(&frame, &sites, &candidates, k).map_or(0.0, |(e, _)| e)).collect();
+            let energies: Vec<f64> = (0..n)
+                .map(|k| model.pair_forces(&frame, (&sites, &[]), &candidates, k).map_or(0.0, |(e, _)| e))
+                .collect();
             let chunked = energies.chunks(PAIR_CHUNK).fold(0.0, |t, c| t + sum(c));
             whole += usize::from(chunked.to_bits() != sum(&energies).to_bits());
             let off_by_one = energies[1..].chunks(PAIR_CHUNK).fold(energies[0], |t, c| t + sum(c));
@@ -1513,6 +1558,101 @@ mod tests {
     fn every_term_id_names_its_parameter_group() {
         for t in TermId::ALL {
             assert_eq!(format!("{t:?}"), format!("{:?}", t.term()));
+        }
+    }
+
+    /// The force kernel's oxRNA2 forces, torques and energy are the terms' own (their users'-term
+    /// route, dual numbers of 9 directions through each term's energy) to rounding, on the
+    /// jittered reference frames of a nicked duplex (every term acts in some of them), for the
+    /// averaged and the sequence-dependent model (strengths per pair, the G–U wobble pair); the
+    /// terms it evaluates are exactly oxRNA2's eight.
+    #[test]
+    fn the_rna_kernel_equals_the_terms_own_forces() {
+        use crate::energy::rna2;
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oxdna");
+        let jittered = data.join("extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0");
+        let wobble = data.join("extra-rna2-seqdep-wobble-jittered-12bp-T300-salt1.0");
+        let (top, _) = crate::system::Topology::read(jittered.join("init.top")).unwrap();
+        let (seq_top, _) = crate::system::Topology::read(wobble.join("init.top")).unwrap();
+        let frames: Vec<_> = crate::io::TrajectoryReader::open(jittered.join("trajectory.dat"), top.len())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let seq = rna2::SequenceDependence::read(wobble.join("seq_dep_rna.txt")).unwrap();
+        let averaged = rna2::model(&top, 0.1, 1.0).unwrap();
+        let dependent = rna2::model_with(
+            &seq_top,
+            0.1,
+            rna2::Fene::strict(),
+            rna2::DebyeHuckel::new(1.0, 0.1).unwrap(),
+            Some(&seq),
+        )
+        .unwrap();
+        let mut acting = [false; 8];
+        for model in [averaged, dependent] {
+            assert_eq!(model.rna.as_ref().unwrap().handled, vec![true; 8]);
+            for conf in &frames {
+                let b = model.breakdown(conf).unwrap();
+                for (k, (_, e)) in b.custom.iter().enumerate() {
+                    acting[k] |= *e != 0.0;
+                }
+                let frame = Frame::new(conf);
+                let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+                let kernel = model.forces(conf).unwrap();
+                let mut own = super::Forces::zeros(model.len());
+                for t in &model.custom {
+                    let pairs = t.pairs(&frame, &model.bonded, &model.topology, &candidates);
+                    t.add_forces(&model.terms.geo, &frame, &pairs, &mut own);
+                }
+                let scale = own.energy.abs().max(1.0);
+                assert!((kernel.energy - own.energy).abs() < 1e-11 * scale, "{} vs {}", kernel.energy, own.energy);
+                for i in 0..model.len() {
+                    let (f, t) = (own.f[i], own.torque[i]);
+                    assert!(
+                        (kernel.f[i] - f).norm() < 1e-10 * f.norm().max(1.0),
+                        "force {i}: {:?} vs {f:?}",
+                        kernel.f[i]
+                    );
+                    assert!((kernel.torque[i] - t).norm() < 1e-10 * t.norm().max(1.0), "torque {i}");
+                }
+            }
+        }
+        assert_eq!(acting, [true; 8], "every term acts in some frame");
+    }
+
+    /// oxRNA2 forces are bit for bit the same on any number of threads (a duplex large enough
+    /// for the parallel path).
+    #[test]
+    fn rna_forces_are_the_same_on_any_number_of_threads() {
+        let (top, mut conf) = duplex(&"ACGUUGCAGU".repeat(30));
+        for (i, r) in conf.r.iter_mut().enumerate() {
+            let t = i as f64;
+            *r += crate::geometry::Vec3::new((1.3 * t).sin(), 0.7 * (0.7 * t).cos(), 0.8 * (2.1 * t).sin()) * 0.02;
+        }
+        let model = crate::energy::rna2::model(&top, 0.1, 1.0).unwrap();
+        let frame = Frame::new(&conf);
+        let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+        assert!(model.bonded_pairs().len() + candidates.len() > super::PARALLEL_PAIRS);
+        let run = |threads: usize| {
+            let mut out = super::Forces::zeros(model.len());
+            let mut ws = super::ForceWorkspace::with_threads(threads).unwrap();
+            let pool = ws.pool();
+            match pool {
+                // as the MD engine calls it: from inside the pool
+                Some(pool) => pool.install(|| model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws)),
+                None => model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws),
+            }
+            .unwrap();
+            out
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            let other = run(threads);
+            assert_eq!(one.energy.to_bits(), other.energy.to_bits(), "{threads} threads");
+            for i in 0..model.len() {
+                assert_eq!(one.f[i].0.map(f64::to_bits), other.f[i].0.map(f64::to_bits), "{threads} threads, {i}");
+                assert_eq!(one.torque[i].0.map(f64::to_bits), other.torque[i].0.map(f64::to_bits));
+            }
         }
     }
 }

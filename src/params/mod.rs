@@ -471,7 +471,7 @@ impl ParamSet {
     /// The user's term that owns `name` (any spelling), if a user's term does.
     #[must_use]
     pub fn owner(&self, name: &str) -> Option<&str> {
-        let i = self.position(name).ok()?;
+        let i = *self.index.get(name)?;
         self.params[i].owner.as_ref().map(|(t, _)| t.as_str())
     }
 

@@ -11,8 +11,9 @@
 
 use super::sequence::CROSS_NAMES;
 use super::{angle_specs, spec, specs, SequenceDependence};
-use crate::energy::functions::{F2, F4};
-use crate::energy::terms::{Pair, Site};
+use crate::energy::functions::{ParamSource, F2};
+use crate::energy::terms::hydrogen_bonding::BASE_FEATURES as F;
+use crate::energy::terms::{energy, Pair, Site, Spec};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::system::Base;
@@ -72,25 +73,35 @@ impl EnergyTerm for CrossStacking {
         self.sequence.map(|_| CROSS_NAMES[p.index()][q.index()])
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let r = pair.between(Site::Base, Site::Base);
-        let n = r.norm();
+        // most pairs are beyond the radial factor: build the angular ones only within it
+        let radial = self.radial(p);
+        let n = pair.between(Site::Base, Site::Base).norm();
+        if !T::any(&T::and(&radial.support().0.lt(&n), &n.lt(&radial.support().1))) {
+            return n.cst(0.0);
+        }
+        energy(SPEC, &self.factors(p), pair, &n.cst(0.0))
+    }
+}
+
+impl CrossStacking {
+    /// f2 with `k_cross`, or with strength 1 when sequence-dependent (the pair's `cross_X_Y`
+    /// multiplies the energy).
+    fn radial<T: Real>(&self, p: &impl ParamSource<T>) -> F2<T> {
         let (r0, rc, low, high) = ("r0_cross", "dr_c_cross", "dr_low_cross", "dr_high_cross");
-        let radial = match self.sequence {
+        match self.sequence {
             None => F2::new(p, "k_cross", r0, rc, low, high),
             Some(_) => F2::unit(p, r0, rc, low, high),
         }
-        .eval(&n);
-        if radial.is_zero() {
-            return radial;
-        }
-        let u = r.div(&n);
-        let (a, b) = (&pair.a, &pair.b);
-        let f4 = |k: u8| F4::new(p, "cross", k);
-        radial
-            * f4(1).eval_cos(&-a[0].dot(&b[0]))
-            * f4(2).eval_cos(&-b[0].dot(&u))
-            * f4(3).eval_cos(&a[0].dot(&u))
-            * f4(7).eval_sym_cos(&-b[2].dot(&u))
-            * f4(8).eval_sym_cos(&a[2].dot(&u))
+    }
+
+    /// The factors of [`SPEC`]: DNA's cross-stacking factors without θ4.
+    pub(crate) fn factors<T: Real>(&self, p: &impl ParamSource<T>) -> CrossFactors<T> {
+        CrossFactors::with_angles(self.radial(p), p, [1, 2, 3, 7, 8])
     }
 }
+
+/// The term: DNA's base-site features without θ4 (f2, θ1, θ2, θ3, then θ7 and θ8 symmetrised).
+pub(crate) const SPEC: Spec = &[&[(F[0], 0), (F[1], 1), (F[2], 2), (F[3], 3), (F[5], 4), (F[6], 5)]];
+
+/// The one-dimensional factors of [`SPEC`].
+pub(crate) type CrossFactors<T> = crate::energy::terms::cross_stacking::CrossStacking<T, 5>;

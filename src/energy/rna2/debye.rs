@@ -50,18 +50,35 @@ impl DebyeHuckel {
 }
 
 /// The term's parameters and its salt setting, as the DNA2 Debye–Hückel factor reads them.
-struct WithSalt<'a, T> {
-    params: &'a TermParams<T>,
+struct WithSalt<'a, S, T> {
+    params: &'a S,
     salt: T,
 }
 
-impl<T: Clone> ParamSource<T> for WithSalt<'_, T> {
+impl<T: Clone, S: ParamSource<T>> ParamSource<T> for WithSalt<'_, S, T> {
     fn p(&self, name: &str) -> T {
         if name == "salt_conc" {
             self.salt.clone()
         } else {
-            self.params.get(name)
+            self.params.p(name)
         }
+    }
+}
+
+impl DebyeHuckel {
+    /// The charge χ of a nucleotide: ½ at a strand end with half-charged ends, else 1 (a pair's
+    /// energy scales with χ_p χ_q).
+    pub(crate) fn charge(&self, n: &Nucleotide) -> f64 {
+        if self.half_charged_ends && (n.n3.is_none() || n.n5.is_none()) {
+            0.5
+        } else {
+            1.0
+        }
+    }
+
+    /// The factor of [`debye::SPEC`] (`like` gives the number type).
+    pub(crate) fn factors<T: Real>(&self, p: &impl ParamSource<T>, like: &T) -> debye::Debye<T> {
+        debye::Debye::new(&WithSalt { params: p, salt: like.cst(self.salt) })
     }
 }
 
@@ -93,11 +110,9 @@ impl EnergyTerm for DebyeHuckel {
         t
     }
     fn pair_scale(&self, p: (usize, &Nucleotide), q: (usize, &Nucleotide)) -> f64 {
-        let chi = |n: &Nucleotide| if self.half_charged_ends && (n.n3.is_none() || n.n5.is_none()) { 0.5 } else { 1.0 };
-        chi(p.1) * chi(q.1)
+        self.charge(p.1) * self.charge(q.1)
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let src = WithSalt { params: p, salt: pair.d.x.cst(self.salt) };
-        energy(debye::SPEC, &debye::Debye::new(&src), pair, &pair.d.x.cst(1.0))
+        energy(debye::SPEC, &self.factors(p, &pair.d.x), pair, &pair.d.x.cst(1.0))
     }
 }

@@ -5,7 +5,8 @@
 //! force reaches `fmax` with a force falling to `finf` (oxDNA's `max_backbone_force`).
 
 use super::specs;
-use crate::energy::terms::{energy, fene, Pair, Site};
+use crate::energy::functions::ParamSource;
+use crate::energy::terms::{energy, fene, Factors, Pair};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 
@@ -51,12 +52,38 @@ impl EnergyTerm for Fene {
         t
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+        energy(fene::SPEC, &self.factors(p), pair, &pair.d.x.cst(0.0))
+    }
+}
+
+impl Fene {
+    /// The factor of [`fene::SPEC`].
+    pub(crate) fn factors<T: Real>(&self, p: &impl ParamSource<T>) -> FeneFactor<T> {
         if self.bounded {
-            return energy(fene::SPEC, &fene::Fene::new(p), pair, &pair.d.x.cst(0.0));
+            FeneFactor::Bounded(fene::Fene::new(p))
+        } else {
+            FeneFactor::Strict { eps: p.p("eps_backbone"), r0: p.p("r0_backbone"), delta: p.p("delta_backbone") }
         }
-        let x = pair.between(Site::Backbone, Site::Backbone).norm() - p.get("r0_backbone");
-        let delta = p.get("delta_backbone");
-        // not finite at |x| ≥ Δ: the MD engine stops there
-        -(p.get("eps_backbone") * 0.5) * (-(x.clone() * x) / (delta.clone() * delta) + 1.0).ln()
+    }
+}
+
+/// FENE of the backbone distance, strict or bounded.
+#[derive(Debug, Clone)]
+pub(crate) enum FeneFactor<T> {
+    /// −(ε/2) ln(1 − (r − r0)²/Δ²), not finite at |r − r0| ≥ Δ (the MD engine stops there).
+    Strict { eps: T, r0: T, delta: T },
+    /// [`fene::Fene`].
+    Bounded(fene::Fene<T>),
+}
+
+impl<T: Real> Factors<T> for FeneFactor<T> {
+    fn factor(&self, _: u8, r: &T, _: &T) -> T {
+        match self {
+            FeneFactor::Strict { eps, r0, delta } => {
+                let x = r.clone() - r0.clone();
+                -(eps.clone() * 0.5) * (-(x.clone() * x) / (delta.clone() * delta.clone()) + 1.0).ln()
+            }
+            FeneFactor::Bounded(f) => f.eval(r),
+        }
     }
 }

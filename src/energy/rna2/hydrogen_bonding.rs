@@ -8,6 +8,7 @@
 
 use super::sequence::{hb_pair, HB_NAMES};
 use super::{angle_specs, spec, specs, SequenceDependence};
+use crate::energy::functions::ParamSource;
 use crate::energy::terms::{hydrogen_bonding, Pair};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
@@ -76,10 +77,17 @@ impl EnergyTerm for HydrogenBonding {
         self.sequence.and(hb_pair(p, q, true)).map(|k| HB_NAMES[k])
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let eps = match self.sequence {
-            None => p.get("eps_hb"),
-            Some(_) => pair.d.x.cst(1.0),
-        };
-        hydrogen_bonding::energy_within_reach(p, pair, &eps)
+        hydrogen_bonding::energy_within_reach(p, pair, &self.eps(p, &pair.d.x))
+    }
+}
+
+impl HydrogenBonding {
+    /// The strength in f1: `eps_hb`, or 1 when sequence-dependent (the pair's `hydr_X_Y`
+    /// multiplies the energy). `like` gives the number type.
+    pub(crate) fn eps<T: Real>(&self, p: &impl ParamSource<T>, like: &T) -> T {
+        match self.sequence {
+            None => p.p("eps_hb"),
+            Some(_) => like.cst(1.0),
+        }
     }
 }

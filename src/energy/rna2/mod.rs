@@ -27,8 +27,15 @@
 //! against `rna2-avg-12bp-T300-salt1.0` and against `extra-rna2-avg-nicked-jittered-12bp-T300-salt1.0`
 //! (a nick and jittered frames: coaxial stacking, excluded volume, half charges).
 //!
-//! MD with this model takes its forces from the users' terms' dual numbers (one 9-direction
-//! evaluation per pair) and is about 12 times slower than oxDNA's (BENCHMARKS.md).
+//! **MD forces.** Each term's energy is a spec of (feature, factor) with its factors (the DNA
+//! terms' where the form is oxDNA's: excluded volume, H-bonding, coaxial stacking, Debye–Hückel,
+//! FENE; its own for stacking and cross-stacking, `stacking::SPEC` and `cross_stacking::SPEC`).
+//! The MD force kernel recognises these eight terms in a model and evaluates the same specs and
+//! factors as it does the DNA terms' (factors built once per parameter set, separations shared,
+//! radial checks on squared distances), instead of the users'-term route of one 9-direction dual
+//! number per pair; a unit test holds the two routes equal on the reference frames. oxRNA2 MD is
+//! then 1.2–1.6 times oxDNA's speed (BENCHMARKS.md; it was 12 times slower). Energies, parameter
+//! gradients and Monte Carlo still evaluate the terms through the users'-term API.
 //!
 //! **Sequence dependence** ([`SequenceDependence`], oxDNA's `use_average_seq = false`): stacking,
 //! H-bonding (with the G–U wobble pair) and cross-stacking take a strength per base step or pair,
@@ -38,14 +45,14 @@
 //!
 //! Not here: oxDNA's optional mismatch repulsion (off by default there).
 
-mod coaxial_stacking;
-mod cross_stacking;
-mod debye;
-mod excluded_volume;
-mod fene;
-mod hydrogen_bonding;
+pub(crate) mod coaxial_stacking;
+pub(crate) mod cross_stacking;
+pub(crate) mod debye;
+pub(crate) mod excluded_volume;
+pub(crate) mod fene;
+pub(crate) mod hydrogen_bonding;
 mod sequence;
-mod stacking;
+pub(crate) mod stacking;
 
 pub use coaxial_stacking::CoaxialStacking;
 pub use cross_stacking::CrossStacking;
@@ -231,7 +238,7 @@ pub const HEADERS: [(&str, &str); 8] = [
 
 /// The RNA sites in the slots of [`crate::energy::terms::Site`]: backbone (in both backbone
 /// slots), the coaxial stacking site, the base ([`super::EnergyTerm::sites`]).
-const SITES: super::SiteOffsets = [[-0.4, 0.0, 0.2], [-0.4, 0.0, 0.2], [0.34, 0.0, 0.0], [0.4, 0.0, 0.0]];
+pub(crate) const SITES: super::SiteOffsets = [[-0.4, 0.0, 0.2], [-0.4, 0.0, 0.2], [0.34, 0.0, 0.0], [0.4, 0.0, 0.0]];
 
 /// An oxRNA2 parameter with its default.
 fn spec(name: impl Into<String>, default: f64) -> ParamSpec {

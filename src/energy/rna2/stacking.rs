@@ -14,15 +14,15 @@
 use super::sequence::STACK_NAMES;
 use super::{angle_specs, spec, specs, SequenceDependence};
 use crate::energy::comb;
-use crate::energy::functions::{F1, F4, F5};
-use crate::energy::terms::{Pair, Site};
+use crate::energy::functions::{ParamSource, F1, F4, F5};
+use crate::energy::terms::{energy, Axis, Factors, Feature, Pair, Side, Site, Spec};
 use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
 use crate::math::Real;
 use crate::system::Base;
 
 /// Stacking sites and backbone directions, as (a1, a2, a3) components.
-const STACK_3: [f64; 3] = [0.4, 0.1, 0.0];
-const STACK_5: [f64; 3] = [0.124_906_078_525, -0.008_662_749_174_73, 0.0];
+pub(crate) const STACK_3: [f64; 3] = [0.4, 0.1, 0.0];
+pub(crate) const STACK_5: [f64; 3] = [0.124_906_078_525, -0.008_662_749_174_73, 0.0];
 const P3: [f64; 3] = [-0.462_510, -0.528_218, 0.712_089];
 const P5: [f64; 3] = [-0.104_402, -0.841_783, 0.529_624];
 
@@ -87,29 +87,80 @@ impl EnergyTerm for Stacking {
         self.sequence.as_ref().map(|_| STACK_NAMES[q.index()][p.index()])
     }
     fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
-        let (a, b) = (&pair.a, &pair.b);
-        let r_st = pair.d.add(&comb(b, STACK_5)).sub(&comb(a, STACK_3));
-        let n_st = r_st.norm();
-        let eps = match self.sequence {
-            None => {
-                crate::params::strength::eps_stack(p.get("eps_stack_base"), p.get("eps_stack_kt_coeff"), p.get("kt"))
-            }
-            Some(_) => p.get("st_t_dep") * p.get("kt") + 1.0,
+        // the stacking slots hold stack_3 of p and stack_5 of q
+        let pair = Pair {
+            d: pair.d.clone(),
+            sp: [pair.sp[0].clone(), pair.sp[1].clone(), comb(&pair.a, STACK_3), pair.sp[3].clone()],
+            sq: [pair.sq[0].clone(), pair.sq[1].clone(), comb(&pair.b, STACK_5), pair.sq[3].clone()],
+            a: pair.a.clone(),
+            b: pair.b.clone(),
         };
-        let radial = F1::new(p, "stack").eval(&n_st, &eps);
-        if radial.is_zero() {
-            return radial;
+        energy(SPEC, &self.factors(p), &pair, &self.eps(p))
+    }
+}
+
+impl Stacking {
+    /// The strength in f1: ε_st = `eps_stack_base` + `eps_stack_kt_coeff` kT, or (1 + kT
+    /// `st_t_dep`) sequence-dependent (the pair's `stck_X_Y` multiplies the energy).
+    pub(crate) fn eps<T: Real>(&self, p: &impl ParamSource<T>) -> T {
+        match self.sequence {
+            None => crate::params::strength::eps_stack(p.p("eps_stack_base"), p.p("eps_stack_kt_coeff"), p.p("kt")),
+            Some(_) => p.p("st_t_dep") * p.p("kt") + 1.0,
         }
-        let u_st = r_st.div(&n_st);
-        let r_bb = pair.between(Site::Backbone, Site::Backbone);
-        let u_bb = r_bb.div(&r_bb.norm());
-        let f4 = |k: u8, c: T| F4::new(p, "stack", k).eval_cos(&c);
-        radial
-            * f4(5, -a[2].dot(&u_st))
-            * f4(6, -b[2].dot(&u_st))
-            * F5::new(p, "a_stack_1", "neg_cos_phi1_star_stack").eval(&a[1].dot(&u_bb))
-            * F5::new(p, "a_stack_2", "neg_cos_phi2_star_stack").eval(&b[1].dot(&u_bb))
-            * f4(9, -u_bb.dot(&comb(a, P3)))
-            * f4(10, -u_bb.dot(&comb(b, P5)))
+    }
+
+    /// The factors of [`SPEC`].
+    pub(crate) fn factors<T: Real>(&self, p: &impl ParamSource<T>) -> StackingFactors<T> {
+        let f4 = |k: u8| F4::new(p, "stack", k);
+        StackingFactors {
+            f1: F1::new(p, "stack"),
+            theta: [f4(5), f4(6)],
+            phi: [
+                F5::new(p, "a_stack_1", "neg_cos_phi1_star_stack"),
+                F5::new(p, "a_stack_2", "neg_cos_phi2_star_stack"),
+            ],
+            backbone: [f4(9), f4(10)],
+        }
+    }
+}
+
+use Site::{Backbone as Bb, Stack as St};
+
+/// The term, on a pair whose stacking slots hold stack_3 of p and stack_5 of q: f1(|r_st|),
+/// θ5, θ6, φ1, φ2, θB1, θB2.
+pub(crate) const SPEC: Spec = &[&[
+    (Feature::Dist(St, St), 0),
+    (Feature::AxisOnSep(Axis::P(2), St, St, -1.0), 1),
+    (Feature::AxisOnSep(Axis::Q(2), St, St, -1.0), 2),
+    (Feature::AxisOnSep(Axis::P(1), Bb, Bb, 1.0), 3),
+    (Feature::AxisOnSep(Axis::Q(1), Bb, Bb, 1.0), 4),
+    (Feature::CombOnSep(Side::P, P3, Bb, Bb, -1.0), 5),
+    (Feature::CombOnSep(Side::Q, P5, Bb, Bb, -1.0), 6),
+]];
+
+/// The one-dimensional factors of [`SPEC`].
+#[derive(Debug, Clone)]
+pub(crate) struct StackingFactors<T> {
+    f1: F1<T>,
+    theta: [F4<T>; 2],
+    phi: [F5<T>; 2],
+    backbone: [F4<T>; 2],
+}
+
+impl<T: Real> StackingFactors<T> {
+    /// Range of stacking-site separations where the term can be non-zero.
+    pub(crate) fn support(&self) -> (T, T) {
+        self.f1.support()
+    }
+}
+
+impl<T: Real> Factors<T> for StackingFactors<T> {
+    fn factor(&self, k: u8, s: &T, eps: &T) -> T {
+        match k {
+            0 => self.f1.eval(s, eps),
+            1 | 2 => self.theta[k as usize - 1].eval_cos(s),
+            3 | 4 => self.phi[k as usize - 3].eval(s),
+            _ => self.backbone[k as usize - 5].eval_cos(s),
+        }
     }
 }

@@ -15,8 +15,8 @@
 //! with the factors' derivatives from [`crate::math::Dual`] numbers and the features' analytic gradients, for
 //! the forces and torques of molecular dynamics — no autodiff graph in the MD hot path.
 //!
-//! **Why these are not [`EnergyTerm`](crate::energy::EnergyTerm)s.** Users' terms (and oxRNA2's)
-//! are evaluated by the same generic code but take their forces from one 9-direction dual
+//! **Why these are not [`EnergyTerm`](crate::energy::EnergyTerm)s.** Users' terms are evaluated
+//! by the same generic code but take their forces from one 9-direction dual
 //! number per pair and read their parameters by name on every pair; the kernel shares site
 //! separations between terms, skips terms on squared distances and builds each factor once per
 //! parameter set. Measured with non-bonded excluded volume and hydrogen bonding written as
@@ -25,7 +25,9 @@
 //! energies 2.6 times, energy + gradient 1.45 times. The built-in terms therefore stay here, and
 //! `tests/builtin_as_terms.rs` keeps the two systems equal (those two terms through
 //! `EnergyTerm`, on the same specs, factors and shared parameters, against the built-in ones on
-//! every DNA reference case: energies, forces and parameter gradients to 1e-10).
+//! every DNA reference case: energies, forces and parameter gradients to 1e-10). oxRNA2's terms
+//! are users' terms written as specs; the force kernel recognises them and evaluates their specs
+//! as it does these ([`crate::energy::rna2`]).
 
 pub mod coaxial_stacking;
 pub mod cross_stacking;
@@ -185,6 +187,15 @@ pub enum Axis {
     Q(usize),
 }
 
+/// Which nucleotide of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The first, p.
+    P,
+    /// The second, q.
+    Q,
+}
+
 /// A scalar function of a pair's geometry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Feature {
@@ -196,6 +207,9 @@ pub enum Feature {
     AxisOnSep(Axis, Site, Site, f64),
     /// r̂^{X1Y1} · (r̂^{X2Y2} × axis).
     Triple((Site, Site), (Site, Site), Axis),
+    /// sign · (w · r̂^{XY}) with `w = c[0] a1 + c[1] a2 + c[2] a3` of one side's frame (oxRNA2's
+    /// backbone directions p3, p5).
+    CombOnSep(Side, [f64; 3], Site, Site, f64),
 }
 
 /// The products of (feature, factor index) whose sum is a term.
@@ -228,6 +242,14 @@ pub fn feature<T: Real>(pair: &Pair<T>, f: &Feature) -> T {
             let (r1, _) = unit(&pair.between(x1, y1));
             let (r2, _) = unit(&pair.between(x2, y2));
             r1.dot(&r2.cross(axis(pair, u)))
+        }
+        Feature::CombOnSep(side, c, x, y, sign) => {
+            let (rhat, _) = unit(&pair.between(x, y));
+            let frame = match side {
+                Side::P => &pair.a,
+                Side::Q => &pair.b,
+            };
+            crate::energy::comb(frame, c).dot(&rhat) * sign
         }
     }
 }
