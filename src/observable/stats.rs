@@ -47,6 +47,14 @@
 //!    than b is one block (independent copies are then the unit); states left at the end of a
 //!    segment join its last block.
 //!
+//! 4. **Independent copies as a floor.** With at least [`MIN_BLOCKS`] independent copies, the
+//!    jackknife over whole copies (each copy one unit) is computed too, and the larger of the two
+//!    errors is reported. A slow fluctuation of small amplitude (a few per cent of the variance,
+//!    decaying over hundreds of states) hides in the autocorrelation window, which closes at a
+//!    few τ_int of the fast part, yet it makes the means of independent runs differ by more than
+//!    the block errors say: pulled duplexes show it (`tests/mechanics.rs`, README "Mechanics").
+//!    Copies cannot hide it.
+//!
 //! The jackknife SE over B blocks scatters by about 1/√(2(B − 1)), 27 % at B = 8. The error is
 //! flagged ([`Estimate::reliable`] is false; the remedy is a longer simulation or more independent
 //! copies) when fewer than [`MIN_BLOCKS`] blocks of b states fit, and it then comes from the
@@ -179,6 +187,17 @@ pub fn estimate(
     e.block_len = b;
     e.blocks = units.len();
     e.reliable = reliable;
+    // enough independent copies: their scatter bounds the error from below, whatever the
+    // autocorrelation window saw (step 4 of the module docs)
+    if copies >= MIN_BLOCKS && units.len() > copies {
+        let whole = blocks(segments, usize::MAX);
+        let between = jackknife(obs, reducer, table, weights, &total, wsum, &whole);
+        if between > e.std_err {
+            e.std_err = between;
+            e.blocks = whole.len();
+            e.block_len = segments.iter().copied().max().unwrap_or(1);
+        }
+    }
     e
 }
 
@@ -519,6 +538,31 @@ mod tests {
 
         let one = estimate(&Mean, &reducer(), &[vec![1.0]], &[1.0], &[1]);
         assert!(one.std_err.is_nan() && one.tau_int.is_nan() && !one.reliable && one.blocks == 0);
+    }
+
+    /// A slow fluctuation the window misses: each of 16 copies carries its own offset (6 % of
+    /// the variance, constant over the copy) on top of independent states. The block errors see
+    /// only the fast part (τ_int stops near 1); the copies' scatter gives the error of the mean.
+    #[test]
+    fn copies_bound_the_error_of_a_slow_fluctuation_the_window_misses() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(53);
+        let (copies, len, offset_sd) = (16usize, 2000usize, 0.25);
+        let exact = ((1.0 / len as f64 + offset_sd * offset_sd) / copies as f64).sqrt();
+        let mut z = Vec::new();
+        for _ in 0..100 {
+            let mut table = Vec::new();
+            for _ in 0..copies {
+                let offset: f64 = offset_sd * rng.sample::<f64, _>(StandardNormal);
+                table.extend((0..len).map(|_| vec![offset + rng.sample::<f64, _>(StandardNormal)]));
+            }
+            let n = table.len();
+            let e = estimate(&Mean, &reducer(), &table, &vec![1.0 / n as f64; n], &[len; 16]);
+            assert_eq!(e.blocks, copies, "{e:?}");
+            z.push(e.value / e.std_err);
+            assert!((e.std_err / exact - 1.0).abs() < 0.6, "SE {} against {exact}", e.std_err);
+        }
+        let sd = (z.iter().map(|x| x * x).sum::<f64>() / z.len() as f64).sqrt();
+        assert!((0.8..1.25).contains(&sd), "SD of z {sd}: the errors do not cover the copies' scatter");
     }
 
     #[test]
