@@ -146,6 +146,25 @@ pub fn orthonormalize(a1: Vec3, a3: Vec3) -> (Vec3, Vec3, Vec3) {
     (a1, a3.cross(a1), a3)
 }
 
+/// The components of the lab-frame vector `v` along a nucleotide's axes `(a1, a2, a3)`.
+///
+/// oxDNA stores angular momenta this way: the `L` columns of a configuration file are body-frame
+/// components (oxDNA keeps `L` and the torque in the nucleotide's frame and writes `L` as is).
+/// [`from_body`] is the inverse.
+#[must_use]
+#[inline]
+pub fn to_body(axes: &[Vec3; 3], v: Vec3) -> Vec3 {
+    Vec3([axes[0].dot(v), axes[1].dot(v), axes[2].dot(v)])
+}
+
+/// The lab-frame vector whose components along a nucleotide's axes `(a1, a2, a3)` are `b`:
+/// `b₁ a1 + b₂ a2 + b₃ a3`. The inverse of [`to_body`] (up to rounding).
+#[must_use]
+#[inline]
+pub fn from_body(axes: &[Vec3; 3], b: Vec3) -> Vec3 {
+    axes[0] * b.0[0] + axes[1] * b.0[1] + axes[2] * b.0[2]
+}
+
 /// Rotates `v` about the unit `axis` by `angle` radians (Rodrigues' formula).
 #[must_use]
 pub fn rotate(v: Vec3, axis: Vec3, angle: f64) -> Vec3 {
@@ -196,6 +215,21 @@ impl PeriodicBox {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn body_components_are_along_a1_a2_a3() {
+        // a1 = y, a3 = x, so a2 = a3 × a1 = z
+        let axes = [Vec3::new(0.0, 1.0, 0.0), Vec3::new(0.0, 0.0, 1.0), Vec3::new(1.0, 0.0, 0.0)];
+        assert_eq!(to_body(&axes, Vec3::new(1.0, 2.0, 3.0)), Vec3::new(2.0, 3.0, 1.0));
+        assert_eq!(from_body(&axes, Vec3::new(2.0, 3.0, 1.0)), Vec3::new(1.0, 2.0, 3.0));
+        let (a1, a2, a3) = orthonormalize(Vec3::new(1.0, 0.3, -0.2), Vec3::new(0.1, -0.4, 2.0));
+        let axes = [a1, a2, a3];
+        let l = Vec3::new(0.3, -1.2, 0.7);
+        let b = to_body(&axes, l);
+        assert_eq!(b.0[1], a2.dot(l));
+        assert!((from_body(&axes, b) - l).norm() < 1e-15);
+        assert_relative_eq!(b.norm(), l.norm(), epsilon = 1e-15);
+    }
 
     #[test]
     fn orthonormalize_gives_right_handed_frame() {

@@ -11,8 +11,10 @@
 //!
 //! `t` is the step, `b` the box sides, `E` the total, potential and kinetic energy per nucleotide;
 //! each row holds the centre `r`, the backbone→base versor `a1`, the base normal `a3`, the
-//! velocity `v` and the angular momentum `L` (9-column rows without `v`, `L` are accepted, with zero
-//! velocities). A trajectory is frames one after another; [`TrajectoryReader`] streams it one frame
+//! velocity `v` (lab frame) and the angular momentum `L` (9-column rows without `v`, `L` are
+//! accepted, with zero velocities). As in oxDNA v3.7, `L` is written in the nucleotide's own frame:
+//! its components along `a1`, `a2 = a3 × a1` and `a3` (oxDNA integrates `L` and the torques in the
+//! body frame and prints `L` as is); [`crate::geometry::from_body`] turns it into a lab vector. A trajectory is frames one after another; [`TrajectoryReader`] streams it one frame
 //! at a time, so a trajectory of any size is read in constant memory.
 
 use crate::error::{quoted, Error, Result};
@@ -39,7 +41,7 @@ pub struct Configuration {
     pub a3: Vec<Vec3>,
     /// Velocities, `[nucleotides]`.
     pub v: Vec<Vec3>,
-    /// Angular momenta, `[nucleotides]`.
+    /// Angular momenta in the body frame (components along `a1`, `a2`, `a3`), `[nucleotides]`.
     pub l: Vec<Vec3>,
 }
 

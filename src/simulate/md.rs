@@ -1,7 +1,12 @@
 //! Rigid-body molecular dynamics for oxDNA models: velocity Verlet with oxDNA's thermostats.
 //!
 //! Every nucleotide has mass 1 and an isotropic moment of inertia 1 (oxDNA's convention), so the
-//! angular velocity equals the angular momentum `L` (lab frame). One step of length dt:
+//! angular velocity equals the angular momentum `L`. [`MdState`] keeps `L` in the lab frame;
+//! configuration files hold it in the nucleotide's frame (components along a1, a2, a3), as oxDNA
+//! v3.7 reads and writes it, and [`MdState::from_configuration`] / [`MdState::to_configuration`]
+//! convert ([`crate::geometry::from_body`], [`crate::geometry::to_body`]). oxDNA integrates in the
+//! body frame (`L += τ_body dt/2`, then `O ← O R(L)`), which is the same motion. One step of
+//! length dt:
 //!
 //! ```text
 //! v += F dt/2;  r += v dt;  L += τ dt/2;  rotate (a1, a2, a3) by |L| dt about L̂
@@ -25,7 +30,7 @@ use super::external::ExternalForce;
 use crate::energy::neighbors::pairs_within;
 use crate::energy::{EnergyModel, ForceWorkspace, Forces, Frame};
 use crate::error::{Error, Result};
-use crate::geometry::{orthonormalize, rotate, Vec3};
+use crate::geometry::{from_body, orthonormalize, rotate, to_body, Vec3};
 use crate::io::Configuration;
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
@@ -219,15 +224,19 @@ pub struct MdState {
     pub frame: Frame,
     /// Velocities.
     pub v: Vec<Vec3>,
-    /// Angular momenta (lab frame).
+    /// Angular momenta (lab frame; configuration files hold them in the body frame, converted by
+    /// [`MdState::from_configuration`] and [`MdState::to_configuration`]).
     pub l: Vec<Vec3>,
 }
 
 impl MdState {
-    /// From a configuration (orientations repaired as oxDNA does).
+    /// From a configuration (orientations repaired as oxDNA does; `L` turned from the body frame
+    /// of the repaired axes to the lab frame).
     #[must_use]
     pub fn from_configuration(c: &Configuration) -> MdState {
-        MdState { step: c.step, frame: Frame::new(c), v: c.v.clone(), l: c.l.clone() }
+        let frame = Frame::new(c);
+        let l = frame.axes.iter().zip(&c.l).map(|(axes, &l)| from_body(axes, l)).collect();
+        MdState { step: c.step, frame, v: c.v.clone(), l }
     }
 
     /// Copies `other` into `self` without allocating (same number of nucleotides); on two
@@ -255,7 +264,8 @@ impl MdState {
         (0.5 * self.v.iter().map(|v| v.norm2()).sum::<f64>(), 0.5 * self.l.iter().map(|l| l.norm2()).sum::<f64>())
     }
 
-    /// The state as an oxDNA configuration, with energies per nucleotide in its `E =` line.
+    /// The state as an oxDNA configuration, with energies per nucleotide in its `E =` line and `L`
+    /// in the body frame.
     #[must_use]
     pub fn to_configuration(&self, potential: f64) -> Configuration {
         let n = self.v.len() as f64;
@@ -270,7 +280,7 @@ impl MdState {
             a1: self.frame.axes.iter().map(|a| a[0]).collect(),
             a3: self.frame.axes.iter().map(|a| a[2]).collect(),
             v: self.v.clone(),
-            l: self.l.clone(),
+            l: self.frame.axes.iter().zip(&self.l).map(|(axes, &l)| to_body(axes, l)).collect(),
         }
     }
 }
@@ -574,9 +584,12 @@ mod tests {
             a1: (0..n).map(tilt).collect(),
             a3: vec![Vec3::new(0.0, 0.0, 1.0); n],
             v: vec![v; n],
-            l: (0..n).map(l).collect(),
+            l: vec![Vec3::ZERO; n],
         };
-        (model, MdState::from_configuration(&c))
+        // `l` gives lab-frame angular momenta (a file's are body-frame)
+        let mut st = MdState::from_configuration(&c);
+        st.l = (0..n).map(l).collect();
+        (model, st)
     }
 
     /// A generated duplex of `seq` with `params` at kT = `KT`.
@@ -649,7 +662,14 @@ mod tests {
         assert_eq!(c.box_sides, Vec3::new(6.0, 6.0, 6.0));
         // per nucleotide: K = 11.5 / 2, U = −3 / 2
         assert_eq!(c.energy, [-1.5 + 5.75, -1.5, 5.75]);
-        assert_eq!((c.r.clone(), c.v.clone(), c.l.clone()), (st.frame.r.clone(), st.v.clone(), st.l.clone()));
+        assert_eq!((c.r.clone(), c.v.clone()), (st.frame.r.clone(), st.v.clone()));
+        // L is written in the body frame: nucleotide 1's a1 is tilted about a3 = z, and its L is
+        // along z, so its body components are (0, 0, 2) exactly
+        assert_eq!(c.l, vec![Vec3::new(0.0, 0.0, 1.0), Vec3::new(0.0, 0.0, 2.0)]);
+        let mut tilted = c.clone();
+        tilted.l[1] = Vec3::new(1.0, 0.0, 0.0);
+        let a1 = st.frame.axes[1][0];
+        assert!(close(MdState::from_configuration(&tilted).l[1], a1, 1e-15) && a1 != Vec3::new(1.0, 0.0, 0.0));
         for i in 0..2 {
             assert_eq!((c.a1[i], c.a3[i]), (st.frame.axes[i][0], st.frame.axes[i][2]));
             assert!(c.a1[i] != c.a3[i]);
