@@ -14,7 +14,7 @@ use oxgrad::observable::stats::estimate;
 use oxgrad::observable::{feature_table, BasePairs, Observable, PersistenceLength, Reducer};
 use oxgrad::optimize::Params;
 use oxgrad::params::ParamSet;
-use oxgrad::simulate::external::ExternalForce;
+use oxgrad::simulate::external::{pull_apart, ExternalForce};
 use oxgrad::simulate::{MdConfig, NativeSimulator};
 use oxgrad::system::TopologyFormat;
 use oxgrad::trajectory::Trajectory;
@@ -177,20 +177,13 @@ fn pulled_runs(forces: &[f64], steps: u64, params: &ParamSet) -> (EnergyModel, V
     let template = NativeSimulator::of_model("pulled", top, start, model.clone(), MdConfig::with_steps(steps), 200)
         .unwrap()
         .equilibration_steps(10_000);
-    let pull = |p: (usize, usize), f: f64, z: f64| ExternalForce::String {
-        particles: vec![p.0, p.1],
-        f0: oxgrad::units::force_from_pn(f / 2.0),
-        rate: 0.0,
-        dir: Vec3::new(0.0, 0.0, z),
-        dir_as_centre: false,
-    };
     let runs = forces
         .iter()
         .enumerate()
         .map(|(k, &f)| {
             template
                 .clone()
-                .external_forces(vec![pull(first, f, -1.0), pull(last, f, 1.0)])
+                .external_forces(pull_apart(first, last, f, [0.0, 0.0, 1.0]).unwrap().to_vec())
                 .metadata(FORCE_KEY, f)
                 .run_with(params, 100 + k as u64)
                 .unwrap()
@@ -293,6 +286,7 @@ target = 1200.0
                 dir_as_centre: false,
             };
             assert_eq!(sim.forces(), [expected(first, -1.0), expected(last, 1.0)]);
+            assert_eq!(sim.forces(), pull_apart(first, last, f, [0.0, 0.0, 2.0]).unwrap());
         }
     }
     // the objective reads every force's copies; the validation re-simulates each force

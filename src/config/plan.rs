@@ -773,7 +773,7 @@ impl ConfigFile {
     /// middle) and labels its states with their `force` (pN). `None` for other observables.
     fn per_force(&self, i: usize, o: &DifftreConfig, sims: &mut Vec<SimulatorPlan>) -> Result<Option<DifftreConfig>> {
         let key = |k: &str| format!("objective[{i}].{k}");
-        let Some(spec) = o.observable.as_ref().filter(|s| s.pulling().is_some()) else {
+        let Some(pulling) = o.observable.as_ref().and_then(ObservableSpec::pulling) else {
             if o.observables.iter().flatten().any(|s| s.pulling().is_some()) {
                 return Err(self.error(
                     &key("observables"),
@@ -782,15 +782,7 @@ impl ConfigFile {
             }
             return Ok(None);
         };
-        let (forces, axis) = spec
-            .pulling()
-            .unwrap_or_else(|| Ok((Vec::new(), [0.0, 0.0, 1.0])))
-            .map_err(|e| self.error(&key("observable.forces"), e.to_string()))?;
-        let z = crate::geometry::Vec3::new(axis[0], axis[1], axis[2]);
-        if !(z.norm() > 0.0 && z.norm().is_finite()) {
-            return Err(self.error(&key("observable.axis"), "a non-zero direction such as [0, 0, 1]"));
-        }
-        let z = z * (1.0 / z.norm());
+        let (forces, axis) = pulling.map_err(|e| self.error(&key("observable.forces"), e.to_string()))?;
         let mut names = Vec::new();
         for (k, name) in o.simulators.iter().enumerate() {
             let at = format!("objective[{i}].simulators[{k}]");
@@ -818,20 +810,14 @@ impl ConfigFile {
                 if sims.iter().any(|s| s.name == variant) {
                     continue; // another objective expanded it already
                 }
-                let pull = |particles: [usize; 2], dir: crate::geometry::Vec3| ExternalForce::String {
-                    particles: particles.to_vec(),
-                    f0: crate::units::force_from_pn(f / 2.0),
-                    rate: 0.0,
-                    dir,
-                    dir_as_centre: false,
-                };
+                let pulls = crate::simulate::external::pull_apart(first, last, *f, axis)
+                    .map_err(|e| self.error(&key("observable.axis"), e.to_string()))?;
                 let variants = copies
                     .iter()
                     .enumerate()
                     .map(|(c, sim)| {
                         let mut forces = sim.forces().to_vec();
-                        forces.push(pull([first.0, first.1], z * -1.0));
-                        forces.push(pull([last.0, last.1], z));
+                        forces.extend(pulls.iter().cloned());
                         sim.renamed(format!("{variant}.{c}")).external_forces(forces).metadata(FORCE_KEY, *f)
                     })
                     .collect();

@@ -372,6 +372,31 @@ const NOT_IMPLEMENTED: [(&str, &str); 9] = [
     ("meta_coordination", "metadynamics"),
 ];
 
+/// Two oxDNA `string` forces that pull a duplex's end base pairs apart with a tension of
+/// `force_pn` (pN) along `axis` (any non-zero vector): F/2 on each nucleotide of `last` along
+/// +axis and of `first` along −axis, as an objective's `forces` pull its simulators
+/// ([`crate::observable::mechanics`]).
+pub fn pull_apart(
+    first: (usize, usize),
+    last: (usize, usize),
+    force_pn: f64,
+    axis: [f64; 3],
+) -> Result<[ExternalForce; 2]> {
+    let z = Vec3::new(axis[0], axis[1], axis[2]);
+    let norm = z.norm();
+    if !(norm.is_finite() && norm > 0.0) {
+        return Err(Error::invalid("axis", format!("{axis:?}"), "a non-zero direction such as [0, 0, 1]"));
+    }
+    let pull = |(i, j): (usize, usize), dir: Vec3| ExternalForce::String {
+        particles: vec![i, j],
+        f0: crate::units::force_from_pn(force_pn / 2.0),
+        rate: 0.0,
+        dir,
+        dir_as_centre: false,
+    };
+    Ok([pull(first, z * (-1.0 / norm)), pull(last, z * (1.0 / norm))])
+}
+
 /// Reads an oxDNA external forces file for `top`.
 pub fn read(path: &Path, top: &Topology) -> Result<Vec<ExternalForce>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read external forces file", path, e))?;
