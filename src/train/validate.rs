@@ -46,10 +46,12 @@ impl Validation {
                 scope.spawn(|| loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&(s, c)) = jobs.get(k) else { break };
-                    // copy c of each simulator: seeds as with one simulator, so adding a force
-                    // does not change the runs of the others
+                    // copy c of simulator k: the first simulator's seeds are those of a
+                    // validation with one simulator; the others' differ, so that runs at other
+                    // forces are independent of it (copies are the units of their errors)
                     let (sim, c) = (c / self.copies, c % self.copies);
-                    let seed = derive_seed(self.seed, &format!("validation.{c}"), 0);
+                    let tag = if sim == 0 { format!("validation.{c}") } else { format!("validation.{sim}.{c}") };
+                    let seed = derive_seed(self.seed, &tag, 0);
                     let out = self.simulators[sim].run_with(sets[s], seed);
                     if let Ok(mut r) = results.lock() {
                         r[k] = Some(out);
