@@ -227,6 +227,22 @@ fn check_two_nucleotides(
     }
 }
 
+/// A placement of nucleotide 1 bonded to nucleotide 0 (at the origin, axes `ID`): a random
+/// frame, and the backbone sites' separation (site at `back(frame)` from each centre) uniform in
+/// the shell r0 ± delta where FENE is finite; the centre follows by a translation, so the
+/// measure over placements is uniform.
+fn bonded_placement(d: &mut Draw, back: impl Fn(&[Vec3; 3]) -> Vec3, r0: f64, delta: f64) -> Placement {
+    let b = d.frame();
+    let (lo, hi) = (r0 - delta, r0 + delta);
+    let s = loop {
+        let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * hi;
+        if v.norm() < hi && v.norm() > lo {
+            break v;
+        }
+    };
+    (back(&ID) + s - back(&b), b, 1.0)
+}
+
 /// Detailed balance, bonded: a two-nucleotide strand (FENE, excluded volume, stacking) samples
 /// the Boltzmann distribution of its relative placement, with single moves and with VMMC.
 #[test]
@@ -240,19 +256,8 @@ fn a_dimer_samples_the_boltzmann_distribution() {
         "dimer",
         &model,
         &conf,
-        // the backbone sites' separation uniform in the shell where FENE is finite (the
-        // centre follows by a translation: a uniform measure over the placements)
-        |d| {
-            let b = d.frame();
-            let (lo, hi) = (0.7525 - 0.25, 0.7525 + 0.25);
-            let s = loop {
-                let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * hi;
-                if v.norm() < hi && v.norm() > lo {
-                    break v;
-                }
-            };
-            (Vec3::new(-0.4, 0.0, 0.0) + s + b[0] * 0.4, b, 1.0)
-        },
+        // oxDNA1's backbone site is −0.4 a1 from the centre, its FENE finite within 0.7525 ± 0.25
+        |d| bonded_placement(d, |b| b[0] * -0.4, 0.7525, 0.25),
         &["energy", "distance", "a3 alignment"],
         &|m, r, b| vec![m.pair_interaction(0, 1, r, &ID, b), r.norm(), b[2][2]],
     );
@@ -268,24 +273,13 @@ fn an_rna_dimer_samples_the_boltzmann_distribution() {
     // 465 K: stacked and unstacked both visited while the integration keeps over 2000 effective
     // samples (at 435 K it has 1200, at 390 K 260: the stacked well is too narrow for it)
     let model = oxgrad::energy::rna2::model(&top, 0.155, 1.0).unwrap();
-    // oxRNA2's backbone site is −0.4 a1 + 0.2 a3 from the centre, its FENE finite within
-    // 0.761 ± 0.25 of the backbone sites' separation: proposals uniform in that shell
-    let back = |b: &[Vec3; 3]| b[0] * -0.4 + b[2] * 0.2;
     check_two_nucleotides(
         "RNA dimer",
         &model,
         &conf,
-        |d| {
-            let b = d.frame();
-            let (lo, hi) = (0.761_070_781_051 - 0.25, 0.761_070_781_051 + 0.25);
-            let s = loop {
-                let v = Vec3::new(2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0, 2.0 * d.u() - 1.0) * hi;
-                if v.norm() < hi && v.norm() > lo {
-                    break v;
-                }
-            };
-            (back(&ID) + s - back(&b), b, 1.0)
-        },
+        // oxRNA2's backbone site is −0.4 a1 + 0.2 a3 from the centre, its FENE finite within
+        // 0.761 ± 0.25
+        |d| bonded_placement(d, |b| b[0] * -0.4 + b[2] * 0.2, 0.761_070_781_051, 0.25),
         &["energy", "distance", "a3 alignment"],
         &|m, r, b| vec![m.pair_interaction(0, 1, r, &ID, b), r.norm(), b[2][2]],
     );
