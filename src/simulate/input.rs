@@ -16,8 +16,7 @@
 //!   spelling ([`SimRun::unused_keys`]; `oxgrad simulate --strict` makes that an error); a key
 //!   given twice warns (the last value counts, as in oxDNA); settings oxgrad does not implement
 //!   (other `sim_type`s such as forward-flux sampling, `backend = CUDA`, other thermostats, JSON
-//!   force files) are refused by
-//!   name.
+//!   force files) are refused by name.
 //! - A backbone bond stretched to FENE's divergence, or any non-finite energy, stops the run with
 //!   an error naming the step and the nucleotides, and the last good configuration is written to
 //!   `error_conf.dat` beside the input (oxDNA's convention). `max_backbone_force` lets FENE
