@@ -355,6 +355,25 @@ fn two() -> usize {
     2
 }
 
+/// Forces with their unit (`"10pN"`), in pN; a bare number is refused.
+fn parse_forces(forces: &[crate::units::TomlNumberOrString]) -> Result<Vec<f64>> {
+    forces
+        .iter()
+        .map(|f| match f {
+            crate::units::TomlNumberOrString::Text(t) => {
+                crate::units::parse_force_pn(t).map_err(|e| Error::invalid("forces", t, e))
+            }
+            crate::units::TomlNumberOrString::Number(x) => Err(Error::invalid(
+                "forces",
+                x,
+                format!(
+                    "a force needs its unit: write \"{x}pN\" (a bare number could be pN or oxDNA's unit of 48.63 pN)"
+                ),
+            )),
+        })
+        .collect()
+}
+
 fn z_axis() -> [f64; 3] {
     [0.0, 0.0, 1.0]
 }
@@ -387,22 +406,9 @@ impl ObservableSpec {
         match self {
             ObservableSpec::StretchModulus { forces, axis, .. }
             | ObservableSpec::TorsionalModulus { forces, axis, .. }
-            | ObservableSpec::TwistStretchCoupling { forces, axis, .. } => Some(
-                forces
-                    .iter()
-                    .map(|f| match f {
-                        crate::units::TomlNumberOrString::Text(t) => {
-                            crate::units::parse_force_pn(t).map_err(|e| Error::invalid("forces", t, e))
-                        }
-                        crate::units::TomlNumberOrString::Number(x) => Err(Error::invalid(
-                            "forces",
-                            x,
-                            format!("a force needs its unit: write \"{x}pN\" (a bare number could be pN or oxDNA's unit of 48.63 pN)"),
-                        )),
-                    })
-                    .collect::<Result<Vec<f64>>>()
-                    .map(|f| (f, *axis)),
-            ),
+            | ObservableSpec::TwistStretchCoupling { forces, axis, .. } => {
+                Some(parse_forces(forces).map(|f| (f, *axis)))
+            }
             _ => None,
         }
     }
@@ -415,6 +421,11 @@ impl ObservableSpec {
         params: &ParamSet,
         base_dir: &std::path::Path,
     ) -> Result<Box<dyn Observable>> {
+        let modulus =
+            |m, forces: &[crate::units::TomlNumberOrString], exclude: usize, axis| -> Result<Box<dyn Observable>> {
+                let pulled = mechanics::Pulled::new(BasePairs::duplex(top, exclude)?, axis)?;
+                Ok(Box::new(mechanics::ElasticModulus::new(m, pulled, parse_forces(forces)?)?))
+            };
         Ok(match self {
             ObservableSpec::PropellerTwist { exclude_end_pairs } => {
                 Box::new(PropellerTwist::new(BasePairs::duplex(top, *exclude_end_pairs)?))
@@ -455,17 +466,14 @@ impl ObservableSpec {
             ObservableSpec::TotalTwist { exclude_end_pairs } => Box::new(mechanics::TotalTwist(
                 mechanics::Pulled::new(BasePairs::duplex(top, *exclude_end_pairs)?, [0.0, 0.0, 1.0])?,
             )),
-            ObservableSpec::StretchModulus { exclude_end_pairs, .. }
-            | ObservableSpec::TorsionalModulus { exclude_end_pairs, .. }
-            | ObservableSpec::TwistStretchCoupling { exclude_end_pairs, .. } => {
-                let modulus = match self {
-                    ObservableSpec::StretchModulus { .. } => mechanics::Modulus::Stretch,
-                    ObservableSpec::TorsionalModulus { .. } => mechanics::Modulus::Torsion,
-                    _ => mechanics::Modulus::TwistStretch,
-                };
-                let (forces, axis) = self.pulling().unwrap_or_else(|| Ok((Vec::new(), [0.0, 0.0, 1.0])))?;
-                let pulled = mechanics::Pulled::new(BasePairs::duplex(top, *exclude_end_pairs)?, axis)?;
-                Box::new(mechanics::ElasticModulus::new(modulus, pulled, forces)?)
+            ObservableSpec::StretchModulus { forces, exclude_end_pairs, axis } => {
+                modulus(mechanics::Modulus::Stretch, forces, *exclude_end_pairs, *axis)?
+            }
+            ObservableSpec::TorsionalModulus { forces, exclude_end_pairs, axis } => {
+                modulus(mechanics::Modulus::Torsion, forces, *exclude_end_pairs, *axis)?
+            }
+            ObservableSpec::TwistStretchCoupling { forces, exclude_end_pairs, axis } => {
+                modulus(mechanics::Modulus::TwistStretch, forces, *exclude_end_pairs, *axis)?
             }
             ObservableSpec::MeltingTemperature { .. } => {
                 return Err(Error::invalid(
