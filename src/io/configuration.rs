@@ -115,6 +115,7 @@ pub struct TrajectoryReader<R> {
     line: usize,
     buf: String,
     done: bool,
+    frames: usize,
 }
 
 impl TrajectoryReader<BufReader<File>> {
@@ -129,7 +130,7 @@ impl TrajectoryReader<BufReader<File>> {
 impl<R: BufRead> TrajectoryReader<R> {
     /// Reads from any buffered source; `source` names it in error messages.
     pub fn new(input: R, source: impl Into<PathBuf>, n: usize) -> Self {
-        TrajectoryReader { input, source: source.into(), n, line: 0, buf: String::new(), done: false }
+        TrajectoryReader { input, source: source.into(), n, line: 0, buf: String::new(), done: false, frames: 0 }
     }
 
     /// The next frame; the end of the input is an error (for files that must hold a frame).
@@ -272,12 +273,26 @@ impl<R: BufRead> TrajectoryReader<R> {
                     quoted(&row),
                 ));
             }
+            // only the end of the file can end a line without its newline; in a trajectory (a
+            // second frame or later) that is a file cut while being written, possibly inside this
+            // row's last number. A single configuration may lack it (files written by hand).
+            if k + 1 == n && !row.ends_with('\n') && self.frames > 0 {
+                return Err(Error::parse(
+                    &self.source,
+                    self.line,
+                    "a newline after the last row of a frame (a trajectory cut while being written, \
+                     e.g. by a killed run, can end inside a number); if the file is complete, end it \
+                     with a newline, otherwise remove its incomplete last frame",
+                    "the end of the file",
+                ));
+            }
             r.push(vec(0));
             a1.push(vec(3));
             a3.push(vec(6));
             v.push(vec(9));
             l.push(vec(12));
         }
+        self.frames += 1;
         Ok(Some(Configuration { step, box_sides, energy, r, a1, a3, v, l }))
     }
 }
@@ -442,5 +457,21 @@ mod tests {
             "x.dat:10: expected 2 nucleotide rows (frame starting at line 6 is truncated, or the topology does not match), found 1 rows, then a new frame"
         );
         assert_eq!(out.len(), 2, "reading stops after an error");
+    }
+
+    #[test]
+    fn a_trajectory_cut_inside_its_last_number_is_refused() {
+        // a kill while the second frame was written: its last number lost two digits and the newline
+        let cut = format!("{FRAME}{}", FRAME.replace("t = 5", "t = 10").replace("0.25\n", "0."));
+        let out = read_all(&cut, 2);
+        assert!(out[0].is_ok());
+        let e = out[1].as_ref().unwrap_err().to_string();
+        assert!(e.starts_with("x.dat:10: expected a newline after the last row of a frame"), "{e}");
+        assert!(e.contains("found the end of the file"), "{e}");
+        // the same frame whole, and a single configuration without its final newline, are read
+        assert_eq!(read_all(&format!("{FRAME}{}", FRAME.replace("t = 5", "t = 10")), 2).len(), 2);
+        let single = read_all(FRAME.trim_end(), 2);
+        assert_eq!(single.len(), 1);
+        assert_eq!(single[0].as_ref().unwrap().l[1], Vec3::new(0.0, 0.0, 0.25));
     }
 }
