@@ -657,7 +657,7 @@ mod tests {
             store: Arc::new(crate::optimize::store::ObjectStore::default()),
         };
         pool.start(Arc::new(registry)).unwrap();
-        let mut cpu = |id: JobId, cpus: f64| {
+        let cpu = |id: JobId, cpus: f64| {
             let mut j = job(id, 0.0);
             j.resources.cpus = cpus;
             j

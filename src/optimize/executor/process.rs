@@ -508,11 +508,12 @@ fn kill_group(pgid: u32, signal: &str) {
 
 impl ProcessPool {
     /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
-    /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
-    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE` or `SLURM_GPUS`), each task a job step started by `srun`
-    /// (srun options from the `custom.slurm` hints).
+    /// nodes, each with the CPUs, memory and GPUs the job holds there (`scontrol show job -d
+    /// $SLURM_JOB_ID`), each task a job step on one node started by `srun` (srun options from the
+    /// `custom.slurm` hints); a task whose node is lost runs again on another.
     ///
-    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
+    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset), no `srun`, or
+    /// `scontrol` cannot show the job.
     pub fn slurm() -> Result<ProcessPool> {
         let a = super::slurm::allocation()?;
         let mut workers = Workers::this_program()?;

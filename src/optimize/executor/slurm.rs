@@ -1,16 +1,24 @@
-//! The Slurm executor: inside an allocation (`sbatch`, `salloc`), each task is a job step,
-//! `srun --exact -n1 -N1 -c<num_cpus> --mem=<mem_mb>M [--gpus=<num_gpus>] <this program>`,
-//! running a worker ([`super::worker`]) exactly as the process pool does: retries, failure
-//! reports, environment and logs are the same. Slurm enforces each step's CPUs and memory (a step
-//! over its `--mem` is killed and reported); the pool also counts the allocation's CPUs, memory
-//! and GPUs so that surplus tasks wait in the driver instead of piling up as pending steps. A
-//! step gets whole GPUs (`num_gpus = 0.5` asks `--gpus=1`): Slurm does not share a device
-//! between steps, so fractions pack onto devices only under the thread and process executors.
+//! The Slurm executor: inside an allocation (`sbatch`, `salloc`), each task is a job step on one
+//! node, `srun --exact -n1 -N1 --nodelist=<node> -c<num_cpus> --mem=<mem_mb>M [--gpus=<num_gpus>]
+//! <this program>`, running a worker ([`super::worker`]) exactly as the process pool does:
+//! retries, failure reports, environment and logs are the same. Slurm enforces each step's CPUs
+//! and memory (a step over its `--mem` is killed and reported); the pool counts each node's CPUs,
+//! memory and GPUs (what `scontrol show job -d` says the job holds there) and places a task on
+//! the node with the most free CPUs that holds it, so that surplus tasks wait in the driver
+//! instead of piling up as pending steps, and a step never spans nodes. A step gets whole GPUs
+//! (`num_gpus = 0.5` asks `--gpus=1`): Slurm does not share a device between steps, so fractions
+//! pack onto devices only under the thread and process executors.
+//!
+//! A node lost while a task runs there (its state DOWN, FAIL or NOT_RESPONDING, or srun's "Node
+//! failure") takes no more tasks, and the task runs again on another node ([`crate::Error::NodeLost`]);
+//! the job must outlive the node: `sbatch --no-kill`, which `oxgrad slurm-script` writes for
+//! several nodes. Each task's record names the node of each attempt ([`super::TaskRun::nodes`]).
 //!
 //! Options under a task's `custom.slurm` hints go to `srun` verbatim: `{ constraint = "avx512" }`
-//! becomes `--constraint=avx512`, `{ overcommit = true }` becomes `--overcommit`. The spool directory
-//! must be one every node of the allocation sees: by default `oxgrad-spool` in the directory the
-//! driver was started in (set it with [`super::ProcessPool::spool`]).
+//! becomes `--constraint=avx512`, `{ overcommit = true }` becomes `--overcommit`; those that would
+//! choose the step's nodes or tasks (`nodes`, `nodelist`, `ntasks`, …) are refused. The spool
+//! directory must be one every node of the allocation sees: by default `oxgrad-spool` in the
+//! directory the driver was started in (set it with [`super::ProcessPool::spool`]).
 //!
 //! `oxgrad slurm-script CONFIG` writes an `sbatch` script for a configuration.
 
