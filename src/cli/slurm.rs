@@ -91,6 +91,14 @@ pub fn slurm_script(a: &SlurmScriptArgs) -> Result<()> {
     if nodes == 0 {
         return Err(Error::invalid("--nodes", "0", "a job needs at least one node: give --nodes 1 or more"));
     }
+    if nodes > 1 && a.gpus.is_none() && plan.file.config.executor.gpus().is_some() {
+        return Err(plan.file.error(
+            "executor.gpus",
+            format!(
+                "names the GPUs of one machine, and the job asks for {nodes} nodes: remove the key (each node's GPUs are those Slurm gives the job there), or give slurm-script --gpus N for the whole job"
+            ),
+        ));
+    }
     // per node: an even share, and at least what the largest task needs (a step never spans nodes)
     let hints = || {
         let sims = plan.simulators.iter().flat_map(|s| s.simulators()).map(|s| s.hints().clone());
