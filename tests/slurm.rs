@@ -383,6 +383,36 @@ fn final_params(run: &Path) -> BTreeMap<String, f64> {
     out
 }
 
+/// Per-node GPUs (each node of the CI cluster has one stand-in GPU): three one-GPU tasks in an
+/// allocation of three nodes with a GPU each run at once, each on its own node, with the GPU
+/// Slurm bound there; a task of two GPUs, which no node has, is refused before it runs.
+#[test]
+#[ignore = "needs the three-node Slurm cluster (.ci/slurm-multi.sh start)"]
+fn multi_node_gpus_are_counted_per_node() {
+    const TEST: &str = "multi_node_gpus_are_counted_per_node";
+    if !inside() {
+        multi_cluster_up();
+        in_allocation(TEST, &["-N3", "--ntasks-per-node=1", "-c1", "--gpus-per-node=1", "--mem-per-cpu=300M"]);
+        return;
+    }
+    let gpu = |name: &str, g: f64| {
+        let mut t = Timed::new(name, 2000, 1, Some(100));
+        t.hints.num_gpus = Some(g);
+        t
+    };
+    let (spans, tasks) = run_tasks(TEST, (0..3).map(|k| gpu(&format!("gpu{k}"), 1.0)).collect()).unwrap();
+    assert_eq!(max_overlap(&spans), 3, "{spans:?}");
+    let nodes: std::collections::BTreeSet<&str> = spans.iter().map(|s| s["node"].as_str().unwrap()).collect();
+    assert_eq!(nodes.len(), 3, "one GPU task per node: {spans:?}");
+    assert!(spans.iter().all(|s| s["step_gpus"] == "0" && s["gpus"] == "0"), "{spans:?}");
+    for s in &spans {
+        let name = s["step_id"].as_str().unwrap();
+        assert!(tasks.iter().any(|t| t.nodes.last().map(String::as_str) == s["node"].as_str()), "{name}: {tasks:?}");
+    }
+    let err = run_spans(TEST, vec![gpu("two", 2.0)]).unwrap_err().to_string();
+    assert!(err.contains("it needs 1 CPUs, 2 GPUs and 100 MB on one node, and no node of the allocation has that much (node1: 1 CPUs, 1 GPUs, 300 MB"), "{err}");
+}
+
 /// `oxgrad slurm-script --nodes 3` and sbatch: the job has three nodes, its steps run on more
 /// than one of them (each task's node in metrics.jsonl, as its step's SLURMD_NODENAME), and the
 /// final parameters are those of the thread executor on the same configuration.
