@@ -140,6 +140,21 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The node a task ran on was lost (its Slurm state DOWN, FAIL or NOT_RESPONDING): the pool
+    /// places the task on another node of the allocation; this is the task's end only when no node
+    /// that can hold it is left.
+    #[error("node {node} was lost while it ran task '{task}' (Slurm shows it {state}){}", if let Some(w) = why_not_elsewhere { format!(", and the task cannot run elsewhere: {w}") } else { String::new() })]
+    NodeLost {
+        /// The node's name.
+        node: String,
+        /// `simulator_run:NAME` or `objective_compute:NAME`.
+        task: String,
+        /// Its state, as `scontrol show node` gives it (`DOWN+NOT_RESPONDING`).
+        state: String,
+        /// Why no other node could take the task, when none could.
+        why_not_elsewhere: Option<String>,
+    },
+
     /// An external program (oxDNA, a user's simulator) that could not be started or failed:
     /// which program, how it ended and the end of what it printed.
     #[error("'{program}' {detail}")]

@@ -257,6 +257,37 @@ fn the_slurm_executor_outside_an_allocation_says_what_to_do() {
     std::fs::write(dir.path().join("g.toml"), format!("{with_gpus}\n[executor]\nkind = \"slurm\"\ngpus = 4\n"))
         .unwrap();
     assert_eq!(gpus(&[]), "#SBATCH --gpus=4");
+    // on several nodes (`--nodes`, else `[executor] nodes`): CPUs and GPUs spread per node, each
+    // node with at least the largest task's, and a job that outlives a lost node; `[executor]
+    // gpus` names one machine's GPUs and is refused there
+    let refused = oxgrad(&["slurm-script", "g.toml", "--nodes", "2"], dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        "error: g.toml:32: executor.gpus: names the GPUs of one machine, and the job asks for 2 nodes: remove the key (each node's GPUs are those Slurm gives the job there), or give slurm-script --gpus N for the whole job"
+    );
+    std::fs::write(dir.path().join("g.toml"), format!("{with_gpus}\n[executor]\nkind = \"slurm\"\nnodes = 3\n"))
+        .unwrap();
+    let script = |args: &[&str]| {
+        let out = oxgrad(&[&["slurm-script", "g.toml"], args].concat(), dir.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.lines()
+            .filter(|l| l.starts_with("#SBATCH --") && !l.contains("--output") && !l.contains("--job-name"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        script(&[]),
+        "#SBATCH --nodes=3 #SBATCH --ntasks-per-node=1 #SBATCH --no-kill #SBATCH --cpus-per-task=1 #SBATCH --mem-per-cpu=2000M #SBATCH --gpus-per-node=1"
+    );
+    assert_eq!(
+        script(&["--nodes", "2", "--cpus", "6", "--gpus", "4"]),
+        "#SBATCH --nodes=2 #SBATCH --ntasks-per-node=1 #SBATCH --no-kill #SBATCH --cpus-per-task=3 #SBATCH --mem-per-cpu=2000M #SBATCH --gpus-per-node=2"
+    );
+    assert_eq!(
+        script(&["--nodes", "1"]),
+        "#SBATCH --nodes=1 #SBATCH --ntasks=1 #SBATCH --cpus-per-task=2 #SBATCH --mem-per-cpu=2000M #SBATCH --gpus=2"
+    );
     // a configuration for another executor is refused
     std::fs::write(dir.path().join("t.toml"), SHORT).unwrap();
     let refused = oxgrad(&["slurm-script", "t.toml"], dir.path());

@@ -306,9 +306,13 @@ pub struct ProcessExecutorConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlurmExecutorConfig {
-    /// GPUs handed out to tasks (default: the allocation's).
+    /// GPUs handed out to tasks (default: the allocation's; one node only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpus: Option<usize>,
+    /// Nodes `oxgrad slurm-script` asks for (default 1): the tasks' CPUs and GPUs are spread over
+    /// them. The run itself uses the nodes of whatever allocation it is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
     /// The spool directory, which every node must see (default: `oxgrad-spool` in the current
     /// directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -606,7 +610,7 @@ mod tests {
         assert_eq!(toml::from_str::<SimulatorConfig>(&back).unwrap(), s);
         let e: ExecutorConfig = toml::from_str("cpus = 2\n").unwrap();
         assert_eq!(e, ExecutorConfig::Thread(ThreadExecutorConfig { cpus: Some(2), gpus: None }));
-        assert_eq!(tagged::keys_of::<SlurmExecutorConfig>(), ["gpus", "spool"]);
+        assert_eq!(tagged::keys_of::<SlurmExecutorConfig>(), ["gpus", "nodes", "spool"]);
         let head = "[model]\nkind = \"dna1\"\n[optimizer]\nsteps = 1\n[[simulator]]\nname = \"d\"\n";
         for (rest, expect) in [
             ("", "c.toml:5: simulator[0]: missing required key 'kind'"),

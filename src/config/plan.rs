@@ -1232,10 +1232,20 @@ impl Plan {
                 })?;
                 // the allocation's GPUs, unless the configuration names a number
                 let pool = match e.gpus {
+                    Some(_) if pool.node_names().len() > 1 => {
+                        return Err(self.file.error(
+                            "executor.gpus",
+                            format!(
+                                "names the GPUs of one machine, and this allocation has {} nodes ({}), each with the GPUs Slurm gave it there: remove the key, and ask sbatch for GPUs per node (--gpus-per-node)",
+                                pool.node_names().len(),
+                                pool.node_names().join(",")
+                            ),
+                        ))
+                    }
                     Some(g) => pool.gpu_devices(devices(Some(g))?),
                     None => pool,
                 };
-                self.check_gpus("slurm", pool.devices().len())?;
+                self.check_gpus("slurm", pool.gpus_per_node())?;
                 opt.executor(with_spool(pool, &e.spool))
             }
             ExecutorConfig::Thread(e) => {

@@ -106,6 +106,7 @@ pub(super) fn step(opt: &mut Optimization, params: &Params, state: OptimizerStat
             step: state.step,
             resources: Resources { cpus: num("num_cpus", 1.0), gpus: num("num_gpus", 0.0), mem_mb: num("mem_mb", 0.0) },
             max_retries: num("max_retries", 0.0) as u32,
+            attempts_made: 0,
             env,
             options: o,
         }

@@ -11,10 +11,11 @@
 //! The page asks for the JSON every second and redraws: where the run stands, the last step's
 //! loss, observables ± standard error, n_eff and parameters, the report's charts of every step
 //! (rendered by [`super::report::RunView::sections`], the same as `report.html`), the task
-//! timeline with workers and the CPUs, GPUs and memory each task reserved (and the memory its
-//! worker process used, under the process executor), failed and retried
-//! tasks, and the last lines each task's worker logged (from `run.log`, which `oxgrad optimize`
-//! writes; a run started from Rust has none unless its program writes one).
+//! timeline with workers (under Slurm, with the node of each attempt) and the CPUs, GPUs and
+//! memory each task reserved (and the memory its worker process used, under the process
+//! executor), failed and retried tasks, and the last lines each task's worker logged (from
+//! `run.log`, which `oxgrad optimize` writes; a run started from Rust has none unless its program
+//! writes one).
 //!
 //! The server only reads the run directory; the run never waits for it. Each client has a thread
 //! with 5 s read and write timeouts, at most [`MAX_CLIENTS`] are served at once (more are turned
@@ -302,7 +303,7 @@ fn fingerprint(dir: &Path, files: &[&str]) -> Fingerprint {
 /// | `steps_done`, `total_steps` | evaluated steps, planned updates |
 /// | `step` | the last evaluated step (`null` before the first) |
 /// | `last` | its record (a `metrics.jsonl` line: loss, objectives, params, grads, tasks) |
-/// | `tasks` | every task of the evaluated steps: task, step, worker, start, end, attempts, cpus, gpus, mem_mb (reserved), peak_mem_mb (used, where measured), ok |
+/// | `tasks` | every task of the evaluated steps: task, step, worker, start, end, attempts, cpus, gpus, mem_mb (reserved), peak_mem_mb (used, where measured), nodes (under Slurm, the node of each attempt), ok |
 /// | `failures` | those that failed or were retried |
 /// | `warnings` | the last warnings and errors of `run.log` |
 /// | `logs` | `[{source, lines}]`: the last lines of each task's worker (and of the driver) |
@@ -458,9 +459,9 @@ el('neff').textContent=ne.join(', ');el('obs').textContent=ob.join('; ');
 el('params').textContent=Object.keys(last.params).map(function(k){{return k+' = '+fmt(last.params[k]);}}).join(', ');
 }}
 var t0=d.tasks.length?Math.min.apply(null,d.tasks.map(function(t){{return t.start;}})):0;
-fill('tasks',rows(['task','step','worker','start (s)','seconds','attempts','CPUs','GPUs','memory reserved (MB)','peak memory (MB)','ok'],d.tasks.slice(-40).reverse().map(function(t){{return [t.task,t.step,t.worker,t.start-t0,t.end-t.start,t.attempts,t.cpus,t.gpus,t.mem_mb||'–',t.peak_mem_mb,t.ok?'yes':'FAILED'];}})));
+fill('tasks',rows(['task','step','worker','start (s)','seconds','attempts','CPUs','GPUs','memory reserved (MB)','peak memory (MB)','ok'],d.tasks.slice(-40).reverse().map(function(t){{return [t.task,t.step,t.worker+(t.nodes?' on '+t.nodes.join(', '):''),t.start-t0,t.end-t.start,t.attempts,t.cpus,t.gpus,t.mem_mb||'–',t.peak_mem_mb,t.ok?'yes':'FAILED'];}})));
 var f=document.createElement('div');
-if(d.failures.length)f.appendChild(rows(['task','step','worker','attempts','ok'],d.failures.map(function(t){{return [t.task,t.step,t.worker,t.attempts,t.ok?'yes, after retries':'FAILED'];}})));
+if(d.failures.length)f.appendChild(rows(['task','step','worker','attempts','ok'],d.failures.map(function(t){{return [t.task,t.step,t.worker+(t.nodes?' on '+t.nodes.join(', '):''),t.attempts,t.ok?'yes, after retries':'FAILED'];}})));
 if(d.warnings.length){{var p=document.createElement('pre');p.className='log';p.textContent=d.warnings.join('\n');f.appendChild(p);}}
 if(!f.childNodes.length){{f.innerHTML='<p class="muted">none</p>';}}fill('failures',f);
 var g=document.createElement('div');d.logs.forEach(function(s){{var h=document.createElement('h3');h.textContent=s.source;var p=document.createElement('pre');p.className='log';p.textContent=s.lines.join('\n');g.appendChild(h);g.appendChild(p);}});

@@ -20,7 +20,7 @@ mod slurm;
 pub mod worker;
 
 pub use inline::Inline;
-pub use pool::{Launcher, LocalPool, Pool, Threads};
+pub use pool::{Launcher, LocalPool, Pool, Slot, Threads};
 pub use process::{ProcessPool, Workers};
 
 use super::store::{Handle, ObjectStore};
@@ -79,6 +79,9 @@ pub struct Job {
     pub resources: Resources,
     /// Re-runs allowed after a failure.
     pub max_retries: u32,
+    /// Attempts already made on a node that was lost (they use none of `max_retries`): the next
+    /// attempt is numbered after them.
+    pub attempts_made: u32,
     /// The task's own environment variables ([`super::SchedulerHints::env`]).
     pub env: Vec<(String, String)>,
     /// Every resolved option of the task (defaults < hints < `custom[engine]` < fixed keys):
@@ -210,12 +213,14 @@ fn out_of_range(what: &str, index: usize) -> Error {
     )
 }
 
-/// Runs `attempt(1)`, `attempt(2)`, … until one succeeds or `job.max_retries` re-runs have
-/// failed (an error or a panic counts as a failure; the last is reported with the task's name),
-/// and times the whole on `worker`. Launchers call this with their own way of running one attempt.
+/// Runs `attempt(1)`, `attempt(2)`, … (numbered after `job.attempts_made`) until one succeeds
+/// or `job.max_retries` re-runs have failed (an error or a panic counts as a failure; the last is
+/// reported with the task's name), and times the whole on `worker`. An attempt that ends with
+/// [`Error::NodeLost`] ends the task at once, as it is, for its pool to place it on another node.
+/// Launchers call this with their own way of running one attempt.
 pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) -> Result<JobOutput>) -> Finished {
     let start = unix_now();
-    let mut n = 0;
+    let mut n = job.attempts_made;
     let result = loop {
         n += 1;
         let err = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt(n))) {
@@ -223,8 +228,11 @@ pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) ->
             Ok(Err(e)) => e,
             Err(panic) => Error::Panicked { message: panic_message(panic.as_ref()) },
         };
+        if matches!(err, Error::NodeLost { .. }) {
+            break Err(err);
+        }
         // a stop request is not a failure to retry
-        if n > job.max_retries || crate::component::stop_requested() {
+        if n - job.attempts_made > job.max_retries || crate::component::stop_requested() {
             break Err(Error::TaskFailed { task: job.task.clone(), attempts: n, source: Box::new(err) });
         }
         tracing::warn!(task = %job.task, attempt = n, "failed, retrying: {err}");
@@ -240,6 +248,7 @@ pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) ->
         gpus: job.resources.gpus,
         mem_mb: job.resources.mem_mb,
         peak_mem_mb: None,
+        nodes: Vec::new(),
         ok: result.is_ok(),
     };
     Finished { id: job.id, result, ran }
@@ -319,6 +328,10 @@ pub struct TaskRun {
     /// over its attempts, MB (sampled every 20 ms; measured by the process executor only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_mem_mb: Option<f64>,
+    /// The node each attempt ran on (Slurm's node name, as the step's `SLURMD_NODENAME` says),
+    /// a node that was lost included; empty off Slurm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
     /// Whether it succeeded.
     pub ok: bool,
 }

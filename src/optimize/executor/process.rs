@@ -26,7 +26,7 @@
 //! # Ok::<(), oxgrad::Error>(())
 //! ```
 
-use super::pool::{Launcher, Pool};
+use super::pool::{Launcher, Pool, Slot};
 use super::slurm::Srun;
 use super::worker::{WireKind, WorkerJob, WorkerResult, WORKER_ENV};
 use super::{run_with_retries, Finished, Job, JobKind, JobOutput, Registry};
@@ -84,12 +84,39 @@ impl Workers {
         self.dir.get().map(PathBuf::as_path)
     }
 
+    /// One attempt of `job` in `slot`; under Slurm, a failure whose node was lost is
+    /// [`Error::NodeLost`].
     fn attempt(
         &self,
         registry: &Registry,
         job: &Job,
         env: &[(String, String)],
-        worker: &str,
+        slot: &Slot<'_>,
+        attempt: u32,
+        peak_mb: &std::cell::Cell<f64>,
+    ) -> Result<JobOutput> {
+        let out = self.attempt_once(registry, job, env, slot, attempt, peak_mb);
+        let (Err(e), Some(_), Some(node)) = (&out, &self.srun, slot.node) else { return out };
+        let stderr = match e {
+            Error::Worker { stderr_tail, .. } => stderr_tail.as_str(),
+            Error::Stopped { .. } => return out,
+            _ => "",
+        };
+        match super::slurm::node_lost(node, stderr) {
+            Some(state) => {
+                tracing::warn!(task = %job.task, node, "attempt {attempt} failed on a lost node ({state}): {e}");
+                Err(Error::NodeLost { node: node.into(), task: job.task.clone(), state, why_not_elsewhere: None })
+            }
+            None => out,
+        }
+    }
+
+    fn attempt_once(
+        &self,
+        registry: &Registry,
+        job: &Job,
+        env: &[(String, String)],
+        slot: &Slot<'_>,
         attempt: u32,
         peak_mb: &std::cell::Cell<f64>,
     ) -> Result<JobOutput> {
@@ -118,7 +145,7 @@ impl Workers {
             objects: dir.join(format!("obs-{n}")),
         };
         write_object(&job_file, &wj)?;
-        let outcome = self.run_worker(job, env, worker, &job_file, peak_mb);
+        let outcome = self.run_worker(job, env, slot, &job_file, peak_mb);
         let _ = std::fs::remove_file(&job_file);
         let result = outcome.and_then(|(pid, code, tail)| {
             if !result_file.exists() && self.srun.is_some() {
@@ -161,14 +188,15 @@ impl Workers {
         &self,
         job: &Job,
         env: &[(String, String)],
-        worker: &str,
+        slot: &Slot<'_>,
         job_file: &Path,
         peak_mb: &std::cell::Cell<f64>,
     ) -> Result<(u32, i32, String)> {
+        let worker = slot.worker;
         let mut cmd = match &self.srun {
             Some(s) => {
                 let mut c = Command::new("srun");
-                c.args(s.args(job)).arg(&self.program);
+                c.args(s.args(job, slot.node)).arg(&self.program);
                 c
             }
             None => Command::new(&self.program),
@@ -293,12 +321,19 @@ impl Launcher for Workers {
         Ok(())
     }
 
-    fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], worker: &str) -> Finished {
+    fn refuse(&self, job: &Job) -> Option<String> {
+        self.srun.as_ref().and_then(|s| s.refuse(job))
+    }
+
+    fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], slot: &Slot<'_>) -> Finished {
         let peak = std::cell::Cell::new(0.0);
         let mut done =
-            run_with_retries(job, worker, |attempt| self.attempt(registry, job, env, worker, attempt, &peak));
+            run_with_retries(job, slot.worker, |attempt| self.attempt(registry, job, env, slot, attempt, &peak));
         if self.srun.is_none() {
             done.ran.peak_mem_mb = Some(peak.get());
+        }
+        if let Some(node) = slot.node {
+            done.ran.nodes = vec![node.to_string(); (done.ran.attempts - job.attempts_made) as usize];
         }
         done
     }
@@ -473,22 +508,18 @@ fn kill_group(pgid: u32, signal: &str) {
 
 impl ProcessPool {
     /// The Slurm executor, for a driver running inside a Slurm allocation: the allocation's
-    /// CPUs, memory and GPUs (from `SLURM_JOB_CPUS_PER_NODE`, `SLURM_MEM_PER_NODE` or
-    /// `SLURM_MEM_PER_CPU`, `SLURM_GPUS_ON_NODE` or `SLURM_GPUS`), each task a job step started by `srun`
-    /// (srun options from the `custom.slurm` hints).
+    /// nodes, each with the CPUs, memory and GPUs the job holds there (`scontrol show job -d
+    /// $SLURM_JOB_ID`), each task a job step on one node started by `srun` (srun options from the
+    /// `custom.slurm` hints); a task whose node is lost runs again on another.
     ///
-    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
+    /// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset), no `srun`, or
+    /// `scontrol` cannot show the job.
     pub fn slurm() -> Result<ProcessPool> {
         let a = super::slurm::allocation()?;
         let mut workers = Workers::this_program()?;
         workers.srun = Some(a.srun);
-        let mut pool = Pool::with_launcher(workers, a.cpus);
-        if let Some(m) = a.memory_mb {
-            pool = pool.memory_mb(m);
-        }
-        if let Some(g) = a.gpus {
-            pool = pool.gpu_devices(g);
-        }
+        let nodes = a.nodes.into_iter().map(|n| (n.name, n.cpus, n.mem_mb, n.gpus)).collect();
+        let pool = Pool::with_nodes(workers, nodes);
         let cwd = std::env::current_dir().map_err(|e| Error::io("find the current directory", ".".as_ref(), e))?;
         Ok(pool.default_spool(cwd.join("oxgrad-spool")))
     }

@@ -1,16 +1,24 @@
-//! The Slurm executor: inside an allocation (`sbatch`, `salloc`), each task is a job step,
-//! `srun --exact -n1 -N1 -c<num_cpus> --mem=<mem_mb>M [--gpus=<num_gpus>] <this program>`,
-//! running a worker ([`super::worker`]) exactly as the process pool does: retries, failure
-//! reports, environment and logs are the same. Slurm enforces each step's CPUs and memory (a step
-//! over its `--mem` is killed and reported); the pool also counts the allocation's CPUs, memory
-//! and GPUs so that surplus tasks wait in the driver instead of piling up as pending steps. A
-//! step gets whole GPUs (`num_gpus = 0.5` asks `--gpus=1`): Slurm does not share a device
-//! between steps, so fractions pack onto devices only under the thread and process executors.
+//! The Slurm executor: inside an allocation (`sbatch`, `salloc`), each task is a job step on one
+//! node, `srun --exact -n1 -N1 --nodelist=<node> -c<num_cpus> --mem=<mem_mb>M [--gpus=<num_gpus>]
+//! <this program>`, running a worker ([`super::worker`]) exactly as the process pool does:
+//! retries, failure reports, environment and logs are the same. Slurm enforces each step's CPUs
+//! and memory (a step over its `--mem` is killed and reported); the pool counts each node's CPUs,
+//! memory and GPUs (what `scontrol show job -d` says the job holds there) and places a task on
+//! the node with the most free CPUs that holds it, so that surplus tasks wait in the driver
+//! instead of piling up as pending steps, and a step never spans nodes. A step gets whole GPUs
+//! (`num_gpus = 0.5` asks `--gpus=1`): Slurm does not share a device between steps, so fractions
+//! pack onto devices only under the thread and process executors.
+//!
+//! A node lost while a task runs there (its state DOWN, FAIL or NOT_RESPONDING, or srun's "Node
+//! failure") takes no more tasks, and the task runs again on another node ([`crate::Error::NodeLost`]);
+//! the job must outlive the node: `sbatch --no-kill`, which `oxgrad slurm-script` writes for
+//! several nodes. Each task's record names the node of each attempt ([`super::TaskRun::nodes`]).
 //!
 //! Options under a task's `custom.slurm` hints go to `srun` verbatim: `{ constraint = "avx512" }`
-//! becomes `--constraint=avx512`, `{ overcommit = true }` becomes `--overcommit`. The spool directory
-//! must be one every node of the allocation sees: by default `oxgrad-spool` in the directory the
-//! driver was started in (set it with [`super::ProcessPool::spool`]).
+//! becomes `--constraint=avx512`, `{ overcommit = true }` becomes `--overcommit`; those that would
+//! choose the step's nodes or tasks (`nodes`, `nodelist`, `ntasks`, …) are refused. The spool
+//! directory must be one every node of the allocation sees: by default `oxgrad-spool` in the
+//! directory the driver was started in (set it with [`super::ProcessPool::spool`]).
 //!
 //! `oxgrad slurm-script CONFIG` writes an `sbatch` script for a configuration.
 
@@ -40,8 +48,19 @@ impl Srun {
         r
     }
 
-    /// `srun`'s options for `job`.
-    pub(crate) fn args(&self, job: &Job) -> Vec<String> {
+    /// Why `job` cannot be a step here: its `custom.slurm` options would place it on several
+    /// nodes, or on nodes of their own, which the executor does not do (it places each step on
+    /// one node of the allocation itself).
+    pub(crate) fn refuse(&self, job: &Job) -> Option<String> {
+        let own = ["nodes", "nodelist", "ntasks", "ntasks-per-node", "exclude", "relative", "distribution"];
+        let k = own.iter().find(|k| job.options.contains_key(**k))?;
+        Some(format!(
+            "its custom.slurm option `{k}` would choose the step's nodes or tasks, and the Slurm executor places each task as one step of one task on one node of the allocation itself (a step never spans nodes): remove the option; to keep tasks off a node, leave it out of the allocation (sbatch --exclude)"
+        ))
+    }
+
+    /// `srun`'s options for `job` on `node` (`--nodelist`).
+    pub(crate) fn args(&self, job: &Job, node: Option<&str>) -> Vec<String> {
         let r = job.resources;
         let mut a = vec![
             "--exact".to_string(),
@@ -54,6 +73,9 @@ impl Srun {
             // job's --export (a site default of NONE would leave the step without it)
             "--export=ALL".into(),
         ];
+        if let Some(n) = node {
+            a.push(format!("--nodelist={n}"));
+        }
         if r.mem_mb > 0.0 {
             a.push(format!("--mem={}M", r.mem_mb.ceil() as u64));
         } else if let (Some(m), false) = (self.default_mem_per_cpu, custom_mem(job)) {
@@ -82,63 +104,88 @@ fn custom_mem(job: &Job) -> bool {
     ["mem", "mem-per-cpu", "mem-per-gpu"].iter().any(|k| job.options.contains_key(*k))
 }
 
-/// Total CPUs of `SLURM_JOB_CPUS_PER_NODE` (`"4(x2),2"` is 4 + 4 + 2).
-fn parse_cpus_per_node(text: &str) -> Option<usize> {
-    let mut total = 0;
-    for part in text.split(',') {
-        let (n, times) = match part.split_once("(x") {
-            Some((n, rest)) => (n, rest.trim_end_matches(')').parse::<usize>().ok()?),
-            None => (part, 1),
-        };
-        total += n.trim().parse::<usize>().ok()? * times;
-    }
-    (total > 0).then_some(total)
-}
-
-fn env_num(key: &str) -> Option<u64> {
-    std::env::var(key).ok().and_then(|v| v.trim().parse().ok())
-}
-
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
-/// The allocation a driver runs in: its CPUs, memory (MB) and GPUs, and how steps are started.
-pub(crate) struct Allocation {
+/// What the job holds on one node: its name, CPUs, memory (MB; `None` when Slurm does not count
+/// memory) and GPUs (their indices on the node, as Slurm's `IDX` gives them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NodeShare {
+    pub(crate) name: String,
     pub(crate) cpus: usize,
-    pub(crate) memory_mb: Option<u64>,
-    /// The GPUs' ids ([`allocated_gpus`]).
-    pub(crate) gpus: Option<Vec<String>>,
+    pub(crate) mem_mb: Option<u64>,
+    pub(crate) gpus: Vec<String>,
+}
+
+/// The allocation a driver runs in: its nodes, and how steps are started.
+pub(crate) struct Allocation {
+    pub(crate) nodes: Vec<NodeShare>,
     pub(crate) srun: Srun,
 }
 
-/// The allocation's GPUs: `SLURM_GPUS_ON_NODE` per node (a batch script's), else `SLURM_GPUS`
-/// (`--gpus=N` or `--gpus=TYPE:N`, as salloc sets it), else those in `SLURM_JOB_GPUS`; their ids
-/// are the driver's `CUDA_VISIBLE_DEVICES` when it lists that many, else `0 … n−1` (Slurm binds a
-/// step's own devices and sets its `CUDA_VISIBLE_DEVICES` itself).
-fn allocated_gpus(nodes: u64) -> Option<Vec<String>> {
-    let n = env_num("SLURM_GPUS_ON_NODE")
-        .map(|g| g * nodes)
-        .or_else(|| std::env::var("SLURM_GPUS").ok().and_then(|v| v.rsplit(':').next()?.trim().parse().ok()))
-        .or_else(|| {
-            std::env::var("SLURM_JOB_GPUS").ok().map(|v| v.split(',').filter(|d| !d.trim().is_empty()).count() as u64)
-        })? as usize;
-    let seen = crate::machine::gpu_devices();
-    Some(if seen.len() == n { seen } else { (0..n).map(|i| i.to_string()).collect() })
+/// Counts a Slurm index list: `0-1,4` is 3 (`0`, `1`, `4`); the indices themselves.
+fn indices(list: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        out.extend((a..=b).map(|i| i.to_string()));
+    }
+    Some(out)
 }
 
-/// Reads the allocation from Slurm's environment (`SLURM_JOB_CPUS_PER_NODE`,
-/// `SLURM_MEM_PER_NODE` or `SLURM_MEM_PER_CPU`, the GPUs as [`allocated_gpus`] says).
+/// The GPUs of a per-node `GRES=` field (`gpu:1(IDX:0)`, `gpu:a100:2(IDX:0-1)`, `gpu(IDX:0,2)`).
+fn gres_gpus(gres: &str) -> Vec<String> {
+    let Some(at) = gres.find("gpu") else { return Vec::new() };
+    let rest = &gres[at..];
+    let (Some(i), Some(j)) = (rest.find("(IDX:"), rest.find(')')) else { return Vec::new() };
+    if j < i {
+        return Vec::new();
+    }
+    indices(&rest[i + 5..j]).unwrap_or_default()
+}
+
+/// The nodes of `scontrol show job -d JOB`: one line per group of nodes with the same share,
+/// `Nodes=node[1-2] CPU_IDs=0-1 Mem=400 GRES=gpu:1(IDX:0)`; `expand` turns a node list
+/// (`node[1-2]`) into names (`scontrol show hostnames`).
+fn parse_job_nodes(text: &str, expand: impl Fn(&str) -> Option<Vec<String>>) -> Option<Vec<NodeShare>> {
+    let mut nodes = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| l.starts_with("Nodes=") && l.contains("CPU_IDs=")) {
+        let field = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key));
+        let cpus = indices(field("CPU_IDs=")?)?.len();
+        let mem_mb = field("Mem=").and_then(|m| m.parse::<u64>().ok()).filter(|&m| m > 0);
+        let gpus = field("GRES=").map(gres_gpus).unwrap_or_default();
+        for name in expand(field("Nodes=")?)? {
+            nodes.push(NodeShare { name, cpus, mem_mb, gpus: gpus.clone() });
+        }
+    }
+    (!nodes.is_empty()).then_some(nodes)
+}
+
+/// `scontrol ARGS`'s output, or why it failed.
+fn scontrol(args: &[&str]) -> std::result::Result<String, String> {
+    let out = std::process::Command::new("scontrol").args(args).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Reads the allocation: its nodes and what the job holds on each, from `scontrol show job -d
+/// $SLURM_JOB_ID` (the per-node CPUs, memory and GPU indices), node lists expanded by `scontrol
+/// show hostnames`.
 ///
-/// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset) or no `srun`.
+/// Fails with what to do when there is no allocation (`SLURM_JOB_ID` unset), no `srun`, or
+/// `scontrol` cannot show the job.
 pub(crate) fn allocation() -> Result<Allocation> {
-    if std::env::var_os("SLURM_JOB_ID").is_none() {
+    let Ok(job) = std::env::var("SLURM_JOB_ID") else {
         return Err(Error::invalid(
             "executor",
             "slurm",
             "this process is not inside a Slurm allocation (SLURM_JOB_ID is not set): submit the run with sbatch (`oxgrad slurm-script CONFIG > run.sh && sbatch run.sh`), start it under salloc, or use the \"process\" executor on this machine",
         ));
-    }
+    };
     if !on_path("srun") {
         return Err(Error::invalid(
             "executor",
@@ -146,34 +193,97 @@ pub(crate) fn allocation() -> Result<Allocation> {
             "srun is not on PATH: load Slurm's module (e.g. `module load slurm`) or add its bin directory to PATH",
         ));
     }
-    let nodes = env_num("SLURM_JOB_NUM_NODES").or_else(|| env_num("SLURM_NNODES")).unwrap_or(1).max(1);
-    let cpus = std::env::var("SLURM_JOB_CPUS_PER_NODE")
-        .ok()
-        .and_then(|t| parse_cpus_per_node(&t))
-        .or_else(|| env_num("SLURM_CPUS_ON_NODE").map(|c| c as usize * nodes as usize))
-        .unwrap_or(1);
-    let memory_mb = env_num("SLURM_MEM_PER_NODE")
-        .map(|m| m * nodes)
-        .or_else(|| env_num("SLURM_MEM_PER_CPU").map(|m| m * cpus as u64));
-    Ok(Allocation {
-        cpus,
-        memory_mb,
-        gpus: allocated_gpus(nodes),
-        srun: Srun { default_mem_per_cpu: memory_mb.map(|m| (m / cpus as u64).max(1)) },
+    let cant = |why: String| {
+        Error::External {
+        program: "scontrol".into(),
+        detail: format!(
+            "could not show the nodes of job {job} (`scontrol show job -d {job}`: {why}): the Slurm executor reads each node's CPUs, memory and GPUs there; check that scontrol is on PATH and reaches the controller"
+        ),
+    }
+    };
+    let shown = scontrol(&["show", "job", "-d", &job]).map_err(cant)?;
+    let nodes = parse_job_nodes(&shown, |list| {
+        scontrol(&["show", "hostnames", list]).ok().map(|t| t.split_whitespace().map(str::to_string).collect())
     })
+    .ok_or_else(|| cant(format!("no per-node line `Nodes=… CPU_IDs=…` in its output:\n{}", shown.trim())))?;
+    // a step without mem_mb gets the smallest share per CPU of any node: it fits wherever it goes
+    let default_mem_per_cpu = nodes.iter().filter_map(|n| Some((n.mem_mb? / n.cpus.max(1) as u64).max(1))).min();
+    Ok(Allocation { nodes, srun: Srun { default_mem_per_cpu } })
+}
+
+/// Whether `node` was lost: its state from `scontrol show node` when that is DOWN, FAIL or
+/// NOT_RESPONDING, or else srun's own word (`Node failure on NODE` in `stderr`).
+pub(crate) fn node_lost(node: &str, stderr: &str) -> Option<String> {
+    let state = scontrol(&["show", "node", node, "-o"])
+        .ok()
+        .and_then(|t| t.split_whitespace().find_map(|w| w.strip_prefix("State=").map(str::to_string)));
+    if let Some(s) = state.as_deref().filter(|s| ["DOWN", "FAIL", "NOT_RESPONDING"].iter().any(|k| s.contains(k))) {
+        return Some(s.to_string());
+    }
+    stderr
+        .contains(&format!("Node failure on {node}"))
+        .then(|| format!("{} (srun: node failure)", state.unwrap_or_default()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `scontrol show job -d` of a job on three nodes (two lines: node[2-3] share one), GPUs
+    /// by index, memory per node; a node list is expanded as `scontrol show hostnames` would.
     #[test]
-    fn cpus_per_node_forms() {
-        assert_eq!(parse_cpus_per_node("4"), Some(4));
-        assert_eq!(parse_cpus_per_node("4(x2),2"), Some(10));
-        assert_eq!(parse_cpus_per_node("16(x3)"), Some(48));
-        assert_eq!(parse_cpus_per_node("x"), None);
-        assert_eq!(parse_cpus_per_node("0"), None);
+    fn per_node_shares_from_scontrol_show_job() {
+        let shown = "JobId=6 JobName=interactive\n   NumNodes=3 NumCPUs=5 NumTasks=3 CPUs/Task=1 ReqB:S:C:T=0:0:*:*\n   TRES=cpu=5,mem=1000M,node=3,billing=5\n     Nodes=node1 CPU_IDs=0-1,4 Mem=600 GRES=gpu:a100:2(IDX:0,2)\n     Nodes=node[2-3] CPU_IDs=0 Mem=200 GRES=\n   MinCPUsNode=1\n";
+        let expand = |l: &str| {
+            Some(match l {
+                "node[2-3]" => vec!["node2".to_string(), "node3".to_string()],
+                other => vec![other.to_string()],
+            })
+        };
+        let nodes = parse_job_nodes(shown, expand).unwrap();
+        let share = |name: &str, cpus, mem, gpus: &[&str]| NodeShare {
+            name: name.into(),
+            cpus,
+            mem_mb: Some(mem),
+            gpus: gpus.iter().map(ToString::to_string).collect(),
+        };
+        assert_eq!(
+            nodes,
+            [share("node1", 3, 600, &["0", "2"]), share("node2", 1, 200, &[]), share("node3", 1, 200, &[])]
+        );
+        // without memory accounting (Mem=0) a node's memory is not counted
+        let one = parse_job_nodes("     Nodes=n7 CPU_IDs=2-5 Mem=0 GRES=gpu:1(IDX:1)", expand).unwrap();
+        assert_eq!(one, [NodeShare { name: "n7".into(), cpus: 4, mem_mb: None, gpus: vec!["1".into()] }]);
+        assert_eq!(parse_job_nodes("JobId=1 NumNodes=1", expand), None);
+        assert_eq!(indices("0-2,7").unwrap(), ["0", "1", "2", "7"]);
+        assert_eq!(gres_gpus("gpu(IDX:0-1)"), ["0", "1"]);
+        assert!(gres_gpus("mps:100").is_empty());
+    }
+
+    #[test]
+    fn options_that_choose_nodes_are_refused_by_name() {
+        let mut job = Job {
+            id: 1,
+            task: "simulator_run:a".into(),
+            kind: super::super::JobKind::Simulate { index: 0 },
+            params: std::sync::Arc::default(),
+            state: serde_json::Map::new(),
+            step: 0,
+            resources: super::super::Resources { cpus: 1.0, gpus: 0.0, mem_mb: 0.0 },
+            max_retries: 0,
+            attempts_made: 0,
+            env: Vec::new(),
+            options: serde_json::Map::new(),
+        };
+        let srun = Srun { default_mem_per_cpu: None };
+        assert_eq!(srun.refuse(&job), None);
+        assert!(srun.args(&job, Some("node2")).contains(&"--nodelist=node2".to_string()));
+        job.options.insert("nodes".into(), 2.into());
+        assert!(
+            srun.refuse(&job).unwrap().starts_with("its custom.slurm option `nodes` would choose"),
+            "{:?}",
+            srun.refuse(&job)
+        );
     }
 
     #[test]
@@ -199,6 +309,7 @@ mod tests {
             step: 0,
             resources: super::super::Resources { cpus: 1.5, gpus: 1.0, mem_mb: 0.0 },
             max_retries: 0,
+            attempts_made: 0,
             env: Vec::new(),
             options,
         };
@@ -220,16 +331,16 @@ mod tests {
             v.extend(custom.iter().map(ToString::to_string));
             v
         };
-        assert_eq!(srun.args(&job), with("--mem-per-cpu=500M"));
+        assert_eq!(srun.args(&job, None), with("--mem-per-cpu=500M"));
         // the task's own custom memory option replaces the default share, and the pool reserves
         // what the step really gets
         assert_eq!(srun.reserve(&job).mem_mb, 1000.0);
         job.options.insert("mem".into(), "4G".into());
-        assert!(srun.args(&job).iter().all(|a| !a.starts_with("--mem-per-cpu")), "{:?}", srun.args(&job));
-        assert!(srun.args(&job).contains(&"--mem=4G".to_string()));
+        assert!(srun.args(&job, None).iter().all(|a| !a.starts_with("--mem-per-cpu")), "{:?}", srun.args(&job, None));
+        assert!(srun.args(&job, None).contains(&"--mem=4G".to_string()));
         assert_eq!(srun.reserve(&job).mem_mb, 0.0);
         job.options.shift_remove("mem");
         job.resources.mem_mb = 1200.0;
-        assert_eq!(srun.args(&job), with("--mem=1200M"));
+        assert_eq!(srun.args(&job, None), with("--mem=1200M"));
     }
 }

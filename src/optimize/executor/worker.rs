@@ -136,6 +136,7 @@ fn serve_job(registry: &Registry, path: &Path) -> Result<bool> {
         step: wj.step,
         resources: super::Resources::default(),
         max_retries: 0,
+        attempts_made: 0,
         env: Vec::new(),
         options: serde_json::Map::new(),
     };
