@@ -28,7 +28,7 @@
 
 use super::pool::{Launcher, Pool, Slot};
 use super::slurm::Srun;
-use super::worker::{WireKind, WorkerJob, WorkerResult, WORKER_ENV};
+use super::worker::{WireKind, WorkerJob, WorkerReport, WorkerResult, WORKER_ENV};
 use super::{run_with_retries, Finished, Job, JobKind, JobOutput, Registry};
 use crate::error::{Error, Result};
 use crate::optimize::store::{read_object, write_object};
@@ -166,11 +166,14 @@ impl Workers {
                     stderr_tail: tail,
                 });
             }
-            Ok((pid, tail, read_object::<WorkerResult>(&result_file)?))
+            Ok((pid, tail, read_object::<WorkerReport>(&result_file)?))
         });
         let _ = std::fs::remove_file(&result_file);
-        let (pid, stderr_tail, result) = result?;
-        match result {
+        let (pid, stderr_tail, report) = result?;
+        if let Some(own) = report.peak_mem_mb {
+            peak_mb.set(peak_mb.get().max(own));
+        }
+        match report.result {
             WorkerResult::Simulated { files, state } => {
                 let handles = files.into_iter().map(|f| registry.store.put_file(f)).collect();
                 Ok(JobOutput::Simulated { handles, state })
@@ -329,7 +332,8 @@ impl Launcher for Workers {
         let peak = std::cell::Cell::new(0.0);
         let mut done =
             run_with_retries(job, slot.worker, |attempt| self.attempt(registry, job, env, slot, attempt, &peak));
-        if self.srun.is_none() {
+        // the sampled tree (worker and children, here) or the worker's own report (anywhere)
+        if self.srun.is_none() || peak.get() > 0.0 {
             done.ran.peak_mem_mb = Some(peak.get());
         }
         if let Some(node) = slot.node {

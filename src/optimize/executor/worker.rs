@@ -62,7 +62,16 @@ pub(crate) enum WireKind {
     Calculate { index: usize, inputs: Vec<PathBuf> },
 }
 
-/// The worker's answer.
+/// The worker's answer and its own peak resident memory (`VmHWM`, MB; `None` where the system
+/// does not say): exact even for a worker that ends before the driver's sampling sees it, and
+/// the only measure of a Slurm step, which runs on another node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WorkerReport {
+    pub result: WorkerResult,
+    pub peak_mem_mb: Option<f64>,
+}
+
+/// What the task gave.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum WorkerResult {
     /// The simulator's observables, one file each, and its new state.
@@ -165,8 +174,15 @@ fn serve_job(registry: &Registry, path: &Path) -> Result<bool> {
         Err(p) => WorkerResult::Failed(format!("panicked: {}", super::panic_message(p.as_ref()))),
     };
     let ok = !matches!(result, WorkerResult::Failed(_));
-    write_object(&wj.result, &result)?;
+    write_object(&wj.result, &WorkerReport { result, peak_mem_mb: own_peak_mem_mb() })?;
     Ok(ok)
+}
+
+/// This process's peak resident memory so far (`VmHWM` of `/proc/self/status`), MB.
+fn own_peak_mem_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim();
+    kb.parse::<f64>().ok().map(|kb| kb / 1024.0)
 }
 
 /// An error and its causes, as one line.
