@@ -140,29 +140,29 @@ impl<R: BufRead> TrajectoryReader<R> {
         })
     }
 
-    /// The next non-blank line, or `None` at the end of the input.
-    fn next_line(&mut self) -> Result<Option<String>> {
+    /// Reads the next non-blank line into `self.buf`; `false` at the end of the input.
+    fn next_line(&mut self) -> Result<bool> {
         loop {
             self.buf.clear();
             let read =
                 self.input.read_line(&mut self.buf).map_err(|e| Error::io("read trajectory", &self.source, e))?;
             if read == 0 {
-                return Ok(None);
+                return Ok(false);
             }
             self.line += 1;
             if !self.buf.trim().is_empty() {
-                return Ok(Some(self.buf.clone()));
+                return Ok(true);
             }
         }
     }
 
     fn header(&mut self, key: &str, start: usize) -> Result<String> {
-        let Some(l) = self.next_line()? else {
+        if !self.next_line()? {
             return Err(self.truncated(start, &format!("a '{key} =' line"), "the end of the file"));
-        };
-        match l.split_once('=') {
+        }
+        match self.buf.split_once('=') {
             Some((k, v)) if k.trim() == key => Ok(v.trim().to_string()),
-            _ => Err(Error::parse(&self.source, self.line, format!("a '{key} = ...' line"), quoted(&l))),
+            _ => Err(Error::parse(&self.source, self.line, format!("a '{key} = ...' line"), quoted(&self.buf))),
         }
     }
 
@@ -188,11 +188,43 @@ impl<R: BufRead> TrajectoryReader<R> {
         Ok(out)
     }
 
+    /// Reads the nucleotide row `k` of the frame starting at line `start` (the line in
+    /// `self.buf`) into `x` (v and L zero in a 9-column row).
+    fn row(&self, start: usize, k: usize, x: &mut [f64; 15]) -> Result<()> {
+        let (row, n) = (&self.buf, self.n);
+        if row.trim_start().starts_with("t ") || row.trim_start().starts_with("t=") {
+            return Err(Error::parse(
+                &self.source,
+                self.line,
+                format!(
+                    "{n} nucleotide rows (frame starting at line {start} is truncated, or the topology does not match)"
+                ),
+                format!("{k} rows, then a new frame"),
+            ));
+        }
+        let f: Vec<&str> = row.split_whitespace().collect();
+        if f.len() != 15 && f.len() != 9 {
+            return Err(Error::parse(
+                &self.source,
+                self.line,
+                "15 columns 'r(3) a1(3) a3(3) v(3) L(3)' (or 9 without v and L)",
+                format!("{} columns in {}", f.len(), quoted(row)),
+            ));
+        }
+        *x = [0.0; 15];
+        for (c, t) in f.iter().enumerate() {
+            x[c] = finite(t).ok_or_else(|| {
+                Error::parse(&self.source, self.line, format!("a finite number in column {}", c + 1), quoted(t))
+            })?;
+        }
+        Ok(())
+    }
+
     fn read_frame(&mut self) -> Result<Option<Configuration>> {
-        let Some(first) = self.next_line()? else {
+        if !self.next_line()? {
             return Ok(None);
-        };
-        let start = self.line;
+        }
+        let (first, start) = (&self.buf, self.line);
         let step = match first.split_once('=') {
             Some((k, v)) if k.trim() == "t" => {
                 let v = v.trim();
@@ -214,7 +246,7 @@ impl<R: BufRead> TrajectoryReader<R> {
                 } else {
                     "a frame header 't = STEP'".to_string()
                 };
-                return Err(Error::parse(&self.source, self.line, expected, quoted(&first)));
+                return Err(Error::parse(&self.source, self.line, expected, quoted(first)));
             }
         };
         let b = self.header("b", start)?;
@@ -233,35 +265,18 @@ impl<R: BufRead> TrajectoryReader<R> {
             Vec::with_capacity(n),
         );
         for k in 0..n {
-            let Some(row) = self.next_line()? else {
+            if !self.next_line()? {
                 return Err(self.truncated(
                     start,
                     &format!("{n} nucleotide rows"),
                     &format!("{k} before the end of the file"),
                 ));
-            };
-            if row.trim_start().starts_with("t ") || row.trim_start().starts_with("t=") {
-                return Err(Error::parse(
-                    &self.source,
-                    self.line,
-                    format!("{n} nucleotide rows (frame starting at line {start} is truncated, or the topology does not match)"),
-                    format!("{k} rows, then a new frame"),
-                ));
-            }
-            let f: Vec<&str> = row.split_whitespace().collect();
-            if f.len() != 15 && f.len() != 9 {
-                return Err(Error::parse(
-                    &self.source,
-                    self.line,
-                    "15 columns 'r(3) a1(3) a3(3) v(3) L(3)' (or 9 without v and L)",
-                    format!("{} columns in {}", f.len(), quoted(&row)),
-                ));
             }
             let mut x = [0.0f64; 15];
-            for (c, t) in f.iter().enumerate() {
-                x[c] = finite(t).ok_or_else(|| {
-                    Error::parse(&self.source, self.line, format!("a finite number in column {}", c + 1), quoted(t))
-                })?;
+            // the common row (plain decimal numbers, ASCII spaces) read directly; any other
+            // row, read or refused, goes through the general reader
+            if !matches!(fast_row(self.buf.as_bytes(), &mut x), Some(9 | 15)) {
+                self.row(start, k, &mut x)?;
             }
             let vec = |i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
             if vec(3).norm2() == 0.0 || vec(6).norm2() == 0.0 {
@@ -269,7 +284,7 @@ impl<R: BufRead> TrajectoryReader<R> {
                     &self.source,
                     self.line,
                     "non-zero orientation vectors a1 and a3",
-                    quoted(&row),
+                    quoted(&self.buf),
                 ));
             }
             r.push(vec(0));
@@ -306,6 +321,103 @@ impl<R: BufRead> Iterator for TrajectoryReader<R> {
 
 fn finite(t: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The numbers of a row of plain decimal numbers separated by ASCII spaces or tabs, written to
+/// `x`, and how many there were; `None` for any other row (more than 15 numbers, a token that
+/// [`decimal`] does not read), which the general reader then reads or refuses.
+fn fast_row(line: &[u8], x: &mut [f64; 15]) -> Option<usize> {
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    let (mut count, mut i) = (0, 0);
+    loop {
+        while i < line.len() && space(line[i]) {
+            i += 1;
+        }
+        if i == line.len() {
+            return Some(count);
+        }
+        *x.get_mut(count)? = decimal(line, &mut i)?;
+        if i < line.len() && !space(line[i]) {
+            return None;
+        }
+        count += 1;
+    }
+}
+
+/// The digits at `t[*i..]` as an integer (`*i` moved past them), wrapping beyond 19 digits.
+#[inline(always)]
+fn digits(t: &[u8], i: &mut usize, mut m: u64) -> u64 {
+    // eight at a time, as fast_float does: all eight bytes ASCII digits, then three multiplies
+    while let Some(chunk) = t.get(*i..*i + 8) {
+        let v = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let high = 0xF0F0_F0F0_F0F0_F0F0;
+        if (v & high) | ((v.wrapping_add(0x0606_0606_0606_0606) & high) >> 4) != 0x3333_3333_3333_3333 {
+            break;
+        }
+        let v = v - 0x3030_3030_3030_3030;
+        let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+        let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+        let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+        m = m.wrapping_mul(100_000_000).wrapping_add(lo.wrapping_add(hi) >> 32);
+        *i += 8;
+    }
+    while let Some(d) = t.get(*i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+        *i += 1;
+    }
+    m
+}
+
+/// The decimal number `[-+]digits[.digits][(e|E)[-+]digits]` at `t[*i..]` (`*i` moved past
+/// it), when its digits, without the point, make an integer m ≤ 2⁵³ and its power of ten p is
+/// within ±22: m·10^p or m/10^−p, one rounding of exact operands (Clinger's fast path), so the
+/// same `f64` as `str::parse`, which is correctly rounded. `None` for anything else (more
+/// digits, other forms), left to `str::parse`.
+fn decimal(t: &[u8], i: &mut usize) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let negative = t.get(*i) == Some(&b'-');
+    if matches!(t.get(*i), Some(b'-' | b'+')) {
+        *i += 1;
+    }
+    let start = *i;
+    let mut m = digits(t, i, 0);
+    let whole = *i - start;
+    let mut fraction = 0;
+    if t.get(*i) == Some(&b'.') {
+        *i += 1;
+        let point = *i;
+        m = digits(t, i, m);
+        fraction = *i - point;
+    }
+    let count = whole + fraction;
+    // at most 19 digits (m < 10¹⁹ fits in a u64, no wrap), at least one
+    if count == 0 || count > 19 {
+        return None;
+    }
+    let mut exponent = 0i64;
+    if matches!(t.get(*i), Some(b'e' | b'E')) {
+        *i += 1;
+        let negative_exponent = t.get(*i) == Some(&b'-');
+        if matches!(t.get(*i), Some(b'-' | b'+')) {
+            *i += 1;
+        }
+        let first = *i;
+        let e = digits(t, i, 0);
+        if *i == first || *i - first > 3 {
+            return None;
+        }
+        exponent = if negative_exponent { -(e as i64) } else { e as i64 };
+    }
+    let p = exponent - fraction as i64;
+    if m > 1 << 53 || p.unsigned_abs() > 22 {
+        return None;
+    }
+    let v = m as f64; // exact: m ≤ 2⁵³
+    let v = if p < 0 { v / POW10[p.unsigned_abs() as usize] } else { v * POW10[p as usize] };
+    Some(if negative { -v } else { v })
 }
 
 /// Writes frames in oxDNA format. Numbers are printed in the shortest form that reads back to
@@ -415,6 +527,66 @@ mod tests {
 
     fn read_all(text: &str, n: usize) -> Vec<Result<Configuration>> {
         TrajectoryReader::new(text.as_bytes(), "x.dat", n).collect()
+    }
+
+    /// The fast reader of numbers gives `str::parse`'s `f64` bit for bit, or leaves the token
+    /// to it: every form and length, written digits of random values included.
+    #[test]
+    fn decimal_is_str_parse_or_nothing() {
+        let mut tokens: Vec<String> = [
+            "0",
+            "-0",
+            "+0",
+            "1.",
+            ".5",
+            ".",
+            "-",
+            "+",
+            "",
+            "1e",
+            "1e+",
+            "1e5",
+            "1E-5",
+            "-1.5e+22",
+            "1e23",
+            "1e-23",
+            "9007199254740992",
+            "9007199254740993",
+            "1234567890123456789",
+            "12345678901234567890",
+            "00000000000000000001",
+            "0.0000000000000000001",
+            "1.5x",
+            "inf",
+            "nan",
+            "1..2",
+            "1e0001",
+            "--1",
+            "12345678.12345678",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for k in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = (state >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((k % 9) as i32 - 4) - 0.5;
+            tokens.push(format!("{v}"));
+            tokens.push(format!("{:.*}", k % 18, v));
+            tokens.push(format!("{v:e}"));
+        }
+        let mut fast = 0;
+        for t in &tokens {
+            let mut i = 0;
+            let got = decimal(t.as_bytes(), &mut i).filter(|_| i == t.len());
+            if let Some(g) = got {
+                fast += 1;
+                assert_eq!(Some(g.to_bits()), t.parse::<f64>().ok().map(f64::to_bits), "{t}");
+            }
+        }
+        assert!(fast > tokens.len() / 2, "{fast} of {} read directly", tokens.len());
     }
 
     #[test]
