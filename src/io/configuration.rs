@@ -347,20 +347,29 @@ fn fast_row(line: &[u8], x: &mut [f64; 15]) -> Option<usize> {
 /// The digits at `t[*i..]` as an integer (`*i` moved past them), wrapping beyond 19 digits.
 #[inline(always)]
 fn digits(t: &[u8], i: &mut usize, mut m: u64) -> u64 {
-    // eight at a time, as fast_float does: all eight bytes ASCII digits, then three multiplies
+    // eight bytes at a time, converted as fast_float converts eight digits: the digits before
+    // the first byte that is not one, shifted up so that the bytes below read as leading zeros
     while let Some(chunk) = t.get(*i..*i + 8) {
-        let v = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let high = 0xF0F0_F0F0_F0F0_F0F0;
-        if (v & high) | ((v.wrapping_add(0x0606_0606_0606_0606) & high) >> 4) != 0x3333_3333_3333_3333 {
-            break;
+        let v = u64::from_le_bytes(chunk.try_into().unwrap_or_default()).wrapping_sub(0x3030_3030_3030_3030);
+        // top bit of a byte set where it is no digit: below '0' it wrapped, above '9' + 0x76
+        // carries into it (a borrow or carry only reaches the bytes after such a byte)
+        let not_digit = (v | v.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+        let n = not_digit.trailing_zeros() as usize / 8;
+        if n == 0 {
+            return m;
         }
-        let v = v - 0x3030_3030_3030_3030;
+        let v = v << (8 * (8 - n) % 64);
         let v = v.wrapping_mul(10).wrapping_add(v >> 8);
         let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
         let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
-        m = m.wrapping_mul(100_000_000).wrapping_add(lo.wrapping_add(hi) >> 32);
-        *i += 8;
+        const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+        m = m.wrapping_mul(SCALE[n]).wrapping_add(lo.wrapping_add(hi) >> 32);
+        *i += n;
+        if n < 8 {
+            return m;
+        }
     }
+    // the last few bytes of the line, one at a time
     while let Some(d) = t.get(*i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
         m = m.wrapping_mul(10).wrapping_add(u64::from(d));
         *i += 1;
