@@ -265,20 +265,32 @@ impl<R: BufRead> TrajectoryReader<R> {
             Vec::with_capacity(n),
         );
         for k in 0..n {
-            if !self.next_line()? {
-                return Err(self.truncated(
-                    start,
-                    &format!("{n} nucleotide rows"),
-                    &format!("{k} before the end of the file"),
-                ));
-            }
             let mut x = [0.0f64; 15];
-            // the common row (plain decimal numbers, ASCII spaces) read directly; any other
-            // row, read or refused, goes through the general reader
-            if !matches!(fast_row(self.buf.as_bytes(), &mut x), Some(9 | 15)) {
-                self.row(start, k, &mut x)?;
+            let vec = |x: &[f64; 15], i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
+            let valid = |x: &[f64; 15]| vec(x, 3).norm2() != 0.0 && vec(x, 6).norm2() != 0.0;
+            // the common row (plain decimal numbers, ASCII spaces, non-zero a1 and a3, a whole
+            // line in the input's buffer) read where it lies; any other row, read or refused, as
+            // a line, through the general reader
+            let buffered = self.input.fill_buf().map_err(|e| Error::io("read trajectory", &self.source, e))?;
+            match fast_row(buffered, &mut x) {
+                Some((9 | 15, len)) if buffered[len - 1] == b'\n' && valid(&x) => {
+                    self.input.consume(len);
+                    self.line += 1;
+                }
+                _ => {
+                    if !self.next_line()? {
+                        return Err(self.truncated(
+                            start,
+                            &format!("{n} nucleotide rows"),
+                            &format!("{k} before the end of the file"),
+                        ));
+                    }
+                    if !matches!(fast_row(self.buf.as_bytes(), &mut x), Some((9 | 15, _))) {
+                        self.row(start, k, &mut x)?;
+                    }
+                }
             }
-            let vec = |i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
+            let vec = |i: usize| vec(&x, i);
             if vec(3).norm2() == 0.0 || vec(6).norm2() == 0.0 {
                 return Err(Error::parse(
                     &self.source,
@@ -323,21 +335,25 @@ fn finite(t: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-/// The numbers of a row of plain decimal numbers separated by ASCII spaces or tabs, written to
-/// `x`, and how many there were; `None` for any other row (more than 15 numbers, a token that
-/// [`decimal`] does not read), which the general reader then reads or refuses.
-fn fast_row(line: &[u8], x: &mut [f64; 15]) -> Option<usize> {
-    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+/// The numbers of the line at the start of `t` (up to its first `\n`, or all of `t`), plain
+/// decimal numbers separated by ASCII spaces or tabs, written to `x`: how many there were and
+/// the length of the line with its `\n` (if any). `None` for any other line (more than 15
+/// numbers, a token that [`decimal`] does not read), which the general reader then reads or
+/// refuses.
+fn fast_row(t: &[u8], x: &mut [f64; 15]) -> Option<(usize, usize)> {
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\r');
     let (mut count, mut i) = (0, 0);
     loop {
-        while i < line.len() && space(line[i]) {
+        while i < t.len() && space(t[i]) {
             i += 1;
         }
-        if i == line.len() {
-            return Some(count);
+        match t.get(i) {
+            None => return Some((count, i)),
+            Some(b'\n') => return Some((count, i + 1)),
+            Some(_) => {}
         }
-        *x.get_mut(count)? = decimal(line, &mut i)?;
-        if i < line.len() && !space(line[i]) {
+        *x.get_mut(count)? = decimal(t, &mut i)?;
+        if i < t.len() && !space(t[i]) && t[i] != b'\n' {
             return None;
         }
         count += 1;
@@ -596,6 +612,22 @@ mod tests {
             }
         }
         assert!(fast > tokens.len() / 2, "{fast} of {} read directly", tokens.len());
+    }
+
+    /// Rows read where they lie in the input's buffer or, split across its end, as lines: the
+    /// same frames for any buffer size.
+    #[test]
+    fn any_buffer_size_reads_the_same_frames() {
+        let path = "tests/data/oxdna/dna1-avg-8bp-T296/trajectory.dat";
+        let frames = |capacity: usize| -> Vec<Configuration> {
+            let f = BufReader::with_capacity(capacity, File::open(path).unwrap());
+            TrajectoryReader::new(f, path, 16).map(Result::unwrap).collect()
+        };
+        let whole = frames(1 << 20);
+        assert_eq!(whole.len(), 10);
+        for capacity in [1, 7, 64, 100, 333, 4096] {
+            assert_eq!(frames(capacity), whole, "buffer of {capacity} bytes");
+        }
     }
 
     #[test]
