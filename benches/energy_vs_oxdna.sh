@@ -119,11 +119,11 @@ EOF
 run() { # prints "cpu wall" (seconds) of a command run in $d: its rusage (user + system), to the µs
   ( cd "$d" && python3 -c '
 import resource, subprocess, sys, time
-t = time.perf_counter()
+# (from just before the run: the interpreter may have had children of its own before)
+r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-w = time.perf_counter() - t
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{r.ru_utime + r.ru_stime:.6f} {w:.6f}")' "$@" )
+w, r = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{r.ru_utime + r.ru_stime - r0.ru_utime - r0.ru_stime:.6f} {w:.6f}")' "$@" )
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 ratio() { python3 -c "print($1 / $2)"; }
