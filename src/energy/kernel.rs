@@ -498,24 +498,24 @@ impl<'a> Pair<'a> {
         }
     }
 
-    /// `e` plus the radial products `list` (slot, factor) of one term whose squared distance
-    /// lies within the factor's squared cut-off `cut2` (excluded volume), times `w`, added in
-    /// order.
+    /// Adds to `e`, as `term`'s, the radial products `list` (slot, factor) of one term whose
+    /// squared distance lies within the factor's squared cut-off `cut2` (excluded volume), times
+    /// `w`, in order.
     #[inline(always)]
-    fn radials<const GRAD: bool, FD: Factors<Dual>, FV: Factors<f64>>(
+    fn radials<const GRAD: bool, E: Energies, FD: Factors<Dual>, FV: Factors<f64>>(
         &mut self,
-        mut e: f64,
+        e: &mut E,
+        term: TermId,
         f: (&FD, &FV),
         list: &[(usize, u8)],
         cut2: &[f64; 4],
         w: f64,
-    ) -> f64 {
+    ) {
         for &(slot, factor) in list {
             if self.n2[slot] < cut2[factor as usize] {
-                e += self.radial::<GRAD, _, _>(f, factor, slot, 0.0, w);
+                e.add(term, self.radial::<GRAD, _, _>(f, factor, slot, 0.0, w));
             }
         }
-        e
     }
 
     /// A term's product of factors at features `s` times `w`: with `GRAD` from dual-number
@@ -552,7 +552,7 @@ impl<'a> Pair<'a> {
     /// The energy with its gradient ([`Pair::gradient`]) or, without `GRAD`, a zero gradient;
     /// `None` when no term acted on the pair.
     #[inline(always)]
-    fn result<const GRAD: bool>(&self, e: f64) -> Option<(f64, PairGradient)> {
+    fn result<const GRAD: bool, E: Energies>(&self, e: E) -> Option<(E, PairGradient)> {
         match (GRAD, self.used) {
             (true, _) => self.gradient(e),
             (false, 0) => None,
@@ -562,7 +562,7 @@ impl<'a> Pair<'a> {
 
     /// ∂E/∂d, ∂E/∂θ_p, ∂E/∂θ_q from the separations used and the frame-vector gradients;
     /// `None` when no term acted on the pair.
-    fn gradient(&self, e: f64) -> Option<(f64, PairGradient)> {
+    fn gradient<E>(&self, e: E) -> Option<(E, PairGradient)> {
         if self.used == 0 {
             return None;
         }
@@ -583,6 +583,27 @@ impl<'a> Pair<'a> {
             }
         }
         Some((e, g))
+    }
+}
+
+/// Where the kernel adds a pair's energies: their sum (`f64`, the pair's energy, as MD and
+/// Monte Carlo use it) or term by term (`[f64; 8]`, indexed by [`TermId`], per-term energies).
+/// Either way each piece is added in the same order, so a sum is the same bit for bit.
+pub(crate) trait Energies: Copy + Default {
+    fn add(&mut self, term: TermId, e: f64);
+}
+
+impl Energies for f64 {
+    #[inline(always)]
+    fn add(&mut self, _: TermId, e: f64) {
+        *self += e;
+    }
+}
+
+impl Energies for [f64; 8] {
+    #[inline(always)]
+    fn add(&mut self, term: TermId, e: f64) {
+        self[term as usize] += e;
     }
 }
 
@@ -648,51 +669,59 @@ impl PairInput<'_> {
 }
 
 /// Energy and gradient of a bonded pair (q = n3(p)): FENE, bonded excluded volume, stacking.
-pub(crate) fn bonded<const GRAD: bool>(
+pub(crate) fn bonded<const GRAD: bool, E: Energies>(
     m: &PairInput<'_>,
     d: Vec3,
     a: &[Vec3; 3],
     b: &[Vec3; 3],
     sp: &[Vec3; 4],
     sq: &[Vec3; 4],
-) -> Option<(f64, PairGradient)> {
+) -> Option<(E, PairGradient)> {
     let (t, v) = (m.terms, m.values);
     let mut k = Pair::new(a, b, sp, sq, separations(d, sp, sq, BONDED_SLOTS));
-    let mut e = 0.0;
+    let mut e = E::default();
     // fene::SPEC
     if m.w(TermId::Fene) != 0.0 {
         let [(slot, factor)] = FENE;
-        e += k.radial::<GRAD, _, _>((&t.fene, &v.fene), factor, slot, 0.0, m.w(TermId::Fene));
+        let mut fene = k.radial::<GRAD, _, _>((&t.fene, &v.fene), factor, slot, 0.0, m.w(TermId::Fene));
         if let Some((r0, delta)) = m.fene_limit {
             if (k.n[slot] - r0).abs() >= delta {
-                e = f64::INFINITY;
+                fene = f64::INFINITY;
             }
         }
+        e.add(TermId::Fene, fene);
     }
     // excluded_volume::BONDED
     let we = m.w(TermId::BondedExcludedVolume);
     if we != 0.0 {
-        e = k.radials::<GRAD, _, _>(e, (&t.excl, &v.excl), &EXCL_BONDED, &m.supports.excl, we);
+        k.radials::<GRAD, _, _, _>(
+            &mut e,
+            TermId::BondedExcludedVolume,
+            (&t.excl, &v.excl),
+            &EXCL_BONDED,
+            &m.supports.excl,
+            we,
+        );
     }
     // stacking::SPEC: f1(r_st) f4(a3·b3) f4(−a3·r̂_st) f4(−b3·r̂_st) f5(b2·r̂_b1) f5(a2·r̂_b1)
     let ws = m.w(TermId::Stacking);
     if let (true, Some(eps)) = (ws != 0.0 && within(m.supports.stack, k.n2[STACK.radial]), m.eps_bond) {
         let s = k.features(&STACK);
-        e += k.term::<GRAD, _, _, _>(&STACK, (&t.stack, &v.stack), s, eps, ws);
+        e.add(TermId::Stacking, k.term::<GRAD, _, _, _>(&STACK, (&t.stack, &v.stack), s, eps, ws));
     }
-    k.result::<GRAD>(e)
+    k.result::<GRAD, E>(e)
 }
 
 /// Energy and gradient of a non-bonded pair: excluded volume, hydrogen bonding,
 /// cross-stacking, coaxial stacking, Debye–Hückel (each only where its radial factor lives).
-pub(crate) fn nonbonded<const GRAD: bool>(
+pub(crate) fn nonbonded<const GRAD: bool, E: Energies>(
     m: &PairInput<'_>,
     d: Vec3,
     a: &[Vec3; 3],
     b: &[Vec3; 3],
     sp: &[Vec3; 4],
     sq: &[Vec3; 4],
-) -> Option<(f64, PairGradient)> {
+) -> Option<(E, PairGradient)> {
     let (t, v) = (m.terms, m.values);
     let sup = m.supports;
     let (r, n2) = separations(d, sp, sq, if m.dna1 { NONBONDED_SLOTS[0] } else { NONBONDED_SLOTS[1] });
@@ -713,20 +742,20 @@ pub(crate) fn nonbonded<const GRAD: bool>(
         return None;
     }
     let mut k = Pair::new(a, b, sp, sq, (r, n2));
-    let mut e = 0.0;
+    let mut e = E::default();
     // excluded_volume::NONBONDED
     if excl {
-        e = k.radials::<GRAD, _, _>(e, (&t.excl, &v.excl), &EXCL, &sup.excl, we);
+        k.radials::<GRAD, _, _, _>(&mut e, TermId::UnbondedExcludedVolume, (&t.excl, &v.excl), &EXCL, &sup.excl, we);
     }
     // hydrogen_bonding::SPEC and cross_stacking::SPEC, on the same features (checked at compile
     // time): r_hb, −a1·b1, −b1·r̂, a1·r̂, a3·b3, −b3·r̂, a3·r̂ of the base–base separation
     if hb.is_some() || cross {
         let s = k.features(&HB);
         if let Some(eps) = hb {
-            e += k.term::<GRAD, _, _, _>(&HB, (&t.hb, &v.hb), s, eps, w_hb);
+            e.add(TermId::HydrogenBonding, k.term::<GRAD, _, _, _>(&HB, (&t.hb, &v.hb), s, eps, w_hb));
         }
         if cross {
-            e += k.term::<GRAD, _, _, _>(&CROSS, (&t.cross, &v.cross), s, 0.0, w_cr);
+            e.add(TermId::CrossStacking, k.term::<GRAD, _, _, _>(&CROSS, (&t.cross, &v.cross), s, 0.0, w_cr));
         }
     }
     // coaxial_stacking::SPEC_DNA1 / SPEC_DNA2: f2(r_st) f4(a3·b3) F(−a1·b1) f4s(a3·r̂_st) f4s(−b3·r̂_st)
@@ -734,18 +763,18 @@ pub(crate) fn nonbonded<const GRAD: bool>(
     if coax {
         if m.dna1 {
             let s = k.features(&COAX1);
-            e += k.term::<GRAD, _, _, _>(&COAX1, (&t.coax, &v.coax), s, 0.0, w_cx);
+            e.add(TermId::CoaxialStacking, k.term::<GRAD, _, _, _>(&COAX1, (&t.coax, &v.coax), s, 0.0, w_cx));
         } else {
             let s = k.features(&COAX2);
-            e += k.term::<GRAD, _, _, _>(&COAX2, (&t.coax, &v.coax), s, 0.0, w_cx);
+            e.add(TermId::CoaxialStacking, k.term::<GRAD, _, _, _>(&COAX2, (&t.coax, &v.coax), s, 0.0, w_cx));
         }
     }
     // debye::SPEC: χ_p χ_q f(|r_bb|)
     if let (true, Some(dh), Some(dv)) = (debye, t.debye.as_ref(), v.debye.as_ref()) {
         let [(slot, factor)] = DEBYE;
-        e += k.radial::<GRAD, _, _>((dh, dv), factor, slot, m.chi, w_dh);
+        e.add(TermId::Debye, k.radial::<GRAD, _, _>((dh, dv), factor, slot, m.chi, w_dh));
     }
-    k.result::<GRAD>(e)
+    k.result::<GRAD, E>(e)
 }
 
 /// oxRNA2's terms ([`crate::energy::rna2`], users' terms of a model) as this kernel evaluates
@@ -1001,7 +1030,7 @@ pub(crate) fn rna_bonded(
         e += k.radial::<true, _, _>((&f.d, &f.v), factor, slot, 0.0, wf);
     }
     if let (Some(f), true) = (&r.excl_bonded, we != 0.0) {
-        e = k.radials::<true, _, _>(e, (&f.d, &f.v), &EXCL_BONDED, &f.reach, we);
+        k.radials::<true, f64, _, _>(&mut e, TermId::BondedExcludedVolume, (&f.d, &f.v), &EXCL_BONDED, &f.reach, we);
     }
     if let Some(f) = r.stack.as_ref().filter(|f| ws != 0.0 && within((f.reach[0], f.reach[1]), k.n2[RNA_STACK.radial]))
     {
@@ -1056,7 +1085,7 @@ pub(crate) fn rna_nonbonded(
     let mut k = Pair::new(a, b, sp, sq, (sep, n2));
     let mut e = 0.0;
     if let Some((t, w)) = excl {
-        e = k.radials::<true, _, _>(e, (&t.f.d, &t.f.v), &EXCL, &t.f.reach, w);
+        k.radials::<true, f64, _, _>(&mut e, TermId::UnbondedExcludedVolume, (&t.f.d, &t.f.v), &EXCL, &t.f.reach, w);
     }
     if let Some((t, w)) = hb {
         let s = k.features(&HB);

@@ -2,6 +2,7 @@
 //! energies and neighbour search) and as a Burn autodiff graph (for gradients, [`super::tensor`]).
 
 use super::functions::{Checked, ParamSource};
+use super::kernel::Energies;
 use super::neighbors::pairs_within;
 use super::terms::coaxial_stacking::CoaxialStacking;
 use super::terms::cross_stacking::{self, CrossStacking};
@@ -806,7 +807,7 @@ impl EnergyModel {
         let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
         let bond = (k < self.bonded.len()).then_some(k);
         let (a, b) = (&frame.axes[p], &frame.axes[q]);
-        let builtin = || self.kernel_pair::<true>(bond, (p, q), d, (a, b), (&sites[p], &sites[q]));
+        let builtin = || self.kernel_pair::<true, f64>(&self.weights, bond, (p, q), d, (a, b), (&sites[p], &sites[q]));
         let Some(rna) = &self.rna else { return builtin() };
         let (sp, sq) = (&rna_sites[p], &rna_sites[q]);
         let own = match bond {
@@ -831,19 +832,20 @@ impl EnergyModel {
     // always inlined: called through `pair_forces` for every pair of every MD step (as a call
     // it cost 2.4 % more instructions in MD)
     #[inline(always)]
-    fn kernel_pair<const GRAD: bool>(
+    fn kernel_pair<const GRAD: bool, E: Energies>(
         &self,
+        weights: &[f64; 8],
         bond: Option<usize>,
         (p, q): (usize, usize),
         d: Vec3,
         (a, b): (&[Vec3; 3], &[Vec3; 3]),
         (sp, sq): (&[Vec3; 4], &[Vec3; 4]),
-    ) -> Option<(f64, PairGradient)> {
+    ) -> Option<(E, PairGradient)> {
         let mut input = super::kernel::PairInput {
             terms: &self.dual,
             values: &self.terms,
             supports: &self.supports,
-            weights: &self.weights,
+            weights,
             eps_bond: None,
             chi: 1.0,
             dna1: self.params.model() == ModelKind::Dna1,
@@ -851,7 +853,7 @@ impl EnergyModel {
         };
         if let Some(k) = bond {
             input.eps_bond = Some(self.bonded_eps[k]);
-            return super::kernel::bonded::<GRAD>(&input, d, a, b, sp, sq);
+            return super::kernel::bonded::<GRAD, E>(&input, d, a, b, sp, sq);
         }
         if self.neighbours[p].contains(&Some(q)) {
             return None;
@@ -862,7 +864,7 @@ impl EnergyModel {
         }
         input.eps_bond = self.strength_index(TermId::HydrogenBonding, p, q).map(|s| self.strengths.1[s]);
         input.chi = self.chi[p] * self.chi[q];
-        super::kernel::nonbonded::<GRAD>(&input, d, a, b, sp, sq)
+        super::kernel::nonbonded::<GRAD, E>(&input, d, a, b, sp, sq)
     }
 
     /// The weighted energy of the interaction of nucleotides `p` and `q` (every term, built-in
@@ -906,7 +908,8 @@ impl EnergyModel {
         let ((p, q), d, (a, b), (sp, sq)) =
             if swap { ((q, p), -d, (b, a), (sq, sp)) } else { ((p, q), d, (a, b), (sp, sq)) };
         let geo = &self.terms.geo;
-        let builtin = self.kernel_pair::<false>(bond, (p, q), d, (a, b), (sp, sq)).map_or(0.0, |(e, _)| e);
+        let builtin =
+            self.kernel_pair::<false, f64>(&self.weights, bond, (p, q), d, (a, b), (sp, sq)).map_or(0.0, |(e, _)| e);
         self.custom.iter().filter(|t| t.weight != 0.0).fold(builtin, |e, t| {
             e + t.weight * t.pair_unweighted(geo, &self.topology, (p, q), d, a, b, bond.is_some())
         })
@@ -1051,15 +1054,39 @@ impl EnergyModel {
         self.check(c)?;
         let frame = Frame::new(c);
         let mut b = Breakdown::default();
-        self.visit_pairs_unchecked(&frame, |a| b.builtin[a.term as usize] += a.energy);
+        let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
+        if self.weights.iter().any(|&w| w != 0.0) {
+            b.builtin = self.term_energies(&frame, &candidates);
+        }
         if !self.custom.is_empty() {
-            let candidates = pairs_within(&frame.r, &frame.bx, self.cutoff);
             for t in &self.custom {
                 let pairs = t.pairs(&frame, &self.bonded, &self.topology, &candidates);
                 b.custom.push((t.name.to_string(), t.energy(&self.terms.geo, &frame, &pairs)));
             }
         }
         Ok(b)
+    }
+
+    /// The unweighted energy of each built-in term of non-zero weight (0 for the others) over the
+    /// bonded pairs and the non-bonded `candidates`: the pair kernel, energies only, term by
+    /// term, each pair's terms added to the totals in pair order.
+    fn term_energies(&self, frame: &Frame, candidates: &[(usize, usize)]) -> [f64; 8] {
+        let unit = self.weights.map(|w| if w == 0.0 { 0.0 } else { 1.0 });
+        let sites: Vec<[Vec3; 4]> = frame.axes.iter().map(|a| self.terms.geo.offsets(a)).collect();
+        let mut total = [0.0; 8];
+        let pairs = self.bonded.iter().enumerate().map(|(k, &pq)| (Some(k), pq));
+        for (bond, (p, q)) in pairs.chain(candidates.iter().map(|&pq| (None, pq))) {
+            let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
+            let ends = (&frame.axes[p], &frame.axes[q]);
+            if let Some((e, _)) =
+                self.kernel_pair::<false, [f64; 8]>(&unit, bond, (p, q), d, ends, (&sites[p], &sites[q]))
+            {
+                for (t, e) in total.iter_mut().zip(e) {
+                    *t += e;
+                }
+            }
+        }
+        total
     }
 
     /// The (weighted) energy of one configuration.

@@ -141,29 +141,29 @@ impl<R: BufRead> TrajectoryReader<R> {
         })
     }
 
-    /// The next non-blank line, or `None` at the end of the input.
-    fn next_line(&mut self) -> Result<Option<String>> {
+    /// Reads the next non-blank line into `self.buf`; `false` at the end of the input.
+    fn next_line(&mut self) -> Result<bool> {
         loop {
             self.buf.clear();
             let read =
                 self.input.read_line(&mut self.buf).map_err(|e| Error::io("read trajectory", &self.source, e))?;
             if read == 0 {
-                return Ok(None);
+                return Ok(false);
             }
             self.line += 1;
             if !self.buf.trim().is_empty() {
-                return Ok(Some(self.buf.clone()));
+                return Ok(true);
             }
         }
     }
 
     fn header(&mut self, key: &str, start: usize) -> Result<String> {
-        let Some(l) = self.next_line()? else {
+        if !self.next_line()? {
             return Err(self.truncated(start, &format!("a '{key} =' line"), "the end of the file"));
-        };
-        match l.split_once('=') {
+        }
+        match self.buf.split_once('=') {
             Some((k, v)) if k.trim() == key => Ok(v.trim().to_string()),
-            _ => Err(Error::parse(&self.source, self.line, format!("a '{key} = ...' line"), quoted(&l))),
+            _ => Err(Error::parse(&self.source, self.line, format!("a '{key} = ...' line"), quoted(&self.buf))),
         }
     }
 
@@ -189,11 +189,43 @@ impl<R: BufRead> TrajectoryReader<R> {
         Ok(out)
     }
 
+    /// Reads the nucleotide row `k` of the frame starting at line `start` (the line in
+    /// `self.buf`) into `x` (v and L zero in a 9-column row).
+    fn row(&self, start: usize, k: usize, x: &mut [f64; 15]) -> Result<()> {
+        let (row, n) = (&self.buf, self.n);
+        if row.trim_start().starts_with("t ") || row.trim_start().starts_with("t=") {
+            return Err(Error::parse(
+                &self.source,
+                self.line,
+                format!(
+                    "{n} nucleotide rows (frame starting at line {start} is truncated, or the topology does not match)"
+                ),
+                format!("{k} rows, then a new frame"),
+            ));
+        }
+        let f: Vec<&str> = row.split_whitespace().collect();
+        if f.len() != 15 && f.len() != 9 {
+            return Err(Error::parse(
+                &self.source,
+                self.line,
+                "15 columns 'r(3) a1(3) a3(3) v(3) L(3)' (or 9 without v and L)",
+                format!("{} columns in {}", f.len(), quoted(row)),
+            ));
+        }
+        *x = [0.0; 15];
+        for (c, t) in f.iter().enumerate() {
+            x[c] = finite(t).ok_or_else(|| {
+                Error::parse(&self.source, self.line, format!("a finite number in column {}", c + 1), quoted(t))
+            })?;
+        }
+        Ok(())
+    }
+
     fn read_frame(&mut self) -> Result<Option<Configuration>> {
-        let Some(first) = self.next_line()? else {
+        if !self.next_line()? {
             return Ok(None);
-        };
-        let start = self.line;
+        }
+        let (first, start) = (&self.buf, self.line);
         let step = match first.split_once('=') {
             Some((k, v)) if k.trim() == "t" => {
                 let v = v.trim();
@@ -215,7 +247,7 @@ impl<R: BufRead> TrajectoryReader<R> {
                 } else {
                     "a frame header 't = STEP'".to_string()
                 };
-                return Err(Error::parse(&self.source, self.line, expected, quoted(&first)));
+                return Err(Error::parse(&self.source, self.line, expected, quoted(first)));
             }
         };
         let b = self.header("b", start)?;
@@ -234,43 +266,38 @@ impl<R: BufRead> TrajectoryReader<R> {
             Vec::with_capacity(n),
         );
         for k in 0..n {
-            let Some(row) = self.next_line()? else {
-                return Err(self.truncated(
-                    start,
-                    &format!("{n} nucleotide rows"),
-                    &format!("{k} before the end of the file"),
-                ));
-            };
-            if row.trim_start().starts_with("t ") || row.trim_start().starts_with("t=") {
-                return Err(Error::parse(
-                    &self.source,
-                    self.line,
-                    format!("{n} nucleotide rows (frame starting at line {start} is truncated, or the topology does not match)"),
-                    format!("{k} rows, then a new frame"),
-                ));
-            }
-            let f: Vec<&str> = row.split_whitespace().collect();
-            if f.len() != 15 && f.len() != 9 {
-                return Err(Error::parse(
-                    &self.source,
-                    self.line,
-                    "15 columns 'r(3) a1(3) a3(3) v(3) L(3)' (or 9 without v and L)",
-                    format!("{} columns in {}", f.len(), quoted(&row)),
-                ));
-            }
             let mut x = [0.0f64; 15];
-            for (c, t) in f.iter().enumerate() {
-                x[c] = finite(t).ok_or_else(|| {
-                    Error::parse(&self.source, self.line, format!("a finite number in column {}", c + 1), quoted(t))
-                })?;
+            let vec = |x: &[f64; 15], i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
+            let valid = |x: &[f64; 15]| vec(x, 3).norm2() != 0.0 && vec(x, 6).norm2() != 0.0;
+            // the common row (plain decimal numbers, ASCII spaces, non-zero a1 and a3, a whole
+            // line in the input's buffer) read where it lies; any other row, read or refused, as
+            // a line, through the general reader
+            let buffered = self.input.fill_buf().map_err(|e| Error::io("read trajectory", &self.source, e))?;
+            match fast_row(buffered, &mut x) {
+                Some((9 | 15, len)) if buffered[len - 1] == b'\n' && valid(&x) => {
+                    self.input.consume(len);
+                    self.line += 1;
+                }
+                _ => {
+                    if !self.next_line()? {
+                        return Err(self.truncated(
+                            start,
+                            &format!("{n} nucleotide rows"),
+                            &format!("{k} before the end of the file"),
+                        ));
+                    }
+                    if !matches!(fast_row(self.buf.as_bytes(), &mut x), Some((9 | 15, _))) {
+                        self.row(start, k, &mut x)?;
+                    }
+                }
             }
-            let vec = |i: usize| Vec3([x[i], x[i + 1], x[i + 2]]);
+            let vec = |i: usize| vec(&x, i);
             if vec(3).norm2() == 0.0 || vec(6).norm2() == 0.0 {
                 return Err(Error::parse(
                     &self.source,
                     self.line,
                     "non-zero orientation vectors a1 and a3",
-                    quoted(&row),
+                    quoted(&self.buf),
                 ));
             }
             // only the end of the file can end a line without its newline; in a trajectory (a
@@ -321,6 +348,116 @@ impl<R: BufRead> Iterator for TrajectoryReader<R> {
 
 fn finite(t: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The numbers of the line at the start of `t` (up to its first `\n`, or all of `t`), plain
+/// decimal numbers separated by ASCII spaces or tabs, written to `x`: how many there were and
+/// the length of the line with its `\n` (if any). `None` for any other line (more than 15
+/// numbers, a token that [`decimal`] does not read), which the general reader then reads or
+/// refuses.
+fn fast_row(t: &[u8], x: &mut [f64; 15]) -> Option<(usize, usize)> {
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\r');
+    let (mut count, mut i) = (0, 0);
+    loop {
+        while i < t.len() && space(t[i]) {
+            i += 1;
+        }
+        match t.get(i) {
+            None => return Some((count, i)),
+            Some(b'\n') => return Some((count, i + 1)),
+            Some(_) => {}
+        }
+        *x.get_mut(count)? = decimal(t, &mut i)?;
+        if i < t.len() && !space(t[i]) && t[i] != b'\n' {
+            return None;
+        }
+        count += 1;
+    }
+}
+
+/// The digits at `t[*i..]` as an integer (`*i` moved past them), wrapping beyond 19 digits.
+#[inline(always)]
+fn digits(t: &[u8], i: &mut usize, mut m: u64) -> u64 {
+    // eight bytes at a time, converted as fast_float converts eight digits: the digits before
+    // the first byte that is not one, shifted up so that the bytes below read as leading zeros
+    while let Some(chunk) = t.get(*i..*i + 8) {
+        let v = u64::from_le_bytes(chunk.try_into().unwrap_or_default()).wrapping_sub(0x3030_3030_3030_3030);
+        // top bit of a byte set where it is no digit: below '0' it wrapped, above '9' + 0x76
+        // carries into it (a borrow or carry only reaches the bytes after such a byte)
+        let not_digit = (v | v.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+        let n = not_digit.trailing_zeros() as usize / 8;
+        if n == 0 {
+            return m;
+        }
+        let v = v << (8 * (8 - n) % 64);
+        let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+        let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+        let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+        const SCALE: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+        m = m.wrapping_mul(SCALE[n]).wrapping_add(lo.wrapping_add(hi) >> 32);
+        *i += n;
+        if n < 8 {
+            return m;
+        }
+    }
+    // the last few bytes of the line, one at a time
+    while let Some(d) = t.get(*i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+        *i += 1;
+    }
+    m
+}
+
+/// The decimal number `[-+]digits[.digits][(e|E)[-+]digits]` at `t[*i..]` (`*i` moved past
+/// it), when its digits, without the point, make an integer m ≤ 2⁵³ and its power of ten p is
+/// within ±22: m·10^p or m/10^−p, one rounding of exact operands (Clinger's fast path), so the
+/// same `f64` as `str::parse`, which is correctly rounded. `None` for anything else (more
+/// digits, other forms), left to `str::parse`.
+fn decimal(t: &[u8], i: &mut usize) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ];
+    let negative = t.get(*i) == Some(&b'-');
+    if matches!(t.get(*i), Some(b'-' | b'+')) {
+        *i += 1;
+    }
+    let start = *i;
+    let mut m = digits(t, i, 0);
+    let whole = *i - start;
+    let mut fraction = 0;
+    if t.get(*i) == Some(&b'.') {
+        *i += 1;
+        let point = *i;
+        m = digits(t, i, m);
+        fraction = *i - point;
+    }
+    let count = whole + fraction;
+    // at most 19 digits (m < 10¹⁹ fits in a u64, no wrap), at least one
+    if count == 0 || count > 19 {
+        return None;
+    }
+    let mut exponent = 0i64;
+    if matches!(t.get(*i), Some(b'e' | b'E')) {
+        *i += 1;
+        let negative_exponent = t.get(*i) == Some(&b'-');
+        if matches!(t.get(*i), Some(b'-' | b'+')) {
+            *i += 1;
+        }
+        let first = *i;
+        let e = digits(t, i, 0);
+        if *i == first || *i - first > 3 {
+            return None;
+        }
+        exponent = if negative_exponent { -(e as i64) } else { e as i64 };
+    }
+    let p = exponent - fraction as i64;
+    if m > 1 << 53 || p.unsigned_abs() > 22 {
+        return None;
+    }
+    let v = m as f64; // exact: m ≤ 2⁵³
+    let v = if p < 0 { v / POW10[p.unsigned_abs() as usize] } else { v * POW10[p as usize] };
+    Some(if negative { -v } else { v })
 }
 
 /// Writes frames in oxDNA format. Numbers are printed in the shortest form that reads back to
@@ -430,6 +567,82 @@ mod tests {
 
     fn read_all(text: &str, n: usize) -> Vec<Result<Configuration>> {
         TrajectoryReader::new(text.as_bytes(), "x.dat", n).collect()
+    }
+
+    /// The fast reader of numbers gives `str::parse`'s `f64` bit for bit, or leaves the token
+    /// to it: every form and length, written digits of random values included.
+    #[test]
+    fn decimal_is_str_parse_or_nothing() {
+        let mut tokens: Vec<String> = [
+            "0",
+            "-0",
+            "+0",
+            "1.",
+            ".5",
+            ".",
+            "-",
+            "+",
+            "",
+            "1e",
+            "1e+",
+            "1e5",
+            "1E-5",
+            "-1.5e+22",
+            "1e23",
+            "1e-23",
+            "9007199254740992",
+            "9007199254740993",
+            "1234567890123456789",
+            "12345678901234567890",
+            "00000000000000000001",
+            "0.0000000000000000001",
+            "1.5x",
+            "inf",
+            "nan",
+            "1..2",
+            "1e0001",
+            "--1",
+            "12345678.12345678",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for k in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = (state >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((k % 9) as i32 - 4) - 0.5;
+            tokens.push(format!("{v}"));
+            tokens.push(format!("{:.*}", k % 18, v));
+            tokens.push(format!("{v:e}"));
+        }
+        let mut fast = 0;
+        for t in &tokens {
+            let mut i = 0;
+            let got = decimal(t.as_bytes(), &mut i).filter(|_| i == t.len());
+            if let Some(g) = got {
+                fast += 1;
+                assert_eq!(Some(g.to_bits()), t.parse::<f64>().ok().map(f64::to_bits), "{t}");
+            }
+        }
+        assert!(fast > tokens.len() / 2, "{fast} of {} read directly", tokens.len());
+    }
+
+    /// Rows read where they lie in the input's buffer or, split across its end, as lines: the
+    /// same frames for any buffer size.
+    #[test]
+    fn any_buffer_size_reads_the_same_frames() {
+        let path = "tests/data/oxdna/dna1-avg-8bp-T296/trajectory.dat";
+        let frames = |capacity: usize| -> Vec<Configuration> {
+            let f = BufReader::with_capacity(capacity, File::open(path).unwrap());
+            TrajectoryReader::new(f, path, 16).map(Result::unwrap).collect()
+        };
+        let whole = frames(1 << 20);
+        assert_eq!(whole.len(), 10);
+        for capacity in [1, 7, 64, 100, 333, 4096] {
+            assert_eq!(frames(capacity), whole, "buffer of {capacity} bytes");
+        }
     }
 
     #[test]
