@@ -286,6 +286,19 @@ impl<R: BufRead> TrajectoryReader<R> {
                             &format!("{k} before the end of the file"),
                         ));
                     }
+                    // only the end of the file can end a line without its newline; in a trajectory (a
+                    // second frame or later) that is a file cut while being written, possibly inside this
+                    // row's last number. A single configuration may lack it (files written by hand).
+                    if k + 1 == n && !self.buf.ends_with('\n') && self.frames > 0 {
+                        return Err(Error::parse(
+                            &self.source,
+                            self.line,
+                            "a newline after the last row of a frame (a trajectory cut while being written, \
+                             e.g. by a killed run, can end inside a number); if the file is complete, end it \
+                             with a newline, otherwise remove its incomplete last frame",
+                            "the end of the file",
+                        ));
+                    }
                     if !matches!(fast_row(self.buf.as_bytes(), &mut x), Some((9 | 15, _))) {
                         self.row(start, k, &mut x)?;
                     }
@@ -298,19 +311,6 @@ impl<R: BufRead> TrajectoryReader<R> {
                     self.line,
                     "non-zero orientation vectors a1 and a3",
                     quoted(&self.buf),
-                ));
-            }
-            // only the end of the file can end a line without its newline; in a trajectory (a
-            // second frame or later) that is a file cut while being written, possibly inside this
-            // row's last number. A single configuration may lack it (files written by hand).
-            if k + 1 == n && !row.ends_with('\n') && self.frames > 0 {
-                return Err(Error::parse(
-                    &self.source,
-                    self.line,
-                    "a newline after the last row of a frame (a trajectory cut while being written, \
-                     e.g. by a killed run, can end inside a number); if the file is complete, end it \
-                     with a newline, otherwise remove its incomplete last frame",
-                    "the end of the file",
                 ));
             }
             r.push(vec(0));
