@@ -204,10 +204,21 @@ fn the_process_executor_gives_the_thread_pools_result_and_forwards_worker_logs()
         let text = std::fs::read_to_string(dir.path().join(d).join("metrics.jsonl")).unwrap();
         serde_json::from_str(text.lines().next().unwrap()).unwrap()
     };
+    // and its CPU time: none before it started, at most all the machine's cores for as long as it ran
+    let cores = std::thread::available_parallelism().unwrap().get() as f64;
+    let mut simulators_cpu = 0.0;
     for t in first_step("p")["tasks"].as_array().unwrap() {
         assert!(t["peak_mem_mb"].as_f64().unwrap() > 1.0, "{t}");
+        let (cpu, wall) =
+            (t["cpu_seconds"].as_f64().unwrap(), t["end"].as_f64().unwrap() - t["start"].as_f64().unwrap());
+        assert!((0.0..=wall * cores + 0.02).contains(&cpu), "{t}");
+        if t["task"].as_str().unwrap().starts_with("simulator_run") {
+            simulators_cpu += cpu;
+        }
     }
+    assert!(simulators_cpu > 0.0, "the simulators' worker processes used CPU time");
     assert!(first_step("t")["tasks"][0].get("peak_mem_mb").is_none());
+    assert!(first_step("t")["tasks"][0].get("cpu_seconds").is_none());
 }
 
 #[test]

@@ -303,7 +303,7 @@ fn fingerprint(dir: &Path, files: &[&str]) -> Fingerprint {
 /// | `steps_done`, `total_steps` | evaluated steps, planned updates |
 /// | `step` | the last evaluated step (`null` before the first) |
 /// | `last` | its record (a `metrics.jsonl` line: loss, objectives, params, grads, tasks) |
-/// | `tasks` | every task of the evaluated steps: task, step, worker, start, end, attempts, cpus, gpus, mem_mb (reserved), peak_mem_mb (used, where measured), nodes (under Slurm, the node of each attempt), ok |
+/// | `tasks` | every task of the evaluated steps: task, step, worker, start, end, attempts, cpus, gpus, mem_mb (reserved), peak_mem_mb (used, where measured), cpu_seconds (used, where measured), nodes (under Slurm, the node of each attempt), ok |
 /// | `failures` | those that failed or were retried |
 /// | `warnings` | the last warnings and errors of `run.log` |
 /// | `logs` | `[{source, lines}]`: the last lines of each task's worker (and of the driver) |
@@ -459,7 +459,7 @@ el('neff').textContent=ne.join(', ');el('obs').textContent=ob.join('; ');
 el('params').textContent=Object.keys(last.params).map(function(k){{return k+' = '+fmt(last.params[k]);}}).join(', ');
 }}
 var t0=d.tasks.length?Math.min.apply(null,d.tasks.map(function(t){{return t.start;}})):0;
-fill('tasks',rows(['task','step','worker','start (s)','seconds','attempts','CPUs','GPUs','memory reserved (MB)','peak memory (MB)','ok'],d.tasks.slice(-40).reverse().map(function(t){{return [t.task,t.step,t.worker+(t.nodes?' on '+t.nodes.join(', '):''),t.start-t0,t.end-t.start,t.attempts,t.cpus,t.gpus,t.mem_mb||'–',t.peak_mem_mb,t.ok?'yes':'FAILED'];}})));
+fill('tasks',rows(['task','step','worker','start (s)','seconds','attempts','CPUs','GPUs','memory reserved (MB)','peak memory (MB)','CPU time (s)','ok'],d.tasks.slice(-40).reverse().map(function(t){{return [t.task,t.step,t.worker+(t.nodes?' on '+t.nodes.join(', '):''),t.start-t0,t.end-t.start,t.attempts,t.cpus,t.gpus,t.mem_mb||'–',t.peak_mem_mb,t.cpu_seconds,t.ok?'yes':'FAILED'];}})));
 var f=document.createElement('div');
 if(d.failures.length)f.appendChild(rows(['task','step','worker','attempts','ok'],d.failures.map(function(t){{return [t.task,t.step,t.worker+(t.nodes?' on '+t.nodes.join(', '):''),t.attempts,t.ok?'yes, after retries':'FAILED'];}})));
 if(d.warnings.length){{var p=document.createElement('pre');p.className='log';p.textContent=d.warnings.join('\n');f.appendChild(p);}}

@@ -321,6 +321,7 @@ fn timeline(records: &[StepRecord]) -> String {
             t.gpus,
             t.mem_mb,
             t.peak_mem_mb.map_or_else(String::new, |m| format!(" (used at most {m:.0} MB)"))
+                + &t.cpu_seconds.map_or_else(String::new, |c| format!(", {c:.2} CPU-seconds"))
         );
     }
     s.push_str("</svg>");

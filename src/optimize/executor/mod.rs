@@ -248,6 +248,7 @@ pub fn run_with_retries(job: &Job, worker: &str, mut attempt: impl FnMut(u32) ->
         gpus: job.resources.gpus,
         mem_mb: job.resources.mem_mb,
         peak_mem_mb: None,
+        cpu_seconds: None,
         nodes: Vec::new(),
         ok: result.is_ok(),
     };
@@ -328,6 +329,11 @@ pub struct TaskRun {
     /// over its attempts, MB (sampled every 20 ms; measured by the process executor only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_mem_mb: Option<f64>,
+    /// CPU time its worker process used (user + system, every thread and every child it waited
+    /// for), over its attempts, seconds; measured where a task has a process of its own (the
+    /// process and Slurm executors), `None` on threads, which share one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
     /// The node each attempt ran on (Slurm's node name, as the step's `SLURMD_NODENAME` says),
     /// a node that was lost included; empty off Slurm.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

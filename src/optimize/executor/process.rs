@@ -93,9 +93,9 @@ impl Workers {
         env: &[(String, String)],
         slot: &Slot<'_>,
         attempt: u32,
-        peak_mb: &std::cell::Cell<f64>,
+        used: &Usage,
     ) -> Result<JobOutput> {
-        let out = self.attempt_once(registry, job, env, slot, attempt, peak_mb);
+        let out = self.attempt_once(registry, job, env, slot, attempt, used);
         let (Err(e), Some(_), Some(node)) = (&out, &self.srun, slot.node) else { return out };
         let stderr = match e {
             Error::Worker { stderr_tail, .. } => stderr_tail.as_str(),
@@ -118,7 +118,7 @@ impl Workers {
         env: &[(String, String)],
         slot: &Slot<'_>,
         attempt: u32,
-        peak_mb: &std::cell::Cell<f64>,
+        used: &Usage,
     ) -> Result<JobOutput> {
         let dir = self.dir.get().ok_or_else(|| Error::internal("a job reached a process pool that was not started"))?;
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -145,7 +145,7 @@ impl Workers {
             objects: dir.join(format!("obs-{n}")),
         };
         write_object(&job_file, &wj)?;
-        let outcome = self.run_worker(job, env, slot, &job_file, peak_mb);
+        let outcome = self.run_worker(job, env, slot, &job_file, used);
         let _ = std::fs::remove_file(&job_file);
         let result = outcome.and_then(|(pid, code, tail)| {
             if !result_file.exists() && self.srun.is_some() {
@@ -171,7 +171,10 @@ impl Workers {
         let _ = std::fs::remove_file(&result_file);
         let (pid, stderr_tail, report) = result?;
         if let Some(own) = report.peak_mem_mb {
-            peak_mb.set(peak_mb.get().max(own));
+            used.peak_mb.set(used.peak_mb.get().max(own));
+        }
+        if let Some(c) = report.cpu_seconds {
+            used.cpu_seconds.set(Some(used.cpu_seconds.get().unwrap_or(0.0) + c));
         }
         match report.result {
             WorkerResult::Simulated { files, state } => {
@@ -185,7 +188,7 @@ impl Workers {
 
     /// Starts the worker for `job_file` on pool slot `worker` and waits for it; its pid, exit
     /// status and the end of its stderr when it exited with status 0 or 1 (normally with a result
-    /// file written), otherwise how it ended. Raises `peak_mb` to the most resident memory the
+    /// file written), otherwise how it ended. Raises `used.peak_mb` to the most resident memory the
     /// worker and its children used (not under srun: the step runs elsewhere).
     fn run_worker(
         &self,
@@ -193,7 +196,7 @@ impl Workers {
         env: &[(String, String)],
         slot: &Slot<'_>,
         job_file: &Path,
-        peak_mb: &std::cell::Cell<f64>,
+        used: &Usage,
     ) -> Result<(u32, i32, String)> {
         let worker = slot.worker;
         let mut cmd = match &self.srun {
@@ -249,7 +252,7 @@ impl Workers {
             }
             if self.srun.is_none() {
                 let rss = tree_rss_mb(pid);
-                peak_mb.set(peak_mb.get().max(rss));
+                used.peak_mb.set(used.peak_mb.get().max(rss));
                 if limit_mb.is_some_and(|limit| rss > limit) && over.is_none() {
                     over = Some(rss);
                     kill_group(pid, "KILL");
@@ -292,6 +295,14 @@ impl Workers {
     }
 }
 
+/// What a task's worker processes used over its attempts: the most resident memory at once
+/// (MB) and the CPU time they reported (seconds, summed).
+#[derive(Default)]
+struct Usage {
+    peak_mb: std::cell::Cell<f64>,
+    cpu_seconds: std::cell::Cell<Option<f64>>,
+}
+
 impl Launcher for Workers {
     fn engine(&self) -> &'static str {
         if self.srun.is_some() {
@@ -329,9 +340,11 @@ impl Launcher for Workers {
     }
 
     fn run(&self, registry: &Arc<Registry>, job: &Job, env: &[(String, String)], slot: &Slot<'_>) -> Finished {
-        let peak = std::cell::Cell::new(0.0);
+        let used = Usage::default();
         let mut done =
-            run_with_retries(job, slot.worker, |attempt| self.attempt(registry, job, env, slot, attempt, &peak));
+            run_with_retries(job, slot.worker, |attempt| self.attempt(registry, job, env, slot, attempt, &used));
+        let peak = &used.peak_mb;
+        done.ran.cpu_seconds = used.cpu_seconds.get();
         // the sampled tree (worker and children, here) or the worker's own report (anywhere)
         if self.srun.is_none() || peak.get() > 0.0 {
             done.ran.peak_mem_mb = Some(peak.get());

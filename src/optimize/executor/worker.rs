@@ -62,13 +62,14 @@ pub(crate) enum WireKind {
     Calculate { index: usize, inputs: Vec<PathBuf> },
 }
 
-/// The worker's answer and its own peak resident memory (`VmHWM`, MB; `None` where the system
-/// does not say): exact even for a worker that ends before the driver's sampling sees it, and
-/// the only measure of a Slurm step, which runs on another node.
+/// The worker's answer, its own peak resident memory (`VmHWM`, MB) and the CPU time it used
+/// (seconds; `None` where the system does not say): exact even for a worker that ends before the
+/// driver's sampling sees it, and the only measure of a Slurm step, which runs on another node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct WorkerReport {
     pub result: WorkerResult,
     pub peak_mem_mb: Option<f64>,
+    pub cpu_seconds: Option<f64>,
 }
 
 /// What the task gave.
@@ -174,8 +175,20 @@ fn serve_job(registry: &Registry, path: &Path) -> Result<bool> {
         Err(p) => WorkerResult::Failed(format!("panicked: {}", super::panic_message(p.as_ref()))),
     };
     let ok = !matches!(result, WorkerResult::Failed(_));
-    write_object(&wj.result, &WorkerReport { result, peak_mem_mb: own_peak_mem_mb() })?;
+    write_object(&wj.result, &WorkerReport { result, peak_mem_mb: own_peak_mem_mb(), cpu_seconds: own_cpu_seconds() })?;
     Ok(ok)
+}
+
+/// The CPU time this process has used, seconds: user and system time of all its threads and of
+/// the children it waited for (`/proc/self/stat` fields 14–17, in Linux's fixed 100 ticks per
+/// second, `USER_HZ`).
+fn own_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11..15)?.iter().map(|t| t.parse::<f64>().ok()).sum::<Option<f64>>()?;
+    Some(ticks / 100.0)
 }
 
 /// This process's peak resident memory so far (`VmHWM` of `/proc/self/status`), MB.
