@@ -451,6 +451,9 @@ fn multi_node_sbatch_run_spreads_steps_and_matches_threads() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         for t in record["tasks"].as_array().into_iter().flatten() {
             let on = t["nodes"].as_array().unwrap_or_else(|| panic!("a task without its nodes: {t}"));
+            // what the step used, as its worker reported it from its node
+            assert!(t["peak_mem_mb"].as_f64().is_some_and(|m| m > 1.0), "{t}");
+            assert!(t["cpu_seconds"].as_f64().is_some_and(|c| c >= 0.0), "{t}");
             for n in on {
                 *nodes.entry(n.as_str().unwrap().to_string()).or_default() += 1;
             }
