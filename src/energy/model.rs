@@ -1705,10 +1705,10 @@ mod tests {
                 Some([[-0.4, 0.1, 0.05], [-0.4, 0.0, 0.0], [0.34, 0.0, -0.02], [0.4, 0.0, 0.0]])
             }
             fn acts_on(&self, p: (usize, &Nucleotide), q: (usize, &Nucleotide)) -> bool {
-                (p.0 + q.0) % 5 != 0
+                !(p.0 + q.0).is_multiple_of(5)
             }
             fn pair_scale(&self, p: (usize, &Nucleotide), _q: (usize, &Nucleotide)) -> f64 {
-                if p.0 % 2 == 0 {
+                if p.0.is_multiple_of(2) {
                     0.5
                 } else {
                     1.0
