@@ -981,12 +981,9 @@ impl<'t, 'a> PairRunner<'t, 'a> {
                 out.energy += w * values[j];
                 continue;
             }
-            for &k in read {
-                for c in 3 * k..3 * k + 3 {
-                    self.grad[c] = self.grads[c][j];
-                }
-            }
-            let g = pair_gradient(&self.grad, vector, read);
+            let grads = &self.grads;
+            let derivative = |k: usize| Vec3([grads[3 * k][j], grads[3 * k + 1][j], grads[3 * k + 2][j]]);
+            let g = pair_gradient(derivative, vector, read);
             add_pair(out, (t.p, t.q), w * values[j], &PairGradient { d: g.d * w, p: g.p * w, q: g.q * w });
         }
         self.pending = pending;
@@ -1020,7 +1017,8 @@ impl<'t, 'a> PairRunner<'t, 'a> {
             return;
         }
         tape.gradient(&mut self.adjoint, &mut self.grad);
-        let g = pair_gradient(&self.grad, |k| vectors[k], &self.read);
+        let grad = &self.grad;
+        let g = pair_gradient(|k| Vec3([grad[3 * k], grad[3 * k + 1], grad[3 * k + 2]]), |k| vectors[k], &self.read);
         add_pair(out, (t.p, t.q), w * e, &PairGradient { d: g.d * w, p: g.p * w, q: g.q * w });
     }
 }
@@ -1116,15 +1114,15 @@ fn var_pair<'t>(tape: &'t Tape, x: &[f64; PAIR_INPUTS]) -> Pair<Var<'t>> {
     }
 }
 
-/// Forces and torques from the derivatives `g` of a pair's energy by its inputs (the order of
-/// [`var_pair`]): ∂E/∂d, and for each nucleotide ∂E/∂θ = Σ v × ∂E/∂v over its frame vectors and
-/// sites v, which all turn with the frame. `vector(k)`: input vector `k` of the 15 (d, p's
-/// frame, q's frame, p's sites, q's sites); `read`: those the energy reads (the others'
-/// derivatives are zero), in increasing order.
-fn pair_gradient(g: &[f64; PAIR_INPUTS], vector: impl Fn(usize) -> Vec3, read: &[usize]) -> PairGradient {
+/// Forces and torques from the derivatives of a pair's energy by its inputs: ∂E/∂d, and for
+/// each nucleotide ∂E/∂θ = Σ v × ∂E/∂v over its frame vectors and sites v, which all turn with
+/// the frame. `vector(k)`: input vector `k` of the 15 (d, p's frame, q's frame, p's sites, q's
+/// sites, the order of [`var_pair`]); `derivative(k)`: the energy's derivative by it; `read`:
+/// the vectors the energy reads (the others' derivatives are zero), in increasing order.
+fn pair_gradient(derivative: impl Fn(usize) -> Vec3, vector: impl Fn(usize) -> Vec3, read: &[usize]) -> PairGradient {
     let mut out = PairGradient { d: Vec3::ZERO, p: Vec3::ZERO, q: Vec3::ZERO };
     for &k in read {
-        let dv = Vec3([g[3 * k], g[3 * k + 1], g[3 * k + 2]]);
+        let dv = derivative(k);
         match k {
             0 => out.d = dv,
             1..=3 | 7..=10 => out.p += vector(k).cross(dv),
