@@ -35,7 +35,7 @@
 //! number of 6 directions ([`Jet`]: 3 translations, 3 rotations). The energies are those of the
 //! `f64` evaluation, bit for bit; the forces agree with dual numbers to rounding (a unit test
 //! holds them to 1e-10). A non-bonded Gaussian over every pair within 1.6 makes the force routine
-//! 1.15 times as long (1.31 times the instructions) as the same Gaussian written by hand
+//! 1.2 times as long (1.28 times the instructions) as the same Gaussian written by hand
 //! (BENCHMARKS.md). oxRNA2's eight terms ([`super::rna2`]) are the
 //! exception: the MD force kernel recognises them and evaluates their specs and factors directly.
 //!
