@@ -4,7 +4,7 @@
 //! - `builtin`: the built-in model (the hand-laid MD force kernel, the spec-driven `f64` energy);
 //! - `as_terms`: the same model with non-bonded excluded volume and hydrogen bonding switched off
 //!   and added back as users' terms (`tests/common/builtin_as_terms.rs`: the same specs, factors
-//!   and parameters; forces from one 9-direction dual number per pair);
+//!   and parameters; forces from the users'-term route, `math::Tape`);
 //! - `without`: the built-in model without those two terms (what the rest costs, so the two
 //!   terms' own cost is the difference).
 //!

@@ -1,6 +1,6 @@
 //! Energy terms written by users: a term is defined once, generically over [`Real`], and is then
 //! evaluated like the built-in ones — as `f64` energies, as forces and torques for molecular
-//! dynamics (from forward-mode dual numbers, [`Jet`], no autodiff graph in the MD loop) and as Burn
+//! dynamics (from a small reverse-mode tape, [`Tape`], no autodiff graph in the MD loop) and as Burn
 //! tensors over batches of frames, so its parameters get gradients (DiffTRe, `vjp`,
 //! `map_batch_size`, `map_checkpoint`).
 //!
@@ -23,13 +23,21 @@
 //!   separation `d = r_q − r_p`, both frames and both sets of interaction sites) or of one
 //!   nucleotide ([`EnergyTerm::nucleotide_energy`], its position, frame and sites).
 //!
-//! Forces and torques are exact derivatives of that energy: each pair is evaluated once with a
-//! dual number of 9 directions ([`Jet`]: 3 components of `d`, 3 infinitesimal rotations of each
-//! frame), a nucleotide once with 6 (3 translations, 3 rotations). That is cheap for restraints
-//! and traps on a few nucleotides; a non-bonded term over every pair within 1.6 costs about as
-//! much as the whole built-in force routine (BENCHMARKS.md: 2 times the built-in routine's time
-//! with it). oxRNA2's eight terms ([`super::rna2`]) are the exception: the MD force kernel
-//! recognises them and evaluates their specs and factors directly.
+//! Forces and torques are exact derivatives of that energy. A pair term's energy is recorded once
+//! per force evaluation on a [`Tape`] (its operations in `f64`, as a function of `d`, both frames
+//! and both sets of sites), then replayed on the other pairs [`crate::math::LANES`] at a time, each
+//! operation on every pair of a batch, with one backward sweep for the derivatives, which turn
+//! into forces and torques by hand (∂E/∂θ = Σ v × ∂E/∂v over the vectors that turn with a
+//! frame). The tape records the outcome of every comparison ([`Real::lt`], [`Real::le`]); a pair
+//! whose comparisons come out otherwise runs the term's code again and is recorded afresh. So the
+//! term's code must branch on values only through those comparisons — as code generic over
+//! [`Real`] does (tensors have no other way either). A nucleotide is evaluated once with a dual
+//! number of 6 directions ([`Jet`]: 3 translations, 3 rotations). The energies are those of the
+//! `f64` evaluation, bit for bit; the forces agree with dual numbers to rounding (a unit test
+//! holds them to 1e-10). A non-bonded Gaussian over every pair within 1.6 makes the force routine
+//! 1.2 times as long (1.28 times the instructions) as the same Gaussian written by hand
+//! (BENCHMARKS.md). oxRNA2's eight terms ([`super::rna2`]) are the
+//! exception: the MD force kernel recognises them and evaluates their specs and factors directly.
 //!
 //! A model with users' terms saves and loads as a TOML file ([`super::model_file`]), and
 //! [`super::rna2`] builds a whole model family, oxRNA2, from eight such terms.
@@ -86,7 +94,7 @@ use super::tensor::T1;
 use super::terms::{Geometry, Pair, PairGradient, Site};
 use crate::error::{Error, Result};
 use crate::geometry::Vec3;
-use crate::math::{Jet, Real, V3};
+use crate::math::{Jet, Lanes, Real, Tape, Var, LANES, V3};
 use crate::params::{ParamClass, ParamSet};
 use crate::system::{Base, Nucleotide as TopologyNucleotide};
 use serde::{Deserialize, Serialize};
@@ -215,7 +223,9 @@ impl<T: Clone> TermParams<T> {
     /// chooses names by something other than its [`Real`] arithmetic (a global, a counter).
     #[must_use]
     pub fn get(&self, name: &str) -> T {
-        match self.names.iter().position(|n| n == name) {
+        // byte by byte: names are short, and a call to `memcmp` per name costs more than this
+        let same = |n: &String| n.len() == name.len() && n.bytes().zip(name.bytes()).all(|(x, y)| x == y);
+        match self.names.iter().position(same) {
             Some(k) => self.values[k].clone(),
             None if self.probe.is_some() => {
                 let (misses, value) = self.probe.as_ref().expect("checked");
@@ -317,6 +327,8 @@ trait Evaluate: Send + Sync + std::fmt::Debug {
     fn acts(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> bool;
     fn scale(&self, p: (usize, &TopologyNucleotide), q: (usize, &TopologyNucleotide)) -> f64;
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64;
+    fn pair_var<'t>(&self, p: &TermParams<Var<'t>>, pair: &Pair<Var<'t>>) -> Var<'t>;
+    #[cfg(test)]
     fn pair_jet(&self, p: &TermParams<Jet<9>>, pair: &Pair<Jet<9>>) -> Jet<9>;
     fn pair_tensor(&self, p: &TermParams<T1>, pair: &Pair<T1>) -> T1;
     fn nt_f64(&self, p: &TermParams<f64>, nt: &NucleotideFrame<f64>) -> f64;
@@ -337,6 +349,10 @@ impl<E: EnergyTerm> Evaluate for E {
     fn pair_f64(&self, p: &TermParams<f64>, pair: &Pair<f64>) -> f64 {
         self.pair_energy(p, pair)
     }
+    fn pair_var<'t>(&self, p: &TermParams<Var<'t>>, pair: &Pair<Var<'t>>) -> Var<'t> {
+        self.pair_energy(p, pair)
+    }
+    #[cfg(test)]
     fn pair_jet(&self, p: &TermParams<Jet<9>>, pair: &Pair<Jet<9>>) -> Jet<9> {
         self.pair_energy(p, pair)
     }
@@ -376,7 +392,6 @@ pub(crate) struct Attached {
     /// The term's own sites ([`EnergyTerm::sites`]).
     sites: Option<SiteOffsets>,
     values: TermParams<f64>,
-    jets9: TermParams<Jet<9>>,
     jets6: TermParams<Jet<6>>,
 }
 
@@ -468,7 +483,6 @@ impl Attached {
         }
         let locals: Arc<[String]> = locals.into();
         let values = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
-        let jets9 = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
         let jets6 = TermParams { term: name.clone(), names: locals.clone(), values: Vec::new(), probe: None };
         let mut a = Attached {
             term: Arc::new(term),
@@ -483,7 +497,6 @@ impl Attached {
             strengths,
             sites,
             values,
-            jets9,
             jets6,
         };
         a.set_params(params)?;
@@ -572,7 +585,6 @@ impl Attached {
                 params.set_class(s, *class)?;
             }
         }
-        self.jets9.values = values.iter().map(|&v| Jet::cst(v)).collect();
         self.jets6.values = values.iter().map(|&v| Jet::cst(v)).collect();
         self.values.values = values;
         Ok(())
@@ -766,30 +778,53 @@ impl Attached {
         e
     }
 
-    /// Adds the weighted energy, forces and torques over `pairs` and the term's nucleotides: one
-    /// evaluation with 9 derivative directions per pair (the separation, rotations of either
-    /// frame), 6 per nucleotide (translation, rotation).
-    pub(crate) fn add_forces(&self, geo: &Geometry<f64>, frame: &Frame, pairs: &[TermPair], out: &mut Forces) {
-        // the sites from constant offsets (multiplying by plain numbers, not by constant jets)
+    /// Adds the weighted energy, forces and torques over the term's pairs in `frame` (those of
+    /// [`Attached::pairs`], in the same order) and its nucleotides: per pair one `f64`
+    /// evaluation that records a [`Tape`] and one backward sweep over it (the derivatives by the
+    /// separation, both frames and both sets of sites, turned into forces and torques by hand);
+    /// per nucleotide one evaluation with 6 derivative directions (translation, rotation).
+    pub(crate) fn add_forces(
+        &self,
+        geo: &Geometry<f64>,
+        frame: &Frame,
+        bonded: &[(usize, usize)],
+        topology: &[TopologyNucleotide],
+        candidates: &[(usize, usize)],
+        out: &mut Forces,
+    ) {
         let offsets = self.sites.unwrap_or_else(|| geo.site_offsets());
-        let with_sites = |d, a: [V3<Jet<9>>; 3], b: [V3<Jet<9>>; 3]| {
-            let sp = [comb(&a, offsets[0]), comb(&a, offsets[1]), comb(&a, offsets[2]), comb(&a, offsets[3])];
-            let sq = [comb(&b, offsets[0]), comb(&b, offsets[1]), comb(&b, offsets[2]), comb(&b, offsets[3])];
-            Pair { d, a, b, sp, sq }
-        };
-        for t in pairs {
-            let (p, q) = (t.p, t.q);
-            let w = self.weight * self.factor(t);
-            let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
-            let pair = with_sites(moved(d, 0), turned(&frame.axes[p], 3), turned(&frame.axes[q], 6));
-            let e = self.term.pair_jet(&self.jets9, &pair);
-            let g = PairGradient {
-                d: Vec3(std::array::from_fn(|k| w * e.d[k])),
-                p: Vec3(std::array::from_fn(|k| w * e.d[3 + k])),
-                q: Vec3(std::array::from_fn(|k| w * e.d[6 + k])),
-            };
-            add_pair(out, (p, q), w * e.v, &g);
+        let tape = Tape::new(PAIR_INPUTS);
+        let mut run = PairRunner::new(self, &tape);
+        let sites_of = |i: usize| offsets.map(|o| site(&frame.axes[i], o));
+        match &self.scope {
+            Scope::NonBonded { cutoff } => {
+                // the candidates walked once: the separation serves the cut-off and the energy,
+                // each nucleotide's sites are computed once
+                let sites: Vec<[Vec3; 4]> = (0..frame.r.len()).map(sites_of).collect();
+                let is_bonded = |p: usize, q: usize| topology[p].n3 == Some(q) || topology[p].n5 == Some(q);
+                for &(p, q) in candidates {
+                    let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
+                    if is_bonded(p, q) || d.norm2() >= cutoff * cutoff {
+                        continue;
+                    }
+                    if self.term.acts((p, &topology[p]), (q, &topology[q])) {
+                        run.push(
+                            self.term_pair(topology, p, q),
+                            pair_vectors(&d, &frame.axes[p], &frame.axes[q], &sites[p], &sites[q]),
+                            out,
+                        );
+                    }
+                }
+            }
+            _ => {
+                for t in self.pairs(frame, bonded, topology, candidates) {
+                    let d = frame.bx.min_image(frame.r[t.q] - frame.r[t.p]);
+                    let (sp, sq) = (sites_of(t.p), sites_of(t.q));
+                    run.push(t, pair_vectors(&d, &frame.axes[t.p], &frame.axes[t.q], &sp, &sq), out);
+                }
+            }
         }
+        run.flush(out);
         let w = self.weight;
         let geo6 = geo.map(|x| Jet::<6>::cst(*x));
         for &i in self.nucleotides() {
@@ -801,6 +836,40 @@ impl Attached {
                 out.f[i].0[k] -= w * e.d[k];
                 out.torque[i].0[k] -= w * e.d[3 + k];
             }
+        }
+    }
+
+    /// The forces of the term's `pairs` as they were computed before the tape: one evaluation
+    /// with a 9-direction dual number per pair (the reference of the tests).
+    #[cfg(test)]
+    pub(crate) fn add_pair_forces_by_jets(
+        &self,
+        geo: &Geometry<f64>,
+        frame: &Frame,
+        pairs: &[TermPair],
+        out: &mut Forces,
+    ) {
+        let params = TermParams {
+            term: self.name.clone(),
+            names: self.locals.clone(),
+            values: self.values.values.iter().map(|&v| Jet::cst(v)).collect(),
+            probe: None,
+        };
+        let offsets = self.sites.unwrap_or_else(|| geo.site_offsets());
+        for t in pairs {
+            let (p, q) = (t.p, t.q);
+            let w = self.weight * self.factor(t);
+            let d = frame.bx.min_image(frame.r[q] - frame.r[p]);
+            let (a, b): ([V3<Jet<9>>; 3], [V3<Jet<9>>; 3]) = (turned(&frame.axes[p], 3), turned(&frame.axes[q], 6));
+            let sp = [comb(&a, offsets[0]), comb(&a, offsets[1]), comb(&a, offsets[2]), comb(&a, offsets[3])];
+            let sq = [comb(&b, offsets[0]), comb(&b, offsets[1]), comb(&b, offsets[2]), comb(&b, offsets[3])];
+            let e = self.term.pair_jet(&params, &Pair { d: moved(d, 0), a, b, sp, sq });
+            let g = PairGradient {
+                d: Vec3(std::array::from_fn(|k| w * e.d[k])),
+                p: Vec3(std::array::from_fn(|k| w * e.d[3 + k])),
+                q: Vec3(std::array::from_fn(|k| w * e.d[6 + k])),
+            };
+            add_pair(out, (p, q), w * e.v, &g);
         }
     }
 
@@ -817,6 +886,140 @@ impl Attached {
     /// The term's unweighted energy of nucleotides of a batch, as tensors.
     pub(crate) fn nucleotide_tensor(&self, params: &TermParams<T1>, nt: &NucleotideFrame<T1>) -> T1 {
         self.term.nt_tensor(params, nt)
+    }
+}
+
+/// The pairs of one term in one frame, evaluated in batches of [`LANES`]: the term's energy is
+/// recorded on a [`Tape`] once and replayed on every pair of a batch at once, each pair whose
+/// comparisons come out otherwise run (and recorded afresh) on its own. The pairs' energies,
+/// forces and torques are added in the order the pairs come, whatever the batches.
+struct PairRunner<'t, 'a> {
+    term: &'a Attached,
+    tape: &'t Tape,
+    params: TermParams<Var<'t>>,
+    /// The pairs waiting for a batch, their inputs in the lanes of `inputs`.
+    pending: Vec<TermPair>,
+    lanes: Lanes,
+    inputs: [[f64; LANES]; PAIR_INPUTS],
+    grads: Vec<[f64; LANES]>,
+    adjoint: Vec<f64>,
+    grad: [f64; PAIR_INPUTS],
+    /// The vectors the recorded energy reads (the others' derivatives are zero).
+    read: Vec<usize>,
+}
+
+impl<'t, 'a> PairRunner<'t, 'a> {
+    fn new(term: &'a Attached, tape: &'t Tape) -> Self {
+        let params = TermParams {
+            term: term.name.clone(),
+            names: term.locals.clone(),
+            values: term.values.values.iter().map(|&v| tape.cst(v)).collect(),
+            probe: None,
+        };
+        PairRunner {
+            term,
+            tape,
+            params,
+            pending: Vec::with_capacity(LANES),
+            lanes: Lanes::default(),
+            inputs: [[0.0; LANES]; PAIR_INPUTS],
+            grads: vec![[0.0; LANES]; PAIR_INPUTS],
+            adjoint: Vec::new(),
+            grad: [0.0; PAIR_INPUTS],
+            read: Vec::new(),
+        }
+    }
+
+    /// Adds the pair `t` with its inputs as 15 vectors (d, p's frame, q's frame, p's sites, q's
+    /// sites), evaluated with the next batch.
+    fn push(&mut self, t: TermPair, vectors: [&Vec3; 15], out: &mut Forces) {
+        let j = self.pending.len();
+        assert!(j < LANES, "a full batch is evaluated at once");
+        for (k, x) in vectors.into_iter().enumerate() {
+            self.inputs[3 * k][j] = x.0[0];
+            self.inputs[3 * k + 1][j] = x.0[1];
+            self.inputs[3 * k + 2][j] = x.0[2];
+        }
+        self.pending.push(t);
+        if j + 1 == LANES {
+            self.flush(out);
+        }
+    }
+
+    /// Evaluates the pending pairs and adds them to `out`, in order.
+    fn flush(&mut self, out: &mut Forces) {
+        let n = self.pending.len();
+        if n == 0 {
+            return;
+        }
+        // spare lanes repeat the first pair (numbers that are computed and dropped)
+        for x in &mut self.inputs {
+            for j in n..LANES {
+                x[j] = x[0];
+            }
+        }
+        let (values, ok) = self.tape.replay_lanes(&mut self.lanes, &self.inputs);
+        let constant = self.tape.is_constant();
+        if !constant && ok.iter().any(|&x| x) {
+            self.tape.gradient_lanes(&mut self.lanes, &mut self.grads);
+        }
+        // a pair that runs on its own may record afresh: the batch's pairs keep its reads
+        let mut batch_read = [0; 15];
+        batch_read[..self.read.len()].copy_from_slice(&self.read);
+        let read = &batch_read[..self.read.len()];
+        let pending = std::mem::take(&mut self.pending);
+        for (j, t) in pending.iter().enumerate() {
+            let inputs = &self.inputs;
+            let vector = |k: usize| Vec3([inputs[3 * k][j], inputs[3 * k + 1][j], inputs[3 * k + 2][j]]);
+            if !ok[j] {
+                let vectors = std::array::from_fn(vector);
+                self.one(t, &vectors, out);
+                continue;
+            }
+            let w = self.term.weight * self.term.factor(t);
+            if constant {
+                out.energy += w * values[j];
+                continue;
+            }
+            let grads = &self.grads;
+            let derivative = |k: usize| Vec3([grads[3 * k][j], grads[3 * k + 1][j], grads[3 * k + 2][j]]);
+            let g = pair_gradient(derivative, vector, read);
+            add_pair(out, (t.p, t.q), w * values[j], &PairGradient { d: g.d * w, p: g.p * w, q: g.q * w });
+        }
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    /// One pair on its own: replayed, or recorded afresh where the term's code would take
+    /// another branch (or nothing is recorded yet).
+    fn one(&mut self, t: &TermPair, vectors: &[Vec3; 15], out: &mut Forces) {
+        let mut inputs = [0.0; PAIR_INPUTS];
+        for (x, v) in inputs.chunks_exact_mut(3).zip(vectors) {
+            x.copy_from_slice(&v.0);
+        }
+        let tape = self.tape;
+        let e = match tape.replay(&inputs) {
+            Some(e) => e,
+            None => {
+                tape.clear();
+                let e = self.term.term.pair_var(&self.params, &var_pair(tape, &inputs));
+                tape.finish(&e);
+                self.read.clear();
+                self.read.extend(tape.reads().into_iter().map(|k| k / 3));
+                self.read.dedup();
+                e.v
+            }
+        };
+        let w = self.term.weight * self.term.factor(t);
+        if tape.is_constant() {
+            // no input reaches it (a pair beyond the term's own reach): no forces
+            out.energy += w * e;
+            return;
+        }
+        tape.gradient(&mut self.adjoint, &mut self.grad);
+        let grad = &self.grad;
+        let g = pair_gradient(|k| Vec3([grad[3 * k], grad[3 * k + 1], grad[3 * k + 2]]), |k| vectors[k], &self.read);
+        add_pair(out, (t.p, t.q), w * e, &PairGradient { d: g.d * w, p: g.p * w, q: g.q * w });
     }
 }
 
@@ -864,6 +1067,69 @@ fn resolve_strengths<E: EnergyTerm>(term: &E, name: &str, locals: &[String]) -> 
         }
     }
     Ok(table)
+}
+
+/// The inputs of a pair's energy on a [`Tape`]: the separation (3), both frames (9 each), both
+/// sets of site offsets (12 each).
+const PAIR_INPUTS: usize = 45;
+
+/// `c[0] a1 + c[1] a2 + c[2] a3` as [`comb`] computes it in `f64` (zero coefficients skipped).
+fn site(f: &[Vec3; 3], c: [f64; 3]) -> Vec3 {
+    let mut acc: Option<Vec3> = None;
+    for (v, k) in f.iter().zip(c) {
+        if k != 0.0 {
+            let t = *v * k;
+            acc = Some(match acc {
+                Some(a) => a + t,
+                None => t,
+            });
+        }
+    }
+    acc.unwrap_or(Vec3::ZERO)
+}
+
+/// A pair's inputs as 15 vectors: d, p's frame, q's frame, p's sites, q's sites.
+fn pair_vectors<'v>(
+    d: &'v Vec3,
+    a: &'v [Vec3; 3],
+    b: &'v [Vec3; 3],
+    sp: &'v [Vec3; 4],
+    sq: &'v [Vec3; 4],
+) -> [&'v Vec3; 15] {
+    [d, &a[0], &a[1], &a[2], &b[0], &b[1], &b[2], &sp[0], &sp[1], &sp[2], &sp[3], &sq[0], &sq[1], &sq[2], &sq[3]]
+}
+
+/// The pair as inputs of `tape` at `x`: the separation, both frames, both sets of sites, in
+/// the order [`pair_gradient`] reads their derivatives back.
+fn var_pair<'t>(tape: &'t Tape, x: &[f64; PAIR_INPUTS]) -> Pair<Var<'t>> {
+    let v = |first: usize| {
+        V3::new(tape.input(first, x[first]), tape.input(first + 1, x[first + 1]), tape.input(first + 2, x[first + 2]))
+    };
+    Pair {
+        d: v(0),
+        a: [v(3), v(6), v(9)],
+        b: [v(12), v(15), v(18)],
+        sp: [v(21), v(24), v(27), v(30)],
+        sq: [v(33), v(36), v(39), v(42)],
+    }
+}
+
+/// Forces and torques from the derivatives of a pair's energy by its inputs: ∂E/∂d, and for
+/// each nucleotide ∂E/∂θ = Σ v × ∂E/∂v over its frame vectors and sites v, which all turn with
+/// the frame. `vector(k)`: input vector `k` of the 15 (d, p's frame, q's frame, p's sites, q's
+/// sites, the order of [`var_pair`]); `derivative(k)`: the energy's derivative by it; `read`:
+/// the vectors the energy reads (the others' derivatives are zero), in increasing order.
+fn pair_gradient(derivative: impl Fn(usize) -> Vec3, vector: impl Fn(usize) -> Vec3, read: &[usize]) -> PairGradient {
+    let mut out = PairGradient { d: Vec3::ZERO, p: Vec3::ZERO, q: Vec3::ZERO };
+    for &k in read {
+        let dv = derivative(k);
+        match k {
+            0 => out.d = dv,
+            1..=3 | 7..=10 => out.p += vector(k).cross(dv),
+            _ => out.q += vector(k).cross(dv),
+        }
+    }
+    out
 }
 
 /// `v` moving along the three axes: derivative slots `first..first + 3`.

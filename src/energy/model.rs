@@ -778,8 +778,7 @@ impl EnergyModel {
         }
         let handled = |i: usize| self.rna.as_ref().is_some_and(|r| r.handled[i]);
         for (_, t) in self.custom.iter().enumerate().filter(|&(i, t)| t.weight != 0.0 && !handled(i)) {
-            let pairs = t.pairs(frame, &self.bonded, &self.topology, candidates);
-            t.add_forces(&self.terms.geo, frame, &pairs, out);
+            t.add_forces(&self.terms.geo, frame, &self.bonded, &self.topology, candidates, out);
         }
     }
 
@@ -1628,8 +1627,7 @@ mod tests {
                 let kernel = model.forces(conf).unwrap();
                 let mut own = super::Forces::zeros(model.len());
                 for t in &model.custom {
-                    let pairs = t.pairs(&frame, &model.bonded, &model.topology, &candidates);
-                    t.add_forces(&model.terms.geo, &frame, &pairs, &mut own);
+                    t.add_forces(&model.terms.geo, &frame, &model.bonded, &model.topology, &candidates, &mut own);
                 }
                 let scale = own.energy.abs().max(1.0);
                 assert!((kernel.energy - own.energy).abs() < 1e-11 * scale, "{} vs {}", kernel.energy, own.energy);
@@ -1673,6 +1671,228 @@ mod tests {
             out
         };
         let one = run(1);
+        for threads in [2, 3] {
+            let other = run(threads);
+            assert_eq!(one.energy.to_bits(), other.energy.to_bits(), "{threads} threads");
+            for i in 0..model.len() {
+                assert_eq!(one.f[i].0.map(f64::to_bits), other.f[i].0.map(f64::to_bits), "{threads} threads, {i}");
+                assert_eq!(one.torque[i].0.map(f64::to_bits), other.torque[i].0.map(f64::to_bits));
+            }
+        }
+    }
+
+    /// Users' terms for the tests of the MD force path: sites, frames, branches (so the tape is
+    /// recorded afresh where a pair takes the other branch), every operation of `Real`.
+    mod user_terms {
+        use crate::energy::terms::{Pair, Site};
+        use crate::energy::{EnergyTerm, ParamSpec, Scope, SiteOffsets, TermParams};
+        use crate::math::Real;
+        use crate::system::{Base, Nucleotide};
+
+        /// A Gaussian between the base site of p and the backbone site of q.
+        #[derive(Debug)]
+        pub struct Bump;
+        impl EnergyTerm for Bump {
+            fn name(&self) -> &str {
+                "Bump"
+            }
+            fn params(&self) -> Vec<ParamSpec> {
+                vec![ParamSpec::new("a_bump", 0.05, "", ""), ParamSpec::new("w_bump", 0.6, "", "")]
+            }
+            fn scope(&self) -> Scope {
+                Scope::NonBonded { cutoff: 1.6 }
+            }
+            fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+                let r = pair.between(Site::Base, Site::Backbone);
+                let w = p.get("w_bump");
+                (-(r.dot(&r) / (w.clone() * w))).exp() * p.get("a_bump")
+            }
+        }
+
+        /// Branches on the stacking-site distance, reads both frames, its own sites, a scale and
+        /// a strength by bases, and every operation.
+        #[derive(Debug)]
+        pub struct Twisty;
+        impl EnergyTerm for Twisty {
+            fn name(&self) -> &str {
+                "Twisty"
+            }
+            fn params(&self) -> Vec<ParamSpec> {
+                vec![
+                    ParamSpec::new("k_tw", 0.3, "", ""),
+                    ParamSpec::new("r_tw", 1.1, "", ""),
+                    ParamSpec::new("s_at", 1.5, "", ""),
+                    ParamSpec::shared("kt"),
+                ]
+            }
+            fn scope(&self) -> Scope {
+                Scope::NonBonded { cutoff: 2.0 }
+            }
+            fn sites(&self) -> Option<SiteOffsets> {
+                Some([[-0.4, 0.1, 0.05], [-0.4, 0.0, 0.0], [0.34, 0.0, -0.02], [0.4, 0.0, 0.0]])
+            }
+            fn acts_on(&self, p: (usize, &Nucleotide), q: (usize, &Nucleotide)) -> bool {
+                !(p.0 + q.0).is_multiple_of(5)
+            }
+            fn pair_scale(&self, p: (usize, &Nucleotide), _q: (usize, &Nucleotide)) -> f64 {
+                if p.0.is_multiple_of(2) {
+                    0.5
+                } else {
+                    1.0
+                }
+            }
+            fn pair_strength(&self, p: Base, q: Base) -> Option<&str> {
+                (p == Base::A && q == Base::T).then_some("s_at")
+            }
+            fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+                let r = pair.between(Site::Stack, Site::Stack);
+                let dist = r.norm();
+                let cos = pair.a[2].dot(&pair.b[2]);
+                let theta = cos.clone().acos_clamped();
+                let k = p.get("k_tw") * (p.get("kt") * 10.0);
+                let near = dist.lt(&p.get("r_tw"));
+                let radial = T::choose(
+                    &near,
+                    || (dist.clone() - p.get("r_tw")).powi(2) * 2.0 + (dist.clone() + 1.0).ln(),
+                    || (p.get("r_tw") + 1.0).ln() + (dist.clone() - p.get("r_tw")).abs() / (dist.clone() * 3.0),
+                );
+                let side = pair.d.dot(&pair.a[1]);
+                let twist = (theta * 1.5).cos() + side.clone().abs().sqrt() * 0.1 + (r.dot(&r) + 1.0).recip()
+                    - (side.clone() * side + 2.0) / (dist.clone() + 0.5);
+                let flat = T::choose(&cos.le(&dist.cst(0.2)), || dist.cst(0.3), || twist.clone());
+                k * radial * (twist + flat) * 0.01 - dist.cst(1.0) / (dist.clone() + 2.0)
+            }
+        }
+
+        /// A FENE-like bond between stacking sites.
+        #[derive(Debug)]
+        pub struct Bond;
+        impl EnergyTerm for Bond {
+            fn name(&self) -> &str {
+                "Bond"
+            }
+            fn params(&self) -> Vec<ParamSpec> {
+                vec![ParamSpec::new("k_bond", 0.2, "", "")]
+            }
+            fn scope(&self) -> Scope {
+                Scope::Bonded
+            }
+            fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+                let r = pair.between(Site::Stack, Site::Backbone1);
+                let x = r.dot(&r) / 4.0;
+                -((x * -1.0) + 1.0).ln() * p.get("k_bond")
+            }
+        }
+
+        /// A spring on two chosen pairs, one named twice.
+        #[derive(Debug)]
+        pub struct Springs;
+        impl EnergyTerm for Springs {
+            fn name(&self) -> &str {
+                "Springs"
+            }
+            fn params(&self) -> Vec<ParamSpec> {
+                vec![ParamSpec::new("k_sp", 1.0, "", "")]
+            }
+            fn scope(&self) -> Scope {
+                Scope::Pairs(vec![(0, 19), (7, 3), (0, 19)])
+            }
+            fn pair_energy<T: Real>(&self, p: &TermParams<T>, pair: &Pair<T>) -> T {
+                let s = pair.d.norm() - 1.0;
+                s.clone() * s * p.get("k_sp")
+            }
+        }
+    }
+
+    /// A jittered duplex with the test terms of [`user_terms`].
+    fn with_user_terms(seq: &str) -> (EnergyModel, crate::io::Configuration) {
+        use crate::geometry::Vec3;
+        let (top, mut conf) = duplex(seq);
+        for i in 0..conf.r.len() {
+            let t = i as f64;
+            conf.r[i] += Vec3::new((1.3 * t).sin(), 0.7 * (0.7 * t).cos(), 0.8 * (2.1 * t).sin()) * 0.05;
+            conf.a1[i] += Vec3::new((0.9 * t).cos(), (1.7 * t).sin(), 0.3) * 0.05;
+            conf.a3[i] += Vec3::new((2.3 * t).sin(), 0.2, (0.4 * t).cos()) * 0.05;
+        }
+        let model = EnergyModel::new(&top, ParamSet::dna2_defaults())
+            .unwrap()
+            .with_term(user_terms::Bump, 1.0)
+            .unwrap()
+            .with_term(user_terms::Twisty, 0.7)
+            .unwrap()
+            .with_term(user_terms::Bond, 1.3)
+            .unwrap()
+            .with_term(user_terms::Springs, 1.0)
+            .unwrap();
+        (model, conf)
+    }
+
+    /// Users' terms' forces from the tape (recorded once, replayed in batches, recorded afresh
+    /// where a pair branches otherwise) are those of one 9-direction dual-number evaluation per
+    /// pair, and their energies those of the `f64` energy.
+    #[test]
+    fn users_terms_forces_from_the_tape_are_those_of_dual_numbers() {
+        let (model, conf) = with_user_terms("ACGTTGCAATGCCGTAAGCTTGACCATGG");
+        let frame = Frame::new(&conf);
+        let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+        let b = model.breakdown(&conf).unwrap();
+        for t in &model.custom {
+            let pairs = t.pairs(&frame, &model.bonded, &model.topology, &candidates);
+            assert!(pairs.len() > 1, "{}: {} pairs", t.name, pairs.len());
+            let (mut tape, mut jets) = (super::Forces::zeros(model.len()), super::Forces::zeros(model.len()));
+            t.add_forces(&model.terms.geo, &frame, &model.bonded, &model.topology, &candidates, &mut tape);
+            t.add_pair_forces_by_jets(&model.terms.geo, &frame, &pairs, &mut jets);
+            let column = b.custom(&t.name).unwrap() * t.weight;
+            let scale = jets.energy.abs().max(1e-3);
+            assert!(
+                (tape.energy - jets.energy).abs() < 1e-12 * scale,
+                "{}: {} vs {}",
+                t.name,
+                tape.energy,
+                jets.energy
+            );
+            assert!((tape.energy - column).abs() < 1e-12 * scale, "{}: {} vs {column}", t.name, tape.energy);
+            let big = jets.f.iter().chain(&jets.torque).map(|v| v.norm()).fold(0.0, f64::max);
+            assert!(big > 0.0, "{}", t.name);
+            for i in 0..model.len() {
+                assert!(
+                    (tape.f[i] - jets.f[i]).norm() < 1e-10 * big,
+                    "{} force {i}: {:?} vs {:?}",
+                    t.name,
+                    tape.f[i],
+                    jets.f[i]
+                );
+                assert!(
+                    (tape.torque[i] - jets.torque[i]).norm() < 1e-10 * big,
+                    "{} torque {i}: {:?} vs {:?}",
+                    t.name,
+                    tape.torque[i],
+                    jets.torque[i]
+                );
+            }
+        }
+    }
+
+    /// With users' terms the forces are bit for bit the same on any number of threads.
+    #[test]
+    fn users_terms_forces_are_the_same_on_any_number_of_threads() {
+        let (model, conf) = with_user_terms(&"ACGTTGCAATGCCGTAAGCT".repeat(12));
+        let frame = Frame::new(&conf);
+        let candidates = super::pairs_within(&frame.r, &frame.bx, model.cutoff());
+        assert!(model.bonded_pairs().len() + candidates.len() > super::PARALLEL_PAIRS);
+        let run = |threads: usize| {
+            let mut out = super::Forces::zeros(model.len());
+            let mut ws = super::ForceWorkspace::with_threads(threads).unwrap();
+            match ws.pool() {
+                Some(pool) => pool.install(|| model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws)),
+                None => model.accumulate_forces_with(&frame, &candidates, &mut out, &mut ws),
+            }
+            .unwrap();
+            out
+        };
+        let one = run(1);
+        let energy = model.energy(&conf).unwrap();
+        assert!((one.energy - energy).abs() < 1e-12 * energy.abs(), "{} vs {energy}", one.energy);
         for threads in [2, 3] {
             let other = run(threads);
             assert_eq!(one.energy.to_bits(), other.energy.to_bits(), "{threads} threads");

@@ -32,8 +32,8 @@
 //! FENE; its own for stacking and cross-stacking, `stacking::SPEC` and `cross_stacking::SPEC`).
 //! The MD force kernel recognises these eight terms in a model and evaluates the same specs and
 //! factors as it does the DNA terms' (factors built once per parameter set, separations shared,
-//! radial checks on squared distances), instead of the users'-term route of one 9-direction dual
-//! number per pair; a unit test holds the two routes equal on the reference frames. oxRNA2 MD is
+//! radial checks on squared distances), instead of the users'-term route (a recorded tape replayed per
+//! pair; one 9-direction dual number per pair when this was measured); a unit test holds the two routes equal on the reference frames. oxRNA2 MD is
 //! then 1.2–1.6 times oxDNA's speed (BENCHMARKS.md; it was 12 times slower). Energies, parameter
 //! gradients and Monte Carlo still evaluate the terms through the users'-term API.
 //!

@@ -16,8 +16,8 @@
 //! the forces and torques of molecular dynamics — no autodiff graph in the MD hot path.
 //!
 //! **Why these are not [`EnergyTerm`](crate::energy::EnergyTerm)s.** Users' terms are evaluated
-//! by the same generic code but take their forces from one 9-direction dual
-//! number per pair and read their parameters by name on every pair; the kernel shares site
+//! by the same generic code but take their forces from a recorded tape replayed per
+//! pair and read their parameters by name on every pair; the kernel shares site
 //! separations between terms, skips terms on squared distances and builds each factor once per
 //! parameter set. Measured with non-bonded excluded volume and hydrogen bonding written as
 //! `EnergyTerm`s (`benches/builtin_via_term.rs`, 120-nucleotide oxDNA2 duplex, BENCHMARKS.md):
