@@ -229,6 +229,23 @@ pub(crate) fn node_lost(node: &str, stderr: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A simulator's job of `cpus` and `gpus` with these `custom.slurm` options.
+    fn job(cpus: f64, gpus: f64, options: serde_json::Map<String, serde_json::Value>) -> Job {
+        Job {
+            id: 1,
+            task: "simulator_run:a".into(),
+            kind: super::super::JobKind::Simulate { index: 0 },
+            params: std::sync::Arc::default(),
+            state: serde_json::Map::new(),
+            step: 0,
+            resources: super::super::Resources { cpus, gpus, mem_mb: 0.0 },
+            max_retries: 0,
+            attempts_made: 0,
+            env: Vec::new(),
+            options,
+        }
+    }
+
     /// `scontrol show job -d` of a job on three nodes (two lines: node[2-3] share one), GPUs
     /// by index, memory per node; a node list is expanded as `scontrol show hostnames` would.
     #[test]
@@ -262,19 +279,7 @@ mod tests {
 
     #[test]
     fn options_that_choose_nodes_are_refused_by_name() {
-        let mut job = Job {
-            id: 1,
-            task: "simulator_run:a".into(),
-            kind: super::super::JobKind::Simulate { index: 0 },
-            params: std::sync::Arc::default(),
-            state: serde_json::Map::new(),
-            step: 0,
-            resources: super::super::Resources { cpus: 1.0, gpus: 0.0, mem_mb: 0.0 },
-            max_retries: 0,
-            attempts_made: 0,
-            env: Vec::new(),
-            options: serde_json::Map::new(),
-        };
+        let mut job = job(1.0, 0.0, serde_json::Map::new());
         let srun = Srun { default_mem_per_cpu: None };
         assert_eq!(srun.refuse(&job), None);
         assert!(srun.args(&job, Some("node2")).contains(&"--nodelist=node2".to_string()));
@@ -300,19 +305,7 @@ mod tests {
         ] {
             options.insert(k.to_string(), v);
         }
-        let mut job = Job {
-            id: 1,
-            task: "simulator_run:a".into(),
-            kind: super::super::JobKind::Simulate { index: 0 },
-            params: std::sync::Arc::default(),
-            state: serde_json::Map::new(),
-            step: 0,
-            resources: super::super::Resources { cpus: 1.5, gpus: 1.0, mem_mb: 0.0 },
-            max_retries: 0,
-            attempts_made: 0,
-            env: Vec::new(),
-            options,
-        };
+        let mut job = job(1.5, 1.0, options);
         let srun = Srun { default_mem_per_cpu: Some(500) };
         let fixed = [
             "--exact",
