@@ -3,7 +3,7 @@
 # oxgrad binary, e.g. an earlier commit), on the same machine, in one session, runs alternating.
 #
 #   OXDNA_BIN=/path/to/oxDNA [OXGRAD_BASE=/path/to/old/oxgrad] [REPEATS=5] [THREADS=1] \
-#     [SIM=MD|VMMC] [SMALL_SYSTEM=0|1] [MODEL=DNA|RNA2] [SEQ_DEP=0|1] \
+#     [CLOCK=cpu|wall] [SIM=MD|VMMC] [SMALL_SYSTEM=0|1] [MODEL=DNA|RNA2] [SEQ_DEP=0|1] \
 #     benches/md_vs_oxdna.sh [target/release/oxgrad]
 #
 # Systems, MD: generated duplexes of 12, 60 and 1000 bp (24, 120, 2000 nucleotides), oxDNA1
@@ -14,7 +14,8 @@
 # (use_average_seq = false with oxDNA's rna_sequence_dependent_parameters.txt). VMMC: duplexes
 # of 8 and 30 bp (16 and 60 nucleotides) in a box of side 20, oxDNA1, 300 K, δ_t = δ_r = 0.22,
 # `small_system = $SMALL_SYSTEM` (default 0), no umbrella. Each run's CPU
-# time (user + system) is measured with /usr/bin/time; the table gives the median over REPEATS
+# time (user + system) is measured with /usr/bin/time (CLOCK=wall: its elapsed time instead, the
+# measure for THREADS > 1, where CPU time adds the threads' up); the table gives the median over REPEATS
 # of each program and the median of the per-repeat ratios (a ratio > 1: oxgrad is faster).
 # Build oxDNA outside this repository (it is GPL); see tests/data/oxdna/README.md.
 set -euo pipefail
@@ -27,6 +28,8 @@ SIM=${SIM:-MD}
 SMALL_SYSTEM=${SMALL_SYSTEM:-0}
 MODEL=${MODEL:-DNA}
 SEQ_DEP=${SEQ_DEP:-0}
+CLOCK=${CLOCK:-cpu}
+case "$CLOCK" in cpu | wall) ;; *) echo "CLOCK must be cpu or wall, not '$CLOCK'" >&2; exit 2 ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -70,14 +73,15 @@ EOF
   if [ "$3" != ox ]; then echo "threads = $THREADS" >> "$1/input_$3"; fi
 }
 
-cpu() { # seconds of CPU (user + system) of a command run in $1
+cpu() { # seconds of CPU (user + system), or of wall-clock time with CLOCK=wall, of a command run in $1
   local dir=$1; shift
-  ( cd "$dir" && /usr/bin/time -f "%U %S" "$@" > /dev/null 2> time.log ) || { cat "$dir/time.log" >&2; exit 1; }
-  tail -1 "$dir/time.log" | awk '{print $1 + $2}'
+  ( cd "$dir" && /usr/bin/time -f "%U %S %e" "$@" > /dev/null 2> time.log ) || { cat "$dir/time.log" >&2; exit 1; }
+  tail -1 "$dir/time.log" | awk -v clock="$CLOCK" '{print (clock == "wall") ? $3 : $1 + $2}'
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
+echo "($CLOCK time; oxgrad on $THREADS thread(s))"
 printf "%-12s %8s %10s %12s %12s %10s" "system" "steps" "repeats" "oxDNA s" "oxgrad s" "ratio"
 [ -n "${OXGRAD_BASE:-}" ] && printf " %12s %14s" "base s" "ratio to base"
 echo
