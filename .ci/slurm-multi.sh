@@ -22,60 +22,29 @@ export SLURM_CONF=$SLURM_ROOT/slurm.conf
 MUNGE_DIR=$SLURM_ROOT/munge
 NODES=${NODES:-3}
 BRIDGE=oxbr0
-
-install() {
-  command -v slurmctld >/dev/null && command -v munged >/dev/null && return
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends slurm-wlm munge iproute2 >/dev/null
-}
+# shellcheck source=.ci/slurm-common.sh
+source "$(dirname "$0")/slurm-common.sh"
 
 write_conf() {
-  mkdir -p "$SLURM_ROOT"/{state,spool,log} "$MUNGE_DIR"
-  chmod 755 "$SLURM_ROOT"; chmod 700 "$MUNGE_DIR"
-  [ -f "$MUNGE_DIR/munge.key" ] || mungekey --create --keyfile="$MUNGE_DIR/munge.key"
-  chmod 600 "$MUNGE_DIR/munge.key"
-  cat > "$SLURM_CONF" <<CONF
+  prepare_dirs
+  {
+    cat <<CONF
 ClusterName=cimulti
 SlurmctldHost=localhost(10.200.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$MUNGE_DIR/munge.socket
-StateSaveLocation=$SLURM_ROOT/state
 SlurmdSpoolDir=$SLURM_ROOT/spool/%n
-SlurmctldPidFile=$SLURM_ROOT/slurmctld.pid
 SlurmdPidFile=$SLURM_ROOT/slurmd-%n.pid
-SlurmctldLogFile=$SLURM_ROOT/log/slurmctld.log
 SlurmdLogFile=$SLURM_ROOT/log/slurmd-%n.log
 SlurmctldPort=6837
 SlurmdPort=6838
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=1
-JobAcctGatherParams=OverMemoryKill
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/filetxt
-JobCompLoc=$SLURM_ROOT/log/jobcomp.txt
-MpiDefault=none
-GresTypes=gpu
-SchedulerType=sched/backfill
-ReturnToService=2
-EnforcePartLimits=ALL
-DefMemPerCPU=500
-InactiveLimit=0
-KillWait=5
-MinJobAge=300
-Waittime=0
+CONF
+    common_conf 500
+    cat <<CONF
 SlurmdTimeout=6
 MessageTimeout=5
 NodeName=node[1-$NODES] NodeAddr=10.200.0.1[1-$NODES] CPUs=2 RealMemory=1500 Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+  } > "$SLURM_CONF"
   : > "$SLURM_ROOT/gres.conf"
   for k in $(seq 1 "$NODES"); do
     echo "NodeName=node$k Name=gpu File=/dev/tty$k" >> "$SLURM_ROOT/gres.conf"
@@ -116,13 +85,10 @@ start() {
     echo "slurm already up: SLURM_CONF=$SLURM_CONF"; return
   fi
   stop # what a half-started cluster left
-  install
+  install iproute2
   [ -n "${KEEP_CONF:-}" ] || write_conf
   network
-  munged --force --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_DIR/munge.socket" \
-         --pid-file="$MUNGE_DIR/munged.pid" --log-file="$SLURM_ROOT/log/munged.log" \
-         --seed-file="$MUNGE_DIR/munged.seed"
-  munge -n -S "$MUNGE_DIR/munge.socket" | unmunge -S "$MUNGE_DIR/munge.socket" >/dev/null
+  start_munge
   slurmctld -f "$SLURM_CONF"
   for k in $(seq 1 "$NODES"); do start_node "$k"; done
   for _ in $(seq 1 120); do
@@ -148,12 +114,6 @@ revive_node() {
     sleep 0.25
   done
   echo "node$1 did not come back"; exit 1
-}
-
-stop_pid() {
-  [ -f "$1" ] || return 0
-  local pid; pid=$(cat "$1"); kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
 }
 
 stop() {

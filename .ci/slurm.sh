@@ -15,62 +15,30 @@ set -euo pipefail
 SLURM_ROOT=${SLURM_ROOT:-/tmp/slurm-ci}
 export SLURM_CONF=$SLURM_ROOT/slurm.conf
 MUNGE_DIR=$SLURM_ROOT/munge
-
-install() {
-  command -v slurmctld >/dev/null && command -v munged >/dev/null && return
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # policy-rc.d in containers blocks the postinst service starts; that is fine, we start by hand
-  apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
-}
+# shellcheck source=.ci/slurm-common.sh
+source "$(dirname "$0")/slurm-common.sh"
 
 write_conf() {
-  mkdir -p "$SLURM_ROOT"/{state,spool,log} "$MUNGE_DIR"
-  chmod 755 "$SLURM_ROOT"; chmod 700 "$MUNGE_DIR"
-  [ -f "$MUNGE_DIR/munge.key" ] || mungekey --create --keyfile="$MUNGE_DIR/munge.key"
-  chmod 600 "$MUNGE_DIR/munge.key"
+  prepare_dirs
   local mem_mb ncpu
   mem_mb=$(awk '/MemTotal/ {print int($2/1024) - 512}' /proc/meminfo)
   ncpu=$(nproc)
-  cat > "$SLURM_CONF" <<CONF
+  {
+    cat <<CONF
 ClusterName=ci
 SlurmctldHost=localhost
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$MUNGE_DIR/munge.socket
-StateSaveLocation=$SLURM_ROOT/state
 SlurmdSpoolDir=$SLURM_ROOT/spool
-SlurmctldPidFile=$SLURM_ROOT/slurmctld.pid
 SlurmdPidFile=$SLURM_ROOT/slurmd.pid
-SlurmctldLogFile=$SLURM_ROOT/log/slurmctld.log
 SlurmdLogFile=$SLURM_ROOT/log/slurmd.log
 SlurmctldPort=${SLURMCTLD_PORT:-6817}
 SlurmdPort=${SLURMD_PORT:-6818}
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=1
-JobAcctGatherParams=OverMemoryKill
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/filetxt
-JobCompLoc=$SLURM_ROOT/log/jobcomp.txt
-MpiDefault=none
-GresTypes=gpu
-SchedulerType=sched/backfill
-ReturnToService=2
-EnforcePartLimits=ALL
-DefMemPerCPU=1024
-InactiveLimit=0
-KillWait=5
-MinJobAge=300
-Waittime=0
+CONF
+    common_conf 1024
+    cat <<CONF
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=$mem_mb Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+  } > "$SLURM_CONF"
   # stand-in GPUs: character devices every machine has
   echo "Name=gpu File=/dev/tty[0-1]" > "$SLURM_ROOT/gres.conf"
 }
@@ -81,10 +49,7 @@ start() {
   fi
   install
   [ -n "${KEEP_CONF:-}" ] || write_conf
-  munged --force --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_DIR/munge.socket" \
-         --pid-file="$MUNGE_DIR/munged.pid" --log-file="$SLURM_ROOT/log/munged.log" \
-         --seed-file="$MUNGE_DIR/munged.seed"
-  munge -n -S "$MUNGE_DIR/munge.socket" | unmunge -S "$MUNGE_DIR/munge.socket" >/dev/null
+  start_munge
   slurmctld -f "$SLURM_CONF"
   slurmd -f "$SLURM_CONF" -N localhost        # -N: node name independent of the container hostname
   for _ in $(seq 1 120); do
@@ -97,9 +62,7 @@ start() {
 
 stop() {
   for f in "$SLURM_ROOT/slurmd.pid" "$SLURM_ROOT/slurmctld.pid" "$MUNGE_DIR/munged.pid"; do
-    [ -f "$f" ] || continue
-    pid=$(cat "$f"); kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    stop_pid "$f"
   done
 }
 
